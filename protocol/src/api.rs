@@ -1,0 +1,146 @@
+//! Bodies of the directory's HTTP API (`docs/api.md`), shared by server and client.
+//!
+//! All bodies are JSON. Timestamps are RFC 3339 strings in UTC.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The TCP port a peer listens on when none is given: 55555, the original p2p-chat client's.
+pub const DEFAULT_PEER_PORT: u16 = 55555;
+
+/// Default page size of `GET /clients`.
+pub const DEFAULT_PAGE_LIMIT: u32 = 50;
+
+/// Largest page size of `GET /clients`.
+pub const MAX_PAGE_LIMIT: u32 = 100;
+
+/// Largest request body the directory accepts: 16 KiB.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// `POST /register`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    /// 3–32 characters of `[a-z0-9_.-]`; upper case is folded to lower case.
+    pub username: String,
+    /// 8–72 bytes (bcrypt uses only the first 72).
+    pub password: String,
+    /// IP address or DNS name where the peer accepts connections.
+    pub host: String,
+    /// TCP port where the peer accepts connections; [`DEFAULT_PEER_PORT`] when absent.
+    #[serde(default)]
+    pub port: Option<u16>,
+}
+
+/// `POST /login`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// The registered username (case-insensitive).
+    pub username: String,
+    /// The password given at registration.
+    pub password: String,
+}
+
+/// Answer to `POST /login`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token for `Authorization: Bearer <token>`: 64 hex digits (256 random bits).
+    pub token: String,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `PUT /clients/{username}`: the peer's new address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateRequest {
+    /// IP address or DNS name.
+    pub host: String,
+    /// TCP port; [`DEFAULT_PEER_PORT`] when absent.
+    #[serde(default)]
+    pub port: Option<u16>,
+}
+
+/// `DELETE /clients/{username}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnregisterRequest {
+    /// The account's password.
+    pub password: String,
+}
+
+/// The public record of one registered peer; never includes secrets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// Case-folded username.
+    pub username: String,
+    /// Where the peer says it accepts connections.
+    pub host: String,
+    /// TCP port of the peer.
+    pub port: u16,
+    /// When the account was created.
+    pub registered_at: DateTime<Utc>,
+    /// Time of the last heartbeat, login or address update.
+    pub last_seen: DateTime<Utc>,
+    /// Whether a heartbeat arrived within the directory's presence window.
+    pub online: bool,
+}
+
+/// Query of `GET /clients`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientsQuery {
+    /// Page size, 1–[`MAX_PAGE_LIMIT`]; [`DEFAULT_PAGE_LIMIT`] when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Return usernames sorted after this one (the previous page's `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// Answer to `GET /clients`: one page, sorted by username.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientList {
+    /// The records of this page.
+    pub clients: Vec<ClientRecord>,
+    /// Pass as `after` to get the next page; `null` on the last page.
+    pub next: Option<String>,
+}
+
+/// Answer to `GET /healthz`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `"ok"`, or `"unavailable"` with status 503.
+    pub status: String,
+}
+
+/// Machine-readable error codes in [`ErrorBody::error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: a field is missing or invalid; the message names it.
+    InvalidRequest,
+    /// 400: the body is not valid JSON.
+    InvalidJson,
+    /// 401: missing or bad credentials.
+    Unauthorized,
+    /// 403: the token belongs to another user.
+    Forbidden,
+    /// 404: no such user or route.
+    NotFound,
+    /// 409: the username is registered already.
+    UsernameTaken,
+    /// 413: the body is over [`MAX_BODY_BYTES`].
+    PayloadTooLarge,
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType,
+    /// 503: the store cannot be reached.
+    Unavailable,
+    /// 500: something failed on the server; details are in its log only.
+    Internal,
+}
+
+/// Every error response: `{"error": "<code>", "message": "<human text>"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable code.
+    pub error: ErrorCode,
+    /// Human-readable explanation, safe to show to the user.
+    pub message: String,
+}

@@ -1,0 +1,149 @@
+//! The peer codec: length-delimited frames carrying postcard-encoded [`PeerMessage`]s.
+//!
+//! Layout of one frame on the TCP stream:
+//!
+//! ```text
+//! +----------------------+---------------------------------------+
+//! | length: u32, big end | payload: postcard(PeerMessage), length |
+//! +----------------------+---------------------------------------+
+//! ```
+//!
+//! The length counts payload bytes only. A length above [`MAX_FRAME_BYTES`] is rejected as soon
+//! as the 4-byte prefix has arrived, before any buffer for the payload is reserved.
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec, LengthDelimitedCodecError};
+
+use crate::peer::PeerMessage;
+
+/// Largest payload a frame may carry: 64 KiB (65,536 bytes).
+///
+/// Large enough for any chat message (text is capped at [`crate::peer::MAX_TEXT_BYTES`]) plus
+/// the envelope and, later, encryption overhead; small enough to bound memory per peer.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Size of the length prefix in bytes (a big-endian `u32`).
+pub const LENGTH_PREFIX_BYTES: usize = 4;
+
+/// Why a frame could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The length prefix announced more than [`MAX_FRAME_BYTES`]; nothing was allocated.
+    #[error("frame of {len} bytes exceeds the maximum of {max} bytes")]
+    TooLarge {
+        /// Announced (or, when encoding, actual) payload length in bytes.
+        len: usize,
+        /// The limit, [`MAX_FRAME_BYTES`].
+        max: usize,
+    },
+    /// The payload is not a valid postcard encoding of a [`PeerMessage`].
+    #[error("malformed frame: {0}")]
+    Malformed(#[from] postcard::Error),
+    /// The payload decoded to a message but bytes were left over.
+    #[error("malformed frame: {extra} unexpected trailing bytes")]
+    TrailingBytes {
+        /// Number of bytes after the message.
+        extra: usize,
+    },
+    /// The underlying transport failed.
+    #[error("connection error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Encodes one message into a frame payload (without the length prefix).
+///
+/// # Errors
+/// [`FrameError::TooLarge`] when the payload would exceed [`MAX_FRAME_BYTES`];
+/// [`FrameError::Malformed`] if postcard cannot serialize the value.
+pub fn encode_payload(msg: &PeerMessage) -> Result<Vec<u8>, FrameError> {
+    let payload = postcard::to_stdvec(msg)?;
+    if payload.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::TooLarge {
+            len: payload.len(),
+            max: MAX_FRAME_BYTES,
+        });
+    }
+    Ok(payload)
+}
+
+/// Decodes one frame payload (without the length prefix) into a message.
+///
+/// # Errors
+/// [`FrameError::Malformed`] for bytes that are not a message, [`FrameError::TrailingBytes`]
+/// when a message is followed by extra bytes. Never panics, whatever the input.
+pub fn decode_payload(payload: &[u8]) -> Result<PeerMessage, FrameError> {
+    let (msg, rest) = postcard::take_from_bytes::<PeerMessage>(payload)?;
+    if !rest.is_empty() {
+        return Err(FrameError::TrailingBytes { extra: rest.len() });
+    }
+    Ok(msg)
+}
+
+/// A [`tokio_util::codec`] codec for [`PeerMessage`] frames; use it with `Framed`.
+#[derive(Debug)]
+pub struct PeerCodec {
+    inner: LengthDelimitedCodec,
+}
+
+impl PeerCodec {
+    /// A codec with a 4-byte big-endian length prefix and a [`MAX_FRAME_BYTES`] limit.
+    pub fn new() -> Self {
+        let inner = LengthDelimitedCodec::builder()
+            .length_field_length(LENGTH_PREFIX_BYTES)
+            .big_endian()
+            .max_frame_length(MAX_FRAME_BYTES)
+            .new_codec();
+        Self { inner }
+    }
+}
+
+impl Default for PeerCodec {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Decoder for PeerCodec {
+    type Item = PeerMessage;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<PeerMessage>, FrameError> {
+        match self.inner.decode(src) {
+            Ok(Some(payload)) => decode_payload(&payload).map(Some),
+            Ok(None) => Ok(None),
+            // The inner codec rejects an oversize prefix without consuming it, so the announced
+            // length can still be read for a precise error.
+            Err(e) if is_length_error(&e) && src.len() >= LENGTH_PREFIX_BYTES => {
+                let len = (&src[..LENGTH_PREFIX_BYTES]).get_u32() as usize;
+                Err(FrameError::TooLarge {
+                    len,
+                    max: MAX_FRAME_BYTES,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn is_length_error(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .is_some_and(|inner| inner.is::<LengthDelimitedCodecError>())
+}
+
+impl Encoder<PeerMessage> for PeerCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, msg: PeerMessage, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.encode(&msg, dst)
+    }
+}
+
+impl Encoder<&PeerMessage> for PeerCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, msg: &PeerMessage, dst: &mut BytesMut) -> Result<(), FrameError> {
+        let payload = encode_payload(msg)?;
+        self.inner.encode(Bytes::from(payload), dst)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,18 @@
+//! Wire types shared by the p2p-chat client and directory.
+//!
+//! - [`frame`]: the peer codec — a 4-byte big-endian length prefix ([`frame::MAX_FRAME_BYTES`]
+//!   at most) around a postcard-encoded [`peer::PeerMessage`]. It is the only place where peer
+//!   frames are turned into bytes and back.
+//! - [`peer`]: the peer-to-peer messages: handshake, chat, receipts, keepalive, goodbye.
+//! - [`api`]: request and response bodies of the directory's HTTP API.
+//! - [`validate`]: the rules for usernames, passwords, hosts and ports, applied by both sides.
+//!
+//! The crate holds no I/O policy: it neither opens sockets nor spawns tasks.
+
+pub mod api;
+pub mod frame;
+pub mod peer;
+pub mod validate;
+
+pub use frame::{FrameError, MAX_FRAME_BYTES, PeerCodec};
+pub use peer::{MessageId, PROTOCOL_VERSION, PeerMessage, RefuseReason};

@@ -1,0 +1,187 @@
+//! Messages exchanged between two peers over one TCP session.
+//!
+//! A session starts with a handshake: the side that dialled sends [`PeerMessage::Hello`], the
+//! side that accepted answers [`PeerMessage::Welcome`] or [`PeerMessage::Refuse`] and closes.
+//! After a welcome either side may send chat messages, receipts, pings and a goodbye.
+//! `docs/protocol.md` has the full table and the versioning rules.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The peer protocol version this build speaks; sent in `Hello` and `Welcome`.
+///
+/// Bump it whenever a change to [`PeerMessage`] is not backwards compatible (see the versioning
+/// rules in `docs/protocol.md`).
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Longest chat text accepted, in bytes of UTF-8: 16 KiB.
+///
+/// A quarter of [`crate::MAX_FRAME_BYTES`], so a message always fits a frame with room for the
+/// envelope and future encryption overhead.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+
+/// Longest free-text reason in `Refuse` and `Goodbye`, in bytes.
+pub const MAX_REASON_BYTES: usize = 512;
+
+/// A globally unique, time-ordered message id: a UUIDv7 (RFC 9562, section 5.7).
+///
+/// Resends carry the same id, so a receiver can drop duplicates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MessageId(pub uuid::Uuid);
+
+impl MessageId {
+    /// A fresh id from the current time and random bits.
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+}
+
+impl Default for MessageId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The current time in unix milliseconds (0 if the clock is before 1970).
+pub fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Why the accepting peer turned a `Hello` down.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RefuseReason {
+    /// The dialler speaks a protocol version the acceptor does not.
+    VersionMismatch {
+        /// The version the acceptor speaks.
+        supported: u16,
+    },
+    /// The acceptor has no room for another session right now; try again later.
+    Busy,
+    /// The `Hello` was malformed (for example an invalid username).
+    BadHello,
+    /// The acceptor already has a session with this peer.
+    Duplicate,
+}
+
+impl fmt::Display for RefuseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::VersionMismatch { supported } => {
+                write!(
+                    f,
+                    "protocol version mismatch (the peer speaks version {supported})"
+                )
+            }
+            Self::Busy => f.write_str("the peer is busy"),
+            Self::BadHello => f.write_str("the peer rejected our hello"),
+            Self::Duplicate => f.write_str("already connected to this peer"),
+        }
+    }
+}
+
+/// One frame's worth of peer protocol.
+///
+/// Variants are encoded by their index, so new variants are only ever appended (see
+/// `docs/protocol.md`). Every variant has named fields so it can grow within a version bump.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerMessage {
+    /// First frame from the dialling side.
+    Hello {
+        /// [`PROTOCOL_VERSION`] of the dialler.
+        protocol_version: u16,
+        /// How the dialler introduces itself (its directory username, or a chosen name).
+        username: String,
+        /// Free-form software name and version, e.g. `p2p-chat/0.1.0`; for diagnostics only.
+        client: String,
+        /// TCP port on which the dialler accepts peers, so the acceptor can dial back later.
+        listen_port: Option<u16>,
+    },
+    /// The acceptor's positive answer to `Hello`; the session is open.
+    Welcome {
+        /// [`PROTOCOL_VERSION`] of the acceptor.
+        protocol_version: u16,
+        /// How the acceptor introduces itself.
+        username: String,
+    },
+    /// The acceptor's negative answer to `Hello`; it closes the connection after sending it.
+    Refuse {
+        /// Machine-readable cause.
+        reason: RefuseReason,
+        /// Human-readable detail, at most [`MAX_REASON_BYTES`].
+        message: String,
+    },
+    /// A chat message.
+    Chat {
+        /// Unique id; resends reuse it.
+        id: MessageId,
+        /// When the sender's user pressed enter, in unix milliseconds.
+        sent_at_ms: u64,
+        /// UTF-8 text, at most [`MAX_TEXT_BYTES`].
+        text: String,
+    },
+    /// The receiver got the chat message with this id and will show it.
+    Receipt {
+        /// Id of the acknowledged `Chat`.
+        id: MessageId,
+    },
+    /// Keepalive request; the other side answers with a `Pong` carrying the same nonce.
+    Ping {
+        /// Opaque value echoed by `Pong`.
+        nonce: u64,
+    },
+    /// Keepalive answer.
+    Pong {
+        /// The nonce of the `Ping` being answered.
+        nonce: u64,
+    },
+    /// The sender is closing the session on purpose; no reconnect is needed.
+    Goodbye {
+        /// Human-readable reason, at most [`MAX_REASON_BYTES`].
+        reason: String,
+    },
+}
+
+impl PeerMessage {
+    /// A `Hello` for this build's [`PROTOCOL_VERSION`].
+    pub fn hello(username: impl Into<String>, listen_port: Option<u16>) -> Self {
+        Self::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            username: username.into(),
+            client: concat!("p2p-chat/", env!("CARGO_PKG_VERSION")).to_owned(),
+            listen_port,
+        }
+    }
+
+    /// A new chat message stamped with a fresh id and the current time.
+    pub fn chat(text: impl Into<String>) -> Self {
+        Self::Chat {
+            id: MessageId::new(),
+            sent_at_ms: now_unix_ms(),
+            text: text.into(),
+        }
+    }
+
+    /// Short name of the variant, for logs and error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Hello { .. } => "hello",
+            Self::Welcome { .. } => "welcome",
+            Self::Refuse { .. } => "refuse",
+            Self::Chat { .. } => "chat",
+            Self::Receipt { .. } => "receipt",
+            Self::Ping { .. } => "ping",
+            Self::Pong { .. } => "pong",
+            Self::Goodbye { .. } => "goodbye",
+        }
+    }
+}

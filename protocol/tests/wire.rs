@@ -1,0 +1,272 @@
+//! Wire-format tests: golden bytes, round trips and hostile input.
+
+use bytes::BytesMut;
+use p2p_chat_protocol::frame::{decode_payload, encode_payload};
+use p2p_chat_protocol::{
+    FrameError, MAX_FRAME_BYTES, MessageId, PeerCodec, PeerMessage, RefuseReason,
+};
+use proptest::prelude::*;
+use tokio_util::codec::{Decoder, Encoder};
+
+fn id() -> MessageId {
+    MessageId(uuid::Uuid::from_u128(
+        0x0192_3456_789a_7bcd_8ef0_1122_3344_5566,
+    ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One sample of every variant with the bytes it must encode to. A failure here means the wire
+/// format changed: bump `PROTOCOL_VERSION` and update `docs/protocol.md` before touching these.
+fn golden() -> Vec<(PeerMessage, &'static str)> {
+    vec![
+        (
+            PeerMessage::Hello {
+                protocol_version: 1,
+                username: "alice".into(),
+                client: "p2p-chat/0.1.0".into(),
+                listen_port: Some(55555),
+            },
+            "000105616c6963650e7032702d636861742f302e312e300183b203",
+        ),
+        (
+            PeerMessage::Hello {
+                protocol_version: 300,
+                username: "bob".into(),
+                client: String::new(),
+                listen_port: None,
+            },
+            "00ac0203626f620000",
+        ),
+        (
+            PeerMessage::Welcome {
+                protocol_version: 1,
+                username: "bob".into(),
+            },
+            "010103626f62",
+        ),
+        (
+            PeerMessage::Refuse {
+                reason: RefuseReason::VersionMismatch { supported: 1 },
+                message: "old".into(),
+            },
+            "020001036f6c64",
+        ),
+        (
+            PeerMessage::Refuse {
+                reason: RefuseReason::Busy,
+                message: String::new(),
+            },
+            "020100",
+        ),
+        (
+            PeerMessage::Refuse {
+                reason: RefuseReason::BadHello,
+                message: String::new(),
+            },
+            "020200",
+        ),
+        (
+            PeerMessage::Refuse {
+                reason: RefuseReason::Duplicate,
+                message: String::new(),
+            },
+            "020300",
+        ),
+        (
+            PeerMessage::Chat {
+                id: id(),
+                sent_at_ms: 1_700_000_000_000,
+                text: "hi ✓".into(),
+            },
+            "031001923456789a7bcd8ef011223344556680d095ffbc3106686920e29c93",
+        ),
+        (
+            PeerMessage::Receipt { id: id() },
+            "041001923456789a7bcd8ef0112233445566",
+        ),
+        (PeerMessage::Ping { nonce: 7 }, "0507"),
+        (
+            PeerMessage::Pong { nonce: u64::MAX },
+            "06ffffffffffffffffff01",
+        ),
+        (
+            PeerMessage::Goodbye {
+                reason: "bye".into(),
+            },
+            "0703627965",
+        ),
+    ]
+}
+
+#[test]
+fn every_message_has_golden_bytes() {
+    for (msg, expected) in golden() {
+        let bytes = encode_payload(&msg).unwrap();
+        assert_eq!(hex(&bytes), expected, "encoding of {msg:?} changed");
+        assert_eq!(decode_payload(&bytes).unwrap(), msg);
+    }
+    // Every variant appears at least once above.
+    let kinds: std::collections::BTreeSet<_> = golden().iter().map(|(m, _)| m.kind()).collect();
+    assert_eq!(kinds.len(), 8);
+}
+
+#[test]
+fn codec_prefixes_a_big_endian_length() {
+    let mut buf = BytesMut::new();
+    PeerCodec::new()
+        .encode(PeerMessage::Ping { nonce: 7 }, &mut buf)
+        .unwrap();
+    assert_eq!(hex(&buf), "000000020507");
+    let decoded = PeerCodec::new().decode(&mut buf).unwrap();
+    assert_eq!(decoded, Some(PeerMessage::Ping { nonce: 7 }));
+    assert!(buf.is_empty());
+}
+
+#[test]
+fn codec_waits_for_a_whole_frame() {
+    let mut full = BytesMut::new();
+    PeerCodec::new()
+        .encode(PeerMessage::chat("hello"), &mut full)
+        .unwrap();
+    let mut codec = PeerCodec::new();
+    let mut partial = BytesMut::new();
+    for (i, byte) in full.iter().enumerate() {
+        partial.extend_from_slice(&[*byte]);
+        let out = codec.decode(&mut partial).unwrap();
+        assert_eq!(out.is_some(), i == full.len() - 1, "at byte {i}");
+    }
+}
+
+#[test]
+fn oversize_length_prefix_is_rejected_before_the_payload_arrives() {
+    let mut buf = BytesMut::from(&((MAX_FRAME_BYTES as u32) + 1).to_be_bytes()[..]);
+    match PeerCodec::new().decode(&mut buf) {
+        Err(FrameError::TooLarge { len, max }) => {
+            assert_eq!(len, MAX_FRAME_BYTES + 1);
+            assert_eq!(max, MAX_FRAME_BYTES);
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    // The largest length that is allowed is merely incomplete, not an error.
+    let mut buf = BytesMut::from(&(MAX_FRAME_BYTES as u32).to_be_bytes()[..]);
+    assert!(PeerCodec::new().decode(&mut buf).unwrap().is_none());
+    let mut buf = BytesMut::from(&u32::MAX.to_be_bytes()[..]);
+    assert!(matches!(
+        PeerCodec::new().decode(&mut buf),
+        Err(FrameError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn oversize_message_is_refused_when_encoding() {
+    let msg = PeerMessage::chat("x".repeat(MAX_FRAME_BYTES));
+    let mut buf = BytesMut::new();
+    assert!(matches!(
+        PeerCodec::new().encode(msg, &mut buf),
+        Err(FrameError::TooLarge { .. })
+    ));
+    assert!(buf.is_empty());
+}
+
+#[test]
+fn garbage_and_trailing_bytes_are_errors() {
+    assert!(matches!(decode_payload(&[]), Err(FrameError::Malformed(_))));
+    assert!(matches!(
+        decode_payload(&[0xff, 0xff]),
+        Err(FrameError::Malformed(_))
+    ));
+    assert!(matches!(
+        decode_payload(&[0x63]),
+        Err(FrameError::Malformed(_))
+    ));
+    // A Ping followed by one stray byte.
+    assert!(matches!(
+        decode_payload(&[0x05, 0x07, 0x00]),
+        Err(FrameError::TrailingBytes { extra: 1 })
+    ));
+    // Invalid UTF-8 in a string.
+    assert!(matches!(
+        decode_payload(&[0x07, 0x01, 0xff]),
+        Err(FrameError::Malformed(_))
+    ));
+}
+
+fn arb_id() -> impl Strategy<Value = MessageId> {
+    any::<u128>().prop_map(|n| MessageId(uuid::Uuid::from_u128(n)))
+}
+
+fn arb_reason() -> impl Strategy<Value = RefuseReason> {
+    prop_oneof![
+        any::<u16>().prop_map(|supported| RefuseReason::VersionMismatch { supported }),
+        Just(RefuseReason::Busy),
+        Just(RefuseReason::BadHello),
+        Just(RefuseReason::Duplicate),
+    ]
+}
+
+fn arb_message() -> impl Strategy<Value = PeerMessage> {
+    let text = ".{0,200}";
+    prop_oneof![
+        (any::<u16>(), text, text, any::<Option<u16>>()).prop_map(|(v, u, c, p)| {
+            PeerMessage::Hello {
+                protocol_version: v,
+                username: u,
+                client: c,
+                listen_port: p,
+            }
+        }),
+        (any::<u16>(), text).prop_map(|(v, u)| PeerMessage::Welcome {
+            protocol_version: v,
+            username: u
+        }),
+        (arb_reason(), text).prop_map(|(reason, message)| PeerMessage::Refuse { reason, message }),
+        (arb_id(), any::<u64>(), text).prop_map(|(id, sent_at_ms, text)| PeerMessage::Chat {
+            id,
+            sent_at_ms,
+            text
+        }),
+        arb_id().prop_map(|id| PeerMessage::Receipt { id }),
+        any::<u64>().prop_map(|nonce| PeerMessage::Ping { nonce }),
+        any::<u64>().prop_map(|nonce| PeerMessage::Pong { nonce }),
+        text.prop_map(|reason| PeerMessage::Goodbye { reason }),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn every_message_round_trips_through_the_codec(msgs in prop::collection::vec(arb_message(), 1..8)) {
+        let mut codec = PeerCodec::new();
+        let mut buf = BytesMut::new();
+        for msg in &msgs {
+            codec.encode(msg, &mut buf).unwrap();
+        }
+        let mut decoded = Vec::new();
+        while let Some(msg) = codec.decode(&mut buf).unwrap() {
+            decoded.push(msg);
+        }
+        prop_assert_eq!(decoded, msgs);
+    }
+
+    #[test]
+    fn arbitrary_payloads_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode_payload(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_streams_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {
+        let mut codec = PeerCodec::new();
+        let mut buf = BytesMut::from(&bytes[..]);
+        // Decode until the codec needs more input or reports an error.
+        while let Ok(Some(_)) = codec.decode(&mut buf) {}
+    }
+
+    #[test]
+    fn small_frames_of_random_bytes_never_panic(payload in prop::collection::vec(any::<u8>(), 0..64)) {
+        let mut buf = BytesMut::from(&(payload.len() as u32).to_be_bytes()[..]);
+        buf.extend_from_slice(&payload);
+        let _ = PeerCodec::new().decode(&mut buf);
+    }
+}
