@@ -1,0 +1,120 @@
+//! [`ApiError`]: every way a request can fail, turned into one JSON shape.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use p2p_chat_protocol::api::{ErrorBody, ErrorCode, MAX_BODY_BYTES};
+use p2p_chat_protocol::validate::InvalidField;
+
+use crate::store::StoreError;
+
+/// A failed request. Its response is `{"error": "<code>", "message": "<text>"}` with the
+/// status of the code (see `docs/api.md`).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `invalid_json`: the body is not syntactically valid JSON.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// 400 `invalid_request`: a field, query parameter or path segment is missing or invalid;
+    /// the message names it.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 401 `unauthorized`: missing, malformed, unknown or expired credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403 `forbidden`: a valid token used on another user's resource.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404 `not_found`: no such user or route.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405 `invalid_request`: the route exists but not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409 `username_taken`.
+    #[error("username {0:?} is already registered; choose another one")]
+    UsernameTaken(String),
+    /// 413 `payload_too_large`: the body is over [`MAX_BODY_BYTES`].
+    #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    /// 415 `unsupported_media_type`: the body is not declared as `application/json`.
+    #[error("request body must be JSON, sent with Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// 503 `unavailable`: the store cannot be reached. The cause is logged, not sent.
+    #[error("the directory's database is unavailable; try again later")]
+    Unavailable(#[source] StoreError),
+    /// 500 `internal`: anything else. The cause is logged, the client only sees
+    /// "internal error".
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// An internal error with its cause, which goes to the log only.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    /// The HTTP status and the machine-readable code of this error.
+    pub fn status_and_code(&self) -> (StatusCode, ErrorCode) {
+        match self {
+            ApiError::InvalidJson(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidJson),
+            ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            ApiError::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::InvalidRequest)
+            }
+            ApiError::UsernameTaken(_) => (StatusCode::CONFLICT, ErrorCode::UsernameTaken),
+            ApiError::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+            }
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+            ),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+        }
+    }
+}
+
+impl From<InvalidField> for ApiError {
+    fn from(err: InvalidField) -> Self {
+        ApiError::InvalidRequest(err.message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::UsernameTaken(name) => ApiError::UsernameTaken(name),
+            StoreError::Unavailable(_) => ApiError::Unavailable(err),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, error) = self.status_and_code();
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
+            ApiError::Unavailable(cause) => tracing::warn!(%cause, "store unavailable"),
+            _ => {}
+        }
+        let body = ErrorBody {
+            error,
+            message: self.to_string(),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 section 3: a 401 names the scheme the client should use.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

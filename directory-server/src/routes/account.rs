@@ -1,0 +1,101 @@
+//! `POST /register` and `POST /login`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use chrono::Utc;
+use p2p_chat_protocol::api::{
+    ClientRecord, DEFAULT_PEER_PORT, LoginRequest, LoginResponse, RegisterRequest,
+};
+use p2p_chat_protocol::validate;
+
+use crate::auth::issue_token;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use crate::store::{NewClient, NewToken};
+
+/// Creates an account: 201 with the public record and a `Location` header.
+pub(super) async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> Result<
+    (
+        StatusCode,
+        [(header::HeaderName, String); 1],
+        Json<ClientRecord>,
+    ),
+    ApiError,
+> {
+    let username = validate::username(&request.username)?;
+    validate::password(&request.password)?;
+    let host = validate::host(&request.host)?;
+    let port = validate::port(request.port.unwrap_or(DEFAULT_PEER_PORT))?;
+
+    // Cheap early answer; the unique key still decides when two registrations race.
+    if state.store().client(&username).await?.is_some() {
+        return Err(ApiError::UsernameTaken(username));
+    }
+    let password_hash = state.hasher().hash(request.password).await?;
+    let now = Utc::now();
+    let row = state
+        .store()
+        .insert_client(&NewClient {
+            username,
+            password_hash,
+            host,
+            port,
+            now,
+        })
+        .await?;
+    tracing::info!(username = %row.username, "registered");
+    let location = format!("/clients/{}", row.username);
+    let record = row.to_record(now, state.settings().presence_window);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(record),
+    ))
+}
+
+/// Checks a password and issues a bearer token; counts as a sign of life.
+///
+/// Unknown usernames and wrong passwords get the same 401 after the same bcrypt work.
+pub(super) async fn login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    // An invalid username cannot be registered; treat it like an unknown one.
+    let username = validate::username(&request.username).ok();
+    let stored_hash = match &username {
+        Some(name) => state.store().password_hash(name).await?,
+        None => None,
+    };
+    let matches = state.hasher().verify(request.password, stored_hash).await?;
+    let (Some(username), true) = (username, matches) else {
+        tracing::info!("login refused");
+        return Err(ApiError::Unauthorized("wrong username or password".into()));
+    };
+
+    let now = Utc::now();
+    let expires_at = chrono::Duration::from_std(state.settings().token_ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .ok_or_else(|| ApiError::internal("token lifetime overflows the calendar"))?;
+    let token = issue_token()?;
+    state
+        .store()
+        .insert_token(&NewToken {
+            hash: token.hash,
+            username: username.clone(),
+            created_at: now,
+            expires_at,
+        })
+        .await?;
+    state.store().touch(&username, now).await?;
+    tracing::info!(%username, "logged in");
+    Ok(Json(LoginResponse {
+        token: token.secret,
+        expires_at,
+    }))
+}

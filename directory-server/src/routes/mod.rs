@@ -1,0 +1,69 @@
+//! The HTTP routes. Handlers are thin: validate, call the store or the hasher, shape the
+//! answer. See `docs/api.md` for the contract.
+
+mod account;
+mod clients;
+mod health;
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use p2p_chat_protocol::api::MAX_BODY_BYTES;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The complete router: routes, JSON 404/405 fallbacks, the body limit and request logging.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/ping", get(health::ping))
+        .route("/healthz", get(health::healthz))
+        .route("/register", post(account::register))
+        .route("/login", post(account::login))
+        .route("/clients", get(clients::list))
+        .route(
+            "/clients/{username}",
+            get(clients::show)
+                .put(clients::update)
+                .delete(clients::unregister),
+        )
+        .route("/clients/{username}/heartbeat", post(clients::heartbeat))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+async fn no_route(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no such route: {}", uri.path()))
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!(
+        "{method} is not allowed on {}; see docs/api.md for the methods of each route",
+        uri.path()
+    ))
+}
+
+/// One log line per request: method, path, status, duration. Never headers or bodies, which
+/// carry passwords and tokens.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    if matches!(path.as_str(), "/ping" | "/healthz") {
+        tracing::debug!(%method, %path, status, elapsed_us, "request");
+    } else {
+        tracing::info!(%method, %path, status, elapsed_us, "request");
+    }
+    response
+}

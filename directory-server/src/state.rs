@@ -1,0 +1,117 @@
+//! [`Settings`] and the shared [`AppState`] every handler receives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::PasswordHasher;
+use crate::store::Store;
+
+/// Default presence window: 60 s, twice the heartbeat interval a client is expected to use, so
+/// one lost heartbeat does not flip a peer offline.
+pub const DEFAULT_PRESENCE_WINDOW_SECS: u64 = 60;
+
+/// Default lifetime of a login token: 30 days.
+pub const DEFAULT_TOKEN_TTL_DAYS: u64 = 30;
+
+/// Default bcrypt cost: 12 (2^12 rounds, roughly 0.25 s on one current core), the bcrypt
+/// crate's own default.
+pub const DEFAULT_BCRYPT_COST: u32 = bcrypt::DEFAULT_COST;
+
+/// Smallest bcrypt cost the bcrypt crate accepts.
+pub const MIN_BCRYPT_COST: u32 = 4;
+
+/// Largest bcrypt cost the bcrypt crate accepts.
+pub const MAX_BCRYPT_COST: u32 = 31;
+
+/// Seconds in a day, for `--token-ttl-days`.
+pub const SECS_PER_DAY: u64 = 24 * 60 * 60;
+
+/// Tunables of the directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// A client counts as online when its last sign of life is younger than this.
+    pub presence_window: Duration,
+    /// Lifetime of a login token.
+    pub token_ttl: Duration,
+    /// bcrypt cost (log2 of the rounds), clamped to
+    /// [`MIN_BCRYPT_COST`]–[`MAX_BCRYPT_COST`] by [`AppState::new`].
+    pub bcrypt_cost: u32,
+    /// How many bcrypt computations may run at once on the blocking pool (at least 1).
+    pub hash_concurrency: usize,
+}
+
+impl Default for Settings {
+    /// 60 s presence window, 30-day tokens, cost 12, one hash per CPU.
+    fn default() -> Self {
+        Self {
+            presence_window: Duration::from_secs(DEFAULT_PRESENCE_WINDOW_SECS),
+            token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_DAYS * SECS_PER_DAY),
+            bcrypt_cost: DEFAULT_BCRYPT_COST,
+            hash_concurrency: default_hash_concurrency(),
+        }
+    }
+}
+
+/// One bcrypt computation per CPU the process may use (1 if unknown): more would only queue
+/// inside the OS scheduler and slow every other request.
+pub fn default_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Everything a handler needs; cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    settings: Settings,
+    hasher: PasswordHasher,
+}
+
+impl AppState {
+    /// Builds the state from a store (see [`crate::open_store`]) and settings. The bcrypt cost
+    /// is clamped to the range bcrypt accepts and a concurrency of 0 counts as 1.
+    pub fn new(store: Arc<dyn Store>, mut settings: Settings) -> Self {
+        settings.bcrypt_cost = settings.bcrypt_cost.clamp(MIN_BCRYPT_COST, MAX_BCRYPT_COST);
+        settings.hash_concurrency = settings.hash_concurrency.max(1);
+        let hasher = PasswordHasher::new(settings.bcrypt_cost, settings.hash_concurrency);
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                hasher,
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The effective settings (after clamping).
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Number of bcrypt computations running right now on the blocking pool, at most
+    /// `hash_concurrency`. Useful for metrics, and for tests that check hashing is off the
+    /// async workers.
+    pub fn hashes_in_flight(&self) -> usize {
+        self.inner.hasher.in_flight()
+    }
+
+    pub(crate) fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}

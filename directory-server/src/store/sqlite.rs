@@ -1,0 +1,284 @@
+//! The SQLite backend: one database file in WAL mode, or a private in-memory database.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use super::{ClientRow, NewClient, NewToken, Store, StoreError, TokenHash};
+
+/// Most pooled connections to a database file. WAL lets readers run beside the single writer;
+/// a handful is plenty for a directory that answers small queries.
+const MAX_FILE_CONNECTIONS: u32 = 8;
+
+/// How long a writer waits for another writer's lock before failing: 5 s, far above the
+/// duration of any of our statements.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a free pooled connection before the store counts as
+/// unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The migrations, in order. Append only: a shipped migration is never edited.
+fn migrator() -> Migrator {
+    let migrations = [(
+        1,
+        "clients and tokens",
+        include_str!("../../migrations/sqlite/0001_clients_and_tokens.sql"),
+    )];
+    Migrator::with_migrations(
+        migrations
+            .into_iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// [`Store`] on SQLite through a sqlx pool.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// Columns of [`ClientRow`], in the order [`client_row`] expects; a macro so that queries stay
+/// `&'static str` literals built with `concat!`.
+macro_rules! client_columns {
+    () => {
+        "username, host, port, registered_at, last_seen"
+    };
+}
+
+type RawClientRow = (String, String, i64, i64, i64);
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and applies the migrations.
+    ///
+    /// An in-memory URL (`sqlite::memory:`) gets a pool of exactly one connection that never
+    /// expires: each SQLite connection to `:memory:` would otherwise see its own empty database.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidUrl`], [`StoreError::Unavailable`] / [`StoreError::Backend`] when the
+    /// file cannot be opened, [`StoreError::Migrate`].
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|err| StoreError::InvalidUrl(err.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool_options = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        let pool_options = if in_memory {
+            pool_options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            pool_options.max_connections(MAX_FILE_CONNECTIONS)
+        };
+        let pool = pool_options.connect_with(options).await?;
+        migrator().run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} ms is out of range")))
+}
+
+fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
+    let (username, host, port, registered_at, last_seen) = raw;
+    let port = u16::try_from(port)
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("port {port} of {username:?}")))?;
+    Ok(ClientRow {
+        username,
+        host,
+        port,
+        registered_at: from_millis(registered_at)?,
+        last_seen: from_millis(last_seen)?,
+    })
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_client(&self, client: &NewClient) -> Result<ClientRow, StoreError> {
+        let now = millis(client.now);
+        let result = sqlx::query(
+            "INSERT INTO clients (username, password_hash, host, port, registered_at, last_seen) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&client.username)
+        .bind(&client.password_hash)
+        .bind(&client.host)
+        .bind(i64::from(client.port))
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => client_row((
+                client.username.clone(),
+                client.host.clone(),
+                i64::from(client.port),
+                now,
+                now,
+            )),
+            Err(err) if is_unique_violation(&err) => {
+                Err(StoreError::UsernameTaken(client.username.clone()))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn client(&self, username: &str) -> Result<Option<ClientRow>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients WHERE username = ?"
+        );
+        sqlx::query_as::<_, RawClientRow>(sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(client_row)
+            .transpose()
+    }
+
+    async fn password_hash(&self, username: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM clients WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn list_clients(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ClientRow>, StoreError> {
+        // `username > ''` matches every row, so one statement serves both cases. SQLite
+        // compares TEXT bytewise (BINARY collation), which is the documented page order.
+        let sql = concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients WHERE username > ? ORDER BY username LIMIT ?"
+        );
+        sqlx::query_as::<_, RawClientRow>(sql)
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(client_row)
+            .collect()
+    }
+
+    async fn update_address(
+        &self,
+        username: &str,
+        host: &str,
+        port: u16,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ClientRow>, StoreError> {
+        let sql = concat!(
+            "UPDATE clients SET host = ?, port = ?, last_seen = ? WHERE username = ? RETURNING ",
+            client_columns!()
+        );
+        sqlx::query_as::<_, RawClientRow>(sql)
+            .bind(host)
+            .bind(i64::from(port))
+            .bind(millis(now))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(client_row)
+            .transpose()
+    }
+
+    async fn touch(&self, username: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE clients SET last_seen = ? WHERE username = ?")
+            .bind(millis(now))
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_client(&self, username: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE username = ?")
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_token(&self, token: &NewToken) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tokens WHERE username = ? AND expires_at <= ?")
+            .bind(&token.username)
+            .bind(millis(token.created_at))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, username, created_at, expires_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(&token.hash[..])
+        .bind(&token.username)
+        .bind(millis(token.created_at))
+        .bind(millis(token.expires_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token_owner(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT username FROM tokens WHERE token_hash = ? AND expires_at > ?",
+        )
+        .bind(&hash[..])
+        .bind(millis(now))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,190 @@
+//! The real `p2p-chat-directory` binary: command line, startup errors, serving, shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_p2p-chat-directory");
+
+/// Bounds a broken test; a healthy binary prints its line within milliseconds.
+const STARTUP_DEADLINE: Duration = Duration::from_secs(60);
+
+fn directory() -> Command {
+    let mut command = Command::new(BIN);
+    for var in [
+        "P2P_CHAT_DIRECTORY_LISTEN",
+        "P2P_CHAT_DIRECTORY_DATABASE",
+        "P2P_CHAT_DIRECTORY_BCRYPT_COST",
+        "P2P_CHAT_DIRECTORY_PRESENCE_WINDOW_SECS",
+        "P2P_CHAT_DIRECTORY_TOKEN_TTL_DAYS",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    directory().args(args).output().expect("run the binary")
+}
+
+fn stderr_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A raw HTTP/1.1 request; returns the whole response.
+fn http(addr: SocketAddr, request: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("receive");
+    response
+}
+
+/// Starts the binary and waits for its "listening on" line.
+fn start(args: &[&str]) -> (Child, SocketAddr) {
+    let mut child = directory()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(STARTUP_DEADLINE).expect("listening line");
+    let addr = line
+        .trim_end()
+        .strip_prefix("p2p-chat-directory listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .expect("socket address");
+    (child, addr)
+}
+
+#[test]
+fn help_documents_every_option_and_its_variable() {
+    let output = run(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "--listen",
+        "P2P_CHAT_DIRECTORY_LISTEN",
+        "127.0.0.1:27182",
+        "--database",
+        "P2P_CHAT_DIRECTORY_DATABASE",
+        "sqlite://p2p-chat-directory.db",
+        "--bcrypt-cost",
+        "P2P_CHAT_DIRECTORY_BCRYPT_COST",
+        "--presence-window-secs",
+        "P2P_CHAT_DIRECTORY_PRESENCE_WINDOW_SECS",
+        "--token-ttl-days",
+        "P2P_CHAT_DIRECTORY_TOKEN_TTL_DAYS",
+        "directory",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
+    }
+}
+
+#[test]
+fn bad_option_values_are_named() {
+    for (args, needle) in [
+        (&["--listen", "not-an-address"][..], "--listen"),
+        (&["--bcrypt-cost", "99"][..], "--bcrypt-cost"),
+        (&["--token-ttl-days", "zero"][..], "--token-ttl-days"),
+    ] {
+        let output = run(args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(needle) && stderr.contains("invalid value"),
+            "{stderr}"
+        );
+    }
+    let output = directory()
+        .env("P2P_CHAT_DIRECTORY_LISTEN", "nonsense")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nonsense"));
+}
+
+#[test]
+fn startup_errors_are_one_line_and_a_failure() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = run(&["--listen", &addr, "--database", "sqlite::memory:"]);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "no listening line");
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("cannot listen on") && lines[0].contains(&addr),
+        "{lines:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/missing/d.db", dir.path().display());
+    let output = run(&["--listen", "127.0.0.1:0", "--database", &db]);
+    assert!(!output.status.success());
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("cannot open database"), "{lines:?}");
+
+    let output = run(&["--listen", "127.0.0.1:0", "--database", "postgres://h/db"]);
+    assert!(!output.status.success());
+    assert!(stderr_lines(&output)[0].contains("unsupported database URL scheme"));
+}
+
+#[test]
+fn the_binary_serves_on_the_address_it_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/d.db", dir.path().display());
+    let (mut child, addr) = start(&["--listen", "127.0.0.1:0", "--database", &db]);
+    assert_ne!(addr.port(), 0);
+
+    let response = http(
+        addr,
+        "GET /ping HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("\r\n\r\npong"), "{response}");
+    let response = http(
+        addr,
+        "GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+    );
+    assert!(response.contains("{\"status\":\"ok\"}"), "{response}");
+    assert!(
+        dir.path().join("d.db").exists(),
+        "database created on first start"
+    );
+
+    stop(&mut child);
+}
+
+/// Asks for a graceful shutdown with SIGTERM and checks that the process exits cleanly.
+#[cfg(unix)]
+fn stop(child: &mut Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "exit after SIGTERM: {status}");
+}
+
+#[cfg(not(unix))]
+fn stop(child: &mut Child) {
+    child.kill().expect("kill");
+    let _ = child.wait();
+}

@@ -1,0 +1,92 @@
+//! Passwords and tokens never reach the log.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use serde_json::json;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::support::{PASSWORD, call, login, register, test_app};
+
+/// Collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("capture lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+// current_thread: every handler runs on this thread, under the thread-local subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn secrets_never_reach_the_log() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = test_app().await;
+    register(&app, "quinn", 1).await;
+    let token = login(&app, "quinn").await;
+    let wrong = "wrong-password-42";
+    let reply = call(
+        &app,
+        "POST",
+        "/login",
+        Some(json!({"username": "quinn", "password": wrong})),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let reply = call(&app, "POST", "/clients/quinn/heartbeat", None, Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let reply = call(
+        &app,
+        "PUT",
+        "/clients/quinn",
+        Some(json!({"host": "::1"})),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reply = call(
+        &app,
+        "DELETE",
+        "/clients/quinn",
+        Some(json!({"password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+
+    let log = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("registered") && log.contains("logged in"),
+        "{log}"
+    );
+    assert!(
+        log.contains("/clients/quinn/heartbeat"),
+        "requests are logged: {log}"
+    );
+    for secret in [PASSWORD, wrong, token.as_str()] {
+        assert!(!log.contains(secret), "{secret:?} in log:\n{log}");
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the directory: the HTTP API through `app(state).oneshot(..)` on real
+//! SQLite databases, and the real binary on a real socket.
+
+mod account;
+mod binary;
+mod clients;
+mod concurrency;
+mod health;
+mod logging;
+mod persistence;
+mod session;
+mod support;
