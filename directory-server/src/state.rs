@@ -29,7 +29,7 @@ pub const SECS_PER_DAY: u64 = 24 * 60 * 60;
 /// Tunables of the directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
-    /// A client counts as online when its last sign of life is younger than this.
+    /// A client counts as online when its last sign of life is at most this old.
     pub presence_window: Duration,
     /// Lifetime of a login token.
     pub token_ttl: Duration,

@@ -36,12 +36,12 @@ pub struct ClientRow {
 }
 
 impl ClientRow {
-    /// The public record at time `now`: `online` is true when `last_seen` is less than
+    /// The public record at time `now`: `online` is true when `last_seen` is at most
     /// `presence_window` before `now`.
     pub fn to_record(&self, now: DateTime<Utc>, presence_window: Duration) -> ClientRecord {
         let age = now.signed_duration_since(self.last_seen);
         // A last_seen in the future (clock stepped back) counts as online.
-        let online = age.to_std().map_or(true, |age| age < presence_window);
+        let online = age.to_std().map_or(true, |age| age <= presence_window);
         ClientRecord {
             username: self.username.clone(),
             host: self.host.clone(),
@@ -266,7 +266,11 @@ mod tests {
         assert!(!row(old).to_record(now, window).online);
         let future = now + chrono::Duration::seconds(5);
         assert!(row(future).to_record(now, window).online);
-        assert!(!row(now).to_record(now, Duration::ZERO).online);
+        let edge = now - chrono::Duration::seconds(60);
+        assert!(
+            row(edge).to_record(now, window).online,
+            "the window is inclusive"
+        );
     }
 
     #[tokio::test]

@@ -78,4 +78,16 @@ async fn wrong_methods_are_405_json() {
             "{message}"
         );
     }
+    let reply = call(&app, "PATCH", "/clients/alice", None, None).await;
+    let allow = reply.headers["allow"].to_str().unwrap();
+    for method in ["GET", "PUT", "DELETE"] {
+        assert!(allow.contains(method), "{allow}");
+    }
+}
+
+#[tokio::test]
+async fn head_works_where_get_does() {
+    let reply = call(&test_app().await, "HEAD", "/ping", None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.text.is_empty());
 }

@@ -99,6 +99,12 @@ async fn the_authorization_scheme_must_be_bearer() {
             .error(StatusCode::UNAUTHORIZED, "unauthorized")
             .contains("Bearer")
     );
+    // The scheme is case-insensitive and so are the token's hex digits.
+    let mut request = crate::support::request("POST", "/clients/jack/heartbeat", None, None);
+    let header = format!("bearer {}", token.to_uppercase()).parse().unwrap();
+    request.headers_mut().insert("authorization", header);
+    let reply = crate::support::send(&app, request).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
 }
 
 #[tokio::test]
