@@ -1,0 +1,269 @@
+//! Client of the directory's HTTP API (`docs/api.md`).
+//!
+//! [`DirectoryClient`] wraps one `reqwest::Client` and turns every failure into a
+//! [`DirectoryError`] whose message tells the user what happened and what to do.
+
+mod base;
+mod error;
+
+use std::time::Duration;
+
+use p2p_chat_protocol::api::{
+    ClientList, ClientRecord, ClientsQuery, LoginRequest, LoginResponse, MAX_PAGE_LIMIT,
+    RegisterRequest, UnregisterRequest, UpdateRequest,
+};
+use reqwest::{RequestBuilder, Url};
+use serde::de::DeserializeOwned;
+
+pub use error::DirectoryError;
+use error::{Op, root_cause, status_error};
+
+/// Longest time one request may take, connect included: 10 s.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest time the TCP connect to the directory may take: 5 s.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether `https://` directories can be used. False while reqwest is built without a TLS
+/// feature (workspace `Cargo.toml`); its requests would then fail with an obscure error.
+pub const HTTPS_SUPPORTED: bool = false;
+
+/// A client of one directory.
+#[derive(Clone, Debug)]
+pub struct DirectoryClient {
+    http: reqwest::Client,
+    /// Parsed base URL; its path (usually `/`) is the prefix of every endpoint.
+    base: Url,
+    /// The base URL as shown to the user and saved in the profile: no trailing slash.
+    base_url: String,
+}
+
+impl DirectoryClient {
+    /// A client of the directory at `base_url`, e.g. `http://chat.example.org:27182` (a
+    /// trailing slash and a path prefix are allowed). Nothing is sent yet.
+    ///
+    /// # Errors
+    /// [`DirectoryError::BadUrl`] when `base_url` is not an `http` URL (or `https`, see
+    /// [`HTTPS_SUPPORTED`]) with a host, or has a query, fragment or credentials;
+    /// [`DirectoryError::Client`] when the HTTP client cannot be built.
+    pub fn new(base_url: &str) -> Result<Self, DirectoryError> {
+        let (base, base_url) = base::parse(base_url)?;
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("p2p-chat/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| DirectoryError::Client {
+                detail: root_cause(&e),
+            })?;
+        Ok(Self {
+            http,
+            base,
+            base_url,
+        })
+    }
+
+    /// The directory's base URL without a trailing slash, e.g. `http://127.0.0.1:27182`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Host and port of the directory, for finding the local address that reaches it.
+    pub fn host_and_port(&self) -> Option<(String, u16)> {
+        let host = self
+            .base
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        Some((host.to_owned(), self.base.port_or_known_default()?))
+    }
+
+    /// `GET /ping`: checks that a p2p-chat directory answers at the URL.
+    ///
+    /// # Errors
+    /// [`DirectoryError::Unreachable`], or [`DirectoryError::UnexpectedResponse`] when
+    /// something else answers.
+    pub async fn ping(&self) -> Result<(), DirectoryError> {
+        let body = self
+            .send(Op::Ping, self.http.get(self.url(&["ping"])))
+            .await?;
+        if body.trim_ascii() == b"pong" {
+            Ok(())
+        } else {
+            Err(self.unexpected("GET /ping did not answer \"pong\""))
+        }
+    }
+
+    /// `POST /register`: creates an account and returns its public record.
+    ///
+    /// # Errors
+    /// [`DirectoryError::UsernameTaken`], [`DirectoryError::Invalid`] for a field the
+    /// directory refuses, and the transport errors.
+    pub async fn register(&self, req: &RegisterRequest) -> Result<ClientRecord, DirectoryError> {
+        let op = Op::Register {
+            username: &req.username,
+        };
+        self.json(op, self.http.post(self.url(&["register"])).json(req))
+            .await
+    }
+
+    /// `POST /login`: exchanges the password for a bearer token.
+    ///
+    /// # Errors
+    /// [`DirectoryError::BadCredentials`] and the transport errors.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginResponse, DirectoryError> {
+        let body = LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        let req = self.http.post(self.url(&["login"])).json(&body);
+        self.json(Op::Login, req).await
+    }
+
+    /// Every registered peer, sorted by username: walks all pages of `GET /clients`.
+    ///
+    /// # Errors
+    /// The transport errors, or [`DirectoryError::UnexpectedResponse`] when the pages do not
+    /// advance.
+    pub async fn list_all(&self) -> Result<Vec<ClientRecord>, DirectoryError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let query = ClientsQuery {
+                limit: Some(MAX_PAGE_LIMIT),
+                after: after.clone(),
+            };
+            let req = self.http.get(self.url(&["clients"])).query(&query);
+            let page: ClientList = self.json(Op::List, req).await?;
+            all.extend(page.clients);
+            match page.next {
+                None => return Ok(all),
+                // A cursor that does not move forward would loop for ever.
+                Some(next) if after.as_ref().is_some_and(|a| &next <= a) => {
+                    return Err(self.unexpected("GET /clients returned a cursor that goes back"));
+                }
+                Some(next) => after = Some(next),
+            }
+        }
+    }
+
+    /// `GET /clients/{username}`: one peer's record.
+    ///
+    /// # Errors
+    /// [`DirectoryError::NotFound`] and the transport errors.
+    pub async fn lookup(&self, username: &str) -> Result<ClientRecord, DirectoryError> {
+        let url = self.user_url(username, &[])?;
+        self.json(Op::Lookup { username }, self.http.get(url)).await
+    }
+
+    /// `PUT /clients/{username}`: tells the directory our new address.
+    ///
+    /// # Errors
+    /// [`DirectoryError::TokenRejected`], [`DirectoryError::Invalid`] and the transport errors.
+    pub async fn update_address(
+        &self,
+        username: &str,
+        token: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<ClientRecord, DirectoryError> {
+        let body = UpdateRequest {
+            host: host.to_owned(),
+            port: Some(port),
+        };
+        let req = self.http.put(self.user_url(username, &[])?);
+        let req = req.bearer_auth(token).json(&body);
+        self.json(Op::Authed { username }, req).await
+    }
+
+    /// `POST /clients/{username}/heartbeat`: marks us online.
+    ///
+    /// # Errors
+    /// [`DirectoryError::TokenRejected`] and the transport errors.
+    pub async fn heartbeat(&self, username: &str, token: &str) -> Result<(), DirectoryError> {
+        let url = self.user_url(username, &["heartbeat"])?;
+        let req = self.http.post(url).bearer_auth(token);
+        self.send(Op::Authed { username }, req).await.map(drop)
+    }
+
+    /// `DELETE /clients/{username}`: deletes the account.
+    ///
+    /// # Errors
+    /// [`DirectoryError::BadCredentials`], [`DirectoryError::NotFound`] and the transport
+    /// errors.
+    pub async fn unregister(&self, username: &str, password: &str) -> Result<(), DirectoryError> {
+        let body = UnregisterRequest {
+            password: password.to_owned(),
+        };
+        let req = self.http.delete(self.user_url(username, &[])?).json(&body);
+        self.send(Op::Unregister { username }, req).await.map(drop)
+    }
+
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        // `new` refused URLs that cannot be a base, so this always succeeds.
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// `/clients/{username}/...`, with the name percent-encoded. The url crate drops `.` and
+    /// `..` segments, and no valid username is that short, so those are simply not found.
+    fn user_url(&self, username: &str, rest: &[&str]) -> Result<Url, DirectoryError> {
+        if matches!(username, "" | "." | "..") {
+            return Err(DirectoryError::NotFound {
+                username: username.to_owned(),
+            });
+        }
+        let mut segments = vec!["clients", username];
+        segments.extend_from_slice(rest);
+        Ok(self.url(&segments))
+    }
+
+    /// Sends the request; the body of a success status, else the mapped error.
+    async fn send(&self, op: Op<'_>, req: RequestBuilder) -> Result<Vec<u8>, DirectoryError> {
+        let response = req.send().await.map_err(|e| self.transport(&e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        if status.is_success() {
+            Ok(body.to_vec())
+        } else {
+            Err(status_error(op, &self.base_url, status, &body))
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        op: Op<'_>,
+        req: RequestBuilder,
+    ) -> Result<T, DirectoryError> {
+        let body = self.send(op, req).await?;
+        serde_json::from_slice(&body).map_err(|e| self.unexpected(&format!("bad JSON: {e}")))
+    }
+
+    fn transport(&self, err: &reqwest::Error) -> DirectoryError {
+        let detail = if err.is_timeout() {
+            format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
+        } else {
+            root_cause(err)
+        };
+        DirectoryError::Unreachable {
+            url: self.base_url.clone(),
+            detail,
+        }
+    }
+
+    fn unexpected(&self, detail: &str) -> DirectoryError {
+        DirectoryError::UnexpectedResponse {
+            url: self.base_url.clone(),
+            detail: detail.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! [`DirectoryError`] and the mapping from HTTP answers to it.
+
+use p2p_chat_protocol::api::ErrorBody;
+use reqwest::StatusCode;
+
+/// Longest server message shown to the user, in characters; the rest is cut off so a
+/// misconfigured server (an HTML error page, say) cannot flood the terminal.
+const MAX_MESSAGE_CHARS: usize = 200;
+
+/// Why a directory request failed. Each message is one line saying what happened and what to
+/// do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The directory URL is not an `http://` or `https://` URL with a host.
+    #[error(
+        "{url:?} is not a usable directory URL: {reason} (expected something like http://chat.example.org:27182)"
+    )]
+    BadUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No HTTP answer: connection refused, DNS failure, timeout.
+    #[error(
+        "cannot reach the directory at {url}: {detail} — is the server running and the URL right?"
+    )]
+    Unreachable {
+        /// Base URL of the directory.
+        url: String,
+        /// The underlying cause.
+        detail: String,
+    },
+    /// `POST /register` answered 409.
+    #[error("the username {username} is already taken on this directory — choose another one")]
+    UsernameTaken {
+        /// The name that was asked for.
+        username: String,
+    },
+    /// `POST /login` or `DELETE /clients/{username}` answered 401.
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// The user does not exist (404).
+    #[error("no user named {username} on the directory")]
+    NotFound {
+        /// The name that was looked for.
+        username: String,
+    },
+    /// A bearer token was refused (401 or 403).
+    #[error("your login expired or is not valid for this account — run `p2p-chat login`")]
+    TokenRejected,
+    /// The directory refused the request as invalid (400, 413, 415); the message is its own.
+    #[error("the directory refused the request: {message}")]
+    Invalid {
+        /// The directory's explanation.
+        message: String,
+    },
+    /// Any other error status, e.g. 500 or 503.
+    #[error("the directory failed (HTTP {status}): {message}")]
+    Server {
+        /// The HTTP status code.
+        status: u16,
+        /// The directory's explanation, or the status text when it gave none.
+        message: String,
+    },
+    /// The server answered, but not the way a p2p-chat directory does.
+    #[error(
+        "the server at {url} does not answer like a p2p-chat directory ({detail}) — check the URL"
+    )]
+    UnexpectedResponse {
+        /// Base URL of the directory.
+        url: String,
+        /// What was unexpected.
+        detail: String,
+    },
+    /// The HTTP client could not be set up.
+    #[error("cannot set up the HTTP client: {detail}")]
+    Client {
+        /// The underlying cause.
+        detail: String,
+    },
+}
+
+/// Which request got an error status; decides what 401, 404 and 409 mean.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Op<'a> {
+    Ping,
+    Register { username: &'a str },
+    Login,
+    List,
+    Lookup { username: &'a str },
+    Authed { username: &'a str },
+    Unregister { username: &'a str },
+}
+
+/// The explanation in an error response: the `message` of an [`ErrorBody`], else the text of
+/// the body, else the status's reason phrase. Always one line of printable characters.
+pub(crate) fn error_message(status: StatusCode, body: &[u8]) -> String {
+    let from_json = serde_json::from_slice::<ErrorBody>(body)
+        .map(|b| b.message)
+        .ok()
+        .or_else(|| {
+            // Tolerates error codes this client does not know yet.
+            let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+            value.get("message")?.as_str().map(str::to_owned)
+        });
+    let text = match from_json {
+        Some(message) => message,
+        None => {
+            let text = String::from_utf8_lossy(body);
+            let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+            match first {
+                // An HTML page (a proxy's, typically) says nothing useful in its first line.
+                Some(line) if !line.starts_with('<') => line.to_owned(),
+                _ => String::new(),
+            }
+        }
+    };
+    let clean = one_line(&text);
+    if clean.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("no explanation")
+            .to_owned()
+    } else {
+        clean
+    }
+}
+
+/// Replaces control characters (which could move the cursor or recolour the terminal) with
+/// spaces and cuts the text to [`MAX_MESSAGE_CHARS`].
+fn one_line(text: &str) -> String {
+    let mut out: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_MESSAGE_CHARS)
+        .collect();
+    if text.trim().chars().count() > MAX_MESSAGE_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+/// The error for an answer with a non-success `status` to request `op` on directory `url`.
+pub(crate) fn status_error(
+    op: Op<'_>,
+    url: &str,
+    status: StatusCode,
+    body: &[u8],
+) -> DirectoryError {
+    let message = error_message(status, body);
+    match (status, op) {
+        (StatusCode::CONFLICT, Op::Register { username }) => DirectoryError::UsernameTaken {
+            username: username.to_owned(),
+        },
+        (StatusCode::UNAUTHORIZED, Op::Login | Op::Unregister { .. }) => {
+            DirectoryError::BadCredentials
+        }
+        (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, Op::Authed { .. }) => {
+            DirectoryError::TokenRejected
+        }
+        (
+            StatusCode::NOT_FOUND,
+            Op::Lookup { username } | Op::Authed { username } | Op::Unregister { username },
+        ) => DirectoryError::NotFound {
+            username: username.to_owned(),
+        },
+        (StatusCode::NOT_FOUND, Op::Ping | Op::Register { .. } | Op::Login | Op::List) => {
+            DirectoryError::UnexpectedResponse {
+                url: url.to_owned(),
+                detail: "it has no such endpoint".to_owned(),
+            }
+        }
+        (
+            StatusCode::BAD_REQUEST
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _,
+        ) => DirectoryError::Invalid { message },
+        _ => DirectoryError::Server {
+            status: status.as_u16(),
+            message,
+        },
+    }
+}
+
+/// The innermost error's message: "Connection refused (os error 111)" says more than
+/// reqwest's "error sending request".
+pub(super) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+#[cfg(test)]
+mod tests;
