@@ -31,12 +31,13 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config.database)
-        .await
-        .with_context(|| format!("cannot open database {}", redact(&config.database)))?;
+    // Bind first: a busy port should not leave a freshly created database file behind.
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let store = open_store(&config.database)
+        .await
+        .with_context(|| format!("cannot open database {}", redact(&config.database)))?;
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;

@@ -232,9 +232,11 @@ pub trait Store: Send + Sync + 'static {
 /// [`StoreError::Unavailable`] or [`StoreError::Backend`] when the database cannot be opened,
 /// [`StoreError::Migrate`] when migrations fail.
 pub async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    let scheme = database_url
-        .split_once(':')
-        .map_or("", |(scheme, _)| scheme);
+    let Some((scheme, _)) = database_url.split_once(':') else {
+        return Err(StoreError::InvalidUrl(
+            "expected a URL such as sqlite://PATH or sqlite::memory:".into(),
+        ));
+    };
     match scheme.to_ascii_lowercase().as_str() {
         "sqlite" => Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?)),
         _ => Err(StoreError::UnsupportedScheme {
@@ -275,7 +277,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_schemes_are_refused_by_name() {
-        for url in ["postgres://u@h/db", "mysql://h/db", "nonsense"] {
+        for url in ["postgres://u@h/db", "mysql://h/db", "file:x.db"] {
             let err = open_store(url).await.err().map(|e| e.to_string());
             let msg = err.unwrap_or_default();
             assert!(
@@ -283,5 +285,10 @@ mod tests {
                 "{url}: {msg}"
             );
         }
+        let err = open_store("directory.db")
+            .await
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("sqlite://PATH"));
     }
 }

@@ -120,10 +120,14 @@ fn bad_option_values_are_named() {
 
 #[test]
 fn startup_errors_are_one_line_and_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let output = run(&["--listen", &addr, "--database", "sqlite::memory:"]);
+    let db = dir.path().join("d.db");
+    let url = format!("sqlite://{}", db.display());
+    let output = run(&["--listen", &addr, "--database", &url]);
     assert!(!output.status.success());
+    assert!(!db.exists(), "no database file is left behind");
     assert!(output.stdout.is_empty(), "no listening line");
     let lines = stderr_lines(&output);
     assert_eq!(lines.len(), 1, "{lines:?}");
@@ -132,7 +136,6 @@ fn startup_errors_are_one_line_and_a_failure() {
         "{lines:?}"
     );
 
-    let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/missing/d.db", dir.path().display());
     let output = run(&["--listen", "127.0.0.1:0", "--database", &db]);
     assert!(!output.status.success());

@@ -16,7 +16,7 @@ const LOGINS: usize = 8;
 async fn ping_is_answered_while_logins_hash() {
     let state = memory_state(Settings {
         // Slow enough that the logins are certainly still running when /ping returns.
-        bcrypt_cost: 11,
+        bcrypt_cost: 12,
         hash_concurrency: 2,
         ..Settings::default()
     })
