@@ -1,0 +1,112 @@
+//! Slash commands typed into the input line.
+
+use super::chat::DialTarget;
+
+/// A parsed `/command`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlashCommand {
+    /// `/help`
+    Help,
+    /// `/connect USERNAME` or `/connect --ip HOST:PORT`
+    Connect(DialTarget),
+    /// `/close`: close the current chat.
+    Close,
+    /// `/contacts`: reload the contact list.
+    Contacts,
+    /// `/quit`
+    Quit,
+}
+
+/// Every command with its usage, for `/help` and error messages.
+pub const USAGE: &[(&str, &str)] = &[
+    ("/connect USERNAME", "open a chat with a registered user"),
+    (
+        "/connect --ip HOST:PORT",
+        "open a chat with a peer at an address",
+    ),
+    ("/close", "close the current chat"),
+    ("/contacts", "reload the contact list"),
+    ("/help", "show the help"),
+    ("/quit", "leave p2p-chat"),
+];
+
+/// Parses a line starting with `/`.
+///
+/// # Errors
+/// A message for the user when the command is unknown or its arguments are wrong.
+pub fn parse(line: &str) -> Result<SlashCommand, String> {
+    let mut words = line.split_whitespace();
+    let name = words.next().unwrap_or("/");
+    let args: Vec<&str> = words.collect();
+    match (name, args.as_slice()) {
+        ("/help", []) => Ok(SlashCommand::Help),
+        ("/quit" | "/exit", []) => Ok(SlashCommand::Quit),
+        ("/close", []) => Ok(SlashCommand::Close),
+        ("/contacts", []) => Ok(SlashCommand::Contacts),
+        ("/connect", ["--ip", addr]) => {
+            if addr.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+            }) {
+                Ok(SlashCommand::Connect(DialTarget::Addr((*addr).to_owned())))
+            } else {
+                Err(format!(
+                    "{addr} is not HOST:PORT — try /connect --ip 192.0.2.7:55555"
+                ))
+            }
+        }
+        ("/connect", [name]) if !name.starts_with('-') => {
+            p2p_chat_protocol::validate::username(name)
+                .map(|name| SlashCommand::Connect(DialTarget::Username(name)))
+                .map_err(|e| e.message)
+        }
+        ("/connect", _) => Err("usage: /connect USERNAME or /connect --ip HOST:PORT".to_owned()),
+        (cmd, _)
+            if USAGE
+                .iter()
+                .any(|(usage, _)| usage.split(' ').next() == Some(cmd)) =>
+        {
+            Err(format!("{cmd} takes no arguments"))
+        }
+        (cmd, _) => Err(format!("unknown command {cmd} — type /help for the list")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse() {
+        assert_eq!(parse("/help"), Ok(SlashCommand::Help));
+        assert_eq!(parse("/quit"), Ok(SlashCommand::Quit));
+        assert_eq!(parse(" /close ".trim()), Ok(SlashCommand::Close));
+        assert_eq!(
+            parse("/connect Bob"),
+            Ok(SlashCommand::Connect(DialTarget::Username("bob".into())))
+        );
+        assert_eq!(
+            parse("/connect --ip 127.0.0.1:4000"),
+            Ok(SlashCommand::Connect(DialTarget::Addr(
+                "127.0.0.1:4000".into()
+            )))
+        );
+        assert_eq!(
+            parse("/connect --ip [::1]:4000"),
+            Ok(SlashCommand::Connect(DialTarget::Addr("[::1]:4000".into())))
+        );
+    }
+
+    #[test]
+    fn bad_commands_explain_themselves() {
+        assert!(parse("/connect").unwrap_err().contains("usage"));
+        assert!(
+            parse("/connect --ip nope")
+                .unwrap_err()
+                .contains("HOST:PORT")
+        );
+        assert!(parse("/connect --ip host:0").is_err());
+        assert!(parse("/connect a!").unwrap_err().contains("username"));
+        assert!(parse("/quit now").unwrap_err().contains("no arguments"));
+        assert!(parse("/frobnicate").unwrap_err().contains("/help"));
+    }
+}

@@ -1,0 +1,351 @@
+//! Client state and the one function that changes it.
+//!
+//! Terminal input, session events and directory results all arrive as an [`Action`];
+//! [`App::update`] applies it and returns the [`Effect`]s (dial, send, HTTP) for the runtime to
+//! carry out. Rendering (`crate::ui`) only reads an `App`.
+
+pub mod chat;
+pub mod command;
+pub mod input;
+pub mod keys;
+mod peers;
+mod update;
+
+#[cfg(test)]
+mod tests;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::api::ClientRecord;
+
+use crate::net::{CloseReason, Direction, RemotePeer, SessionId};
+pub use chat::{Chat, ChatId, ChatLine, Delivery, DialTarget, LineKind, Link};
+use input::InputLine;
+
+/// Reconnect attempts after a link breaks before the chat is marked failed.
+pub const MAX_RECONNECT_ATTEMPTS: u32 = 5;
+
+/// Who and where we are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Me {
+    /// Our username (or `--name`).
+    pub name: String,
+    /// The address our listener is bound to.
+    pub listen: String,
+    /// The directory URL, if one is configured.
+    pub directory: Option<String>,
+}
+
+/// What we last heard from the directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DirectoryState {
+    /// No directory configured (for example `connect --ip`).
+    Disabled,
+    /// Not heard from yet.
+    Connecting,
+    /// The last request succeeded.
+    Online,
+    /// The last request failed.
+    Unreachable(String),
+}
+
+/// Which pane receives keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// The contact list on the left.
+    Contacts,
+    /// The input line at the bottom.
+    Input,
+}
+
+/// Severity of a status-bar notice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Information.
+    Info,
+    /// Something failed.
+    Error,
+}
+
+/// Presence of a contact, from the directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    /// Heartbeat within the directory's presence window.
+    Online,
+    /// No recent heartbeat.
+    Offline,
+    /// Not in the directory (a peer reached by address).
+    Unknown,
+}
+
+/// One row of the contact list (derived from contacts and chats, never stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Peer name.
+    pub name: String,
+    /// Presence.
+    pub presence: Presence,
+    /// Unread messages in its chat.
+    pub unread: usize,
+    /// Its chat, if open.
+    pub chat: Option<ChatId>,
+}
+
+/// Something that happened, for [`App::update`].
+#[derive(Debug)]
+pub enum Action {
+    /// A key press.
+    Key(KeyEvent),
+    /// A mouse event (the wheel scrolls the chat).
+    Mouse(MouseEvent),
+    /// Text pasted into the terminal.
+    Paste(String),
+    /// The terminal was resized to `width` x `height` cells.
+    Resize {
+        /// Columns.
+        width: u16,
+        /// Rows.
+        height: u16,
+    },
+    /// A session finished its handshake.
+    SessionOpened {
+        /// The session.
+        session: SessionId,
+        /// Who is at the other end.
+        peer: RemotePeer,
+        /// Who dialled; `Outgoing { request }` carries the dialling chat's id.
+        direction: Direction,
+    },
+    /// A chat message arrived on a session.
+    MessageReceived {
+        /// The session.
+        session: SessionId,
+        /// Message id.
+        id: MessageId,
+        /// Sender's clock, unix ms.
+        sent_at_ms: u64,
+        /// Text.
+        text: String,
+    },
+    /// The peer acknowledged one of our messages.
+    Delivered {
+        /// The session.
+        session: SessionId,
+        /// Our message id.
+        id: MessageId,
+    },
+    /// A session ended.
+    SessionClosed {
+        /// The session.
+        session: SessionId,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// Dialling for a chat failed.
+    DialFailed {
+        /// The chat that asked.
+        chat: ChatId,
+        /// What went wrong, ready to show.
+        error: String,
+    },
+    /// A scheduled reconnect of a chat is due.
+    ReconnectDue {
+        /// The chat.
+        chat: ChatId,
+    },
+    /// The directory answered with the full contact list.
+    ContactsLoaded(Vec<ClientRecord>),
+    /// A directory request succeeded (for example a heartbeat).
+    DirectoryOk,
+    /// A directory request failed.
+    DirectoryFailed(String),
+}
+
+/// Work for the runtime; results come back as [`Action`]s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Look up (if needed) and dial a peer for a chat.
+    Dial {
+        /// The chat; becomes `request` of the session's `Direction::Outgoing`.
+        chat: ChatId,
+        /// Whom to dial.
+        target: DialTarget,
+    },
+    /// Send a chat message on a session.
+    Send {
+        /// The session.
+        session: SessionId,
+        /// Message id (the same on resends).
+        id: MessageId,
+        /// Send time, unix ms.
+        sent_at_ms: u64,
+        /// Text.
+        text: String,
+    },
+    /// Say goodbye and close a session.
+    CloseSession {
+        /// The session.
+        session: SessionId,
+    },
+    /// Fetch the contact list from the directory.
+    LoadContacts,
+    /// Send [`Action::ReconnectDue`] after the backoff delay for `attempt`.
+    ScheduleReconnect {
+        /// The chat.
+        chat: ChatId,
+        /// 1-based attempt number.
+        attempt: u32,
+    },
+    /// Leave the program.
+    Quit,
+}
+
+/// The whole client state.
+#[derive(Debug)]
+pub struct App {
+    /// Who we are.
+    pub me: Me,
+    /// Directory health.
+    pub directory: DirectoryState,
+    /// Directory records of everyone but us, sorted by username.
+    pub contacts: Vec<ClientRecord>,
+    /// Open chats, in the order they were opened.
+    pub chats: Vec<Chat>,
+    /// The chat shown on the right.
+    pub current: Option<ChatId>,
+    /// Highlighted row of the contact list.
+    pub cursor: usize,
+    /// Which pane gets keys.
+    pub focus: Focus,
+    /// Contact filter text; `Some` while a filter is set.
+    pub filter: Option<String>,
+    /// Whether keys currently go to the filter.
+    pub filtering: bool,
+    /// The input line.
+    pub input: InputLine,
+    /// Whether the help overlay is shown.
+    pub show_help: bool,
+    /// Latest status-bar notice.
+    pub notice: Option<(Level, String)>,
+    /// Terminal size, columns x rows.
+    pub viewport: (u16, u16),
+    /// Offset of local time from UTC, for timestamps, in seconds.
+    pub utc_offset_secs: i32,
+    /// Set when the program should exit.
+    pub quit: bool,
+    clock: fn() -> u64,
+    next_chat: u64,
+}
+
+impl App {
+    /// A fresh state; `clock` returns the current unix time in ms (tests pass a fixed one).
+    pub fn new(me: Me, clock: fn() -> u64) -> Self {
+        let directory = if me.directory.is_some() {
+            DirectoryState::Connecting
+        } else {
+            DirectoryState::Disabled
+        };
+        Self {
+            me,
+            directory,
+            contacts: Vec::new(),
+            chats: Vec::new(),
+            current: None,
+            cursor: 0,
+            focus: Focus::Contacts,
+            filter: None,
+            filtering: false,
+            input: InputLine::default(),
+            show_help: false,
+            notice: None,
+            viewport: (80, 24),
+            utc_offset_secs: 0,
+            quit: false,
+            clock,
+            next_chat: 1,
+        }
+    }
+
+    /// The chat shown on the right, if any.
+    pub fn current_chat(&self) -> Option<&Chat> {
+        self.current.and_then(|id| self.chat(id))
+    }
+
+    /// The chat with this id.
+    pub fn chat(&self, id: ChatId) -> Option<&Chat> {
+        self.chats.iter().find(|c| c.id == id)
+    }
+
+    fn chat_mut(&mut self, id: ChatId) -> Option<&mut Chat> {
+        self.chats.iter_mut().find(|c| c.id == id)
+    }
+
+    fn chat_by_session(&mut self, session: SessionId) -> Option<&mut Chat> {
+        self.chats.iter_mut().find(|c| c.session() == Some(session))
+    }
+
+    fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// The contact list as shown: directory contacts, then chats with peers not in the
+    /// directory; filtered by [`App::filter`].
+    pub fn entries(&self) -> Vec<Entry> {
+        let unread = |name: &str| {
+            let chat = self.chats.iter().find(|c| c.name == name);
+            (chat.map(|c| c.id), chat.map_or(0, |c| c.unread))
+        };
+        let contacts = self.contacts.iter().map(|record| {
+            let (chat, unread) = unread(&record.username);
+            let presence = if record.online {
+                Presence::Online
+            } else {
+                Presence::Offline
+            };
+            Entry {
+                name: record.username.clone(),
+                presence,
+                unread,
+                chat,
+            }
+        });
+        let others = self
+            .chats
+            .iter()
+            .filter(|c| !self.contacts.iter().any(|r| r.username == c.name))
+            .map(|c| Entry {
+                name: c.name.clone(),
+                presence: Presence::Unknown,
+                unread: c.unread,
+                chat: Some(c.id),
+            });
+        let filter = self.filter.as_deref().unwrap_or("").to_lowercase();
+        contacts
+            .chain(others)
+            .filter(|e| e.name.to_lowercase().contains(&filter))
+            .collect()
+    }
+
+    /// Sets the status-bar notice.
+    fn tell(&mut self, level: Level, text: impl Into<String>) {
+        self.notice = Some((level, text.into()));
+    }
+
+    fn new_chat(&mut self, name: String, target: Option<DialTarget>) -> ChatId {
+        let id = ChatId(self.next_chat);
+        self.next_chat += 1;
+        self.chats.push(Chat::new(id, name, target));
+        id
+    }
+
+    /// Shows a chat and clears its unread count.
+    fn show(&mut self, id: ChatId) {
+        self.current = Some(id);
+        if let Some(chat) = self.chat_mut(id) {
+            chat.unread = 0;
+        }
+        if let Some(pos) = self.entries().iter().position(|e| e.chat == Some(id)) {
+            self.cursor = pos;
+        }
+    }
+}

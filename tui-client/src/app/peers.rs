@@ -1,0 +1,228 @@
+//! `App::update` for the peer side: opening chats, sessions coming and going, reconnects.
+
+use crate::net::{CloseReason, Direction, RemotePeer, SessionId};
+
+use super::{
+    Action, App, ChatId, DialTarget, Effect, Focus, Level, LineKind, Link, MAX_RECONNECT_ATTEMPTS,
+};
+
+impl App {
+    /// Opens (or shows) the chat for `target` and dials when no session is up.
+    pub(super) fn open(&mut self, target: DialTarget) -> Vec<Effect> {
+        let existing = self.chats.iter().find(|c| match &target {
+            DialTarget::Username(name) => c.name == *name,
+            DialTarget::Addr(_) => c.target.as_ref() == Some(&target),
+        });
+        let id = match existing {
+            Some(chat) => chat.id,
+            None => self.new_chat(target.to_string(), Some(target)),
+        };
+        self.show(id);
+        self.focus = Focus::Input;
+        self.redial_if_idle(id)
+    }
+
+    /// Dials the chat's peer unless a session is up or being set up.
+    pub(super) fn redial_if_idle(&mut self, id: ChatId) -> Vec<Effect> {
+        let now = self.now();
+        let Some(chat) = self.chat_mut(id) else {
+            return Vec::new();
+        };
+        if !matches!(chat.link, Link::Idle | Link::Failed { .. }) {
+            return Vec::new();
+        }
+        let Some(target) = chat.target.clone() else {
+            let text = format!(
+                "{} is not reachable: no address known — wait for them to connect",
+                chat.name
+            );
+            chat.notice(now, LineKind::Error, text);
+            return Vec::new();
+        };
+        chat.link = Link::Dialing;
+        chat.notice(now, LineKind::Info, format!("connecting to {target}…"));
+        vec![Effect::Dial { chat: id, target }]
+    }
+
+    pub(super) fn on_peer_action(&mut self, action: Action) -> Vec<Effect> {
+        let now = self.now();
+        match action {
+            Action::SessionOpened {
+                session,
+                peer,
+                direction,
+            } => self.attach(session, peer, direction),
+            Action::MessageReceived {
+                session,
+                id,
+                sent_at_ms,
+                text,
+            } => {
+                let current = self.current;
+                if let Some(chat) = self.chat_by_session(session)
+                    && chat.receive(id, sent_at_ms, text)
+                    && current != Some(chat.id)
+                {
+                    chat.unread += 1;
+                }
+                Vec::new()
+            }
+            Action::Delivered { session, id } => {
+                if let Some(chat) = self.chat_by_session(session) {
+                    chat.delivered(id);
+                }
+                Vec::new()
+            }
+            Action::SessionClosed { session, reason } => self.on_closed(session, reason),
+            Action::DialFailed { chat, error } => {
+                let Some(chat) = self.chat_mut(chat) else {
+                    return Vec::new();
+                };
+                match chat.link {
+                    Link::Reconnecting { attempt } if attempt < MAX_RECONNECT_ATTEMPTS => {
+                        chat.link = Link::Reconnecting {
+                            attempt: attempt + 1,
+                        };
+                        vec![Effect::ScheduleReconnect {
+                            chat: chat.id,
+                            attempt: attempt + 1,
+                        }]
+                    }
+                    _ => {
+                        let pending = chat.outbox().len();
+                        let next = if pending > 0 {
+                            format!(
+                                "{pending} message(s) wait here; send another message or /connect to retry."
+                            )
+                        } else {
+                            "Send a message or /connect to retry.".to_owned()
+                        };
+                        let stop = if error.ends_with(['?', '.', '!']) {
+                            ""
+                        } else {
+                            "."
+                        };
+                        chat.notice(now, LineKind::Error, format!("{error}{stop} {next}"));
+                        chat.link = Link::Failed { reason: error };
+                        Vec::new()
+                    }
+                }
+            }
+            Action::ReconnectDue { chat } => match self.chat(chat) {
+                Some(c) if matches!(c.link, Link::Reconnecting { .. }) => match c.target.clone() {
+                    Some(target) => vec![Effect::Dial { chat, target }],
+                    None => Vec::new(),
+                },
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    fn attach(
+        &mut self,
+        session: SessionId,
+        peer: RemotePeer,
+        direction: Direction,
+    ) -> Vec<Effect> {
+        let now = self.now();
+        let outgoing = matches!(direction, Direction::Outgoing { .. });
+        let id = match direction {
+            Direction::Outgoing { request } => ChatId(request),
+            Direction::Incoming => match self.chats.iter().find(|c| c.name == peer.username) {
+                Some(chat) => chat.id,
+                None => {
+                    let target = if self.contacts.iter().any(|r| r.username == peer.username) {
+                        Some(DialTarget::Username(peer.username.clone()))
+                    } else {
+                        peer.listen_port.map(|port| {
+                            DialTarget::Addr(
+                                std::net::SocketAddr::new(peer.addr.ip(), port).to_string(),
+                            )
+                        })
+                    };
+                    let id = self.new_chat(peer.username.clone(), target);
+                    self.tell(Level::Info, format!("{} connected", peer.username));
+                    if self.current.is_none() {
+                        self.show(id);
+                    }
+                    id
+                }
+            },
+        };
+        let me = self.me.name.clone();
+        let name_free = !self
+            .chats
+            .iter()
+            .any(|c| c.id != id && c.name == peer.username);
+        let Some(chat) = self.chat_mut(id) else {
+            // The chat was closed while dialling.
+            return vec![Effect::CloseSession { session }];
+        };
+        let mut effects = Vec::new();
+        if let Link::Connected {
+            session: old,
+            outgoing: old_outgoing,
+        } = chat.link
+        {
+            // Both sides dialled at once: keep the session dialled by the smaller name, so both
+            // ends make the same choice; a repeat dial by the same side replaces the old one.
+            let dialer = |out: bool| {
+                if out {
+                    me.as_str()
+                } else {
+                    peer.username.as_str()
+                }
+            };
+            let preferred = me.as_str().min(peer.username.as_str());
+            if old_outgoing != outgoing && dialer(old_outgoing) == preferred {
+                return vec![Effect::CloseSession { session }];
+            }
+            effects.push(Effect::CloseSession { session: old });
+        }
+        if name_free && chat.name != peer.username {
+            chat.name = peer.username.clone();
+        }
+        chat.link = Link::Connected { session, outgoing };
+        chat.notice(
+            now,
+            LineKind::Info,
+            format!("connected to {} ({})", peer.username, peer.addr),
+        );
+        effects.extend(
+            chat.outbox()
+                .into_iter()
+                .map(|(id, sent_at_ms, text)| Effect::Send {
+                    session,
+                    id,
+                    sent_at_ms,
+                    text,
+                }),
+        );
+        effects
+    }
+
+    fn on_closed(&mut self, session: SessionId, reason: CloseReason) -> Vec<Effect> {
+        let now = self.now();
+        let Some(chat) = self.chat_by_session(session) else {
+            return Vec::new();
+        };
+        if reason.is_recoverable() && chat.target.is_some() {
+            chat.link = Link::Reconnecting { attempt: 1 };
+            chat.notice(now, LineKind::Error, format!("{reason} — reconnecting"));
+            return vec![Effect::ScheduleReconnect {
+                chat: chat.id,
+                attempt: 1,
+            }];
+        }
+        chat.link = Link::Idle;
+        match reason {
+            CloseReason::Local => {}
+            CloseReason::PeerLeft { .. } => {
+                chat.notice(now, LineKind::Info, format!("{} left: {reason}", chat.name))
+            }
+            other => chat.notice(now, LineKind::Error, other.to_string()),
+        }
+        Vec::new()
+    }
+}

@@ -1,0 +1,445 @@
+//! Unit tests of `App::update`: actions in, state and effects out.
+
+use std::net::SocketAddr;
+
+use chrono::{TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::api::ClientRecord;
+
+use super::*;
+use crate::net::{CloseReason, Direction, RemotePeer, SessionId};
+
+const NOW: u64 = 1_700_000_000_000;
+
+fn clock() -> u64 {
+    NOW
+}
+
+fn app() -> App {
+    let me = Me {
+        name: "alice".into(),
+        listen: "127.0.0.1:4000".into(),
+        directory: Some("http://dir".into()),
+    };
+    App::new(me, clock)
+}
+
+fn record(name: &str, online: bool) -> ClientRecord {
+    let at = Utc.timestamp_millis_opt(NOW as i64).unwrap();
+    ClientRecord {
+        username: name.into(),
+        host: "127.0.0.1".into(),
+        port: 4001,
+        registered_at: at,
+        last_seen: at,
+        online,
+    }
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )))
+}
+
+/// Types a line into the input (pressing `i` first if the contact list has the focus).
+fn type_line(app: &mut App, text: &str) -> Vec<Effect> {
+    if app.focus == Focus::Contacts {
+        key(app, KeyCode::Char('i'));
+    }
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+    key(app, KeyCode::Enter)
+}
+
+fn remote(name: &str, listen_port: Option<u16>) -> RemotePeer {
+    RemotePeer {
+        username: name.into(),
+        addr: "127.0.0.1:50000".parse::<SocketAddr>().unwrap(),
+        listen_port,
+    }
+}
+
+fn opened(app: &mut App, session: u64, name: &str, direction: Direction) -> Vec<Effect> {
+    app.update(Action::SessionOpened {
+        session: SessionId(session),
+        peer: remote(name, Some(4001)),
+        direction,
+    })
+}
+
+/// Opens a chat with bob from the contact list and completes the dial.
+fn connected_to_bob(app: &mut App) -> ChatId {
+    app.update(Action::ContactsLoaded(vec![
+        record("bob", true),
+        record("alice", true),
+    ]));
+    let effects = key(app, KeyCode::Enter);
+    let Some(Effect::Dial { chat, target }) = effects.first().cloned() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(target, DialTarget::Username("bob".into()));
+    assert_eq!(
+        opened(app, 1, "bob", Direction::Outgoing { request: chat.0 }),
+        vec![]
+    );
+    chat
+}
+
+fn own_states(app: &App, chat: ChatId) -> Vec<(String, Delivery)> {
+    app.chat(chat)
+        .unwrap()
+        .lines
+        .iter()
+        .filter_map(|l| match l.kind {
+            LineKind::Own { delivery, .. } => Some((l.text.clone(), delivery)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn contacts_exclude_me_and_open_with_enter() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let entries = app.entries();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].name, "bob");
+    assert_eq!(entries[0].presence, Presence::Online);
+    assert_eq!(app.current, Some(chat));
+    assert_eq!(app.focus, Focus::Input);
+    assert!(matches!(
+        app.chat(chat).unwrap().link,
+        Link::Connected {
+            session: SessionId(1),
+            outgoing: true
+        }
+    ));
+}
+
+#[test]
+fn enter_sends_and_a_receipt_marks_delivered() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let effects = type_line(&mut app, "hello bob");
+    let [
+        Effect::Send {
+            session,
+            id,
+            sent_at_ms,
+            text,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        (*session, *sent_at_ms, text.as_str()),
+        (SessionId(1), NOW, "hello bob")
+    );
+    assert_eq!(app.input.value(), "");
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("hello bob".into(), Delivery::Pending)]
+    );
+    app.update(Action::Delivered {
+        session: SessionId(1),
+        id: *id,
+    });
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("hello bob".into(), Delivery::Delivered)]
+    );
+}
+
+#[test]
+fn messages_typed_while_dialling_go_out_in_order_once_connected() {
+    let mut app = app();
+    let effects = type_line(&mut app, "/connect --ip 127.0.0.1:4001");
+    let [
+        Effect::Dial {
+            chat,
+            target: DialTarget::Addr(addr),
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(addr, "127.0.0.1:4001");
+    let chat = *chat;
+    assert!(type_line(&mut app, "one").is_empty());
+    assert!(type_line(&mut app, "two").is_empty());
+    let effects = opened(&mut app, 5, "bob", Direction::Outgoing { request: chat.0 });
+    let texts: Vec<_> = effects
+        .iter()
+        .map(|e| match e {
+            Effect::Send {
+                session: SessionId(5),
+                text,
+                ..
+            } => text.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, ["one", "two"]);
+    // The chat, opened by address, now carries the peer's name.
+    assert_eq!(app.chat(chat).unwrap().name, "bob");
+}
+
+#[test]
+fn an_incoming_peer_gets_a_chat_with_an_unread_count() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    opened(&mut app, 2, "carol", Direction::Incoming);
+    let carol = app.chats.iter().find(|c| c.name == "carol").unwrap().id;
+    assert_eq!(
+        app.current,
+        Some(chat),
+        "an incoming peer must not steal the focus"
+    );
+    let id = MessageId::new();
+    app.update(Action::MessageReceived {
+        session: SessionId(2),
+        id,
+        sent_at_ms: NOW,
+        text: "hi".into(),
+    });
+    // A resend of the same id is shown once.
+    app.update(Action::MessageReceived {
+        session: SessionId(2),
+        id,
+        sent_at_ms: NOW,
+        text: "hi".into(),
+    });
+    assert_eq!(app.chat(carol).unwrap().unread, 1);
+    assert_eq!(
+        app.chat(carol)
+            .unwrap()
+            .lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Peer)
+            .count(),
+        1
+    );
+    let entry = app
+        .entries()
+        .into_iter()
+        .find(|e| e.name == "carol")
+        .unwrap();
+    assert_eq!((entry.unread, entry.presence), (1, Presence::Unknown));
+    // Tab moves to carol's chat and clears the count.
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.current, Some(carol));
+    assert_eq!(app.chat(carol).unwrap().unread, 0);
+    ctrl(&mut app, 'p');
+    assert_eq!(app.current, Some(chat));
+}
+
+#[test]
+fn a_lost_link_reconnects_then_fails_after_the_last_attempt() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let reason = CloseReason::ConnectionLost {
+        detail: "reset".into(),
+    };
+    let effects = app.update(Action::SessionClosed {
+        session: SessionId(1),
+        reason,
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::ScheduleReconnect { chat, attempt: 1 }]
+    );
+    assert_eq!(
+        app.update(Action::ReconnectDue { chat }),
+        vec![Effect::Dial {
+            chat,
+            target: DialTarget::Username("bob".into())
+        }]
+    );
+    for attempt in 2..=MAX_RECONNECT_ATTEMPTS {
+        let effects = app.update(Action::DialFailed {
+            chat,
+            error: "refused".into(),
+        });
+        assert_eq!(effects, vec![Effect::ScheduleReconnect { chat, attempt }]);
+    }
+    assert!(
+        app.update(Action::DialFailed {
+            chat,
+            error: "refused".into()
+        })
+        .is_empty()
+    );
+    assert!(matches!(app.chat(chat).unwrap().link, Link::Failed { .. }));
+    let last = app.chat(chat).unwrap().lines.last().unwrap();
+    assert_eq!(last.kind, LineKind::Error);
+    assert!(
+        last.text.contains("refused") && last.text.contains("retry"),
+        "{}",
+        last.text
+    );
+    // Sending again dials again; the message waits as pending.
+    let effects = type_line(&mut app, "are you back?");
+    assert!(matches!(effects.as_slice(), [Effect::Dial { .. }]));
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("are you back?".into(), Delivery::Pending)]
+    );
+}
+
+#[test]
+fn a_goodbye_does_not_reconnect() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let reason = CloseReason::PeerLeft {
+        reason: String::new(),
+    };
+    assert!(
+        app.update(Action::SessionClosed {
+            session: SessionId(1),
+            reason
+        })
+        .is_empty()
+    );
+    assert_eq!(app.chat(chat).unwrap().link, Link::Idle);
+}
+
+#[test]
+fn simultaneous_dials_keep_the_session_of_the_smaller_name() {
+    // alice < bob: both sides keep the session alice dialled.
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let effects = opened(&mut app, 2, "bob", Direction::Incoming);
+    assert_eq!(
+        effects,
+        vec![Effect::CloseSession {
+            session: SessionId(2)
+        }]
+    );
+    assert_eq!(app.chat(chat).unwrap().session(), Some(SessionId(1)));
+
+    let me = Me {
+        name: "zed".into(),
+        listen: "x".into(),
+        directory: None,
+    };
+    let mut app = App::new(me, clock);
+    let effects = type_line(&mut app, "/connect --ip 127.0.0.1:4001");
+    let [Effect::Dial { chat, .. }] = effects.as_slice() else {
+        panic!()
+    };
+    let chat = *chat;
+    opened(&mut app, 1, "bob", Direction::Outgoing { request: chat.0 });
+    let effects = opened(&mut app, 2, "bob", Direction::Incoming);
+    assert_eq!(
+        effects,
+        vec![Effect::CloseSession {
+            session: SessionId(1)
+        }]
+    );
+    assert_eq!(app.chat(chat).unwrap().session(), Some(SessionId(2)));
+}
+
+#[test]
+fn ctrl_c_closes_every_session_and_quits() {
+    let mut app = app();
+    connected_to_bob(&mut app);
+    let effects = ctrl(&mut app, 'c');
+    assert_eq!(
+        effects,
+        vec![
+            Effect::CloseSession {
+                session: SessionId(1)
+            },
+            Effect::Quit
+        ]
+    );
+    assert!(app.quit);
+    let mut app = self::app();
+    assert_eq!(type_line(&mut app, "/quit"), vec![Effect::Quit]);
+}
+
+#[test]
+fn filter_narrows_the_contact_list() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![
+        record("bob", true),
+        record("carol", false),
+        record("bea", false),
+    ]));
+    key(&mut app, KeyCode::Char('/'));
+    key(&mut app, KeyCode::Char('b'));
+    let names: Vec<_> = app.entries().into_iter().map(|e| e.name).collect();
+    assert_eq!(names, ["bea", "bob"]);
+    key(&mut app, KeyCode::Char('o'));
+    assert_eq!(app.entries().len(), 1);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.entries().len(), 3);
+}
+
+#[test]
+fn help_opens_with_f1_and_closes_with_any_key() {
+    let mut app = app();
+    key(&mut app, KeyCode::F(1));
+    assert!(app.show_help);
+    key(&mut app, KeyCode::Char('x'));
+    assert!(!app.show_help);
+    assert_eq!(app.input.value(), "", "the closing key is not typed");
+    type_line(&mut app, "/help");
+    assert!(app.show_help);
+}
+
+#[test]
+fn bad_input_keeps_the_text_and_explains() {
+    let mut app = app();
+    type_line(&mut app, "/connect");
+    assert_eq!(app.input.value(), "/connect");
+    assert!(matches!(&app.notice, Some((Level::Error, text)) if text.contains("usage")));
+    ctrl(&mut app, 'u');
+    // No chat is open: the text stays and the user is told what to do.
+    type_line(&mut app, "hello?");
+    assert_eq!(app.input.value(), "hello?");
+    assert!(matches!(&app.notice, Some((Level::Error, text)) if text.contains("/connect")));
+}
+
+#[test]
+fn oversize_messages_are_refused_without_losing_them() {
+    let mut app = app();
+    connected_to_bob(&mut app);
+    let long = "x".repeat(p2p_chat_protocol::peer::MAX_TEXT_BYTES + 1);
+    app.update(Action::Paste(long.clone()));
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.input.value(), long);
+}
+
+#[test]
+fn directory_failures_show_in_the_state() {
+    let mut app = app();
+    app.update(Action::DirectoryFailed("cannot reach the directory".into()));
+    assert!(matches!(app.directory, DirectoryState::Unreachable(_)));
+    app.update(Action::DirectoryOk);
+    assert_eq!(app.directory, DirectoryState::Online);
+}
+
+#[test]
+fn closing_a_chat_closes_its_session() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    assert_eq!(
+        type_line(&mut app, "/close"),
+        vec![Effect::CloseSession {
+            session: SessionId(1)
+        }]
+    );
+    assert!(app.chat(chat).is_none());
+    assert_eq!(app.current, None);
+    assert_eq!(app.focus, Focus::Contacts);
+}

@@ -1,0 +1,303 @@
+//! `App::update` for terminal input, commands and directory results.
+
+use crossterm::event::{KeyCode, KeyModifiers, MouseEventKind};
+use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::peer::MAX_TEXT_BYTES;
+use tui_input::{Input, InputRequest};
+
+use super::command::{self, SlashCommand};
+use super::keys::{self, Intent, Scope};
+use super::{
+    Action, App, ChatLine, Delivery, DialTarget, DirectoryState, Effect, Focus, Level, LineKind,
+    Link,
+};
+
+/// Lines the mouse wheel scrolls per notch.
+const WHEEL_LINES: usize = 3;
+
+impl App {
+    /// Applies one action and returns the work it asks for. The only place state changes.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Key(key) => self.on_key(key),
+            Action::Mouse(mouse) => {
+                match mouse.kind {
+                    MouseEventKind::ScrollUp => self.scroll_by(WHEEL_LINES as isize),
+                    MouseEventKind::ScrollDown => self.scroll_by(-(WHEEL_LINES as isize)),
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Action::Paste(text) => {
+                self.focus = Focus::Input;
+                for c in text.chars() {
+                    let c = if c.is_control() { ' ' } else { c };
+                    self.input.edit(InputRequest::InsertChar(c));
+                }
+                Vec::new()
+            }
+            Action::Resize { width, height } => {
+                self.viewport = (width, height);
+                Vec::new()
+            }
+            Action::ContactsLoaded(mut records) => {
+                records.retain(|r| r.username != self.me.name);
+                records.sort_by(|a, b| a.username.cmp(&b.username));
+                self.contacts = records;
+                self.directory = DirectoryState::Online;
+                self.cursor = self.cursor.min(self.entries().len().saturating_sub(1));
+                Vec::new()
+            }
+            Action::DirectoryOk => {
+                self.directory = DirectoryState::Online;
+                Vec::new()
+            }
+            Action::DirectoryFailed(error) => {
+                self.tell(Level::Error, error.clone());
+                self.directory = DirectoryState::Unreachable(error);
+                Vec::new()
+            }
+            other => self.on_peer_action(other),
+        }
+    }
+
+    fn on_key(&mut self, key: crossterm::event::KeyEvent) -> Vec<Effect> {
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.show_help && !ctrl_c {
+            self.show_help = false;
+            return Vec::new();
+        }
+        if self.filtering && !ctrl_c {
+            self.on_filter_key(key.code);
+            return Vec::new();
+        }
+        let scope = match self.focus {
+            Focus::Contacts => Scope::Contacts,
+            Focus::Input => Scope::Input,
+        };
+        match keys::lookup(scope, &key) {
+            Some(intent) => self.on_intent(intent),
+            None if self.focus == Focus::Contacts => {
+                // Typing in the contact list starts a message, as in most chat clients.
+                if let KeyCode::Char(c) = key.code
+                    && !key
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                {
+                    self.focus = Focus::Input;
+                    self.input.edit(InputRequest::InsertChar(c));
+                }
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn on_filter_key(&mut self, code: KeyCode) {
+        let filter = self.filter.get_or_insert_with(String::new);
+        match code {
+            KeyCode::Char(c) => filter.push(c),
+            KeyCode::Backspace => {
+                filter.pop();
+            }
+            KeyCode::Enter => self.filtering = false,
+            KeyCode::Esc => {
+                self.filtering = false;
+                self.filter = None;
+            }
+            _ => {}
+        }
+        self.cursor = 0;
+    }
+
+    fn on_intent(&mut self, intent: Intent) -> Vec<Effect> {
+        match intent {
+            Intent::Quit => return self.quit(),
+            Intent::ToggleHelp => self.show_help = !self.show_help,
+            Intent::Back if self.filter.is_some() => self.filter = None,
+            Intent::Back => self.focus = Focus::Contacts,
+            Intent::NextChat => self.cycle_chat(1),
+            Intent::PrevChat => self.cycle_chat(-1),
+            Intent::PageUp => self.scroll_by(self.page() as isize),
+            Intent::PageDown => self.scroll_by(-(self.page() as isize)),
+            Intent::CursorUp => self.cursor = self.cursor.saturating_sub(1),
+            Intent::CursorDown => {
+                self.cursor = (self.cursor + 1).min(self.entries().len().saturating_sub(1));
+            }
+            Intent::OpenContact => {
+                if let Some(entry) = self.entries().get(self.cursor).cloned() {
+                    return match entry.chat {
+                        Some(id) => {
+                            self.show(id);
+                            self.focus = Focus::Input;
+                            self.redial_if_idle(id)
+                        }
+                        None => self.open(DialTarget::Username(entry.name)),
+                    };
+                }
+            }
+            Intent::Filter => {
+                self.filtering = true;
+                self.filter.get_or_insert_with(String::new);
+            }
+            Intent::FocusInput => self.focus = Focus::Input,
+            Intent::Submit => return self.submit(),
+            Intent::HistoryPrev => self.input.history_prev(),
+            Intent::HistoryNext => self.input.history_next(),
+            Intent::Edit(request) => self.input.edit(request),
+        }
+        Vec::new()
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        self.quit = true;
+        let mut effects: Vec<Effect> = self
+            .chats
+            .iter()
+            .filter_map(|c| c.session())
+            .map(|session| Effect::CloseSession { session })
+            .collect();
+        effects.push(Effect::Quit);
+        effects
+    }
+
+    /// Rows of the chat view, for paging.
+    fn page(&self) -> usize {
+        usize::from(self.viewport.1.saturating_sub(6)).max(1)
+    }
+
+    fn scroll_by(&mut self, lines: isize) {
+        if let Some(id) = self.current
+            && let Some(chat) = self.chat_mut(id)
+        {
+            chat.scroll = chat
+                .scroll
+                .saturating_add_signed(lines)
+                .min(chat.lines.len());
+        }
+    }
+
+    fn cycle_chat(&mut self, step: isize) {
+        if self.chats.is_empty() {
+            return;
+        }
+        let len = self.chats.len() as isize;
+        let pos = self
+            .current
+            .and_then(|id| self.chats.iter().position(|c| c.id == id));
+        let next = match pos {
+            Some(p) => (p as isize + step).rem_euclid(len),
+            None => 0,
+        };
+        let id = self.chats[next as usize].id;
+        self.show(id);
+        self.focus = Focus::Input;
+    }
+
+    fn submit(&mut self) -> Vec<Effect> {
+        let line = self.input.take();
+        let text = line.trim_end();
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
+        if text.starts_with('/') {
+            return match command::parse(text) {
+                Ok(cmd) => self.run_command(cmd),
+                Err(message) => {
+                    self.input.input = Input::new(line);
+                    self.tell(Level::Error, message);
+                    Vec::new()
+                }
+            };
+        }
+        self.send_text(line)
+    }
+
+    pub(crate) fn run_command(&mut self, cmd: SlashCommand) -> Vec<Effect> {
+        match cmd {
+            SlashCommand::Help => self.show_help = true,
+            SlashCommand::Quit => return self.quit(),
+            SlashCommand::Connect(target) => return self.open(target),
+            SlashCommand::Contacts if self.me.directory.is_none() => {
+                self.tell(
+                    Level::Error,
+                    "no directory configured — register with `p2p-chat register`",
+                );
+            }
+            SlashCommand::Contacts => return vec![Effect::LoadContacts],
+            SlashCommand::Close => return self.close_current(),
+        }
+        Vec::new()
+    }
+
+    fn close_current(&mut self) -> Vec<Effect> {
+        let Some(id) = self.current else {
+            self.tell(Level::Info, "no chat is open");
+            return Vec::new();
+        };
+        let pos = self.chats.iter().position(|c| c.id == id).unwrap_or(0);
+        let chat = self.chats.remove(pos);
+        self.current = self
+            .chats
+            .get(pos.min(self.chats.len().saturating_sub(1)))
+            .map(|c| c.id);
+        if let Some(next) = self.current {
+            self.show(next);
+        } else {
+            self.focus = Focus::Contacts;
+        }
+        self.tell(Level::Info, format!("closed the chat with {}", chat.name));
+        chat.session()
+            .map(|session| Effect::CloseSession { session })
+            .into_iter()
+            .collect()
+    }
+
+    fn send_text(&mut self, text: String) -> Vec<Effect> {
+        if text.len() > MAX_TEXT_BYTES {
+            let message = format!(
+                "message too long ({} bytes, at most {MAX_TEXT_BYTES}) — shorten it",
+                text.len()
+            );
+            self.input.input = Input::new(text);
+            self.tell(Level::Error, message);
+            return Vec::new();
+        }
+        let now = self.now();
+        let Some(chat) = self
+            .current
+            .and_then(|id| self.chats.iter_mut().find(|c| c.id == id))
+        else {
+            self.input.input = Input::new(text);
+            self.tell(
+                Level::Error,
+                "no chat open — pick a contact and press Enter, or /connect NAME",
+            );
+            return Vec::new();
+        };
+        let id = MessageId::new();
+        chat.lines.push(ChatLine {
+            at_ms: now,
+            kind: LineKind::Own {
+                id,
+                delivery: Delivery::Pending,
+            },
+            text: text.clone(),
+        });
+        chat.scroll = 0;
+        match chat.link {
+            Link::Connected { session, .. } => vec![Effect::Send {
+                session,
+                id,
+                sent_at_ms: now,
+                text,
+            }],
+            Link::Dialing | Link::Reconnecting { .. } => Vec::new(),
+            Link::Idle | Link::Failed { .. } => {
+                let chat_id = chat.id;
+                self.redial_if_idle(chat_id)
+            }
+        }
+    }
+}

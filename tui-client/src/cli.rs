@@ -1,0 +1,179 @@
+//! Command-line interface: global options and subcommands (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Default address the client accepts peers on: every interface, port 55555 (the original
+/// p2p-chat client's port).
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:55555";
+
+/// p2p-chat: chat with people directly, peer to peer, in your terminal.
+///
+/// Messages travel over a direct TCP connection between the two of you; a small directory
+/// server only tells peers where to find each other. Start with `p2p-chat demo`, then
+/// `p2p-chat register NAME --server URL` and `p2p-chat` to open the chat window.
+#[derive(Debug, Parser)]
+#[command(name = "p2p-chat", version, propagate_version = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    /// What to do; without a command, the interactive chat window opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args)]
+pub struct GlobalOpts {
+    /// Profile directory (directory URL, username, login token). Use different ones to run
+    /// several users on one machine. Default: the platform's data directory, e.g.
+    /// ~/.local/share/p2p-chat on Linux.
+    #[arg(long, global = true, env = "P2P_CHAT_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Address to accept peers on while the chat window, `connect` or `listen` runs.
+    /// Use port 0 to let the system pick a free port.
+    #[arg(long, global = true, env = "P2P_CHAT_LISTEN", value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    pub listen: std::net::SocketAddr,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Try p2p-chat at once: an embedded directory and an echo peer on this machine, and the
+    /// chat window open on a chat with it. Nothing is written to disk.
+    Demo,
+
+    /// Create an account on a directory, log in and save the profile.
+    Register {
+        /// Your username: 3-32 characters of a-z, 0-9, '_', '.', '-'. Prompted when absent.
+        username: Option<String>,
+        /// Directory URL, e.g. http://chat.example.org:27182.
+        #[arg(long, env = "P2P_CHAT_SERVER", value_name = "URL")]
+        server: String,
+        /// Host (IP address or DNS name) other peers should dial to reach you.
+        /// Default: the address this machine uses to reach the directory.
+        #[arg(long, value_name = "HOST")]
+        host: Option<String>,
+        /// Port other peers should dial to reach you. Default: the port of --listen.
+        #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+        port: Option<u16>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+
+    /// Log in again (for example after the token expired) and save the new token.
+    Login {
+        /// Username; default: the one in the profile.
+        username: Option<String>,
+        /// Directory URL; default: the one in the profile.
+        #[arg(long, env = "P2P_CHAT_SERVER", value_name = "URL")]
+        server: Option<String>,
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+
+    /// Delete your account from the directory and forget the login token.
+    Unregister {
+        /// Read the password from the first line of standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+
+    /// List everyone registered on the directory.
+    Contacts {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Show one user's directory record.
+    Lookup {
+        /// The username to look up.
+        username: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Open the chat window straight in a chat with one peer.
+    Connect {
+        /// The peer: USERNAME or --ip HOST:PORT.
+        #[command(flatten)]
+        target: Target,
+        /// With --ip: the name to introduce yourself with (default: your username, or your
+        /// login name on this machine).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+
+    /// Send one message without the chat window; exits 0 once the peer has accepted it.
+    ///
+    /// Usage: `p2p-chat send USERNAME TEXT` or `p2p-chat send --ip HOST:PORT TEXT`.
+    Send {
+        /// USERNAME and TEXT, or only TEXT with --ip.
+        #[arg(value_name = "USERNAME|TEXT", num_args = 1..=2, required = true)]
+        words: Vec<String>,
+        /// Address of the peer as HOST:PORT; needs no directory and no registration.
+        #[arg(long, value_name = "HOST:PORT")]
+        ip: Option<String>,
+        /// With --ip: the name to introduce yourself with.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+
+    /// Accept peers without the chat window and print each received message as a line.
+    Listen {
+        /// Print one JSON object per message instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The name to introduce yourself with (default: your username).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+}
+
+/// The peer to talk to: a username from the directory, or an address.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct Target {
+    /// Username of the peer, looked up in the directory.
+    pub username: Option<String>,
+    /// Address of the peer as HOST:PORT; needs no directory and no registration.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub ip: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connect_needs_exactly_one_target() {
+        assert!(Cli::try_parse_from(["p2p-chat", "connect", "bob"]).is_ok());
+        assert!(Cli::try_parse_from(["p2p-chat", "connect", "--ip", "127.0.0.1:1"]).is_ok());
+        assert!(Cli::try_parse_from(["p2p-chat", "connect"]).is_err());
+        assert!(
+            Cli::try_parse_from(["p2p-chat", "connect", "bob", "--ip", "127.0.0.1:1"]).is_err()
+        );
+    }
+
+    #[test]
+    fn bad_listen_address_and_port_are_refused() {
+        assert!(Cli::try_parse_from(["p2p-chat", "--listen", "nonsense", "listen"]).is_err());
+        let zero_port = [
+            "p2p-chat", "register", "bob", "--server", "http://x", "--port", "0",
+        ];
+        assert!(Cli::try_parse_from(zero_port).is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! The subcommands other than the demo.
+
+pub mod account;
+pub mod peer;

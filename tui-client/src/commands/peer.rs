@@ -1,0 +1,239 @@
+//! `send`, `listen`, `connect` and the chat window: the commands that talk to peers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use p2p_chat_protocol::peer::{MAX_TEXT_BYTES, now_unix_ms};
+use p2p_chat_protocol::{MessageId, validate};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::app::{DialTarget, Me};
+use crate::cli::GlobalOpts;
+use crate::directory::DirectoryClient;
+use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, SessionEvent};
+use crate::presence::{Account, PresenceReport};
+use crate::profile::{self, Profile};
+use crate::tui::{self, runner};
+
+/// How long `send` waits for the peer's receipt after sending: 10 s.
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Name used with `--ip` when there is neither `--name` nor a profile username.
+const FALLBACK_NAME: &str = "guest";
+
+/// The profile and the account it holds, if registered.
+struct Loaded {
+    profile: Profile,
+    account: Option<Account>,
+}
+
+fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
+    let home = profile::home_dir(global.home.as_deref())?;
+    let profile = Profile::load(&home)?;
+    let account = match (&profile.server, &profile.username, &profile.token) {
+        (Some(server), Some(username), Some(token)) => Some(Account {
+            client: DirectoryClient::new(server)?,
+            username: username.clone(),
+            token: token.clone(),
+        }),
+        _ => None,
+    };
+    Ok(Loaded { profile, account })
+}
+
+/// Our name: `--name`, else the profile's username, else the login name, else "guest".
+fn my_name(name: Option<String>, profile: &Profile) -> anyhow::Result<String> {
+    if let Some(name) = name {
+        return validate::username(&name).context("--name");
+    }
+    if let Some(name) = &profile.username {
+        return Ok(name.clone());
+    }
+    let login = std::env::var("USER").unwrap_or_default();
+    Ok(validate::username(&login).unwrap_or_else(|_| FALLBACK_NAME.to_owned()))
+}
+
+fn target(username: Option<String>, ip: Option<String>) -> anyhow::Result<DialTarget> {
+    match (username, ip) {
+        (_, Some(addr)) => Ok(DialTarget::Addr(addr)),
+        (Some(name), None) => Ok(DialTarget::Username(validate::username(&name)?)),
+        (None, None) => bail!("give a USERNAME or --ip HOST:PORT"),
+    }
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen for peers on {addr} — is another p2p-chat running? Use --listen ADDR (port 0 picks a free port)")
+    })
+}
+
+/// `p2p-chat send`: one message, exit 0 once the peer acknowledged it.
+///
+/// # Errors
+/// When the peer cannot be found, reached, or does not acknowledge in time.
+pub async fn send(
+    global: &GlobalOpts,
+    words: Vec<String>,
+    ip: Option<String>,
+    name: Option<String>,
+) -> anyhow::Result<()> {
+    let (username, text) = match (
+        ip.is_some(),
+        <[String; 1]>::try_from(words.clone()),
+        <[String; 2]>::try_from(words),
+    ) {
+        (true, Ok([text]), _) => (None, text),
+        (false, _, Ok([user, text])) => (Some(user), text),
+        (true, _, _) => bail!("with --ip give only the TEXT: p2p-chat send --ip HOST:PORT TEXT"),
+        (false, _, _) => bail!("give the USERNAME and the TEXT: p2p-chat send USERNAME TEXT"),
+    };
+    if text.trim().is_empty() {
+        bail!("the message is empty");
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        bail!(
+            "the message is {} bytes; the limit is {MAX_TEXT_BYTES}",
+            text.len()
+        );
+    }
+    let ctx = load(global)?;
+    let target = target(username, ip)?;
+    let addr = runner::resolve(ctx.account.as_ref(), &target)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let local = LocalPeer {
+        username: my_name(name, &ctx.profile)?,
+        listen_port: None,
+    };
+    let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    let handle = net::dial(&addr, &local, 0, tx).await?;
+    let id = MessageId::new();
+    handle.send_chat(id, now_unix_ms(), text).await?;
+    let outcome = tokio::time::timeout(RECEIPT_TIMEOUT, async {
+        while let Some(event) = rx.recv().await {
+            match event.event {
+                SessionEvent::Delivered { id: acked } if acked == id => return Ok(()),
+                SessionEvent::Closed { reason } => {
+                    bail!("the session ended before the peer confirmed: {reason}")
+                }
+                _ => {}
+            }
+        }
+        bail!("the session ended before the peer confirmed")
+    })
+    .await;
+    handle.close();
+    // Wait (briefly) for the goodbye to go out.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while rx.recv().await.is_some() {}
+    })
+    .await;
+    match outcome {
+        Ok(result) => result,
+        Err(_) => bail!(
+            "{target} did not confirm the message within {} s",
+            RECEIPT_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+/// `p2p-chat listen`: accept peers and print each message on stdout until interrupted.
+///
+/// # Errors
+/// When the listen address cannot be bound.
+pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> anyhow::Result<()> {
+    let ctx = load(global)?;
+    let listener = bind(global.listen).await?;
+    let bound = listener.local_addr()?;
+    let local = LocalPeer {
+        username: my_name(name, &ctx.profile)?,
+        listen_port: Some(bound.port()),
+    };
+    eprintln!(
+        "p2p-chat listening for peers on {bound} as {}",
+        local.username
+    );
+    let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    tokio::spawn(net::listener::serve(listener, local, tx));
+    if let Some(account) = ctx.account {
+        tokio::spawn(account.keep_fresh(bound.port(), false, |report| {
+            if let PresenceReport::Failed(e) = report {
+                eprintln!("warning: {e}");
+            }
+            true
+        }));
+    }
+    // Session handles are kept for as long as their sessions run: dropping one closes it.
+    let mut peers = std::collections::HashMap::new();
+    loop {
+        let event = tokio::select! {
+            event = rx.recv() => match event { Some(event) => event, None => return Ok(()) },
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        match event.event {
+            SessionEvent::Opened { peer, handle, .. } => {
+                eprintln!("{} connected from {}", peer.username, peer.addr);
+                peers.insert(event.session, (peer.username, handle));
+            }
+            SessionEvent::Message {
+                id,
+                sent_at_ms,
+                text,
+            } => {
+                let from = peers
+                    .get(&event.session)
+                    .map_or("?", |(name, _)| name.as_str());
+                if json {
+                    let line = serde_json::json!({ "from": from, "id": id.to_string(), "sent_at_ms": sent_at_ms, "text": text });
+                    println!("{line}");
+                } else {
+                    println!("{from}: {text}");
+                }
+            }
+            SessionEvent::Closed { reason } => {
+                if let Some((name, _)) = peers.remove(&event.session) {
+                    eprintln!("{name} disconnected ({reason})");
+                }
+            }
+            SessionEvent::Delivered { .. } => {}
+        }
+    }
+}
+
+/// The chat window, optionally opened on one peer (`connect`).
+///
+/// # Errors
+/// When the listen address cannot be bound or the terminal cannot be used.
+pub async fn chat(
+    global: &GlobalOpts,
+    open: Option<(Option<String>, Option<String>)>,
+    name: Option<String>,
+) -> anyhow::Result<()> {
+    let ctx = load(global)?;
+    let open = open.map(|(user, ip)| target(user, ip)).transpose()?;
+    if matches!(open, Some(DialTarget::Username(_))) && ctx.account.is_none() {
+        bail!(
+            "not registered: run `p2p-chat register NAME --server URL` first, or use connect --ip HOST:PORT"
+        );
+    }
+    let listener = bind(global.listen).await?;
+    let me = Me {
+        name: my_name(name, &ctx.profile)?,
+        listen: listener.local_addr()?.to_string(),
+        directory: ctx.account.as_ref().map(|a| a.client.base_url().to_owned()),
+    };
+    let notice = match (&ctx.account, &open) {
+        (None, None) => Some("not registered — run `p2p-chat register NAME --server URL`, or /connect --ip HOST:PORT".to_owned()),
+        _ => None,
+    };
+    tui::run(tui::Options {
+        me,
+        account: ctx.account,
+        listener,
+        open,
+        notice,
+    })
+    .await
+}

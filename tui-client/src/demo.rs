@@ -1,0 +1,142 @@
+//! `p2p-chat demo`: a directory and an echo peer inside this process, and the chat window
+//! open on a chat with the echo peer. Real TCP and the real protocol on loopback; nothing
+//! is written to disk.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use p2p_chat_directory::{AppState, Settings, open_store};
+use p2p_chat_protocol::api::RegisterRequest;
+use p2p_chat_protocol::peer::now_unix_ms;
+use p2p_chat_protocol::{MessageId, validate};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::app::{DialTarget, Me};
+use crate::directory::DirectoryClient;
+use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, SessionEvent};
+use crate::presence::Account;
+use crate::tui;
+
+/// Username of the echo peer.
+pub const ECHO_NAME: &str = "echo";
+
+/// bcrypt cost of the embedded directory: the minimum (4), as its accounts live only as long
+/// as the demo and their passwords are random.
+const DEMO_BCRYPT_COST: u32 = 4;
+
+/// Runs the demo until the user quits.
+///
+/// # Errors
+/// When a loopback socket cannot be bound or the terminal cannot be used.
+pub async fn run() -> anyhow::Result<()> {
+    let directory = start_directory().await?;
+    let client = DirectoryClient::new(&directory)?;
+    let echo = start_echo_peer(&client).await?;
+    let me_name = validate::username(&std::env::var("USER").unwrap_or_default())
+        .ok()
+        .filter(|name| name != ECHO_NAME)
+        .unwrap_or_else(|| "you".to_owned());
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind a loopback port")?;
+    let port = listener.local_addr()?.port();
+    let account = register(&client, &me_name, port).await?;
+    let me = Me {
+        name: me_name,
+        listen: listener.local_addr()?.to_string(),
+        directory: Some(directory),
+    };
+    let options = tui::Options {
+        me,
+        account: Some(account),
+        listener,
+        open: Some(DialTarget::Username(ECHO_NAME.to_owned())),
+        notice: None,
+    };
+    let result = tui::run(options).await;
+    echo.abort();
+    result
+}
+
+/// Starts the embedded directory on a loopback port; returns its URL.
+async fn start_directory() -> anyhow::Result<String> {
+    let store = open_store("sqlite::memory:").await?;
+    let settings = Settings {
+        bcrypt_cost: DEMO_BCRYPT_COST,
+        ..Settings::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind a loopback port")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let state = AppState::new(store, settings);
+    tokio::spawn(p2p_chat_directory::run(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    Ok(url)
+}
+
+/// Registers `username` with a random password and logs in.
+async fn register(client: &DirectoryClient, username: &str, port: u16) -> anyhow::Result<Account> {
+    let password = MessageId::new().to_string();
+    let request = RegisterRequest {
+        username: username.to_owned(),
+        password: password.clone(),
+        host: "127.0.0.1".to_owned(),
+        port: Some(port),
+    };
+    client.register(&request).await?;
+    let login = client.login(username, &password).await?;
+    Ok(Account {
+        client: client.clone(),
+        username: username.to_owned(),
+        token: login.token,
+    })
+}
+
+/// Starts the echo peer: it greets every peer and sends each message back.
+async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind a loopback port")?;
+    let port = listener.local_addr()?.port();
+    let account = register(client, ECHO_NAME, port).await?;
+    let local = LocalPeer {
+        username: ECHO_NAME.to_owned(),
+        listen_port: Some(port),
+    };
+    let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    tokio::spawn(net::listener::serve(listener, local, tx));
+    tokio::spawn(account.keep_fresh(port, false, |_| true));
+    Ok(tokio::spawn(async move {
+        let mut sessions = HashMap::new();
+        while let Some(event) = rx.recv().await {
+            let reply = match event.event {
+                SessionEvent::Opened { handle, peer, .. } => {
+                    sessions.insert(event.session, handle);
+                    format!(
+                        "Hello {}! I am the echo peer, running inside this demo. Whatever you type comes back to me over a real TCP session. Press F1 for help, Ctrl+C to quit.",
+                        peer.username
+                    )
+                }
+                SessionEvent::Message { text, .. } => format!("echo: {text}"),
+                SessionEvent::Closed { .. } => {
+                    sessions.remove(&event.session);
+                    continue;
+                }
+                SessionEvent::Delivered { .. } => continue,
+            };
+            if let Some(handle) = sessions.get(&event.session) {
+                // A short pause makes the exchange readable, like a person typing.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let _ = handle
+                    .send_chat(MessageId::new(), now_unix_ms(), reply)
+                    .await;
+            }
+        }
+    }))
+}

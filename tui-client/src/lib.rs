@@ -1,0 +1,21 @@
+//! The p2p-chat client: a terminal chat where messages travel directly between peers.
+//!
+//! - [`net`]: peer sessions (one actor per TCP connection) and the listener.
+//! - [`app`]: the client state and `App::update`, the only place it changes.
+//! - [`ui`]: pure rendering of an `App` with ratatui.
+//! - [`tui`]: the interactive loop and the effect runner that owns the sessions.
+//! - [`directory`], [`presence`], [`profile`]: the directory client, our record's upkeep, and
+//!   the profile on disk.
+//! - [`commands`], [`demo`], [`cli`]: what the `p2p-chat` binary runs.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod demo;
+pub mod directory;
+pub mod net;
+pub mod presence;
+pub mod profile;
+pub mod tui;
+pub mod ui;

@@ -1,0 +1,68 @@
+//! `p2p-chat`: the terminal chat client. See `p2p-chat --help`.
+
+use clap::Parser;
+
+use p2p_chat::cli::{Cli, Command};
+use p2p_chat::{commands, demo};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.command.as_ref());
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(dispatch(cli));
+    // Sessions and timers still running are dropped without waiting for them.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr for the line-oriented commands only, never over the chat window;
+/// `RUST_LOG` selects them (default: warnings).
+fn init_logging(command: Option<&Command>) {
+    let interactive = matches!(
+        command,
+        None | Some(Command::Demo | Command::Connect { .. })
+    );
+    if interactive {
+        return;
+    }
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let global = &cli.global;
+    match cli.command {
+        None => commands::peer::chat(global, None, None).await,
+        Some(Command::Demo) => demo::run().await,
+        Some(Command::Connect { target, name }) => {
+            commands::peer::chat(global, Some((target.username, target.ip)), name).await
+        }
+        Some(Command::Send { words, ip, name }) => {
+            commands::peer::send(global, words, ip, name).await
+        }
+        Some(Command::Listen { json, name }) => commands::peer::listen(global, json, name).await,
+        Some(
+            command @ (Command::Register { .. }
+            | Command::Login { .. }
+            | Command::Unregister { .. }
+            | Command::Contacts { .. }
+            | Command::Lookup { .. }),
+        ) => commands::account::run(global, command).await,
+    }
+}

@@ -1,0 +1,215 @@
+//! Peer networking: session actors and the listener.
+//!
+//! Each TCP connection to a peer is owned by exactly one session task (see [`session`]), which
+//! holds the `Framed<TcpStream, PeerCodec>` and is the only code that reads or writes it. Others
+//! talk to it through a cloneable [`SessionHandle`], and it reports what happens as
+//! [`NetEvent`]s on one channel. The [`listener`] accepts peers and spawns sessions for them.
+
+pub mod listener;
+pub mod session;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use p2p_chat_protocol::{MessageId, RefuseReason};
+use tokio::sync::mpsc;
+
+pub use listener::serve;
+pub use session::{SessionHandle, dial};
+
+/// How long a TCP connect to a peer may take: 5 s.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the `Hello` → `Welcome`/`Refuse` exchange may take after connect: 10 s.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Interval between keepalive pings on an idle session: 15 s.
+pub const PING_INTERVAL: Duration = Duration::from_secs(15);
+/// A session with no frame at all from the peer for this long is dead: 45 s (three pings).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
+/// Most sessions one client serves at once; further peers are refused as busy.
+pub const MAX_SESSIONS: usize = 256;
+/// Capacity of the event channel from sessions to their owner, in events.
+pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
+
+/// Process-unique number of one session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId(pub u64);
+
+impl SessionId {
+    /// A fresh id, never reused within this process.
+    pub fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Who we are to peers: sent in our `Hello` or `Welcome`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalPeer {
+    /// Our username (or the name given with `--name`).
+    pub username: String,
+    /// The port our listener accepts peers on, if we listen.
+    pub listen_port: Option<u16>,
+}
+
+/// Which side opened the TCP connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// We dialled the peer; `request` is the number the caller passed to [`dial`], so it can
+    /// match the session to what asked for it.
+    Outgoing {
+        /// Caller-chosen tag of the dial.
+        request: u64,
+    },
+    /// The peer dialled our listener.
+    Incoming,
+}
+
+/// The peer at the other end of an open session, as it introduced itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemotePeer {
+    /// Name from the peer's `Hello`/`Welcome`.
+    pub username: String,
+    /// Socket address of the TCP connection.
+    pub addr: SocketAddr,
+    /// Port the peer says it listens on (from `Hello`); `None` for the accepting side.
+    pub listen_port: Option<u16>,
+}
+
+/// Why a session ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// We closed it ([`SessionHandle::close`]).
+    Local,
+    /// The peer said goodbye.
+    PeerLeft {
+        /// The reason the peer gave.
+        reason: String,
+    },
+    /// The TCP connection broke or was closed without a goodbye.
+    ConnectionLost {
+        /// What the OS or codec reported.
+        detail: String,
+    },
+    /// No frame arrived for [`IDLE_TIMEOUT`].
+    TimedOut,
+    /// The peer broke the protocol (bad frame, oversize frame, unexpected message).
+    ProtocolError {
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl CloseReason {
+    /// Whether reconnecting could help (the link broke rather than being closed on purpose).
+    pub fn is_recoverable(&self) -> bool {
+        matches!(self, Self::ConnectionLost { .. } | Self::TimedOut)
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local => f.write_str("closed"),
+            Self::PeerLeft { reason } if reason.is_empty() => f.write_str("the peer left"),
+            Self::PeerLeft { reason } => write!(f, "the peer left: {reason}"),
+            Self::ConnectionLost { detail } => write!(f, "connection lost: {detail}"),
+            Self::TimedOut => write!(
+                f,
+                "no answer from the peer for {} s",
+                IDLE_TIMEOUT.as_secs()
+            ),
+            Self::ProtocolError { detail } => write!(f, "protocol error: {detail}"),
+        }
+    }
+}
+
+/// What a session reports to its owner.
+#[derive(Debug)]
+pub enum SessionEvent {
+    /// The handshake succeeded; the handle sends on this session.
+    Opened {
+        /// Handle to the session's actor.
+        handle: SessionHandle,
+        /// Who is at the other end.
+        peer: RemotePeer,
+        /// Who dialled.
+        direction: Direction,
+    },
+    /// A chat message arrived (a receipt has been sent back).
+    Message {
+        /// The sender's message id.
+        id: MessageId,
+        /// Sender's clock at send time, unix milliseconds.
+        sent_at_ms: u64,
+        /// The text, at most `MAX_TEXT_BYTES`.
+        text: String,
+    },
+    /// The peer acknowledged one of our messages.
+    Delivered {
+        /// Id of our message.
+        id: MessageId,
+    },
+    /// The session ended; no more events follow for it.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// One event from one session.
+#[derive(Debug)]
+pub struct NetEvent {
+    /// Which session.
+    pub session: SessionId,
+    /// What happened.
+    pub event: SessionEvent,
+}
+
+/// Where sessions send their events.
+pub type EventSender = mpsc::Sender<NetEvent>;
+
+/// Why dialling a peer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    /// The address could not be resolved.
+    #[error("cannot resolve {addr}: {detail}")]
+    Resolve {
+        /// `host:port` as given.
+        addr: String,
+        /// Resolver error.
+        detail: String,
+    },
+    /// Nobody accepted the TCP connection (peer offline, wrong port, firewall).
+    #[error("cannot reach {addr}: {detail} — is the peer running and listening there?")]
+    Unreachable {
+        /// `host:port` as given.
+        addr: String,
+        /// OS error.
+        detail: String,
+    },
+    /// The peer accepted the connection but did not complete the handshake in time.
+    #[error("{addr} did not answer the handshake within {} s", HANDSHAKE_TIMEOUT.as_secs())]
+    HandshakeTimeout {
+        /// `host:port` as given.
+        addr: String,
+    },
+    /// The peer refused us.
+    #[error("{addr} refused the connection: {reason}{}", if message.is_empty() { String::new() } else { format!(" ({message})") })]
+    Refused {
+        /// `host:port` as given.
+        addr: String,
+        /// The peer's reason.
+        reason: RefuseReason,
+        /// The peer's explanation.
+        message: String,
+    },
+    /// The peer answered with something that is not the protocol.
+    #[error("{addr} does not speak the p2p-chat protocol: {detail}")]
+    Protocol {
+        /// `host:port` as given.
+        addr: String,
+        /// What was wrong.
+        detail: String,
+    },
+}

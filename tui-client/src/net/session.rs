@@ -1,0 +1,428 @@
+//! The session actor: the one task that owns a peer's TCP connection.
+//!
+//! [`dial`] and [`accept`] run the handshake; afterwards [`run`] loops over incoming frames,
+//! commands from the [`SessionHandle`], a keepalive timer and an idle deadline, until the
+//! session ends. Every end is reported once as [`SessionEvent::Closed`].
+
+use futures::{SinkExt, StreamExt};
+use p2p_chat_protocol::peer::{MAX_REASON_BYTES, MAX_TEXT_BYTES};
+use p2p_chat_protocol::{
+    FrameError, MessageId, PROTOCOL_VERSION, PeerCodec, PeerMessage, RefuseReason, validate,
+};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::codec::Framed;
+
+use super::{
+    CONNECT_TIMEOUT, CloseReason, DialError, Direction, EventSender, HANDSHAKE_TIMEOUT,
+    IDLE_TIMEOUT, LocalPeer, NetEvent, PING_INTERVAL, RemotePeer, SessionEvent, SessionId,
+};
+
+type PeerFramed = Framed<TcpStream, PeerCodec>;
+
+/// Commands a capacity this large can queue before `send_chat` waits: 64.
+const COMMAND_CHANNEL_CAPACITY: usize = 64;
+
+enum Command {
+    Chat {
+        id: MessageId,
+        sent_at_ms: u64,
+        text: String,
+    },
+    Close,
+}
+
+/// Cloneable handle to a running session; dropping every handle closes the session.
+#[derive(Clone, Debug)]
+pub struct SessionHandle {
+    id: SessionId,
+    commands: mpsc::Sender<Command>,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Chat { id, .. } => write!(f, "Chat({id})"),
+            Self::Close => f.write_str("Close"),
+        }
+    }
+}
+
+/// The session has ended; nothing more can be sent on it.
+#[derive(Debug, thiserror::Error)]
+#[error("the session has ended")]
+pub struct SessionGone;
+
+impl SessionHandle {
+    /// This session's id.
+    pub fn id(&self) -> SessionId {
+        self.id
+    }
+
+    /// Queues a chat message for sending; the peer's receipt arrives later as
+    /// [`SessionEvent::Delivered`].
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended.
+    pub async fn send_chat(
+        &self,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: String,
+    ) -> Result<(), SessionGone> {
+        self.commands
+            .send(Command::Chat {
+                id,
+                sent_at_ms,
+                text,
+            })
+            .await
+            .map_err(|_| SessionGone)
+    }
+
+    /// Asks the session to say goodbye and close; returns at once.
+    pub fn close(&self) {
+        // A full queue means the actor is busy; it will also end when all handles are gone.
+        let _ = self.commands.try_send(Command::Close);
+    }
+}
+
+/// Connects to `addr` (`host:port`), runs the handshake and starts the session actor.
+///
+/// The [`SessionEvent::Opened`] event (with `Direction::Outgoing { request }`) is sent on
+/// `events` before any other event of the session, and the same handle is returned.
+///
+/// # Errors
+/// A [`DialError`] naming what failed: resolving, connecting ([`CONNECT_TIMEOUT`]), the
+/// handshake ([`HANDSHAKE_TIMEOUT`]) or a refusal by the peer.
+pub async fn dial(
+    addr: &str,
+    me: &LocalPeer,
+    request: u64,
+    events: EventSender,
+) -> Result<SessionHandle, DialError> {
+    let stream = connect(addr).await?;
+    let remote_addr = stream.peer_addr().map_err(|e| DialError::Unreachable {
+        addr: addr.to_owned(),
+        detail: e.to_string(),
+    })?;
+    let mut framed = Framed::new(stream, PeerCodec::new());
+    let handshake = async {
+        framed
+            .send(PeerMessage::hello(&me.username, me.listen_port))
+            .await?;
+        framed.next().await.transpose()
+    };
+    let answer = match timeout(HANDSHAKE_TIMEOUT, handshake).await {
+        Err(_) => {
+            return Err(DialError::HandshakeTimeout {
+                addr: addr.to_owned(),
+            });
+        }
+        Ok(Err(e)) => {
+            return Err(DialError::Protocol {
+                addr: addr.to_owned(),
+                detail: e.to_string(),
+            });
+        }
+        Ok(Ok(None)) => {
+            let detail = "the connection closed during the handshake".to_owned();
+            return Err(DialError::Protocol {
+                addr: addr.to_owned(),
+                detail,
+            });
+        }
+        Ok(Ok(Some(answer))) => answer,
+    };
+    let username = match answer {
+        PeerMessage::Welcome { username, .. } => username,
+        PeerMessage::Refuse { reason, message } => {
+            return Err(DialError::Refused {
+                addr: addr.to_owned(),
+                reason,
+                message: clip(message),
+            });
+        }
+        other => {
+            let detail = format!("expected a welcome, got a {}", other.kind());
+            return Err(DialError::Protocol {
+                addr: addr.to_owned(),
+                detail,
+            });
+        }
+    };
+    let peer = RemotePeer {
+        username: clip(username),
+        addr: remote_addr,
+        listen_port: None,
+    };
+    Ok(start(framed, peer, Direction::Outgoing { request }, events, None).await)
+}
+
+async fn connect(addr: &str) -> Result<TcpStream, DialError> {
+    let resolved = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| DialError::Resolve {
+            addr: addr.to_owned(),
+            detail: e.to_string(),
+        })?;
+    let mut last = "the name resolved to no address".to_owned();
+    for candidate in resolved {
+        match timeout(CONNECT_TIMEOUT, TcpStream::connect(candidate)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => last = e.to_string(),
+            Err(_) => last = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+        }
+    }
+    Err(DialError::Unreachable {
+        addr: addr.to_owned(),
+        detail: last,
+    })
+}
+
+/// Serves one accepted connection: waits for `Hello`, answers `Welcome` or `Refuse`, then runs
+/// the session. Without a `permit` (the listener is full) the peer is refused as busy.
+///
+/// Failed handshakes are logged and end only this connection; they produce no event.
+pub async fn accept(
+    stream: TcpStream,
+    me: LocalPeer,
+    events: EventSender,
+    permit: Option<OwnedSemaphorePermit>,
+) {
+    let Ok(remote_addr) = stream.peer_addr() else {
+        return;
+    };
+    let mut framed = Framed::new(stream, PeerCodec::new());
+    let hello = match timeout(HANDSHAKE_TIMEOUT, framed.next()).await {
+        Err(_) => {
+            tracing::info!(%remote_addr, "peer sent no hello within the handshake timeout");
+            return;
+        }
+        Ok(None) => return,
+        Ok(Some(Err(e))) => {
+            tracing::info!(%remote_addr, error = %e, "rejected a bad first frame");
+            refuse(&mut framed, RefuseReason::BadHello, e.to_string()).await;
+            return;
+        }
+        Ok(Some(Ok(msg))) => msg,
+    };
+    let PeerMessage::Hello {
+        protocol_version,
+        username,
+        listen_port,
+        ..
+    } = hello
+    else {
+        let message = format!("expected a hello, got a {}", hello.kind());
+        refuse(&mut framed, RefuseReason::BadHello, message).await;
+        return;
+    };
+    if protocol_version != PROTOCOL_VERSION {
+        tracing::info!(%remote_addr, protocol_version, "refused a peer with another protocol version");
+        let message = format!(
+            "this peer speaks protocol version {PROTOCOL_VERSION}, you sent {protocol_version}; \
+             both sides need a compatible p2p-chat release"
+        );
+        let reason = RefuseReason::VersionMismatch {
+            supported: PROTOCOL_VERSION,
+        };
+        refuse(&mut framed, reason, message).await;
+        return;
+    }
+    let username = match validate::username(&username) {
+        Ok(name) => name,
+        Err(e) => {
+            refuse(&mut framed, RefuseReason::BadHello, e.message).await;
+            return;
+        }
+    };
+    if permit.is_none() {
+        refuse(
+            &mut framed,
+            RefuseReason::Busy,
+            "too many sessions, try again later".into(),
+        )
+        .await;
+        return;
+    }
+    let welcome = PeerMessage::Welcome {
+        protocol_version: PROTOCOL_VERSION,
+        username: me.username,
+    };
+    if send_frame(&mut framed, welcome).await.is_err() {
+        return;
+    }
+    let peer = RemotePeer {
+        username,
+        addr: remote_addr,
+        listen_port,
+    };
+    start(framed, peer, Direction::Incoming, events, permit).await;
+}
+
+async fn refuse(framed: &mut PeerFramed, reason: RefuseReason, message: String) {
+    let _ = send_frame(
+        framed,
+        PeerMessage::Refuse {
+            reason,
+            message: clip(message),
+        },
+    )
+    .await;
+}
+
+/// Announces the session and spawns its loop; the `Opened` event is queued before the loop can
+/// emit anything else.
+async fn start(
+    framed: PeerFramed,
+    peer: RemotePeer,
+    direction: Direction,
+    events: EventSender,
+    permit: Option<OwnedSemaphorePermit>,
+) -> SessionHandle {
+    let (tx, rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
+    let handle = SessionHandle {
+        id: SessionId::next(),
+        commands: tx,
+    };
+    let opened = SessionEvent::Opened {
+        handle: handle.clone(),
+        peer,
+        direction,
+    };
+    let session = handle.id;
+    if events
+        .send(NetEvent {
+            session,
+            event: opened,
+        })
+        .await
+        .is_ok()
+    {
+        tokio::spawn(async move {
+            let reason = run(framed, rx, session, &events).await;
+            let _ = events
+                .send(NetEvent {
+                    session,
+                    event: SessionEvent::Closed { reason },
+                })
+                .await;
+            drop(permit);
+        });
+    }
+    handle
+}
+
+/// The session loop; returns why it ended.
+async fn run(
+    mut framed: PeerFramed,
+    mut commands: mpsc::Receiver<Command>,
+    session: SessionId,
+    events: &EventSender,
+) -> CloseReason {
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut last_heard = Instant::now();
+    let mut nonce = 0u64;
+    loop {
+        tokio::select! {
+            frame = framed.next() => {
+                last_heard = Instant::now();
+                let msg = match frame {
+                    None => {
+                        let detail = "the peer closed the connection".to_owned();
+                        return CloseReason::ConnectionLost { detail };
+                    }
+                    Some(Err(FrameError::Io(e))) => {
+                        return CloseReason::ConnectionLost { detail: e.to_string() };
+                    }
+                    Some(Err(e)) => return protocol_error(&mut framed, e.to_string()).await,
+                    Some(Ok(msg)) => msg,
+                };
+                let event = match msg {
+                    PeerMessage::Chat { id, sent_at_ms, text } => {
+                        if text.len() > MAX_TEXT_BYTES {
+                            let detail = format!("message of {} bytes exceeds {MAX_TEXT_BYTES}", text.len());
+                            return protocol_error(&mut framed, detail).await;
+                        }
+                        if events.send(NetEvent { session, event: SessionEvent::Message { id, sent_at_ms, text } }).await.is_err() {
+                            return CloseReason::Local;
+                        }
+                        PeerMessage::Receipt { id }
+                    }
+                    PeerMessage::Receipt { id } => {
+                        if events.send(NetEvent { session, event: SessionEvent::Delivered { id } }).await.is_err() {
+                            return CloseReason::Local;
+                        }
+                        continue;
+                    }
+                    PeerMessage::Ping { nonce } => PeerMessage::Pong { nonce },
+                    PeerMessage::Pong { .. } => continue,
+                    PeerMessage::Goodbye { reason } => return CloseReason::PeerLeft { reason: clip(reason) },
+                    other @ (PeerMessage::Hello { .. } | PeerMessage::Welcome { .. } | PeerMessage::Refuse { .. }) => {
+                        let detail = format!("unexpected {} after the handshake", other.kind());
+                        return protocol_error(&mut framed, detail).await;
+                    }
+                };
+                if let Err(reason) = send_frame(&mut framed, event).await {
+                    return reason;
+                }
+            }
+            command = commands.recv() => {
+                let Some(Command::Chat { id, sent_at_ms, text }) = command else {
+                    let _ = send_frame(&mut framed, PeerMessage::Goodbye { reason: String::new() }).await;
+                    return CloseReason::Local;
+                };
+                if let Err(reason) = send_frame(&mut framed, PeerMessage::Chat { id, sent_at_ms, text }).await {
+                    return reason;
+                }
+            }
+            _ = ping.tick() => {
+                nonce = nonce.wrapping_add(1);
+                if let Err(reason) = send_frame(&mut framed, PeerMessage::Ping { nonce }).await {
+                    return reason;
+                }
+            }
+            () = sleep_until(last_heard + IDLE_TIMEOUT) => return CloseReason::TimedOut,
+        }
+    }
+}
+
+/// Tells the peer what it did wrong (best effort) and ends the session.
+async fn protocol_error(framed: &mut PeerFramed, detail: String) -> CloseReason {
+    let _ = send_frame(
+        framed,
+        PeerMessage::Goodbye {
+            reason: clip(detail.clone()),
+        },
+    )
+    .await;
+    CloseReason::ProtocolError { detail }
+}
+
+/// Writes one frame, giving up after [`IDLE_TIMEOUT`] if the peer does not read.
+async fn send_frame(framed: &mut PeerFramed, msg: PeerMessage) -> Result<(), CloseReason> {
+    match timeout(IDLE_TIMEOUT, framed.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(FrameError::Io(e))) => Err(CloseReason::ConnectionLost {
+            detail: e.to_string(),
+        }),
+        Ok(Err(e)) => Err(CloseReason::ProtocolError {
+            detail: e.to_string(),
+        }),
+        Err(_) => Err(CloseReason::TimedOut),
+    }
+}
+
+/// Cuts a peer-supplied reason to [`MAX_REASON_BYTES`] on a character boundary.
+fn clip(mut text: String) -> String {
+    if text.len() > MAX_REASON_BYTES {
+        let mut end = MAX_REASON_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}

@@ -1,0 +1,83 @@
+//! Keeps our directory record fresh while the client runs, and reloads the contact list.
+
+use std::time::Duration;
+
+use p2p_chat_protocol::api::ClientRecord;
+
+use crate::directory::{DirectoryClient, DirectoryError};
+
+/// Interval between heartbeats and contact reloads: 20 s, a third of the directory's default
+/// 60 s presence window, so one lost heartbeat does not make us look offline.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(20);
+
+/// Our account on a directory.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// The directory.
+    pub client: DirectoryClient,
+    /// Our username there.
+    pub username: String,
+    /// Our bearer token.
+    pub token: String,
+}
+
+/// What one round of the presence loop reports.
+#[derive(Debug)]
+pub enum PresenceReport {
+    /// Heartbeat sent; `contacts` holds the reloaded list when it was asked for.
+    Ok {
+        /// Every record on the directory, when the contact list was reloaded.
+        contacts: Option<Vec<ClientRecord>>,
+    },
+    /// A request failed.
+    Failed(DirectoryError),
+}
+
+impl Account {
+    /// Publishes the port we actually listen on, keeping the host we registered with.
+    ///
+    /// # Errors
+    /// Any [`DirectoryError`] of the lookup or the update.
+    pub async fn announce(&self, listen_port: u16) -> Result<ClientRecord, DirectoryError> {
+        let record = self.client.lookup(&self.username).await?;
+        self.client
+            .update_address(&self.username, &self.token, &record.host, listen_port)
+            .await
+    }
+
+    /// Announces `listen_port`, then sends a heartbeat every [`HEARTBEAT_INTERVAL`] (and
+    /// reloads the contacts when `with_contacts`) forever, calling `report` after each round.
+    pub async fn keep_fresh(
+        self,
+        listen_port: u16,
+        with_contacts: bool,
+        mut report: impl FnMut(PresenceReport) -> bool,
+    ) {
+        let mut announced = false;
+        let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
+        loop {
+            tick.tick().await;
+            let round = async {
+                if !announced {
+                    self.announce(listen_port).await?;
+                    announced = true;
+                } else {
+                    self.client.heartbeat(&self.username, &self.token).await?;
+                }
+                let contacts = if with_contacts {
+                    Some(self.client.list_all().await?)
+                } else {
+                    None
+                };
+                Ok::<_, DirectoryError>(contacts)
+            };
+            let outcome = match round.await {
+                Ok(contacts) => PresenceReport::Ok { contacts },
+                Err(e) => PresenceReport::Failed(e),
+            };
+            if !report(outcome) {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The interactive client: one loop from events to `App::update` to effects and redraws.
+//!
+//! ```text
+//! terminal events ─┐
+//! peer sessions ───┼─► Action ─► App::update ─► state ─► ui::render (pure)
+//! directory tasks ─┘                 │
+//!                                    └─► Vec<Effect> ─► Runner (dial, send, HTTP) ─► Action
+//! ```
+//!
+//! The [`Runner`] owns every [`SessionHandle`]; it is the one place that talks to sessions.
+
+pub mod runner;
+pub mod terminal;
+
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{Event, KeyEventKind};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use crate::app::{Action, App, DialTarget, Me};
+use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
+use crate::presence::{Account, PresenceReport};
+pub use runner::Runner;
+
+/// Capacity of the channel of actions from background tasks.
+const ACTION_CHANNEL_CAPACITY: usize = 256;
+
+/// Everything the interactive client needs to start.
+pub struct Options {
+    /// Who we are.
+    pub me: Me,
+    /// Our directory account, if registered.
+    pub account: Option<Account>,
+    /// The bound peer listener.
+    pub listener: TcpListener,
+    /// A chat to open at start.
+    pub open: Option<DialTarget>,
+    /// A notice for the status bar at start.
+    pub notice: Option<String>,
+}
+
+/// Runs the chat window until the user quits.
+///
+/// # Errors
+/// When the terminal cannot be set up or drawn to.
+pub async fn run(options: Options) -> anyhow::Result<()> {
+    let local = LocalPeer {
+        username: options.me.name.clone(),
+        listen_port: options.listener.local_addr().ok().map(|a| a.port()),
+    };
+    let (net_tx, net_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    let (action_tx, action_rx) = mpsc::channel(ACTION_CHANNEL_CAPACITY);
+    let listener = tokio::spawn(net::listener::serve(
+        options.listener,
+        local.clone(),
+        net_tx.clone(),
+    ));
+    let presence = options.account.clone().map(|account| {
+        let tx = action_tx.clone();
+        let port = local.listen_port.unwrap_or(0);
+        tokio::spawn(account.keep_fresh(port, true, move |report| {
+            let action = match report {
+                PresenceReport::Ok {
+                    contacts: Some(list),
+                } => Action::ContactsLoaded(list),
+                PresenceReport::Ok { contacts: None } => Action::DirectoryOk,
+                PresenceReport::Failed(e) => Action::DirectoryFailed(e.to_string()),
+            };
+            tx.try_send(action).is_ok() || !tx.is_closed()
+        }))
+    });
+
+    let mut app = App::new(options.me, crate::clock::now_ms);
+    app.utc_offset_secs = crate::clock::local_utc_offset_secs();
+    app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
+    let runner = Runner::new(options.account, local, net_tx, action_tx);
+    let mut initial = Vec::new();
+    if let Some(target) = options.open {
+        initial.push(crate::app::command::SlashCommand::Connect(target));
+    }
+
+    let mut terminal = terminal::enter()?;
+    if let Ok(size) = terminal.size() {
+        app.update(Action::Resize {
+            width: size.width,
+            height: size.height,
+        });
+    }
+    let events = crossterm::event::EventStream::new();
+    let result = event_loop(
+        &mut terminal,
+        app,
+        initial,
+        events,
+        net_rx,
+        action_rx,
+        runner,
+    )
+    .await;
+    terminal::leave();
+    listener.abort();
+    if let Some(task) = presence {
+        task.abort();
+    }
+    result
+}
+
+/// The loop, generic over the terminal backend and the event source so tests can drive it.
+///
+/// # Errors
+/// When drawing fails.
+pub async fn event_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    mut app: App,
+    initial: Vec<crate::app::command::SlashCommand>,
+    mut events: impl Stream<Item = std::io::Result<Event>> + Unpin,
+    mut net_rx: mpsc::Receiver<NetEvent>,
+    mut action_rx: mpsc::Receiver<Action>,
+    mut runner: Runner,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    for command in initial {
+        let effects = app.run_command(command);
+        runner.run(effects).await;
+    }
+    loop {
+        terminal.draw(|frame| crate::ui::render(&app, frame))?;
+        let action = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => match terminal_action(event) {
+                    Some(action) => action,
+                    None => continue,
+                },
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            Some(event) = net_rx.recv() => runner.adopt(event),
+            Some(action) = action_rx.recv() => action,
+        };
+        let effects = app.update(action);
+        runner.run(effects).await;
+        if app.quit {
+            runner.shutdown(&mut net_rx).await;
+            return Ok(());
+        }
+    }
+}
+
+/// Turns a terminal event into an action; key releases and focus changes are dropped.
+fn terminal_action(event: Event) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
+        Event::Mouse(mouse) => Some(Action::Mouse(mouse)),
+        Event::Paste(text) => Some(Action::Paste(text)),
+        Event::Resize(width, height) => Some(Action::Resize { width, height }),
+        _ => None,
+    }
+}
+
+/// Turns a session event into an action.
+pub fn session_action(event: NetEvent) -> Action {
+    let session = event.session;
+    match event.event {
+        SessionEvent::Opened {
+            peer, direction, ..
+        } => Action::SessionOpened {
+            session,
+            peer,
+            direction,
+        },
+        SessionEvent::Message {
+            id,
+            sent_at_ms,
+            text,
+        } => Action::MessageReceived {
+            session,
+            id,
+            sent_at_ms,
+            text,
+        },
+        SessionEvent::Delivered { id } => Action::Delivered { session, id },
+        SessionEvent::Closed { reason } => Action::SessionClosed { session, reason },
+    }
+}

@@ -1,0 +1,32 @@
+//! Entering and leaving the full-screen terminal mode; restored on every exit, panics included.
+
+use std::io::{self, stdout};
+
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
+use crossterm::execute;
+use ratatui::DefaultTerminal;
+
+/// Switches to raw mode and the alternate screen, with mouse and bracketed-paste reporting.
+/// A panic hook puts the terminal back before the panic message is printed.
+///
+/// # Errors
+/// When the terminal cannot be set up (for example stdout is not a terminal).
+pub fn enter() -> io::Result<DefaultTerminal> {
+    let terminal = ratatui::try_init()?;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableMouseCapture, DisableBracketedPaste);
+        ratatui::restore();
+        previous(info);
+    }));
+    execute!(stdout(), EnableMouseCapture, EnableBracketedPaste)?;
+    Ok(terminal)
+}
+
+/// Leaves full-screen mode; safe to call more than once.
+pub fn leave() {
+    let _ = execute!(stdout(), DisableMouseCapture, DisableBracketedPaste);
+    ratatui::restore();
+}

@@ -1,0 +1,190 @@
+//! End to end: the real `p2p-chat` and `p2p-chat-directory` binaries, TUIs in pseudo-terminals.
+
+mod procs;
+mod pty;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use procs::{Directory, client_bin, free_port, register, run_client};
+use pty::Tui;
+
+#[test]
+fn two_registered_users_chat_through_their_tuis() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    register(&alice_home, &directory, "alice", alice_port);
+    register(&bob_home, &directory, "bob", bob_port);
+
+    let listen = |port: u16| format!("127.0.0.1:{port}");
+    let bin = client_bin();
+    let (alice_listen, bob_listen) = (listen(alice_port), listen(bob_port));
+    let mut bob = Tui::spawn(
+        "bob",
+        &bin,
+        &[
+            "--home",
+            bob_home.to_str().unwrap(),
+            "--listen",
+            &bob_listen,
+        ],
+    );
+    let mut alice = Tui::spawn(
+        "alice",
+        &bin,
+        &[
+            "--home",
+            alice_home.to_str().unwrap(),
+            "--listen",
+            &alice_listen,
+        ],
+    );
+    bob.wait_for("directory: online");
+    alice.wait_for("directory: online");
+    // Bob is alice's only contact: Enter opens the chat and dials him.
+    alice.wait_for("bob");
+    alice.type_text("\r");
+    alice.wait_for("connected to bob");
+    alice.type_text("hello bob, it's alice\r");
+    bob.wait_for("hello bob, it's alice");
+    alice.wait_for("✓");
+    // Bob's chat with alice opened on its own; typing goes to it.
+    bob.type_text("hi alice!\r");
+    alice.wait_for("hi alice!");
+    alice.quit();
+    bob.wait_for("alice left");
+    bob.quit();
+}
+
+#[test]
+fn connect_by_ip_needs_no_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = client_bin();
+    let carol_port = free_port();
+    let carol_listen = format!("127.0.0.1:{carol_port}");
+    let carol_home = tmp.path().join("carol");
+    let dave_home = tmp.path().join("dave");
+    let mut carol = Tui::spawn(
+        "carol",
+        &bin,
+        &[
+            "--home",
+            carol_home.to_str().unwrap(),
+            "--listen",
+            &carol_listen,
+            "connect",
+            "--ip",
+            "127.0.0.1:1",
+            "--name",
+            "carol",
+        ],
+    );
+    // Carol's own dial to a dead port fails visibly, with a next step.
+    carol.wait_for("cannot reach 127.0.0.1:1");
+    let mut dave = Tui::spawn(
+        "dave",
+        &bin,
+        &[
+            "--home",
+            dave_home.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "connect",
+            "--ip",
+            &carol_listen,
+            "--name",
+            "dave",
+        ],
+    );
+    dave.wait_for("connected to carol");
+    dave.type_text("hi carol, no directory needed\r");
+    // Dave's chat appears in carol's list with an unread count; Tab switches to it.
+    carol.wait_for("dave             (1)");
+    carol.type_text("\t");
+    carol.wait_for("hi carol, no directory needed");
+    carol.type_text("hello dave\r");
+    dave.wait_for("hello dave");
+    dave.quit();
+    carol.quit();
+}
+
+#[test]
+fn send_reaches_a_headless_listener() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("bot");
+    let mut listener = Command::new(client_bin())
+        .args([
+            "--home",
+            home.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "listen",
+            "--json",
+            "--name",
+            "bot",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(listener.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let addr = line
+        .split_whitespace()
+        .find(|w| w.starts_with("127.0.0.1:"))
+        .expect("listen prints its address")
+        .to_owned();
+
+    let sender_home = tmp.path().join("sender");
+    let out = run_client(
+        &[
+            "--home",
+            sender_home.to_str().unwrap(),
+            "send",
+            "--ip",
+            &addr,
+            "ping from a script",
+            "--name",
+            "script",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "send failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut stdout = BufReader::new(listener.stdout.take().unwrap());
+    let mut received = String::new();
+    stdout.read_line(&mut received).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&received).unwrap();
+    assert_eq!(json["from"], "script");
+    assert_eq!(json["text"], "ping from a script");
+    assert_eq!(json["id"].as_str().map(str::len), Some(36));
+
+    // Nobody listening: a clear error and a non-zero exit.
+    let out = run_client(
+        &[
+            "--home",
+            sender_home.to_str().unwrap(),
+            "send",
+            "--ip",
+            &format!("127.0.0.1:{}", free_port()),
+            "hello?",
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot reach") && err.lines().count() == 1,
+        "{err}"
+    );
+
+    let _ = listener.kill();
+    let _ = listener.wait();
+}

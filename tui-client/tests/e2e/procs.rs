@@ -1,0 +1,121 @@
+//! The real binaries as child processes: the directory server and one-shot client commands.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// The `p2p-chat` binary under test.
+pub fn client_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_p2p-chat"))
+}
+
+/// The `p2p-chat-directory` binary, built next to `p2p-chat` by `cargo test --workspace`.
+pub fn directory_bin() -> PathBuf {
+    let bin = client_bin().with_file_name(format!(
+        "p2p-chat-directory{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        bin.display()
+    );
+    bin
+}
+
+/// A free loopback port (bound, read and released; good enough on a test machine).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `p2p-chat-directory`, killed on drop.
+pub struct Directory {
+    child: Child,
+    /// Its base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+}
+
+impl Directory {
+    /// Starts the directory on a free loopback port with a database file in `dir`.
+    pub fn start(dir: &Path) -> Directory {
+        let db = format!("sqlite://{}", dir.join("directory.db").display());
+        let mut child = Command::new(directory_bin())
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                &db,
+                "--bcrypt-cost",
+                "4",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start p2p-chat-directory");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("p2p-chat-directory listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the directory: {line:?}"))
+            .to_owned();
+        Directory { child, url }
+    }
+}
+
+impl Drop for Directory {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `p2p-chat args...` with `stdin` as its input and returns its output.
+pub fn run_client(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(client_bin())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start p2p-chat");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Registers `name` in the profile `home`, reachable on 127.0.0.1:`port`.
+pub fn register(home: &Path, directory: &Directory, name: &str, port: u16) {
+    let home = home.to_str().unwrap();
+    let port = port.to_string();
+    let args = [
+        "--home",
+        home,
+        "register",
+        name,
+        "--server",
+        &directory.url,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--password-stdin",
+    ];
+    let out = run_client(&args, "correct horse battery\n");
+    assert!(
+        out.status.success(),
+        "register {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

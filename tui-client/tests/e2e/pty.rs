@@ -1,0 +1,134 @@
+//! A program running in a real pseudo-terminal, with its screen parsed by `vt100`.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
+
+/// Longest wait for something to appear on a screen; only reached when a test fails.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+const ROWS: u16 = 30;
+const COLS: u16 = 110;
+
+/// A running program in a pseudo-terminal.
+pub struct Tui {
+    name: String,
+    child: Box<dyn Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    screen: Arc<Mutex<vt100::Parser>>,
+}
+
+impl Tui {
+    /// Starts `program args...` in a new pseudo-terminal; `name` labels failure messages.
+    pub fn spawn(name: &str, program: &Path, args: &[&str]) -> Tui {
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: ROWS,
+                cols: COLS,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("open a pseudo-terminal");
+        let mut cmd = CommandBuilder::new(program);
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("RUST_LOG");
+        let child = pair.slave.spawn_command(cmd).expect("spawn the program");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("pty reader");
+        let writer = pair.master.take_writer().expect("pty writer");
+        let rows = std::num::NonZeroU16::new(ROWS).unwrap();
+        let cols = std::num::NonZeroU16::new(COLS).unwrap();
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let feed = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            // Keeps the master alive for as long as the reader runs.
+            let _master = pair.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                feed.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Tui {
+            name: name.to_owned(),
+            child,
+            writer,
+            screen,
+        }
+    }
+
+    /// The visible screen as text, one line per row.
+    pub fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen shows `text`.
+    pub fn wait_for(&mut self, text: &str) {
+        self.wait_until(&format!("{text:?} on screen"), |screen| {
+            screen.contains(text)
+        });
+    }
+
+    /// Waits until `check` holds for the screen text.
+    pub fn wait_until(&mut self, what: &str, check: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.contents();
+            if check(&screen) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "{} exited ({status:?}) while waiting for {what}; screen:\n{screen}",
+                    self.name
+                );
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{}: timed out waiting for {what}; screen:\n{screen}",
+                    self.name
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Types `text` (raw bytes: `\r` is Enter, `\x03` is Ctrl+C).
+    pub fn type_text(&mut self, text: &str) {
+        self.writer.write_all(text.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    /// Presses Ctrl+C and waits for a successful exit.
+    pub fn quit(mut self) {
+        self.type_text("\x03");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "{} exited with {status:?}", self.name);
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit after Ctrl+C:\n{}",
+                self.name,
+                self.contents()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
