@@ -28,7 +28,7 @@ pub enum ApiError {
     /// 404 `not_found`: no such user or route.
     #[error("{0}")]
     NotFound(String),
-    /// 405 `invalid_request`: the route exists but not with this method.
+    /// 405 `method_not_allowed`: the route exists but not with this method.
     #[error("{0}")]
     MethodNotAllowed(String),
     /// 409 `username_taken`.
@@ -64,7 +64,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             ApiError::MethodNotAllowed(_) => {
-                (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::InvalidRequest)
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
             }
             ApiError::UsernameTaken(_) => (StatusCode::CONFLICT, ErrorCode::UsernameTaken),
             ApiError::PayloadTooLarge => {

@@ -124,6 +124,8 @@ pub enum ErrorCode {
     Forbidden,
     /// 404: no such user or route.
     NotFound,
+    /// 405: the route exists, but not with this method.
+    MethodNotAllowed,
     /// 409: the username is registered already.
     UsernameTaken,
     /// 413: the body is over [`MAX_BODY_BYTES`].

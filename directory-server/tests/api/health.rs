@@ -72,7 +72,7 @@ async fn wrong_methods_are_405_json() {
         ("POST", "/ping"),
     ] {
         let reply = call(&app, method, path, None, None).await;
-        let message = reply.error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+        let message = reply.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
         assert!(
             message.contains(method) && message.contains(path),
             "{message}"
