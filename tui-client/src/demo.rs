@@ -119,7 +119,7 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
                 SessionEvent::Opened { handle, peer, .. } => {
                     sessions.insert(event.session, handle);
                     format!(
-                        "Hello {}! I am the echo peer, running inside this demo. Whatever you type comes back to me over a real TCP session. Press F1 for help, Ctrl+C to quit.",
+                        "Hello {}! I am the echo peer, running inside this demo. Send me anything and it comes back to you over a real TCP session. Press F1 for help, Ctrl+C to quit.",
                         peer.username
                     )
                 }

@@ -71,6 +71,27 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
     }
 }
 
+/// Checks that `addr` has the shape `HOST:PORT` (IPv6 in brackets) with a port of 1-65535.
+///
+/// # Errors
+/// A message with an example when it does not.
+pub fn peer_addr(addr: &str) -> Result<String, String> {
+    let valid = addr.rsplit_once(':').is_some_and(|(host, port)| {
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        p2p_chat_protocol::validate::host(host).is_ok() && port.parse::<u16>().is_ok_and(|p| p > 0)
+    });
+    if valid {
+        Ok(addr.to_owned())
+    } else {
+        Err(format!(
+            "{addr:?} is not HOST:PORT — for example 192.0.2.7:55555 or [2001:db8::7]:55555"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +126,10 @@ mod tests {
                 .contains("HOST:PORT")
         );
         assert!(parse("/connect --ip host:0").is_err());
+        assert!(parse("/connect --ip a b:1").is_err());
+        assert!(peer_addr("::1:5").is_err());
+        assert!(peer_addr("[::1]:5").is_ok());
+        assert!(peer_addr("chat.example.org:55555").is_ok());
         assert!(parse("/connect a!").unwrap_err().contains("username"));
         assert!(parse("/quit now").unwrap_err().contains("no arguments"));
         assert!(parse("/frobnicate").unwrap_err().contains("/help"));

@@ -57,7 +57,9 @@ fn my_name(name: Option<String>, profile: &Profile) -> anyhow::Result<String> {
 
 fn target(username: Option<String>, ip: Option<String>) -> anyhow::Result<DialTarget> {
     match (username, ip) {
-        (_, Some(addr)) => Ok(DialTarget::Addr(addr)),
+        (_, Some(addr)) => Ok(DialTarget::Addr(
+            crate::app::command::peer_addr(&addr).map_err(anyhow::Error::msg)?,
+        )),
         (Some(name), None) => Ok(DialTarget::Username(validate::username(&name)?)),
         (None, None) => bail!("give a USERNAME or --ip HOST:PORT"),
     }

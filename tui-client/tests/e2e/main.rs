@@ -188,3 +188,48 @@ fn send_reaches_a_headless_listener() {
     let _ = listener.kill();
     let _ = listener.wait();
 }
+
+#[test]
+fn bad_command_lines_fail_with_one_clear_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["send", "bob"], "USERNAME and the TEXT"),
+        (&["send", "--ip", "127.0.0.1:9", "a", "b"], "only the TEXT"),
+        (
+            &["send", "--ip", "not an address", "hi"],
+            "is not HOST:PORT",
+        ),
+        (&["send", "--ip", "127.0.0.1:0", "hi"], "is not HOST:PORT"),
+        (&["send", "--ip", "127.0.0.1:9", "   "], "empty"),
+        (&["send", "Bad Name!", "hi"], "username"),
+        (&["send", "bob", "hi"], "no directory configured"),
+        (&["connect", "--ip", "nonsense"], "is not HOST:PORT"),
+        (&["connect", "bob"], "not registered"),
+        (&["listen", "--name", "x"], "3-32"),
+    ];
+    for (args, expected) in cases {
+        let mut full = vec!["--home", home, "--listen", "127.0.0.1:0"];
+        full.extend_from_slice(args);
+        let out = run_client(&full, "");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            err.contains(expected),
+            "{args:?}: expected {expected:?} in {err:?}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+    let huge = "x".repeat(p2p_chat_protocol::peer::MAX_TEXT_BYTES + 1);
+    let out = run_client(&["--home", home, "send", "--ip", "127.0.0.1:9", &huge], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limit"));
+    // clap rejects malformed options before anything runs.
+    for args in [
+        &["--listen", "nowhere", "listen"][..],
+        &["send"],
+        &["frobnicate"],
+    ] {
+        let out = run_client(args, "");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
