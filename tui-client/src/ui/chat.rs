@@ -1,0 +1,125 @@
+//! The right pane: the current conversation, or a welcome text when no chat is open.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
+
+use super::message::Columns;
+use super::theme;
+use crate::app::{App, Chat, DirectoryState, Link};
+
+/// The link state as the chat title and the status bar show it.
+pub fn link_state(link: &Link) -> Span<'static> {
+    match link {
+        Link::Idle => Span::styled("not connected", theme::DIM),
+        Link::Dialing => Span::styled("connecting…", theme::BUSY),
+        Link::Connected { .. } => Span::styled("connected", theme::GOOD),
+        Link::Reconnecting { attempt } => {
+            Span::styled(format!("reconnecting (attempt {attempt})"), theme::BUSY)
+        }
+        Link::Failed { .. } => Span::styled("failed", theme::ERROR),
+    }
+}
+
+/// Draws the chat pane into `area`.
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    match app.current_chat() {
+        Some(chat) => render_chat(app, chat, frame, area),
+        None => render_welcome(app, frame, area),
+    }
+}
+
+fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
+    let title = Line::from(vec![
+        Span::raw(" "),
+        Span::styled(chat.name.clone(), theme::BOLD),
+        Span::styled(" — ", theme::DIM),
+        link_state(&chat.link),
+        Span::raw(" "),
+    ]);
+    let mut block = Block::bordered()
+        .border_style(theme::DIM)
+        .title(title)
+        .padding(Padding::horizontal(1));
+    let inner = block.inner(area);
+    let height = usize::from(inner.height);
+    let columns = Columns::fit(app, chat, usize::from(inner.width));
+    // Wrap from the newest line back only as far as the view needs.
+    let wanted = chat.scroll.saturating_add(height);
+    let mut rows: Vec<Line<'static>> = Vec::new();
+    for line in chat.lines.iter().rev() {
+        rows.extend(columns.rows(app, chat, line).into_iter().rev());
+        if rows.len() >= wanted {
+            break;
+        }
+    }
+    let scroll = chat.scroll.min(rows.len().saturating_sub(height));
+    if scroll > 0 {
+        let more = format!(" ↓ {scroll} more — PgDn ");
+        block = block.title_bottom(Line::styled(more, theme::ACCENT).right_aligned());
+    }
+    let mut visible: Vec<Line> = rows.into_iter().skip(scroll).take(height).collect();
+    visible.reverse();
+    if chat.lines.is_empty() {
+        visible.push(Line::styled(
+            "no messages yet — type below and press Enter",
+            theme::DIM,
+        ));
+    }
+    frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
+    let title = Line::from(vec![
+        Span::raw(" "),
+        Span::styled("p2p-chat", theme::BOLD),
+        Span::raw(" "),
+    ]);
+    let block = Block::bordered().border_style(theme::DIM).title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let key = |s: &'static str| Span::styled(s, theme::ACCENT_BOLD);
+    let dim = |s: &'static str| Span::styled(s, theme::DIM);
+    let mut lines = vec![
+        Line::styled(format!("Welcome, {}.", app.me.name), theme::BOLD),
+        Line::default(),
+    ];
+    if app.directory != DirectoryState::Disabled {
+        lines.push(Line::from(vec![
+            dim("Pick a contact on the left and press "),
+            key("Enter"),
+        ]));
+        lines.push(Line::from(vec![dim("or type "), key("/connect NAME")]));
+        lines.push(Line::from(vec![dim("or "), key("/connect --ip HOST:PORT")]));
+    } else {
+        lines.push(Line::from(vec![
+            dim("Type "),
+            key("/connect --ip HOST:PORT"),
+        ]));
+        lines.push(Line::from(dim("to chat with a peer at an address,")));
+        lines.push(Line::styled(
+            format!("or wait for one to connect to {}.", app.me.listen),
+            theme::DIM,
+        ));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        key("F1"),
+        dim(" lists every key and command"),
+    ]));
+    // Centred when it fits; on narrow panes the wrapped text runs on downwards.
+    let top = inner
+        .height
+        .saturating_sub(u16::try_from(lines.len()).unwrap_or(u16::MAX))
+        / 2;
+    let below = Rect {
+        y: inner.y + top,
+        height: inner.height - top,
+        ..inner
+    };
+    let text = Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .wrap(Wrap { trim: true });
+    frame.render_widget(text, below);
+}

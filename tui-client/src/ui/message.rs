@@ -1,0 +1,140 @@
+//! How one chat line becomes screen rows: `HH:MM`, the sender right-aligned in a column, the
+//! text wrapped with continuation rows indented under it, and a delivery mark after our own
+//! messages.
+
+use chrono::{DateTime, FixedOffset, Offset, Utc};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::text::{pad_left, sanitize, width, wrap};
+use super::theme;
+use crate::app::{App, Chat, ChatLine, Delivery, LineKind};
+
+/// Widest sender name shown; longer names are cut with `…`.
+const NAME_MAX_WIDTH: usize = 12;
+/// `HH:MM` and a space.
+const TIME_WIDTH: usize = 6;
+/// Narrowest text column worth keeping the timestamp column for.
+const TEXT_MIN_WIDTH: usize = 12;
+/// Keeps the delivery mark on the row of the last word (`wrap` breaks only at spaces).
+const NO_BREAK: char = '\u{a0}';
+
+/// How a pane width is split between timestamp, sender and text.
+pub struct Columns {
+    /// Whether the `HH:MM` column is shown.
+    time: bool,
+    /// Width of the sender column; 0 hides it.
+    name: usize,
+    /// Width of the text column.
+    text: usize,
+}
+
+impl Columns {
+    /// The columns for `chat` in a pane `pane` columns wide; narrow panes drop the time, then
+    /// the sender.
+    pub fn fit(app: &App, chat: &Chat, pane: usize) -> Self {
+        let name = width(&app.me.name)
+            .max(width(&chat.name))
+            .clamp(2, NAME_MAX_WIDTH);
+        if pane >= TIME_WIDTH + name + 1 + TEXT_MIN_WIDTH {
+            Self {
+                time: true,
+                name,
+                text: pane - TIME_WIDTH - name - 1,
+            }
+        } else if pane >= name + 1 + TEXT_MIN_WIDTH / 2 {
+            Self {
+                time: false,
+                name,
+                text: pane - name - 1,
+            }
+        } else {
+            Self {
+                time: false,
+                name: 0,
+                text: pane.max(1),
+            }
+        }
+    }
+
+    /// Columns before the text.
+    fn gutter(&self) -> usize {
+        let time = if self.time { TIME_WIDTH } else { 0 };
+        let name = if self.name > 0 { self.name + 1 } else { 0 };
+        time + name
+    }
+
+    /// The screen rows of one chat line, top to bottom.
+    pub fn rows(&self, app: &App, chat: &Chat, line: &ChatLine) -> Vec<Line<'static>> {
+        let (sender, sender_style, text_style) = match &line.kind {
+            LineKind::Own { .. } => (app.me.name.as_str(), theme::OWN_NAME, Style::new()),
+            LineKind::Peer => (chat.name.as_str(), theme::PEER_NAME, Style::new()),
+            LineKind::Info => ("--", theme::DIM, theme::INFO),
+            LineKind::Error => (
+                "!!",
+                theme::ERROR.add_modifier(Modifier::BOLD),
+                theme::ERROR,
+            ),
+        };
+        let mark = match line.kind {
+            LineKind::Own {
+                delivery: Delivery::Pending,
+                ..
+            } => Some(("○", theme::DIM)),
+            LineKind::Own {
+                delivery: Delivery::Delivered,
+                ..
+            } => Some(("✓", theme::GOOD)),
+            _ => None,
+        };
+        let mut body = sanitize(&line.text).trim_end().to_owned();
+        if let Some((mark, _)) = mark {
+            // Joined to the last word by a no-break space, so it never wraps onto a row alone.
+            body = format!("{body}{NO_BREAK}{mark}");
+        }
+        let mut rows = wrap(&body, self.text);
+        if let (Some((mark, _)), Some(last)) = (mark, rows.last_mut())
+            && let Some(rest) = last.strip_suffix(mark)
+        {
+            *last = rest.replace(NO_BREAK, " ");
+        }
+        let last = rows.len().saturating_sub(1);
+        let indent = " ".repeat(self.gutter());
+        let mut lines = Vec::with_capacity(rows.len());
+        for (i, row) in rows.into_iter().enumerate() {
+            let mut spans = Vec::with_capacity(5);
+            if i > 0 {
+                spans.push(Span::raw(indent.clone()));
+            } else {
+                if self.time {
+                    spans.push(Span::styled(
+                        format!("{} ", clock(app, line.at_ms)),
+                        theme::DIM,
+                    ));
+                }
+                if self.name > 0 {
+                    spans.push(Span::styled(pad_left(sender, self.name), sender_style));
+                    spans.push(Span::raw(" "));
+                }
+            }
+            spans.push(Span::styled(row, text_style));
+            if let Some((mark, style)) = mark.filter(|_| i == last) {
+                spans.push(Span::styled(mark, style));
+            }
+            lines.push(Line::from(spans));
+        }
+        lines
+    }
+}
+
+/// `HH:MM` of a unix-ms time in the app's local offset; `--:--` if out of range.
+fn clock(app: &App, at_ms: u64) -> String {
+    let offset = FixedOffset::east_opt(app.utc_offset_secs).unwrap_or(Utc.fix());
+    let time = i64::try_from(at_ms)
+        .ok()
+        .and_then(DateTime::from_timestamp_millis);
+    time.map_or_else(
+        || "--:--".to_owned(),
+        |t| t.with_timezone(&offset).format("%H:%M").to_string(),
+    )
+}

@@ -1,0 +1,67 @@
+//! Drawing the screen from an [`App`]: pure functions of the state, no I/O.
+//!
+//! The contact list is on the left, the current chat on the right, the input line and the
+//! status bar at the bottom; the help overlay is drawn over everything.
+
+mod chat;
+mod contacts;
+mod help;
+mod input;
+mod message;
+mod status;
+mod text;
+mod theme;
+
+#[cfg(test)]
+mod tests;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+
+use crate::app::{App, Focus};
+
+/// Width of the contact list, borders included: a marker, a presence glyph, a name of about
+/// 16 columns and an unread badge.
+const CONTACTS_WIDTH: u16 = 26;
+/// Narrower than this, only one of the two panes is shown: the one with the focus.
+const TWO_PANES_MIN_WIDTH: u16 = 60;
+/// Rows of the bordered input box.
+const INPUT_HEIGHT: u16 = 3;
+/// Shorter than this, the input box is left out so the chat keeps some rows.
+const INPUT_MIN_SCREEN_HEIGHT: u16 = 5;
+
+/// Draws the whole screen for `app`. Never panics, whatever the terminal size.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let input_height = if area.height >= INPUT_MIN_SCREEN_HEIGHT {
+        INPUT_HEIGHT
+    } else {
+        0
+    };
+    let [main, input_area, status_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(input_height),
+        Constraint::Length(area.height.min(1)),
+    ])
+    .areas(area);
+    if main.width >= TWO_PANES_MIN_WIDTH {
+        let [contacts, chat] =
+            Layout::horizontal([Constraint::Length(CONTACTS_WIDTH), Constraint::Fill(1)])
+                .areas(main);
+        contacts::render(app, frame, contacts);
+        chat::render(app, frame, chat);
+    } else if app.focus == Focus::Contacts || app.filtering || app.current.is_none() {
+        contacts::render(app, frame, main);
+    } else {
+        chat::render(app, frame, main);
+    }
+    if !input_area.is_empty() {
+        input::render(app, frame, input_area);
+    }
+    if !status_area.is_empty() {
+        status::render(app, frame, status_area);
+    }
+    if app.show_help {
+        help::render(frame, area);
+    }
+}

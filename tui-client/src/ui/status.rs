@@ -1,0 +1,126 @@
+//! The status bar: who and where we are, directory health, the current link and the latest
+//! notice. Parts are dropped, least useful first, when the terminal is narrow.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::chat::link_state;
+use super::text::{truncate, width};
+use super::theme;
+use crate::app::{App, DirectoryState, Level};
+
+/// Between two parts of the bar.
+const SEPARATOR: &str = " │ ";
+/// A notice (with its separator) is cut rather than dropped while this many columns are free.
+const NOTICE_MIN_WIDTH: usize = 12;
+
+/// A notice may push out parts with a lower `keep` than this; it is cut to fit otherwise.
+const NOTICE_KEEP: u8 = 3;
+/// `keep` of the part that is never dropped (our name).
+const ALWAYS: u8 = u8::MAX;
+
+/// One part of the bar; parts with a lower `keep` are dropped first.
+struct Part {
+    spans: Vec<Span<'static>>,
+    keep: u8,
+}
+
+impl Part {
+    fn width(&self) -> usize {
+        self.spans.iter().map(|s| width(&s.content)).sum()
+    }
+}
+
+/// Draws the status bar into `area` (one row).
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let total = usize::from(area.width);
+    let mut parts = parts(app);
+    let notice = app.notice.as_ref().map(|(level, text)| {
+        let style = match level {
+            Level::Error => theme::ERROR,
+            Level::Info => Style::default(),
+        };
+        (text.replace(['\n', '\r', '\t'], " "), style)
+    });
+    let used = |parts: &[Part]| {
+        1 + parts.iter().map(Part::width).sum::<usize>()
+            + width(SEPARATOR) * parts.len().saturating_sub(1)
+    };
+    let notice_width = notice
+        .as_ref()
+        .map_or(0, |(text, _)| width(SEPARATOR) + width(text));
+    drop_until(&mut parts, NOTICE_KEEP, |parts| {
+        used(parts) + notice_width <= total
+    });
+    drop_until(&mut parts, ALWAYS, |parts| {
+        used(parts) + notice_width.min(NOTICE_MIN_WIDTH) <= total
+    });
+    let mut spans = vec![Span::raw(" ")];
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(SEPARATOR, theme::DIM));
+        }
+        spans.extend(part.spans);
+    }
+    let room = total.saturating_sub(spans.iter().map(|s| width(&s.content)).sum::<usize>());
+    if let Some((text, style)) = notice
+        && room > width(SEPARATOR)
+    {
+        spans.push(Span::styled(SEPARATOR, theme::DIM));
+        spans.push(Span::styled(
+            truncate(&text, room - width(SEPARATOR) - 1),
+            style,
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Drops parts with `keep` below `below`, lowest first, until `fits`.
+fn drop_until(parts: &mut Vec<Part>, below: u8, fits: impl Fn(&[Part]) -> bool) {
+    while !fits(parts) {
+        let lowest = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.keep < below)
+            .min_by_key(|(_, p)| p.keep);
+        let Some((i, _)) = lowest else { return };
+        parts.remove(i);
+    }
+}
+
+fn parts(app: &App) -> Vec<Part> {
+    let directory = match &app.directory {
+        DirectoryState::Disabled => Span::styled("no directory", theme::DIM),
+        DirectoryState::Connecting => Span::styled("directory: connecting", theme::BUSY),
+        DirectoryState::Online => Span::styled("directory: online", theme::GOOD),
+        DirectoryState::Unreachable(_) => Span::styled("directory: unreachable", theme::ERROR),
+    };
+    let mut parts = vec![
+        Part {
+            spans: vec![Span::styled(truncate(&app.me.name, 16), theme::ACCENT_BOLD)],
+            keep: ALWAYS,
+        },
+        Part {
+            spans: vec![Span::styled(
+                format!("listening on {}", app.me.listen),
+                theme::DIM,
+            )],
+            keep: 1,
+        },
+        Part {
+            spans: vec![directory],
+            keep: 3,
+        },
+    ];
+    if let Some(chat) = app.current_chat() {
+        let spans = vec![
+            Span::raw(format!("{}: ", truncate(&chat.name, 16))),
+            link_state(&chat.link),
+        ];
+        parts.push(Part { spans, keep: 2 });
+    }
+    parts
+}

@@ -1,0 +1,52 @@
+//! Whole-screen tests: the app is driven through its public API the way a user would drive it,
+//! drawn on a `TestBackend`, and compared with the snapshots in `snapshots/` (here) or checked
+//! for particular facts (`facts`, `interaction`).
+
+mod facts;
+mod fixtures;
+mod interaction;
+
+use crossterm::event::KeyCode;
+use ratatui::style::Modifier;
+
+use fixtures::{chatting, draw, failing, find, press, type_text, with_contacts};
+
+#[test]
+fn snapshot_welcome() {
+    insta::assert_snapshot!("welcome", draw(&with_contacts(), 80, 24).backend());
+}
+
+#[test]
+fn snapshot_chat() {
+    insta::assert_snapshot!("chat", draw(&chatting(), 80, 24).backend());
+}
+
+#[test]
+fn snapshot_contacts_filtered() {
+    let mut app = chatting();
+    press(&mut app, KeyCode::Esc);
+    type_text(&mut app, "/a");
+    let terminal = draw(&app, 80, 24);
+    insta::assert_snapshot!("contacts_filtered", terminal.backend());
+    // The cursor row (the first match) is highlighted across the pane, the others are not.
+    let buffer = terminal.backend().buffer();
+    let carol = find(&terminal, "carol").expect("carol matches /a");
+    let dave = find(&terminal, "dave").expect("dave matches /a");
+    for x in 1..25 {
+        assert!(buffer[(x, carol.y)].modifier.contains(Modifier::REVERSED));
+        assert!(!buffer[(x, dave.y)].modifier.contains(Modifier::REVERSED));
+    }
+}
+
+#[test]
+fn snapshot_help() {
+    let mut app = chatting();
+    press(&mut app, KeyCode::F(1));
+    insta::assert_snapshot!("help", draw(&app, 80, 24).backend());
+    insta::assert_snapshot!("help_wide", draw(&app, 120, 40).backend());
+}
+
+#[test]
+fn snapshot_errors() {
+    insta::assert_snapshot!("errors", draw(&failing(), 80, 24).backend());
+}

@@ -1,0 +1,147 @@
+//! Facts about what the screen shows, checked directly: badges, presence, wrapping,
+//! timestamps, scrolling, colours of errors and empty-state hints.
+
+use ratatui::style::{Color, Modifier};
+
+use super::fixtures::{chatting, draw, failing, find, fresh, long_message, text};
+use crate::app::Action;
+
+#[test]
+fn unread_badge_is_shown_in_bold() {
+    let terminal = draw(&chatting(), 80, 24);
+    let dave = find(&terminal, "dave").expect("dave is listed");
+    let badge = find(&terminal, "(2)").expect("dave has two unread messages");
+    assert_eq!(badge.y, dave.y, "the badge is on dave's row");
+    let cell = &terminal.backend().buffer()[(badge.x, badge.y)];
+    assert!(cell.modifier.contains(Modifier::BOLD));
+    assert!(
+        !text(&terminal).contains("(0)"),
+        "no badge without unread messages"
+    );
+}
+
+#[test]
+fn presence_glyphs_follow_the_directory() {
+    let screen = text(&draw(&chatting(), 80, 24));
+    for row in ["▶ ● bob", "○ carol", "● dave", "○ mallory", "◆ zed"] {
+        assert!(screen.contains(row), "{row} missing\n{screen}");
+    }
+}
+
+#[test]
+fn long_message_wraps_onto_several_rows_without_losing_text() {
+    let terminal = draw(&chatting(), 80, 24);
+    let screen = text(&terminal);
+    let rows: Vec<&str> = screen.lines().filter(|l| l.contains("w0")).collect();
+    assert!(
+        rows.len() >= 4,
+        "200 characters in a ~50-column pane: {rows:?}"
+    );
+    let chat_text: String = rows
+        .iter()
+        .map(|row| {
+            row.chars()
+                .skip(26)
+                .filter(|c| !c.is_whitespace() && *c != '│')
+                .collect::<String>()
+        })
+        .collect();
+    let message: String = long_message()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(chat_text.contains(&message), "{chat_text}");
+    let indents: Vec<usize> = rows
+        .iter()
+        .skip(1)
+        .map(|r| r.find("w0").unwrap_or(0))
+        .collect();
+    assert!(
+        indents.windows(2).all(|w| w[0] == w[1]),
+        "continuation rows line up: {rows:?}"
+    );
+}
+
+#[test]
+fn timestamps_use_the_local_offset() {
+    let mut app = chatting();
+    assert!(text(&draw(&app, 80, 24)).contains("22:13"));
+    app.utc_offset_secs = 2 * 3600;
+    let screen = text(&draw(&app, 80, 24));
+    assert!(
+        screen.contains("00:13") && !screen.contains("22:13"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn scrolling_up_shows_older_rows_and_an_indicator() {
+    let mut app = chatting();
+    let bob = app.current.expect("bob's chat is shown");
+    let chat = app
+        .chats
+        .iter_mut()
+        .find(|c| c.id == bob)
+        .expect("bob's chat");
+    chat.scroll = 2;
+    // 12 rows leave the chat 6: fewer than its 12 wrapped rows.
+    let screen = text(&draw(&app, 80, 12));
+    assert!(screen.contains("↓ 2 more"), "{screen}");
+    assert!(
+        !screen.contains("sending the notes"),
+        "the newest line is scrolled out"
+    );
+    // Far beyond the history: clamped, the oldest line stays on top.
+    let chat = app
+        .chats
+        .iter_mut()
+        .find(|c| c.id == bob)
+        .expect("bob's chat");
+    chat.scroll = 1000;
+    let screen = text(&draw(&app, 80, 12));
+    assert!(
+        screen
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("connecting to bob")),
+        "{screen}"
+    );
+    assert!(!screen.contains("↓ 1000"), "{screen}");
+}
+
+#[test]
+fn errors_are_red() {
+    let terminal = draw(&failing(), 80, 24);
+    let buffer = terminal.backend().buffer();
+    let mark = find(&terminal, "!!").expect("the failed dial is in the chat");
+    assert_eq!(buffer[(mark.x, mark.y)].fg, Color::Red);
+    let directory = find(&terminal, "directory: unreachable").expect("directory state shown");
+    assert_eq!(buffer[(directory.x, directory.y)].fg, Color::Red);
+    let title = find(&terminal, "carol — failed").expect("link state in the title");
+    assert_eq!(buffer[(title.x + 8, title.y)].fg, Color::Red);
+    assert!(
+        text(&terminal)
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("cannot reach"))
+    );
+}
+
+#[test]
+fn empty_contact_list_explains_what_to_do() {
+    let screen = text(&draw(&fresh(false), 80, 24));
+    assert!(screen.contains("no directory"), "{screen}");
+    let mut app = fresh(true);
+    app.update(Action::ContactsLoaded(Vec::new()));
+    let screen = text(&draw(&app, 80, 24));
+    assert!(screen.contains("no contacts yet"), "{screen}");
+    assert!(screen.contains("/connect --ip HOST:PORT"), "{screen}");
+}
+
+#[test]
+fn delivery_mark_stays_with_the_last_word() {
+    // 30 columns leave 14 for text: "the notes now" fills a row, the mark must not wrap alone.
+    let screen = text(&draw(&chatting(), 30, 8));
+    let row = screen.lines().find(|l| l.contains('○')).unwrap_or_default();
+    assert!(row.contains("now ○"), "{screen}");
+}

@@ -1,0 +1,197 @@
+//! Scenes for the screen tests, built through the app's public API the way a user gets there,
+//! and helpers to draw them and read the screen back.
+
+use std::net::SocketAddr;
+
+use chrono::DateTime;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::api::ClientRecord;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Position;
+
+use crate::app::{Action, App, ChatId, Effect, Me};
+use crate::net::{Direction, RemotePeer, SessionId};
+use crate::ui::render;
+
+/// 2023-11-14 22:13:20 UTC.
+pub const NOW_MS: u64 = 1_700_000_000_000;
+
+/// The app's clock: always [`NOW_MS`].
+pub fn clock() -> u64 {
+    NOW_MS
+}
+
+/// A directory record for `name`.
+pub fn record(name: &str, online: bool) -> ClientRecord {
+    ClientRecord {
+        username: name.to_owned(),
+        host: "192.0.2.7".to_owned(),
+        port: 55555,
+        registered_at: DateTime::UNIX_EPOCH,
+        last_seen: DateTime::UNIX_EPOCH,
+        online,
+    }
+}
+
+/// A peer as it introduces itself, at `192.0.2.{last_octet}:55555`.
+pub fn peer(name: &str, last_octet: u8) -> RemotePeer {
+    RemotePeer {
+        username: name.to_owned(),
+        addr: SocketAddr::from(([192, 0, 2, last_octet], 55555)),
+        listen_port: Some(55555),
+    }
+}
+
+/// A fresh client for alice, with or without a directory configured.
+pub fn fresh(directory: bool) -> App {
+    let me = Me {
+        name: "alice".to_owned(),
+        listen: "0.0.0.0:55555".to_owned(),
+        directory: directory.then(|| "http://dir.example:8080".to_owned()),
+    };
+    let mut app = App::new(me, clock);
+    app.utc_offset_secs = 0;
+    app
+}
+
+/// Alice with four directory contacts loaded.
+pub fn with_contacts() -> App {
+    let mut app = fresh(true);
+    let contacts =
+        ["bob", "carol", "dave", "mallory"].map(|n| record(n, matches!(n, "bob" | "dave")));
+    app.update(Action::ContactsLoaded(contacts.into()));
+    app
+}
+
+/// One key press without modifiers.
+pub fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+/// Types `text` one key at a time.
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+/// Enter on the contact under the cursor; returns the chat id the dial is for.
+pub fn open_contact(app: &mut App) -> u64 {
+    match press(app, KeyCode::Enter).as_slice() {
+        [Effect::Dial { chat, .. }] => chat.0,
+        other => panic!("expected one dial, got {other:?}"),
+    }
+}
+
+/// Types `text` and presses Enter; returns the id of the message sent.
+pub fn send(app: &mut App, text: &str) -> MessageId {
+    type_text(app, text);
+    match press(app, KeyCode::Enter).as_slice() {
+        [Effect::Send { id, .. }] => *id,
+        other => panic!("expected one send, got {other:?}"),
+    }
+}
+
+/// Message number `n` from the peer on `session`, sent `minutes_later` than [`NOW_MS`].
+pub fn receive(app: &mut App, session: u64, n: u128, minutes_later: u64, text: &str) {
+    app.update(Action::MessageReceived {
+        session: SessionId(session),
+        id: MessageId(uuid::Uuid::from_u128(n)),
+        sent_at_ms: NOW_MS + minutes_later * 60_000,
+        text: text.to_owned(),
+    });
+}
+
+/// 200 characters in 40 five-character words.
+pub fn long_message() -> String {
+    (0..40)
+        .map(|i| format!("w{i:03}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Alice chatting with bob (connected), dave and zed (an address-only peer) waiting unread.
+pub fn chatting() -> App {
+    let mut app = with_contacts();
+    let chat = open_contact(&mut app);
+    let outgoing = Direction::Outgoing { request: chat };
+    app.update(Action::SessionOpened {
+        session: SessionId(1),
+        peer: peer("bob", 7),
+        direction: outgoing,
+    });
+    let hello = send(&mut app, "hi bob, are you there?");
+    app.update(Action::Delivered {
+        session: SessionId(1),
+        id: hello,
+    });
+    receive(&mut app, 1, 1, 1, "hey alice! yes, just got back");
+    receive(&mut app, 1, 2, 2, &long_message());
+    send(&mut app, "great, sending the notes now");
+    app.update(Action::SessionOpened {
+        session: SessionId(2),
+        peer: peer("dave", 8),
+        direction: Direction::Incoming,
+    });
+    receive(&mut app, 2, 3, 3, "lunch?");
+    receive(&mut app, 2, 4, 3, "alice?");
+    app.update(Action::SessionOpened {
+        session: SessionId(3),
+        peer: peer("zed", 9),
+        direction: Direction::Incoming,
+    });
+    app
+}
+
+/// Directory down, and a dial to carol that failed with a message still waiting.
+pub fn failing() -> App {
+    let mut app = with_contacts();
+    app.update(Action::DirectoryFailed(
+        "cannot reach the directory at http://dir.example:8080 — is it running?".to_owned(),
+    ));
+    press(&mut app, KeyCode::Down);
+    let chat = open_contact(&mut app);
+    type_text(&mut app, "are you there?");
+    press(&mut app, KeyCode::Enter);
+    app.update(Action::DialFailed {
+        chat: ChatId(chat),
+        error: "carol is offline".to_owned(),
+    });
+    app
+}
+
+/// Renders `app` on a `width` x `height` test terminal.
+pub fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test backend");
+    terminal
+        .draw(|frame| render(app, frame))
+        .expect("test backend draws");
+    terminal
+}
+
+/// The screen as text, one line per row.
+pub fn text(terminal: &Terminal<TestBackend>) -> String {
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Position of the first cell of `needle` on the screen.
+pub fn find(terminal: &Terminal<TestBackend>, needle: &str) -> Option<Position> {
+    text(terminal).lines().enumerate().find_map(|(y, line)| {
+        let byte = line.find(needle)?;
+        let x = line[..byte].chars().count();
+        Some(Position::new(
+            u16::try_from(x).ok()?,
+            u16::try_from(y).ok()?,
+        ))
+    })
+}
