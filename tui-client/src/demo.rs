@@ -95,6 +95,7 @@ async fn register(client: &DirectoryClient, username: &str, port: u16) -> anyhow
         client: client.clone(),
         username: username.to_owned(),
         token: login.token,
+        fixed_port: None,
     })
 }
 

@@ -19,6 +19,8 @@ pub struct Account {
     pub username: String,
     /// Our bearer token.
     pub token: String,
+    /// Port to announce instead of the one we listen on (`register --port`).
+    pub fixed_port: Option<u16>,
 }
 
 /// What one round of the presence loop reports.
@@ -34,7 +36,8 @@ pub enum PresenceReport {
 }
 
 impl Account {
-    /// Publishes the port we actually listen on, keeping the host we registered with.
+    /// Publishes the port peers should dial — [`Account::fixed_port`], else `listen_port` —
+    /// keeping the host we registered with.
     ///
     /// # Errors
     /// Any [`DirectoryError`] of the lookup or the update.

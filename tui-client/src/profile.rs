@@ -78,6 +78,9 @@ pub struct Profile {
     pub token: Option<String>,
     /// When [`Profile::token`] stops working.
     pub token_expires_at: Option<DateTime<Utc>>,
+    /// The port peers should dial, when given with `register --port` (for example a port
+    /// forwarded by a router); without it the client announces the port it listens on.
+    pub port: Option<u16>,
 }
 
 impl Profile {
@@ -190,6 +193,7 @@ mod tests {
             username: Some("alice".into()),
             token: Some("ab".repeat(32)),
             token_expires_at: Some("2030-01-02T03:04:05Z".parse().unwrap()),
+            port: Some(6000),
         }
     }
 

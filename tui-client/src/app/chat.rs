@@ -107,7 +107,7 @@ pub struct Chat {
     pub unread: usize,
     /// The connection.
     pub link: Link,
-    /// How many lines the view is scrolled up from the bottom (0 follows new lines).
+    /// How many messages are hidden below the view (0 follows new messages).
     pub scroll: usize,
     /// Ids of messages received, to drop resent duplicates.
     seen: HashSet<MessageId>,

@@ -77,11 +77,13 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
 /// A message with an example when it does not.
 pub fn peer_addr(addr: &str) -> Result<String, String> {
     let valid = addr.rsplit_once(':').is_some_and(|(host, port)| {
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        p2p_chat_protocol::validate::host(host).is_ok() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        // An IPv6 address needs brackets, or its last group would read as the port.
+        let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(v6) => v6.contains(':').then_some(v6),
+            None => (!host.contains(':')).then_some(host),
+        };
+        host.is_some_and(|h| p2p_chat_protocol::validate::host(h).is_ok())
+            && port.parse::<u16>().is_ok_and(|p| p > 0)
     });
     if valid {
         Ok(addr.to_owned())

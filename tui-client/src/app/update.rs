@@ -12,7 +12,7 @@ use super::{
     Link,
 };
 
-/// Lines the mouse wheel scrolls per notch.
+/// Messages the mouse wheel scrolls per notch.
 const WHEEL_LINES: usize = 3;
 
 impl App {
@@ -62,6 +62,8 @@ impl App {
     }
 
     fn on_key(&mut self, key: crossterm::event::KeyEvent) -> Vec<Effect> {
+        // A notice has been seen once the user acts; it makes room for the status bar.
+        self.notice = None;
         let ctrl_c =
             key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
         if self.show_help && !ctrl_c {
@@ -162,7 +164,8 @@ impl App {
         effects
     }
 
-    /// Rows of the chat view, for paging.
+    /// Messages one PgUp/PgDn scrolls: the chat view's height, as every message takes at
+    /// least one row.
     fn page(&self) -> usize {
         usize::from(self.viewport.1.saturating_sub(6)).max(1)
     }

@@ -39,8 +39,15 @@ pub async fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<()> {
                 0 => DEFAULT_PEER_PORT,
                 port => port,
             };
-            let port = port.unwrap_or(default_port);
-            register(&home, username, &server, host, port, password_stdin).await
+            register(
+                &home,
+                username,
+                &server,
+                host,
+                (port, default_port),
+                password_stdin,
+            )
+            .await
         }
         Command::Login {
             username,
@@ -59,7 +66,7 @@ async fn register(
     username: Option<String>,
     server: &str,
     host: Option<String>,
-    port: u16,
+    (fixed_port, default_port): (Option<u16>, u16),
     password_stdin: bool,
 ) -> anyhow::Result<()> {
     // Everything that can be checked locally is, before the user types a password.
@@ -86,7 +93,7 @@ async fn register(
         username: username.clone(),
         password,
         host,
-        port: Some(port),
+        port: Some(fixed_port.unwrap_or(default_port)),
     };
     let record = client.register(&request).await?;
     note_if_replacing(&profile, &username, client.base_url());
@@ -94,8 +101,8 @@ async fn register(
     profile = Profile {
         server: Some(client.base_url().to_owned()),
         username: Some(username.clone()),
-        token: None,
-        token_expires_at: None,
+        port: fixed_port,
+        ..Profile::default()
     };
     profile.save(home)?;
     let login = client
@@ -165,6 +172,11 @@ async fn login(
         username: Some(username.clone()),
         token: Some(login.token),
         token_expires_at: Some(login.expires_at),
+        // A fixed port belongs to the account it was registered with.
+        port: profile.port.filter(|_| {
+            profile.server.as_deref() == Some(client.base_url())
+                && profile.username.as_deref() == Some(username.as_str())
+        }),
     };
     profile.save(home)?;
     let until = login.expires_at.format("%Y-%m-%d %H:%M UTC");

@@ -37,6 +37,7 @@ fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
             client: DirectoryClient::new(server)?,
             username: username.clone(),
             token: token.clone(),
+            fixed_port: profile.port,
         }),
         _ => None,
     };

@@ -45,21 +45,22 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     let height = usize::from(inner.height);
     let columns = Columns::fit(app, chat, usize::from(inner.width));
-    // Wrap from the newest line back only as far as the view needs.
-    let wanted = chat.scroll.saturating_add(height);
+    // `scroll` counts messages hidden below the view; wrap from the newest shown message back
+    // only as far as the view needs.
+    let scroll = chat.scroll.min(chat.lines.len().saturating_sub(1));
+    let shown = &chat.lines[..chat.lines.len() - scroll];
     let mut rows: Vec<Line<'static>> = Vec::new();
-    for line in chat.lines.iter().rev() {
+    for line in shown.iter().rev() {
         rows.extend(columns.rows(app, chat, line).into_iter().rev());
-        if rows.len() >= wanted {
+        if rows.len() >= height {
             break;
         }
     }
-    let scroll = chat.scroll.min(rows.len().saturating_sub(height));
     if scroll > 0 {
-        let more = format!(" ↓ {scroll} more — PgDn ");
+        let more = format!(" ↓ {scroll} newer — PgDn ");
         block = block.title_bottom(Line::styled(more, theme::ACCENT).right_aligned());
     }
-    let mut visible: Vec<Line> = rows.into_iter().skip(scroll).take(height).collect();
+    let mut visible: Vec<Line> = rows.into_iter().take(height).collect();
     visible.reverse();
     if chat.lines.is_empty() {
         visible.push(Line::styled(

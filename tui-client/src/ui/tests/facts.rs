@@ -86,7 +86,7 @@ fn scrolling_up_shows_older_rows_and_an_indicator() {
     chat.scroll = 2;
     // 12 rows leave the chat 6: fewer than its 12 wrapped rows.
     let screen = text(&draw(&app, 80, 12));
-    assert!(screen.contains("↓ 2 more"), "{screen}");
+    assert!(screen.contains("↓ 2 newer"), "{screen}");
     assert!(
         !screen.contains("sending the notes"),
         "the newest line is scrolled out"

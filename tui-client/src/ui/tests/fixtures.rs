@@ -148,9 +148,6 @@ pub fn chatting() -> App {
 /// Directory down, and a dial to carol that failed with a message still waiting.
 pub fn failing() -> App {
     let mut app = with_contacts();
-    app.update(Action::DirectoryFailed(
-        "cannot reach the directory at http://dir.example:8080 — is it running?".to_owned(),
-    ));
     press(&mut app, KeyCode::Down);
     let chat = open_contact(&mut app);
     type_text(&mut app, "are you there?");
@@ -159,6 +156,9 @@ pub fn failing() -> App {
         chat: ChatId(chat),
         error: "carol is offline".to_owned(),
     });
+    app.update(Action::DirectoryFailed(
+        "cannot reach the directory at http://dir.example:8080 — is it running?".to_owned(),
+    ));
     app
 }
 
