@@ -5,81 +5,21 @@
 //! exists ([`sqlite::SqliteStore`]); a PostgreSQL backend can be added as a second module and a
 //! second arm in [`open_store`] without touching the HTTP layer.
 
+mod rows;
 pub mod sqlite;
 
+pub use rows::{AddressUpdate, ClientRow, NewClient, NewToken};
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use p2p_chat_protocol::api::ClientRecord;
 
 /// Length of a stored token hash in bytes (SHA-256).
 pub const TOKEN_HASH_BYTES: usize = 32;
 
 /// A token as the store sees it: the SHA-256 of the secret the client holds.
 pub type TokenHash = [u8; TOKEN_HASH_BYTES];
-
-/// One registered peer as stored, without its password hash.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientRow {
-    /// Case-folded username, the primary key.
-    pub username: String,
-    /// Normalised host (see `p2p_chat_protocol::validate::host`).
-    pub host: String,
-    /// TCP port, 1–65535.
-    pub port: u16,
-    /// When the account was created.
-    pub registered_at: DateTime<Utc>,
-    /// Last sign of life: registration, login, heartbeat or address update.
-    pub last_seen: DateTime<Utc>,
-}
-
-impl ClientRow {
-    /// The public record at time `now`: `online` is true when `last_seen` is at most
-    /// `presence_window` before `now`.
-    pub fn to_record(&self, now: DateTime<Utc>, presence_window: Duration) -> ClientRecord {
-        let age = now.signed_duration_since(self.last_seen);
-        // A last_seen in the future (clock stepped back) counts as online.
-        let online = age.to_std().map_or(true, |age| age <= presence_window);
-        ClientRecord {
-            username: self.username.clone(),
-            host: self.host.clone(),
-            port: self.port,
-            registered_at: self.registered_at,
-            last_seen: self.last_seen,
-            online,
-        }
-    }
-}
-
-/// A client to insert; all fields are already validated.
-#[derive(Clone, Debug)]
-pub struct NewClient {
-    /// Case-folded username.
-    pub username: String,
-    /// bcrypt hash in modular crypt format (`$2b$...`).
-    pub password_hash: String,
-    /// Normalised host.
-    pub host: String,
-    /// TCP port, 1–65535.
-    pub port: u16,
-    /// Registration time; also the first `last_seen`.
-    pub now: DateTime<Utc>,
-}
-
-/// A login token to insert.
-#[derive(Clone, Debug)]
-pub struct NewToken {
-    /// SHA-256 of the token's 32 random bytes.
-    pub hash: TokenHash,
-    /// Owner of the token.
-    pub username: String,
-    /// When it was issued.
-    pub created_at: DateTime<Utc>,
-    /// When it stops working.
-    pub expires_at: DateTime<Utc>,
-}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -176,23 +116,36 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<ClientRow>, StoreError>;
 
-    /// Sets a client's address and `last_seen = now`; `None` when the client does not exist.
+    /// Applies `update` (address, maybe key and observed host) and sets `last_seen`; `None`
+    /// when the client does not exist.
     ///
     /// # Errors
     /// Database failures only.
-    async fn update_address(
+    async fn update_address(&self, update: &AddressUpdate)
+    -> Result<Option<ClientRow>, StoreError>;
+
+    /// Sets `last_seen = now`, and `observed_host` when one is given; false when the client
+    /// does not exist.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn touch(
         &self,
         username: &str,
-        host: &str,
-        port: u16,
         now: DateTime<Utc>,
-    ) -> Result<Option<ClientRow>, StoreError>;
+        observed_host: Option<&str>,
+    ) -> Result<bool, StoreError>;
 
-    /// Sets `last_seen = now`; false when the client does not exist.
+    /// Replaces `username`'s password hash and deletes all its tokens, in one transaction;
+    /// false when the client does not exist.
     ///
     /// # Errors
     /// Database failures only.
-    async fn touch(&self, username: &str, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Deletes a client and, with it, all its tokens; false when it did not exist.
     ///
@@ -215,6 +168,12 @@ pub trait Store: Send + Sync + 'static {
         hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError>;
+
+    /// Deletes the token with this hash (logout); false when there was none.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError>;
 
     /// Closes all connections; every later call fails with [`StoreError::Unavailable`].
     /// Called on shutdown so SQLite can checkpoint its write-ahead log.
@@ -248,32 +207,6 @@ pub async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(last_seen: DateTime<Utc>) -> ClientRow {
-        ClientRow {
-            username: "alice".into(),
-            host: "127.0.0.1".into(),
-            port: 55555,
-            registered_at: last_seen,
-            last_seen,
-        }
-    }
-
-    #[test]
-    fn online_means_seen_within_the_window() {
-        let now = Utc::now();
-        let window = Duration::from_secs(60);
-        assert!(row(now).to_record(now, window).online);
-        let old = now - chrono::Duration::seconds(61);
-        assert!(!row(old).to_record(now, window).online);
-        let future = now + chrono::Duration::seconds(5);
-        assert!(row(future).to_record(now, window).online);
-        let edge = now - chrono::Duration::seconds(60);
-        assert!(
-            row(edge).to_record(now, window).online,
-            "the window is inclusive"
-        );
-    }
 
     #[tokio::test]
     async fn unknown_schemes_are_refused_by_name() {

@@ -14,6 +14,10 @@ pub const DEFAULT_PAGE_LIMIT: u32 = 50;
 /// Largest page size of `GET /clients`.
 pub const MAX_PAGE_LIMIT: u32 = 100;
 
+/// Value of `host` in `POST /register` and `PUT /clients/{username}` that asks the directory to
+/// use the address it observes the request coming from.
+pub const HOST_AUTO: &str = "auto";
+
 /// Largest request body the directory accepts: 16 KiB.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -24,11 +28,13 @@ pub struct RegisterRequest {
     pub username: String,
     /// 8–72 bytes (bcrypt uses only the first 72).
     pub password: String,
-    /// IP address or DNS name where the peer accepts connections.
+    /// IP address or DNS name where the peer accepts connections, or [`HOST_AUTO`].
     pub host: String,
     /// TCP port where the peer accepts connections; [`DEFAULT_PEER_PORT`] when absent.
     #[serde(default)]
     pub port: Option<u16>,
+    /// The peer's long-term X25519 identity public key: 64 lowercase hex digits (32 bytes).
+    pub public_key: String,
 }
 
 /// `POST /login`.
@@ -49,14 +55,26 @@ pub struct LoginResponse {
     pub expires_at: DateTime<Utc>,
 }
 
-/// `PUT /clients/{username}`: the peer's new address.
+/// `PUT /clients/{username}`: the peer's new address, and optionally a new identity key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateRequest {
-    /// IP address or DNS name.
+    /// IP address or DNS name, or [`HOST_AUTO`].
     pub host: String,
     /// TCP port; [`DEFAULT_PEER_PORT`] when absent.
     #[serde(default)]
     pub port: Option<u16>,
+    /// A new identity public key (64 hex digits) to rotate to; unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+/// `PUT /clients/{username}/password`: change the password; every token is revoked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChangeRequest {
+    /// The current password.
+    pub old_password: String,
+    /// The new password, 8–72 bytes.
+    pub new_password: String,
 }
 
 /// `DELETE /clients/{username}`.
@@ -75,6 +93,11 @@ pub struct ClientRecord {
     pub host: String,
     /// TCP port of the peer.
     pub port: u16,
+    /// The peer's X25519 identity public key, 64 lowercase hex digits.
+    pub public_key: String,
+    /// The address the directory saw the peer's last register, update or heartbeat come
+    /// from; `null` until it has seen one.
+    pub observed_host: Option<String>,
     /// When the account was created.
     pub registered_at: DateTime<Utc>,
     /// Time of the last heartbeat, login or address update.
@@ -132,6 +155,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 415: the body is not `application/json`.
     UnsupportedMediaType,
+    /// 429: too many requests from this address (or failed logins for this user); the
+    /// `Retry-After` header says when to try again, in seconds.
+    TooManyRequests,
     /// 503: the store cannot be reached.
     Unavailable,
     /// 500: something failed on the server; details are in its log only.

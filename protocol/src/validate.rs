@@ -129,6 +129,36 @@ pub fn port(port: u16) -> Result<u16, InvalidField> {
     Ok(port)
 }
 
+/// Length of an X25519 public key in bytes (RFC 7748, section 5).
+pub const PUBLIC_KEY_BYTES: usize = 32;
+
+/// Checks an identity public key given as 64 hex digits and returns its bytes.
+///
+/// # Errors
+/// When it is not exactly 64 hex digits.
+pub fn public_key(raw: &str) -> Result<[u8; PUBLIC_KEY_BYTES], InvalidField> {
+    let bad = || {
+        invalid(
+            "public_key",
+            format!("public_key must be {} hex digits", PUBLIC_KEY_BYTES * 2),
+        )
+    };
+    let raw = raw.trim();
+    if raw.len() != PUBLIC_KEY_BYTES * 2 || !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    let mut key = [0u8; PUBLIC_KEY_BYTES];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&raw[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(key)
+}
+
+/// Renders key bytes as lowercase hex, the form [`public_key`] accepts.
+pub fn key_hex(key: &[u8]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
@@ -177,6 +207,25 @@ mod tests {
             assert!(host(bad).is_err(), "{bad:?} accepted");
         }
         assert!(host(&format!("{}.com", "a.".repeat(130))).is_err());
+    }
+
+    #[test]
+    fn public_keys_are_64_hex_digits() {
+        let hex = "0f".repeat(32);
+        assert_eq!(public_key(&hex).unwrap(), [0x0f; 32]);
+        assert_eq!(key_hex(&[0x0f; 32]), hex);
+        assert_eq!(public_key(&hex.to_uppercase()).unwrap(), [0x0f; 32]);
+        for bad in [
+            "",
+            "0f",
+            &"0f".repeat(33),
+            &"zz".repeat(32),
+            &"é".repeat(32),
+            "+0".repeat(32).as_str(),
+        ] {
+            let err = public_key(bad).unwrap_err();
+            assert_eq!(err.field, "public_key", "{bad:?}");
+        }
     }
 
     #[test]

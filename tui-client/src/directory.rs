@@ -173,6 +173,7 @@ impl DirectoryClient {
         let body = UpdateRequest {
             host: host.to_owned(),
             port: Some(port),
+            public_key: None,
         };
         let req = self.http.put(self.user_url(username, &[])?);
         let req = req.bearer_auth(token).json(&body);

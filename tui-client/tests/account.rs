@@ -270,6 +270,7 @@ fn contacts_walks_every_page() {
                     password: PASSWORD.into(),
                     host: "127.0.0.1".into(),
                     port: Some(4000),
+                    public_key: format!("{i:02x}").repeat(32),
                 });
             tasks.spawn(async move { request.send().await.unwrap().status() });
         }

@@ -31,6 +31,7 @@ pub(super) async fn register(
     validate::password(&request.password)?;
     let host = validate::host(&request.host)?;
     let port = validate::port(request.port.unwrap_or(DEFAULT_PEER_PORT))?;
+    let public_key = validate::key_hex(&validate::public_key(&request.public_key)?);
 
     // Cheap early answer; the unique key still decides when two registrations race.
     if state.store().client(&username).await?.is_some() {
@@ -45,6 +46,8 @@ pub(super) async fn register(
             password_hash,
             host,
             port,
+            public_key,
+            observed_host: None,
             now,
         })
         .await?;
@@ -92,7 +95,7 @@ pub(super) async fn login(
             expires_at,
         })
         .await?;
-    state.store().touch(&username, now).await?;
+    state.store().touch(&username, now, None).await?;
     tracing::info!(%username, "logged in");
     Ok(Json(LoginResponse {
         token: token.secret,

@@ -14,6 +14,7 @@ use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use crate::store::AddressUpdate;
 
 /// The case-folded username of a path; a name that breaks the rules cannot be registered, so
 /// it is reported as not found.
@@ -94,10 +95,22 @@ pub(super) async fn update(
     let ApiJson(request) = body?;
     let host = validate::host(&request.host)?;
     let port = validate::port(request.port.unwrap_or(DEFAULT_PEER_PORT))?;
+    let public_key = request
+        .public_key
+        .as_deref()
+        .map(|key| validate::public_key(key).map(|bytes| validate::key_hex(&bytes)))
+        .transpose()?;
     let now = Utc::now();
     let row = state
         .store()
-        .update_address(&username, &host, port, now)
+        .update_address(&AddressUpdate {
+            username: username.clone(),
+            host,
+            port,
+            public_key,
+            observed_host: None,
+            now,
+        })
         .await?
         .ok_or_else(|| not_found(&username))?;
     tracing::info!(%username, "address updated");
@@ -112,7 +125,7 @@ pub(super) async fn heartbeat(
 ) -> Result<StatusCode, ApiError> {
     let username = path_username(&raw)?;
     auth.require(&username)?;
-    if state.store().touch(&username, Utc::now()).await? {
+    if state.store().touch(&username, Utc::now(), None).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(&username))

@@ -9,7 +9,9 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-use super::{ClientRow, NewClient, NewToken, Store, StoreError, TokenHash};
+mod tokens;
+
+use super::{AddressUpdate, ClientRow, NewClient, NewToken, Store, StoreError, TokenHash};
 
 /// Most pooled connections to a database file. WAL lets readers run beside the single writer;
 /// a handful is plenty for a directory that answers small queries.
@@ -25,11 +27,18 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The migrations, in order. Append only: a shipped migration is never edited.
 fn migrator() -> Migrator {
-    let migrations = [(
-        1,
-        "clients and tokens",
-        include_str!("../../migrations/sqlite/0001_clients_and_tokens.sql"),
-    )];
+    let migrations = [
+        (
+            1,
+            "clients and tokens",
+            include_str!("../../migrations/sqlite/0001_clients_and_tokens.sql"),
+        ),
+        (
+            2,
+            "identity keys and observed hosts",
+            include_str!("../../migrations/sqlite/0002_identity_keys_and_observed_hosts.sql"),
+        ),
+    ];
     Migrator::with_migrations(
         migrations
             .into_iter()
@@ -56,11 +65,11 @@ pub struct SqliteStore {
 /// `&'static str` literals built with `concat!`.
 macro_rules! client_columns {
     () => {
-        "username, host, port, registered_at, last_seen"
+        "username, host, port, public_key, observed_host, registered_at, last_seen"
     };
 }
 
-type RawClientRow = (String, String, i64, i64, i64);
+type RawClientRow = (String, String, i64, String, Option<String>, i64, i64);
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and applies the migrations.
@@ -105,7 +114,7 @@ fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 }
 
 fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
-    let (username, host, port, registered_at, last_seen) = raw;
+    let (username, host, port, public_key, observed_host, registered_at, last_seen) = raw;
     let port = u16::try_from(port)
         .ok()
         .filter(|&p| p != 0)
@@ -114,6 +123,8 @@ fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
         username,
         host,
         port,
+        public_key,
+        observed_host,
         registered_at: from_millis(registered_at)?,
         last_seen: from_millis(last_seen)?,
     })
@@ -133,13 +144,15 @@ impl Store for SqliteStore {
     async fn insert_client(&self, client: &NewClient) -> Result<ClientRow, StoreError> {
         let now = millis(client.now);
         let result = sqlx::query(
-            "INSERT INTO clients (username, password_hash, host, port, registered_at, last_seen) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO clients (username, password_hash, host, port, public_key, observed_host, \
+             registered_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&client.username)
         .bind(&client.password_hash)
         .bind(&client.host)
         .bind(i64::from(client.port))
+        .bind(&client.public_key)
+        .bind(&client.observed_host)
         .bind(now)
         .bind(now)
         .execute(&self.pool)
@@ -149,6 +162,8 @@ impl Store for SqliteStore {
                 client.username.clone(),
                 client.host.clone(),
                 i64::from(client.port),
+                client.public_key.clone(),
+                client.observed_host.clone(),
                 now,
                 now,
             )),
@@ -206,32 +221,43 @@ impl Store for SqliteStore {
 
     async fn update_address(
         &self,
-        username: &str,
-        host: &str,
-        port: u16,
-        now: DateTime<Utc>,
+        update: &AddressUpdate,
     ) -> Result<Option<ClientRow>, StoreError> {
+        // COALESCE keeps the stored key and observed host when the update carries none.
         let sql = concat!(
-            "UPDATE clients SET host = ?, port = ?, last_seen = ? WHERE username = ? RETURNING ",
+            "UPDATE clients SET host = ?, port = ?, public_key = COALESCE(?, public_key), ",
+            "observed_host = COALESCE(?, observed_host), last_seen = ? WHERE username = ? ",
+            "RETURNING ",
             client_columns!()
         );
         sqlx::query_as::<_, RawClientRow>(sql)
-            .bind(host)
-            .bind(i64::from(port))
-            .bind(millis(now))
-            .bind(username)
+            .bind(&update.host)
+            .bind(i64::from(update.port))
+            .bind(&update.public_key)
+            .bind(&update.observed_host)
+            .bind(millis(update.now))
+            .bind(&update.username)
             .fetch_optional(&self.pool)
             .await?
             .map(client_row)
             .transpose()
     }
 
-    async fn touch(&self, username: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE clients SET last_seen = ? WHERE username = ?")
-            .bind(millis(now))
-            .bind(username)
-            .execute(&self.pool)
-            .await?;
+    async fn touch(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        observed_host: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE clients SET last_seen = ?, observed_host = COALESCE(?, observed_host) \
+             WHERE username = ?",
+        )
+        .bind(millis(now))
+        .bind(observed_host)
+        .bind(username)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -243,25 +269,16 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn set_password_hash(
+        &self,
+        username: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        tokens::set_password_hash(&self.pool, username, password_hash).await
+    }
+
     async fn insert_token(&self, token: &NewToken) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM tokens WHERE username = ? AND expires_at <= ?")
-            .bind(&token.username)
-            .bind(millis(token.created_at))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO tokens (token_hash, username, created_at, expires_at) \
-             VALUES (?, ?, ?, ?)",
-        )
-        .bind(&token.hash[..])
-        .bind(&token.username)
-        .bind(millis(token.created_at))
-        .bind(millis(token.expires_at))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        tokens::insert(&self.pool, token).await
     }
 
     async fn token_owner(
@@ -269,13 +286,11 @@ impl Store for SqliteStore {
         hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT username FROM tokens WHERE token_hash = ? AND expires_at > ?",
-        )
-        .bind(&hash[..])
-        .bind(millis(now))
-        .fetch_optional(&self.pool)
-        .await?)
+        tokens::owner(&self.pool, hash, now).await
+    }
+
+    async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        tokens::delete(&self.pool, hash).await
     }
 
     async fn close(&self) {

@@ -8,11 +8,11 @@ use p2p_chat_protocol::api::MAX_BODY_BYTES;
 use serde_json::{Value, json};
 
 use crate::support::{
-    PASSWORD, Reply, call, fast_settings, login, memory_state, register, send, test_app,
+    PASSWORD, Reply, call, fast_settings, key, login, memory_state, register, send, test_app,
 };
 
 fn body(username: &str, password: &str, host: &str) -> Value {
-    json!({"username": username, "password": password, "host": host})
+    json!({"username": username, "password": password, "host": host, "public_key": key(7)})
 }
 
 async fn post_raw(app: &axum::Router, content_type: Option<&str>, bytes: Vec<u8>) -> Reply {
@@ -52,8 +52,10 @@ async fn register_returns_the_public_record() {
         [
             "host",
             "last_seen",
+            "observed_host",
             "online",
             "port",
+            "public_key",
             "registered_at",
             "username"
         ]
@@ -99,6 +101,20 @@ async fn taken_usernames_are_409_whatever_their_case() {
     );
 }
 
+/// A valid registration of alice with one field replaced.
+fn with(field: &str, value: Value) -> Value {
+    let mut request = body("alice", PASSWORD, "h");
+    request[field] = value;
+    request
+}
+
+/// A valid registration of alice without one field.
+fn without(field: &str) -> Value {
+    let mut request = body("alice", PASSWORD, "h");
+    request.as_object_mut().map(|fields| fields.remove(field));
+    request
+}
+
 #[tokio::test]
 async fn invalid_fields_are_400_and_named() {
     let app = test_app().await;
@@ -109,29 +125,20 @@ async fn invalid_fields_are_400_and_named() {
         (body("alice", "short", "127.0.0.1"), "password"),
         (body("alice", PASSWORD, "not a host!"), "host"),
         (body("alice", PASSWORD, ""), "host"),
-        (
-            json!({"username": "alice", "password": PASSWORD, "host": "h", "port": 0}),
-            "port",
-        ),
-        (
-            json!({"username": "alice", "password": PASSWORD, "host": "h", "port": 65536}),
-            "port",
-        ),
-        (
-            json!({"username": "alice", "password": PASSWORD, "host": "h", "port": -1}),
-            "port",
-        ),
-        (
-            json!({"username": "alice", "password": PASSWORD, "host": "h", "port": "80"}),
-            "port",
-        ),
-        (
-            json!({"username": 7, "password": PASSWORD, "host": "h"}),
-            "username",
-        ),
-        (json!({"password": PASSWORD, "host": "h"}), "username"),
-        (json!({"username": "alice", "host": "h"}), "password"),
-        (json!({"username": "alice", "password": PASSWORD}), "host"),
+        (with("port", json!(0)), "port"),
+        (with("port", json!(65536)), "port"),
+        (with("port", json!(-1)), "port"),
+        (with("port", json!("80")), "port"),
+        (with("username", json!(7)), "username"),
+        (without("username"), "username"),
+        (without("password"), "password"),
+        (without("host"), "host"),
+        (without("public_key"), "public_key"),
+        (with("public_key", json!("")), "public_key"),
+        (with("public_key", json!("ab".repeat(31))), "public_key"),
+        (with("public_key", json!("zz".repeat(32))), "public_key"),
+        (with("public_key", json!(["ab"])), "public_key"),
+        (with("public_key", json!("ab".repeat(5000))), "public_key"),
         (body("alice", &long_password, "127.0.0.1"), "bcrypt"),
     ];
     for (request, needle) in cases {

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use p2p_chat_directory::{AppState, app, open_store};
 use serde_json::json;
 
-use crate::support::{PASSWORD, call, fast_settings, login, register};
+use crate::support::{PASSWORD, call, fast_settings, key, login, register};
 
 #[tokio::test]
 async fn data_survives_a_restart() {
@@ -44,7 +44,7 @@ async fn data_survives_a_restart() {
         &second,
         "POST",
         "/register",
-        Some(json!({"username": "rosa", "password": PASSWORD, "host": "h"})),
+        Some(json!({"username": "rosa", "password": PASSWORD, "host": "h", "public_key": key(1)})),
         None,
     )
     .await;

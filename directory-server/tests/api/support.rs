@@ -108,10 +108,17 @@ pub async fn call(
     send(app, request(method, uri, body, token)).await
 }
 
-/// Registers `username` with [`PASSWORD`] at 127.0.0.1:`port`.
+/// A valid identity public key: 32 bytes of `byte`, as 64 hex digits.
+pub fn key(byte: u8) -> String {
+    format!("{byte:02x}").repeat(32)
+}
+
+/// Registers `username` with [`PASSWORD`] at 127.0.0.1:`port` with key [`key`]`(1)`.
 pub async fn register(app: &Router, username: &str, port: u16) -> Reply {
-    let body =
-        json!({"username": username, "password": PASSWORD, "host": "127.0.0.1", "port": port});
+    let body = json!({
+        "username": username, "password": PASSWORD, "host": "127.0.0.1", "port": port,
+        "public_key": key(1),
+    });
     let reply = call(app, "POST", "/register", Some(body), None).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     reply

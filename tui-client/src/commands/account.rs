@@ -16,6 +16,7 @@ use p2p_chat_protocol::validate;
 
 use crate::cli::{Command, GlobalOpts};
 use crate::directory::{CONNECT_TIMEOUT, DirectoryClient, DirectoryError};
+use crate::identity::Identity;
 use crate::profile::{self, Profile};
 
 const NO_PROFILE: &str = "no profile yet — run `p2p-chat register NAME --server URL` first";
@@ -87,6 +88,9 @@ async fn register(
         Some(host) => host,
         None => local_host(&client).await?,
     };
+    // The key peers will authenticate us by; created on first use and kept in the profile
+    // directory, so registering again (elsewhere, or after unregistering) publishes the same one.
+    let identity = Identity::load_or_create(home)?;
     let password = input::new_password(password_stdin)?;
 
     let request = RegisterRequest {
@@ -94,6 +98,7 @@ async fn register(
         password,
         host,
         port: Some(fixed_port.unwrap_or(default_port)),
+        public_key: identity.public_hex(),
     };
     let record = client.register(&request).await?;
     note_if_replacing(&profile, &username, client.base_url());

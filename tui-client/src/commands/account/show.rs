@@ -86,6 +86,8 @@ mod tests {
             username: name.into(),
             host: host.into(),
             port: 4000,
+            public_key: "ab".repeat(32),
+            observed_host: None,
             registered_at: seen,
             last_seen: seen,
             online,
