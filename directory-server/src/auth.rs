@@ -164,6 +164,8 @@ pub(crate) fn hash_token_hex(secret: &str) -> Option<TokenHash> {
 pub struct Authenticated {
     /// The token owner's (case-folded) username.
     pub username: String,
+    /// The store hash of the token that proved it (for logout).
+    pub token_hash: TokenHash,
 }
 
 impl Authenticated {
@@ -204,7 +206,10 @@ impl FromRequestParts<AppState> for Authenticated {
         let hash = hash_token_hex(secret).ok_or_else(invalid_token)?;
         let owner = state.store().token_owner(&hash, Utc::now()).await?;
         owner
-            .map(|username| Authenticated { username })
+            .map(|username| Authenticated {
+                username,
+                token_hash: hash,
+            })
             .ok_or_else(invalid_token)
     }
 }
@@ -214,7 +219,7 @@ fn unauthorized(message: &str) -> ApiError {
 }
 
 fn invalid_token() -> ApiError {
-    unauthorized("token is invalid, expired or revoked; log in again")
+    ApiError::InvalidToken("token is invalid, expired or revoked; log in again".to_owned())
 }
 
 #[cfg(test)]

@@ -1,14 +1,19 @@
 //! Command line and environment configuration of the `p2p-chat-directory` binary.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use ipnet::IpNet;
 
+use crate::client_ip::parse_trusted_proxy;
+use crate::limits::{DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_MINUTE, RateLimit};
 use crate::state::{
     DEFAULT_BCRYPT_COST, DEFAULT_PRESENCE_WINDOW_SECS, DEFAULT_TOKEN_TTL_DAYS, MAX_BCRYPT_COST,
     MIN_BCRYPT_COST, SECS_PER_DAY, Settings, default_hash_concurrency,
 };
+use crate::throttle::LoginBackoff;
 
 /// Default listen address: loopback only, port 27182 (the digits of e, easy to remember and
 /// unassigned by IANA).
@@ -34,7 +39,8 @@ address they accept chat connections on, log in, send heartbeats and look each o
 Messages never pass through it; peers talk over direct TCP.\n\n\
 Every option can also be set through the environment variable shown with it. Logs go to \
 stderr and are filtered with RUST_LOG (default: info). Once listening, the server prints one \
-line to stdout: \"p2p-chat-directory listening on http://ADDR\"."
+line to stdout: \"p2p-chat-directory listening on http://ADDR\" (https:// with \
+--tls-cert and --tls-key)."
 )]
 pub struct Config {
     /// Socket address to listen on (IP:PORT). Port 0 picks a free port; the address actually
@@ -77,6 +83,61 @@ pub struct Config {
         value_name = "DAYS"
     )]
     pub token_ttl_days: u64,
+
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert; needs --tls-cert.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// A reverse proxy (IP address or CIDR network) whose X-Forwarded-For header is believed
+    /// when it is the TCP peer. Repeat the option for several; the variable takes a
+    /// comma-separated list.
+    #[arg(
+        long = "trusted-proxy",
+        env = "P2P_CHAT_DIRECTORY_TRUSTED_PROXIES",
+        value_name = "IP|CIDR",
+        value_delimiter = ',',
+        value_parser = parse_trusted_proxy
+    )]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Requests per minute one client address may make to register, login, unregister,
+    /// password change, lookups and listing together (0: no limit).
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_RATE_LIMIT_PER_MINUTE",
+        default_value_t = DEFAULT_RATE_LIMIT_PER_MINUTE,
+        value_name = "N"
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Requests one client address may make at once before the per-minute rate applies.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_RATE_LIMIT_BURST",
+        default_value_t = DEFAULT_RATE_LIMIT_BURST,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
+    )]
+    pub rate_limit_burst: u32,
+
+    /// Let anyone list all clients with GET /clients; by default it needs a login token.
+    /// Looking up one name (GET /clients/NAME) is always public.
+    #[arg(long, env = "P2P_CHAT_DIRECTORY_PUBLIC_LISTING")]
+    pub public_listing: bool,
 }
 
 impl Config {
@@ -87,7 +148,16 @@ impl Config {
             token_ttl: Duration::from_secs(self.token_ttl_days * SECS_PER_DAY),
             bcrypt_cost: self.bcrypt_cost,
             hash_concurrency: default_hash_concurrency(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            rate_limit: RateLimit::per_minute(self.rate_limit_per_minute, self.rate_limit_burst),
+            public_listing: self.public_listing,
+            login_backoff: LoginBackoff::default(),
         }
+    }
+
+    /// The certificate and key files when HTTPS is asked for (clap ensures both or neither).
+    pub fn tls_files(&self) -> Option<(&PathBuf, &PathBuf)> {
+        self.tls_cert.as_ref().zip(self.tls_key.as_ref())
     }
 }
 
@@ -105,6 +175,47 @@ mod tests {
         assert_eq!(settings.presence_window, defaults.presence_window);
         assert_eq!(settings.token_ttl, defaults.token_ttl);
         assert_eq!(settings.bcrypt_cost, 12);
+        assert_eq!(settings.rate_limit, defaults.rate_limit);
+        assert!(!settings.public_listing && settings.trusted_proxies.is_empty());
+        assert_eq!(config.tls_files(), None);
+    }
+
+    #[test]
+    fn proxies_repeat_and_tls_needs_both_files() {
+        let config = Config::try_parse_from([
+            "p2p-chat-directory",
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--trusted-proxy",
+            "::1,192.0.2.1",
+            "--rate-limit-per-minute",
+            "0",
+            "--public-listing",
+        ])
+        .unwrap();
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "::1/128", "192.0.2.1/32"]);
+        let settings = config.settings();
+        assert_eq!(settings.rate_limit, None);
+        assert!(settings.public_listing);
+
+        for args in [&["--tls-cert", "c.pem"][..], &["--tls-key", "k.pem"]] {
+            let err = Config::try_parse_from([&["p2p-chat-directory"][..], args].concat());
+            let text = err.unwrap_err().to_string();
+            assert!(text.contains("--tls-"), "{text}");
+        }
+        let both = [
+            "p2p-chat-directory",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ];
+        assert!(Config::try_parse_from(both).unwrap().tls_files().is_some());
     }
 
     #[test]
@@ -116,6 +227,9 @@ mod tests {
             ["--token-ttl-days", "0"],
             ["--token-ttl-days", "3651"],
             ["--listen", "localhost"],
+            ["--trusted-proxy", "proxy.example"],
+            ["--rate-limit-burst", "0"],
+            ["--rate-limit-per-minute", "-1"],
         ] {
             let parsed = Config::try_parse_from(["p2p-chat-directory", args[0], args[1]]);
             assert!(parsed.is_err(), "{args:?} accepted");

@@ -22,6 +22,11 @@ pub enum ApiError {
     /// 401 `unauthorized`: missing, malformed, unknown or expired credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// 401 `unauthorized` for a bearer token that is unknown, expired or revoked; the
+    /// `WWW-Authenticate` header says `error="invalid_token"` (RFC 6750, section 3.1), which
+    /// tells it apart from a wrong password.
+    #[error("{0}")]
+    InvalidToken(String),
     /// 403 `forbidden`: a valid token used on another user's resource.
     #[error("{0}")]
     Forbidden(String),
@@ -40,6 +45,13 @@ pub enum ApiError {
     /// 415 `unsupported_media_type`: the body is not declared as `application/json`.
     #[error("request body must be JSON, sent with Content-Type: application/json")]
     UnsupportedMediaType,
+    /// 429 `too_many_requests`: the client's address used up its budget (see
+    /// [`crate::limits`]); sent with `Retry-After`.
+    #[error("too many requests from your address; try again in {retry_after_secs} s")]
+    TooManyRequests {
+        /// Seconds until a request will be accepted again (at least 1).
+        retry_after_secs: u64,
+    },
     /// 503 `unavailable`: the store cannot be reached. The cause is logged, not sent.
     #[error("the directory's database is unavailable; try again later")]
     Unavailable(#[source] StoreError),
@@ -60,7 +72,9 @@ impl ApiError {
         match self {
             ApiError::InvalidJson(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidJson),
             ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+            ApiError::Unauthorized(_) | ApiError::InvalidToken(_) => {
+                (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
+            }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             ApiError::MethodNotAllowed(_) => {
@@ -74,6 +88,9 @@ impl ApiError {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::UnsupportedMediaType,
             ),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
+            }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
@@ -109,11 +126,22 @@ impl IntoResponse for ApiError {
             message: self.to_string(),
         };
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs.max(1)),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750 section 3: a 401 names the scheme the client should use.
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let challenge = match self {
+                ApiError::InvalidToken(_) => "Bearer error=\"invalid_token\"",
+                _ => "Bearer",
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         response
     }

@@ -3,7 +3,10 @@
 //! never passes through it.
 //!
 //! - [`app`] builds the axum [`Router`] (no socket; tests drive it with `oneshot`).
-//! - [`run`] serves it on a listener until a shutdown future completes.
+//! - [`run`] serves it on a listener until a shutdown future completes; [`run_tls`] does the
+//!   same over HTTPS ([`tls`]).
+//! - [`client_ip`] tells where a request comes from (behind trusted proxies too); [`limits`]
+//!   and [`throttle`] slow down abuse.
 //! - [`open_store`] opens the database named by a URL and returns a [`Store`].
 //! - [`AppState`] bundles the store with [`Settings`] and the bcrypt worker limit.
 //!
@@ -11,14 +14,21 @@
 //! `p2p_chat_protocol::api`.
 
 pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod limits;
 mod routes;
 pub mod state;
 pub mod store;
+pub mod throttle;
+pub mod tls;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -32,9 +42,14 @@ pub fn app(state: AppState) -> Router {
     routes::router(state)
 }
 
-/// Serves the directory on `listener` until `shutdown` completes, then stops accepting
-/// connections and waits for in-flight requests to finish.
+/// Longest wait for in-flight HTTPS requests after the shutdown signal: 30 s. Plain HTTP
+/// (axum's own server) waits without a limit, but TLS connections can linger in a handshake.
+pub const TLS_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves the directory over plain HTTP on `listener` until `shutdown` completes, then stops
+/// accepting connections and waits for in-flight requests to finish.
 ///
+/// Each request carries its TCP peer address (for [`client_ip`] and rate limiting).
 /// The store is not closed here: the caller owns it (see [`Store::close`]).
 ///
 /// # Errors
@@ -44,7 +59,33 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Like [`run`], over HTTPS with `tls` (see [`tls::server_config`]). After `shutdown`,
+/// in-flight requests get up to [`TLS_SHUTDOWN_GRACE`] to finish.
+///
+/// # Errors
+/// I/O errors of the listener.
+pub async fn run_tls(
+    listener: TcpListener,
+    state: AppState,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(TLS_SHUTDOWN_GRACE));
+    });
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum_server::from_tcp_rustls(listener.into_std()?, config)?
+        .handle(handle)
+        .serve(service)
         .await
 }

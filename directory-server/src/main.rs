@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use p2p_chat_directory::config::Config;
-use p2p_chat_directory::{AppState, open_store, run};
+use p2p_chat_directory::{AppState, open_store, run, run_tls, tls};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -31,7 +31,13 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    // Bind first: a busy port should not leave a freshly created database file behind.
+    tls::install_crypto_provider();
+    // Certificates, then the port, then the database: a mistake in the first two should not
+    // leave a freshly created database file behind.
+    let tls = match config.tls_files() {
+        Some((cert, key)) => Some(tls::server_config(cert, key).context("cannot set up TLS")?),
+        None => None,
+    };
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -43,13 +49,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("cannot read the bound address")?;
     {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "p2p-chat-directory listening on http://{addr}")
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        writeln!(stdout, "p2p-chat-directory listening on {scheme}://{addr}")
             .and_then(|()| stdout.flush())
             .context("cannot write to stdout")?;
     }
-    tracing::info!(%addr, "listening");
-    let state = AppState::new(store.clone(), config.settings());
-    let result = run(listener, state, shutdown_signal()).await;
+    let settings = config.settings();
+    tracing::info!(
+        %addr,
+        tls = tls.is_some(),
+        trusted_proxies = settings.trusted_proxies.len(),
+        public_listing = settings.public_listing,
+        "listening"
+    );
+    let state = AppState::new(store.clone(), settings);
+    let result = match tls {
+        Some(tls) => run_tls(listener, state, tls, shutdown_signal()).await,
+        None => run(listener, state, shutdown_signal()).await,
+    };
     store.close().await;
     tracing::info!("stopped");
     result.context("server failed")

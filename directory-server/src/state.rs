@@ -3,8 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ipnet::IpNet;
+
 use crate::auth::PasswordHasher;
+use crate::error::ApiError;
+use crate::limits::{Limiter, RateLimit};
 use crate::store::Store;
+use crate::throttle::{LoginBackoff, PasswordGuard};
 
 /// Default presence window: 60 s, twice the heartbeat interval a client is expected to use, so
 /// one lost heartbeat does not flip a peer offline.
@@ -38,16 +43,30 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     /// How many bcrypt computations may run at once on the blocking pool (at least 1).
     pub hash_concurrency: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see [`crate::client_ip`]).
+    pub trusted_proxies: Vec<IpNet>,
+    /// Per-address limit of the costly and revealing routes (see [`crate::limits`]); `None`
+    /// disables it.
+    pub rate_limit: Option<RateLimit>,
+    /// Whether `GET /clients` answers without a token.
+    pub public_listing: bool,
+    /// Slow-down of repeated wrong passwords for one username.
+    pub login_backoff: LoginBackoff,
 }
 
 impl Default for Settings {
-    /// 60 s presence window, 30-day tokens, cost 12, one hash per CPU.
+    /// 60 s presence window, 30-day tokens, cost 12, one hash per CPU, no trusted proxy, the
+    /// default rate limit and login backoff, listing only with a token.
     fn default() -> Self {
         Self {
             presence_window: Duration::from_secs(DEFAULT_PRESENCE_WINDOW_SECS),
             token_ttl: Duration::from_secs(DEFAULT_TOKEN_TTL_DAYS * SECS_PER_DAY),
             bcrypt_cost: DEFAULT_BCRYPT_COST,
             hash_concurrency: default_hash_concurrency(),
+            trusted_proxies: Vec::new(),
+            rate_limit: Some(RateLimit::default()),
+            public_listing: false,
+            login_backoff: LoginBackoff::default(),
         }
     }
 }
@@ -68,6 +87,8 @@ struct Inner {
     store: Arc<dyn Store>,
     settings: Settings,
     hasher: PasswordHasher,
+    limiter: Option<Limiter>,
+    guard: PasswordGuard,
 }
 
 impl AppState {
@@ -77,11 +98,15 @@ impl AppState {
         settings.bcrypt_cost = settings.bcrypt_cost.clamp(MIN_BCRYPT_COST, MAX_BCRYPT_COST);
         settings.hash_concurrency = settings.hash_concurrency.max(1);
         let hasher = PasswordHasher::new(settings.bcrypt_cost, settings.hash_concurrency);
+        let limiter = settings.rate_limit.map(Limiter::new);
+        let guard = PasswordGuard::new(settings.login_backoff);
         Self {
             inner: Arc::new(Inner {
                 store,
                 settings,
                 hasher,
+                limiter,
+                guard,
             }),
         }
     }
@@ -103,8 +128,43 @@ impl AppState {
         self.inner.hasher.in_flight()
     }
 
+    /// How long the next password check for `username` would be held back because of
+    /// earlier wrong passwords (see [`crate::throttle`]); zero for most users.
+    pub fn login_delay(&self, username: &str) -> Duration {
+        self.inner.guard.delay(username)
+    }
+
     pub(crate) fn hasher(&self) -> &PasswordHasher {
         &self.inner.hasher
+    }
+
+    pub(crate) fn limiter(&self) -> Option<&Limiter> {
+        self.inner.limiter.as_ref()
+    }
+
+    /// Checks `password` of `username` against `stored_hash` (`None`: unknown user, still
+    /// costs a hash), after the backoff delay its earlier failures earned, and records the
+    /// outcome.
+    ///
+    /// # Errors
+    /// 500 when the stored hash is malformed.
+    pub(crate) async fn check_password(
+        &self,
+        username: &str,
+        password: String,
+        stored_hash: Option<String>,
+    ) -> Result<bool, ApiError> {
+        let delay = self.inner.guard.delay(username);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let matches = self.inner.hasher.verify(password, stored_hash).await?;
+        if matches {
+            self.inner.guard.succeeded(username);
+        } else {
+            self.inner.guard.failed(username);
+        }
+        Ok(matches)
     }
 }
 

@@ -9,7 +9,9 @@ use p2p_chat_protocol::api::{
 };
 use p2p_chat_protocol::validate;
 
+use super::clients::peer_host;
 use crate::auth::issue_token;
+use crate::client_ip::ClientAddr;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -18,6 +20,7 @@ use crate::store::{NewClient, NewToken};
 /// Creates an account: 201 with the public record and a `Location` header.
 pub(super) async fn register(
     State(state): State<AppState>,
+    ClientAddr(observed): ClientAddr,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> Result<
     (
@@ -29,7 +32,8 @@ pub(super) async fn register(
 > {
     let username = validate::username(&request.username)?;
     validate::password(&request.password)?;
-    let host = validate::host(&request.host)?;
+    let observed_host = observed.map(|ip| ip.to_string());
+    let host = peer_host(&request.host, observed_host.as_deref())?;
     let port = validate::port(request.port.unwrap_or(DEFAULT_PEER_PORT))?;
     let public_key = validate::key_hex(&validate::public_key(&request.public_key)?);
 
@@ -47,7 +51,7 @@ pub(super) async fn register(
             host,
             port,
             public_key,
-            observed_host: None,
+            observed_host,
             now,
         })
         .await?;
@@ -74,7 +78,11 @@ pub(super) async fn login(
         Some(name) => state.store().password_hash(name).await?,
         None => None,
     };
-    let matches = state.hasher().verify(request.password, stored_hash).await?;
+    // Invalid names share one backoff entry: they can never log in anyway.
+    let throttle_key = username.as_deref().unwrap_or("");
+    let matches = state
+        .check_password(throttle_key, request.password, stored_hash)
+        .await?;
     let (Some(username), true) = (username, matches) else {
         tracing::info!("login refused");
         return Err(ApiError::Unauthorized("wrong username or password".into()));

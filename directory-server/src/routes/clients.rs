@@ -5,12 +5,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use p2p_chat_protocol::api::{
-    ClientList, ClientRecord, ClientsQuery, DEFAULT_PAGE_LIMIT, DEFAULT_PEER_PORT, MAX_PAGE_LIMIT,
-    UnregisterRequest, UpdateRequest,
+    ClientList, ClientRecord, ClientsQuery, DEFAULT_PAGE_LIMIT, DEFAULT_PEER_PORT, HOST_AUTO,
+    MAX_PAGE_LIMIT, UnregisterRequest, UpdateRequest,
 };
 use p2p_chat_protocol::validate;
 
 use crate::auth::Authenticated;
+use crate::client_ip::ClientAddr;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -18,7 +19,7 @@ use crate::store::AddressUpdate;
 
 /// The case-folded username of a path; a name that breaks the rules cannot be registered, so
 /// it is reported as not found.
-fn path_username(raw: &str) -> Result<String, ApiError> {
+pub(super) fn path_username(raw: &str) -> Result<String, ApiError> {
     validate::username(raw).map_err(|_| not_found(raw))
 }
 
@@ -26,11 +27,34 @@ fn not_found(username: &str) -> ApiError {
     ApiError::NotFound(format!("no client is registered as {username:?}"))
 }
 
+/// The host to publish: `raw` normalised, or for [`HOST_AUTO`] the address the request came
+/// from.
+///
+/// # Errors
+/// 400 when `raw` is not a host, or is `auto` and the address is unknown.
+pub(super) fn peer_host(raw: &str, observed: Option<&str>) -> Result<String, ApiError> {
+    if raw.trim().eq_ignore_ascii_case(HOST_AUTO) {
+        return observed.map(str::to_owned).ok_or_else(|| {
+            ApiError::InvalidRequest(
+                "host \"auto\" needs the address of your connection, which the directory \
+                 cannot see here; give a host instead"
+                    .into(),
+            )
+        });
+    }
+    Ok(validate::host(raw)?)
+}
+
 /// One page of clients sorted by username; `next` is the `after` of the following page.
+/// Needs any valid token unless the directory was started with a public listing.
 pub(super) async fn list(
     State(state): State<AppState>,
+    auth: Result<Authenticated, ApiError>,
     ApiQuery(query): ApiQuery<ClientsQuery>,
 ) -> Result<Json<ClientList>, ApiError> {
+    if !state.settings().public_listing {
+        auth?;
+    }
     let limit = query.limit.unwrap_or(DEFAULT_PAGE_LIMIT);
     if !(1..=MAX_PAGE_LIMIT).contains(&limit) {
         return Err(ApiError::InvalidRequest(format!(
@@ -86,6 +110,7 @@ pub(super) async fn show(
 /// The body is checked only after the token, so a stranger learns nothing from it.
 pub(super) async fn update(
     State(state): State<AppState>,
+    ClientAddr(observed): ClientAddr,
     auth: Authenticated,
     ApiPath(raw): ApiPath<String>,
     body: Result<ApiJson<UpdateRequest>, ApiError>,
@@ -93,7 +118,8 @@ pub(super) async fn update(
     let username = path_username(&raw)?;
     auth.require(&username)?;
     let ApiJson(request) = body?;
-    let host = validate::host(&request.host)?;
+    let observed_host = observed.map(|ip| ip.to_string());
+    let host = peer_host(&request.host, observed_host.as_deref())?;
     let port = validate::port(request.port.unwrap_or(DEFAULT_PEER_PORT))?;
     let public_key = request
         .public_key
@@ -108,7 +134,7 @@ pub(super) async fn update(
             host,
             port,
             public_key,
-            observed_host: None,
+            observed_host,
             now,
         })
         .await?
@@ -120,12 +146,18 @@ pub(super) async fn update(
 /// Records a sign of life: 204.
 pub(super) async fn heartbeat(
     State(state): State<AppState>,
+    ClientAddr(observed): ClientAddr,
     auth: Authenticated,
     ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let username = path_username(&raw)?;
     auth.require(&username)?;
-    if state.store().touch(&username, Utc::now(), None).await? {
+    let observed_host = observed.map(|ip| ip.to_string());
+    let store = state.store();
+    if store
+        .touch(&username, Utc::now(), observed_host.as_deref())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(&username))
@@ -145,8 +177,7 @@ pub(super) async fn unregister(
         .await?
         .ok_or_else(|| not_found(&username))?;
     if !state
-        .hasher()
-        .verify(request.password, Some(stored_hash))
+        .check_password(&username, request.password, Some(stored_hash))
         .await?
     {
         return Err(ApiError::Unauthorized("wrong password".into()));

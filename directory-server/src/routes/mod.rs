@@ -4,6 +4,7 @@
 mod account;
 mod clients;
 mod health;
+mod session;
 
 use std::time::Instant;
 
@@ -12,19 +13,22 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use p2p_chat_protocol::api::MAX_BODY_BYTES;
 
 use crate::error::ApiError;
+use crate::limits;
 use crate::state::AppState;
 
-/// The complete router: routes, JSON 404/405 fallbacks, the body limit and request logging.
+/// The complete router: routes, per-address rate limits, JSON 404/405 fallbacks, the body
+/// limit and request logging.
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/ping", get(health::ping))
         .route("/healthz", get(health::healthz))
         .route("/register", post(account::register))
         .route("/login", post(account::login))
+        .route("/logout", post(session::logout))
         .route("/clients", get(clients::list))
         .route(
             "/clients/{username}",
@@ -33,6 +37,15 @@ pub(crate) fn router(state: AppState) -> Router {
                 .delete(clients::unregister),
         )
         .route("/clients/{username}/heartbeat", post(clients::heartbeat))
+        .route(
+            "/clients/{username}/password",
+            put(session::change_password),
+        )
+        // A route layer sees the matched route, which tells the limited routes apart.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -11,7 +11,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_p2p-chat-directory");
 /// Bounds a broken test; a healthy binary prints its line within milliseconds.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(60);
 
-fn directory() -> Command {
+pub(crate) fn directory() -> Command {
     let mut command = Command::new(BIN);
     for var in [
         "P2P_CHAT_DIRECTORY_LISTEN",
@@ -19,17 +19,23 @@ fn directory() -> Command {
         "P2P_CHAT_DIRECTORY_BCRYPT_COST",
         "P2P_CHAT_DIRECTORY_PRESENCE_WINDOW_SECS",
         "P2P_CHAT_DIRECTORY_TOKEN_TTL_DAYS",
+        "P2P_CHAT_DIRECTORY_TLS_CERT",
+        "P2P_CHAT_DIRECTORY_TLS_KEY",
+        "P2P_CHAT_DIRECTORY_TRUSTED_PROXIES",
+        "P2P_CHAT_DIRECTORY_RATE_LIMIT_PER_MINUTE",
+        "P2P_CHAT_DIRECTORY_RATE_LIMIT_BURST",
+        "P2P_CHAT_DIRECTORY_PUBLIC_LISTING",
     ] {
         command.env_remove(var);
     }
     command
 }
 
-fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     directory().args(args).output().expect("run the binary")
 }
 
-fn stderr_lines(output: &Output) -> Vec<String> {
+pub(crate) fn stderr_lines(output: &Output) -> Vec<String> {
     String::from_utf8_lossy(&output.stderr)
         .lines()
         .map(str::to_owned)
@@ -45,9 +51,9 @@ fn http(addr: SocketAddr, request: &str) -> String {
     response
 }
 
-/// Starts the binary and waits for its "listening on" line.
-fn start(args: &[&str]) -> (Child, SocketAddr) {
-    let mut child = directory()
+/// Starts the binary and waits for its "listening on" line; returns the URL it names.
+pub(crate) fn launch(mut command: Command, args: &[&str]) -> (Child, String) {
+    let mut child = command
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -61,10 +67,19 @@ fn start(args: &[&str]) -> (Child, SocketAddr) {
         let _ = tx.send(line);
     });
     let line = rx.recv_timeout(STARTUP_DEADLINE).expect("listening line");
-    let addr = line
+    let url = line
         .trim_end()
-        .strip_prefix("p2p-chat-directory listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .strip_prefix("p2p-chat-directory listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    (child, url.to_owned())
+}
+
+/// Starts the binary over plain HTTP; returns the address it listens on.
+fn start(args: &[&str]) -> (Child, SocketAddr) {
+    let (child, url) = launch(directory(), args);
+    let addr = url
+        .strip_prefix("http://")
+        .unwrap_or_else(|| panic!("not an http URL: {url:?}"))
         .parse()
         .expect("socket address");
     (child, addr)
@@ -88,6 +103,18 @@ fn help_documents_every_option_and_its_variable() {
         "P2P_CHAT_DIRECTORY_PRESENCE_WINDOW_SECS",
         "--token-ttl-days",
         "P2P_CHAT_DIRECTORY_TOKEN_TTL_DAYS",
+        "--tls-cert",
+        "P2P_CHAT_DIRECTORY_TLS_CERT",
+        "--tls-key",
+        "P2P_CHAT_DIRECTORY_TLS_KEY",
+        "--trusted-proxy",
+        "P2P_CHAT_DIRECTORY_TRUSTED_PROXIES",
+        "--rate-limit-per-minute",
+        "P2P_CHAT_DIRECTORY_RATE_LIMIT_PER_MINUTE",
+        "--rate-limit-burst",
+        "P2P_CHAT_DIRECTORY_RATE_LIMIT_BURST",
+        "--public-listing",
+        "P2P_CHAT_DIRECTORY_PUBLIC_LISTING",
         "directory",
         "RUST_LOG",
     ] {
@@ -176,7 +203,7 @@ fn the_binary_serves_on_the_address_it_prints() {
 
 /// Asks for a graceful shutdown with SIGTERM and checks that the process exits cleanly.
 #[cfg(unix)]
-fn stop(child: &mut Child) {
+pub(crate) fn stop(child: &mut Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -187,7 +214,7 @@ fn stop(child: &mut Child) {
 }
 
 #[cfg(not(unix))]
-fn stop(child: &mut Child) {
+pub(crate) fn stop(child: &mut Child) {
     child.kill().expect("kill");
     let _ = child.wait();
 }

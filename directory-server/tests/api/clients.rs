@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use crate::support::{call, register, test_app};
+use crate::support::{call, public_app, register, test_app};
 
 fn usernames(page: &Value) -> Vec<String> {
     page["clients"]
@@ -35,14 +35,14 @@ async fn paths_are_case_folded() {
 
 #[tokio::test]
 async fn an_empty_directory_lists_nothing() {
-    let reply = call(&test_app().await, "GET", "/clients", None, None).await;
+    let reply = call(&public_app().await, "GET", "/clients", None, None).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json, serde_json::json!({"clients": [], "next": null}));
 }
 
 #[tokio::test]
 async fn after_and_next_walk_through_all_pages_in_order() {
-    let app = test_app().await;
+    let app = public_app().await;
     for name in ["eve", "bob", "dan", "carl", "amy"] {
         register(&app, name, 1).await;
     }
@@ -89,7 +89,7 @@ async fn after_and_next_walk_through_all_pages_in_order() {
 
 #[tokio::test]
 async fn bad_paging_is_400() {
-    let app = test_app().await;
+    let app = public_app().await;
     for (query, needle) in [
         ("limit=0", "limit"),
         ("limit=101", "limit"),

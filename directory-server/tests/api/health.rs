@@ -37,7 +37,7 @@ async fn healthz_is_503_when_the_store_is_unreachable() {
     assert_eq!(reply.json, json!({"status": "unavailable"}));
 
     // Other routes say so in the common error shape; /ping needs no store.
-    let reply = call(&app, "GET", "/clients", None, None).await;
+    let reply = call(&app, "GET", "/clients/alice", None, None).await;
     assert!(
         reply
             .error(StatusCode::SERVICE_UNAVAILABLE, "unavailable")

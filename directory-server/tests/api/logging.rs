@@ -67,11 +67,28 @@ async fn secrets_never_reach_the_log() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK);
+    let second = login(&app, "quinn").await;
+    let reply = call(&app, "POST", "/logout", None, Some(&second)).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    let new_password = "brand new secret 7";
+    let change = |old: &str, new: &str| Some(json!({"old_password": old, "new_password": new}));
+    let path = "/clients/quinn/password";
+    let reply = call(&app, "PUT", path, change(wrong, new_password), Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let reply = call(
+        &app,
+        "PUT",
+        path,
+        change(PASSWORD, new_password),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
     let reply = call(
         &app,
         "DELETE",
         "/clients/quinn",
-        Some(json!({"password": PASSWORD})),
+        Some(json!({"password": new_password})),
         None,
     )
     .await;
@@ -86,7 +103,17 @@ async fn secrets_never_reach_the_log() {
         log.contains("/clients/quinn/heartbeat"),
         "requests are logged: {log}"
     );
-    for secret in [PASSWORD, wrong, token.as_str()] {
+    assert!(
+        log.contains("logged out") && log.contains("password changed"),
+        "{log}"
+    );
+    for secret in [
+        PASSWORD,
+        wrong,
+        new_password,
+        token.as_str(),
+        second.as_str(),
+    ] {
         assert!(!log.contains(secret), "{secret:?} in log:\n{log}");
     }
 }

@@ -1,11 +1,13 @@
 //! Helpers shared by the test modules.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use p2p_chat_directory::{AppState, Settings, app, open_store};
 use serde_json::{Value, json};
@@ -14,10 +16,12 @@ use tower::ServiceExt;
 /// Password used for every test account.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Fast settings for tests: bcrypt cost 4 (the minimum), otherwise defaults.
+/// Fast settings for tests: bcrypt cost 4 (the minimum), no rate limit (tests send many
+/// requests from one address; `limits.rs` tests the limit), otherwise defaults.
 pub fn fast_settings() -> Settings {
     Settings {
         bcrypt_cost: 4,
+        rate_limit: None,
         ..Settings::default()
     }
 }
@@ -33,6 +37,15 @@ pub async fn memory_state(settings: Settings) -> AppState {
 /// The router over a fresh in-memory database with [`fast_settings`].
 pub async fn test_app() -> Router {
     app(memory_state(fast_settings()).await)
+}
+
+/// The router over a fresh in-memory database that lists clients without a token.
+pub async fn public_app() -> Router {
+    app(memory_state(Settings {
+        public_listing: true,
+        ..fast_settings()
+    })
+    .await)
 }
 
 /// A response, its body parsed as JSON when possible.
@@ -95,6 +108,22 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
         text,
         json,
     }
+}
+
+/// [`request`] as if it came over TCP from `peer`, with an `X-Forwarded-For` header when
+/// `forwarded_for` is given.
+pub fn request_from(
+    peer: &str,
+    forwarded_for: Option<&str>,
+    mut request: Request<Body>,
+) -> Request<Body> {
+    let peer: SocketAddr = peer.parse().expect("peer address");
+    request.extensions_mut().insert(ConnectInfo(peer));
+    if let Some(value) = forwarded_for {
+        let value = HeaderValue::from_str(value).expect("header value");
+        request.headers_mut().append("x-forwarded-for", value);
+    }
+    request
 }
 
 /// Shorthand for [`send`] with a JSON body.
