@@ -45,6 +45,19 @@ pub enum FrameError {
         /// Number of bytes after the message.
         extra: usize,
     },
+    /// A ciphertext failed authentication: it was tampered with, replayed, reordered or
+    /// encrypted with other keys. Nothing of it is used.
+    #[error("a frame failed authentication (tampered, replayed, reordered or forged)")]
+    Unauthentic,
+    /// The connection ended in the middle of a frame.
+    #[error("the connection ended in the middle of a frame ({len} bytes left over)")]
+    Truncated {
+        /// Bytes of the incomplete frame that did arrive.
+        len: usize,
+    },
+    /// Encryption failed (for example the nonce space is exhausted).
+    #[error("encryption failed: {0}")]
+    Crypto(String),
     /// The underlying transport failed.
     #[error("connection error: {0}")]
     Io(#[from] std::io::Error),
@@ -88,12 +101,9 @@ pub struct PeerCodec {
 impl PeerCodec {
     /// A codec with a 4-byte big-endian length prefix and a [`MAX_FRAME_BYTES`] limit.
     pub fn new() -> Self {
-        let inner = LengthDelimitedCodec::builder()
-            .length_field_length(LENGTH_PREFIX_BYTES)
-            .big_endian()
-            .max_frame_length(MAX_FRAME_BYTES)
-            .new_codec();
-        Self { inner }
+        Self {
+            inner: length_codec(),
+        }
     }
 }
 
@@ -108,20 +118,44 @@ impl Decoder for PeerCodec {
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<PeerMessage>, FrameError> {
-        match self.inner.decode(src) {
-            Ok(Some(payload)) => decode_payload(&payload).map(Some),
-            Ok(None) => Ok(None),
-            // The inner codec rejects an oversize prefix without consuming it, so the announced
-            // length can still be read for a precise error.
-            Err(e) if is_length_error(&e) && src.len() >= LENGTH_PREFIX_BYTES => {
-                let len = (&src[..LENGTH_PREFIX_BYTES]).get_u32() as usize;
-                Err(FrameError::TooLarge {
-                    len,
-                    max: MAX_FRAME_BYTES,
-                })
-            }
-            Err(e) => Err(e.into()),
+        match decode_raw(&mut self.inner, src)? {
+            Some(payload) => decode_payload(&payload).map(Some),
+            None => Ok(None),
         }
+    }
+}
+
+/// The length-delimited codec every frame uses: a 4-byte big-endian length prefix and at most
+/// [`MAX_FRAME_BYTES`] of payload.
+pub fn length_codec() -> LengthDelimitedCodec {
+    LengthDelimitedCodec::builder()
+        .length_field_length(LENGTH_PREFIX_BYTES)
+        .big_endian()
+        .max_frame_length(MAX_FRAME_BYTES)
+        .new_codec()
+}
+
+/// Takes one length-delimited frame off `src`, naming the announced length when it is over
+/// [`MAX_FRAME_BYTES`].
+///
+/// # Errors
+/// [`FrameError::TooLarge`] for an oversize length prefix, [`FrameError::Io`] otherwise.
+pub fn decode_raw(
+    codec: &mut LengthDelimitedCodec,
+    src: &mut BytesMut,
+) -> Result<Option<BytesMut>, FrameError> {
+    match codec.decode(src) {
+        Ok(frame) => Ok(frame),
+        // The codec rejects an oversize prefix without consuming it, so the announced length
+        // can still be read for a precise error.
+        Err(e) if is_length_error(&e) && src.len() >= LENGTH_PREFIX_BYTES => {
+            let len = (&src[..LENGTH_PREFIX_BYTES]).get_u32() as usize;
+            Err(FrameError::TooLarge {
+                len,
+                max: MAX_FRAME_BYTES,
+            })
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

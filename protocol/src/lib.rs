@@ -3,6 +3,8 @@
 //! - [`frame`]: the peer codec — a 4-byte big-endian length prefix ([`frame::MAX_FRAME_BYTES`]
 //!   at most) around a postcard-encoded [`peer::PeerMessage`]. It is the only place where peer
 //!   frames are turned into bytes and back.
+//! - [`noise`]: the Noise handshake's preamble and [`noise::SecureCodec`], which encrypts
+//!   every frame of a session after the handshake.
 //! - [`peer`]: the peer-to-peer messages: handshake, chat, receipts, keepalive, goodbye.
 //! - [`api`]: request and response bodies of the directory's HTTP API.
 //! - [`validate`]: the rules for usernames, passwords, hosts and ports, applied by both sides.
@@ -11,6 +13,7 @@
 
 pub mod api;
 pub mod frame;
+pub mod noise;
 pub mod peer;
 pub mod validate;
 

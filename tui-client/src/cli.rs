@@ -135,6 +135,22 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
     },
+
+    /// Print your username, your identity key's fingerprint and the key itself.
+    Whoami,
+
+    /// Show the safety number of your conversation with USERNAME, to compare with them
+    /// (in person or by phone); mark their key verified, or accept a changed key.
+    Verify {
+        /// The contact.
+        username: String,
+        /// The numbers match: mark the contact's key verified.
+        #[arg(long, conflicts_with = "accept_new_key")]
+        confirm: bool,
+        /// Trust the key the directory now lists for this contact instead of the pinned one.
+        #[arg(long)]
+        accept_new_key: bool,
+    },
 }
 
 /// The peer to talk to: a username from the directory, or an address.

@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 
 use crate::app::{DialTarget, Me};
 use crate::directory::DirectoryClient;
+use crate::identity::Identity;
+use crate::pins::Pins;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, SessionEvent};
 use crate::presence::Account;
 use crate::tui;
@@ -42,11 +44,13 @@ pub async fn run() -> anyhow::Result<()> {
         .await
         .context("cannot bind a loopback port")?;
     let port = listener.local_addr()?.port();
-    let account = register(&client, &me_name, port).await?;
+    let identity = Identity::generate()?;
+    let account = register(&client, &me_name, port, &identity).await?;
     let me = Me {
         name: me_name,
         listen: listener.local_addr()?.to_string(),
         directory: Some(directory),
+        key: *identity.public(),
     };
     let options = tui::Options {
         me,
@@ -54,6 +58,9 @@ pub async fn run() -> anyhow::Result<()> {
         listener,
         open: Some(DialTarget::Username(ECHO_NAME.to_owned())),
         notice: None,
+        identity,
+        pins: Pins::default(),
+        home: None,
     };
     let result = tui::run(options).await;
     echo.abort();
@@ -81,13 +88,19 @@ async fn start_directory() -> anyhow::Result<String> {
 }
 
 /// Registers `username` with a random password and logs in.
-async fn register(client: &DirectoryClient, username: &str, port: u16) -> anyhow::Result<Account> {
+async fn register(
+    client: &DirectoryClient,
+    username: &str,
+    port: u16,
+    identity: &Identity,
+) -> anyhow::Result<Account> {
     let password = MessageId::new().to_string();
     let request = RegisterRequest {
         username: username.to_owned(),
         password: password.clone(),
         host: "127.0.0.1".to_owned(),
         port: Some(port),
+        public_key: identity.public_hex(),
     };
     client.register(&request).await?;
     let login = client.login(username, &password).await?;
@@ -105,11 +118,9 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
         .await
         .context("cannot bind a loopback port")?;
     let port = listener.local_addr()?.port();
-    let account = register(client, ECHO_NAME, port).await?;
-    let local = LocalPeer {
-        username: ECHO_NAME.to_owned(),
-        listen_port: Some(port),
-    };
+    let identity = Identity::generate()?;
+    let account = register(client, ECHO_NAME, port, &identity).await?;
+    let local = LocalPeer { username: ECHO_NAME.to_owned(), listen_port: Some(port), identity };
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     tokio::spawn(net::listener::serve(listener, local, tx));
     tokio::spawn(account.keep_fresh(port, false, |_| true));

@@ -57,6 +57,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             commands::peer::send(global, words, ip, name).await
         }
         Some(Command::Listen { json, name }) => commands::peer::listen(global, json, name).await,
+        Some(Command::Whoami) => commands::trust::whoami(global),
+        Some(Command::Verify {
+            username,
+            confirm,
+            accept_new_key,
+        }) => commands::trust::verify(global, &username, confirm, accept_new_key).await,
         Some(
             command @ (Command::Register { .. }
             | Command::Login { .. }

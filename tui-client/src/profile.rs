@@ -113,34 +113,45 @@ impl Profile {
     /// # Errors
     /// [`ProfileError::Write`] when the directory or the file cannot be written.
     pub fn save(&self, home: &Path) -> Result<(), ProfileError> {
-        create_private_dir(home).map_err(|source| ProfileError::Write {
-            path: home.to_path_buf(),
-            source,
-        })?;
         let path = Self::path(home);
-        let tmp = home.join(format!(".{PROFILE_FILE}.{}.tmp", std::process::id()));
-        let result = self.write_then_rename(&tmp, &path);
-        if result.is_err() {
-            // Best effort: the temporary file is useless once the rename did not happen.
-            let _ = fs::remove_file(&tmp);
-        }
-        result.map_err(|source| ProfileError::Write { path, source })
-    }
-
-    fn write_then_rename(&self, tmp: &Path, path: &Path) -> io::Result<()> {
-        let mut json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
+        let mut json = serde_json::to_vec_pretty(self).map_err(|e| ProfileError::Write {
+            path: path.clone(),
+            source: io::Error::other(e),
+        })?;
         json.push(b'\n');
-        match fs::remove_file(tmp) {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
-            _ => {}
-        }
-        let mut file = open_private_file(tmp)?;
-        file.write_all(&json)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(tmp, path)?;
-        sync_dir(path.parent().unwrap_or(Path::new(".")))
+        write_private_file(&path, &json).map_err(|source| ProfileError::Write { path, source })
     }
+}
+
+/// Replaces `path` atomically with `bytes`, readable only by the user (mode 0600), creating
+/// its directory with mode 0700 if needed. A crash leaves either the old or the new file.
+///
+/// # Errors
+/// The OS error of the first step that failed.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    create_private_dir(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = write_then_rename(&tmp, path, bytes);
+    if result.is_err() {
+        // Best effort: the temporary file is useless once the rename did not happen.
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    match fs::remove_file(tmp) {
+        Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
+    let mut file = open_private_file(tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(tmp, path)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 #[cfg(unix)]

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use p2p_chat_protocol::MessageId;
 
-use crate::net::SessionId;
+use crate::net::{PeerKey, SessionId};
 
 /// Process-unique number of a chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,6 +51,33 @@ pub enum Link {
     Failed {
         /// What went wrong, with the next step.
         reason: String,
+    },
+}
+
+/// What we know about the key of a chat's peer (shown with the link state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// No session has proven a key yet.
+    Unknown,
+    /// First contact: the key was pinned just now.
+    New,
+    /// The pinned key, not verified by the user.
+    Pinned,
+    /// The pinned key, verified by comparing safety numbers.
+    Verified,
+    /// A peer reached by address proved a key we never saw; nothing is sent until the user
+    /// accepts it (`/accept`).
+    Unapproved {
+        /// The key the peer proved.
+        key: PeerKey,
+    },
+    /// The peer (or the directory) offered another key than the pinned one; refused until the
+    /// user accepts the new key (`/accept`).
+    Changed {
+        /// The key we remember.
+        pinned: PeerKey,
+        /// The key now offered.
+        offered: PeerKey,
     },
 }
 
@@ -107,6 +134,8 @@ pub struct Chat {
     pub unread: usize,
     /// The connection.
     pub link: Link,
+    /// What we know about the peer's key.
+    pub security: Security,
     /// How many messages are hidden below the view (0 follows new messages).
     pub scroll: usize,
     /// Ids of messages received, to drop resent duplicates.
@@ -123,6 +152,7 @@ impl Chat {
             lines: Vec::new(),
             unread: 0,
             link: Link::Idle,
+            security: Security::Unknown,
             scroll: 0,
             seen: HashSet::new(),
         }

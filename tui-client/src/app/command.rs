@@ -15,18 +15,24 @@ pub enum SlashCommand {
     Contacts,
     /// `/quit`
     Quit,
+    /// `/accept`: trust the key the current chat's peer offers (first contact by address, or
+    /// a changed key).
+    Accept,
+    /// `/verify`: show the safety number; `/verify confirm` marks the key verified.
+    Verify {
+        /// Whether to mark it verified.
+        confirm: bool,
+    },
 }
 
 /// Every command with its usage, for `/help` and error messages.
 pub const USAGE: &[(&str, &str)] = &[
     ("/connect USERNAME", "open a chat with a registered user"),
-    (
-        "/connect --ip HOST:PORT",
-        "open a chat with a peer at an address",
-    ),
+    ("/connect --ip HOST:PORT", "chat with a peer at an address"),
     ("/close", "close the current chat"),
+    ("/verify [confirm]", "show safety number / mark verified"),
+    ("/accept", "trust a new or changed key"),
     ("/contacts", "reload the contact list"),
-    ("/help", "show the help"),
     ("/quit", "leave p2p-chat"),
 ];
 
@@ -43,16 +49,12 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         ("/quit" | "/exit", []) => Ok(SlashCommand::Quit),
         ("/close", []) => Ok(SlashCommand::Close),
         ("/contacts", []) => Ok(SlashCommand::Contacts),
+        ("/accept", []) => Ok(SlashCommand::Accept),
+        ("/verify", []) => Ok(SlashCommand::Verify { confirm: false }),
+        ("/verify", ["confirm"]) => Ok(SlashCommand::Verify { confirm: true }),
+        ("/verify", _) => Err("usage: /verify, or /verify confirm once the numbers match".to_owned()),
         ("/connect", ["--ip", addr]) => {
-            if addr.rsplit_once(':').is_some_and(|(host, port)| {
-                !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
-            }) {
-                Ok(SlashCommand::Connect(DialTarget::Addr((*addr).to_owned())))
-            } else {
-                Err(format!(
-                    "{addr} is not HOST:PORT — try /connect --ip 192.0.2.7:55555"
-                ))
-            }
+            peer_addr(addr).map(|addr| SlashCommand::Connect(DialTarget::Addr(addr)))
         }
         ("/connect", [name]) if !name.starts_with('-') => {
             p2p_chat_protocol::validate::username(name)
@@ -102,6 +104,10 @@ mod tests {
     fn commands_parse() {
         assert_eq!(parse("/help"), Ok(SlashCommand::Help));
         assert_eq!(parse("/quit"), Ok(SlashCommand::Quit));
+        assert_eq!(parse("/accept"), Ok(SlashCommand::Accept));
+        assert_eq!(parse("/verify"), Ok(SlashCommand::Verify { confirm: false }));
+        assert_eq!(parse("/verify confirm"), Ok(SlashCommand::Verify { confirm: true }));
+        assert!(parse("/verify yes").is_err());
         assert_eq!(parse(" /close ".trim()), Ok(SlashCommand::Close));
         assert_eq!(
             parse("/connect Bob"),

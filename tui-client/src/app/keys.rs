@@ -112,7 +112,7 @@ pub const BINDINGS: &[Binding] = &[
         NONE,
         "Esc",
         I::Back,
-        "close overlay / filter, go to contacts",
+        "close / back to contacts",
     ),
     bind(S::Global, K::Tab, NONE, "Tab", I::NextChat, "next chat"),
     bind(
@@ -179,7 +179,7 @@ pub const BINDINGS: &[Binding] = &[
         NONE,
         "Enter",
         I::OpenContact,
-        "open a chat with the contact",
+        "open its chat",
     ),
     bind(
         S::Contacts,
@@ -211,7 +211,7 @@ pub const BINDINGS: &[Binding] = &[
         NONE,
         "Enter",
         I::Submit,
-        "send (or run a /command)",
+        "send, or run /command",
     ),
     bind(
         S::Input,
@@ -219,7 +219,7 @@ pub const BINDINGS: &[Binding] = &[
         NONE,
         "Up",
         I::HistoryPrev,
-        "previous line from history",
+        "older line in history",
     ),
     bind(
         S::Input,
@@ -227,7 +227,7 @@ pub const BINDINGS: &[Binding] = &[
         NONE,
         "Down",
         I::HistoryNext,
-        "next line from history",
+        "newer line in history",
     ),
     bind(
         S::Input,

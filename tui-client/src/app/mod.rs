@@ -9,6 +9,7 @@ pub mod command;
 pub mod input;
 pub mod keys;
 mod peers;
+mod trust;
 mod update;
 
 #[cfg(test)]
@@ -18,8 +19,9 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use p2p_chat_protocol::MessageId;
 use p2p_chat_protocol::api::ClientRecord;
 
-use crate::net::{CloseReason, Direction, RemotePeer, SessionId};
-pub use chat::{Chat, ChatId, ChatLine, Delivery, DialTarget, LineKind, Link};
+use crate::net::{CloseReason, Direction, PeerKey, RemotePeer, SessionId};
+use crate::pins::Pins;
+pub use chat::{Chat, ChatId, ChatLine, Delivery, DialTarget, LineKind, Link, Security};
 use input::InputLine;
 
 /// Reconnect attempts after a link breaks before the chat is marked failed.
@@ -34,6 +36,8 @@ pub struct Me {
     pub listen: String,
     /// The directory URL, if one is configured.
     pub directory: Option<String>,
+    /// Our identity public key.
+    pub key: PeerKey,
 }
 
 /// What we last heard from the directory.
@@ -148,6 +152,14 @@ pub enum Action {
         /// What went wrong, ready to show.
         error: String,
     },
+    /// The directory offers another key for a chat's peer than the pinned one; nothing was
+    /// dialled.
+    KeyChanged {
+        /// The chat.
+        chat: ChatId,
+        /// The key the directory offers.
+        offered: PeerKey,
+    },
     /// A scheduled reconnect of a chat is due.
     ReconnectDue {
         /// The chat.
@@ -170,6 +182,8 @@ pub enum Effect {
         chat: ChatId,
         /// Whom to dial.
         target: DialTarget,
+        /// The key the peer must prove (its pin), if we know one.
+        expected: Option<PeerKey>,
     },
     /// Send a chat message on a session.
     Send {
@@ -189,6 +203,8 @@ pub enum Effect {
     },
     /// Fetch the contact list from the directory.
     LoadContacts,
+    /// Save the pinned keys (the runner writes them to the profile, if it has one).
+    SavePins(Pins),
     /// Send [`Action::ReconnectDue`] after the backoff delay for `attempt`.
     ScheduleReconnect {
         /// The chat.
@@ -225,6 +241,10 @@ pub struct App {
     pub input: InputLine,
     /// Whether the help overlay is shown.
     pub show_help: bool,
+    /// A chat whose peer's key changed: its blocking warning is shown.
+    pub key_warning: Option<ChatId>,
+    /// Pinned peer keys.
+    pub pins: Pins,
     /// Latest status-bar notice.
     pub notice: Option<(Level, String)>,
     /// Terminal size, columns x rows.
@@ -257,6 +277,8 @@ impl App {
             filtering: false,
             input: InputLine::default(),
             show_help: false,
+            key_warning: None,
+            pins: Pins::default(),
             notice: None,
             viewport: (80, 24),
             utc_offset_secs: 0,

@@ -2,6 +2,7 @@
 
 use crate::net::{CloseReason, Direction, RemotePeer, SessionId};
 
+use super::trust::Verdict;
 use super::{
     Action, App, ChatId, DialTarget, Effect, Focus, Level, LineKind, Link, MAX_RECONNECT_ATTEMPTS,
 };
@@ -41,7 +42,7 @@ impl App {
         };
         chat.link = Link::Dialing;
         chat.notice(now, LineKind::Info, format!("connecting to {target}…"));
-        vec![Effect::Dial { chat: id, target }]
+        vec![self.dial_effect(id, target)]
     }
 
     pub(super) fn on_peer_action(&mut self, action: Action) -> Vec<Effect> {
@@ -108,9 +109,15 @@ impl App {
                     }
                 }
             }
+            Action::KeyChanged { chat, offered } => {
+                if let Some(pinned) = self.chat(chat).and_then(|c| self.expected_key(&c.name)) {
+                    self.refuse_changed_key(chat, pinned, offered);
+                }
+                Vec::new()
+            }
             Action::ReconnectDue { chat } => match self.chat(chat) {
                 Some(c) if matches!(c.link, Link::Reconnecting { .. }) => match c.target.clone() {
-                    Some(target) => vec![Effect::Dial { chat, target }],
+                    Some(target) => vec![self.dial_effect(chat, target)],
                     None => Vec::new(),
                 },
                 _ => Vec::new(),
@@ -183,22 +190,29 @@ impl App {
         if name_free && chat.name != peer.username {
             chat.name = peer.username.clone();
         }
+        let by_addr = outgoing && matches!(chat.target, Some(DialTarget::Addr(_)));
+        let verdict = self.judge_key(id, &peer, by_addr, &mut effects);
+        let Some(chat) = self.chat_mut(id) else { return effects };
+        let (held, note) = match verdict {
+            Verdict::Refuse => {
+                effects.push(Effect::CloseSession { session });
+                return effects;
+            }
+            Verdict::Accept(note) => (false, note.map(|text| (LineKind::Info, text))),
+            Verdict::Hold(question) => (true, Some((LineKind::Error, question))),
+        };
         chat.link = Link::Connected { session, outgoing };
-        chat.notice(
-            now,
-            LineKind::Info,
-            format!("connected to {} ({})", peer.username, peer.addr),
-        );
-        effects.extend(
-            chat.outbox()
-                .into_iter()
-                .map(|(id, sent_at_ms, text)| Effect::Send {
-                    session,
-                    id,
-                    sent_at_ms,
-                    text,
-                }),
-        );
+        chat.notice(now, LineKind::Info, format!("connected to {} ({})", peer.username, peer.addr));
+        if let Some((kind, text)) = note {
+            chat.notice(now, kind, text);
+        }
+        if !held {
+            effects.extend(
+                chat.outbox()
+                    .into_iter()
+                    .map(|(id, sent_at_ms, text)| Effect::Send { session, id, sent_at_ms, text }),
+            );
+        }
         effects
     }
 

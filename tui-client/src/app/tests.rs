@@ -21,8 +21,14 @@ fn app() -> App {
         name: "alice".into(),
         listen: "127.0.0.1:4000".into(),
         directory: Some("http://dir".into()),
+        key: [0xaa; 32],
     };
     App::new(me, clock)
+}
+
+/// Each test peer's identity key: its name's first byte, repeated.
+fn key_of(name: &str) -> [u8; 32] {
+    [name.as_bytes()[0]; 32]
 }
 
 fn record(name: &str, online: bool) -> ClientRecord {
@@ -34,6 +40,8 @@ fn record(name: &str, online: bool) -> ClientRecord {
         registered_at: at,
         last_seen: at,
         online,
+        public_key: p2p_chat_protocol::validate::key_hex(&key_of(name)),
+        observed_host: None,
     }
 }
 
@@ -64,6 +72,7 @@ fn remote(name: &str, listen_port: Option<u16>) -> RemotePeer {
         username: name.into(),
         addr: "127.0.0.1:50000".parse::<SocketAddr>().unwrap(),
         listen_port,
+        key: key_of(name),
     }
 }
 
@@ -82,14 +91,14 @@ fn connected_to_bob(app: &mut App) -> ChatId {
         record("alice", true),
     ]));
     let effects = key(app, KeyCode::Enter);
-    let Some(Effect::Dial { chat, target }) = effects.first().cloned() else {
+    let Some(Effect::Dial { chat, target, expected: None }) = effects.first().cloned() else {
         panic!("{effects:?}")
     };
     assert_eq!(target, DialTarget::Username("bob".into()));
-    assert_eq!(
-        opened(app, 1, "bob", Direction::Outgoing { request: chat.0 }),
-        vec![]
-    );
+    // First contact: bob's key matches the directory's and is pinned.
+    let effects = opened(app, 1, "bob", Direction::Outgoing { request: chat.0 });
+    assert!(matches!(effects.as_slice(), [Effect::SavePins(pins)] if pins.get("bob").is_some()), "{effects:?}");
+    assert_eq!(app.chat(chat).unwrap().security, Security::New);
     chat
 }
 
@@ -160,37 +169,82 @@ fn enter_sends_and_a_receipt_marks_delivered() {
 }
 
 #[test]
-fn messages_typed_while_dialling_go_out_in_order_once_connected() {
+fn a_stranger_by_address_is_asked_about_before_queued_messages_go_out_in_order() {
     let mut app = app();
     let effects = type_line(&mut app, "/connect --ip 127.0.0.1:4001");
-    let [
-        Effect::Dial {
-            chat,
-            target: DialTarget::Addr(addr),
-        },
-    ] = effects.as_slice()
-    else {
+    let [Effect::Dial { chat, target: DialTarget::Addr(addr), expected: None }] = effects.as_slice() else {
         panic!("{effects:?}")
     };
     assert_eq!(addr, "127.0.0.1:4001");
     let chat = *chat;
     assert!(type_line(&mut app, "one").is_empty());
     assert!(type_line(&mut app, "two").is_empty());
-    let effects = opened(&mut app, 5, "bob", Direction::Outgoing { request: chat.0 });
-    let texts: Vec<_> = effects
+    // An unknown key: nothing goes out, the fingerprint is shown and the user is asked.
+    assert!(opened(&mut app, 5, "bob", Direction::Outgoing { request: chat.0 }).is_empty());
+    assert_eq!(app.chat(chat).unwrap().security, Security::Unapproved { key: key_of("bob") });
+    let ask = &app.chat(chat).unwrap().lines.last().unwrap().text;
+    assert!(ask.contains(&crate::identity::fingerprint(&key_of("bob"))) && ask.contains("/accept"), "{ask}");
+    assert!(type_line(&mut app, "three").is_empty(), "still held");
+    let effects = type_line(&mut app, "/accept");
+    assert!(matches!(&effects[0], Effect::SavePins(pins) if pins.get("bob").is_some()));
+    let texts: Vec<_> = effects[1..]
         .iter()
         .map(|e| match e {
-            Effect::Send {
-                session: SessionId(5),
-                text,
-                ..
-            } => text.as_str(),
+            Effect::Send { session: SessionId(5), text, .. } => text.as_str(),
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(texts, ["one", "two"]);
+    assert_eq!(texts, ["one", "two", "three"]);
     // The chat, opened by address, now carries the peer's name.
     assert_eq!(app.chat(chat).unwrap().name, "bob");
+    assert_eq!(app.chat(chat).unwrap().security, Security::Pinned);
+}
+
+#[test]
+fn a_changed_key_is_refused_until_accepted() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    app.update(Action::SessionClosed { session: SessionId(1), reason: CloseReason::PeerLeft { reason: String::new() } });
+    // bob comes back with another key: the session is closed and a warning blocks the chat.
+    let mut impostor = remote("bob", Some(4001));
+    impostor.key = [0x66; 32];
+    let effects = app.update(Action::SessionOpened { session: SessionId(2), peer: impostor, direction: Direction::Incoming });
+    assert_eq!(effects, vec![Effect::CloseSession { session: SessionId(2) }]);
+    assert_eq!(app.key_warning, Some(chat));
+    assert!(matches!(app.chat(chat).unwrap().security, Security::Changed { offered: [0x66, ..], .. }));
+    // Messages wait; nothing is dialled while the key is refused.
+    assert!(type_line(&mut app, "are you bob?").is_empty());
+    // The directory also offers the new key when we dial: refused before dialling.
+    app.update(Action::KeyChanged { chat, offered: [0x66; 32] });
+    assert!(matches!(app.chat(chat).unwrap().link, Link::Failed { .. }));
+    // Accepting pins the new key and dials with it.
+    let effects = type_line(&mut app, "/accept");
+    assert!(matches!(&effects[0], Effect::SavePins(pins) if pins.get("bob").map(|p| p.key) == Some([0x66; 32])));
+    assert!(matches!(&effects[1], Effect::Dial { expected: Some([0x66, ..]), .. }), "{effects:?}");
+    assert_eq!(app.key_warning, None);
+}
+
+#[test]
+fn an_incoming_key_that_contradicts_the_directory_is_refused() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    let mut impostor = remote("bob", None);
+    impostor.key = [0x66; 32];
+    let effects = app.update(Action::SessionOpened { session: SessionId(3), peer: impostor, direction: Direction::Incoming });
+    assert_eq!(effects, vec![Effect::CloseSession { session: SessionId(3) }]);
+    assert!(app.pins.get("bob").is_none(), "nothing pinned for an impostor");
+}
+
+#[test]
+fn verify_shows_the_safety_number_and_confirm_marks_it() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    assert!(type_line(&mut app, "/verify").is_empty());
+    let number = crate::identity::safety_number(&[0xaa; 32], &key_of("bob")).replace('\n', "  ");
+    assert!(app.chat(chat).unwrap().lines.last().unwrap().text.contains(&number));
+    let effects = type_line(&mut app, "/verify confirm");
+    assert!(matches!(&effects[..], [Effect::SavePins(pins)] if pins.get("bob").is_some_and(|p| p.verified)));
+    assert_eq!(app.chat(chat).unwrap().security, Security::Verified);
 }
 
 #[test]
@@ -261,7 +315,8 @@ fn a_lost_link_reconnects_then_fails_after_the_last_attempt() {
         app.update(Action::ReconnectDue { chat }),
         vec![Effect::Dial {
             chat,
-            target: DialTarget::Username("bob".into())
+            target: DialTarget::Username("bob".into()),
+            expected: Some(key_of("bob")),
         }]
     );
     for attempt in 2..=MAX_RECONNECT_ATTEMPTS {
@@ -330,8 +385,10 @@ fn simultaneous_dials_keep_the_session_of_the_smaller_name() {
         name: "zed".into(),
         listen: "x".into(),
         directory: None,
+        key: [0xbb; 32],
     };
     let mut app = App::new(me, clock);
+    app.pins.pin("bob", key_of("bob"));
     let effects = type_line(&mut app, "/connect --ip 127.0.0.1:4001");
     let [Effect::Dial { chat, .. }] = effects.as_slice() else {
         panic!()

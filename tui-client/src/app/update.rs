@@ -117,6 +117,7 @@ impl App {
         match intent {
             Intent::Quit => return self.quit(),
             Intent::ToggleHelp => self.show_help = !self.show_help,
+            Intent::Back if self.key_warning.is_some() => self.key_warning = None,
             Intent::Back if self.filter.is_some() => self.filter = None,
             Intent::Back => self.focus = Focus::Contacts,
             Intent::NextChat => self.cycle_chat(1),
@@ -230,6 +231,8 @@ impl App {
             }
             SlashCommand::Contacts => return vec![Effect::LoadContacts],
             SlashCommand::Close => return self.close_current(),
+            SlashCommand::Accept => return self.accept_key(),
+            SlashCommand::Verify { confirm } => return self.verify(confirm),
         }
         Vec::new()
     }
@@ -289,18 +292,15 @@ impl App {
             text: text.clone(),
         });
         chat.scroll = 0;
-        match chat.link {
-            Link::Connected { session, .. } => vec![Effect::Send {
-                session,
-                id,
-                sent_at_ms: now,
-                text,
-            }],
+        let (chat_id, link) = (chat.id, chat.link.clone());
+        if !self.may_send(chat_id) {
+            self.tell(Level::Error, "the message waits: this peer's key needs /accept (see the chat)");
+            return Vec::new();
+        }
+        match link {
+            Link::Connected { session, .. } => vec![Effect::Send { session, id, sent_at_ms: now, text }],
             Link::Dialing | Link::Reconnecting { .. } => Vec::new(),
-            Link::Idle | Link::Failed { .. } => {
-                let chat_id = chat.id;
-                self.redial_if_idle(chat_id)
-            }
+            Link::Idle | Link::Failed { .. } => self.redial_if_idle(chat_id),
         }
     }
 }

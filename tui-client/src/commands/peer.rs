@@ -1,6 +1,7 @@
 //! `send`, `listen`, `connect` and the chat window: the commands that talk to peers.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -12,7 +13,9 @@ use tokio::sync::mpsc;
 use crate::app::{DialTarget, Me};
 use crate::cli::GlobalOpts;
 use crate::directory::DirectoryClient;
-use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, SessionEvent};
+use crate::identity::Identity;
+use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
+use crate::pins::Pins;
 use crate::presence::{Account, PresenceReport};
 use crate::profile::{self, Profile};
 use crate::tui::{self, runner};
@@ -23,15 +26,20 @@ const RECEIPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Name used with `--ip` when there is neither `--name` nor a profile username.
 const FALLBACK_NAME: &str = "guest";
 
-/// The profile and the account it holds, if registered.
-struct Loaded {
-    profile: Profile,
-    account: Option<Account>,
+/// The profile, its account if registered, our identity and the pinned keys.
+pub(super) struct Loaded {
+    pub(super) home: PathBuf,
+    pub(super) profile: Profile,
+    pub(super) account: Option<Account>,
+    pub(super) identity: Identity,
+    pub(super) pins: Pins,
 }
 
-fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
+pub(super) fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
     let home = profile::home_dir(global.home.as_deref())?;
     let profile = Profile::load(&home)?;
+    let identity = Identity::load_or_create(&home)?;
+    let pins = Pins::load(&home)?;
     let account = match (&profile.server, &profile.username, &profile.token) {
         (Some(server), Some(username), Some(token)) => Some(Account {
             client: DirectoryClient::new(server)?,
@@ -41,7 +49,7 @@ fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
         }),
         _ => None,
     };
-    Ok(Loaded { profile, account })
+    Ok(Loaded { home, profile, account, identity, pins })
 }
 
 /// Our name: `--name`, else the profile's username, else the login name, else "guest".
@@ -101,17 +109,27 @@ pub async fn send(
             text.len()
         );
     }
-    let ctx = load(global)?;
+    let mut ctx = load(global)?;
     let target = target(username, ip)?;
-    let addr = runner::resolve(ctx.account.as_ref(), &target)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let local = LocalPeer {
-        username: my_name(name, &ctx.profile)?,
-        listen_port: None,
+    let resolved = runner::resolve(ctx.account.as_ref(), &target).await.map_err(anyhow::Error::msg)?;
+    let pinned = match &target {
+        DialTarget::Username(name) => ctx.pins.get(name).map(|pin| pin.key),
+        DialTarget::Addr(_) => None,
     };
+    if let (Some(pin), Some(listed), DialTarget::Username(name)) = (pinned, resolved.key, &target)
+        && pin != listed
+    {
+        bail!("{}", super::trust::changed_key_message(name, &pin, &listed));
+    }
+    let local = LocalPeer { username: my_name(name, &ctx.profile)?, listen_port: None, identity: ctx.identity.clone() };
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
-    let handle = net::dial(&addr, &local, 0, tx).await?;
+    let handle = net::dial(&resolved.addr, &local, pinned.or(resolved.key).as_ref(), 0, tx).await?;
+    if let Some(NetEvent { event: SessionEvent::Opened { peer, .. }, .. }) = rx.recv().await
+        && let Err(e) = super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key)
+    {
+        handle.close();
+        return Err(e);
+    }
     let id = MessageId::new();
     handle.send_chat(id, now_unix_ms(), text).await?;
     let outcome = tokio::time::timeout(RECEIPT_TIMEOUT, async {
@@ -147,12 +165,13 @@ pub async fn send(
 /// # Errors
 /// When the listen address cannot be bound.
 pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> anyhow::Result<()> {
-    let ctx = load(global)?;
+    let mut ctx = load(global)?;
     let listener = bind(global.listen).await?;
     let bound = listener.local_addr()?;
     let local = LocalPeer {
         username: my_name(name, &ctx.profile)?,
         listen_port: Some(bound.port()),
+        identity: ctx.identity.clone(),
     };
     eprintln!(
         "p2p-chat listening for peers on {bound} as {}",
@@ -160,7 +179,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
     );
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     tokio::spawn(net::listener::serve(listener, local, tx));
-    if let Some(account) = ctx.account {
+    if let Some(account) = ctx.account.clone() {
         tokio::spawn(account.keep_fresh(bound.port(), false, |report| {
             if let PresenceReport::Failed(e) = report {
                 eprintln!("warning: {e}");
@@ -177,6 +196,11 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
         };
         match event.event {
             SessionEvent::Opened { peer, handle, .. } => {
+                if let Err(e) = super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key) {
+                    eprintln!("refused {} from {}: {e:#}", peer.username, peer.addr);
+                    handle.close();
+                    continue;
+                }
                 eprintln!("{} connected from {}", peer.username, peer.addr);
                 peers.insert(event.session, (peer.username, handle));
             }
@@ -185,9 +209,8 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                 sent_at_ms,
                 text,
             } => {
-                let from = peers
-                    .get(&event.session)
-                    .map_or("?", |(name, _)| name.as_str());
+                // Messages of a refused session are dropped.
+                let Some((from, _)) = peers.get(&event.session) else { continue };
                 if json {
                     let line = serde_json::json!({ "from": from, "id": id.to_string(), "sent_at_ms": sent_at_ms, "text": text });
                     println!("{line}");
@@ -226,6 +249,7 @@ pub async fn chat(
         name: my_name(name, &ctx.profile)?,
         listen: listener.local_addr()?.to_string(),
         directory: ctx.account.as_ref().map(|a| a.client.base_url().to_owned()),
+        key: *ctx.identity.public(),
     };
     let notice = match (&ctx.account, &open) {
         (None, None) => Some("not registered — run `p2p-chat register NAME --server URL`, or /connect --ip HOST:PORT".to_owned()),
@@ -237,6 +261,9 @@ pub async fn chat(
         listener,
         open,
         notice,
+        identity: ctx.identity,
+        pins: ctx.pins,
+        home: Some(ctx.home),
     })
     .await
 }

@@ -5,6 +5,7 @@
 //! talk to it through a cloneable [`SessionHandle`], and it reports what happens as
 //! [`NetEvent`]s on one channel. The [`listener`] accepts peers and spawns sessions for them.
 
+pub mod handshake;
 pub mod listener;
 pub mod session;
 
@@ -43,13 +44,18 @@ impl SessionId {
     }
 }
 
-/// Who we are to peers: sent in our `Hello` or `Welcome`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A peer's static public key, proven in the Noise handshake (32 bytes, X25519).
+pub type PeerKey = crate::identity::PublicKey;
+
+/// Who we are to peers: our identity key and what we say in `Hello` or `Welcome`.
+#[derive(Clone, Debug)]
 pub struct LocalPeer {
     /// Our username (or the name given with `--name`).
     pub username: String,
     /// The port our listener accepts peers on, if we listen.
     pub listen_port: Option<u16>,
+    /// Our long-term key pair, the Noise static key.
+    pub identity: crate::identity::Identity,
 }
 
 /// Which side opened the TCP connection.
@@ -74,6 +80,8 @@ pub struct RemotePeer {
     pub addr: SocketAddr,
     /// Port the peer says it listens on (from `Hello`); `None` for the accepting side.
     pub listen_port: Option<u16>,
+    /// The static key the peer proved in the handshake.
+    pub key: PeerKey,
 }
 
 /// Why a session ended.
@@ -203,6 +211,15 @@ pub enum DialError {
         reason: RefuseReason,
         /// The peer's explanation.
         message: String,
+    },
+    /// The secure handshake failed. With a key we expected (from the directory or a pin) this
+    /// means the peer does not hold that key: it changed, or someone else answers.
+    #[error("{addr}: {detail}")]
+    Handshake {
+        /// `host:port` as given.
+        addr: String,
+        /// What failed, with the likely cause.
+        detail: String,
     },
     /// The peer answered with something that is not the protocol.
     #[error("{addr} does not speak the p2p-chat protocol: {detail}")]

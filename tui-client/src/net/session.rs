@@ -6,20 +6,18 @@
 
 use futures::{SinkExt, StreamExt};
 use p2p_chat_protocol::peer::{MAX_REASON_BYTES, MAX_TEXT_BYTES};
-use p2p_chat_protocol::{
-    FrameError, MessageId, PROTOCOL_VERSION, PeerCodec, PeerMessage, RefuseReason, validate,
-};
+use p2p_chat_protocol::{FrameError, MessageId, PeerMessage};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, sleep_until, timeout};
-use tokio_util::codec::Framed;
 
+use super::handshake::{self, HandshakeError, SecureFramed};
 use super::{
     CONNECT_TIMEOUT, CloseReason, DialError, Direction, EventSender, HANDSHAKE_TIMEOUT,
-    IDLE_TIMEOUT, LocalPeer, NetEvent, PING_INTERVAL, RemotePeer, SessionEvent, SessionId,
+    IDLE_TIMEOUT, LocalPeer, NetEvent, PING_INTERVAL, PeerKey, RemotePeer, SessionEvent, SessionId,
 };
 
-type PeerFramed = Framed<TcpStream, PeerCodec>;
+type PeerFramed = SecureFramed;
 
 /// Commands a capacity this large can queue before `send_chat` waits: 64.
 const COMMAND_CHANNEL_CAPACITY: usize = 64;
@@ -90,6 +88,8 @@ impl SessionHandle {
 
 /// Connects to `addr` (`host:port`), runs the handshake and starts the session actor.
 ///
+/// With `expected`, the Noise IK pattern proves that the peer holds that key; without it, XX
+/// learns the peer's key (reported in [`RemotePeer::key`] for the caller to check or pin).
 /// The [`SessionEvent::Opened`] event (with `Direction::Outgoing { request }`) is sent on
 /// `events` before any other event of the session, and the same handle is returned.
 ///
@@ -99,74 +99,39 @@ impl SessionHandle {
 pub async fn dial(
     addr: &str,
     me: &LocalPeer,
+    expected: Option<&PeerKey>,
     request: u64,
     events: EventSender,
 ) -> Result<SessionHandle, DialError> {
     let stream = connect(addr).await?;
-    let remote_addr = stream.peer_addr().map_err(|e| DialError::Unreachable {
-        addr: addr.to_owned(),
-        detail: e.to_string(),
-    })?;
-    let mut framed = Framed::new(stream, PeerCodec::new());
-    let handshake = async {
-        framed
-            .send(PeerMessage::hello(&me.username, me.listen_port))
-            .await?;
-        framed.next().await.transpose()
+    let remote_addr = stream
+        .peer_addr()
+        .map_err(|e| DialError::Unreachable { addr: addr.to_owned(), detail: e.to_string() })?;
+    let outcome = timeout(HANDSHAKE_TIMEOUT, handshake::initiate(stream, me, expected)).await;
+    let addr = addr.to_owned();
+    let (framed, key, username) = match outcome {
+        Err(_) => return Err(DialError::HandshakeTimeout { addr }),
+        Ok(Ok(done)) => done,
+        Ok(Err(HandshakeError::Refused { reason, message })) => {
+            return Err(DialError::Refused { addr, reason, message: clip(message) });
+        }
+        Ok(Err(HandshakeError::Closed | HandshakeError::Noise(_))) if expected.is_some() => {
+            let detail = "the peer could not prove it holds the key we expected — its key may have changed, or someone else is answering at this address".to_owned();
+            return Err(DialError::Handshake { addr, detail });
+        }
+        Ok(Err(e @ HandshakeError::Noise(_))) => {
+            return Err(DialError::Handshake { addr, detail: e.to_string() });
+        }
+        Ok(Err(e)) => return Err(DialError::Protocol { addr, detail: e.to_string() }),
     };
-    let answer = match timeout(HANDSHAKE_TIMEOUT, handshake).await {
-        Err(_) => {
-            return Err(DialError::HandshakeTimeout {
-                addr: addr.to_owned(),
-            });
-        }
-        Ok(Err(e)) => {
-            return Err(DialError::Protocol {
-                addr: addr.to_owned(),
-                detail: e.to_string(),
-            });
-        }
-        Ok(Ok(None)) => {
-            let detail = "the connection closed during the handshake".to_owned();
-            return Err(DialError::Protocol {
-                addr: addr.to_owned(),
-                detail,
-            });
-        }
-        Ok(Ok(Some(answer))) => answer,
-    };
-    let username = match answer {
-        PeerMessage::Welcome { username, .. } => username,
-        PeerMessage::Refuse { reason, message } => {
-            return Err(DialError::Refused {
-                addr: addr.to_owned(),
-                reason,
-                message: clip(message),
-            });
-        }
-        other => {
-            let detail = format!("expected a welcome, got a {}", other.kind());
-            return Err(DialError::Protocol {
-                addr: addr.to_owned(),
-                detail,
-            });
-        }
-    };
-    let peer = RemotePeer {
-        username: clip(username),
-        addr: remote_addr,
-        listen_port: None,
-    };
+    let peer = RemotePeer { username: clip(username), addr: remote_addr, listen_port: None, key };
     Ok(start(framed, peer, Direction::Outgoing { request }, events, None).await)
 }
 
 async fn connect(addr: &str) -> Result<TcpStream, DialError> {
     let resolved = tokio::net::lookup_host(addr)
         .await
-        .map_err(|e| DialError::Resolve {
-            addr: addr.to_owned(),
-            detail: e.to_string(),
-        })?;
+        .map_err(|e| DialError::Resolve { addr: addr.to_owned(), detail: e.to_string() })?;
     let mut last = "the name resolved to no address".to_owned();
     for candidate in resolved {
         match timeout(CONNECT_TIMEOUT, TcpStream::connect(candidate)).await {
@@ -175,14 +140,11 @@ async fn connect(addr: &str) -> Result<TcpStream, DialError> {
             Err(_) => last = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
         }
     }
-    Err(DialError::Unreachable {
-        addr: addr.to_owned(),
-        detail: last,
-    })
+    Err(DialError::Unreachable { addr: addr.to_owned(), detail: last })
 }
 
-/// Serves one accepted connection: waits for `Hello`, answers `Welcome` or `Refuse`, then runs
-/// the session. Without a `permit` (the listener is full) the peer is refused as busy.
+/// Serves one accepted connection: runs the responder's handshake, then the session. Without
+/// a `permit` (the listener is full) the peer is refused as busy.
 ///
 /// Failed handshakes are logged and end only this connection; they produce no event.
 pub async fn accept(
@@ -191,86 +153,22 @@ pub async fn accept(
     events: EventSender,
     permit: Option<OwnedSemaphorePermit>,
 ) {
-    let Ok(remote_addr) = stream.peer_addr() else {
-        return;
-    };
-    let mut framed = Framed::new(stream, PeerCodec::new());
-    let hello = match timeout(HANDSHAKE_TIMEOUT, framed.next()).await {
+    let Ok(remote_addr) = stream.peer_addr() else { return };
+    let busy = permit.is_none();
+    let accepted = match timeout(HANDSHAKE_TIMEOUT, handshake::respond(stream, &me, busy)).await {
+        Ok(Ok(accepted)) => accepted,
+        Ok(Err(error)) => {
+            tracing::info!(%remote_addr, %error, "handshake with a peer failed");
+            return;
+        }
         Err(_) => {
-            tracing::info!(%remote_addr, "peer sent no hello within the handshake timeout");
-            return;
-        }
-        Ok(None) => return,
-        Ok(Some(Err(e))) => {
-            tracing::info!(%remote_addr, error = %e, "rejected a bad first frame");
-            refuse(&mut framed, RefuseReason::BadHello, e.to_string()).await;
-            return;
-        }
-        Ok(Some(Ok(msg))) => msg,
-    };
-    let PeerMessage::Hello {
-        protocol_version,
-        username,
-        listen_port,
-        ..
-    } = hello
-    else {
-        let message = format!("expected a hello, got a {}", hello.kind());
-        refuse(&mut framed, RefuseReason::BadHello, message).await;
-        return;
-    };
-    if protocol_version != PROTOCOL_VERSION {
-        tracing::info!(%remote_addr, protocol_version, "refused a peer with another protocol version");
-        let message = format!(
-            "this peer speaks protocol version {PROTOCOL_VERSION}, you sent {protocol_version}; \
-             both sides need a compatible p2p-chat release"
-        );
-        let reason = RefuseReason::VersionMismatch {
-            supported: PROTOCOL_VERSION,
-        };
-        refuse(&mut framed, reason, message).await;
-        return;
-    }
-    let username = match validate::username(&username) {
-        Ok(name) => name,
-        Err(e) => {
-            refuse(&mut framed, RefuseReason::BadHello, e.message).await;
+            tracing::info!(%remote_addr, "peer did not finish the handshake in time");
             return;
         }
     };
-    if permit.is_none() {
-        refuse(
-            &mut framed,
-            RefuseReason::Busy,
-            "too many sessions, try again later".into(),
-        )
-        .await;
-        return;
-    }
-    let welcome = PeerMessage::Welcome {
-        protocol_version: PROTOCOL_VERSION,
-        username: me.username,
-    };
-    if send_frame(&mut framed, welcome).await.is_err() {
-        return;
-    }
-    let peer = RemotePeer {
-        username,
-        addr: remote_addr,
-        listen_port,
-    };
+    let handshake::Accepted { framed, key, username, listen_port } = accepted;
+    let peer = RemotePeer { username, addr: remote_addr, listen_port, key };
     start(framed, peer, Direction::Incoming, events, permit).await;
-}
-
-async fn refuse(framed: &mut PeerFramed, reason: RefuseReason, message: String) {
-    let _ = send_frame(
-        framed,
-        PeerMessage::Refuse {
-            reason,
-            message: clip(message),
-        },
-    )
-    .await;
 }
 
 /// Announces the session and spawns its loop; the `Opened` event is queued before the loop can
@@ -416,7 +314,7 @@ async fn send_frame(framed: &mut PeerFramed, msg: PeerMessage) -> Result<(), Clo
 }
 
 /// Cuts a peer-supplied reason to [`MAX_REASON_BYTES`] on a character boundary.
-fn clip(mut text: String) -> String {
+pub(super) fn clip(mut text: String) -> String {
     if text.len() > MAX_REASON_BYTES {
         let mut end = MAX_REASON_BYTES;
         while !text.is_char_boundary(end) {

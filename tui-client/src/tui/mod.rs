@@ -39,6 +39,12 @@ pub struct Options {
     pub open: Option<DialTarget>,
     /// A notice for the status bar at start.
     pub notice: Option<String>,
+    /// Our key pair.
+    pub identity: crate::identity::Identity,
+    /// Pinned peer keys.
+    pub pins: crate::pins::Pins,
+    /// The profile directory where pins are saved; `None` keeps them in memory (the demo).
+    pub home: Option<std::path::PathBuf>,
 }
 
 /// Runs the chat window until the user quits.
@@ -49,6 +55,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let local = LocalPeer {
         username: options.me.name.clone(),
         listen_port: options.listener.local_addr().ok().map(|a| a.port()),
+        identity: options.identity,
     };
     let (net_tx, net_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let (action_tx, action_rx) = mpsc::channel(ACTION_CHANNEL_CAPACITY);
@@ -75,7 +82,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let mut app = App::new(options.me, crate::clock::now_ms);
     app.utc_offset_secs = crate::clock::local_utc_offset_secs();
     app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
-    let runner = Runner::new(options.account, local, net_tx, action_tx);
+    app.pins = options.pins;
+    let runner = Runner::new(options.account, options.home, local, net_tx, action_tx);
     let mut initial = Vec::new();
     if let Some(target) = options.open {
         initial.push(crate::app::command::SlashCommand::Connect(target));

@@ -1,12 +1,15 @@
 //! The effect runner: carries out `Effect`s and owns the session handles.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::app::{Action, ChatId, DialTarget, Effect};
-use crate::net::{self, EventSender, LocalPeer, NetEvent, SessionEvent, SessionHandle, SessionId};
+use crate::net::{
+    self, EventSender, LocalPeer, NetEvent, PeerKey, SessionEvent, SessionHandle, SessionId,
+};
 use crate::presence::Account;
 
 /// First reconnect delay: 1 s; doubled per attempt up to [`MAX_RECONNECT_DELAY`].
@@ -20,6 +23,7 @@ const GOODBYE_GRACE: Duration = Duration::from_secs(1);
 /// Carries out effects; the only owner of [`SessionHandle`]s in the interactive client.
 pub struct Runner {
     account: Option<Account>,
+    home: Option<PathBuf>,
     local: LocalPeer,
     sessions: HashMap<SessionId, SessionHandle>,
     net_tx: EventSender,
@@ -27,16 +31,18 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// A runner that dials as `local`, looks peers up with `account` and reports on the
-    /// channels.
+    /// A runner that dials as `local`, looks peers up with `account`, saves pins in the
+    /// profile `home` (none: kept in memory) and reports on the channels.
     pub fn new(
         account: Option<Account>,
+        home: Option<PathBuf>,
         local: LocalPeer,
         net_tx: EventSender,
         action_tx: mpsc::Sender<Action>,
     ) -> Self {
         Self {
             account,
+            home,
             local,
             sessions: HashMap::new(),
             net_tx,
@@ -63,7 +69,14 @@ impl Runner {
     pub async fn run(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Dial { chat, target } => self.dial(chat, target),
+                Effect::Dial { chat, target, expected } => self.dial(chat, target, expected),
+                Effect::SavePins(pins) => {
+                    if let Some(home) = &self.home
+                        && let Err(e) = pins.save(home)
+                    {
+                        let _ = self.action_tx.send(Action::DirectoryFailed(format!("{e:#}"))).await;
+                    }
+                }
                 Effect::Send {
                     session,
                     id,
@@ -112,21 +125,29 @@ impl Runner {
         .await;
     }
 
-    fn dial(&self, chat: ChatId, target: DialTarget) {
+    fn dial(&self, chat: ChatId, target: DialTarget, expected: Option<PeerKey>) {
         let account = self.account.clone();
         let local = self.local.clone();
         let net_tx = self.net_tx.clone();
         let action_tx = self.action_tx.clone();
         tokio::spawn(async move {
-            let result = async {
-                let addr = resolve(account.as_ref(), &target).await?;
-                net::dial(&addr, &local, chat.0, net_tx)
-                    .await
-                    .map_err(|e| e.to_string())
+            let action = match resolve(account.as_ref(), &target).await {
+                Err(error) => Action::DialFailed { chat, error },
+                // The directory lists another key than the one we pinned: do not even dial.
+                Ok(Resolved { key: Some(listed), .. })
+                    if expected.is_some_and(|pin| pin != listed) =>
+                {
+                    Action::KeyChanged { chat, offered: listed }
+                }
+                Ok(Resolved { addr, key }) => {
+                    let key = expected.or(key);
+                    match net::dial(&addr, &local, key.as_ref(), chat.0, net_tx).await {
+                        Ok(_) => return,
+                        Err(e) => Action::DialFailed { chat, error: e.to_string() },
+                    }
+                }
             };
-            if let Err(error) = result.await {
-                let _ = action_tx.send(Action::DialFailed { chat, error }).await;
-            }
+            let _ = action_tx.send(action).await;
         });
     }
 
@@ -145,23 +166,29 @@ impl Runner {
     }
 }
 
-/// The `host:port` to dial for a target; usernames are looked up in the directory.
+/// Where to dial a peer, and the key the directory lists for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// `host:port`.
+    pub addr: String,
+    /// The peer's key from the directory; `None` for an address target.
+    pub key: Option<PeerKey>,
+}
+
+/// Where to dial a target; usernames are looked up in the directory.
 ///
 /// # Errors
 /// A message for the user when there is no directory or the lookup fails.
-pub async fn resolve(account: Option<&Account>, target: &DialTarget) -> Result<String, String> {
+pub async fn resolve(account: Option<&Account>, target: &DialTarget) -> Result<Resolved, String> {
     match target {
-        DialTarget::Addr(addr) => Ok(addr.clone()),
+        DialTarget::Addr(addr) => Ok(Resolved { addr: addr.clone(), key: None }),
         DialTarget::Username(name) => {
             let account = account.ok_or_else(|| {
                 format!("cannot look up {name}: no directory configured — register first, or use /connect --ip HOST:PORT")
             })?;
-            let record = account
-                .client
-                .lookup(name)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(peer_addr(&record.host, record.port))
+            let record = account.client.lookup(name).await.map_err(|e| e.to_string())?;
+            let key = p2p_chat_protocol::validate::public_key(&record.public_key).ok();
+            Ok(Resolved { addr: peer_addr(&record.host, record.port), key })
         }
     }
 }

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 
 use super::message::Columns;
 use super::theme;
-use crate::app::{App, Chat, DirectoryState, Link};
+use crate::app::{App, Chat, DirectoryState, Link, Security};
 
 /// The link state as the chat title and the status bar show it.
 pub fn link_state(link: &Link) -> Span<'static> {
@@ -20,6 +20,20 @@ pub fn link_state(link: &Link) -> Span<'static> {
         }
         Link::Failed { .. } => Span::styled("failed", theme::ERROR),
     }
+}
+
+/// What we know of the peer's key, as the chat title and the status bar show it; nothing
+/// before a session has proven a key.
+pub fn security_state(security: &Security) -> Option<Span<'static>> {
+    let (text, style) = match security {
+        Security::Unknown => return None,
+        Security::New => ("new key", theme::BUSY),
+        Security::Pinned => ("pinned, unverified", theme::DIM),
+        Security::Verified => ("verified", theme::GOOD),
+        Security::Unapproved { .. } => ("unknown key — /accept?", theme::ERROR),
+        Security::Changed { .. } => ("KEY CHANGED", theme::ERROR_BOLD),
+    };
+    Some(Span::styled(text, style))
 }
 
 /// Draws the chat pane into `area`.
@@ -36,8 +50,13 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
         Span::styled(chat.name.clone(), theme::BOLD),
         Span::styled(" — ", theme::DIM),
         link_state(&chat.link),
-        Span::raw(" "),
     ]);
+    let mut title = title;
+    if let Some(security) = security_state(&chat.security) {
+        title.push_span(Span::styled(" · ", theme::DIM));
+        title.push_span(security);
+    }
+    title.push_span(Span::raw(" "));
     let mut block = Block::bordered()
         .border_style(theme::DIM)
         .title(title)

@@ -11,6 +11,7 @@ mod message;
 mod status;
 mod text;
 mod theme;
+mod warning;
 
 #[cfg(test)]
 mod tests;
@@ -61,6 +62,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     if !status_area.is_empty() {
         status::render(app, frame, status_area);
     }
+    warning::render(app, frame, area);
     if app.show_help {
         help::render(frame, area);
     }

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::chat::link_state;
+use super::chat::{link_state, security_state};
 use super::text::{truncate, width};
 use super::theme;
 use crate::app::{App, DirectoryState, Level};
@@ -116,10 +116,14 @@ fn parts(app: &App) -> Vec<Part> {
         },
     ];
     if let Some(chat) = app.current_chat() {
-        let spans = vec![
+        let mut spans = vec![
             Span::raw(format!("{}: ", truncate(&chat.name, 16))),
             link_state(&chat.link),
         ];
+        if let Some(security) = security_state(&chat.security) {
+            spans.push(Span::raw(", "));
+            spans.push(security);
+        }
         parts.push(Part { spans, keep: 2 });
     }
     parts

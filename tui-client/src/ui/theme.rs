@@ -26,6 +26,8 @@ pub const GOOD: Style = Style::new().fg(Color::Green);
 pub const BUSY: Style = Style::new().fg(Color::Yellow);
 /// Failures and errors.
 pub const ERROR: Style = Style::new().fg(Color::Red);
+/// Failures that need the user's decision (a changed key).
+pub const ERROR_BOLD: Style = ERROR.add_modifier(Modifier::BOLD);
 /// Address-only peers (not in the directory).
 pub const UNKNOWN: Style = Style::new().fg(Color::LightBlue);
 

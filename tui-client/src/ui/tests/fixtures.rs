@@ -32,7 +32,14 @@ pub fn record(name: &str, online: bool) -> ClientRecord {
         registered_at: DateTime::UNIX_EPOCH,
         last_seen: DateTime::UNIX_EPOCH,
         online,
+        public_key: p2p_chat_protocol::validate::key_hex(&key_of(name)),
+        observed_host: None,
     }
+}
+
+/// Each test peer's identity key: its name's first byte, repeated.
+pub fn key_of(name: &str) -> [u8; 32] {
+    [name.as_bytes()[0]; 32]
 }
 
 /// A peer as it introduces itself, at `192.0.2.{last_octet}:55555`.
@@ -41,6 +48,7 @@ pub fn peer(name: &str, last_octet: u8) -> RemotePeer {
         username: name.to_owned(),
         addr: SocketAddr::from(([192, 0, 2, last_octet], 55555)),
         listen_port: Some(55555),
+        key: key_of(name),
     }
 }
 
@@ -50,6 +58,7 @@ pub fn fresh(directory: bool) -> App {
         name: "alice".to_owned(),
         listen: "0.0.0.0:55555".to_owned(),
         directory: directory.then(|| "http://dir.example:8080".to_owned()),
+        key: [0xaa; 32],
     };
     let mut app = App::new(me, clock);
     app.utc_offset_secs = 0;

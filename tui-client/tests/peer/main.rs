@@ -1,145 +1,19 @@
-//! Peer sessions over real loopback TCP: chatting both ways, and hostile or broken peers that
-//! are turned away while another peer on the same listener keeps chatting.
+//! Peer sessions over real loopback TCP: chatting both ways, encryption and keys, and hostile
+//! or broken peers that are turned away while another peer on the same listener keeps chatting.
 
-use std::time::Duration;
+mod security;
+mod support;
 
-use bytes::BytesMut;
 use futures::{SinkExt, StreamExt};
-use p2p_chat::net::{
-    self, CloseReason, DialError, Direction, LocalPeer, NetEvent, SessionEvent, SessionHandle,
-};
-use p2p_chat_protocol::{MAX_FRAME_BYTES, MessageId, PeerCodec, PeerMessage, RefuseReason};
+use p2p_chat::net::{self, CloseReason, DialError, NetEvent, SessionEvent, handshake};
+use p2p_chat_protocol::noise::{Pattern, Preamble};
+use p2p_chat_protocol::{MAX_FRAME_BYTES, PROTOCOL_VERSION, PeerCodec, PeerMessage, RefuseReason};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_util::codec::{Encoder, Framed};
+use tokio_util::codec::Framed;
 
-/// Generous bound for anything that should happen at once on loopback; only hit on failure.
-const PATIENCE: Duration = Duration::from_secs(20);
-
-fn peer(name: &str, port: Option<u16>) -> LocalPeer {
-    LocalPeer {
-        username: name.to_owned(),
-        listen_port: port,
-    }
-}
-
-async fn next_event(rx: &mut mpsc::Receiver<NetEvent>) -> NetEvent {
-    tokio::time::timeout(PATIENCE, rx.recv())
-        .await
-        .expect("event in time")
-        .expect("channel open")
-}
-
-/// Starts a listener as `name`; returns its address and event receiver.
-async fn listen(name: &str) -> (String, mpsc::Receiver<NetEvent>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(net::listener::serve(
-        listener,
-        peer(name, Some(addr.port())),
-        tx,
-    ));
-    (addr.to_string(), rx)
-}
-
-/// A dialled session from `name` to `addr`, with the listener's side of it.
-struct Pair {
-    client: SessionHandle,
-    client_rx: mpsc::Receiver<NetEvent>,
-    server: SessionHandle,
-}
-
-async fn connect(name: &str, addr: &str, server_rx: &mut mpsc::Receiver<NetEvent>) -> Pair {
-    let (tx, mut client_rx) = mpsc::channel(64);
-    let client = net::dial(addr, &peer(name, None), 7, tx).await.unwrap();
-    let opened = next_event(&mut client_rx).await;
-    assert!(matches!(
-        opened.event,
-        SessionEvent::Opened {
-            direction: Direction::Outgoing { request: 7 },
-            ..
-        }
-    ));
-    let NetEvent {
-        event:
-            SessionEvent::Opened {
-                handle,
-                peer,
-                direction,
-            },
-        ..
-    } = next_event(server_rx).await
-    else {
-        panic!("listener did not open a session")
-    };
-    assert_eq!(direction, Direction::Incoming);
-    assert_eq!(peer.username, name);
-    Pair {
-        client,
-        client_rx,
-        server: handle,
-    }
-}
-
-/// Sends `text` from `from` and checks it arrives on `to_rx` and is acknowledged on `from_rx`.
-async fn exchange(
-    from: &SessionHandle,
-    from_rx: &mut mpsc::Receiver<NetEvent>,
-    to_rx: &mut mpsc::Receiver<NetEvent>,
-    text: &str,
-) {
-    let id = MessageId::new();
-    from.send_chat(id, 1_700_000_000_000, text.to_owned())
-        .await
-        .unwrap();
-    match next_event(to_rx).await.event {
-        SessionEvent::Message {
-            id: got,
-            sent_at_ms,
-            text: got_text,
-        } => {
-            assert_eq!(
-                (got, sent_at_ms, got_text.as_str()),
-                (id, 1_700_000_000_000, text)
-            );
-        }
-        other => panic!("expected the message, got {other:?}"),
-    }
-    match next_event(from_rx).await.event {
-        SessionEvent::Delivered { id: acked } => assert_eq!(acked, id),
-        other => panic!("expected a receipt, got {other:?}"),
-    }
-}
-
-/// Writes raw bytes to the listener and returns the frames it answers with until it closes.
-async fn hostile(addr: &str, bytes: &[u8]) -> Vec<PeerMessage> {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(bytes).await.unwrap();
-    let mut framed = Framed::new(stream, PeerCodec::new());
-    let mut answers = Vec::new();
-    while let Some(frame) = tokio::time::timeout(PATIENCE, framed.next())
-        .await
-        .expect("listener answers")
-    {
-        answers.push(frame.unwrap());
-    }
-    answers
-}
-
-fn refusal(answers: &[PeerMessage]) -> (RefuseReason, String) {
-    match answers {
-        [PeerMessage::Refuse { reason, message }] => (reason.clone(), message.clone()),
-        other => panic!("expected exactly one refusal, got {other:?}"),
-    }
-}
-
-fn frame(msg: &PeerMessage) -> Vec<u8> {
-    let mut buf = BytesMut::new();
-    PeerCodec::new().encode(msg, &mut buf).unwrap();
-    buf.to_vec()
-}
+use support::{connect, exchange, frame, hostile, listen, next_event, peer, raw_frame, refusal};
 
 #[tokio::test]
 async fn two_peers_chat_both_ways_and_say_goodbye() {
@@ -183,7 +57,7 @@ async fn hostile_peers_are_refused_while_another_keeps_chatting() {
     )
     .await;
 
-    let garbage = [0, 0, 0, 5, 0xde, 0xad, 0xbe, 0xef, 0xff];
+    let garbage = raw_frame(&[0xde, 0xad, 0xbe, 0xef, 0xff]);
     let (reason, message) = refusal(&hostile(&addr, &garbage).await);
     assert_eq!(reason, RefuseReason::BadHello);
     assert!(message.contains("malformed"), "{message}");
@@ -195,31 +69,52 @@ async fn hostile_peers_are_refused_while_another_keeps_chatting() {
     )
     .await;
 
-    let old = PeerMessage::Hello {
+    let old = Preamble {
         protocol_version: 0,
-        username: "mallory".into(),
-        client: String::new(),
-        listen_port: None,
-    };
-    let (reason, message) = refusal(&hostile(&addr, &frame(&old)).await);
+        pattern: Pattern::XX,
+    }
+    .to_bytes();
+    let (reason, message) = refusal(&hostile(&addr, &raw_frame(&old)).await);
     assert_eq!(
         reason,
         RefuseReason::VersionMismatch {
-            supported: p2p_chat_protocol::PROTOCOL_VERSION
+            supported: PROTOCOL_VERSION
         }
     );
     assert!(message.contains("version"), "{message}");
 
-    let chat_first = PeerMessage::chat("no hello");
+    // A cleartext chat message where the preamble belongs.
+    let chat_first = PeerMessage::chat("no handshake");
     assert_eq!(
         refusal(&hostile(&addr, &frame(&chat_first)).await).0,
         RefuseReason::BadHello
     );
 
-    let bad_name = PeerMessage::hello("NOT A NAME!", None);
-    assert_eq!(
-        refusal(&hostile(&addr, &frame(&bad_name)).await).0,
-        RefuseReason::BadHello
+    // A preamble followed by garbage instead of a Noise message: dropped without a word.
+    let mut bad_noise = raw_frame(
+        &Preamble {
+            protocol_version: PROTOCOL_VERSION,
+            pattern: Pattern::XX,
+        }
+        .to_bytes(),
+    );
+    bad_noise.extend(raw_frame(&[1, 2, 3]));
+    assert!(hostile(&addr, &bad_noise).await.is_empty());
+
+    // A complete handshake, then a name that breaks the rules.
+    let (tx, _rx) = mpsc::channel(8);
+    let err = net::dial(&addr, &peer("NOT A NAME!", None), None, 0, tx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DialError::Refused {
+                reason: RefuseReason::BadHello,
+                ..
+            }
+        ),
+        "{err}"
     );
 
     exchange(
@@ -233,15 +128,17 @@ async fn hostile_peers_are_refused_while_another_keeps_chatting() {
     assert!(server_rx.try_recv().is_err());
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_silent_connection_is_dropped_after_the_handshake_timeout() {
     let (addr, mut server_rx) = listen("bob").await;
     let mut pair = connect("alice", &addr, &mut server_rx).await;
     let mut silent = TcpStream::connect(&addr).await.unwrap();
     let mut buf = [0u8; 16];
-    // The listener closes the connection without a word once the timeout passes (the paused
-    // clock jumps ahead while everything waits).
+    // The listener closes the connection without a word once the timeout passes: the paused
+    // clock jumps ahead while everything waits, so the test does not wait 10 s.
+    tokio::time::pause();
     let read = tokio::time::timeout(net::HANDSHAKE_TIMEOUT * 2, silent.read(&mut buf)).await;
+    tokio::time::resume();
     assert!(matches!(read, Ok(Ok(0))), "expected EOF, got {read:?}");
     exchange(
         &pair.client,
@@ -256,14 +153,11 @@ async fn a_silent_connection_is_dropped_after_the_handshake_timeout() {
 async fn mid_session_garbage_closes_only_that_session() {
     let (addr, mut server_rx) = listen("bob").await;
     let mut good = connect("alice", &addr, &mut server_rx).await;
-    // A raw client that completes the handshake and then sends an oversize length prefix.
+    // A client that completes the handshake, then sends an oversize length prefix.
     let stream = TcpStream::connect(&addr).await.unwrap();
-    let mut raw = Framed::new(stream, PeerCodec::new());
-    raw.send(PeerMessage::hello("carol", None)).await.unwrap();
-    assert!(matches!(
-        raw.next().await,
-        Some(Ok(PeerMessage::Welcome { .. }))
-    ));
+    let (mut raw, _, _) = handshake::initiate(stream, &peer("carol", None), None)
+        .await
+        .unwrap();
     let NetEvent {
         session,
         event: SessionEvent::Opened { handle: _carol, .. },
@@ -308,20 +202,16 @@ async fn dial_errors_name_the_cause() {
     let addr = closed.local_addr().unwrap().to_string();
     drop(closed);
     let (tx, _rx) = mpsc::channel(8);
-    let err = net::dial(&addr, &peer("alice", None), 0, tx.clone())
+    let alice = peer("alice", None);
+    let err = net::dial(&addr, &alice, None, 0, tx.clone())
         .await
         .unwrap_err();
     assert!(matches!(err, DialError::Unreachable { .. }), "{err}");
     assert!(err.to_string().contains("is the peer running"), "{err}");
 
-    let err = net::dial(
-        "no-such-host.invalid:1",
-        &peer("alice", None),
-        0,
-        tx.clone(),
-    )
-    .await
-    .unwrap_err();
+    let err = net::dial("no-such-host.invalid:1", &alice, None, 0, tx.clone())
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -337,7 +227,7 @@ async fn dial_errors_name_the_cause() {
         let (mut s, _) = http.accept().await.unwrap();
         let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
     });
-    let err = net::dial(&http_addr, &peer("alice", None), 0, tx)
+    let err = net::dial(&http_addr, &alice, None, 0, tx)
         .await
         .unwrap_err();
     assert!(matches!(err, DialError::Protocol { .. }), "{err}");
@@ -345,23 +235,22 @@ async fn dial_errors_name_the_cause() {
 }
 
 #[tokio::test]
-async fn a_refusal_reaches_the_dialler_with_its_reason() {
-    // A peer that refuses everyone as busy.
+async fn a_cleartext_refusal_reaches_the_dialler_with_its_reason() {
+    // A peer that refuses everyone as busy, before any handshake.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
         let (s, _) = listener.accept().await.unwrap();
         let mut framed = Framed::new(s, PeerCodec::new());
         let _ = framed.next().await;
-        let _ = framed
-            .send(PeerMessage::Refuse {
-                reason: RefuseReason::Busy,
-                message: "full".into(),
-            })
-            .await;
+        let refuse = PeerMessage::Refuse {
+            reason: RefuseReason::Busy,
+            message: "full".into(),
+        };
+        let _ = framed.send(refuse).await;
     });
     let (tx, _rx) = mpsc::channel(8);
-    let err = net::dial(&addr, &peer("alice", None), 0, tx)
+    let err = net::dial(&addr, &peer("alice", None), None, 0, tx)
         .await
         .unwrap_err();
     match &err {

@@ -1,0 +1,211 @@
+//! The encrypted session: a Noise handshake, then every frame encrypted and authenticated.
+//!
+//! Right after TCP connect the dialler sends one cleartext [`Preamble`] frame naming the
+//! protocol version and the handshake pattern, then the Noise handshake runs as ordinary
+//! length-delimited frames (Noise Protocol Framework, revision 34):
+//!
+//! - [`NOISE_IK`] when the dialler knows the acceptor's static key (from the directory or a
+//!   pin): one round trip, and the acceptor's identity is proven before anything else.
+//! - [`NOISE_XX`] when it does not (`connect --ip` to a stranger): both static keys are
+//!   exchanged and proven in three messages.
+//!
+//! Both sides feed the preamble's bytes into the Noise prologue, so a preamble altered in
+//! transit (a version downgrade, another pattern) makes the handshake fail. Afterwards
+//! [`SecureCodec`] carries `PeerMessage`s as ChaCha20-Poly1305 ciphertexts; a frame that was
+//! tampered with, replayed, reordered or cut short fails to decrypt and ends the session.
+
+use bytes::{Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+use tokio_util::codec::{Decoder, Encoder, LengthDelimitedCodec};
+
+use crate::frame::{self, FrameError};
+
+use crate::peer::PeerMessage;
+
+/// Handshake pattern when the dialler knows the acceptor's static key.
+pub const NOISE_IK: &str = "Noise_IK_25519_ChaChaPoly_BLAKE2s";
+/// Handshake pattern when the dialler does not know the acceptor's static key.
+pub const NOISE_XX: &str = "Noise_XX_25519_ChaChaPoly_BLAKE2s";
+
+/// Longest Noise message, in bytes (Noise specification, section 3).
+pub const NOISE_MAX_MESSAGE_BYTES: usize = 65535;
+/// Bytes of authentication tag that encryption adds to each message (ChaCha20-Poly1305).
+pub const NOISE_TAG_BYTES: usize = 16;
+/// Largest plaintext of one encrypted frame, so that its ciphertext stays within both the
+/// Noise message limit and [`crate::MAX_FRAME_BYTES`].
+pub const MAX_PLAINTEXT_BYTES: usize = NOISE_MAX_MESSAGE_BYTES - NOISE_TAG_BYTES;
+
+/// Fixed prefix of the Noise prologue; the preamble's bytes follow it.
+const PROLOGUE_PREFIX: &[u8] = b"p2p-chat noise prologue v1\n";
+
+/// Which Noise pattern a session uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pattern {
+    /// [`NOISE_IK`].
+    IK,
+    /// [`NOISE_XX`].
+    XX,
+}
+
+impl Pattern {
+    /// The Noise protocol name of the pattern.
+    pub fn noise_name(self) -> &'static str {
+        match self {
+            Self::IK => NOISE_IK,
+            Self::XX => NOISE_XX,
+        }
+    }
+
+    /// Noise parameters for the pattern.
+    pub fn params(self) -> snow::params::NoiseParams {
+        // Both names are constants that snow's default resolver supports; parsing cannot fail.
+        self.noise_name()
+            .parse()
+            .expect("valid Noise protocol name")
+    }
+}
+
+/// The one cleartext frame a dialler sends before the handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preamble {
+    /// [`crate::PROTOCOL_VERSION`] of the dialler.
+    pub protocol_version: u16,
+    /// The handshake pattern that follows.
+    pub pattern: Pattern,
+}
+
+impl Preamble {
+    /// The preamble's bytes on the wire (postcard).
+    pub fn to_bytes(self) -> Vec<u8> {
+        // Serializing two small fields into a Vec cannot fail.
+        postcard::to_stdvec(&self).unwrap_or_default()
+    }
+
+    /// Parses a preamble frame.
+    ///
+    /// # Errors
+    /// [`FrameError::Malformed`] or [`FrameError::TrailingBytes`] for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, FrameError> {
+        let (preamble, rest) = postcard::take_from_bytes::<Preamble>(bytes)?;
+        if !rest.is_empty() {
+            return Err(FrameError::TrailingBytes { extra: rest.len() });
+        }
+        Ok(preamble)
+    }
+
+    /// The Noise prologue both sides must use: a fixed label and the preamble's bytes.
+    pub fn prologue(bytes: &[u8]) -> Vec<u8> {
+        [PROLOGUE_PREFIX, bytes].concat()
+    }
+}
+
+/// A codec for raw frames (preamble, handshake messages, cleartext refusals): the same
+/// 4-byte big-endian prefix and [`crate::MAX_FRAME_BYTES`] limit as every other frame, payload
+/// untouched.
+#[derive(Debug)]
+pub struct RawCodec(LengthDelimitedCodec);
+
+/// A [`RawCodec`].
+pub fn raw_codec() -> RawCodec {
+    RawCodec(frame::length_codec())
+}
+
+impl Decoder for RawCodec {
+    type Item = BytesMut;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, FrameError> {
+        frame::decode_raw(&mut self.0, src)
+    }
+}
+
+impl Encoder<Bytes> for RawCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, payload: Bytes, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.0.encode(payload, dst)?;
+        Ok(())
+    }
+}
+
+/// A codec for [`PeerMessage`]s encrypted with a finished Noise handshake's transport keys.
+pub struct SecureCodec {
+    raw: LengthDelimitedCodec,
+    transport: snow::TransportState,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for SecureCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecureCodec").finish_non_exhaustive()
+    }
+}
+
+impl SecureCodec {
+    /// A codec that encrypts with `transport` (the result of `into_transport_mode`).
+    pub fn new(transport: snow::TransportState) -> Self {
+        Self {
+            raw: frame::length_codec(),
+            transport,
+            scratch: vec![0; NOISE_MAX_MESSAGE_BYTES],
+        }
+    }
+
+    /// The peer's static public key proven during the handshake.
+    pub fn remote_static(&self) -> Option<&[u8]> {
+        self.transport.get_remote_static()
+    }
+}
+
+impl Decoder for SecureCodec {
+    type Item = PeerMessage;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<PeerMessage>, FrameError> {
+        let Some(ciphertext) = frame::decode_raw(&mut self.raw, src)? else {
+            return Ok(None);
+        };
+        let len = self
+            .transport
+            .read_message(&ciphertext, &mut self.scratch)
+            .map_err(|_| FrameError::Unauthentic)?;
+        frame::decode_payload(&self.scratch[..len]).map(Some)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<PeerMessage>, FrameError> {
+        match self.decode(src)? {
+            Some(msg) => Ok(Some(msg)),
+            None if src.is_empty() => Ok(None),
+            None => Err(FrameError::Truncated { len: src.len() }),
+        }
+    }
+}
+
+impl Encoder<&PeerMessage> for SecureCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, msg: &PeerMessage, dst: &mut BytesMut) -> Result<(), FrameError> {
+        let payload = frame::encode_payload(msg)?;
+        if payload.len() > MAX_PLAINTEXT_BYTES {
+            return Err(FrameError::TooLarge {
+                len: payload.len(),
+                max: MAX_PLAINTEXT_BYTES,
+            });
+        }
+        let len = self
+            .transport
+            .write_message(&payload, &mut self.scratch)
+            .map_err(|e| FrameError::Crypto(e.to_string()))?;
+        self.raw
+            .encode(Bytes::copy_from_slice(&self.scratch[..len]), dst)?;
+        Ok(())
+    }
+}
+
+impl Encoder<PeerMessage> for SecureCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, msg: PeerMessage, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.encode(&msg, dst)
+    }
+}
