@@ -84,6 +84,17 @@ pub enum Command {
         password_stdin: bool,
     },
 
+    /// Log out: revoke the login token on the directory and forget it.
+    Logout,
+
+    /// Change your password on the directory. Every login is revoked; log in again afterwards.
+    Passwd {
+        /// Read the current password from the first line of standard input and the new one
+        /// from the second, instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+
     /// List everyone registered on the directory.
     Contacts {
         /// Print JSON instead of a table.

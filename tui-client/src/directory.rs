@@ -1,10 +1,15 @@
 //! Client of the directory's HTTP API (`docs/api.md`).
 //!
 //! [`DirectoryClient`] wraps one `reqwest::Client` and turns every failure into a
-//! [`DirectoryError`] whose message tells the user what happened and what to do.
+//! [`DirectoryError`] whose message tells the user what happened and what to do. It speaks
+//! HTTP and HTTPS (rustls with the *ring* provider, see [`install_crypto_provider`]); a
+//! directory with a private certificate is trusted through [`CA_CERT_ENV`]. Before a password
+//! goes out over plain HTTP to another machine, it warns once on stderr.
 
 mod base;
 mod error;
+mod session;
+mod transport;
 
 use std::time::Duration;
 
@@ -16,16 +21,14 @@ use reqwest::{RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
 pub use error::DirectoryError;
-use error::{Op, root_cause, status_error};
+use error::{Op, answer_error, root_cause};
+use transport::warn_before_sending_password;
+pub use transport::{CA_CERT_ENV, install_crypto_provider};
 
 /// Longest time one request may take, connect included: 10 s.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest time the TCP connect to the directory may take: 5 s.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Whether `https://` directories can be used. False while reqwest is built without a TLS
-/// feature (workspace `Cargo.toml`); its requests would then fail with an obscure error.
-pub const HTTPS_SUPPORTED: bool = false;
 
 /// A client of one directory.
 #[derive(Clone, Debug)]
@@ -38,23 +41,17 @@ pub struct DirectoryClient {
 }
 
 impl DirectoryClient {
-    /// A client of the directory at `base_url`, e.g. `http://chat.example.org:27182` (a
-    /// trailing slash and a path prefix are allowed). Nothing is sent yet.
+    /// A client of the directory at `base_url`, e.g. `https://chat.example.org:27182` (a
+    /// trailing slash and a path prefix are allowed). Installs the *ring* crypto provider if
+    /// none is installed yet. Nothing is sent yet.
     ///
     /// # Errors
-    /// [`DirectoryError::BadUrl`] when `base_url` is not an `http` URL (or `https`, see
-    /// [`HTTPS_SUPPORTED`]) with a host, or has a query, fragment or credentials;
-    /// [`DirectoryError::Client`] when the HTTP client cannot be built.
+    /// [`DirectoryError::BadUrl`] when `base_url` is not an `http` or `https` URL with a
+    /// host, or has a query, fragment or credentials; [`DirectoryError::Client`] when the
+    /// file named by [`CA_CERT_ENV`] is unusable or the HTTP client cannot be built.
     pub fn new(base_url: &str) -> Result<Self, DirectoryError> {
         let (base, base_url) = base::parse(base_url)?;
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("p2p-chat/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| DirectoryError::Client {
-                detail: root_cause(&e),
-            })?;
+        let http = transport::http_client()?;
         Ok(Self {
             http,
             base,
@@ -102,6 +99,7 @@ impl DirectoryClient {
         let op = Op::Register {
             username: &req.username,
         };
+        warn_before_sending_password(&self.base);
         self.json(op, self.http.post(self.url(&["register"])).json(req))
             .await
     }
@@ -119,16 +117,20 @@ impl DirectoryClient {
             username: username.to_owned(),
             password: password.to_owned(),
         };
+        warn_before_sending_password(&self.base);
         let req = self.http.post(self.url(&["login"])).json(&body);
         self.json(Op::Login, req).await
     }
 
-    /// Every registered peer, sorted by username: walks all pages of `GET /clients`.
+    /// Every registered peer, sorted by username: walks all pages of `GET /clients`, sending
+    /// `token` (directories list their users only to logged-in users unless started with
+    /// `--public-listing`).
     ///
     /// # Errors
-    /// The transport errors, or [`DirectoryError::UnexpectedResponse`] when the pages do not
-    /// advance.
-    pub async fn list_all(&self) -> Result<Vec<ClientRecord>, DirectoryError> {
+    /// [`DirectoryError::LoginRequired`] without a token where one is needed,
+    /// [`DirectoryError::TokenRejected`] for a bad one, the transport errors, or
+    /// [`DirectoryError::UnexpectedResponse`] when the pages do not advance.
+    pub async fn list_all(&self, token: Option<&str>) -> Result<Vec<ClientRecord>, DirectoryError> {
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -136,8 +138,14 @@ impl DirectoryClient {
                 limit: Some(MAX_PAGE_LIMIT),
                 after: after.clone(),
             };
-            let req = self.http.get(self.url(&["clients"])).query(&query);
-            let page: ClientList = self.json(Op::List, req).await?;
+            let mut req = self.http.get(self.url(&["clients"])).query(&query);
+            if let Some(token) = token {
+                req = req.bearer_auth(token);
+            }
+            let op = Op::List {
+                with_token: token.is_some(),
+            };
+            let page: ClientList = self.json(op, req).await?;
             all.extend(page.clients);
             match page.next {
                 None => return Ok(all),
@@ -199,6 +207,7 @@ impl DirectoryClient {
         let body = UnregisterRequest {
             password: password.to_owned(),
         };
+        warn_before_sending_password(&self.base);
         let req = self.http.delete(self.user_url(username, &[])?).json(&body);
         self.send(Op::Unregister { username }, req).await.map(drop)
     }
@@ -229,11 +238,12 @@ impl DirectoryClient {
     async fn send(&self, op: Op<'_>, req: RequestBuilder) -> Result<Vec<u8>, DirectoryError> {
         let response = req.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|e| self.transport(&e))?;
         if status.is_success() {
             Ok(body.to_vec())
         } else {
-            Err(status_error(op, &self.base_url, status, &body))
+            Err(answer_error(op, &self.base_url, status, &headers, &body))
         }
     }
 

@@ -67,6 +67,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             command @ (Command::Register { .. }
             | Command::Login { .. }
             | Command::Unregister { .. }
+            | Command::Logout
+            | Command::Passwd { .. }
             | Command::Contacts { .. }
             | Command::Lookup { .. }),
         ) => commands::account::run(global, command).await,

@@ -68,7 +68,7 @@ impl Account {
                     self.client.heartbeat(&self.username, &self.token).await?;
                 }
                 let contacts = if with_contacts {
-                    Some(self.client.list_all().await?)
+                    Some(self.client.list_all(Some(&self.token)).await?)
                 } else {
                     None
                 };

@@ -1,9 +1,11 @@
-//! Account commands: `register`, `login`, `unregister`, `contacts` and `lookup`.
+//! Account commands: `register`, `login`, `logout`, `passwd`, `unregister`, `contacts` and
+//! `lookup`.
 //!
 //! Each talks to the directory once or twice through [`DirectoryClient`], keeps the profile
 //! ([`Profile`]) up to date and prints a short result on standard output.
 
 mod input;
+mod session;
 mod show;
 
 use std::io::{self, Write};
@@ -11,7 +13,7 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
 use chrono::Utc;
-use p2p_chat_protocol::api::{DEFAULT_PEER_PORT, RegisterRequest};
+use p2p_chat_protocol::api::{DEFAULT_PEER_PORT, HOST_AUTO, RegisterRequest};
 use p2p_chat_protocol::validate;
 
 use crate::cli::{Command, GlobalOpts};
@@ -21,8 +23,8 @@ use crate::profile::{self, Profile};
 
 const NO_PROFILE: &str = "no profile yet — run `p2p-chat register NAME --server URL` first";
 
-/// Runs one of the account commands (`Register`, `Login`, `Unregister`, `Contacts`,
-/// `Lookup`).
+/// Runs one of the account commands (`Register`, `Login`, `Logout`, `Passwd`, `Unregister`,
+/// `Contacts`, `Lookup`).
 ///
 /// # Errors
 /// Every failure, as one line that says what to do; also when `command` is not one of these.
@@ -55,6 +57,8 @@ pub async fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<()> {
             server,
             password_stdin,
         } => login(&home, username, server, password_stdin).await,
+        Command::Logout => session::logout(&home).await,
+        Command::Passwd { password_stdin } => session::passwd(&home, password_stdin).await,
         Command::Unregister { password_stdin } => unregister(&home, password_stdin).await,
         Command::Contacts { json } => contacts(&home, json).await,
         Command::Lookup { username, json } => lookup(&home, &username, json).await,
@@ -81,7 +85,16 @@ async fn register(
         None => input::line("Username: ", "username")?,
     };
     let username = validate::username(&username)?;
-    let host = host.map(|h| validate::host(&h)).transpose()?;
+    // "auto" is passed through: the directory then publishes the address it sees us at.
+    let host = host
+        .map(|h| {
+            if h.trim().eq_ignore_ascii_case(HOST_AUTO) {
+                Ok(HOST_AUTO.to_owned())
+            } else {
+                validate::host(&h)
+            }
+        })
+        .transpose()?;
     // A wrong URL is reported before the user types a password.
     client.ping().await?;
     let host = match host {
@@ -222,7 +235,9 @@ async fn unregister(home: &Path, password_stdin: bool) -> anyhow::Result<()> {
 
 async fn contacts(home: &Path, json: bool) -> anyhow::Result<()> {
     let client = saved_directory(home)?;
-    let records = client.list_all().await?;
+    // Most directories list their users only to logged-in users.
+    let token = Profile::load(home)?.token;
+    let records = client.list_all(token.as_deref()).await?;
     if json {
         out(&format!("{}\n", serde_json::to_string_pretty(&records)?))
     } else if records.is_empty() {

@@ -2,7 +2,7 @@
 
 use reqwest::Url;
 
-use super::{DirectoryError, HTTPS_SUPPORTED};
+use super::DirectoryError;
 
 /// The parsed base URL, its path ending in `/`, and the form shown to the user and saved in
 /// the profile (no trailing slash).
@@ -15,14 +15,11 @@ pub(super) fn parse(base_url: &str) -> Result<(Url, String), DirectoryError> {
         reason: reason.to_owned(),
     };
     if !base_url.contains("://") {
-        return Err(bad("it must start with http://"));
+        return Err(bad("it must start with http:// or https://"));
     }
     let mut base = Url::parse(base_url.trim()).map_err(|e| bad(&e.to_string()))?;
-    match base.scheme() {
-        "http" => {}
-        "https" if HTTPS_SUPPORTED => {}
-        "https" => return Err(bad("this build speaks plain HTTP only; use http://")),
-        _ => return Err(bad("it must start with http://")),
+    if !matches!(base.scheme(), "http" | "https") {
+        return Err(bad("it must start with http:// or https://"));
     }
     if base.host_str().is_none_or(str::is_empty) || base.cannot_be_a_base() {
         return Err(bad("it has no host name"));
@@ -54,17 +51,13 @@ mod tests {
             ok(" HTTP://Chat.Example.org/dir/ "),
             "http://chat.example.org/dir"
         );
-        if HTTPS_SUPPORTED {
-            assert_eq!(ok("https://x.org:443"), "https://x.org");
-        } else {
-            let err = parse("https://chat.example.org").unwrap_err();
-            assert!(err.to_string().contains("plain HTTP only"), "{err}");
-        }
+        assert_eq!(ok("https://x.org:443"), "https://x.org");
+        assert_eq!(ok("https://x.org:27182/dir"), "https://x.org:27182/dir");
 
         for (bad, why) in [
-            ("not-a-url", "it must start with http://"),
-            ("127.0.0.1:8080", "it must start with http://"),
-            ("ftp://x.org", "it must start with http://"),
+            ("not-a-url", "it must start with http:// or https://"),
+            ("127.0.0.1:8080", "it must start with http:// or https://"),
+            ("ftp://x.org", "it must start with http:// or https://"),
             ("http://", "empty host"),
             ("http://x.org/?a=1", "query"),
             ("http://x.org/#top", "fragment"),

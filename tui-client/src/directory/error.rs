@@ -2,6 +2,7 @@
 
 use p2p_chat_protocol::api::ErrorBody;
 use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
 
 /// Longest server message shown to the user, in characters; the rest is cut off so a
 /// misconfigured server (an HTML error page, say) cannot flood the terminal.
@@ -49,6 +50,24 @@ pub enum DirectoryError {
     /// A bearer token was refused (401 or 403).
     #[error("your login expired or is not valid for this account — run `p2p-chat login`")]
     TokenRejected,
+    /// `GET /clients` needs a login on this directory, and none was sent.
+    #[error(
+        "this directory shows its user list only to logged-in users — run `p2p-chat login` first"
+    )]
+    LoginRequired,
+    /// The current password given to a password change is wrong (401 without
+    /// `error="invalid_token"`).
+    #[error("the current password is wrong; nothing was changed")]
+    WrongPassword,
+    /// 429: the directory's rate limit for our address.
+    #[error("the directory is getting too many requests from your address — try again {}", match retry_after_secs {
+        Some(secs) => format!("in {secs} s"),
+        None => "later".to_owned(),
+    })]
+    TooManyRequests {
+        /// The `Retry-After` seconds, when the directory sent them.
+        retry_after_secs: Option<u64>,
+    },
     /// The directory refused the request as invalid (400, 413, 415); the message is its own.
     #[error("the directory refused the request: {message}")]
     Invalid {
@@ -87,10 +106,12 @@ pub(crate) enum Op<'a> {
     Ping,
     Register { username: &'a str },
     Login,
-    List,
+    List { with_token: bool },
     Lookup { username: &'a str },
     Authed { username: &'a str },
     Unregister { username: &'a str },
+    Logout,
+    PasswordChange { username: &'a str },
 }
 
 /// The explanation in an error response: the `message` of an [`ErrorBody`], else the text of
@@ -142,6 +163,33 @@ fn one_line(text: &str) -> String {
     out
 }
 
+/// The error for a non-success answer, using the headers where the status alone is not
+/// enough: `Retry-After` of a 429, and whether a 401 to a password change is about the token
+/// (`WWW-Authenticate: Bearer error="invalid_token"`, RFC 6750) or the old password.
+pub(crate) fn answer_error(
+    op: Op<'_>,
+    url: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> DirectoryError {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let retry_after_secs = headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        return DirectoryError::TooManyRequests { retry_after_secs };
+    }
+    let bad_token = headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.contains("invalid_token")));
+    if status == StatusCode::UNAUTHORIZED && bad_token && matches!(op, Op::PasswordChange { .. }) {
+        return DirectoryError::TokenRejected;
+    }
+    status_error(op, url, status, body)
+}
+
 /// The error for an answer with a non-success `status` to request `op` on directory `url`.
 pub(crate) fn status_error(
     op: Op<'_>,
@@ -157,21 +205,31 @@ pub(crate) fn status_error(
         (StatusCode::UNAUTHORIZED, Op::Login | Op::Unregister { .. }) => {
             DirectoryError::BadCredentials
         }
-        (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN, Op::Authed { .. }) => {
-            DirectoryError::TokenRejected
-        }
+        (StatusCode::UNAUTHORIZED, Op::PasswordChange { .. }) => DirectoryError::WrongPassword,
+        (StatusCode::UNAUTHORIZED, Op::List { with_token: false }) => DirectoryError::LoginRequired,
+        (
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN,
+            Op::Authed { .. } | Op::Logout | Op::PasswordChange { .. } | Op::List { .. },
+        ) => DirectoryError::TokenRejected,
+        (StatusCode::TOO_MANY_REQUESTS, _) => DirectoryError::TooManyRequests {
+            retry_after_secs: None,
+        },
         (
             StatusCode::NOT_FOUND,
-            Op::Lookup { username } | Op::Authed { username } | Op::Unregister { username },
+            Op::Lookup { username }
+            | Op::Authed { username }
+            | Op::Unregister { username }
+            | Op::PasswordChange { username },
         ) => DirectoryError::NotFound {
             username: username.to_owned(),
         },
-        (StatusCode::NOT_FOUND, Op::Ping | Op::Register { .. } | Op::Login | Op::List) => {
-            DirectoryError::UnexpectedResponse {
-                url: url.to_owned(),
-                detail: "it has no such endpoint".to_owned(),
-            }
-        }
+        (
+            StatusCode::NOT_FOUND,
+            Op::Ping | Op::Register { .. } | Op::Login | Op::List { .. } | Op::Logout,
+        ) => DirectoryError::UnexpectedResponse {
+            url: url.to_owned(),
+            detail: "it has no such endpoint".to_owned(),
+        },
         (
             StatusCode::BAD_REQUEST
             | StatusCode::PAYLOAD_TOO_LARGE

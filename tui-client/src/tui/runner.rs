@@ -157,7 +157,7 @@ impl Runner {
         };
         let tx = self.action_tx.clone();
         tokio::spawn(async move {
-            let action = match account.client.list_all().await {
+            let action = match account.client.list_all(Some(&account.token)).await {
                 Ok(list) => Action::ContactsLoaded(list),
                 Err(e) => Action::DirectoryFailed(e.to_string()),
             };

@@ -22,8 +22,18 @@ pub struct Directory {
     pub runtime: tokio::runtime::Runtime,
 }
 
-/// Starts a directory on 127.0.0.1 with a random port.
+/// Starts a directory on 127.0.0.1 with a random port, bcrypt cost 4 (its minimum: the cost
+/// is not under test here) and no rate limit.
 pub fn directory() -> Directory {
+    directory_with(Settings {
+        bcrypt_cost: 4,
+        rate_limit: None,
+        ..Default::default()
+    })
+}
+
+/// Starts a directory with `settings` on 127.0.0.1 with a random port.
+pub fn directory_with(settings: Settings) -> Directory {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -31,11 +41,6 @@ pub fn directory() -> Directory {
         .unwrap();
     let (listener, state) = runtime.block_on(async {
         let store = open_store("sqlite::memory:").await.unwrap();
-        // Cost 4, bcrypt's minimum, keeps registration fast; the cost is not under test here.
-        let settings = Settings {
-            bcrypt_cost: 4,
-            ..Default::default()
-        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         (listener, AppState::new(store, settings))
     });
@@ -76,6 +81,11 @@ impl Output {
 
 /// Runs `p2p-chat --home HOME ARGS...` with `stdin` as standard input.
 pub fn p2p(home: &Path, args: &[&str], stdin: &str) -> Output {
+    p2p_env(home, args, stdin, &[])
+}
+
+/// [`p2p`] with extra environment variables.
+pub fn p2p_env(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_p2p-chat"))
         .arg("--home")
         .arg(home)
@@ -83,6 +93,8 @@ pub fn p2p(home: &Path, args: &[&str], stdin: &str) -> Output {
         .env_remove("P2P_CHAT_HOME")
         .env_remove("P2P_CHAT_SERVER")
         .env_remove("P2P_CHAT_LISTEN")
+        .env_remove("P2P_CHAT_CA_CERT")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -84,8 +84,9 @@ fn statuses_map_to_causes_per_request() {
         not_found.to_string(),
         "no user named alice on the directory"
     );
+    let list = Op::List { with_token: false };
     assert!(matches!(
-        err(Op::List, StatusCode::NOT_FOUND),
+        err(list, StatusCode::NOT_FOUND),
         DirectoryError::UnexpectedResponse { .. }
     ));
     assert!(matches!(
@@ -96,11 +97,60 @@ fn statuses_map_to_causes_per_request() {
         err(Op::Ping, StatusCode::SERVICE_UNAVAILABLE),
         DirectoryError::Server { status: 503, .. }
     ));
-    // 401 where no credentials were sent is the server's problem, not the user's password.
+    // A listing without a token needs a login; with one, the login went stale.
     assert!(matches!(
-        err(Op::List, StatusCode::UNAUTHORIZED),
-        DirectoryError::Server { .. }
+        err(list, StatusCode::UNAUTHORIZED),
+        DirectoryError::LoginRequired
     ));
+    assert!(matches!(
+        err(Op::List { with_token: true }, StatusCode::UNAUTHORIZED),
+        DirectoryError::TokenRejected
+    ));
+    assert!(matches!(
+        err(Op::Logout, StatusCode::UNAUTHORIZED),
+        DirectoryError::TokenRejected
+    ));
+}
+
+#[test]
+fn headers_tell_rate_limits_and_stale_tokens_apart() {
+    use reqwest::header::{HeaderMap, HeaderValue};
+    let body = br#"{"error":"unauthorized","message":"bad"}"#;
+    let change = Op::PasswordChange { username: "alice" };
+    let with = |name: &'static str, value: &'static str| {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_static(value));
+        headers
+    };
+    let answer = |headers: &HeaderMap, status| answer_error(change, URL, status, headers, body);
+
+    let stale = with("www-authenticate", "Bearer error=\"invalid_token\"");
+    assert!(matches!(
+        answer(&stale, StatusCode::UNAUTHORIZED),
+        DirectoryError::TokenRejected
+    ));
+    let plain = with("www-authenticate", "Bearer");
+    assert!(matches!(
+        answer(&plain, StatusCode::UNAUTHORIZED),
+        DirectoryError::WrongPassword
+    ));
+
+    let limited = answer(&with("retry-after", "7"), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        matches!(
+            limited,
+            DirectoryError::TooManyRequests {
+                retry_after_secs: Some(7)
+            }
+        ),
+        "{limited:?}"
+    );
+    assert!(
+        limited.to_string().ends_with("try again in 7 s"),
+        "{limited}"
+    );
+    let vague = answer(&HeaderMap::new(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(vague.to_string().ends_with("try again later"), "{vague}");
 }
 
 #[test]

@@ -1,0 +1,115 @@
+//! The HTTP client under [`DirectoryClient`](super::DirectoryClient): HTTPS with rustls on the
+//! *ring* provider, extra trusted roots from [`CA_CERT_ENV`], and the warning about passwords
+//! sent over plain HTTP.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use reqwest::Url;
+
+use super::{CONNECT_TIMEOUT, DirectoryError, REQUEST_TIMEOUT};
+use crate::directory::error::root_cause;
+
+/// Environment variable naming a PEM file of certificates to trust for `https://` directories,
+/// on top of the system's roots: for a directory with a private or self-signed certificate.
+pub const CA_CERT_ENV: &str = "P2P_CHAT_CA_CERT";
+
+/// Installs *ring* as the process-wide rustls crypto provider, which reqwest's TLS needs
+/// (the workspace uses ring only, never aws-lc-rs). Idempotent: a provider installed already,
+/// by an earlier call or by anyone else, is kept.
+pub fn install_crypto_provider() {
+    // Err only means "already installed", which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A reqwest client with our timeouts and user agent, trusting the system's roots plus the
+/// certificates of [`CA_CERT_ENV`] when it is set.
+///
+/// # Errors
+/// [`DirectoryError::Client`] when the file named by [`CA_CERT_ENV`] cannot be read or holds
+/// no certificate, or the client cannot be built.
+pub(super) fn http_client() -> Result<reqwest::Client, DirectoryError> {
+    install_crypto_provider();
+    let mut builder = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("p2p-chat/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = std::env::var_os(CA_CERT_ENV).filter(|p| !p.is_empty()) {
+        builder = builder.tls_certs_merge(extra_roots(Path::new(&path))?);
+    }
+    builder.build().map_err(|e| DirectoryError::Client {
+        detail: root_cause(&e),
+    })
+}
+
+fn extra_roots(path: &Path) -> Result<Vec<reqwest::Certificate>, DirectoryError> {
+    let bad = |detail: String| DirectoryError::Client {
+        detail: format!("{CA_CERT_ENV}={}: {detail}", path.display()),
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(root_cause(&e)))?;
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in the file".into()));
+    }
+    Ok(certs)
+}
+
+/// Whether a password sent to `base` could be read on the network: plain `http://` to a host
+/// that is not this machine.
+pub(super) fn exposes_passwords(base: &Url) -> bool {
+    if base.scheme() != "http" {
+        return false;
+    }
+    let host = base.host_str().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    !loopback
+}
+
+/// Prints, once per process, a warning that a password is about to cross the network in
+/// clear text, when `base` [`exposes_passwords`].
+pub(super) fn warn_before_sending_password(base: &Url) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if exposes_passwords(base) && !WARNED.swap(true, Ordering::Relaxed) {
+        let host = base.host_str().unwrap_or("the directory");
+        eprintln!(
+            "warning: sending your password over plain HTTP to {host}; anyone on the network \
+             path can read it — use an https:// directory"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_http_to_other_machines_exposes_passwords() {
+        let exposes = |u: &str| exposes_passwords(&Url::parse(u).unwrap());
+        assert!(exposes("http://chat.example.org:27182/"));
+        assert!(exposes("http://192.0.2.1/"));
+        assert!(exposes("http://[2001:db8::1]:8/"));
+        assert!(!exposes("https://chat.example.org/"));
+        assert!(!exposes("http://127.0.0.1:27182/"));
+        assert!(!exposes("http://127.8.0.1/"));
+        assert!(!exposes("http://[::1]:1/"));
+        assert!(!exposes("http://LOCALHOST:1/"));
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let err = extra_roots(&missing).unwrap_err().to_string();
+        assert!(
+            err.contains(CA_CERT_ENV) && err.contains("missing.pem"),
+            "{err}"
+        );
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificates here\n").unwrap();
+        let err = extra_roots(&empty).unwrap_err().to_string();
+        assert!(err.contains("no PEM certificate"), "{err}");
+    }
+}
