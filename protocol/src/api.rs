@@ -155,8 +155,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 415: the body is not `application/json`.
     UnsupportedMediaType,
-    /// 429: too many requests from this address (or failed logins for this user); the
-    /// `Retry-After` header says when to try again, in seconds.
+    /// 429: too many requests from this client address; the `Retry-After` header says when
+    /// to try again, in seconds. (Wrong passwords for one user are slowed down instead, with
+    /// the usual 401.)
     TooManyRequests,
     /// 503: the store cannot be reached.
     Unavailable,
