@@ -11,9 +11,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The peer protocol version this build speaks; sent in `Hello` and `Welcome`.
 ///
-/// Bump it whenever a change to [`PeerMessage`] is not backwards compatible (see the versioning
-/// rules in `docs/protocol.md`).
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Bump it whenever a change to [`PeerMessage`] or the session format is not backwards
+/// compatible (see the versioning rules in `docs/protocol.md`). Version 1 sent frames in the
+/// clear; version 2 runs a Noise handshake first and encrypts every frame.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Longest chat text accepted, in bytes of UTF-8: 16 KiB.
 ///

@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use crate::app::{DialTarget, Me};
 use crate::directory::DirectoryClient;
 use crate::identity::Identity;
-use crate::pins::Pins;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, SessionEvent};
+use crate::pins::Pins;
 use crate::presence::Account;
 use crate::tui;
 
@@ -120,7 +120,11 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
     let port = listener.local_addr()?.port();
     let identity = Identity::generate()?;
     let account = register(client, ECHO_NAME, port, &identity).await?;
-    let local = LocalPeer { username: ECHO_NAME.to_owned(), listen_port: Some(port), identity };
+    let local = LocalPeer {
+        username: ECHO_NAME.to_owned(),
+        listen_port: Some(port),
+        identity,
+    };
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     tokio::spawn(net::listener::serve(listener, local, tx));
     tokio::spawn(account.keep_fresh(port, false, |_| true));

@@ -38,7 +38,9 @@ pub struct Identity {
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The secret half never appears in logs or panics.
-        f.debug_struct("Identity").field("public", &key_hex(&self.public)).finish_non_exhaustive()
+        f.debug_struct("Identity")
+            .field("public", &key_hex(&self.public))
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,14 +59,21 @@ impl Identity {
         let pair = snow::Builder::new(Pattern::XX.params())
             .generate_keypair()
             .map_err(|e| anyhow::anyhow!("cannot generate an identity key: {e}"))?;
-        let secret = pair.private.as_slice().try_into().context("unexpected private key size")?;
+        let secret = pair
+            .private
+            .as_slice()
+            .try_into()
+            .context("unexpected private key size")?;
         Ok(Self::from_secret(secret))
     }
 
     /// The key pair of a secret key (the public half per RFC 7748, via x25519-dalek).
     pub fn from_secret(secret: [u8; PUBLIC_KEY_BYTES]) -> Identity {
         let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret));
-        Identity { secret, public: public.to_bytes() }
+        Identity {
+            secret,
+            public: public.to_bytes(),
+        }
     }
 
     /// Loads the identity of the profile in `home`, creating and saving one on first use.
@@ -119,13 +128,20 @@ impl Identity {
 /// A key's fingerprint: 30 digits in six groups, e.g. `12345 67890 …`, derived from the
 /// SHA-256 of a label and the key. Equal keys give equal fingerprints.
 pub fn fingerprint(key: &PublicKey) -> String {
-    let digest = Sha256::new().chain_update(FINGERPRINT_LABEL).chain_update(key).finalize();
+    let digest = Sha256::new()
+        .chain_update(FINGERPRINT_LABEL)
+        .chain_update(key)
+        .finalize();
     let groups: Vec<String> = digest
         .chunks(5)
         .take(FINGERPRINT_GROUPS)
         .map(|chunk| {
             let n = chunk.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-            format!("{:0width$}", n % 10u64.pow(DIGITS_PER_GROUP as u32), width = DIGITS_PER_GROUP)
+            format!(
+                "{:0width$}",
+                n % 10u64.pow(DIGITS_PER_GROUP as u32),
+                width = DIGITS_PER_GROUP
+            )
         })
         .collect();
     groups.join(" ")
@@ -149,7 +165,10 @@ mod tests {
         let fp = fingerprint(&key);
         assert_eq!(fp, fingerprint(&key));
         assert_eq!(fp.len(), 6 * 5 + 5);
-        assert!(fp.split(' ').all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit())));
+        assert!(
+            fp.split(' ')
+                .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit()))
+        );
         assert_ne!(fp, fingerprint(&[8u8; 32]));
     }
 
@@ -170,7 +189,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(Identity::path(dir.path())).unwrap().permissions().mode();
+            let mode = std::fs::metadata(Identity::path(dir.path()))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(!format!("{first:?}").contains(&key_hex(first.secret())));
@@ -178,7 +200,9 @@ mod tests {
 
     #[test]
     fn the_public_half_matches_what_snow_generates() {
-        let pair = snow::Builder::new(Pattern::XX.params()).generate_keypair().unwrap();
+        let pair = snow::Builder::new(Pattern::XX.params())
+            .generate_keypair()
+            .unwrap();
         let identity = Identity::from_secret(pair.private.as_slice().try_into().unwrap());
         assert_eq!(identity.public().as_slice(), pair.public.as_slice());
     }
@@ -187,7 +211,12 @@ mod tests {
     fn a_corrupt_identity_file_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(Identity::path(dir.path()), b"{not json").unwrap();
-        let err = Identity::load_or_create(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("corrupt") && err.contains(IDENTITY_FILE), "{err}");
+        let err = Identity::load_or_create(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("corrupt") && err.contains(IDENTITY_FILE),
+            "{err}"
+        );
     }
 }

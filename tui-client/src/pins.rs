@@ -72,12 +72,24 @@ impl Pins {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Pins::default()),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let corrupt = || format!("the pinned keys file {} is corrupt; fix or delete it (every contact will then be new)", path.display());
-        let stored: BTreeMap<String, StoredPin> = serde_json::from_slice(&bytes).with_context(corrupt)?;
+        let corrupt = || {
+            format!(
+                "the pinned keys file {} is corrupt; fix or delete it (every contact will then be new)",
+                path.display()
+            )
+        };
+        let stored: BTreeMap<String, StoredPin> =
+            serde_json::from_slice(&bytes).with_context(corrupt)?;
         let mut map = BTreeMap::new();
         for (name, pin) in stored {
             let key = validate::public_key(&pin.public_key).with_context(corrupt)?;
-            map.insert(name, Pin { key, verified: pin.verified });
+            map.insert(
+                name,
+                Pin {
+                    key,
+                    verified: pin.verified,
+                },
+            );
         }
         Ok(Pins { map })
     }
@@ -90,7 +102,15 @@ impl Pins {
         let stored: BTreeMap<&str, StoredPin> = self
             .map
             .iter()
-            .map(|(name, pin)| (name.as_str(), StoredPin { public_key: key_hex(&pin.key), verified: pin.verified }))
+            .map(|(name, pin)| {
+                (
+                    name.as_str(),
+                    StoredPin {
+                        public_key: key_hex(&pin.key),
+                        verified: pin.verified,
+                    },
+                )
+            })
             .collect();
         let json = serde_json::to_vec_pretty(&stored)?;
         let path = Self::path(home);
@@ -114,13 +134,19 @@ impl Pins {
 
     /// Pins `key` for `name`, replacing any earlier key (which loses its verified mark).
     pub fn pin(&mut self, name: &str, key: PublicKey) {
-        let verified = self.map.get(name).is_some_and(|pin| pin.key == key && pin.verified);
+        let verified = self
+            .map
+            .get(name)
+            .is_some_and(|pin| pin.key == key && pin.verified);
         self.map.insert(name.to_owned(), Pin { key, verified });
     }
 
     /// Marks the pinned key of `name` verified; returns `false` when there is no pin.
     pub fn verify(&mut self, name: &str) -> bool {
-        self.map.get_mut(name).map(|pin| pin.verified = true).is_some()
+        self.map
+            .get_mut(name)
+            .map(|pin| pin.verified = true)
+            .is_some()
     }
 }
 
@@ -136,9 +162,16 @@ mod tests {
         assert_eq!(pins.check("bob", &[1; 32]), Trust::Pinned);
         assert!(pins.verify("bob"));
         assert_eq!(pins.check("bob", &[1; 32]), Trust::Verified);
-        assert_eq!(pins.check("bob", &[2; 32]), Trust::Changed { pinned: [1; 32] });
+        assert_eq!(
+            pins.check("bob", &[2; 32]),
+            Trust::Changed { pinned: [1; 32] }
+        );
         pins.pin("bob", [2; 32]);
-        assert_eq!(pins.check("bob", &[2; 32]), Trust::Pinned, "a new key starts unverified");
+        assert_eq!(
+            pins.check("bob", &[2; 32]),
+            Trust::Pinned,
+            "a new key starts unverified"
+        );
         assert!(!pins.verify("carol"));
     }
 
@@ -157,7 +190,11 @@ mod tests {
     #[test]
     fn a_corrupt_file_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(Pins::path(dir.path()), br#"{"bob":{"public_key":"nothex"}}"#).unwrap();
+        std::fs::write(
+            Pins::path(dir.path()),
+            br#"{"bob":{"public_key":"nothex"}}"#,
+        )
+        .unwrap();
         let err = format!("{:#}", Pins::load(dir.path()).unwrap_err());
         assert!(err.contains("corrupt") && err.contains(PINS_FILE), "{err}");
     }

@@ -52,7 +52,9 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         ("/accept", []) => Ok(SlashCommand::Accept),
         ("/verify", []) => Ok(SlashCommand::Verify { confirm: false }),
         ("/verify", ["confirm"]) => Ok(SlashCommand::Verify { confirm: true }),
-        ("/verify", _) => Err("usage: /verify, or /verify confirm once the numbers match".to_owned()),
+        ("/verify", _) => {
+            Err("usage: /verify, or /verify confirm once the numbers match".to_owned())
+        }
         ("/connect", ["--ip", addr]) => {
             peer_addr(addr).map(|addr| SlashCommand::Connect(DialTarget::Addr(addr)))
         }
@@ -105,8 +107,14 @@ mod tests {
         assert_eq!(parse("/help"), Ok(SlashCommand::Help));
         assert_eq!(parse("/quit"), Ok(SlashCommand::Quit));
         assert_eq!(parse("/accept"), Ok(SlashCommand::Accept));
-        assert_eq!(parse("/verify"), Ok(SlashCommand::Verify { confirm: false }));
-        assert_eq!(parse("/verify confirm"), Ok(SlashCommand::Verify { confirm: true }));
+        assert_eq!(
+            parse("/verify"),
+            Ok(SlashCommand::Verify { confirm: false })
+        );
+        assert_eq!(
+            parse("/verify confirm"),
+            Ok(SlashCommand::Verify { confirm: true })
+        );
         assert!(parse("/verify yes").is_err());
         assert_eq!(parse(" /close ".trim()), Ok(SlashCommand::Close));
         assert_eq!(

@@ -192,7 +192,9 @@ impl App {
         }
         let by_addr = outgoing && matches!(chat.target, Some(DialTarget::Addr(_)));
         let verdict = self.judge_key(id, &peer, by_addr, &mut effects);
-        let Some(chat) = self.chat_mut(id) else { return effects };
+        let Some(chat) = self.chat_mut(id) else {
+            return effects;
+        };
         let (held, note) = match verdict {
             Verdict::Refuse => {
                 effects.push(Effect::CloseSession { session });
@@ -202,7 +204,11 @@ impl App {
             Verdict::Hold(question) => (true, Some((LineKind::Error, question))),
         };
         chat.link = Link::Connected { session, outgoing };
-        chat.notice(now, LineKind::Info, format!("connected to {} ({})", peer.username, peer.addr));
+        chat.notice(
+            now,
+            LineKind::Info,
+            format!("connected to {} ({})", peer.username, peer.addr),
+        );
         if let Some((kind, text)) = note {
             chat.notice(now, kind, text);
         }
@@ -210,7 +216,12 @@ impl App {
             effects.extend(
                 chat.outbox()
                     .into_iter()
-                    .map(|(id, sent_at_ms, text)| Effect::Send { session, id, sent_at_ms, text }),
+                    .map(|(id, sent_at_ms, text)| Effect::Send {
+                        session,
+                        id,
+                        sent_at_ms,
+                        text,
+                    }),
             );
         }
         effects

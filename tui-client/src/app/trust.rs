@@ -27,7 +27,13 @@ impl App {
     /// Decides about the key a peer proved in a new session of chat `id`, updating the chat's
     /// security state and the pins; pushes the effects (saving pins) to `effects`. A refusal
     /// is shown in the chat at once; notes come back in the verdict.
-    pub(super) fn judge_key(&mut self, id: ChatId, peer: &RemotePeer, by_addr: bool, effects: &mut Vec<Effect>) -> Verdict {
+    pub(super) fn judge_key(
+        &mut self,
+        id: ChatId,
+        peer: &RemotePeer,
+        by_addr: bool,
+        effects: &mut Vec<Effect>,
+    ) -> Verdict {
         // With no pin yet, a directory record stands in for one.
         let directory_key = self
             .contacts
@@ -38,7 +44,9 @@ impl App {
             (Trust::New, Some(listed)) if listed != peer.key => Trust::Changed { pinned: listed },
             (trust, _) => trust,
         };
-        let Some(chat) = self.chats.iter_mut().find(|c| c.id == id) else { return Verdict::Refuse };
+        let Some(chat) = self.chats.iter_mut().find(|c| c.id == id) else {
+            return Verdict::Refuse;
+        };
         let fp = fingerprint(&peer.key);
         match trust {
             Trust::Pinned => chat.security = Security::Pinned,
@@ -70,7 +78,9 @@ impl App {
     /// Blocks chat `id` because its peer offers `offered` instead of the `pinned` key.
     pub(super) fn refuse_changed_key(&mut self, id: ChatId, pinned: PeerKey, offered: PeerKey) {
         let now = self.now();
-        let Some(chat) = self.chats.iter_mut().find(|c| c.id == id) else { return };
+        let Some(chat) = self.chats.iter_mut().find(|c| c.id == id) else {
+            return;
+        };
         chat.security = Security::Changed { pinned, offered };
         let reason = format!("{}'s key changed — refused", chat.name);
         let text = format!(
@@ -88,22 +98,34 @@ impl App {
     pub(super) fn accept_key(&mut self) -> Vec<Effect> {
         let now = self.now();
         let Some(id) = self.current else {
-            self.tell(Level::Error, "no chat open — /accept applies to the current chat");
+            self.tell(
+                Level::Error,
+                "no chat open — /accept applies to the current chat",
+            );
             return Vec::new();
         };
-        let Some(chat) = self.chats.iter_mut().find(|c| c.id == id) else { return Vec::new() };
+        let Some(chat) = self.chats.iter_mut().find(|c| c.id == id) else {
+            return Vec::new();
+        };
         let (key, redial) = match chat.security {
             Security::Unapproved { key } => (key, false),
             Security::Changed { offered, .. } => (offered, true),
             _ => {
                 let name = chat.name.clone();
-                self.tell(Level::Info, format!("there is no new key of {name} to accept"));
+                self.tell(
+                    Level::Info,
+                    format!("there is no new key of {name} to accept"),
+                );
                 return Vec::new();
             }
         };
         let name = chat.name.clone();
         chat.security = Security::Pinned;
-        chat.notice(now, LineKind::Info, format!("trusting {name}'s key {}", fingerprint(&key)));
+        chat.notice(
+            now,
+            LineKind::Info,
+            format!("trusting {name}'s key {}", fingerprint(&key)),
+        );
         self.key_warning = None;
         self.pins.pin(&name, key);
         let mut effects = vec![Effect::SavePins(self.pins.clone())];
@@ -115,7 +137,14 @@ impl App {
             }
             Some(chat) => {
                 if let Some(session) = chat.session() {
-                    effects.extend(chat.outbox().into_iter().map(|(id, sent_at_ms, text)| Effect::Send { session, id, sent_at_ms, text }));
+                    effects.extend(chat.outbox().into_iter().map(|(id, sent_at_ms, text)| {
+                        Effect::Send {
+                            session,
+                            id,
+                            sent_at_ms,
+                            text,
+                        }
+                    }));
                 }
             }
             None => {}
@@ -127,32 +156,56 @@ impl App {
     pub(super) fn verify(&mut self, confirm: bool) -> Vec<Effect> {
         let now = self.now();
         let my_key = self.me.key;
-        let Some(chat) = self.current.and_then(|id| self.chats.iter_mut().find(|c| c.id == id)) else {
-            self.tell(Level::Error, "no chat open — /verify applies to the current chat");
+        let Some(chat) = self
+            .current
+            .and_then(|id| self.chats.iter_mut().find(|c| c.id == id))
+        else {
+            self.tell(
+                Level::Error,
+                "no chat open — /verify applies to the current chat",
+            );
             return Vec::new();
         };
         let name = chat.name.clone();
         let Some(pin) = self.pins.get(&name).copied() else {
-            chat.notice(now, LineKind::Error, format!("no key of {name} is known yet — connect first"));
+            chat.notice(
+                now,
+                LineKind::Error,
+                format!("no key of {name} is known yet — connect first"),
+            );
             return Vec::new();
         };
         if !confirm {
             let number = safety_number(&my_key, &pin.key).replace('\n', "  ");
-            let text = format!("safety number with {name}: {number} — if {name} sees the same digits, type /verify confirm");
+            let text = format!(
+                "safety number with {name}: {number} — if {name} sees the same digits, type /verify confirm"
+            );
             chat.notice(now, LineKind::Info, text);
             return Vec::new();
         }
-        if matches!(chat.security, Security::Pinned | Security::New | Security::Unknown) {
+        if matches!(
+            chat.security,
+            Security::Pinned | Security::New | Security::Unknown
+        ) {
             chat.security = Security::Verified;
         }
-        chat.notice(now, LineKind::Info, format!("{name}'s key is marked verified"));
+        chat.notice(
+            now,
+            LineKind::Info,
+            format!("{name}'s key is marked verified"),
+        );
         self.pins.verify(&name);
         vec![Effect::SavePins(self.pins.clone())]
     }
 
     /// Whether chat `id` may send now (its key is not waiting for approval or refused).
     pub(super) fn may_send(&self, id: ChatId) -> bool {
-        self.chat(id).is_some_and(|c| !matches!(c.security, Security::Unapproved { .. } | Security::Changed { .. }))
+        self.chat(id).is_some_and(|c| {
+            !matches!(
+                c.security,
+                Security::Unapproved { .. } | Security::Changed { .. }
+            )
+        })
     }
 
     /// The dial effect for chat `id`, with the key its peer must prove.
@@ -161,6 +214,10 @@ impl App {
             DialTarget::Username(name) => name.clone(),
             DialTarget::Addr(_) => self.chat(id).map(|c| c.name.clone()).unwrap_or_default(),
         };
-        Effect::Dial { chat: id, target, expected: self.expected_key(&name) }
+        Effect::Dial {
+            chat: id,
+            target,
+            expected: self.expected_key(&name),
+        }
     }
 }

@@ -294,11 +294,19 @@ impl App {
         chat.scroll = 0;
         let (chat_id, link) = (chat.id, chat.link.clone());
         if !self.may_send(chat_id) {
-            self.tell(Level::Error, "the message waits: this peer's key needs /accept (see the chat)");
+            self.tell(
+                Level::Error,
+                "the message waits: this peer's key needs /accept (see the chat)",
+            );
             return Vec::new();
         }
         match link {
-            Link::Connected { session, .. } => vec![Effect::Send { session, id, sent_at_ms: now, text }],
+            Link::Connected { session, .. } => vec![Effect::Send {
+                session,
+                id,
+                sent_at_ms: now,
+                text,
+            }],
             Link::Dialing | Link::Reconnecting { .. } => Vec::new(),
             Link::Idle | Link::Failed { .. } => self.redial_if_idle(chat_id),
         }

@@ -49,7 +49,13 @@ pub(super) fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
         }),
         _ => None,
     };
-    Ok(Loaded { home, profile, account, identity, pins })
+    Ok(Loaded {
+        home,
+        profile,
+        account,
+        identity,
+        pins,
+    })
 }
 
 /// Our name: `--name`, else the profile's username, else the login name, else "guest".
@@ -111,7 +117,9 @@ pub async fn send(
     }
     let mut ctx = load(global)?;
     let target = target(username, ip)?;
-    let resolved = runner::resolve(ctx.account.as_ref(), &target).await.map_err(anyhow::Error::msg)?;
+    let resolved = runner::resolve(ctx.account.as_ref(), &target)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let pinned = match &target {
         DialTarget::Username(name) => ctx.pins.get(name).map(|pin| pin.key),
         DialTarget::Addr(_) => None,
@@ -121,10 +129,24 @@ pub async fn send(
     {
         bail!("{}", super::trust::changed_key_message(name, &pin, &listed));
     }
-    let local = LocalPeer { username: my_name(name, &ctx.profile)?, listen_port: None, identity: ctx.identity.clone() };
+    let local = LocalPeer {
+        username: my_name(name, &ctx.profile)?,
+        listen_port: None,
+        identity: ctx.identity.clone(),
+    };
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
-    let handle = net::dial(&resolved.addr, &local, pinned.or(resolved.key).as_ref(), 0, tx).await?;
-    if let Some(NetEvent { event: SessionEvent::Opened { peer, .. }, .. }) = rx.recv().await
+    let handle = net::dial(
+        &resolved.addr,
+        &local,
+        pinned.or(resolved.key).as_ref(),
+        0,
+        tx,
+    )
+    .await?;
+    if let Some(NetEvent {
+        event: SessionEvent::Opened { peer, .. },
+        ..
+    }) = rx.recv().await
         && let Err(e) = super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key)
     {
         handle.close();
@@ -210,7 +232,9 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                 text,
             } => {
                 // Messages of a refused session are dropped.
-                let Some((from, _)) = peers.get(&event.session) else { continue };
+                let Some((from, _)) = peers.get(&event.session) else {
+                    continue;
+                };
                 if json {
                     let line = serde_json::json!({ "from": from, "id": id.to_string(), "sent_at_ms": sent_at_ms, "text": text });
                     println!("{line}");

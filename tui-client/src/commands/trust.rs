@@ -27,7 +27,10 @@ pub(super) fn pin_or_refuse(ctx: &mut Loaded, name: &str, key: &PublicKey) -> an
         Trust::Pinned | Trust::Verified => Ok(()),
         Trust::Changed { pinned } => bail!("{}", changed_key_message(name, &pinned, key)),
         Trust::New => {
-            eprintln!("note: first contact with {name}; pinned its key (fingerprint {})", fingerprint(key));
+            eprintln!(
+                "note: first contact with {name}; pinned its key (fingerprint {})",
+                fingerprint(key)
+            );
             ctx.pins.pin(name, *key);
             ctx.pins.save(&ctx.home)
         }
@@ -40,7 +43,11 @@ pub(super) fn pin_or_refuse(ctx: &mut Loaded, name: &str, key: &PublicKey) -> an
 /// When the profile or identity cannot be read.
 pub fn whoami(global: &GlobalOpts) -> anyhow::Result<()> {
     let ctx = load(global)?;
-    let name = ctx.profile.username.as_deref().unwrap_or("(not registered)");
+    let name = ctx
+        .profile
+        .username
+        .as_deref()
+        .unwrap_or("(not registered)");
     println!("username:    {name}");
     println!("fingerprint: {}", fingerprint(ctx.identity.public()));
     println!("public key:  {}", ctx.identity.public_hex());
@@ -52,7 +59,12 @@ pub fn whoami(global: &GlobalOpts) -> anyhow::Result<()> {
 /// # Errors
 /// When nothing is known about the contact, the directory cannot be asked, or the pins cannot
 /// be saved.
-pub async fn verify(global: &GlobalOpts, username: &str, confirm: bool, accept_new_key: bool) -> anyhow::Result<()> {
+pub async fn verify(
+    global: &GlobalOpts,
+    username: &str,
+    confirm: bool,
+    accept_new_key: bool,
+) -> anyhow::Result<()> {
     let mut ctx = load(global)?;
     let name = validate::username(username)?;
     let listed = match &ctx.account {
@@ -64,13 +76,20 @@ pub async fn verify(global: &GlobalOpts, username: &str, confirm: bool, accept_n
         (Some(pin), Some(listed)) if pin != listed && accept_new_key => {
             ctx.pins.pin(&name, listed);
             ctx.pins.save(&ctx.home)?;
-            println!("now trusting {name}'s new key (fingerprint {})", fingerprint(&listed));
+            println!(
+                "now trusting {name}'s new key (fingerprint {})",
+                fingerprint(&listed)
+            );
             listed
         }
-        (Some(pin), Some(listed)) if pin != listed => bail!("{}", changed_key_message(&name, &pin, &listed)),
+        (Some(pin), Some(listed)) if pin != listed => {
+            bail!("{}", changed_key_message(&name, &pin, &listed))
+        }
         (Some(pin), _) => pin,
         (None, Some(listed)) => listed,
-        (None, None) => bail!("no key of {name} is known: chat with them once, or register with a directory that lists them"),
+        (None, None) => bail!(
+            "no key of {name} is known: chat with them once, or register with a directory that lists them"
+        ),
     };
     if accept_new_key && pinned == Some(key) && listed == Some(key) && !confirm {
         // Nothing changed; still show the number below.

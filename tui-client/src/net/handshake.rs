@@ -74,7 +74,9 @@ async fn noise_exchange(
             let frame = next_raw(&mut raw).await?;
             if let Err(e) = state.read_message(&frame, &mut buf) {
                 return Err(match decode_payload(&frame) {
-                    Ok(PeerMessage::Refuse { reason, message }) => HandshakeError::Refused { reason, message },
+                    Ok(PeerMessage::Refuse { reason, message }) => {
+                        HandshakeError::Refused { reason, message }
+                    }
                     _ => noise(e),
                 });
             }
@@ -99,8 +101,16 @@ pub async fn initiate(
     expected: Option<&PeerKey>,
 ) -> Result<(SecureFramed, PeerKey, String), HandshakeError> {
     let mut raw = Framed::new(stream, raw_codec());
-    let pattern = if expected.is_some() { Pattern::IK } else { Pattern::XX };
-    let preamble = Preamble { protocol_version: PROTOCOL_VERSION, pattern }.to_bytes();
+    let pattern = if expected.is_some() {
+        Pattern::IK
+    } else {
+        Pattern::XX
+    };
+    let preamble = Preamble {
+        protocol_version: PROTOCOL_VERSION,
+        pattern,
+    }
+    .to_bytes();
     raw.send(Bytes::from(preamble.clone())).await?;
     let prologue = Preamble::prologue(&preamble);
     let mut builder = snow::Builder::new(pattern.params())
@@ -112,11 +122,18 @@ pub async fn initiate(
     }
     let state = builder.build_initiator().map_err(noise)?;
     let (mut framed, key) = noise_exchange(raw, state).await?;
-    framed.send(PeerMessage::hello(&me.username, me.listen_port)).await?;
+    framed
+        .send(PeerMessage::hello(&me.username, me.listen_port))
+        .await?;
     match framed.next().await.transpose()? {
         Some(PeerMessage::Welcome { username, .. }) => Ok((framed, key, username)),
-        Some(PeerMessage::Refuse { reason, message }) => Err(HandshakeError::Refused { reason, message }),
-        Some(other) => Err(HandshakeError::Protocol(format!("expected a welcome, got a {}", other.kind()))),
+        Some(PeerMessage::Refuse { reason, message }) => {
+            Err(HandshakeError::Refused { reason, message })
+        }
+        Some(other) => Err(HandshakeError::Protocol(format!(
+            "expected a welcome, got a {}",
+            other.kind()
+        ))),
         None => Err(HandshakeError::Closed),
     }
 }
@@ -138,7 +155,11 @@ pub struct Accepted {
 ///
 /// # Errors
 /// [`HandshakeError`] naming what failed; refusals have already been sent to the peer.
-pub async fn respond(stream: TcpStream, me: &LocalPeer, busy: bool) -> Result<Accepted, HandshakeError> {
+pub async fn respond(
+    stream: TcpStream,
+    me: &LocalPeer,
+    busy: bool,
+) -> Result<Accepted, HandshakeError> {
     let mut raw = Framed::new(stream, raw_codec());
     let first = match next_raw(&mut raw).await {
         Ok(frame) => frame,
@@ -160,14 +181,19 @@ pub async fn respond(stream: TcpStream, me: &LocalPeer, busy: bool) -> Result<Ac
             "this peer speaks protocol version {PROTOCOL_VERSION}, you sent {}; both sides need a compatible p2p-chat release",
             preamble.protocol_version
         );
-        let reason = RefuseReason::VersionMismatch { supported: PROTOCOL_VERSION };
+        let reason = RefuseReason::VersionMismatch {
+            supported: PROTOCOL_VERSION,
+        };
         refuse_clear(&mut raw, reason.clone(), message.clone()).await;
         return Err(HandshakeError::Refused { reason, message });
     }
     if busy {
         let message = "too many sessions, try again later".to_owned();
         refuse_clear(&mut raw, RefuseReason::Busy, message.clone()).await;
-        return Err(HandshakeError::Refused { reason: RefuseReason::Busy, message });
+        return Err(HandshakeError::Refused {
+            reason: RefuseReason::Busy,
+            message,
+        });
     }
     let prologue = Preamble::prologue(&first);
     let state = snow::Builder::new(preamble.pattern.params())
@@ -176,8 +202,18 @@ pub async fn respond(stream: TcpStream, me: &LocalPeer, busy: bool) -> Result<Ac
         .and_then(|b| b.build_responder())
         .map_err(noise)?;
     let (mut framed, key) = noise_exchange(raw, state).await?;
-    let hello = framed.next().await.transpose()?.ok_or(HandshakeError::Closed)?;
-    let PeerMessage::Hello { protocol_version, username, listen_port, .. } = hello else {
+    let hello = framed
+        .next()
+        .await
+        .transpose()?
+        .ok_or(HandshakeError::Closed)?;
+    let PeerMessage::Hello {
+        protocol_version,
+        username,
+        listen_port,
+        ..
+    } = hello
+    else {
         let message = format!("expected a hello, got a {}", hello.kind());
         return Err(refuse(&mut framed, RefuseReason::BadHello, message).await);
     };
@@ -189,22 +225,40 @@ pub async fn respond(stream: TcpStream, me: &LocalPeer, busy: bool) -> Result<Ac
         Ok(name) => name,
         Err(e) => return Err(refuse(&mut framed, RefuseReason::BadHello, e.message).await),
     };
-    let welcome = PeerMessage::Welcome { protocol_version: PROTOCOL_VERSION, username: me.username.clone() };
+    let welcome = PeerMessage::Welcome {
+        protocol_version: PROTOCOL_VERSION,
+        username: me.username.clone(),
+    };
     framed.send(welcome).await?;
-    Ok(Accepted { framed, key, username, listen_port })
+    Ok(Accepted {
+        framed,
+        key,
+        username,
+        listen_port,
+    })
 }
 
 /// Sends a refusal before the encrypted channel exists (nothing secret is in it).
 async fn refuse_clear(raw: &mut RawFramed, reason: RefuseReason, message: String) {
-    let msg = PeerMessage::Refuse { reason, message: super::session::clip(message) };
+    let msg = PeerMessage::Refuse {
+        reason,
+        message: super::session::clip(message),
+    };
     if let Ok(payload) = encode_payload(&msg) {
         let _ = raw.send(Bytes::from(payload)).await;
     }
 }
 
 /// Sends an encrypted refusal and returns it as the error.
-async fn refuse(framed: &mut SecureFramed, reason: RefuseReason, message: String) -> HandshakeError {
-    let msg = PeerMessage::Refuse { reason: reason.clone(), message: super::session::clip(message.clone()) };
+async fn refuse(
+    framed: &mut SecureFramed,
+    reason: RefuseReason,
+    message: String,
+) -> HandshakeError {
+    let msg = PeerMessage::Refuse {
+        reason: reason.clone(),
+        message: super::session::clip(message.clone()),
+    };
     let _ = framed.send(msg).await;
     HandshakeError::Refused { reason, message }
 }

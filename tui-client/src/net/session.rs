@@ -104,34 +104,55 @@ pub async fn dial(
     events: EventSender,
 ) -> Result<SessionHandle, DialError> {
     let stream = connect(addr).await?;
-    let remote_addr = stream
-        .peer_addr()
-        .map_err(|e| DialError::Unreachable { addr: addr.to_owned(), detail: e.to_string() })?;
+    let remote_addr = stream.peer_addr().map_err(|e| DialError::Unreachable {
+        addr: addr.to_owned(),
+        detail: e.to_string(),
+    })?;
     let outcome = timeout(HANDSHAKE_TIMEOUT, handshake::initiate(stream, me, expected)).await;
     let addr = addr.to_owned();
     let (framed, key, username) = match outcome {
         Err(_) => return Err(DialError::HandshakeTimeout { addr }),
         Ok(Ok(done)) => done,
         Ok(Err(HandshakeError::Refused { reason, message })) => {
-            return Err(DialError::Refused { addr, reason, message: clip(message) });
+            return Err(DialError::Refused {
+                addr,
+                reason,
+                message: clip(message),
+            });
         }
         Ok(Err(HandshakeError::Closed | HandshakeError::Noise(_))) if expected.is_some() => {
             let detail = "the peer could not prove it holds the key we expected — its key may have changed, or someone else is answering at this address".to_owned();
             return Err(DialError::Handshake { addr, detail });
         }
         Ok(Err(e @ HandshakeError::Noise(_))) => {
-            return Err(DialError::Handshake { addr, detail: e.to_string() });
+            return Err(DialError::Handshake {
+                addr,
+                detail: e.to_string(),
+            });
         }
-        Ok(Err(e)) => return Err(DialError::Protocol { addr, detail: e.to_string() }),
+        Ok(Err(e)) => {
+            return Err(DialError::Protocol {
+                addr,
+                detail: e.to_string(),
+            });
+        }
     };
-    let peer = RemotePeer { username: clip(username), addr: remote_addr, listen_port: None, key };
+    let peer = RemotePeer {
+        username: clip(username),
+        addr: remote_addr,
+        listen_port: None,
+        key,
+    };
     Ok(start(framed, peer, Direction::Outgoing { request }, events, None).await)
 }
 
 async fn connect(addr: &str) -> Result<TcpStream, DialError> {
     let resolved = tokio::net::lookup_host(addr)
         .await
-        .map_err(|e| DialError::Resolve { addr: addr.to_owned(), detail: e.to_string() })?;
+        .map_err(|e| DialError::Resolve {
+            addr: addr.to_owned(),
+            detail: e.to_string(),
+        })?;
     let mut last = "the name resolved to no address".to_owned();
     for candidate in resolved {
         match timeout(CONNECT_TIMEOUT, TcpStream::connect(candidate)).await {
@@ -140,7 +161,10 @@ async fn connect(addr: &str) -> Result<TcpStream, DialError> {
             Err(_) => last = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
         }
     }
-    Err(DialError::Unreachable { addr: addr.to_owned(), detail: last })
+    Err(DialError::Unreachable {
+        addr: addr.to_owned(),
+        detail: last,
+    })
 }
 
 /// Serves one accepted connection: runs the responder's handshake, then the session. Without
@@ -153,7 +177,9 @@ pub async fn accept(
     events: EventSender,
     permit: Option<OwnedSemaphorePermit>,
 ) {
-    let Ok(remote_addr) = stream.peer_addr() else { return };
+    let Ok(remote_addr) = stream.peer_addr() else {
+        return;
+    };
     let busy = permit.is_none();
     let accepted = match timeout(HANDSHAKE_TIMEOUT, handshake::respond(stream, &me, busy)).await {
         Ok(Ok(accepted)) => accepted,
@@ -166,8 +192,18 @@ pub async fn accept(
             return;
         }
     };
-    let handshake::Accepted { framed, key, username, listen_port } = accepted;
-    let peer = RemotePeer { username, addr: remote_addr, listen_port, key };
+    let handshake::Accepted {
+        framed,
+        key,
+        username,
+        listen_port,
+    } = accepted;
+    let peer = RemotePeer {
+        username,
+        addr: remote_addr,
+        listen_port,
+        key,
+    };
     start(framed, peer, Direction::Incoming, events, permit).await;
 }
 

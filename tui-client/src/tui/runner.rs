@@ -69,12 +69,19 @@ impl Runner {
     pub async fn run(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Dial { chat, target, expected } => self.dial(chat, target, expected),
+                Effect::Dial {
+                    chat,
+                    target,
+                    expected,
+                } => self.dial(chat, target, expected),
                 Effect::SavePins(pins) => {
                     if let Some(home) = &self.home
                         && let Err(e) = pins.save(home)
                     {
-                        let _ = self.action_tx.send(Action::DirectoryFailed(format!("{e:#}"))).await;
+                        let _ = self
+                            .action_tx
+                            .send(Action::DirectoryFailed(format!("{e:#}")))
+                            .await;
                     }
                 }
                 Effect::Send {
@@ -134,16 +141,20 @@ impl Runner {
             let action = match resolve(account.as_ref(), &target).await {
                 Err(error) => Action::DialFailed { chat, error },
                 // The directory lists another key than the one we pinned: do not even dial.
-                Ok(Resolved { key: Some(listed), .. })
-                    if expected.is_some_and(|pin| pin != listed) =>
-                {
-                    Action::KeyChanged { chat, offered: listed }
-                }
+                Ok(Resolved {
+                    key: Some(listed), ..
+                }) if expected.is_some_and(|pin| pin != listed) => Action::KeyChanged {
+                    chat,
+                    offered: listed,
+                },
                 Ok(Resolved { addr, key }) => {
                     let key = expected.or(key);
                     match net::dial(&addr, &local, key.as_ref(), chat.0, net_tx).await {
                         Ok(_) => return,
-                        Err(e) => Action::DialFailed { chat, error: e.to_string() },
+                        Err(e) => Action::DialFailed {
+                            chat,
+                            error: e.to_string(),
+                        },
                     }
                 }
             };
@@ -181,14 +192,24 @@ pub struct Resolved {
 /// A message for the user when there is no directory or the lookup fails.
 pub async fn resolve(account: Option<&Account>, target: &DialTarget) -> Result<Resolved, String> {
     match target {
-        DialTarget::Addr(addr) => Ok(Resolved { addr: addr.clone(), key: None }),
+        DialTarget::Addr(addr) => Ok(Resolved {
+            addr: addr.clone(),
+            key: None,
+        }),
         DialTarget::Username(name) => {
             let account = account.ok_or_else(|| {
                 format!("cannot look up {name}: no directory configured — register first, or use /connect --ip HOST:PORT")
             })?;
-            let record = account.client.lookup(name).await.map_err(|e| e.to_string())?;
+            let record = account
+                .client
+                .lookup(name)
+                .await
+                .map_err(|e| e.to_string())?;
             let key = p2p_chat_protocol::validate::public_key(&record.public_key).ok();
-            Ok(Resolved { addr: peer_addr(&record.host, record.port), key })
+            Ok(Resolved {
+                addr: peer_addr(&record.host, record.port),
+                key,
+            })
         }
     }
 }

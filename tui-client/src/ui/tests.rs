@@ -58,18 +58,33 @@ fn snapshot_key_changed() {
     let mut app = chatting();
     app.update(Action::SessionClosed {
         session: SessionId(1),
-        reason: CloseReason::PeerLeft { reason: String::new() },
+        reason: CloseReason::PeerLeft {
+            reason: String::new(),
+        },
     });
     let mut impostor = fixtures::peer("bob", 66);
     impostor.key = [0x66; 32];
-    app.update(Action::SessionOpened { session: SessionId(9), peer: impostor, direction: Direction::Incoming });
+    app.update(Action::SessionOpened {
+        session: SessionId(9),
+        peer: impostor,
+        direction: Direction::Incoming,
+    });
     let terminal = draw(&app, 80, 24);
     let screen = fixtures::text(&terminal);
-    assert!(screen.contains("Key changed") && screen.contains("/accept"), "{screen}");
-    assert!(screen.contains(&crate::identity::fingerprint(&[0x66; 32])), "{screen}");
+    assert!(
+        screen.contains("Key changed") && screen.contains("/accept"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(&crate::identity::fingerprint(&[0x66; 32])),
+        "{screen}"
+    );
     insta::assert_snapshot!("key_changed", terminal.backend());
     // Esc hides the warning; the chat title still says the key changed.
     press(&mut app, KeyCode::Esc);
     let screen = fixtures::text(&draw(&app, 80, 24));
-    assert!(!screen.contains("Key changed ─") && screen.contains("KEY CHANGED"), "{screen}");
+    assert!(
+        !screen.contains("Key changed ─") && screen.contains("KEY CHANGED"),
+        "{screen}"
+    );
 }

@@ -56,6 +56,47 @@ fn two_registered_users_chat_through_their_tuis() {
     alice.quit();
     bob.wait_for("alice left");
     bob.quit();
+
+    // Bob starts over with a new identity key: alice is warned and refuses until she accepts.
+    let bob_home_str = bob_home.to_str().unwrap();
+    let out = run_client(
+        &["--home", bob_home_str, "unregister", "--password-stdin"],
+        "correct horse battery\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(bob_home.join("identity.json")).unwrap();
+    register(&bob_home, &directory, "bob", bob_port);
+    let mut bob = Tui::spawn(
+        "bob",
+        &bin,
+        &["--home", bob_home_str, "--listen", &bob_listen],
+    );
+    let mut alice = Tui::spawn(
+        "alice",
+        &bin,
+        &[
+            "--home",
+            alice_home.to_str().unwrap(),
+            "--listen",
+            &alice_listen,
+        ],
+    );
+    alice.wait_for("directory: online");
+    alice.type_text("\r");
+    alice.wait_for("Key changed");
+    alice.wait_for("KEY CHANGED");
+    alice.type_text("hello?\r");
+    alice.wait_for("needs /accept");
+    alice.type_text("/accept\r");
+    alice.wait_for("trusting bob's key");
+    alice.wait_for("connected to bob");
+    bob.wait_for("hello?");
+    alice.quit();
+    bob.quit();
 }
 
 #[test]
@@ -98,8 +139,13 @@ fn connect_by_ip_needs_no_directory() {
             "dave",
         ],
     );
-    dave.wait_for("connected to carol");
+    // Dave reached a stranger by address: he sees carol's fingerprint and must accept it
+    // before anything is sent.
+    dave.wait_for("first contact with carol");
     dave.type_text("hi carol, no directory needed\r");
+    dave.wait_for("needs /accept");
+    dave.type_text("/accept\r");
+    dave.wait_for("trusting carol's key");
     // Dave's chat appears in carol's list with an unread count; Tab switches to it.
     carol.wait_for("dave             (1)");
     carol.type_text("\t");
