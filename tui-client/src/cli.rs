@@ -53,7 +53,8 @@ pub enum Command {
         /// Directory URL, e.g. http://chat.example.org:27182.
         #[arg(long, env = "P2P_CHAT_SERVER", value_name = "URL")]
         server: String,
-        /// Host (IP address or DNS name) other peers should dial to reach you.
+        /// Host (IP address or DNS name) other peers should dial to reach you, or `auto` for
+        /// the address the directory sees you connect from (your public address behind NAT).
         /// Default: the address this machine uses to reach the directory.
         #[arg(long, value_name = "HOST")]
         host: Option<String>,

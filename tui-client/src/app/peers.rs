@@ -187,10 +187,16 @@ impl App {
             }
             effects.push(Effect::CloseSession { session: old });
         }
-        if name_free && chat.name != peer.username {
+        // A chat opened by address takes the name the peer introduced itself with; one opened
+        // by username keeps it (the key proved it), whatever the peer calls itself.
+        let by_addr = outgoing && matches!(chat.target, Some(DialTarget::Addr(_)));
+        if by_addr && name_free && chat.name != peer.username {
             chat.name = peer.username.clone();
         }
-        let by_addr = outgoing && matches!(chat.target, Some(DialTarget::Addr(_)));
+        let peer = RemotePeer {
+            username: chat.name.clone(),
+            ..peer
+        };
         let verdict = self.judge_key(id, &peer, by_addr, &mut effects);
         let Some(chat) = self.chat_mut(id) else {
             return effects;

@@ -175,6 +175,17 @@ impl App {
             );
             return Vec::new();
         };
+        if matches!(
+            chat.security,
+            Security::Changed { .. } | Security::Unapproved { .. }
+        ) {
+            chat.notice(
+                now,
+                LineKind::Error,
+                format!("{name}'s key is not trusted yet — /accept it first, then verify"),
+            );
+            return Vec::new();
+        }
         if !confirm {
             let number = safety_number(&my_key, &pin.key).replace('\n', "  ");
             let text = format!(

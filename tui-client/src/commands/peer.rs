@@ -239,7 +239,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                     let line = serde_json::json!({ "from": from, "id": id.to_string(), "sent_at_ms": sent_at_ms, "text": text });
                     println!("{line}");
                 } else {
-                    println!("{from}: {text}");
+                    println!("{from}: {}", printable(&text));
                 }
             }
             SessionEvent::Closed { reason } => {
@@ -250,6 +250,14 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
             SessionEvent::Delivered { .. } => {}
         }
     }
+}
+
+/// A peer's text made safe for a terminal: control characters (escape sequences that could
+/// move the cursor or rewrite the screen) become spaces.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The chat window, optionally opened on one peer (`connect`).
@@ -290,4 +298,15 @@ pub async fn chat(
         home: Some(ctx.home),
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_never_reach_the_terminal() {
+        assert_eq!(printable("hi\x1b[2J\x07there\n"), "hi [2J there ");
+        assert_eq!(printable("plain ✓"), "plain ✓");
+    }
 }

@@ -126,7 +126,12 @@ pub async fn initiate(
         .send(PeerMessage::hello(&me.username, me.listen_port))
         .await?;
     match framed.next().await.transpose()? {
-        Some(PeerMessage::Welcome { username, .. }) => Ok((framed, key, username)),
+        Some(PeerMessage::Welcome { username, .. }) => match validate::username(&username) {
+            Ok(name) => Ok((framed, key, name)),
+            Err(e) => Err(HandshakeError::Protocol(format!(
+                "the peer's name is invalid: {e}"
+            ))),
+        },
         Some(PeerMessage::Refuse { reason, message }) => {
             Err(HandshakeError::Refused { reason, message })
         }

@@ -349,8 +349,13 @@ async fn send_frame(framed: &mut PeerFramed, msg: PeerMessage) -> Result<(), Clo
     }
 }
 
-/// Cuts a peer-supplied reason to [`MAX_REASON_BYTES`] on a character boundary.
-pub(super) fn clip(mut text: String) -> String {
+/// Makes a peer-supplied reason safe to show: at most [`MAX_REASON_BYTES`] (cut on a
+/// character boundary), control characters (terminal escape sequences) replaced by spaces.
+pub(super) fn clip(text: String) -> String {
+    let mut text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if text.len() > MAX_REASON_BYTES {
         let mut end = MAX_REASON_BYTES;
         while !text.is_char_boundary(end) {

@@ -57,6 +57,39 @@ fn two_registered_users_chat_through_their_tuis() {
     bob.wait_for("alice left");
     bob.quit();
 
+    // Both see the same safety number; alice marks bob verified.
+    let safety = |home: &std::path::Path, peer: &str, confirm: bool| {
+        let mut args = vec!["--home", home.to_str().unwrap(), "verify", peer];
+        if confirm {
+            args.push("--confirm");
+        }
+        let out = run_client(&args, "");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let digits: Vec<String> = text
+            .lines()
+            .filter(|l| l.split(' ').count() == 6)
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(digits.len(), 2, "{text}");
+        (digits, text)
+    };
+    let (alice_sees, _) = safety(&alice_home, "bob", false);
+    let (bob_sees, _) = safety(&bob_home, "alice", false);
+    assert_eq!(alice_sees, bob_sees);
+    let (_, confirmed) = safety(&alice_home, "bob", true);
+    assert!(confirmed.contains("marked verified"), "{confirmed}");
+    let whoami = run_client(&["--home", bob_home.to_str().unwrap(), "whoami"], "");
+    let whoami = String::from_utf8_lossy(&whoami.stdout).into_owned();
+    assert!(
+        whoami.contains("username:    bob") && bob_sees.iter().any(|l| whoami.contains(l.as_str())),
+        "{whoami}"
+    );
+
     // Bob starts over with a new identity key: alice is warned and refuses until she accepts.
     let bob_home_str = bob_home.to_str().unwrap();
     let out = run_client(

@@ -45,6 +45,7 @@ impl Directory {
     pub fn start(dir: &Path) -> Directory {
         let db = format!("sqlite://{}", dir.join("directory.db").display());
         let mut child = Command::new(directory_bin())
+            // Many accounts act from one address within seconds here: no per-address limit.
             .args([
                 "--listen",
                 "127.0.0.1:0",
@@ -52,6 +53,8 @@ impl Directory {
                 &db,
                 "--bcrypt-cost",
                 "4",
+                "--rate-limit-per-minute",
+                "0",
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
