@@ -19,5 +19,6 @@ pub mod net;
 pub mod pins;
 pub mod presence;
 pub mod profile;
+pub mod store;
 pub mod tui;
 pub mod ui;

@@ -1,0 +1,303 @@
+//! The profile's local store: history and outbox in one SQLite file (`p2p-chat.db`).
+//!
+//! A message we send is written here (queued) before it goes to the network; a message we
+//! receive is written here before the receipt goes back. The file runs in WAL mode with
+//! `synchronous = FULL`, so a write that returned survives `kill -9` and power loss.
+//! Conversations are read in pages of [`PAGE_SIZE`] "before seq" (keyset paging), so a chat of
+//! any length opens at once.
+
+mod schema;
+
+use std::path::Path;
+
+use p2p_chat_protocol::MessageId;
+use sqlx::Row;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+
+/// Messages per page of history: 100, as the chat backends this project grew from used.
+pub const PAGE_SIZE: u32 = 100;
+
+/// Name of the store file inside the profile directory.
+pub const STORE_FILE: &str = "p2p-chat.db";
+
+/// Where one of our messages stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Delivery {
+    /// Written locally; the peer has not been reached yet.
+    Queued,
+    /// Handed to an open session (or deposited in the mailbox); no receipt yet.
+    Sent,
+    /// The peer stored it and said so.
+    Delivered,
+    /// It will not be delivered; the detail says why.
+    Failed,
+}
+
+impl Delivery {
+    fn code(self) -> i64 {
+        match self {
+            Self::Queued => 0,
+            Self::Sent => 1,
+            Self::Delivered => 2,
+            Self::Failed => 3,
+        }
+    }
+
+    fn from_code(code: i64) -> Self {
+        match code {
+            0 => Self::Queued,
+            1 => Self::Sent,
+            3 => Self::Failed,
+            _ => Self::Delivered,
+        }
+    }
+}
+
+/// One stored message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// Local order; larger is newer.
+    pub seq: i64,
+    /// The sender's id.
+    pub id: MessageId,
+    /// The other side of the conversation.
+    pub peer: String,
+    /// Whether we wrote it.
+    pub outgoing: bool,
+    /// Sender's clock, unix ms.
+    pub sent_at_ms: u64,
+    /// The text.
+    pub text: String,
+    /// Delivery state (received messages are always `Delivered`).
+    pub delivery: Delivery,
+    /// Why it failed, if it did.
+    pub detail: Option<String>,
+}
+
+/// A conversation in the store, for the contact list at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    /// The peer.
+    pub peer: String,
+    /// Received messages after the read marker.
+    pub unread: u64,
+}
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+#[error("local store: {0}")]
+pub struct StoreError(#[from] pub sqlx::Error);
+
+/// The local store.
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    pool: SqlitePool,
+}
+
+/// The columns [`stored`] reads; a macro so queries stay `&'static str` built with `concat!`.
+macro_rules! columns {
+    () => {
+        "seq, id, peer, outgoing, sent_at_ms, text, state, detail"
+    };
+}
+
+fn stored(row: &SqliteRow) -> Result<Stored, sqlx::Error> {
+    let id: Vec<u8> = row.try_get("id")?;
+    let id = uuid::Uuid::from_slice(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Stored {
+        seq: row.try_get("seq")?,
+        id: MessageId(id),
+        peer: row.try_get("peer")?,
+        outgoing: row.try_get::<i64, _>("outgoing")? == 1,
+        sent_at_ms: u64::try_from(row.try_get::<i64, _>("sent_at_ms")?).unwrap_or(0),
+        text: row.try_get("text")?,
+        delivery: Delivery::from_code(row.try_get("state")?),
+        detail: row.try_get("detail")?,
+    })
+}
+
+fn ms(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl LocalStore {
+    /// Opens (creating it if needed) the store of the profile in `home` and applies the
+    /// migrations.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or migrated.
+    pub async fn open(home: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            pool: schema::open_file(&home.join(STORE_FILE)).await?,
+        })
+    }
+
+    /// A private store in memory (the demo; tests).
+    ///
+    /// # Errors
+    /// When SQLite cannot start.
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        Ok(Self {
+            pool: schema::open_memory().await?,
+        })
+    }
+
+    /// Writes one of our messages as queued; returns its `seq`.
+    ///
+    /// # Errors
+    /// When the write fails (the message must then not be sent).
+    pub async fn insert_outgoing(
+        &self,
+        peer: &str,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: &str,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state) \
+             VALUES (?, ?, 1, ?, ?, ?, 0) RETURNING seq",
+        )
+        .bind(id.0.as_bytes().as_slice())
+        .bind(peer)
+        .bind(ms(sent_at_ms))
+        .bind(ms(crate::clock::now_ms()))
+        .bind(text)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("seq")?)
+    }
+
+    /// Writes a received message unless one with the same id from the same peer is stored;
+    /// returns its `seq`, or `None` for a duplicate (a resend).
+    ///
+    /// # Errors
+    /// When the write fails (the receipt must then not be sent).
+    pub async fn insert_incoming(
+        &self,
+        peer: &str,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state) \
+             VALUES (?, ?, 0, ?, ?, ?, 2) ON CONFLICT (peer, outgoing, id) DO NOTHING RETURNING seq",
+        )
+        .bind(id.0.as_bytes().as_slice())
+        .bind(peer)
+        .bind(ms(sent_at_ms))
+        .bind(ms(crate::clock::now_ms()))
+        .bind(text)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("seq")).transpose()?)
+    }
+
+    /// Records a new delivery state of our message `id` to `peer`. Never moves a delivered
+    /// message back.
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub async fn set_delivery(
+        &self,
+        peer: &str,
+        id: MessageId,
+        delivery: Delivery,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE messages SET state = ?, detail = ? WHERE peer = ? AND outgoing = 1 AND id = ? AND state <> 2")
+            .bind(delivery.code())
+            .bind(detail)
+            .bind(peer)
+            .bind(id.0.as_bytes().as_slice())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Up to `limit` messages with `peer` older than `before` (newest page when `None`),
+    /// oldest first.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn page(
+        &self,
+        peer: &str,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Stored>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE peer = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+        );
+        let rows = sqlx::query(sql)
+            .bind(peer)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut page = rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
+        page.reverse();
+        Ok(page)
+    }
+
+    /// Our undelivered messages (queued, sent), oldest first: what to (re)send.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn outbox(&self) -> Result<Vec<Stored>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE outgoing = 1 AND state < 2 ORDER BY seq"
+        );
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Every conversation with its unread count, most recent first.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn conversations(&self) -> Result<Vec<Conversation>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.peer AS peer, \
+                    SUM(CASE WHEN m.outgoing = 0 AND m.seq > COALESCE(r.last_seq, 0) THEN 1 ELSE 0 END) AS unread, \
+                    MAX(m.seq) AS newest \
+             FROM messages m LEFT JOIN read_markers r ON r.peer = m.peer \
+             GROUP BY m.peer ORDER BY newest DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let unread: i64 = row.try_get("unread")?;
+                Ok(Conversation {
+                    peer: row.try_get("peer")?,
+                    unread: u64::try_from(unread).unwrap_or(0),
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()
+            .map_err(StoreError)
+    }
+
+    /// Marks everything in the conversation with `peer` up to `seq` as read.
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub async fn mark_read(&self, peer: &str, seq: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO read_markers (peer, last_seq) VALUES (?, ?) \
+             ON CONFLICT (peer) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
+        )
+        .bind(peer)
+        .bind(seq)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

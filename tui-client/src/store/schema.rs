@@ -1,0 +1,66 @@
+//! Opening the store: connection settings chosen for durability, and the embedded migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+/// How long a writer waits for another process's lock (a second client on the same profile):
+/// 5 s.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Pooled connections to the file: one writer at a time anyway, a few readers beside it.
+const MAX_CONNECTIONS: u32 = 4;
+
+fn migrator() -> Migrator {
+    let migration = Migration::new(
+        1,
+        "history and outbox".into(),
+        MigrationType::Simple,
+        include_str!("../../migrations/0001_history_and_outbox.sql").into_sql_str(),
+        false,
+    );
+    Migrator::with_migrations(vec![migration])
+}
+
+/// Opens (creating) the database file in WAL mode with `synchronous = FULL`: in WAL mode
+/// SQLite then syncs the log on every commit, so a committed write survives power loss
+/// (SQLite documentation, "PRAGMA synchronous").
+pub async fn open_file(path: &Path) -> Result<SqlitePool, sqlx::Error> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await?;
+    migrator().run(&pool).await?;
+    Ok(pool)
+}
+
+/// A private in-memory database: one connection that never expires (each connection to
+/// `:memory:` would see its own database).
+pub async fn open_memory() -> Result<SqlitePool, sqlx::Error> {
+    let options = SqliteConnectOptions::new()
+        .in_memory(true)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await?;
+    migrator().run(&pool).await?;
+    Ok(pool)
+}

@@ -1,0 +1,171 @@
+use super::*;
+
+fn id(n: u128) -> MessageId {
+    MessageId(uuid::Uuid::from_u128(n))
+}
+
+#[tokio::test]
+async fn outgoing_messages_form_the_outbox_until_delivered() {
+    let store = LocalStore::in_memory().await.unwrap();
+    store
+        .insert_outgoing("bob", id(1), 10, "one")
+        .await
+        .unwrap();
+    store
+        .insert_outgoing("bob", id(2), 20, "two")
+        .await
+        .unwrap();
+    store
+        .insert_outgoing("carol", id(3), 30, "three")
+        .await
+        .unwrap();
+    let texts = |v: Vec<Stored>| v.into_iter().map(|m| m.text).collect::<Vec<_>>();
+    assert_eq!(
+        texts(store.outbox().await.unwrap()),
+        ["one", "two", "three"]
+    );
+    store
+        .set_delivery("bob", id(1), Delivery::Sent, None)
+        .await
+        .unwrap();
+    store
+        .set_delivery("bob", id(2), Delivery::Delivered, None)
+        .await
+        .unwrap();
+    assert_eq!(texts(store.outbox().await.unwrap()), ["one", "three"]);
+    // A delivered message never goes back to sent (a late, stale update).
+    store
+        .set_delivery("bob", id(2), Delivery::Sent, None)
+        .await
+        .unwrap();
+    let page = store.page("bob", None, PAGE_SIZE).await.unwrap();
+    assert_eq!(page[1].delivery, Delivery::Delivered);
+    // The id must belong to that peer.
+    store
+        .set_delivery("mallory", id(3), Delivery::Delivered, None)
+        .await
+        .unwrap();
+    assert_eq!(store.outbox().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_resent_message_is_stored_once() {
+    let store = LocalStore::in_memory().await.unwrap();
+    assert!(
+        store
+            .insert_incoming("bob", id(7), 1, "hi")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .insert_incoming("bob", id(7), 1, "hi")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The same id from someone else is another message.
+    assert!(
+        store
+            .insert_incoming("carol", id(7), 1, "hi")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.page("bob", None, PAGE_SIZE).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn pages_walk_back_from_the_newest() {
+    let store = LocalStore::in_memory().await.unwrap();
+    for n in 0..250u128 {
+        store
+            .insert_incoming("bob", id(n), n as u64, &format!("m{n}"))
+            .await
+            .unwrap();
+    }
+    let newest = store.page("bob", None, PAGE_SIZE).await.unwrap();
+    assert_eq!(newest.len(), 100);
+    assert_eq!(
+        (newest[0].text.as_str(), newest[99].text.as_str()),
+        ("m150", "m249")
+    );
+    let older = store
+        .page("bob", Some(newest[0].seq), PAGE_SIZE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (older[0].text.as_str(), older[99].text.as_str()),
+        ("m50", "m149")
+    );
+    let oldest = store
+        .page("bob", Some(older[0].seq), PAGE_SIZE)
+        .await
+        .unwrap();
+    assert_eq!(oldest.len(), 50);
+    assert_eq!(oldest[0].text, "m0");
+    assert!(
+        store
+            .page("bob", Some(oldest[0].seq), PAGE_SIZE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn unread_counts_follow_the_read_marker() {
+    let store = LocalStore::in_memory().await.unwrap();
+    store.insert_incoming("bob", id(1), 1, "a").await.unwrap();
+    let second = store
+        .insert_incoming("bob", id(2), 2, "b")
+        .await
+        .unwrap()
+        .unwrap();
+    store.insert_incoming("bob", id(3), 3, "c").await.unwrap();
+    store.insert_outgoing("carol", id(4), 4, "d").await.unwrap();
+    let unread =
+        |c: &[Conversation], peer: &str| c.iter().find(|c| c.peer == peer).map(|c| c.unread);
+    let all = store.conversations().await.unwrap();
+    assert_eq!(all[0].peer, "carol", "most recent first");
+    assert_eq!(
+        (unread(&all, "bob"), unread(&all, "carol")),
+        (Some(3), Some(0))
+    );
+    store.mark_read("bob", second).await.unwrap();
+    assert_eq!(
+        unread(&store.conversations().await.unwrap(), "bob"),
+        Some(1)
+    );
+    // A marker never moves back.
+    store.mark_read("bob", 1).await.unwrap();
+    assert_eq!(
+        unread(&store.conversations().await.unwrap(), "bob"),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn the_file_survives_a_reopen_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = LocalStore::open(dir.path()).await.unwrap();
+        store
+            .insert_outgoing("bob", id(1), 1, "kept")
+            .await
+            .unwrap();
+    }
+    let store = LocalStore::open(dir.path()).await.unwrap();
+    assert_eq!(store.outbox().await.unwrap()[0].text, "kept");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(sync, 2, "FULL");
+}
