@@ -1,6 +1,14 @@
 //! Bodies of the directory's HTTP API (`docs/api.md`), shared by server and client.
 //!
-//! All bodies are JSON. Timestamps are RFC 3339 strings in UTC.
+//! All bodies are JSON. Timestamps are RFC 3339 strings in UTC. The offline mailbox's bodies
+//! are in [`mailbox`] and re-exported here.
+
+mod mailbox;
+
+pub use mailbox::{
+    DEFAULT_MAILBOX_PAGE_LIMIT, DepositReceipt, DepositRequest, MAX_MAILBOX_PAGE_LIMIT,
+    MAX_SEALED_BYTES, MailId, MailboxItem, MailboxPage, MailboxQuery, decode_sealed, encode_sealed,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -161,6 +169,10 @@ pub enum ErrorCode {
     TooManyRequests,
     /// 503: the store cannot be reached.
     Unavailable,
+    /// 507: the recipient's mailbox holds as many messages or bytes as the directory keeps
+    /// for one user; the message names the limit. Try again after the recipient has fetched
+    /// their mail.
+    MailboxFull,
     /// 500: something failed on the server; details are in its log only.
     Internal,
 }
