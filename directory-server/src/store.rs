@@ -5,15 +5,18 @@
 //! exists ([`sqlite::SqliteStore`]); a PostgreSQL backend can be added as a second module and a
 //! second arm in [`open_store`] without touching the HTTP layer.
 
+mod mail;
 mod rows;
 pub mod sqlite;
 
+pub use mail::{DepositOutcome, MailRow, MailboxQuota, NewMail};
 pub use rows::{AddressUpdate, ClientRow, NewClient, NewToken};
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use p2p_chat_protocol::api::MailId;
 
 /// Length of a stored token hash in bytes (SHA-256).
 pub const TOKEN_HASH_BYTES: usize = 32;
@@ -147,7 +150,7 @@ pub trait Store: Send + Sync + 'static {
         password_hash: &str,
     ) -> Result<bool, StoreError>;
 
-    /// Deletes a client and, with it, all its tokens; false when it did not exist.
+    /// Deletes a client and, with it, all its tokens and its mailbox; false when it did not exist.
     ///
     /// # Errors
     /// Database failures only.
@@ -174,6 +177,51 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// Database failures only.
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError>;
+
+    /// Stores a sealed message for `mail.recipient` when the recipient exists and its mailbox
+    /// has room under `quota` (counting unexpired messages only). The check and the insert
+    /// must be atomic, so concurrent deposits cannot overfill a mailbox (SQLite: one write
+    /// transaction; PostgreSQL: lock the recipient's `clients` row first). The recipient's
+    /// expired messages may be purged on the way.
+    ///
+    /// # Errors
+    /// Database failures only; a missing recipient or a full mailbox is a [`DepositOutcome`].
+    async fn deposit_mail(
+        &self,
+        mail: &NewMail,
+        quota: MailboxQuota,
+    ) -> Result<DepositOutcome, StoreError>;
+
+    /// Up to `limit` messages of `recipient` that expire after `now`, with ids greater than
+    /// `after` (all when `None`; `after` need not exist), in ascending id order.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn fetch_mail(
+        &self,
+        recipient: &str,
+        after: Option<MailId>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MailRow>, StoreError>;
+
+    /// Deletes message `id` if it belongs to `recipient`; true when it existed and had not
+    /// expired at `now`. Another recipient's message is never touched.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn delete_mail(
+        &self,
+        recipient: &str,
+        id: MailId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes every message that expired at or before `now`; returns how many.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn purge_expired_mail(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
     /// Closes all connections; every later call fails with [`StoreError::Unavailable`].
     /// Called on shutdown so SQLite can checkpoint its write-ahead log.

@@ -5,13 +5,21 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::SqlSafeStr;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+mod convert;
+mod mailbox;
+mod migrate;
 mod tokens;
 
-use super::{AddressUpdate, ClientRow, NewClient, NewToken, Store, StoreError, TokenHash};
+use p2p_chat_protocol::api::MailId;
+
+use super::{
+    AddressUpdate, ClientRow, DepositOutcome, MailRow, MailboxQuota, NewClient, NewMail, NewToken,
+    Store, StoreError, TokenHash,
+};
+use convert::{RawClientRow, client_row, millis};
+use migrate::migrator;
 
 /// Most pooled connections to a database file. WAL lets readers run beside the single writer;
 /// a handful is plenty for a directory that answers small queries.
@@ -24,36 +32,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a request waits for a free pooled connection before the store counts as
 /// unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The migrations, in order. Append only: a shipped migration is never edited.
-fn migrator() -> Migrator {
-    let migrations = [
-        (
-            1,
-            "clients and tokens",
-            include_str!("../../migrations/sqlite/0001_clients_and_tokens.sql"),
-        ),
-        (
-            2,
-            "identity keys and observed hosts",
-            include_str!("../../migrations/sqlite/0002_identity_keys_and_observed_hosts.sql"),
-        ),
-    ];
-    Migrator::with_migrations(
-        migrations
-            .into_iter()
-            .map(|(version, description, sql)| {
-                Migration::new(
-                    version,
-                    description.into(),
-                    MigrationType::Simple,
-                    sql.into_sql_str(),
-                    false,
-                )
-            })
-            .collect(),
-    )
-}
 
 /// [`Store`] on SQLite through a sqlx pool.
 #[derive(Clone, Debug)]
@@ -68,8 +46,6 @@ macro_rules! client_columns {
         "username, host, port, public_key, observed_host, registered_at, last_seen"
     };
 }
-
-type RawClientRow = (String, String, i64, String, Option<String>, i64, i64);
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `url` and applies the migrations.
@@ -102,32 +78,6 @@ impl SqliteStore {
         migrator().run(&pool).await?;
         Ok(Self { pool })
     }
-}
-
-fn millis(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} ms is out of range")))
-}
-
-fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
-    let (username, host, port, public_key, observed_host, registered_at, last_seen) = raw;
-    let port = u16::try_from(port)
-        .ok()
-        .filter(|&p| p != 0)
-        .ok_or_else(|| StoreError::Corrupt(format!("port {port} of {username:?}")))?;
-    Ok(ClientRow {
-        username,
-        host,
-        port,
-        public_key,
-        observed_host,
-        registered_at: from_millis(registered_at)?,
-        last_seen: from_millis(last_seen)?,
-    })
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -291,6 +241,37 @@ impl Store for SqliteStore {
 
     async fn delete_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
         tokens::delete(&self.pool, hash).await
+    }
+
+    async fn deposit_mail(
+        &self,
+        mail: &NewMail,
+        quota: MailboxQuota,
+    ) -> Result<DepositOutcome, StoreError> {
+        mailbox::deposit(&self.pool, mail, quota).await
+    }
+
+    async fn fetch_mail(
+        &self,
+        recipient: &str,
+        after: Option<MailId>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MailRow>, StoreError> {
+        mailbox::fetch(&self.pool, recipient, after, limit, now).await
+    }
+
+    async fn delete_mail(
+        &self,
+        recipient: &str,
+        id: MailId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        mailbox::delete(&self.pool, recipient, id, now).await
+    }
+
+    async fn purge_expired_mail(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        mailbox::purge_expired(&self.pool, now).await
     }
 
     async fn close(&self) {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqlitePool;
 
-use super::millis;
+use super::convert::millis;
 use crate::store::{NewToken, StoreError, TokenHash};
 
 /// Stores a token, purging the owner's expired tokens in the same transaction.

@@ -1,0 +1,64 @@
+//! What the [`Store`](super::Store) takes and returns for the offline mailbox.
+
+use chrono::{DateTime, Utc};
+use p2p_chat_protocol::api::{MailId, MailboxItem, encode_sealed};
+
+/// A sealed message to keep for a recipient. There is no sender: the directory does not
+/// record who deposited a message.
+#[derive(Clone, Debug)]
+pub struct NewMail {
+    /// Its id, fresh for each deposit.
+    pub id: MailId,
+    /// Case-folded username of the recipient.
+    pub recipient: String,
+    /// The sealed bytes, stored exactly as given; not empty.
+    pub sealed: Vec<u8>,
+    /// When it was deposited.
+    pub deposited_at: DateTime<Utc>,
+    /// When it stops being returned and may be purged.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How much one recipient's mailbox may hold; unexpired messages count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MailboxQuota {
+    /// Most messages at once.
+    pub max_messages: u32,
+    /// Most sealed bytes at once, all messages together.
+    pub max_bytes: u64,
+}
+
+/// What became of a deposit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DepositOutcome {
+    /// The message is stored.
+    Stored,
+    /// No client has the recipient's name (perhaps it unregistered meanwhile).
+    UnknownRecipient,
+    /// The mailbox holds [`MailboxQuota::max_messages`] messages already.
+    TooManyMessages,
+    /// The message would take the mailbox over [`MailboxQuota::max_bytes`].
+    TooManyBytes,
+}
+
+/// A stored message as its recipient fetches it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MailRow {
+    /// Its id.
+    pub id: MailId,
+    /// The sealed bytes as deposited.
+    pub sealed: Vec<u8>,
+    /// When it was deposited.
+    pub deposited_at: DateTime<Utc>,
+}
+
+impl MailRow {
+    /// The item of a `GET /mailbox` answer, with the bytes in base64.
+    pub fn to_item(&self) -> MailboxItem {
+        MailboxItem {
+            id: self.id,
+            sealed: encode_sealed(&self.sealed),
+            deposited_at: self.deposited_at,
+        }
+    }
+}

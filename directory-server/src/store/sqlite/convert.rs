@@ -1,0 +1,37 @@
+//! Conversions between SQLite columns and store rows.
+
+use chrono::{DateTime, Utc};
+
+use crate::store::{ClientRow, StoreError};
+
+/// The columns of `client_columns!`, in order.
+pub(super) type RawClientRow = (String, String, i64, String, Option<String>, i64, i64);
+
+/// A timestamp as stored: milliseconds since the Unix epoch.
+pub(super) fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A stored timestamp back as a time.
+pub(super) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} ms is out of range")))
+}
+
+/// A client row from its columns, checking the port.
+pub(super) fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
+    let (username, host, port, public_key, observed_host, registered_at, last_seen) = raw;
+    let port = u16::try_from(port)
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("port {port} of {username:?}")))?;
+    Ok(ClientRow {
+        username,
+        host,
+        port,
+        public_key,
+        observed_host,
+        registered_at: from_millis(registered_at)?,
+        last_seen: from_millis(last_seen)?,
+    })
+}

@@ -1,0 +1,135 @@
+//! Mailbox statements of the SQLite backend.
+
+use chrono::{DateTime, Utc};
+use p2p_chat_protocol::api::MailId;
+use sqlx::sqlite::SqlitePool;
+
+use super::convert::{from_millis, millis};
+use crate::store::{DepositOutcome, MailRow, MailboxQuota, NewMail, StoreError};
+
+/// Stores `mail` unless the recipient is unknown or its mailbox is full, in one transaction.
+///
+/// The first statement writes, so the transaction holds SQLite's write lock from its start:
+/// two deposits for the same recipient cannot both pass the checks and overfill the mailbox.
+pub(super) async fn deposit(
+    pool: &SqlitePool,
+    mail: &NewMail,
+    quota: MailboxQuota,
+) -> Result<DepositOutcome, StoreError> {
+    let size = i64::try_from(mail.sealed.len())
+        .map_err(|_| StoreError::Corrupt("sealed message size overflows".into()))?;
+    let mut tx = pool.begin().await?;
+    // Expired messages no longer count; they go now rather than at the next purge.
+    sqlx::query("DELETE FROM mailbox WHERE recipient = ? AND expires_at <= ?")
+        .bind(&mail.recipient)
+        .bind(millis(mail.deposited_at))
+        .execute(&mut *tx)
+        .await?;
+    let (known, count, bytes): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM clients WHERE username = ?), COUNT(*), \
+         COALESCE(SUM(size), 0) FROM mailbox WHERE recipient = ?",
+    )
+    .bind(&mail.recipient)
+    .bind(&mail.recipient)
+    .fetch_one(&mut *tx)
+    .await?;
+    let outcome = if known == 0 {
+        DepositOutcome::UnknownRecipient
+    } else if count >= i64::from(quota.max_messages) {
+        DepositOutcome::TooManyMessages
+    } else if u64::try_from(bytes.saturating_add(size)).unwrap_or(u64::MAX) > quota.max_bytes {
+        DepositOutcome::TooManyBytes
+    } else {
+        DepositOutcome::Stored
+    };
+    if outcome == DepositOutcome::Stored {
+        insert(&mut tx, mail, size).await?;
+    }
+    // Committed in every case, so the purge above sticks.
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn insert(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    mail: &NewMail,
+    size: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO mailbox (id, recipient, sealed, size, deposited_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(mail.id.to_string())
+    .bind(&mail.recipient)
+    .bind(&mail.sealed)
+    .bind(size)
+    .bind(millis(mail.deposited_at))
+    .bind(millis(mail.expires_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Up to `limit` unexpired messages of `recipient` after `after`, by id.
+pub(super) async fn fetch(
+    pool: &SqlitePool,
+    recipient: &str,
+    after: Option<MailId>,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<MailRow>, StoreError> {
+    // Hyphenated lower-case UUIDs have one length and sort as text like their bytes, and every
+    // id sorts after ''.
+    let after = after.map(|id| id.to_string()).unwrap_or_default();
+    let rows: Vec<(String, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT id, sealed, deposited_at FROM mailbox \
+         WHERE recipient = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT ?",
+    )
+    .bind(recipient)
+    .bind(after)
+    .bind(millis(now))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, sealed, deposited_at)| {
+            Ok(MailRow {
+                id: id
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("mailbox id {id:?}")))?,
+                sealed,
+                deposited_at: from_millis(deposited_at)?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes one message of `recipient`; true when it existed and had not expired (an expired
+/// one is deleted too, but counts as gone already).
+pub(super) async fn delete(
+    pool: &SqlitePool,
+    recipient: &str,
+    id: MailId,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let expires_at: Option<i64> = sqlx::query_scalar(
+        "DELETE FROM mailbox WHERE id = ? AND recipient = ? RETURNING expires_at",
+    )
+    .bind(id.to_string())
+    .bind(recipient)
+    .fetch_optional(pool)
+    .await?;
+    Ok(expires_at.is_some_and(|at| at > millis(now)))
+}
+
+/// Deletes every expired message; how many there were.
+pub(super) async fn purge_expired(
+    pool: &SqlitePool,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM mailbox WHERE expires_at <= ?")
+        .bind(millis(now))
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}

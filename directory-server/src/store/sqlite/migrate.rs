@@ -1,0 +1,39 @@
+//! The embedded migrations of the SQLite backend.
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+/// The migrations, in order. Append only: a shipped migration is never edited.
+pub(super) fn migrator() -> Migrator {
+    let migrations = [
+        (
+            1,
+            "clients and tokens",
+            include_str!("../../../migrations/sqlite/0001_clients_and_tokens.sql"),
+        ),
+        (
+            2,
+            "identity keys and observed hosts",
+            include_str!("../../../migrations/sqlite/0002_identity_keys_and_observed_hosts.sql"),
+        ),
+        (
+            3,
+            "mailbox",
+            include_str!("../../../migrations/sqlite/0003_mailbox.sql"),
+        ),
+    ];
+    Migrator::with_migrations(
+        migrations
+            .into_iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
