@@ -3,6 +3,13 @@
 //! The key pair is the Noise static key of every session. It is created on first use and kept
 //! in `identity.json` in the profile directory (mode 0600); only the public half ever leaves
 //! the machine.
+//!
+//! `p2p-chat rotate-key` replaces it in three steps: the new key goes to a side file,
+//! [`PENDING_IDENTITY_FILE`], then to the directory, and only then is the side file renamed
+//! over `identity.json` ([`Identity::commit_pending`]). [`Identity::load_or_create`] never
+//! reads the side file, so a crash at any point leaves the old key in use; the next
+//! `rotate-key` finishes or discards a leftover side file by comparing it with the key the
+//! directory lists.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -17,6 +24,8 @@ use crate::profile::write_private_file;
 
 /// Name of the identity file inside the profile directory.
 pub const IDENTITY_FILE: &str = "identity.json";
+/// Name of the side file holding a new key while `rotate-key` publishes it.
+pub const PENDING_IDENTITY_FILE: &str = "identity.json.new";
 
 /// Domain-separation label hashed before a key when computing its fingerprint.
 const FINGERPRINT_LABEL: &[u8] = b"p2p-chat fingerprint v1\0";
@@ -82,19 +91,32 @@ impl Identity {
     /// When the file cannot be read or written, or is corrupt (the message names the file).
     pub fn load_or_create(home: &Path) -> anyhow::Result<Identity> {
         let path = Self::path(home);
-        match std::fs::read(&path) {
-            Ok(bytes) => Self::parse(&bytes).with_context(|| {
+        if let Some(identity) = Self::load_file(&path)? {
+            return Ok(identity);
+        }
+        let identity = Self::generate()?;
+        identity.save_file(&path)?;
+        Ok(identity)
+    }
+
+    /// The key pair saved at `path`; `None` when there is no such file.
+    fn load_file(path: &Path) -> anyhow::Result<Option<Identity>> {
+        match std::fs::read(path) {
+            Ok(bytes) => Self::parse(&bytes).map(Some).with_context(|| {
                 format!("the identity file {} is corrupt; restore it from a backup, or delete it to create a new identity (your contacts will see a key change)", path.display())
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let identity = Self::generate()?;
-                let json = serde_json::to_vec_pretty(&Stored { secret_key: key_hex(&identity.secret) })?;
-                write_private_file(&path, &json)
-                    .with_context(|| format!("cannot save the identity to {}", path.display()))?;
-                Ok(identity)
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("cannot read the identity file {}", path.display())),
         }
+    }
+
+    /// Saves the key pair at `path`, atomically and readable only by the user.
+    fn save_file(&self, path: &Path) -> anyhow::Result<()> {
+        let json = serde_json::to_vec_pretty(&Stored {
+            secret_key: key_hex(&self.secret),
+        })?;
+        write_private_file(path, &json)
+            .with_context(|| format!("cannot save the identity to {}", path.display()))
     }
 
     fn parse(bytes: &[u8]) -> anyhow::Result<Identity> {
@@ -102,6 +124,57 @@ impl Identity {
         let secret = validate::public_key(&stored.secret_key)
             .map_err(|_| anyhow::anyhow!("the secret key is not 64 hex digits"))?;
         Ok(Self::from_secret(secret))
+    }
+
+    /// Path of the side file of an unfinished key rotation in the profile directory `home`.
+    pub fn pending_path(home: &Path) -> PathBuf {
+        home.join(PENDING_IDENTITY_FILE)
+    }
+
+    /// The new key of an unfinished rotation, if the side file exists.
+    ///
+    /// # Errors
+    /// When the side file cannot be read or is corrupt.
+    pub fn load_pending(home: &Path) -> anyhow::Result<Option<Identity>> {
+        Self::load_file(&Self::pending_path(home))
+    }
+
+    /// Saves this key pair to the side file (mode 0600), leaving `identity.json` as it is.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn save_pending(&self, home: &Path) -> anyhow::Result<()> {
+        self.save_file(&Self::pending_path(home))
+    }
+
+    /// Makes the key in the side file the identity: one atomic rename over `identity.json`.
+    ///
+    /// # Errors
+    /// When there is no side file or the rename fails.
+    pub fn commit_pending(home: &Path) -> anyhow::Result<()> {
+        let (from, to) = (Self::pending_path(home), Self::path(home));
+        std::fs::rename(&from, &to)
+            .with_context(|| format!("cannot rename {} to {}", from.display(), to.display()))?;
+        // Makes the rename durable; a failure here only risks the old key after a power cut,
+        // which the next `rotate-key` repairs.
+        if let Ok(dir) = std::fs::File::open(home) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+
+    /// Deletes the side file of an unfinished rotation; no side file is fine.
+    ///
+    /// # Errors
+    /// When it exists but cannot be deleted.
+    pub fn discard_pending(home: &Path) -> anyhow::Result<()> {
+        let path = Self::pending_path(home);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot delete {}", path.display()))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Path of the identity file in the profile directory `home`.
@@ -205,6 +278,39 @@ mod tests {
             .unwrap();
         let identity = Identity::from_secret(pair.private.as_slice().try_into().unwrap());
         assert_eq!(identity.public().as_slice(), pair.public.as_slice());
+    }
+
+    #[test]
+    fn a_pending_key_is_ignored_until_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path();
+        let old = Identity::load_or_create(home).unwrap();
+        assert!(Identity::load_pending(home).unwrap().is_none());
+        let new = Identity::generate().unwrap();
+        new.save_pending(home).unwrap();
+        assert_eq!(
+            Identity::load_or_create(home).unwrap().public(),
+            old.public()
+        );
+        let pending = Identity::load_pending(home).unwrap().unwrap();
+        assert_eq!(pending.public(), new.public());
+        Identity::commit_pending(home).unwrap();
+        assert_eq!(
+            Identity::load_or_create(home).unwrap().public(),
+            new.public()
+        );
+        assert!(Identity::load_pending(home).unwrap().is_none());
+        assert!(
+            Identity::commit_pending(home).is_err(),
+            "nothing left to commit"
+        );
+        Identity::generate().unwrap().save_pending(home).unwrap();
+        Identity::discard_pending(home).unwrap();
+        Identity::discard_pending(home).unwrap();
+        assert_eq!(
+            Identity::load_or_create(home).unwrap().public(),
+            new.public()
+        );
     }
 
     #[test]
