@@ -4,10 +4,11 @@
 //! [`DirectoryError`] whose message tells the user what happened and what to do. It speaks
 //! HTTP and HTTPS (rustls with the *ring* provider, see [`install_crypto_provider`]); a
 //! directory with a private certificate is trusted through [`CA_CERT_ENV`]. Before a password
-//! goes out over plain HTTP to another machine, it warns once on stderr.
+//! or the login token goes out over plain HTTP to another machine, it warns once on stderr.
 
 mod base;
 mod error;
+mod record;
 mod session;
 mod transport;
 
@@ -15,20 +16,30 @@ use std::time::Duration;
 
 use p2p_chat_protocol::api::{
     ClientList, ClientRecord, ClientsQuery, LoginRequest, LoginResponse, MAX_PAGE_LIMIT,
-    RegisterRequest, UnregisterRequest, UpdateRequest,
+    RegisterRequest, UnregisterRequest,
 };
 use reqwest::{RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
 pub use error::DirectoryError;
 use error::{Op, answer_error, root_cause};
-use transport::warn_before_sending_password;
 pub use transport::{CA_CERT_ENV, install_crypto_provider};
+use transport::{Secret, warn_before_sending};
 
 /// Longest time one request may take, connect included: 10 s.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest time the TCP connect to the directory may take: 5 s.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Warns once per process, as a request carrying the login token would, when the token saved
+/// for the directory at `base_url` would cross the network in clear text. For callers about
+/// to hand the terminal to the chat window, where a warning on stderr would garble the
+/// screen: the later requests then stay silent.
+pub fn warn_before_using_token(base_url: &str) {
+    if let Ok((base, _)) = base::parse(base_url) {
+        warn_before_sending(&base, Secret::Token);
+    }
+}
 
 /// A client of one directory.
 #[derive(Clone, Debug)]
@@ -99,7 +110,7 @@ impl DirectoryClient {
         let op = Op::Register {
             username: &req.username,
         };
-        warn_before_sending_password(&self.base);
+        warn_before_sending(&self.base, Secret::Password);
         self.json(op, self.http.post(self.url(&["register"])).json(req))
             .await
     }
@@ -117,7 +128,7 @@ impl DirectoryClient {
             username: username.to_owned(),
             password: password.to_owned(),
         };
-        warn_before_sending_password(&self.base);
+        warn_before_sending(&self.base, Secret::Password);
         let req = self.http.post(self.url(&["login"])).json(&body);
         self.json(Op::Login, req).await
     }
@@ -140,6 +151,7 @@ impl DirectoryClient {
             };
             let mut req = self.http.get(self.url(&["clients"])).query(&query);
             if let Some(token) = token {
+                warn_before_sending(&self.base, Secret::Token);
                 req = req.bearer_auth(token);
             }
             let op = Op::List {
@@ -167,37 +179,6 @@ impl DirectoryClient {
         self.json(Op::Lookup { username }, self.http.get(url)).await
     }
 
-    /// `PUT /clients/{username}`: tells the directory our new address.
-    ///
-    /// # Errors
-    /// [`DirectoryError::TokenRejected`], [`DirectoryError::Invalid`] and the transport errors.
-    pub async fn update_address(
-        &self,
-        username: &str,
-        token: &str,
-        host: &str,
-        port: u16,
-    ) -> Result<ClientRecord, DirectoryError> {
-        let body = UpdateRequest {
-            host: host.to_owned(),
-            port: Some(port),
-            public_key: None,
-        };
-        let req = self.http.put(self.user_url(username, &[])?);
-        let req = req.bearer_auth(token).json(&body);
-        self.json(Op::Authed { username }, req).await
-    }
-
-    /// `POST /clients/{username}/heartbeat`: marks us online.
-    ///
-    /// # Errors
-    /// [`DirectoryError::TokenRejected`] and the transport errors.
-    pub async fn heartbeat(&self, username: &str, token: &str) -> Result<(), DirectoryError> {
-        let url = self.user_url(username, &["heartbeat"])?;
-        let req = self.http.post(url).bearer_auth(token);
-        self.send(Op::Authed { username }, req).await.map(drop)
-    }
-
     /// `DELETE /clients/{username}`: deletes the account.
     ///
     /// # Errors
@@ -207,7 +188,7 @@ impl DirectoryClient {
         let body = UnregisterRequest {
             password: password.to_owned(),
         };
-        warn_before_sending_password(&self.base);
+        warn_before_sending(&self.base, Secret::Password);
         let req = self.http.delete(self.user_url(username, &[])?).json(&body);
         self.send(Op::Unregister { username }, req).await.map(drop)
     }

@@ -51,9 +51,13 @@ fn init_logging(command: Option<&Command>) {
 async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let global = &cli.global;
     match cli.command {
-        None => commands::peer::chat(global, None, None).await,
+        None => {
+            commands::account::warn_before_chat(global);
+            commands::peer::chat(global, None, None).await
+        }
         Some(Command::Demo) => demo::run().await,
         Some(Command::Connect { target, name }) => {
+            commands::account::warn_before_chat(global);
             commands::peer::chat(global, Some((target.username, target.ip)), name).await
         }
         Some(Command::Send { words, ip, name }) => {

@@ -8,6 +8,8 @@ mod input;
 mod session;
 mod show;
 
+pub use session::warn_before_chat;
+
 use std::io::{self, Write};
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 use p2p_chat_protocol::api::PasswordChangeRequest;
 
 use super::error::Op;
-use super::transport::warn_before_sending_password;
+use super::transport::{Secret, warn_before_sending};
 use super::{DirectoryClient, DirectoryError};
 
 impl DirectoryClient {
@@ -13,6 +13,7 @@ impl DirectoryClient {
     /// [`DirectoryError::TokenRejected`] when the token was not valid anymore (expired,
     /// revoked: either way it no longer works), and the transport errors.
     pub async fn logout(&self, token: &str) -> Result<(), DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
         let req = self.http.post(self.url(&["logout"])).bearer_auth(token);
         self.send(Op::Logout, req).await.map(drop)
     }
@@ -35,7 +36,7 @@ impl DirectoryClient {
             old_password: old_password.to_owned(),
             new_password: new_password.to_owned(),
         };
-        warn_before_sending_password(&self.base);
+        warn_before_sending(&self.base, Secret::Password);
         let url = self.user_url(username, &["password"])?;
         let req = self.http.put(url).bearer_auth(token).json(&body);
         self.send(Op::PasswordChange { username }, req)

@@ -1,6 +1,6 @@
 //! The HTTP client under [`DirectoryClient`](super::DirectoryClient): HTTPS with rustls on the
 //! *ring* provider, extra trusted roots from [`CA_CERT_ENV`], and the warning about passwords
-//! sent over plain HTTP.
+//! and login tokens sent over plain HTTP.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -55,9 +55,9 @@ fn extra_roots(path: &Path) -> Result<Vec<reqwest::Certificate>, DirectoryError>
     Ok(certs)
 }
 
-/// Whether a password sent to `base` could be read on the network: plain `http://` to a host
-/// that is not this machine.
-pub(super) fn exposes_passwords(base: &Url) -> bool {
+/// Whether a password or token sent to `base` could be read on the network: plain `http://`
+/// to a host that is not this machine.
+pub(super) fn exposes_secrets(base: &Url) -> bool {
     if base.scheme() != "http" {
         return false;
     }
@@ -68,15 +68,29 @@ pub(super) fn exposes_passwords(base: &Url) -> bool {
     !loopback
 }
 
-/// Prints, once per process, a warning that a password is about to cross the network in
-/// clear text, when `base` [`exposes_passwords`].
-pub(super) fn warn_before_sending_password(base: &Url) {
+/// The secret a request carries, for the plain-HTTP warning.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Secret {
+    /// The account's password (register, login, unregister, password change).
+    Password,
+    /// The bearer token (heartbeat, address and key updates, listing, logout).
+    Token,
+}
+
+/// Prints, once per process whatever the secret, a one-line warning that `secret` is about to
+/// cross the network in clear text, when `base` [`exposes_secrets`].
+pub(super) fn warn_before_sending(base: &Url, secret: Secret) {
     static WARNED: AtomicBool = AtomicBool::new(false);
-    if exposes_passwords(base) && !WARNED.swap(true, Ordering::Relaxed) {
+    if exposes_secrets(base) && !WARNED.swap(true, Ordering::Relaxed) {
         let host = base.host_str().unwrap_or("the directory");
+        let (what, risk) = match secret {
+            Secret::Password => ("your password", "read it"),
+            // A token is enough to publish another identity key under our name.
+            Secret::Token => ("your login token", "use it to replace your published key"),
+        };
         eprintln!(
-            "warning: sending your password over plain HTTP to {host}; anyone on the network \
-             path can read it — use an https:// directory"
+            "warning: sending {what} over plain HTTP to {host}; anyone on the network path can \
+             {risk} — use an https:// directory"
         );
     }
 }
@@ -86,8 +100,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_plain_http_to_other_machines_exposes_passwords() {
-        let exposes = |u: &str| exposes_passwords(&Url::parse(u).unwrap());
+    fn only_plain_http_to_other_machines_exposes_secrets() {
+        let exposes = |u: &str| exposes_secrets(&Url::parse(u).unwrap());
         assert!(exposes("http://chat.example.org:27182/"));
         assert!(exposes("http://192.0.2.1/"));
         assert!(exposes("http://[2001:db8::1]:8/"));

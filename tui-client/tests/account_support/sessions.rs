@@ -1,5 +1,5 @@
 //! `logout`, `passwd`, `register --host auto`, the published identity key, the plain-HTTP
-//! password warning and the directory's rate limit, through the real binary.
+//! password and token warnings and the directory's rate limit, through the real binary.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -16,6 +16,7 @@ use crate::account_support::{
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 const WARNING: &str = "warning: sending your password over plain HTTP";
+const TOKEN_WARNING: &str = "warning: sending your login token over plain HTTP";
 
 /// The status of a heartbeat with `token`, sent from the test.
 fn heartbeat(dir: &Directory, user: &str, token: &str) -> u16 {
@@ -194,6 +195,35 @@ fn passwords_bound_for_plain_http_elsewhere_are_warned_about() {
         out.stderr.contains("192.0.2.1") && out.stderr.contains("https://"),
         "{out:?}"
     );
+}
+
+#[test]
+fn tokens_bound_for_plain_http_elsewhere_are_warned_about_once() {
+    let home = TempDir::new().unwrap();
+    let home = home.path();
+    // A login saved for a directory on TEST-NET-1 (RFC 5737), where nothing answers.
+    let saved = serde_json::json!({
+        "server": "http://192.0.2.1:9",
+        "username": "zed",
+        "token": "ab".repeat(32),
+    });
+    std::fs::write(home.join("profile.json"), saved.to_string()).unwrap();
+    for args in [&["contacts"][..], &["logout"]] {
+        let out = p2p(home, args, "");
+        assert!(!out.success, "{out:?}");
+        let warnings: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{out:?}");
+        assert!(
+            warnings[0].starts_with(TOKEN_WARNING)
+                && warnings[0].contains("192.0.2.1")
+                && warnings[0].contains("replace your published key"),
+            "{out:?}"
+        );
+    }
 }
 
 #[test]

@@ -5,11 +5,33 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use super::{NO_PROFILE, input, out};
-use crate::directory::{DirectoryClient, DirectoryError};
-use crate::profile::Profile;
+use crate::cli::GlobalOpts;
+use crate::directory::{self, DirectoryClient, DirectoryError};
+use crate::profile::{self, Profile};
+
+/// Warns on stderr, before the chat window takes the terminal, when the saved login token
+/// would travel to the directory over plain HTTP (once per process, like every request that
+/// carries it, so the window's own requests stay quiet). A profile that cannot be read is
+/// left for the chat window to report.
+pub fn warn_before_chat(global: &GlobalOpts) {
+    let Ok(home) = profile::home_dir(global.home.as_deref()) else {
+        return;
+    };
+    if let Ok(Profile {
+        server: Some(server),
+        token: Some(_),
+        ..
+    }) = Profile::load(&home)
+    {
+        directory::warn_before_using_token(&server);
+    }
+}
 
 /// The saved directory, username and token; a message saying what to do when one is missing.
-fn logged_in(profile: &Profile, home: &Path) -> anyhow::Result<(String, String, String)> {
+pub(super) fn logged_in(
+    profile: &Profile,
+    home: &Path,
+) -> anyhow::Result<(String, String, String)> {
     let (Some(server), Some(username)) = (profile.server.clone(), profile.username.clone()) else {
         bail!(NO_PROFILE);
     };

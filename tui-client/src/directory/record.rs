@@ -1,0 +1,75 @@
+//! Changes to our own record, authenticated with the login token: address and key updates
+//! (`PUT /clients/{username}`) and heartbeats.
+
+use p2p_chat_protocol::api::{ClientRecord, UpdateRequest};
+
+use super::error::Op;
+use super::transport::{Secret, warn_before_sending};
+use super::{DirectoryClient, DirectoryError};
+
+impl DirectoryClient {
+    /// `PUT /clients/{username}`: tells the directory our new address.
+    ///
+    /// # Errors
+    /// [`DirectoryError::TokenRejected`], [`DirectoryError::Invalid`] and the transport errors.
+    pub async fn update_address(
+        &self,
+        username: &str,
+        token: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<ClientRecord, DirectoryError> {
+        let body = UpdateRequest {
+            host: host.to_owned(),
+            port: Some(port),
+            public_key: None,
+        };
+        self.put_record(username, token, &body).await
+    }
+
+    /// `PUT /clients/{username}` with a new identity key (`public_key`, 64 hex digits), keeping
+    /// the published `host` and `port`: from now on the directory tells peers to expect that
+    /// key. Returns the updated record.
+    ///
+    /// # Errors
+    /// [`DirectoryError::TokenRejected`], [`DirectoryError::NotFound`],
+    /// [`DirectoryError::Invalid`] for a key the directory refuses, and the transport errors.
+    pub async fn publish_key(
+        &self,
+        username: &str,
+        token: &str,
+        host: &str,
+        port: u16,
+        public_key: &str,
+    ) -> Result<ClientRecord, DirectoryError> {
+        let body = UpdateRequest {
+            host: host.to_owned(),
+            port: Some(port),
+            public_key: Some(public_key.to_owned()),
+        };
+        self.put_record(username, token, &body).await
+    }
+
+    async fn put_record(
+        &self,
+        username: &str,
+        token: &str,
+        body: &UpdateRequest,
+    ) -> Result<ClientRecord, DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
+        let req = self.http.put(self.user_url(username, &[])?);
+        let req = req.bearer_auth(token).json(body);
+        self.json(Op::Authed { username }, req).await
+    }
+
+    /// `POST /clients/{username}/heartbeat`: marks us online.
+    ///
+    /// # Errors
+    /// [`DirectoryError::TokenRejected`] and the transport errors.
+    pub async fn heartbeat(&self, username: &str, token: &str) -> Result<(), DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
+        let url = self.user_url(username, &["heartbeat"])?;
+        let req = self.http.post(url).bearer_auth(token);
+        self.send(Op::Authed { username }, req).await.map(drop)
+    }
+}
