@@ -163,6 +163,15 @@ pub enum Command {
         #[arg(long)]
         accept_new_key: bool,
     },
+
+    /// Replace your identity key with a new one and publish it on the directory (for example
+    /// when the old one may have leaked). Every contact will see a key change and must accept
+    /// it. Needs a login.
+    RotateKey {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// The peer to talk to: a username from the directory, or an address.

@@ -77,7 +77,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             | Command::Logout
             | Command::Passwd { .. }
             | Command::Contacts { .. }
-            | Command::Lookup { .. }),
+            | Command::Lookup { .. }
+            | Command::RotateKey { .. }),
         ) => commands::account::run(global, command).await,
     }
 }

@@ -4,6 +4,8 @@
 mod account_support;
 #[path = "account_support/https.rs"]
 mod https;
+#[path = "account_support/keys.rs"]
+mod keys;
 #[path = "account_support/sessions.rs"]
 mod sessions;
 

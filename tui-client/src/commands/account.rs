@@ -1,10 +1,11 @@
-//! Account commands: `register`, `login`, `logout`, `passwd`, `unregister`, `contacts` and
-//! `lookup`.
+//! Account commands: `register`, `login`, `logout`, `passwd`, `unregister`, `contacts`,
+//! `lookup` and `rotate-key`.
 //!
 //! Each talks to the directory once or twice through [`DirectoryClient`], keeps the profile
 //! ([`Profile`]) up to date and prints a short result on standard output.
 
 mod input;
+mod rotate;
 mod session;
 mod show;
 
@@ -26,7 +27,7 @@ use crate::profile::{self, Profile};
 const NO_PROFILE: &str = "no profile yet — run `p2p-chat register NAME --server URL` first";
 
 /// Runs one of the account commands (`Register`, `Login`, `Logout`, `Passwd`, `Unregister`,
-/// `Contacts`, `Lookup`).
+/// `Contacts`, `Lookup`, `RotateKey`).
 ///
 /// # Errors
 /// Every failure, as one line that says what to do; also when `command` is not one of these.
@@ -64,6 +65,7 @@ pub async fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<()> {
         Command::Unregister { password_stdin } => unregister(&home, password_stdin).await,
         Command::Contacts { json } => contacts(&home, json).await,
         Command::Lookup { username, json } => lookup(&home, &username, json).await,
+        Command::RotateKey { yes } => rotate::rotate_key(&home, yes).await,
         _ => bail!("not an account command"),
     }
 }

@@ -19,6 +19,29 @@ pub fn line(prompt: &str, what: &str) -> anyhow::Result<String> {
     }
 }
 
+/// Asks `question` (shown on standard error with a `[y/N]` hint) and reads the answer: `true`
+/// for "y" or "yes" in any case, `false` for anything else.
+///
+/// # Errors
+/// When standard input is closed (`hint` then says how to confirm without a prompt) or
+/// unreadable.
+pub fn confirm(question: &str, hint: &str) -> anyhow::Result<bool> {
+    let mut stderr = io::stderr();
+    // As in `line`: the prompt is cosmetic.
+    let _ = write!(stderr, "{question} [y/N] ").and_then(|()| stderr.flush());
+    match first_line(io::stdin().lock())? {
+        Some(answer) => Ok(matches!(
+            answer.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes"
+        )),
+        None => {
+            // Ends the prompt's line, so the error gets a line of its own.
+            let _ = writeln!(stderr);
+            bail!("no answer: standard input is closed — {hint}")
+        }
+    }
+}
+
 /// The password: the first line of standard input with `from_stdin`, else typed without echo.
 ///
 /// # Errors
