@@ -147,7 +147,7 @@ pub async fn send(
         event: SessionEvent::Opened { peer, .. },
         ..
     }) = rx.recv().await
-        && let Err(e) = super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key)
+        && let Err(e) = super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key).await
     {
         handle.close();
         return Err(e);
@@ -218,7 +218,9 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
         };
         match event.event {
             SessionEvent::Opened { peer, handle, .. } => {
-                if let Err(e) = super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key) {
+                if let Err(e) =
+                    super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key).await
+                {
                     eprintln!("refused {} from {}: {e:#}", peer.username, peer.addr);
                     handle.close();
                     continue;

@@ -5,7 +5,8 @@ use p2p_chat_protocol::validate;
 
 use super::peer::{Loaded, load};
 use crate::cli::GlobalOpts;
-use crate::identity::{PublicKey, fingerprint, safety_number};
+use crate::directory::{DirectoryClient, DirectoryError};
+use crate::identity::{Identity, PublicKey, fingerprint, safety_number};
 use crate::pins::Trust;
 
 /// The explanation shown when a contact's key differs from the pinned one.
@@ -17,24 +18,77 @@ pub fn changed_key_message(name: &str, pinned: &PublicKey, offered: &PublicKey) 
     )
 }
 
-/// Pins `key` for `name` on first contact (saving the pins), accepts it when pinned, and
-/// fails when it differs from the pin.
+/// What the directory says about a name's key.
+enum Listing {
+    /// It lists this key.
+    Key(PublicKey),
+    /// It lists no usable key: the name is not registered, or was registered before keys
+    /// existed.
+    None,
+    /// It could not be asked.
+    Unknown(DirectoryError),
+}
+
+/// The directory of the profile, for lookups (which need no login): the account's client, else
+/// one for the saved directory while the profile still names a user there.
+fn directory(ctx: &Loaded) -> Option<DirectoryClient> {
+    if let Some(account) = &ctx.account {
+        return Some(account.client.clone());
+    }
+    match (&ctx.profile.server, &ctx.profile.username) {
+        (Some(server), Some(_)) => DirectoryClient::new(server).ok(),
+        _ => None,
+    }
+}
+
+async fn listing(client: &DirectoryClient, name: &str) -> Listing {
+    match client.lookup(name).await {
+        Ok(record) => validate::public_key(&record.public_key).map_or(Listing::None, Listing::Key),
+        Err(DirectoryError::NotFound { .. }) => Listing::None,
+        Err(e) => Listing::Unknown(e),
+    }
+}
+
+/// Accepts `key` for `name` when it is the pinned one, fails when it differs from the pin, and
+/// pins it on first contact (saving the pins). A profile with a directory account first asks
+/// the directory about a first contact: a name registered there with another key is refused
+/// (a stranger using a registered name), and so is every first contact while the directory
+/// cannot be asked, because a pin, once made, decides all later sessions.
 ///
 /// # Errors
-/// A changed key, or pins that cannot be saved.
-pub(super) fn pin_or_refuse(ctx: &mut Loaded, name: &str, key: &PublicKey) -> anyhow::Result<()> {
+/// A changed key, a key the directory contradicts or could not check, or pins that cannot be
+/// saved.
+pub(super) async fn pin_or_refuse(
+    ctx: &mut Loaded,
+    name: &str,
+    key: &PublicKey,
+) -> anyhow::Result<()> {
     match ctx.pins.check(name, key) {
-        Trust::Pinned | Trust::Verified => Ok(()),
+        Trust::Pinned | Trust::Verified => return Ok(()),
         Trust::Changed { pinned } => bail!("{}", changed_key_message(name, &pinned, key)),
-        Trust::New => {
-            eprintln!(
-                "note: first contact with {name}; pinned its key (fingerprint {})",
+        Trust::New => {}
+    }
+    if let Some(client) = directory(ctx) {
+        match listing(&client, name).await {
+            Listing::Key(listed) if listed != *key => bail!(
+                "the directory lists another key for {name} (fingerprint {}) than this peer \
+                 proved ({}): someone else may be using the name {name}; not pinned",
+                fingerprint(&listed),
                 fingerprint(key)
-            );
-            ctx.pins.pin(name, *key);
-            ctx.pins.save(&ctx.home)
+            ),
+            Listing::Key(_) | Listing::None => {}
+            Listing::Unknown(e) => bail!(
+                "a first contact is pinned only once the directory has checked the name, and \
+                 it cannot be asked now — try again later ({e})"
+            ),
         }
     }
+    eprintln!(
+        "note: first contact with {name}; pinned its key (fingerprint {})",
+        fingerprint(key)
+    );
+    ctx.pins.pin(name, *key);
+    ctx.pins.save(&ctx.home)
 }
 
 /// `p2p-chat whoami`.
@@ -51,14 +105,23 @@ pub fn whoami(global: &GlobalOpts) -> anyhow::Result<()> {
     println!("username:    {name}");
     println!("fingerprint: {}", fingerprint(ctx.identity.public()));
     println!("public key:  {}", ctx.identity.public_hex());
+    let pending = Identity::pending_path(&ctx.home);
+    if pending.exists() {
+        eprintln!(
+            "note: an interrupted `p2p-chat rotate-key` left {}; run `p2p-chat rotate-key` \
+             again to finish or undo it",
+            pending.display()
+        );
+    }
     Ok(())
 }
 
-/// `p2p-chat verify USERNAME [--confirm | --accept-new-key]`.
+/// `p2p-chat verify USERNAME [--confirm | --accept-new-key]`. Works from the pin alone, with a
+/// note, when the directory cannot be asked or lists no key for the name.
 ///
 /// # Errors
-/// When nothing is known about the contact, the directory cannot be asked, or the pins cannot
-/// be saved.
+/// When nothing is known about the contact, the directory's key differs from the pin (unless
+/// accepted), `--accept-new-key` has no listed key to take, or the pins cannot be saved.
 pub async fn verify(
     global: &GlobalOpts,
     username: &str,
@@ -67,13 +130,24 @@ pub async fn verify(
 ) -> anyhow::Result<()> {
     let mut ctx = load(global)?;
     let name = validate::username(username)?;
-    let listed = match &ctx.account {
-        Some(account) => validate::public_key(&account.client.lookup(&name).await?.public_key).ok(),
-        None => None,
+    let client = directory(&ctx);
+    let listing = match &client {
+        Some(client) => listing(client, &name).await,
+        None => Listing::None,
     };
     let pinned = ctx.pins.get(&name).map(|pin| pin.key);
-    let key = match (pinned, listed) {
-        (Some(pin), Some(listed)) if pin != listed && accept_new_key => {
+    if accept_new_key && !matches!(listing, Listing::Key(_)) {
+        bail!(
+            "--accept-new-key takes the key the directory lists for {name}, and there is none \
+             to take{}",
+            match &listing {
+                Listing::Unknown(e) => format!(" ({e})"),
+                _ => String::new(),
+            }
+        );
+    }
+    let key = match (pinned, listing) {
+        (Some(pin), Listing::Key(listed)) if pin != listed && accept_new_key => {
             ctx.pins.pin(&name, listed);
             ctx.pins.save(&ctx.home)?;
             println!(
@@ -82,18 +156,28 @@ pub async fn verify(
             );
             listed
         }
-        (Some(pin), Some(listed)) if pin != listed => {
+        (Some(pin), Listing::Key(listed)) if pin != listed => {
             bail!("{}", changed_key_message(&name, &pin, &listed))
         }
-        (Some(pin), _) => pin,
-        (None, Some(listed)) => listed,
-        (None, None) => bail!(
+        (Some(pin), Listing::Key(_)) => pin,
+        (Some(pin), Listing::None) => {
+            if client.is_some() {
+                eprintln!("note: the directory lists no key for {name}; showing the pinned one");
+            }
+            pin
+        }
+        (Some(pin), Listing::Unknown(e)) => {
+            eprintln!("note: showing the pinned key of {name}; the directory cannot be asked: {e}");
+            pin
+        }
+        (None, Listing::Key(listed)) => listed,
+        (None, Listing::Unknown(e)) => {
+            bail!("no key of {name} is pinned, and the directory cannot be asked: {e}")
+        }
+        (None, Listing::None) => bail!(
             "no key of {name} is known: chat with them once, or register with a directory that lists them"
         ),
     };
-    if accept_new_key && pinned == Some(key) && listed == Some(key) && !confirm {
-        // Nothing changed; still show the number below.
-    }
     println!("safety number with {name} (compare it with what {name} sees):");
     println!("{}", safety_number(ctx.identity.public(), &key));
     if confirm {

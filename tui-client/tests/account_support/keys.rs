@@ -1,5 +1,5 @@
-//! `rotate-key` through the real binary: publishing a new key, what a contact sees, and
-//! interrupted or refused rotations.
+//! `rotate-key` and `verify` through the real binary: publishing a new key, what a contact
+//! sees, interrupted rotations, and verifying from the pin while the directory cannot help.
 
 use std::path::Path;
 
@@ -35,6 +35,16 @@ fn lookup(home: &Path, name: &str) -> ClientRecord {
 
 fn key_of(home: &Path) -> String {
     Identity::load_or_create(home).unwrap().public_hex()
+}
+
+/// Points the profile of `home` at a port where no directory answers.
+fn lose_the_directory(home: &Path) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut saved = profile(home);
+    saved["server"] = url.into();
+    std::fs::write(home.join("profile.json"), saved.to_string()).unwrap();
 }
 
 #[test]
@@ -106,6 +116,8 @@ fn interrupted_or_refused_rotations_leave_one_consistent_key() {
     // A side file the directory never saw is thrown away, and the rotation goes ahead.
     let unpublished = Identity::generate().unwrap();
     unpublished.save_pending(home).unwrap();
+    let whoami = p2p(home, &["whoami"], "");
+    assert!(whoami.stderr.contains("interrupted"), "{whoami:?}");
     let out = p2p(home, &["rotate-key", "--yes"], "");
     assert!(out.stderr.contains("discarded"), "{out:?}");
     out.assert_ok();
@@ -159,4 +171,51 @@ fn interrupted_or_refused_rotations_leave_one_consistent_key() {
     assert_eq!(key_of(copy.path()), published.public_hex());
     assert!(!copy.path().join(PENDING_IDENTITY_FILE).exists());
     p2p(home, &["rotate-key", "--yes"], "").assert_error("run `p2p-chat login` first");
+}
+
+#[test]
+fn verify_falls_back_to_the_pin_when_the_directory_cannot_help() {
+    let dir = directory();
+    let (dan, erin) = (TempDir::new().unwrap(), TempDir::new().unwrap());
+    let (dan, erin) = (dan.path(), erin.path());
+    register(&dir, dan, "dan");
+    register(&dir, erin, "erin");
+    let confirmed = p2p(erin, &["verify", "dan", "--confirm"], "");
+    let number: Vec<String> = confirmed
+        .assert_ok()
+        .lines()
+        .filter(|l| l.split(' ').count() == 6)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(number.len(), 2, "{confirmed:?}");
+
+    // The directory is unreachable: the pin still gives the safety number.
+    let saved = std::fs::read(erin.join("profile.json")).unwrap();
+    lose_the_directory(erin);
+    let offline = p2p(erin, &["verify", "dan"], "");
+    let text = offline.assert_ok();
+    assert!(number.iter().all(|l| text.contains(l.as_str())), "{text}");
+    assert!(text.contains("dan's key is verified"), "{text}");
+    assert!(
+        offline
+            .stderr
+            .starts_with("note: showing the pinned key of dan")
+            && offline.stderr.contains("cannot reach the directory"),
+        "{offline:?}"
+    );
+    p2p(erin, &["verify", "nobody"], "").assert_error("no key of nobody is pinned");
+    p2p(erin, &["verify", "dan", "--accept-new-key"], "").assert_error("none to take");
+
+    // Dan leaves the directory: erin still has his key pinned.
+    std::fs::write(erin.join("profile.json"), saved).unwrap();
+    let unregister = ["unregister", "--password-stdin"];
+    p2p(dan, &unregister, &format!("{PASSWORD}\n")).assert_ok();
+    let unlisted = p2p(erin, &["verify", "dan"], "");
+    assert!(unlisted.assert_ok().contains(number[0].as_str()));
+    assert!(
+        unlisted
+            .stderr
+            .contains("the directory lists no key for dan"),
+        "{unlisted:?}"
+    );
 }

@@ -2,6 +2,7 @@
 
 mod procs;
 mod pty;
+mod trust;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

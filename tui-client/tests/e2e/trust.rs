@@ -1,0 +1,110 @@
+//! First contacts of `listen` checked against the directory: a stranger using a registered
+//! name is refused, while unregistered names and the real owner are accepted.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::Instant;
+
+use crate::procs::{Directory, client_bin, free_port, register, run_client};
+use crate::pty::PATIENCE;
+
+/// The lines of `pipe`, read on a thread of their own.
+fn lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The next line containing `needle`; fails the test after [`PATIENCE`].
+fn wait_for(rx: &Receiver<String>, needle: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => {}
+            Err(_) => panic!("no line containing {needle:?} within {PATIENCE:?}"),
+        }
+    }
+}
+
+fn home_arg(home: &Path) -> &str {
+    home.to_str().unwrap()
+}
+
+#[test]
+fn listen_refuses_a_stranger_using_a_registered_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let home = |name: &str| tmp.path().join(name);
+    register(&home("host"), &directory, "host", free_port());
+    register(&home("bob"), &directory, "bob", free_port());
+
+    let mut listener = Command::new(client_bin())
+        .args(["--home", home_arg(&home("host"))])
+        .args(["--listen", "127.0.0.1:0", "listen", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let errors = lines(listener.stderr.take().unwrap());
+    let received = lines(listener.stdout.take().unwrap());
+    let started = wait_for(&errors, "listening for peers on");
+    let addr = started
+        .split_whitespace()
+        .find(|w| w.starts_with("127.0.0.1:"))
+        .expect("listen prints its address")
+        .to_owned();
+    let send = |from: &str, text: &str, name: Option<&str>| {
+        let from = home(from);
+        let mut args = vec!["--home", home_arg(&from), "send", "--ip", &addr, text];
+        args.extend(name.iter().flat_map(|name| ["--name", *name]));
+        run_client(&args, "")
+    };
+
+    // Someone without bob's key, using his name.
+    let out = send("impostor", "it's me, bob", Some("bob"));
+    assert!(!out.status.success(), "the impostor's message was accepted");
+    let refused = wait_for(&errors, "refused bob");
+    assert!(
+        refused.contains("the directory lists another key for bob"),
+        "{refused}"
+    );
+    // A name nobody registered is pinned on first contact, as without a directory.
+    let out = send("newcomer", "hello from a newcomer", Some("newcomer"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The real bob proves the key the directory lists.
+    let out = send("bob", "hi, it's really bob", None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let first: serde_json::Value = serde_json::from_str(&wait_for(&received, "{")).unwrap();
+    let second: serde_json::Value = serde_json::from_str(&wait_for(&received, "{")).unwrap();
+    assert_eq!(
+        (&first["from"], &first["text"]),
+        (&"newcomer".into(), &"hello from a newcomer".into())
+    );
+    assert_eq!(
+        (&second["from"], &second["text"]),
+        (&"bob".into(), &"hi, it's really bob".into())
+    );
+    let _ = listener.kill();
+    let _ = listener.wait();
+}
