@@ -6,9 +6,14 @@ use std::time::Duration;
 
 use clap::Parser;
 use ipnet::IpNet;
+use p2p_chat_protocol::api::MAX_SEALED_BYTES;
 
 use crate::client_ip::parse_trusted_proxy;
 use crate::limits::{DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_MINUTE, RateLimit};
+use crate::mailbox::{
+    DEFAULT_MAILBOX_MAX_BYTES, DEFAULT_MAILBOX_MAX_MESSAGES, DEFAULT_MAILBOX_TTL_DAYS,
+    MailboxLimits,
+};
 use crate::state::{
     DEFAULT_BCRYPT_COST, DEFAULT_PRESENCE_WINDOW_SECS, DEFAULT_TOKEN_TTL_DAYS, MAX_BCRYPT_COST,
     MIN_BCRYPT_COST, SECS_PER_DAY, Settings, default_hash_concurrency,
@@ -28,6 +33,9 @@ pub const MAX_TOKEN_TTL_DAYS: u64 = 3650;
 /// Longest presence window accepted on the command line: one day.
 pub const MAX_PRESENCE_WINDOW_SECS: u64 = SECS_PER_DAY;
 
+/// Longest mailbox lifetime accepted on the command line: 365 days.
+pub const MAX_MAILBOX_TTL_DAYS: u64 = 365;
+
 /// The p2p-chat directory server.
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -36,11 +44,13 @@ pub const MAX_PRESENCE_WINDOW_SECS: u64 = SECS_PER_DAY;
     about = "The p2p-chat directory: where peers register and look each other up",
     long_about = "The p2p-chat directory: a small HTTP service where peers register the \
 address they accept chat connections on, log in, send heartbeats and look each other up. \
-Messages never pass through it; peers talk over direct TCP.\n\n\
+Live messages never pass through it; peers talk over direct TCP.\n\n\
 Every option can also be set through the environment variable shown with it. Logs go to \
 stderr and are filtered with RUST_LOG (default: info). Once listening, the server prints one \
 line to stdout: \"p2p-chat-directory listening on http://ADDR\" (https:// with \
---tls-cert and --tls-key)."
+--tls-cert and --tls-key).\n\n\
+The mailbox keeps sealed messages for offline users, which only their recipient can open; \
+the --mailbox-* options bound what it keeps per user and for how long."
 )]
 pub struct Config {
     /// Socket address to listen on (IP:PORT). Port 0 picks a free port; the address actually
@@ -138,6 +148,46 @@ pub struct Config {
     /// Looking up one name (GET /clients/NAME) is always public.
     #[arg(long, env = "P2P_CHAT_DIRECTORY_PUBLIC_LISTING")]
     pub public_listing: bool,
+
+    /// Most messages kept in one user's mailbox; further deposits get 507 mailbox_full.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_MAILBOX_MAX_MESSAGES",
+        default_value_t = DEFAULT_MAILBOX_MAX_MESSAGES,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
+    )]
+    pub mailbox_max_messages: u32,
+
+    /// Most bytes of sealed messages kept in one user's mailbox (default 16 MiB).
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_MAILBOX_MAX_BYTES",
+        default_value_t = DEFAULT_MAILBOX_MAX_BYTES,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "BYTES"
+    )]
+    pub mailbox_max_bytes: u64,
+
+    /// Largest sealed message accepted, in bytes before base64 (1-65536).
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_MAILBOX_MAX_MESSAGE_BYTES",
+        default_value_t = MAX_SEALED_BYTES as u64,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SEALED_BYTES as u64),
+        value_name = "BYTES"
+    )]
+    pub mailbox_max_message_bytes: u64,
+
+    /// Days a message waits in a mailbox before it is deleted unread (1-365).
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_MAILBOX_TTL_DAYS",
+        default_value_t = DEFAULT_MAILBOX_TTL_DAYS,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_MAILBOX_TTL_DAYS),
+        value_name = "DAYS"
+    )]
+    pub mailbox_ttl_days: u64,
 }
 
 impl Config {
@@ -152,6 +202,14 @@ impl Config {
             rate_limit: RateLimit::per_minute(self.rate_limit_per_minute, self.rate_limit_burst),
             public_listing: self.public_listing,
             login_backoff: LoginBackoff::default(),
+            mailbox: MailboxLimits {
+                max_messages: self.mailbox_max_messages,
+                max_bytes: self.mailbox_max_bytes,
+                // The range check above keeps this within MAX_SEALED_BYTES.
+                max_message_bytes: usize::try_from(self.mailbox_max_message_bytes)
+                    .unwrap_or(MAX_SEALED_BYTES),
+                ttl: Duration::from_secs(self.mailbox_ttl_days * SECS_PER_DAY),
+            },
         }
     }
 
@@ -162,83 +220,4 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_match_the_documented_values() {
-        let config = Config::try_parse_from(["p2p-chat-directory"]).unwrap();
-        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
-        assert_eq!(config.database, DEFAULT_DATABASE);
-        let settings = config.settings();
-        let defaults = Settings::default();
-        assert_eq!(settings.presence_window, defaults.presence_window);
-        assert_eq!(settings.token_ttl, defaults.token_ttl);
-        assert_eq!(settings.bcrypt_cost, 12);
-        assert_eq!(settings.rate_limit, defaults.rate_limit);
-        assert!(!settings.public_listing && settings.trusted_proxies.is_empty());
-        assert_eq!(config.tls_files(), None);
-    }
-
-    #[test]
-    fn proxies_repeat_and_tls_needs_both_files() {
-        let config = Config::try_parse_from([
-            "p2p-chat-directory",
-            "--trusted-proxy",
-            "10.0.0.0/8",
-            "--trusted-proxy",
-            "::1,192.0.2.1",
-            "--rate-limit-per-minute",
-            "0",
-            "--public-listing",
-        ])
-        .unwrap();
-        let proxies: Vec<String> = config
-            .trusted_proxies
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        assert_eq!(proxies, ["10.0.0.0/8", "::1/128", "192.0.2.1/32"]);
-        let settings = config.settings();
-        assert_eq!(settings.rate_limit, None);
-        assert!(settings.public_listing);
-
-        for args in [&["--tls-cert", "c.pem"][..], &["--tls-key", "k.pem"]] {
-            let err = Config::try_parse_from([&["p2p-chat-directory"][..], args].concat());
-            let text = err.unwrap_err().to_string();
-            assert!(text.contains("--tls-"), "{text}");
-        }
-        let both = [
-            "p2p-chat-directory",
-            "--tls-cert",
-            "c.pem",
-            "--tls-key",
-            "k.pem",
-        ];
-        assert!(Config::try_parse_from(both).unwrap().tls_files().is_some());
-    }
-
-    #[test]
-    fn out_of_range_values_are_refused() {
-        for args in [
-            ["--bcrypt-cost", "3"],
-            ["--bcrypt-cost", "32"],
-            ["--presence-window-secs", "0"],
-            ["--token-ttl-days", "0"],
-            ["--token-ttl-days", "3651"],
-            ["--listen", "localhost"],
-            ["--trusted-proxy", "proxy.example"],
-            ["--rate-limit-burst", "0"],
-            ["--rate-limit-per-minute", "-1"],
-        ] {
-            let parsed = Config::try_parse_from(["p2p-chat-directory", args[0], args[1]]);
-            assert!(parsed.is_err(), "{args:?} accepted");
-        }
-    }
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        use clap::CommandFactory;
-        Config::command().debug_assert();
-    }
-}
+mod tests;

@@ -42,6 +42,27 @@ pub enum ApiError {
     /// 413 `payload_too_large`: the body is over [`MAX_BODY_BYTES`].
     #[error("request body is larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
+    /// 413 `payload_too_large` on a mailbox deposit: the sealed message (or the body carrying
+    /// it) is over the directory's per-message limit.
+    #[error(
+        "the sealed message is larger than {max} bytes, the most this directory keeps per \
+         message; send it directly when the recipient is online"
+    )]
+    SealedTooLarge {
+        /// The per-message limit in bytes, before base64.
+        max: usize,
+    },
+    /// 507 `mailbox_full`: the recipient's mailbox is at one of its limits.
+    #[error(
+        "the mailbox of {recipient:?} is full (it holds at most {limit}); try again after \
+         {recipient:?} has fetched their messages"
+    )]
+    MailboxFull {
+        /// The recipient's username.
+        recipient: String,
+        /// The limit reached, with its unit ("1000 messages", "16777216 bytes").
+        limit: String,
+    },
     /// 415 `unsupported_media_type`: the body is not declared as `application/json`.
     #[error("request body must be JSON, sent with Content-Type: application/json")]
     UnsupportedMediaType,
@@ -81,8 +102,11 @@ impl ApiError {
                 (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
             }
             ApiError::UsernameTaken(_) => (StatusCode::CONFLICT, ErrorCode::UsernameTaken),
-            ApiError::PayloadTooLarge => {
+            ApiError::PayloadTooLarge | ApiError::SealedTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
+            }
+            ApiError::MailboxFull { .. } => {
+                (StatusCode::INSUFFICIENT_STORAGE, ErrorCode::MailboxFull)
             }
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

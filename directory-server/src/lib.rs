@@ -1,12 +1,15 @@
 //! The p2p-chat directory: a small HTTP service where peers register the address they accept
-//! chat connections on, log in, send heartbeats and look each other up. Chat traffic itself
-//! never passes through it.
+//! chat connections on, log in, send heartbeats and look each other up. Live chat traffic
+//! never passes through it; it only keeps sealed messages for offline peers in a mailbox it
+//! cannot read.
 //!
 //! - [`app`] builds the axum [`Router`] (no socket; tests drive it with `oneshot`).
 //! - [`run`] serves it on a listener until a shutdown future completes; [`run_tls`] does the
 //!   same over HTTPS ([`tls`]).
 //! - [`client_ip`] tells where a request comes from (behind trusted proxies too); [`limits`]
 //!   and [`throttle`] slow down abuse.
+//! - [`mailbox`] holds the offline mailbox's limits and its purge task, which [`run`] and
+//!   [`run_tls`] start.
 //! - [`open_store`] opens the database named by a URL and returns a [`Store`].
 //! - [`AppState`] bundles the store with [`Settings`] and the bcrypt worker limit.
 //!
@@ -19,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod mailbox;
 mod routes;
 pub mod state;
 pub mod store;
@@ -49,8 +53,10 @@ pub const TLS_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Serves the directory over plain HTTP on `listener` until `shutdown` completes, then stops
 /// accepting connections and waits for in-flight requests to finish.
 ///
-/// Each request carries its TCP peer address (for [`client_ip`] and rate limiting).
-/// The store is not closed here: the caller owns it (see [`Store::close`]).
+/// Each request carries its TCP peer address (for [`client_ip`] and rate limiting). While it
+/// serves, expired mailbox messages are purged in the background
+/// ([`mailbox::purge_periodically`]). The store is not closed here: the caller owns it (see
+/// [`Store::close`]).
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -59,10 +65,13 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let janitor = spawn_janitor(&state);
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    janitor.abort();
+    result
 }
 
 /// Like [`run`], over HTTPS with `tls` (see [`tls::server_config`]). After `shutdown`,
@@ -83,9 +92,19 @@ pub async fn run_tls(
         stopper.graceful_shutdown(Some(TLS_SHUTDOWN_GRACE));
     });
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    let server = axum_server::from_tcp_rustls(listener.into_std()?, config)?;
+    let janitor = spawn_janitor(&state);
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum_server::from_tcp_rustls(listener.into_std()?, config)?
-        .handle(handle)
-        .serve(service)
-        .await
+    let result = server.handle(handle).serve(service).await;
+    janitor.abort();
+    result
+}
+
+/// Starts [`mailbox::purge_periodically`] for the state's store; the caller aborts it.
+fn spawn_janitor(state: &AppState) -> tokio::task::JoinHandle<()> {
+    let every = state.settings().mailbox.purge_interval();
+    tokio::spawn(mailbox::purge_periodically(
+        Arc::clone(state.store()),
+        every,
+    ))
 }

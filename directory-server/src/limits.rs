@@ -1,6 +1,6 @@
-//! Per-address rate limiting of the endpoints that cost the server (bcrypt) or reveal data
-//! (lookups, listing): one token bucket per client address ([`crate::client_ip`]), shared by
-//! all of them.
+//! Per-address rate limiting of the endpoints that cost the server (bcrypt), reveal data
+//! (lookups, listing) or fill its disk (mailbox deposits): one token bucket per client address
+//! ([`crate::client_ip`]), shared by all of them.
 //!
 //! Refused requests get 429 `too_many_requests` with a `Retry-After` header.
 
@@ -91,8 +91,8 @@ impl Limiter {
     }
 }
 
-/// Whether a route is rate limited per address. Heartbeats, address updates and logout are
-/// not: they need the owner's token already.
+/// Whether a route is rate limited per address. Heartbeats, address updates, logout and the
+/// owner's fetching and deleting of mail are not: they need the owner's token already.
 fn is_limited(method: &Method, route: &str) -> bool {
     matches!(
         (method.as_str(), route),
@@ -100,6 +100,7 @@ fn is_limited(method: &Method, route: &str) -> bool {
             | ("GET" | "HEAD", "/clients" | "/clients/{username}")
             | ("DELETE", "/clients/{username}")
             | ("PUT", "/clients/{username}/password")
+            | ("POST", "/mailbox/{key}")
     )
 }
 
@@ -147,6 +148,7 @@ mod tests {
             (Method::GET, "/clients/{username}"),
             (Method::DELETE, "/clients/{username}"),
             (Method::PUT, "/clients/{username}/password"),
+            (Method::POST, "/mailbox/{key}"),
         ] {
             assert!(is_limited(&method, route), "{method} {route}");
         }
@@ -155,6 +157,8 @@ mod tests {
             (Method::POST, "/clients/{username}/heartbeat"),
             (Method::POST, "/logout"),
             (Method::GET, "/healthz"),
+            (Method::GET, "/mailbox"),
+            (Method::DELETE, "/mailbox/{key}"),
         ] {
             assert!(!is_limited(&method, route), "{method} {route}");
         }

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use crate::auth::PasswordHasher;
 use crate::error::ApiError;
 use crate::limits::{Limiter, RateLimit};
+use crate::mailbox::MailboxLimits;
 use crate::store::Store;
 use crate::throttle::{LoginBackoff, PasswordGuard};
 
@@ -52,11 +53,14 @@ pub struct Settings {
     pub public_listing: bool,
     /// Slow-down of repeated wrong passwords for one username.
     pub login_backoff: LoginBackoff,
+    /// What the offline mailbox keeps per recipient, and for how long.
+    pub mailbox: MailboxLimits,
 }
 
 impl Default for Settings {
     /// 60 s presence window, 30-day tokens, cost 12, one hash per CPU, no trusted proxy, the
-    /// default rate limit and login backoff, listing only with a token.
+    /// default rate limit and login backoff, listing only with a token, the default mailbox
+    /// limits.
     fn default() -> Self {
         Self {
             presence_window: Duration::from_secs(DEFAULT_PRESENCE_WINDOW_SECS),
@@ -67,6 +71,7 @@ impl Default for Settings {
             rate_limit: Some(RateLimit::default()),
             public_listing: false,
             login_backoff: LoginBackoff::default(),
+            mailbox: MailboxLimits::default(),
         }
     }
 }
@@ -93,10 +98,12 @@ struct Inner {
 
 impl AppState {
     /// Builds the state from a store (see [`crate::open_store`]) and settings. The bcrypt cost
-    /// is clamped to the range bcrypt accepts and a concurrency of 0 counts as 1.
+    /// is clamped to the range bcrypt accepts, a concurrency of 0 counts as 1, and the mailbox
+    /// limits are [clamped](MailboxLimits::clamped).
     pub fn new(store: Arc<dyn Store>, mut settings: Settings) -> Self {
         settings.bcrypt_cost = settings.bcrypt_cost.clamp(MIN_BCRYPT_COST, MAX_BCRYPT_COST);
         settings.hash_concurrency = settings.hash_concurrency.max(1);
+        settings.mailbox = settings.mailbox.clamped();
         let hasher = PasswordHasher::new(settings.bcrypt_cost, settings.hash_concurrency);
         let limiter = settings.rate_limit.map(Limiter::new);
         let guard = PasswordGuard::new(settings.login_backoff);

@@ -4,6 +4,7 @@
 mod account;
 mod clients;
 mod health;
+mod mailbox;
 mod session;
 
 use std::time::Instant;
@@ -13,7 +14,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{MethodRouter, get, post, put};
 use p2p_chat_protocol::api::MAX_BODY_BYTES;
 
 use crate::error::ApiError;
@@ -41,6 +42,8 @@ pub(crate) fn router(state: AppState) -> Router {
             "/clients/{username}/password",
             put(session::change_password),
         )
+        .route("/mailbox", get(mailbox::fetch))
+        .route("/mailbox/{key}", mailbox_key_routes(&state))
         // A route layer sees the matched route, which tells the limited routes apart.
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -51,6 +54,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// `/mailbox/{key}`: the key is the recipient of a deposit (POST) and the message id of a
+/// delete. Deposits get a body limit of their own, sized for the largest sealed message.
+fn mailbox_key_routes(state: &AppState) -> MethodRouter<AppState> {
+    let body_limit = state.settings().mailbox.deposit_body_limit();
+    post(mailbox::deposit)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .delete(mailbox::delete)
 }
 
 async fn no_route(uri: Uri) -> ApiError {

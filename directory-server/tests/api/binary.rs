@@ -115,6 +115,14 @@ fn help_documents_every_option_and_its_variable() {
         "P2P_CHAT_DIRECTORY_RATE_LIMIT_BURST",
         "--public-listing",
         "P2P_CHAT_DIRECTORY_PUBLIC_LISTING",
+        "--mailbox-max-messages",
+        "P2P_CHAT_DIRECTORY_MAILBOX_MAX_MESSAGES",
+        "--mailbox-max-bytes",
+        "P2P_CHAT_DIRECTORY_MAILBOX_MAX_BYTES",
+        "--mailbox-max-message-bytes",
+        "P2P_CHAT_DIRECTORY_MAILBOX_MAX_MESSAGE_BYTES",
+        "--mailbox-ttl-days",
+        "P2P_CHAT_DIRECTORY_MAILBOX_TTL_DAYS",
         "directory",
         "RUST_LOG",
     ] {
@@ -128,6 +136,11 @@ fn bad_option_values_are_named() {
         (&["--listen", "not-an-address"][..], "--listen"),
         (&["--bcrypt-cost", "99"][..], "--bcrypt-cost"),
         (&["--token-ttl-days", "zero"][..], "--token-ttl-days"),
+        (
+            &["--mailbox-max-message-bytes", "65537"][..],
+            "--mailbox-max-message-bytes",
+        ),
+        (&["--mailbox-ttl-days", "0"][..], "--mailbox-ttl-days"),
     ] {
         let output = run(args);
         assert!(!output.status.success(), "{args:?}");

@@ -9,6 +9,7 @@ mod health;
 mod limits;
 mod listing;
 mod logging;
+mod mailbox;
 mod observed;
 mod persistence;
 mod session;
