@@ -148,6 +148,24 @@ pub enum Command {
         name: Option<String>,
     },
 
+    /// Print a conversation from the local history, oldest first.
+    History {
+        /// The other side of the conversation.
+        username: String,
+        /// How many of the newest messages to print.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
+        /// Print one JSON object per message instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Write a whole conversation to standard output as JSON lines, oldest first.
+    Export {
+        /// The other side of the conversation.
+        username: String,
+    },
+
     /// Print your username, your identity key's fingerprint and the key itself.
     Whoami,
 

@@ -19,6 +19,7 @@ use crate::identity::Identity;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, SessionEvent};
 use crate::pins::Pins;
 use crate::presence::Account;
+use crate::store::LocalStore;
 use crate::tui;
 
 /// Username of the echo peer.
@@ -61,6 +62,7 @@ pub async fn run() -> anyhow::Result<()> {
         identity,
         pins: Pins::default(),
         home: None,
+        store: LocalStore::in_memory().await?,
     };
     let result = tui::run(options).await;
     echo.abort();
@@ -139,7 +141,12 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
                         peer.username
                     )
                 }
-                SessionEvent::Message { text, .. } => format!("echo: {text}"),
+                SessionEvent::Message { id, text, .. } => {
+                    if let Some(handle) = sessions.get(&event.session) {
+                        let _ = handle.acknowledge(id).await;
+                    }
+                    format!("echo: {text}")
+                }
                 SessionEvent::Closed { .. } => {
                     sessions.remove(&event.session);
                     continue;

@@ -64,6 +64,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             commands::peer::send(global, words, ip, name).await
         }
         Some(Command::Listen { json, name }) => commands::peer::listen(global, json, name).await,
+        Some(Command::History {
+            username,
+            limit,
+            json,
+        }) => commands::history::history(global, &username, limit, json).await,
+        Some(Command::Export { username }) => commands::history::export(global, &username).await,
         Some(Command::Whoami) => commands::trust::whoami(global),
         Some(Command::Verify {
             username,

@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use p2p_chat_protocol::MessageId;
 
 use crate::net::{PeerKey, SessionId};
+pub use crate::store::Delivery;
+use crate::store::Stored;
 
 /// Process-unique number of a chat.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,15 +83,6 @@ pub enum Security {
     },
 }
 
-/// Delivery state of one of our own messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Delivery {
-    /// Not yet acknowledged by the peer; resent after a reconnect.
-    Pending,
-    /// The peer acknowledged it.
-    Delivered,
-}
-
 /// What a chat line is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LineKind {
@@ -101,7 +94,10 @@ pub enum LineKind {
         delivery: Delivery,
     },
     /// A message from the peer.
-    Peer,
+    Peer {
+        /// Its id.
+        id: MessageId,
+    },
     /// A notice from the program (connection state, errors).
     Info,
     /// An error notice that needs the user's attention.
@@ -117,6 +113,48 @@ pub struct ChatLine {
     pub kind: LineKind,
     /// The text.
     pub text: String,
+    /// Position in the local store, for messages read from it.
+    pub seq: Option<i64>,
+}
+
+impl ChatLine {
+    /// The message id, for messages (not notices).
+    pub fn id(&self) -> Option<MessageId> {
+        match self.kind {
+            LineKind::Own { id, .. } | LineKind::Peer { id } => Some(id),
+            LineKind::Info | LineKind::Error => None,
+        }
+    }
+
+    fn from_stored(m: Stored) -> Self {
+        let kind = if m.outgoing {
+            LineKind::Own {
+                id: m.id,
+                delivery: m.delivery,
+            }
+        } else {
+            LineKind::Peer { id: m.id }
+        };
+        ChatLine {
+            at_ms: m.sent_at_ms,
+            kind,
+            text: m.text,
+            seq: Some(m.seq),
+        }
+    }
+}
+
+/// How much of a chat's stored history is loaded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct History {
+    /// The newest page was asked for.
+    pub requested: bool,
+    /// `seq` of the oldest loaded message; older pages are fetched "before" it.
+    pub oldest_seq: Option<i64>,
+    /// Nothing older is stored.
+    pub complete: bool,
+    /// A page is on its way.
+    pub loading: bool,
 }
 
 /// One conversation.
@@ -128,7 +166,7 @@ pub struct Chat {
     pub name: String,
     /// How to (re)dial the peer; `None` for a peer that dialled us from an unknown address.
     pub target: Option<DialTarget>,
-    /// The conversation, oldest first.
+    /// The loaded part of the conversation, oldest first.
     pub lines: Vec<ChatLine>,
     /// Messages received while the chat was not shown.
     pub unread: usize,
@@ -138,7 +176,11 @@ pub struct Chat {
     pub security: Security,
     /// How many messages are hidden below the view (0 follows new messages).
     pub scroll: usize,
-    /// Ids of messages received, to drop resent duplicates.
+    /// Paging state of the stored history.
+    pub history: History,
+    /// `seq` of the newest stored message, for the read marker.
+    pub newest_seq: Option<i64>,
+    /// Ids of messages shown, to drop resent duplicates.
     seen: HashSet<MessageId>,
 }
 
@@ -154,6 +196,8 @@ impl Chat {
             link: Link::Idle,
             security: Security::Unknown,
             scroll: 0,
+            history: History::default(),
+            newest_seq: None,
             seen: HashSet::new(),
         }
     }
@@ -172,36 +216,89 @@ impl Chat {
             at_ms,
             kind,
             text: text.into(),
+            seq: None,
         });
     }
 
-    /// Records a received message; returns `false` for a duplicate (same id seen before).
-    pub fn receive(&mut self, id: MessageId, sent_at_ms: u64, text: String) -> bool {
+    /// Appends one of our messages (already written to the store as queued).
+    pub fn send(&mut self, id: MessageId, at_ms: u64, text: String) {
+        self.seen.insert(id);
+        self.lines.push(ChatLine {
+            at_ms,
+            kind: LineKind::Own {
+                id,
+                delivery: Delivery::Queued,
+            },
+            text,
+            seq: None,
+        });
+    }
+
+    /// Shows an undelivered message read from the store at start; it waits as queued.
+    pub fn restore_pending(&mut self, message: Stored) {
+        if self.seen.insert(message.id) {
+            let mut line = ChatLine::from_stored(message);
+            if let LineKind::Own { delivery, .. } = &mut line.kind {
+                *delivery = Delivery::Queued;
+            }
+            self.lines.push(line);
+        }
+    }
+
+    /// Records a received (and stored) message; returns `false` for a duplicate.
+    pub fn receive(
+        &mut self,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: String,
+        seq: Option<i64>,
+    ) -> bool {
         if !self.seen.insert(id) {
             return false;
         }
         self.lines.push(ChatLine {
             at_ms: sent_at_ms,
-            kind: LineKind::Peer,
+            kind: LineKind::Peer { id },
             text,
+            seq,
         });
+        if seq > self.newest_seq {
+            self.newest_seq = seq;
+        }
         true
     }
 
-    /// Marks our message `id` delivered; returns whether it was pending.
-    pub fn delivered(&mut self, id: MessageId) -> bool {
-        self.lines
-            .iter_mut()
-            .rev()
-            .any(|line| match &mut line.kind {
-                LineKind::Own { id: own, delivery }
-                    if *own == id && *delivery == Delivery::Pending =>
-                {
-                    *delivery = Delivery::Delivered;
-                    true
+    /// Sets the delivery state of our message `id`; a delivered message stays delivered.
+    pub fn set_delivery(&mut self, id: MessageId, state: Delivery) {
+        for line in self.lines.iter_mut().rev() {
+            if let LineKind::Own { id: own, delivery } = &mut line.kind
+                && *own == id
+            {
+                if *delivery != Delivery::Delivered {
+                    *delivery = state;
                 }
-                _ => false,
+                return;
+            }
+        }
+    }
+
+    /// Hands every unacknowledged message to `session`: marks them sent and returns the
+    /// `Send` effects, oldest first (resends keep their ids).
+    pub fn flush_outbox(&mut self, session: SessionId) -> Vec<super::Effect> {
+        let pending = self.outbox();
+        for (id, _, _) in &pending {
+            self.set_delivery(*id, Delivery::Sent);
+        }
+        pending
+            .into_iter()
+            .map(|(id, sent_at_ms, text)| super::Effect::Send {
+                session,
+                peer: self.name.clone(),
+                id,
+                sent_at_ms,
+                text,
             })
+            .collect()
     }
 
     /// Our messages not yet acknowledged, oldest first: `(id, sent_at_ms, text)`.
@@ -211,10 +308,46 @@ impl Chat {
             .filter_map(|line| match line.kind {
                 LineKind::Own {
                     id,
-                    delivery: Delivery::Pending,
+                    delivery: Delivery::Queued | Delivery::Sent,
                 } => Some((id, line.at_ms, line.text.clone())),
                 _ => None,
             })
             .collect()
+    }
+
+    /// Merges a page of stored history: the newest page (`before` = `None`) replaces what is
+    /// shown, keeping lines the page does not have (live ones, notices) after it; an older
+    /// page goes in front.
+    pub fn merge_history(&mut self, before: Option<i64>, page: Vec<Stored>, page_size: usize) {
+        self.history.loading = false;
+        self.history.complete = page.len() < page_size;
+        if let Some(first) = page.first() {
+            self.history.oldest_seq = Some(first.seq);
+        }
+        if let Some(last) = page.last()
+            && Some(last.seq) > self.newest_seq
+        {
+            self.newest_seq = Some(last.seq);
+        }
+        let page: Vec<ChatLine> = page
+            .into_iter()
+            .map(ChatLine::from_stored)
+            .filter(|line| before.is_none() || line.id().is_none_or(|id| !self.seen.contains(&id)))
+            .collect();
+        let page_ids: HashSet<MessageId> = page.iter().filter_map(ChatLine::id).collect();
+        self.seen.extend(page_ids.iter().copied());
+        if before.is_some() {
+            let mut lines = page;
+            lines.append(&mut self.lines);
+            self.lines = lines;
+        } else {
+            let live: Vec<ChatLine> = self
+                .lines
+                .drain(..)
+                .filter(|l| l.id().is_none_or(|id| !page_ids.contains(&id)))
+                .collect();
+            self.lines = page;
+            self.lines.extend(live);
+        }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod chat;
 pub mod command;
+mod history;
 pub mod input;
 pub mod keys;
 mod peers;
@@ -120,10 +121,12 @@ pub enum Action {
         /// Who dialled; `Outgoing { request }` carries the dialling chat's id.
         direction: Direction,
     },
-    /// A chat message arrived on a session.
+    /// A chat message arrived on a session and was stored.
     MessageReceived {
         /// The session.
         session: SessionId,
+        /// Its position in the local store.
+        seq: i64,
         /// Message id.
         id: MessageId,
         /// Sender's clock, unix ms.
@@ -165,6 +168,24 @@ pub enum Action {
         /// The chat.
         chat: ChatId,
     },
+    /// The local store's conversations and undelivered messages, read at start.
+    StoreLoaded {
+        /// Every stored conversation with its unread count.
+        conversations: Vec<crate::store::Conversation>,
+        /// Our messages not yet delivered, oldest first.
+        outbox: Vec<crate::store::Stored>,
+    },
+    /// A page of a chat's stored history.
+    HistoryLoaded {
+        /// The chat.
+        chat: ChatId,
+        /// The `seq` the page ends before; `None` for the newest page.
+        before: Option<i64>,
+        /// The messages, oldest first.
+        page: Vec<crate::store::Stored>,
+    },
+    /// The local store failed; the message says what could not be saved or read.
+    StoreFailed(String),
     /// The directory answered with the full contact list.
     ContactsLoaded(Vec<ClientRecord>),
     /// A directory request succeeded (for example a heartbeat).
@@ -185,10 +206,24 @@ pub enum Effect {
         /// The key the peer must prove (its pin), if we know one.
         expected: Option<PeerKey>,
     },
-    /// Send a chat message on a session.
+    /// Write one of our messages to the local store as queued; the runner carries out no
+    /// `Send` of it unless this succeeded.
+    Queue {
+        /// The conversation.
+        peer: String,
+        /// Message id.
+        id: MessageId,
+        /// Send time, unix ms.
+        sent_at_ms: u64,
+        /// Text.
+        text: String,
+    },
+    /// Send a chat message on a session (and record it as sent).
     Send {
         /// The session.
         session: SessionId,
+        /// The conversation.
+        peer: String,
         /// Message id (the same on resends).
         id: MessageId,
         /// Send time, unix ms.
@@ -200,6 +235,29 @@ pub enum Effect {
     CloseSession {
         /// The session.
         session: SessionId,
+    },
+    /// Store the messages of `session` under the conversation `peer`.
+    Bind {
+        /// The session.
+        session: SessionId,
+        /// The conversation its messages belong to.
+        peer: String,
+    },
+    /// Read a page of stored history for a chat.
+    LoadHistory {
+        /// The chat.
+        chat: ChatId,
+        /// The conversation.
+        peer: String,
+        /// Page before this `seq`; `None` for the newest page.
+        before: Option<i64>,
+    },
+    /// Move the read marker of `peer` to `seq`.
+    MarkRead {
+        /// The conversation.
+        peer: String,
+        /// The newest seen `seq`.
+        seq: i64,
     },
     /// Fetch the contact list from the directory.
     LoadContacts,
@@ -255,6 +313,8 @@ pub struct App {
     pub quit: bool,
     clock: fn() -> u64,
     next_chat: u64,
+    /// Effects produced by helpers (showing a chat loads its history); drained by `update`.
+    emitted: Vec<Effect>,
 }
 
 impl App {
@@ -285,6 +345,7 @@ impl App {
             quit: false,
             clock,
             next_chat: 1,
+            emitted: Vec::new(),
         }
     }
 
@@ -360,12 +421,34 @@ impl App {
         id
     }
 
-    /// Shows a chat and clears its unread count.
+    /// Queues an effect for the end of the current `update`.
+    fn emit(&mut self, effect: Effect) {
+        self.emitted.push(effect);
+    }
+
+    /// Shows a chat, clears its unread count, moves its read marker and loads its history.
     fn show(&mut self, id: ChatId) {
         self.current = Some(id);
+        let mut effects = Vec::new();
         if let Some(chat) = self.chat_mut(id) {
             chat.unread = 0;
+            if let Some(seq) = chat.newest_seq {
+                effects.push(Effect::MarkRead {
+                    peer: chat.name.clone(),
+                    seq,
+                });
+            }
+            if !chat.history.requested {
+                chat.history.requested = true;
+                chat.history.loading = true;
+                effects.push(Effect::LoadHistory {
+                    chat: id,
+                    peer: chat.name.clone(),
+                    before: None,
+                });
+            }
         }
+        self.emitted.extend(effects);
         if let Some(pos) = self.entries().iter().position(|e| e.chat == Some(id)) {
             self.cursor = pos;
         }

@@ -55,22 +55,30 @@ impl App {
             } => self.attach(session, peer, direction),
             Action::MessageReceived {
                 session,
+                seq,
                 id,
                 sent_at_ms,
                 text,
             } => {
                 let current = self.current;
-                if let Some(chat) = self.chat_by_session(session)
-                    && chat.receive(id, sent_at_ms, text)
-                    && current != Some(chat.id)
-                {
-                    chat.unread += 1;
+                let Some(chat) = self.chat_by_session(session) else {
+                    return Vec::new();
+                };
+                if !chat.receive(id, sent_at_ms, text, Some(seq)) {
+                    return Vec::new();
                 }
-                Vec::new()
+                if current != Some(chat.id) {
+                    chat.unread += 1;
+                    return Vec::new();
+                }
+                vec![Effect::MarkRead {
+                    peer: chat.name.clone(),
+                    seq,
+                }]
             }
             Action::Delivered { session, id } => {
                 if let Some(chat) = self.chat_by_session(session) {
-                    chat.delivered(id);
+                    chat.set_delivery(id, super::Delivery::Delivered);
                 }
                 Vec::new()
             }
@@ -79,35 +87,44 @@ impl App {
                 let Some(chat) = self.chat_mut(chat) else {
                     return Vec::new();
                 };
-                match chat.link {
-                    Link::Reconnecting { attempt } if attempt < MAX_RECONNECT_ATTEMPTS => {
-                        chat.link = Link::Reconnecting {
-                            attempt: attempt + 1,
-                        };
-                        vec![Effect::ScheduleReconnect {
-                            chat: chat.id,
-                            attempt: attempt + 1,
-                        }]
+                let pending = chat.outbox().len();
+                let attempt = match (&chat.link, pending) {
+                    // While messages wait, retrying never stops (the delay is capped).
+                    (Link::Reconnecting { attempt }, _)
+                        if *attempt < MAX_RECONNECT_ATTEMPTS || pending > 0 =>
+                    {
+                        *attempt
+                    }
+                    (Link::Dialing, 1..) => {
+                        let text = format!(
+                            "{error} — {pending} message(s) wait: they go out as soon as {} is reachable",
+                            chat.name
+                        );
+                        chat.notice(now, LineKind::Error, text);
+                        0
                     }
                     _ => {
-                        let pending = chat.outbox().len();
-                        let next = if pending > 0 {
-                            format!(
-                                "{pending} message(s) wait here; send another message or /connect to retry."
-                            )
-                        } else {
-                            "Send a message or /connect to retry.".to_owned()
-                        };
                         let stop = if error.ends_with(['?', '.', '!']) {
                             ""
                         } else {
                             "."
                         };
-                        chat.notice(now, LineKind::Error, format!("{error}{stop} {next}"));
+                        chat.notice(
+                            now,
+                            LineKind::Error,
+                            format!("{error}{stop} Send a message or /connect to retry."),
+                        );
                         chat.link = Link::Failed { reason: error };
-                        Vec::new()
+                        return Vec::new();
                     }
-                }
+                };
+                chat.link = Link::Reconnecting {
+                    attempt: attempt + 1,
+                };
+                vec![Effect::ScheduleReconnect {
+                    chat: chat.id,
+                    attempt: attempt + 1,
+                }]
             }
             Action::KeyChanged { chat, offered } => {
                 if let Some(pinned) = self.chat(chat).and_then(|c| self.expected_key(&c.name)) {
@@ -148,15 +165,11 @@ impl App {
                             )
                         })
                     };
-                    let id = self.new_chat(peer.username.clone(), target);
-                    self.tell(Level::Info, format!("{} connected", peer.username));
-                    if self.current.is_none() {
-                        self.show(id);
-                    }
-                    id
+                    self.new_chat(peer.username.clone(), target)
                 }
             },
         };
+
         let me = self.me.name.clone();
         let name_free = !self
             .chats
@@ -218,17 +231,19 @@ impl App {
         if let Some((kind, text)) = note {
             chat.notice(now, kind, text);
         }
+        effects.push(Effect::Bind {
+            session,
+            peer: chat.name.clone(),
+        });
         if !held {
-            effects.extend(
-                chat.outbox()
-                    .into_iter()
-                    .map(|(id, sent_at_ms, text)| Effect::Send {
-                        session,
-                        id,
-                        sent_at_ms,
-                        text,
-                    }),
-            );
+            effects.extend(chat.flush_outbox(session));
+        }
+        if !outgoing {
+            self.tell(Level::Info, format!("{} connected", peer.username));
+            // With nothing on screen, the peer who just arrived is what the user wants to see.
+            if self.current.is_none() {
+                self.show(id);
+            }
         }
         effects
     }

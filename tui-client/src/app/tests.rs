@@ -45,15 +45,34 @@ fn record(name: &str, online: bool) -> ClientRecord {
     }
 }
 
+/// The effects a test is about: store bookkeeping (history pages, read markers, bindings)
+/// is checked by its own tests and left out here.
+fn essential(effects: Vec<Effect>) -> Vec<Effect> {
+    effects
+        .into_iter()
+        .filter(|e| {
+            !matches!(
+                e,
+                Effect::LoadHistory { .. } | Effect::MarkRead { .. } | Effect::Bind { .. }
+            )
+        })
+        .collect()
+}
+
+/// Whether `effects` only write messages to the outbox (nothing goes to the network).
+fn only_queued(effects: &[Effect]) -> bool {
+    !effects.is_empty() && effects.iter().all(|e| matches!(e, Effect::Queue { .. }))
+}
+
 fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    essential(app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE))))
 }
 
 fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
-    app.update(Action::Key(KeyEvent::new(
+    essential(app.update(Action::Key(KeyEvent::new(
         KeyCode::Char(c),
         KeyModifiers::CONTROL,
-    )))
+    ))))
 }
 
 /// Types a line into the input (pressing `i` first if the contact list has the focus).
@@ -77,11 +96,11 @@ fn remote(name: &str, listen_port: Option<u16>) -> RemotePeer {
 }
 
 fn opened(app: &mut App, session: u64, name: &str, direction: Direction) -> Vec<Effect> {
-    app.update(Action::SessionOpened {
+    essential(app.update(Action::SessionOpened {
         session: SessionId(session),
         peer: remote(name, Some(4001)),
         direction,
-    })
+    }))
 }
 
 /// Opens a chat with bob from the contact list and completes the dial.
@@ -146,9 +165,16 @@ fn enter_sends_and_a_receipt_marks_delivered() {
     let mut app = app();
     let chat = connected_to_bob(&mut app);
     let effects = type_line(&mut app, "hello bob");
+    // Written to the outbox first, then sent.
     let [
+        Effect::Queue {
+            id: queued,
+            peer: queued_for,
+            ..
+        },
         Effect::Send {
             session,
+            peer,
             id,
             sent_at_ms,
             text,
@@ -158,13 +184,17 @@ fn enter_sends_and_a_receipt_marks_delivered() {
         panic!("{effects:?}")
     };
     assert_eq!(
+        (queued, queued_for.as_str(), peer.as_str()),
+        (id, "bob", "bob")
+    );
+    assert_eq!(
         (*session, *sent_at_ms, text.as_str()),
         (SessionId(1), NOW, "hello bob")
     );
     assert_eq!(app.input.value(), "");
     assert_eq!(
         own_states(&app, chat),
-        vec![("hello bob".into(), Delivery::Pending)]
+        vec![("hello bob".into(), Delivery::Sent)]
     );
     app.update(Action::Delivered {
         session: SessionId(1),
@@ -192,8 +222,8 @@ fn a_stranger_by_address_is_asked_about_before_queued_messages_go_out_in_order()
     };
     assert_eq!(addr, "127.0.0.1:4001");
     let chat = *chat;
-    assert!(type_line(&mut app, "one").is_empty());
-    assert!(type_line(&mut app, "two").is_empty());
+    assert!(only_queued(&type_line(&mut app, "one")));
+    assert!(only_queued(&type_line(&mut app, "two")));
     // An unknown key: nothing goes out, the fingerprint is shown and the user is asked.
     assert!(opened(&mut app, 5, "bob", Direction::Outgoing { request: chat.0 }).is_empty());
     assert_eq!(
@@ -205,7 +235,7 @@ fn a_stranger_by_address_is_asked_about_before_queued_messages_go_out_in_order()
         ask.contains(&crate::identity::fingerprint(&key_of("bob"))) && ask.contains("/accept"),
         "{ask}"
     );
-    assert!(type_line(&mut app, "three").is_empty(), "still held");
+    assert!(only_queued(&type_line(&mut app, "three")), "still held");
     let effects = type_line(&mut app, "/accept");
     assert!(matches!(&effects[0], Effect::SavePins(pins) if pins.get("bob").is_some()));
     let texts: Vec<_> = effects[1..]
@@ -238,11 +268,11 @@ fn a_changed_key_is_refused_until_accepted() {
     // bob comes back with another key: the session is closed and a warning blocks the chat.
     let mut impostor = remote("bob", Some(4001));
     impostor.key = [0x66; 32];
-    let effects = app.update(Action::SessionOpened {
+    let effects = essential(app.update(Action::SessionOpened {
         session: SessionId(2),
         peer: impostor,
         direction: Direction::Incoming,
-    });
+    }));
     assert_eq!(
         effects,
         vec![Effect::CloseSession {
@@ -258,7 +288,7 @@ fn a_changed_key_is_refused_until_accepted() {
         }
     ));
     // Messages wait; nothing is dialled while the key is refused.
-    assert!(type_line(&mut app, "are you bob?").is_empty());
+    assert!(only_queued(&type_line(&mut app, "are you bob?")));
     // The directory also offers the new key when we dial: refused before dialling.
     app.update(Action::KeyChanged {
         chat,
@@ -289,11 +319,11 @@ fn an_incoming_key_that_contradicts_the_directory_is_refused() {
     app.update(Action::ContactsLoaded(vec![record("bob", true)]));
     let mut impostor = remote("bob", None);
     impostor.key = [0x66; 32];
-    let effects = app.update(Action::SessionOpened {
+    let effects = essential(app.update(Action::SessionOpened {
         session: SessionId(3),
         peer: impostor,
         direction: Direction::Incoming,
-    });
+    }));
     assert_eq!(
         effects,
         vec![Effect::CloseSession {
@@ -342,6 +372,7 @@ fn an_incoming_peer_gets_a_chat_with_an_unread_count() {
     let id = MessageId::new();
     app.update(Action::MessageReceived {
         session: SessionId(2),
+        seq: 1,
         id,
         sent_at_ms: NOW,
         text: "hi".into(),
@@ -349,6 +380,7 @@ fn an_incoming_peer_gets_a_chat_with_an_unread_count() {
     // A resend of the same id is shown once.
     app.update(Action::MessageReceived {
         session: SessionId(2),
+        seq: 1,
         id,
         sent_at_ms: NOW,
         text: "hi".into(),
@@ -359,7 +391,7 @@ fn an_incoming_peer_gets_a_chat_with_an_unread_count() {
             .unwrap()
             .lines
             .iter()
-            .filter(|l| l.kind == LineKind::Peer)
+            .filter(|l| matches!(l.kind, LineKind::Peer { .. }))
             .count(),
         1
     );
@@ -424,10 +456,16 @@ fn a_lost_link_reconnects_then_fails_after_the_last_attempt() {
     );
     // Sending again dials again; the message waits as pending.
     let effects = type_line(&mut app, "are you back?");
-    assert!(matches!(effects.as_slice(), [Effect::Dial { .. }]));
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Queue { .. }, Effect::Dial { .. }]
+        ),
+        "{effects:?}"
+    );
     assert_eq!(
         own_states(&app, chat),
-        vec![("are you back?".into(), Delivery::Pending)]
+        vec![("are you back?".into(), Delivery::Queued)]
     );
 }
 
@@ -580,4 +618,166 @@ fn closing_a_chat_closes_its_session() {
     assert!(app.chat(chat).is_none());
     assert_eq!(app.current, None);
     assert_eq!(app.focus, Focus::Contacts);
+}
+
+#[test]
+fn waiting_messages_keep_retrying_and_go_out_when_the_peer_shows_up_online() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
+    let effects = key(&mut app, KeyCode::Enter);
+    let [Effect::Dial { chat, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let chat = *chat;
+    assert!(only_queued(&type_line(&mut app, "are you there?")));
+    // bob is offline: the message waits and the dial is retried, without end.
+    let effects = app.update(Action::DialFailed {
+        chat,
+        error: "cannot reach bob".into(),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::ScheduleReconnect { chat, attempt: 1 }]
+    );
+    assert!(
+        app.chat(chat)
+            .unwrap()
+            .lines
+            .last()
+            .unwrap()
+            .text
+            .contains("1 message(s) wait")
+    );
+    for attempt in 2..=MAX_RECONNECT_ATTEMPTS + 3 {
+        assert_eq!(app.update(Action::ReconnectDue { chat }).len(), 1);
+        let effects = app.update(Action::DialFailed {
+            chat,
+            error: "cannot reach bob".into(),
+        });
+        assert_eq!(effects, vec![Effect::ScheduleReconnect { chat, attempt }]);
+    }
+    // Restarted without a session and with a failed link: bob coming online triggers a dial.
+    app.chats[0].link = Link::Failed { reason: "x".into() };
+    let effects = essential(app.update(Action::ContactsLoaded(vec![record("bob", true)])));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Dial { .. }]),
+        "{effects:?}"
+    );
+    // Once connected, the queued message goes out with its original id.
+    let effects = opened(&mut app, 4, "bob", Direction::Outgoing { request: chat.0 });
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send { text, .. } if text == "are you there?"))
+    );
+}
+
+#[test]
+fn the_store_restores_conversations_and_resends_the_outbox_after_a_restart() {
+    use crate::store::{Conversation, Stored};
+    let mut app = app();
+    let waiting = Stored {
+        seq: 7,
+        id: MessageId(uuid::Uuid::from_u128(7)),
+        peer: "bob".into(),
+        outgoing: true,
+        sent_at_ms: NOW,
+        text: "sent before the crash".into(),
+        delivery: Delivery::Sent,
+        detail: None,
+    };
+    let conversations = vec![
+        Conversation {
+            peer: "carol".into(),
+            unread: 2,
+        },
+        Conversation {
+            peer: "bob".into(),
+            unread: 0,
+        },
+    ];
+    let effects = app.update(Action::StoreLoaded {
+        conversations,
+        outbox: vec![waiting.clone()],
+    });
+    let bob = app.chats.iter().find(|c| c.name == "bob").unwrap();
+    assert!(
+        matches!(effects.as_slice(), [Effect::Dial { chat, .. }] if *chat == bob.id),
+        "{effects:?}"
+    );
+    assert_eq!(
+        bob.outbox(),
+        vec![(waiting.id, NOW, "sent before the crash".to_owned())]
+    );
+    assert_eq!(
+        app.chats.iter().find(|c| c.name == "carol").unwrap().unread,
+        2
+    );
+    // The history page that contains the same message does not show it twice.
+    let bob_id = bob.id;
+    app.update(Action::HistoryLoaded {
+        chat: bob_id,
+        before: None,
+        page: vec![waiting],
+    });
+    assert_eq!(
+        app.chat(bob_id)
+            .unwrap()
+            .lines
+            .iter()
+            .filter(|l| l.id().is_some())
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn scrolling_to_the_top_loads_the_page_before() {
+    use crate::store::Stored;
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let page: Vec<Stored> = (0..100)
+        .map(|n| Stored {
+            seq: 1000 + n,
+            id: MessageId(uuid::Uuid::from_u128(n as u128)),
+            peer: "bob".into(),
+            outgoing: false,
+            sent_at_ms: NOW,
+            text: format!("m{n}"),
+            delivery: Delivery::Delivered,
+            detail: None,
+        })
+        .collect();
+    app.update(Action::HistoryLoaded {
+        chat,
+        before: None,
+        page,
+    });
+    let mut loads = Vec::new();
+    for _ in 0..20 {
+        loads.extend(app.update(Action::Key(KeyEvent::new(
+            KeyCode::PageUp,
+            KeyModifiers::NONE,
+        ))));
+    }
+    let loads: Vec<_> = loads
+        .into_iter()
+        .filter(|e| matches!(e, Effect::LoadHistory { .. }))
+        .collect();
+    assert_eq!(
+        loads,
+        vec![Effect::LoadHistory {
+            chat,
+            peer: "bob".into(),
+            before: Some(1000)
+        }],
+        "asked once"
+    );
+    // An empty older page means the start of the conversation: no more requests.
+    app.update(Action::HistoryLoaded {
+        chat,
+        before: Some(1000),
+        page: Vec::new(),
+    });
+    assert!(app.chat(chat).unwrap().history.complete);
 }

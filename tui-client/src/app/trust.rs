@@ -137,14 +137,7 @@ impl App {
             }
             Some(chat) => {
                 if let Some(session) = chat.session() {
-                    effects.extend(chat.outbox().into_iter().map(|(id, sent_at_ms, text)| {
-                        Effect::Send {
-                            session,
-                            id,
-                            sent_at_ms,
-                            text,
-                        }
-                    }));
+                    effects.extend(chat.flush_outbox(session));
                 }
             }
             None => {}

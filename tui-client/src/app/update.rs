@@ -7,10 +7,7 @@ use tui_input::{Input, InputRequest};
 
 use super::command::{self, SlashCommand};
 use super::keys::{self, Intent, Scope};
-use super::{
-    Action, App, ChatLine, Delivery, DialTarget, DirectoryState, Effect, Focus, Level, LineKind,
-    Link,
-};
+use super::{Action, App, DialTarget, DirectoryState, Effect, Focus, Level, Link};
 
 /// Messages the mouse wheel scrolls per notch.
 const WHEEL_LINES: usize = 3;
@@ -18,6 +15,12 @@ const WHEEL_LINES: usize = 3;
 impl App {
     /// Applies one action and returns the work it asks for. The only place state changes.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let mut effects = self.dispatch(action);
+        effects.append(&mut self.emitted);
+        effects
+    }
+
+    fn dispatch(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Key(key) => self.on_key(key),
             Action::Mouse(mouse) => {
@@ -46,7 +49,7 @@ impl App {
                 self.contacts = records;
                 self.directory = DirectoryState::Online;
                 self.cursor = self.cursor.min(self.entries().len().saturating_sub(1));
-                Vec::new()
+                self.resend_to_online_contacts()
             }
             Action::DirectoryOk => {
                 self.directory = DirectoryState::Online;
@@ -57,6 +60,14 @@ impl App {
                 self.directory = DirectoryState::Unreachable(error);
                 Vec::new()
             }
+            Action::StoreLoaded {
+                conversations,
+                outbox,
+            } => self.on_store_loaded(conversations, outbox),
+            Action::HistoryLoaded { chat, before, page } => {
+                self.on_history_loaded(chat, before, page)
+            }
+            Action::StoreFailed(error) => self.on_store_failed(error),
             other => self.on_peer_action(other),
         }
     }
@@ -172,13 +183,26 @@ impl App {
     }
 
     fn scroll_by(&mut self, lines: isize) {
-        if let Some(id) = self.current
-            && let Some(chat) = self.chat_mut(id)
+        let Some(id) = self.current else { return };
+        let Some(chat) = self.chat_mut(id) else {
+            return;
+        };
+        let oldest = chat.lines.len().saturating_sub(1);
+        chat.scroll = chat.scroll.saturating_add_signed(lines).min(oldest);
+        // At the top of what is loaded: fetch the page before it.
+        let history = chat.history;
+        if chat.scroll == oldest
+            && !history.complete
+            && !history.loading
+            && let Some(before) = history.oldest_seq
         {
-            chat.scroll = chat
-                .scroll
-                .saturating_add_signed(lines)
-                .min(chat.lines.len());
+            chat.history.loading = true;
+            let peer = chat.name.clone();
+            self.emit(Effect::LoadHistory {
+                chat: id,
+                peer,
+                before: Some(before),
+            });
         }
     }
 
@@ -282,33 +306,34 @@ impl App {
             );
             return Vec::new();
         };
+        // Written to the outbox first; only then may it go out.
         let id = MessageId::new();
-        chat.lines.push(ChatLine {
-            at_ms: now,
-            kind: LineKind::Own {
-                id,
-                delivery: Delivery::Pending,
-            },
+        let queue = Effect::Queue {
+            peer: chat.name.clone(),
+            id,
+            sent_at_ms: now,
             text: text.clone(),
-        });
+        };
+        chat.send(id, now, text);
         chat.scroll = 0;
         let (chat_id, link) = (chat.id, chat.link.clone());
+        let mut effects = vec![queue];
         if !self.may_send(chat_id) {
             self.tell(
                 Level::Error,
                 "the message waits: this peer's key needs /accept (see the chat)",
             );
-            return Vec::new();
+            return effects;
         }
         match link {
-            Link::Connected { session, .. } => vec![Effect::Send {
-                session,
-                id,
-                sent_at_ms: now,
-                text,
-            }],
-            Link::Dialing | Link::Reconnecting { .. } => Vec::new(),
-            Link::Idle | Link::Failed { .. } => self.redial_if_idle(chat_id),
+            Link::Connected { session, .. } => {
+                if let Some(chat) = self.chat_mut(chat_id) {
+                    effects.extend(chat.flush_outbox(session));
+                }
+            }
+            Link::Dialing | Link::Reconnecting { .. } => {}
+            Link::Idle | Link::Failed { .. } => effects.extend(self.redial_if_idle(chat_id)),
         }
+        effects
     }
 }

@@ -1,5 +1,6 @@
 //! The subcommands other than the demo.
 
 pub mod account;
+pub mod history;
 pub mod peer;
 pub mod trust;

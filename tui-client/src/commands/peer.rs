@@ -18,7 +18,8 @@ use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent
 use crate::pins::Pins;
 use crate::presence::{Account, PresenceReport};
 use crate::profile::{self, Profile};
-use crate::tui::{self, runner};
+use crate::store::LocalStore;
+use crate::tui::{self, resolve};
 
 /// How long `send` waits for the peer's receipt after sending: 10 s.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,7 +118,7 @@ pub async fn send(
     }
     let mut ctx = load(global)?;
     let target = target(username, ip)?;
-    let resolved = runner::resolve(ctx.account.as_ref(), &target)
+    let resolved = resolve::resolve(ctx.account.as_ref(), &target)
         .await
         .map_err(anyhow::Error::msg)?;
     let pinned = match &target {
@@ -234,7 +235,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                 text,
             } => {
                 // Messages of a refused session are dropped.
-                let Some((from, _)) = peers.get(&event.session) else {
+                let Some((from, handle)) = peers.get(&event.session) else {
                     continue;
                 };
                 if json {
@@ -243,6 +244,8 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                 } else {
                     println!("{from}: {}", printable(&text));
                 }
+                // Printed (and flushed: stdout is line-buffered) — now the sender may stop.
+                let _ = handle.acknowledge(id).await;
             }
             SessionEvent::Closed { reason } => {
                 if let Some((name, _)) = peers.remove(&event.session) {
@@ -297,6 +300,7 @@ pub async fn chat(
         notice,
         identity: ctx.identity,
         pins: ctx.pins,
+        store: LocalStore::open(&ctx.home).await?,
         home: Some(ctx.home),
     })
     .await

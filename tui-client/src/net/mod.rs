@@ -144,7 +144,8 @@ pub enum SessionEvent {
         /// Who dialled.
         direction: Direction,
     },
-    /// A chat message arrived (a receipt has been sent back).
+    /// A chat message arrived; the receipt goes back once the owner calls
+    /// [`SessionHandle::acknowledge`].
     Message {
         /// The sender's message id.
         id: MessageId,

@@ -28,6 +28,9 @@ enum Command {
         sent_at_ms: u64,
         text: String,
     },
+    Receipt {
+        id: MessageId,
+    },
     Close,
 }
 
@@ -42,6 +45,7 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Chat { id, .. } => write!(f, "Chat({id})"),
+            Self::Receipt { id } => write!(f, "Receipt({id})"),
             Self::Close => f.write_str("Close"),
         }
     }
@@ -75,6 +79,19 @@ impl SessionHandle {
                 sent_at_ms,
                 text,
             })
+            .await
+            .map_err(|_| SessionGone)
+    }
+
+    /// Tells the peer that its message `id` is stored: sends the delivery receipt. Call it only
+    /// once the message is safe (written to the local store, or printed), and for resent
+    /// duplicates too, so the sender stops resending.
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended (the sender will resend; the id dedupes it).
+    pub async fn acknowledge(&self, id: MessageId) -> Result<(), SessionGone> {
+        self.commands
+            .send(Command::Receipt { id })
             .await
             .map_err(|_| SessionGone)
     }
@@ -280,10 +297,11 @@ async fn run(
                             let detail = format!("message of {} bytes exceeds {MAX_TEXT_BYTES}", text.len());
                             return protocol_error(&mut framed, detail).await;
                         }
+                        // The receipt goes out when the owner acknowledges (after storing it).
                         if events.send(NetEvent { session, event: SessionEvent::Message { id, sent_at_ms, text } }).await.is_err() {
                             return CloseReason::Local;
                         }
-                        PeerMessage::Receipt { id }
+                        continue;
                     }
                     PeerMessage::Receipt { id } => {
                         if events.send(NetEvent { session, event: SessionEvent::Delivered { id } }).await.is_err() {
@@ -304,11 +322,15 @@ async fn run(
                 }
             }
             command = commands.recv() => {
-                let Some(Command::Chat { id, sent_at_ms, text }) = command else {
-                    let _ = send_frame(&mut framed, PeerMessage::Goodbye { reason: String::new() }).await;
-                    return CloseReason::Local;
+                let frame = match command {
+                    Some(Command::Chat { id, sent_at_ms, text }) => PeerMessage::Chat { id, sent_at_ms, text },
+                    Some(Command::Receipt { id }) => PeerMessage::Receipt { id },
+                    Some(Command::Close) | None => {
+                        let _ = send_frame(&mut framed, PeerMessage::Goodbye { reason: String::new() }).await;
+                        return CloseReason::Local;
+                    }
                 };
-                if let Err(reason) = send_frame(&mut framed, PeerMessage::Chat { id, sent_at_ms, text }).await {
+                if let Err(reason) = send_frame(&mut framed, frame).await {
                     return reason;
                 }
             }

@@ -9,7 +9,8 @@
 //!
 //! The [`Runner`] owns every [`SessionHandle`]; it is the one place that talks to sessions.
 
-pub mod runner;
+pub mod resolve;
+mod runner;
 pub mod terminal;
 
 use futures::{Stream, StreamExt};
@@ -20,7 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::app::{Action, App, DialTarget, Me};
-use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
+use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent};
 use crate::presence::{Account, PresenceReport};
 pub use runner::Runner;
 
@@ -45,6 +46,8 @@ pub struct Options {
     pub pins: crate::pins::Pins,
     /// The profile directory where pins are saved; `None` keeps them in memory (the demo).
     pub home: Option<std::path::PathBuf>,
+    /// History and outbox.
+    pub store: crate::store::LocalStore,
 }
 
 /// Runs the chat window until the user quits.
@@ -83,7 +86,14 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     app.utc_offset_secs = crate::clock::local_utc_offset_secs();
     app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
     app.pins = options.pins;
-    let runner = Runner::new(options.account, options.home, local, net_tx, action_tx);
+    let channels = runner::Channels { net_tx, action_tx };
+    let runner = Runner::new(
+        options.account,
+        options.home,
+        local,
+        options.store,
+        channels,
+    );
     let mut initial = Vec::new();
     if let Some(target) = options.open {
         initial.push(crate::app::command::SlashCommand::Connect(target));
@@ -131,6 +141,9 @@ pub async fn event_loop<B: Backend>(
 where
     B::Error: Send + Sync + 'static,
 {
+    let restored = runner.restore().await;
+    let effects = app.update(restored);
+    runner.run(effects).await;
     for command in initial {
         let effects = app.run_command(command);
         runner.run(effects).await;
@@ -146,7 +159,10 @@ where
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
             },
-            Some(event) = net_rx.recv() => runner.adopt(event),
+            Some(event) = net_rx.recv() => match runner.adopt(event).await {
+                Some(action) => action,
+                None => continue,
+            },
             Some(action) = action_rx.recv() => action,
         };
         let effects = app.update(action);
@@ -166,31 +182,5 @@ fn terminal_action(event: Event) -> Option<Action> {
         Event::Paste(text) => Some(Action::Paste(text)),
         Event::Resize(width, height) => Some(Action::Resize { width, height }),
         _ => None,
-    }
-}
-
-/// Turns a session event into an action.
-pub fn session_action(event: NetEvent) -> Action {
-    let session = event.session;
-    match event.event {
-        SessionEvent::Opened {
-            peer, direction, ..
-        } => Action::SessionOpened {
-            session,
-            peer,
-            direction,
-        },
-        SessionEvent::Message {
-            id,
-            sent_at_ms,
-            text,
-        } => Action::MessageReceived {
-            session,
-            id,
-            sent_at_ms,
-            text,
-        },
-        SessionEvent::Delivered { id } => Action::Delivered { session, id },
-        SessionEvent::Closed { reason } => Action::SessionClosed { session, reason },
     }
 }

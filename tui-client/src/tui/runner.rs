@@ -1,21 +1,20 @@
-//! The effect runner: carries out `Effect`s and owns the session handles.
+//! The effect runner: carries out `Effect`s, owns the session handles, and writes to the
+//! local store before anything is sent or acknowledged.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use p2p_chat_protocol::MessageId;
 use tokio::sync::mpsc;
 
+use super::resolve::{Resolved, reconnect_delay, resolve};
 use crate::app::{Action, ChatId, DialTarget, Effect};
 use crate::net::{
     self, EventSender, LocalPeer, NetEvent, PeerKey, SessionEvent, SessionHandle, SessionId,
 };
 use crate::presence::Account;
-
-/// First reconnect delay: 1 s; doubled per attempt up to [`MAX_RECONNECT_DELAY`].
-const FIRST_RECONNECT_DELAY: Duration = Duration::from_secs(1);
-/// Longest reconnect delay: 30 s.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(30);
+use crate::store::{Delivery, LocalStore};
 
 /// Longest wait for sessions to say goodbye when the program quits: 1 s.
 const GOODBYE_GRACE: Duration = Duration::from_secs(1);
@@ -25,48 +24,121 @@ pub struct Runner {
     account: Option<Account>,
     home: Option<PathBuf>,
     local: LocalPeer,
+    store: LocalStore,
     sessions: HashMap<SessionId, SessionHandle>,
+    /// The conversation each session's messages are stored under (set by `Effect::Bind`).
+    bindings: HashMap<SessionId, String>,
     net_tx: EventSender,
     action_tx: mpsc::Sender<Action>,
 }
 
+/// Where the runner reports to.
+pub struct Channels {
+    /// Session events.
+    pub net_tx: EventSender,
+    /// Actions from background work.
+    pub action_tx: mpsc::Sender<Action>,
+}
+
 impl Runner {
-    /// A runner that dials as `local`, looks peers up with `account`, saves pins in the
-    /// profile `home` (none: kept in memory) and reports on the channels.
+    /// A runner that dials as `local`, looks peers up with `account`, keeps messages in
+    /// `store`, saves pins in the profile `home` (none: kept in memory) and reports on the
+    /// channels.
     pub fn new(
         account: Option<Account>,
         home: Option<PathBuf>,
         local: LocalPeer,
-        net_tx: EventSender,
-        action_tx: mpsc::Sender<Action>,
+        store: LocalStore,
+        channels: Channels,
     ) -> Self {
         Self {
             account,
             home,
             local,
+            store,
             sessions: HashMap::new(),
-            net_tx,
-            action_tx,
+            bindings: HashMap::new(),
+            net_tx: channels.net_tx,
+            action_tx: channels.action_tx,
         }
     }
 
-    /// Records the handle of an opened session, forgets a closed one, and returns the event
-    /// as an action.
-    pub fn adopt(&mut self, event: NetEvent) -> Action {
-        match &event.event {
-            SessionEvent::Opened { handle, .. } => {
-                self.sessions.insert(event.session, handle.clone());
-            }
-            SessionEvent::Closed { .. } => {
-                self.sessions.remove(&event.session);
-            }
-            _ => {}
+    /// The actions that restore the stored conversations at start.
+    pub async fn restore(&self) -> Action {
+        match tokio::try_join!(self.store.conversations(), self.store.outbox()) {
+            Ok((conversations, outbox)) => Action::StoreLoaded {
+                conversations,
+                outbox,
+            },
+            Err(e) => Action::StoreFailed(e.to_string()),
         }
-        super::session_action(event)
     }
 
-    /// Carries out effects in order.
+    /// Takes a session event: records handles, stores received messages (and only then
+    /// acknowledges them), records receipts, and returns what the app should hear about.
+    pub async fn adopt(&mut self, event: NetEvent) -> Option<Action> {
+        let session = event.session;
+        match event.event {
+            SessionEvent::Opened {
+                handle,
+                peer,
+                direction,
+            } => {
+                self.sessions.insert(session, handle);
+                Some(Action::SessionOpened {
+                    session,
+                    peer,
+                    direction,
+                })
+            }
+            SessionEvent::Message {
+                id,
+                sent_at_ms,
+                text,
+            } => {
+                // A session the app did not bind (refused, or closing) gets no receipt.
+                let peer = self.bindings.get(&session)?.clone();
+                let handle = self.sessions.get(&session)?.clone();
+                match self
+                    .store
+                    .insert_incoming(&peer, id, sent_at_ms, &text)
+                    .await
+                {
+                    Ok(stored) => {
+                        let _ = handle.acknowledge(id).await;
+                        stored.map(|seq| Action::MessageReceived {
+                            session,
+                            seq,
+                            id,
+                            sent_at_ms,
+                            text,
+                        })
+                    }
+                    Err(e) => Some(Action::StoreFailed(e.to_string())),
+                }
+            }
+            SessionEvent::Delivered { id } => {
+                let peer = self.bindings.get(&session)?.clone();
+                if let Err(e) = self
+                    .store
+                    .set_delivery(&peer, id, Delivery::Delivered, None)
+                    .await
+                {
+                    return Some(Action::StoreFailed(e.to_string()));
+                }
+                Some(Action::Delivered { session, id })
+            }
+            SessionEvent::Closed { reason } => {
+                self.sessions.remove(&session);
+                self.bindings.remove(&session);
+                Some(Action::SessionClosed { session, reason })
+            }
+        }
+    }
+
+    /// Carries out effects in order. A message whose `Queue` failed is not sent.
     pub async fn run(&mut self, effects: Vec<Effect>) {
+        let mut unsaved: HashSet<MessageId> = HashSet::new();
         for effect in effects {
             match effect {
                 Effect::Dial {
@@ -74,25 +146,69 @@ impl Runner {
                     target,
                     expected,
                 } => self.dial(chat, target, expected),
-                Effect::SavePins(pins) => {
-                    if let Some(home) = &self.home
-                        && let Err(e) = pins.save(home)
-                    {
-                        let _ = self
-                            .action_tx
-                            .send(Action::DirectoryFailed(format!("{e:#}")))
-                            .await;
-                    }
-                }
-                Effect::Send {
-                    session,
+                Effect::Queue {
+                    peer,
                     id,
                     sent_at_ms,
                     text,
                 } => {
-                    if let Some(handle) = self.sessions.get(&session) {
-                        // A gone session reports `Closed`, which keeps the message pending.
-                        let _ = handle.send_chat(id, sent_at_ms, text).await;
+                    if let Err(e) = self
+                        .store
+                        .insert_outgoing(&peer, id, sent_at_ms, &text)
+                        .await
+                    {
+                        unsaved.insert(id);
+                        self.report(Action::StoreFailed(e.to_string())).await;
+                    }
+                }
+                Effect::Send {
+                    session,
+                    peer,
+                    id,
+                    sent_at_ms,
+                    text,
+                } => {
+                    let Some(handle) = self
+                        .sessions
+                        .get(&session)
+                        .filter(|_| !unsaved.contains(&id))
+                    else {
+                        continue;
+                    };
+                    // A gone session reports `Closed`; the message stays in the outbox.
+                    if handle.send_chat(id, sent_at_ms, text).await.is_ok()
+                        && let Err(e) = self
+                            .store
+                            .set_delivery(&peer, id, Delivery::Sent, None)
+                            .await
+                    {
+                        self.report(Action::StoreFailed(e.to_string())).await;
+                    }
+                }
+                Effect::Bind { session, peer } => {
+                    self.bindings.insert(session, peer);
+                }
+                Effect::LoadHistory { chat, peer, before } => {
+                    let (store, tx) = (self.store.clone(), self.action_tx.clone());
+                    tokio::spawn(async move {
+                        let action = match store.page(&peer, before, crate::store::PAGE_SIZE).await
+                        {
+                            Ok(page) => Action::HistoryLoaded { chat, before, page },
+                            Err(e) => Action::StoreFailed(e.to_string()),
+                        };
+                        let _ = tx.send(action).await;
+                    });
+                }
+                Effect::MarkRead { peer, seq } => {
+                    if let Err(e) = self.store.mark_read(&peer, seq).await {
+                        self.report(Action::StoreFailed(e.to_string())).await;
+                    }
+                }
+                Effect::SavePins(pins) => {
+                    if let Some(home) = &self.home
+                        && let Err(e) = pins.save(home)
+                    {
+                        self.report(Action::StoreFailed(format!("{e:#}"))).await;
                     }
                 }
                 Effect::CloseSession { session } => {
@@ -113,6 +229,10 @@ impl Runner {
         }
     }
 
+    async fn report(&self, action: Action) {
+        let _ = self.action_tx.send(action).await;
+    }
+
     /// Closes every session and waits up to [`GOODBYE_GRACE`] for them to end, so peers get
     /// a goodbye instead of a broken connection.
     pub async fn shutdown(&mut self, net_rx: &mut mpsc::Receiver<NetEvent>) {
@@ -123,7 +243,7 @@ impl Runner {
             while !self.sessions.is_empty() {
                 match net_rx.recv().await {
                     Some(event) => {
-                        self.adopt(event);
+                        self.adopt(event).await;
                     }
                     None => return,
                 }
@@ -174,79 +294,5 @@ impl Runner {
             };
             let _ = tx.send(action).await;
         });
-    }
-}
-
-/// Where to dial a peer, and the key the directory lists for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Resolved {
-    /// `host:port`.
-    pub addr: String,
-    /// The peer's key from the directory; `None` for an address target.
-    pub key: Option<PeerKey>,
-}
-
-/// Where to dial a target; usernames are looked up in the directory.
-///
-/// # Errors
-/// A message for the user when there is no directory or the lookup fails.
-pub async fn resolve(account: Option<&Account>, target: &DialTarget) -> Result<Resolved, String> {
-    match target {
-        DialTarget::Addr(addr) => Ok(Resolved {
-            addr: addr.clone(),
-            key: None,
-        }),
-        DialTarget::Username(name) => {
-            let account = account.ok_or_else(|| {
-                format!("cannot look up {name}: no directory configured — register first, or use /connect --ip HOST:PORT")
-            })?;
-            let record = account
-                .client
-                .lookup(name)
-                .await
-                .map_err(|e| e.to_string())?;
-            let key = p2p_chat_protocol::validate::public_key(&record.public_key).ok();
-            Ok(Resolved {
-                addr: peer_addr(&record.host, record.port),
-                key,
-            })
-        }
-    }
-}
-
-/// `host:port`, with brackets around IPv6 addresses.
-pub fn peer_addr(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Delay before reconnect attempt `attempt` (1-based): 1 s, 2 s, 4 s, … capped at 30 s.
-fn reconnect_delay(attempt: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-    FIRST_RECONNECT_DELAY
-        .saturating_mul(factor)
-        .min(MAX_RECONNECT_DELAY)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reconnect_delay_doubles_up_to_the_cap() {
-        assert_eq!(reconnect_delay(1), Duration::from_secs(1));
-        assert_eq!(reconnect_delay(2), Duration::from_secs(2));
-        assert_eq!(reconnect_delay(5), Duration::from_secs(16));
-        assert_eq!(reconnect_delay(6), MAX_RECONNECT_DELAY);
-        assert_eq!(reconnect_delay(u32::MAX), MAX_RECONNECT_DELAY);
-    }
-
-    #[test]
-    fn ipv6_hosts_get_brackets() {
-        assert_eq!(peer_addr("::1", 5), "[::1]:5");
-        assert_eq!(peer_addr("example.org", 5), "example.org:5");
     }
 }

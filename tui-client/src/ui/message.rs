@@ -68,7 +68,7 @@ impl Columns {
     pub fn rows(&self, app: &App, chat: &Chat, line: &ChatLine) -> Vec<Line<'static>> {
         let (sender, sender_style, text_style) = match &line.kind {
             LineKind::Own { .. } => (app.me.name.as_str(), theme::OWN_NAME, Style::new()),
-            LineKind::Peer => (chat.name.as_str(), theme::PEER_NAME, Style::new()),
+            LineKind::Peer { .. } => (chat.name.as_str(), theme::PEER_NAME, Style::new()),
             LineKind::Info => ("--", theme::DIM, theme::INFO),
             LineKind::Error => (
                 "!!",
@@ -77,14 +77,7 @@ impl Columns {
             ),
         };
         let mark = match line.kind {
-            LineKind::Own {
-                delivery: Delivery::Pending,
-                ..
-            } => Some(("○", theme::DIM)),
-            LineKind::Own {
-                delivery: Delivery::Delivered,
-                ..
-            } => Some(("✓", theme::GOOD)),
+            LineKind::Own { delivery, .. } => Some(delivery_mark(delivery)),
             _ => None,
         };
         let mut body = sanitize(&line.text).trim_end().to_owned();
@@ -137,4 +130,39 @@ fn clock(app: &App, at_ms: u64) -> String {
         || "--:--".to_owned(),
         |t| t.with_timezone(&offset).format("%H:%M").to_string(),
     )
+}
+
+/// The marks of [`delivery_mark`] in order, for the help overlay's legend.
+pub const DELIVERY_MARKS: &str = "◷ ○ ✓ ✗";
+/// What the marks of [`DELIVERY_MARKS`] mean, in the same order.
+pub const DELIVERY_LEGEND: &str = "queued, sent, delivered, failed";
+
+/// The glyph after one of our messages, and its style; the help overlay explains them.
+pub fn delivery_mark(delivery: Delivery) -> (&'static str, Style) {
+    match delivery {
+        Delivery::Queued => ("◷", theme::BUSY),
+        Delivery::Sent => ("○", theme::DIM),
+        Delivery::Delivered => ("✓", theme::GOOD),
+        Delivery::Failed => ("✗", theme::ERROR),
+    }
+}
+
+#[cfg(test)]
+mod legend_tests {
+    use super::*;
+
+    #[test]
+    fn the_legend_lists_every_mark_in_order() {
+        let marks: Vec<&str> = [
+            Delivery::Queued,
+            Delivery::Sent,
+            Delivery::Delivered,
+            Delivery::Failed,
+        ]
+        .into_iter()
+        .map(|d| delivery_mark(d).0)
+        .collect();
+        assert_eq!(marks.join(" "), DELIVERY_MARKS);
+        assert_eq!(DELIVERY_LEGEND.split(", ").count(), marks.len());
+    }
 }

@@ -13,20 +13,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 
-use support::{connect, exchange, frame, hostile, listen, next_event, peer, raw_frame, refusal};
+use support::{connect, frame, hostile, listen, next_event, peer, raw_frame, refusal};
 
 #[tokio::test]
 async fn two_peers_chat_both_ways_and_say_goodbye() {
     let (addr, mut server_rx) = listen("bob").await;
     let mut pair = connect("alice", &addr, &mut server_rx).await;
-    exchange(&pair.client, &mut pair.client_rx, &mut server_rx, "hi bob").await;
-    exchange(
-        &pair.server,
-        &mut server_rx,
-        &mut pair.client_rx,
-        "hi alice ✓",
-    )
-    .await;
+    pair.client_says(&mut server_rx, "hi bob").await;
+    pair.server_says(&mut server_rx, "hi alice ✓").await;
     pair.client.close();
     match next_event(&mut server_rx).await.event {
         SessionEvent::Closed {
@@ -49,25 +43,13 @@ async fn hostile_peers_are_refused_while_another_keeps_chatting() {
     let (reason, message) = refusal(&hostile(&addr, &oversize).await);
     assert_eq!(reason, RefuseReason::BadHello);
     assert!(message.contains("exceeds"), "{message}");
-    exchange(
-        &pair.client,
-        &mut pair.client_rx,
-        &mut server_rx,
-        "after oversize",
-    )
-    .await;
+    pair.client_says(&mut server_rx, "after oversize").await;
 
     let garbage = raw_frame(&[0xde, 0xad, 0xbe, 0xef, 0xff]);
     let (reason, message) = refusal(&hostile(&addr, &garbage).await);
     assert_eq!(reason, RefuseReason::BadHello);
     assert!(message.contains("malformed"), "{message}");
-    exchange(
-        &pair.server,
-        &mut server_rx,
-        &mut pair.client_rx,
-        "after garbage",
-    )
-    .await;
+    pair.server_says(&mut server_rx, "after garbage").await;
 
     let old = Preamble {
         protocol_version: 0,
@@ -117,13 +99,7 @@ async fn hostile_peers_are_refused_while_another_keeps_chatting() {
         "{err}"
     );
 
-    exchange(
-        &pair.client,
-        &mut pair.client_rx,
-        &mut server_rx,
-        "still here",
-    )
-    .await;
+    pair.client_says(&mut server_rx, "still here").await;
     // None of the hostile connections produced an event on the listener's channel.
     assert!(server_rx.try_recv().is_err());
 }
@@ -140,13 +116,7 @@ async fn a_silent_connection_is_dropped_after_the_handshake_timeout() {
     let read = tokio::time::timeout(net::HANDSHAKE_TIMEOUT * 2, silent.read(&mut buf)).await;
     tokio::time::resume();
     assert!(matches!(read, Ok(Ok(0))), "expected EOF, got {read:?}");
-    exchange(
-        &pair.client,
-        &mut pair.client_rx,
-        &mut server_rx,
-        "after silence",
-    )
-    .await;
+    pair.client_says(&mut server_rx, "after silence").await;
 }
 
 #[tokio::test]
@@ -187,13 +157,7 @@ async fn mid_session_garbage_closes_only_that_session() {
         raw.next().await,
         Some(Ok(PeerMessage::Goodbye { .. }))
     ));
-    exchange(
-        &good.client,
-        &mut good.client_rx,
-        &mut server_rx,
-        "unaffected",
-    )
-    .await;
+    good.client_says(&mut server_rx, "unaffected").await;
 }
 
 #[tokio::test]

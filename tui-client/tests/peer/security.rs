@@ -5,7 +5,7 @@ use p2p_chat::net::{self, CloseReason, DialError, NetEvent, SessionEvent};
 use p2p_chat_protocol::MessageId;
 use tokio::sync::mpsc;
 
-use crate::support::{connect_as, exchange, listen_as, next_event, peer, proxy};
+use crate::support::{connect_as, listen_as, next_event, peer, proxy};
 
 /// With IK (the dialler knows the key), the dialler's frames are: preamble, Noise message,
 /// `Hello`, then its first chat message.
@@ -24,14 +24,9 @@ async fn the_wire_never_carries_a_message_in_the_clear() {
     let alice = peer("alice", None);
     let mut pair = connect_as(&alice, &via, Some(&bob_key), &mut bob_rx).await;
     let secret = "the spare key is under the blue flowerpot";
-    exchange(&pair.client, &mut pair.client_rx, &mut bob_rx, secret).await;
-    exchange(
-        &pair.server,
-        &mut bob_rx,
-        &mut pair.client_rx,
-        "and the code is 4711-0815",
-    )
-    .await;
+    pair.client_says(&mut bob_rx, secret).await;
+    pair.server_says(&mut bob_rx, "and the code is 4711-0815")
+        .await;
     let wire = wire.lock().unwrap().clone();
     assert!(
         wire.len() > 200,

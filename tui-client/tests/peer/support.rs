@@ -106,10 +106,38 @@ pub async fn connect(name: &str, addr: &str, server_rx: &mut mpsc::Receiver<NetE
     connect_as(&peer(name, None), addr, None, server_rx).await
 }
 
-/// Sends `text` from `from` and checks it arrives on `to_rx` and is acknowledged on `from_rx`.
-pub async fn exchange(
+impl Pair {
+    /// The dialler sends `text`; checks it arrives at the listener and is acknowledged.
+    pub async fn client_says(&mut self, server_rx: &mut mpsc::Receiver<NetEvent>, text: &str) {
+        exchange(
+            &self.client,
+            &mut self.client_rx,
+            &self.server,
+            server_rx,
+            text,
+        )
+        .await;
+    }
+
+    /// The listener sends `text`; checks it arrives at the dialler and is acknowledged.
+    pub async fn server_says(&mut self, server_rx: &mut mpsc::Receiver<NetEvent>, text: &str) {
+        exchange(
+            &self.server,
+            server_rx,
+            &self.client,
+            &mut self.client_rx,
+            text,
+        )
+        .await;
+    }
+}
+
+/// Sends `text` from `from`, checks it arrives on `to_rx`, acknowledges it on `to` (as a
+/// client does once the message is stored) and checks the receipt arrives on `from_rx`.
+async fn exchange(
     from: &SessionHandle,
     from_rx: &mut mpsc::Receiver<NetEvent>,
+    to: &SessionHandle,
     to_rx: &mut mpsc::Receiver<NetEvent>,
     text: &str,
 ) {
@@ -130,6 +158,12 @@ pub async fn exchange(
         }
         other => panic!("expected the message, got {other:?}"),
     }
+    // No receipt before the receiver acknowledges.
+    assert!(
+        from_rx.try_recv().is_err(),
+        "a receipt went out before the message was stored"
+    );
+    to.acknowledge(id).await.unwrap();
     match next_event(from_rx).await.event {
         SessionEvent::Delivered { id: acked } => assert_eq!(acked, id),
         other => panic!("expected a receipt, got {other:?}"),

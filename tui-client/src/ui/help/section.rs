@@ -53,6 +53,13 @@ pub fn sections() -> Vec<Section> {
         title: "Commands",
         rows: USAGE.to_vec(),
     });
+    sections.push(Section {
+        title: "Your messages",
+        rows: vec![(
+            super::super::message::DELIVERY_MARKS,
+            super::super::message::DELIVERY_LEGEND,
+        )],
+    });
     sections
 }
 

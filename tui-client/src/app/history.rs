@@ -1,0 +1,102 @@
+//! `App::update` for the local store: conversations and the outbox at start, pages of
+//! history, and store failures.
+
+use super::{App, ChatId, DialTarget, Effect, Level};
+use crate::store::{Conversation, PAGE_SIZE, Stored};
+
+impl App {
+    /// The chat with `peer`, created (without dialling) if there is none.
+    fn chat_for(&mut self, peer: &str) -> ChatId {
+        if let Some(chat) = self.chats.iter().find(|c| c.name == peer) {
+            return chat.id;
+        }
+        // Without a directory there is no way to find the peer again: it has to dial us.
+        let target = self
+            .me
+            .directory
+            .is_some()
+            .then(|| DialTarget::Username(peer.to_owned()));
+        self.new_chat(peer.to_owned(), target)
+    }
+
+    /// Restores the stored conversations and resends what is still undelivered: every chat
+    /// with queued messages dials its peer.
+    pub(super) fn on_store_loaded(
+        &mut self,
+        conversations: Vec<Conversation>,
+        outbox: Vec<Stored>,
+    ) -> Vec<Effect> {
+        for conversation in conversations {
+            let id = self.chat_for(&conversation.peer);
+            if let Some(chat) = self.chat_mut(id) {
+                chat.unread = usize::try_from(conversation.unread).unwrap_or(usize::MAX);
+            }
+        }
+        let mut waiting = Vec::new();
+        for message in outbox {
+            let id = self.chat_for(&message.peer);
+            if let Some(chat) = self.chat_mut(id) {
+                chat.restore_pending(message);
+            }
+            if !waiting.contains(&id) {
+                waiting.push(id);
+            }
+        }
+        waiting
+            .into_iter()
+            .flat_map(|id| self.redial_if_idle(id))
+            .collect()
+    }
+
+    /// Dials every contact the directory shows online whose chat has messages waiting and no
+    /// link being set up (a presence change is the quickest sign a peer is back).
+    pub(super) fn resend_to_online_contacts(&mut self) -> Vec<Effect> {
+        let waiting: Vec<ChatId> = self
+            .chats
+            .iter()
+            .filter(|c| !c.outbox().is_empty())
+            .filter(|c| {
+                self.contacts
+                    .iter()
+                    .any(|r| r.online && r.username == c.name)
+            })
+            .map(|c| c.id)
+            .collect();
+        waiting
+            .into_iter()
+            .flat_map(|id| self.redial_if_idle(id))
+            .collect()
+    }
+
+    /// Merges a page of history into its chat.
+    pub(super) fn on_history_loaded(
+        &mut self,
+        id: ChatId,
+        before: Option<i64>,
+        page: Vec<Stored>,
+    ) -> Vec<Effect> {
+        let current = self.current == Some(id);
+        let Some(chat) = self.chat_mut(id) else {
+            return Vec::new();
+        };
+        chat.merge_history(before, page, PAGE_SIZE as usize);
+        match chat.newest_seq {
+            Some(seq) if current && before.is_none() => vec![Effect::MarkRead {
+                peer: chat.name.clone(),
+                seq,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Shows a store failure where the user looks.
+    pub(super) fn on_store_failed(&mut self, error: String) -> Vec<Effect> {
+        self.tell(
+            Level::Error,
+            format!(
+                "{error} — the message was not saved and not sent; check the disk and try again"
+            ),
+        );
+        Vec::new()
+    }
+}
