@@ -8,6 +8,7 @@
 
 mod base;
 mod error;
+mod mailbox;
 mod record;
 mod session;
 mod transport;

@@ -6,6 +6,8 @@ mod account_support;
 mod https;
 #[path = "account_support/keys.rs"]
 mod keys;
+#[path = "account_support/mailbox.rs"]
+mod mailbox;
 #[path = "account_support/sessions.rs"]
 mod sessions;
 

@@ -1,8 +1,10 @@
 //! [`DirectoryError`] and the mapping from HTTP answers to it.
 
-use p2p_chat_protocol::api::ErrorBody;
+use p2p_chat_protocol::api::{ErrorBody, MailId};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
+
+use super::mailbox::{self, MailOp};
 
 /// Longest server message shown to the user, in characters; the rest is cut off so a
 /// misconfigured server (an HTML error page, say) cannot flood the terminal.
@@ -74,6 +76,26 @@ pub enum DirectoryError {
         /// The directory's explanation.
         message: String,
     },
+    /// A mailbox deposit answered 507: the recipient's mailbox is at the directory's limit.
+    #[error("the directory did not keep the message for {recipient}: {message}")]
+    MailboxFull {
+        /// The recipient.
+        recipient: String,
+        /// The directory's explanation, naming the limit.
+        message: String,
+    },
+    /// A mailbox deposit answered 413: the sealed message is over the directory's limit.
+    #[error("the message is too large for the directory's mailbox: {message}")]
+    MailTooLarge {
+        /// The directory's explanation, naming the limit.
+        message: String,
+    },
+    /// `DELETE /mailbox/{id}` answered 404: the message is gone (deleted or expired).
+    #[error("message {id} is no longer in your mailbox — it was already deleted or has expired")]
+    MailNotFound {
+        /// The message's id.
+        id: MailId,
+    },
     /// Any other error status, e.g. 500 or 503.
     #[error("the directory failed (HTTP {status}): {message}")]
     Server {
@@ -112,6 +134,7 @@ pub(crate) enum Op<'a> {
     Unregister { username: &'a str },
     Logout,
     PasswordChange { username: &'a str },
+    Mail(MailOp<'a>),
 }
 
 /// The explanation in an error response: the `message` of an [`ErrorBody`], else the text of
@@ -198,6 +221,9 @@ pub(crate) fn status_error(
     body: &[u8],
 ) -> DirectoryError {
     let message = error_message(status, body);
+    if let Op::Mail(mail) = op {
+        return mailbox::status_error(mail, url, status, message);
+    }
     match (status, op) {
         (StatusCode::CONFLICT, Op::Register { username }) => DirectoryError::UsernameTaken {
             username: username.to_owned(),
