@@ -26,11 +26,17 @@ impl App {
         conversations: Vec<Conversation>,
         outbox: Vec<Stored>,
     ) -> Vec<Effect> {
+        let mut latest = None;
         for conversation in conversations {
             let id = self.chat_for(&conversation.peer);
+            latest = latest.or(Some(id));
             if let Some(chat) = self.chat_mut(id) {
                 chat.unread = usize::try_from(conversation.unread).unwrap_or(usize::MAX);
             }
+        }
+        // Open where the user left off: the most recent conversation.
+        if let (None, Some(id)) = (self.current, latest) {
+            self.show(id);
         }
         let mut waiting = Vec::new();
         for message in outbox {

@@ -124,6 +124,20 @@ impl Tui {
     }
 }
 
+impl Tui {
+    /// Kills the program with SIGKILL, as a crash or a pulled plug would: no goodbye, no
+    /// cleanup.
+    pub fn crash(mut self) {
+        if let Some(pid) = self.child.process_id() {
+            let status = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            assert!(status.is_ok_and(|s| s.success()), "kill -9 {pid} failed");
+        }
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Tui {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {

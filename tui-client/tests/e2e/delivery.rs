@@ -1,0 +1,131 @@
+//! No message lost: queued messages wait for an offline peer, survive a SIGKILL of the
+//! sender, and arrive exactly once, in order.
+
+use crate::procs::{Directory, client_bin, free_port, register, run_client};
+use crate::pty::Tui;
+
+/// Starts a registered user's chat window listening on `port`.
+fn start(name: &str, home: &std::path::Path, port: u16) -> Tui {
+    let listen = format!("127.0.0.1:{port}");
+    Tui::spawn(
+        name,
+        &client_bin(),
+        &["--home", home.to_str().unwrap(), "--listen", &listen],
+    )
+}
+
+/// How often `text` appears on the screen.
+fn count(tui: &Tui, text: &str) -> usize {
+    tui.contents().matches(text).count()
+}
+
+#[test]
+fn messages_to_an_offline_peer_survive_a_crash_and_arrive_exactly_once_in_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    register(&alice_home, &directory, "alice", alice_port);
+    register(&bob_home, &directory, "bob", bob_port);
+
+    // bob is not running: alice's messages wait as queued.
+    let mut alice = start("alice", &alice_home, alice_port);
+    alice.wait_for("directory: online");
+    alice.type_text("\r");
+    alice.wait_for("cannot reach");
+    for n in 1..=3 {
+        alice.type_text(&format!("queued message {n}\r"));
+    }
+    alice.wait_until("three queued messages", |s| s.matches('◷').count() == 3);
+    // The plug is pulled on alice.
+    alice.crash();
+
+    // bob starts; alice comes back and her client resends what was queued.
+    let mut bob = start("bob", &bob_home, bob_port);
+    bob.wait_for("directory: online");
+    let mut alice = start("alice", &alice_home, alice_port);
+    bob.wait_for("queued message 3");
+    alice.wait_until("all three delivered", |s| s.matches('✓').count() == 3);
+    let screen = bob.contents();
+    let positions: Vec<usize> = (1..=3)
+        .map(|n| screen.find(&format!("queued message {n}")).unwrap())
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "out of order:\n{screen}"
+    );
+    for n in 1..=3 {
+        assert_eq!(
+            count(&bob, &format!("queued message {n}")),
+            1,
+            "shown twice:\n{screen}"
+        );
+    }
+    alice.quit();
+    bob.quit();
+
+    // Both histories hold each message once, delivered.
+    let out = run_client(
+        &[
+            "--home",
+            alice_home.to_str().unwrap(),
+            "history",
+            "bob",
+            "--json",
+        ],
+        "",
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let texts: Vec<&str> = lines.iter().filter_map(|l| l["text"].as_str()).collect();
+    assert_eq!(
+        texts,
+        ["queued message 1", "queued message 2", "queued message 3"]
+    );
+    assert!(
+        lines.iter().all(|l| l["delivery"] == "delivered"),
+        "{lines:?}"
+    );
+    let out = run_client(
+        &["--home", bob_home.to_str().unwrap(), "export", "alice"],
+        "",
+    );
+    let exported = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(exported.lines().count(), 3, "{exported}");
+    assert!(
+        exported.lines().all(|l| l.contains("\"from\":\"alice\"")),
+        "{exported}"
+    );
+}
+
+#[test]
+fn history_survives_a_restart_and_opens_on_the_newest_messages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    register(&alice_home, &directory, "alice", alice_port);
+    register(&bob_home, &directory, "bob", bob_port);
+    let mut bob = start("bob", &bob_home, bob_port);
+    let mut alice = start("alice", &alice_home, alice_port);
+    alice.wait_for("directory: online");
+    alice.type_text("\r");
+    alice.wait_for("connected to bob");
+    alice.type_text("remember this\r");
+    bob.wait_for("remember this");
+    alice.quit();
+    bob.quit();
+    let mut alice = start("alice", &alice_home, alice_port);
+    alice.wait_for("bob");
+    alice.type_text("\t");
+    alice.wait_for("remember this");
+    alice.quit();
+    let out = run_client(
+        &["--home", bob_home.to_str().unwrap(), "history", "alice"],
+        "",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("alice: remember this"), "{text}");
+}
