@@ -60,6 +60,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tls = tls.is_some(),
         trusted_proxies = settings.trusted_proxies.len(),
         public_listing = settings.public_listing,
+        mailbox_max_messages = settings.mailbox.max_messages,
+        mailbox_max_bytes = settings.mailbox.max_bytes,
+        mailbox_ttl_secs = settings.mailbox.ttl.as_secs(),
         "listening"
     );
     let state = AppState::new(store.clone(), settings);
