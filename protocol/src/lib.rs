@@ -5,6 +5,7 @@
 //!   frames are turned into bytes and back.
 //! - [`noise`]: the Noise handshake's preamble and [`noise::SecureCodec`], which encrypts
 //!   every frame of a session after the handshake.
+//! - [`sealed`]: mail sealed to a recipient's identity key for the directory's mailbox.
 //! - [`peer`]: the peer-to-peer messages: handshake, chat, receipts, keepalive, goodbye.
 //! - [`api`]: request and response bodies of the directory's HTTP API.
 //! - [`validate`]: the rules for usernames, passwords, hosts and ports, applied by both sides.
@@ -15,6 +16,7 @@ pub mod api;
 pub mod frame;
 pub mod noise;
 pub mod peer;
+pub mod sealed;
 pub mod validate;
 
 pub use frame::{FrameError, MAX_FRAME_BYTES, PeerCodec};
