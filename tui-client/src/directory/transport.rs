@@ -73,7 +73,7 @@ pub(super) fn exposes_secrets(base: &Url) -> bool {
 pub(super) enum Secret {
     /// The account's password (register, login, unregister, password change).
     Password,
-    /// The bearer token (heartbeat, address and key updates, listing, logout).
+    /// The bearer token (every request that proves who we are without a password).
     Token,
 }
 
