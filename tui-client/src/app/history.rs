@@ -6,7 +6,7 @@ use crate::store::{Conversation, PAGE_SIZE, Stored};
 
 impl App {
     /// The chat with `peer`, created (without dialling) if there is none.
-    fn chat_for(&mut self, peer: &str) -> ChatId {
+    pub(super) fn chat_for(&mut self, peer: &str) -> ChatId {
         if let Some(chat) = self.chats.iter().find(|c| c.name == peer) {
             return chat.id;
         }

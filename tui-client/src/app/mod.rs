@@ -9,6 +9,7 @@ pub mod command;
 mod history;
 pub mod input;
 pub mod keys;
+mod mail;
 mod peers;
 mod trust;
 mod update;
@@ -186,6 +187,51 @@ pub enum Action {
     },
     /// The local store failed; the message says what could not be saved or read.
     StoreFailed(String),
+    /// Our queued messages to `peer` were sealed and left in the directory's mailbox.
+    Deposited {
+        /// The recipient.
+        peer: String,
+        /// The messages now marked sent.
+        ids: Vec<MessageId>,
+    },
+    /// Leaving messages in the mailbox failed.
+    DepositFailed {
+        /// The recipient.
+        peer: String,
+        /// What went wrong.
+        error: String,
+    },
+    /// A sealed mail was fetched from our mailbox and opened.
+    MailArrived {
+        /// Its mailbox id, to delete it once handled.
+        mail: p2p_chat_protocol::api::MailId,
+        /// The username the sender claims.
+        sender: String,
+        /// The identity key the seal proves.
+        key: PeerKey,
+        /// A chat message or a receipt.
+        message: p2p_chat_protocol::PeerMessage,
+    },
+    /// A chat message from the mailbox was stored (and its mail deleted).
+    MailStored {
+        /// The sender.
+        peer: String,
+        /// Its position in the local store.
+        seq: i64,
+        /// Message id.
+        id: MessageId,
+        /// Sender's clock, unix ms.
+        sent_at_ms: u64,
+        /// Text.
+        text: String,
+    },
+    /// A receipt from the mailbox marked one of our messages delivered.
+    DeliveredByMail {
+        /// The recipient who stored it.
+        peer: String,
+        /// Our message id.
+        id: MessageId,
+    },
     /// The directory answered with the full contact list.
     ContactsLoaded(Vec<ClientRecord>),
     /// A directory request succeeded (for example a heartbeat).
@@ -258,6 +304,46 @@ pub enum Effect {
         peer: String,
         /// The newest seen `seq`.
         seq: i64,
+    },
+    /// Seal `messages` to `peer`'s key and leave them in the directory's mailbox.
+    Deposit {
+        /// The recipient.
+        peer: String,
+        /// The key to seal to (its pin); the directory's key when `None`.
+        key: Option<PeerKey>,
+        /// `(id, sent_at_ms, text)`, oldest first.
+        messages: Vec<(MessageId, u64, String)>,
+    },
+    /// Fetch our mailbox; each mail comes back as [`Action::MailArrived`].
+    FetchMail,
+    /// Store a mailed chat message, delete the mail, and send a sealed receipt back.
+    StoreMail {
+        /// The mail to delete afterwards.
+        mail: p2p_chat_protocol::api::MailId,
+        /// The sender.
+        peer: String,
+        /// The sender's key, to seal the receipt to.
+        key: PeerKey,
+        /// Message id.
+        id: MessageId,
+        /// Sender's clock, unix ms.
+        sent_at_ms: u64,
+        /// Text.
+        text: String,
+    },
+    /// Record a mailed receipt (our message delivered) and delete the mail.
+    StoreMailReceipt {
+        /// The mail to delete afterwards.
+        mail: p2p_chat_protocol::api::MailId,
+        /// The recipient who stored our message.
+        peer: String,
+        /// Our message id.
+        id: MessageId,
+    },
+    /// Delete a mail without using it (it failed the key check).
+    DiscardMail {
+        /// The mail.
+        mail: p2p_chat_protocol::api::MailId,
     },
     /// Fetch the contact list from the directory.
     LoadContacts,

@@ -121,10 +121,15 @@ impl App {
                 chat.link = Link::Reconnecting {
                     attempt: attempt + 1,
                 };
-                vec![Effect::ScheduleReconnect {
-                    chat: chat.id,
+                let chat_id = chat.id;
+                let mut effects = vec![Effect::ScheduleReconnect {
+                    chat: chat_id,
                     attempt: attempt + 1,
-                }]
+                }];
+                // Unreachable: what is still queued goes to the mailbox too (a direct session
+                // later resends it anyway; the receiver keeps one copy).
+                effects.extend(self.deposit_effect(chat_id));
+                effects
             }
             Action::KeyChanged { chat, offered } => {
                 if let Some(pinned) = self.chat(chat).and_then(|c| self.expected_key(&c.name)) {

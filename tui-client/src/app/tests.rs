@@ -635,9 +635,10 @@ fn waiting_messages_keep_retrying_and_go_out_when_the_peer_shows_up_online() {
         chat,
         error: "cannot reach bob".into(),
     });
-    assert_eq!(
-        effects,
-        vec![Effect::ScheduleReconnect { chat, attempt: 1 }]
+    assert_eq!(effects[0], Effect::ScheduleReconnect { chat, attempt: 1 });
+    assert!(
+        matches!(effects[1], Effect::Deposit { .. }),
+        "queued messages also go to the mailbox"
     );
     assert!(
         app.chat(chat)
@@ -654,13 +655,13 @@ fn waiting_messages_keep_retrying_and_go_out_when_the_peer_shows_up_online() {
             chat,
             error: "cannot reach bob".into(),
         });
-        assert_eq!(effects, vec![Effect::ScheduleReconnect { chat, attempt }]);
+        assert_eq!(effects[0], Effect::ScheduleReconnect { chat, attempt });
     }
     // Restarted without a session and with a failed link: bob coming online triggers a dial.
     app.chats[0].link = Link::Failed { reason: "x".into() };
     let effects = essential(app.update(Action::ContactsLoaded(vec![record("bob", true)])));
     assert!(
-        matches!(effects.as_slice(), [Effect::Dial { .. }]),
+        matches!(effects.as_slice(), [Effect::Dial { .. }, Effect::FetchMail]),
         "{effects:?}"
     );
     // Once connected, the queued message goes out with its original id.
@@ -780,4 +781,113 @@ fn scrolling_to_the_top_loads_the_page_before() {
         page: Vec::new(),
     });
     assert!(app.chat(chat).unwrap().history.complete);
+}
+
+#[test]
+fn an_unreachable_peer_gets_the_queued_messages_through_the_mailbox() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
+    let effects = key(&mut app, KeyCode::Enter);
+    let [Effect::Dial { chat, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let chat = *chat;
+    type_line(&mut app, "for later");
+    let effects = app.update(Action::DialFailed {
+        chat,
+        error: "cannot reach bob".into(),
+    });
+    let Some(Effect::Deposit {
+        peer,
+        key: None,
+        messages,
+    }) = effects.get(1)
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        (peer.as_str(), messages.len(), messages[0].2.as_str()),
+        ("bob", 1, "for later")
+    );
+    let id = messages[0].0;
+    app.update(Action::Deposited {
+        peer: "bob".into(),
+        ids: vec![id],
+    });
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("for later".into(), Delivery::Sent)]
+    );
+    // Nothing queued any more: the next failure deposits nothing again.
+    app.update(Action::ReconnectDue { chat });
+    let effects = app.update(Action::DialFailed {
+        chat,
+        error: "cannot reach bob".into(),
+    });
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Deposit { .. })),
+        "{effects:?}"
+    );
+    // bob's receipt arrives by mail.
+    app.update(Action::DeliveredByMail {
+        peer: "bob".into(),
+        id,
+    });
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("for later".into(), Delivery::Delivered)]
+    );
+}
+
+#[test]
+fn mail_from_a_known_key_is_stored_and_from_a_wrong_key_discarded() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    let mail = p2p_chat_protocol::api::MailId::new();
+    let chat = p2p_chat_protocol::PeerMessage::chat("left for you");
+    let effects = app.update(Action::MailArrived {
+        mail,
+        sender: "bob".into(),
+        key: key_of("bob"),
+        message: chat.clone(),
+    });
+    assert!(
+        matches!(&effects[..], [Effect::SavePins(_), Effect::StoreMail { peer, .. }] if peer == "bob"),
+        "{effects:?}"
+    );
+    // Someone sealing as bob with another key is refused, even before bob was ever pinned.
+    let mut fresh = self::app();
+    fresh.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    let effects = fresh.update(Action::MailArrived {
+        mail,
+        sender: "bob".into(),
+        key: [0x66; 32],
+        message: chat.clone(),
+    });
+    assert_eq!(effects, vec![Effect::DiscardMail { mail }]);
+    assert!(fresh.pins.get("bob").is_none());
+    // And once pinned, a different key is refused too.
+    let effects = app.update(Action::MailArrived {
+        mail,
+        sender: "bob".into(),
+        key: [0x66; 32],
+        message: chat,
+    });
+    assert_eq!(effects, vec![Effect::DiscardMail { mail }]);
+    // A stored mail shows up as an unread message.
+    let id = MessageId::new();
+    app.update(Action::MailStored {
+        peer: "bob".into(),
+        seq: 5,
+        id,
+        sent_at_ms: NOW,
+        text: "left for you".into(),
+    });
+    let bob = app.chats.iter().find(|c| c.name == "bob").unwrap();
+    assert!(bob.lines.iter().any(|l| l.text == "left for you"));
+    assert_eq!(
+        app.current,
+        Some(bob.id),
+        "with nothing on screen, the new message is shown"
+    );
 }

@@ -49,7 +49,10 @@ impl App {
                 self.contacts = records;
                 self.directory = DirectoryState::Online;
                 self.cursor = self.cursor.min(self.entries().len().saturating_sub(1));
-                self.resend_to_online_contacts()
+                // Every contact-list refresh (about every 20 s) also looks for mail.
+                let mut effects = self.resend_to_online_contacts();
+                effects.push(Effect::FetchMail);
+                effects
             }
             Action::DirectoryOk => {
                 self.directory = DirectoryState::Online;
@@ -68,6 +71,11 @@ impl App {
                 self.on_history_loaded(chat, before, page)
             }
             Action::StoreFailed(error) => self.on_store_failed(error),
+            action @ (Action::Deposited { .. }
+            | Action::DepositFailed { .. }
+            | Action::MailArrived { .. }
+            | Action::MailStored { .. }
+            | Action::DeliveredByMail { .. }) => self.on_mail_action(action),
             other => self.on_peer_action(other),
         }
     }

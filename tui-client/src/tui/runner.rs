@@ -8,6 +8,7 @@ use std::time::Duration;
 use p2p_chat_protocol::MessageId;
 use tokio::sync::mpsc;
 
+use super::mail::Mailer;
 use super::resolve::{Resolved, reconnect_delay, resolve};
 use crate::app::{Action, ChatId, DialTarget, Effect};
 use crate::net::{
@@ -217,6 +218,42 @@ impl Runner {
                     }
                 }
                 Effect::LoadContacts => self.load_contacts(),
+                Effect::Deposit {
+                    peer,
+                    key,
+                    messages,
+                } => {
+                    if let Some(mailer) = self.mailer() {
+                        tokio::spawn(mailer.deposit(peer, key, messages));
+                    }
+                }
+                Effect::FetchMail => {
+                    if let Some(mailer) = self.mailer() {
+                        tokio::spawn(mailer.fetch());
+                    }
+                }
+                Effect::StoreMail {
+                    mail,
+                    peer,
+                    key,
+                    id,
+                    sent_at_ms,
+                    text,
+                } => {
+                    if let Some(mailer) = self.mailer() {
+                        tokio::spawn(mailer.store(mail, peer, key, id, sent_at_ms, text));
+                    }
+                }
+                Effect::StoreMailReceipt { mail, peer, id } => {
+                    if let Some(mailer) = self.mailer() {
+                        tokio::spawn(mailer.store_receipt(mail, peer, id));
+                    }
+                }
+                Effect::DiscardMail { mail } => {
+                    if let Some(mailer) = self.mailer() {
+                        tokio::spawn(async move { mailer.delete(mail).await });
+                    }
+                }
                 Effect::ScheduleReconnect { chat, attempt } => {
                     let tx = self.action_tx.clone();
                     tokio::spawn(async move {
@@ -227,6 +264,16 @@ impl Runner {
                 Effect::Quit => {}
             }
         }
+    }
+
+    /// The mailbox worker, when we have a directory account.
+    fn mailer(&self) -> Option<Mailer> {
+        Some(Mailer {
+            account: self.account.clone()?,
+            local: self.local.clone(),
+            store: self.store.clone(),
+            action_tx: self.action_tx.clone(),
+        })
     }
 
     async fn report(&self, action: Action) {

@@ -35,8 +35,12 @@ fn messages_to_an_offline_peer_survive_a_crash_and_arrive_exactly_once_in_order(
     alice.wait_for("cannot reach");
     for n in 1..=3 {
         alice.type_text(&format!("queued message {n}\r"));
+        alice.wait_for(&format!("queued message {n}"));
     }
-    alice.wait_until("three queued messages", |s| s.matches('◷').count() == 3);
+    // They wait in alice's outbox (and are sealed into the directory's mailbox).
+    alice.wait_until("three undelivered messages", |s| {
+        s.matches('◷').count() + s.matches('○').count() == 3
+    });
     // The plug is pulled on alice.
     alice.crash();
 
@@ -128,4 +132,60 @@ fn history_survives_a_restart_and_opens_on_the_newest_messages() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("alice: remember this"), "{text}");
+}
+
+#[test]
+fn when_both_are_offline_in_turn_messages_go_through_the_mailbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    register(&alice_home, &directory, "alice", alice_port);
+    register(&bob_home, &directory, "bob", bob_port);
+
+    // bob is offline; alice leaves her message sealed in the directory, then goes offline.
+    let mut alice = start("alice", &alice_home, alice_port);
+    alice.wait_for("directory: online");
+    alice.type_text("\r");
+    alice.wait_for("cannot reach");
+    alice.type_text("sealed for bob\r");
+    alice.wait_for("left sealed in the directory's mailbox");
+    alice.quit();
+
+    // The directory's database never holds the text.
+    let db = std::fs::read(tmp.path().join("directory.db")).unwrap();
+    let wal = std::fs::read(tmp.path().join("directory.db-wal")).unwrap_or_default();
+    for bytes in [&db, &wal] {
+        assert!(
+            !bytes.windows(14).any(|w| w == b"sealed for bob"),
+            "plaintext in the directory's files"
+        );
+    }
+
+    // bob starts later, with alice offline: the mailbox delivers.
+    let mut bob = start("bob", &bob_home, bob_port);
+    bob.wait_for("sealed for bob");
+    bob.quit();
+
+    // alice comes back: bob's sealed receipt marks her message delivered.
+    let mut alice = start("alice", &alice_home, alice_port);
+    alice.wait_for("sealed for bob");
+    alice.wait_until("the message delivered", |s| s.contains("sealed for bob ✓"));
+    alice.quit();
+    let out = run_client(
+        &[
+            "--home",
+            bob_home.to_str().unwrap(),
+            "history",
+            "alice",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("sealed for bob")
+            .count(),
+        1
+    );
 }

@@ -1,0 +1,215 @@
+//! The runner's side of the mailbox: sealing and depositing, fetching and opening, storing
+//! before deleting. Each runs in its own task so the chat window never waits on HTTP.
+
+use p2p_chat_protocol::api::MailId;
+use p2p_chat_protocol::sealed::{self, Mail};
+use p2p_chat_protocol::{MessageId, PeerMessage, validate};
+use tokio::sync::mpsc;
+
+use crate::app::Action;
+use crate::directory::DirectoryError;
+use crate::net::{LocalPeer, PeerKey};
+use crate::presence::Account;
+use crate::store::{Delivery, LocalStore};
+
+/// What the mailbox tasks need: our account and identity, the store, and where to report.
+#[derive(Clone)]
+pub struct Mailer {
+    /// Our directory account.
+    pub account: Account,
+    /// Our name and identity key.
+    pub local: LocalPeer,
+    /// History and outbox.
+    pub store: LocalStore,
+    /// Where results go.
+    pub action_tx: mpsc::Sender<Action>,
+}
+
+impl Mailer {
+    async fn report(&self, action: Action) {
+        let _ = self.action_tx.send(action).await;
+    }
+
+    /// Seals `message` from us to `key`.
+    fn seal(&self, key: &PeerKey, message: PeerMessage) -> Result<Vec<u8>, String> {
+        let mail = Mail {
+            sender: self.local.username.clone(),
+            message,
+        };
+        sealed::seal(self.local.identity.secret(), key, &mail).map_err(|e| e.to_string())
+    }
+
+    /// The key to seal to: the pin, else the directory's.
+    async fn key_of(&self, peer: &str, pinned: Option<PeerKey>) -> Result<PeerKey, String> {
+        if let Some(key) = pinned {
+            return Ok(key);
+        }
+        let record = self
+            .account
+            .client
+            .lookup(peer)
+            .await
+            .map_err(|e| e.to_string())?;
+        validate::public_key(&record.public_key)
+            .map_err(|_| format!("the directory lists no key for {peer}"))
+    }
+
+    /// Seals and deposits our queued `messages` for `peer`, marking each sent once it is in
+    /// the mailbox.
+    pub async fn deposit(
+        self,
+        peer: String,
+        pinned: Option<PeerKey>,
+        messages: Vec<(MessageId, u64, String)>,
+    ) {
+        let key = match self.key_of(&peer, pinned).await {
+            Ok(key) => key,
+            Err(error) => return self.report(Action::DepositFailed { peer, error }).await,
+        };
+        let mut ids = Vec::new();
+        let mut failure = None;
+        for (id, sent_at_ms, text) in messages {
+            let outcome = match self.seal(
+                &key,
+                PeerMessage::Chat {
+                    id,
+                    sent_at_ms,
+                    text,
+                },
+            ) {
+                Ok(bytes) => self
+                    .account
+                    .client
+                    .deposit(&peer, &self.account.token, &bytes)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(_) => {
+                    if let Err(e) = self
+                        .store
+                        .set_delivery(&peer, id, Delivery::Sent, None)
+                        .await
+                    {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                    ids.push(id);
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if !ids.is_empty() {
+            self.report(Action::Deposited {
+                peer: peer.clone(),
+                ids,
+            })
+            .await;
+        }
+        if let Some(error) = failure {
+            self.report(Action::DepositFailed { peer, error }).await;
+        }
+    }
+
+    /// Fetches our mailbox and reports every mail that opens; mail that does not open (not
+    /// for us, damaged) is deleted.
+    pub async fn fetch(self) {
+        let items = match self.account.client.fetch_mailbox(&self.account.token).await {
+            Ok(items) => items,
+            Err(e) => return self.report(Action::DirectoryFailed(e.to_string())).await,
+        };
+        for item in items {
+            let opened = item
+                .sealed_bytes()
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    sealed::open(self.local.identity.secret(), &bytes).map_err(|e| e.to_string())
+                });
+            match opened {
+                Ok((key, mail)) => {
+                    let action = Action::MailArrived {
+                        mail: item.id,
+                        sender: mail.sender,
+                        key,
+                        message: mail.message,
+                    };
+                    self.report(action).await;
+                }
+                Err(error) => {
+                    tracing::info!(mail = %item.id, %error, "discarding mail that does not open");
+                    self.delete(item.id).await;
+                }
+            }
+        }
+    }
+
+    /// Deletes a mail; one already gone is fine.
+    pub async fn delete(&self, mail: MailId) {
+        match self
+            .account
+            .client
+            .delete_mail(&self.account.token, mail)
+            .await
+        {
+            Ok(()) | Err(DirectoryError::MailNotFound { .. }) => {}
+            Err(e) => self.report(Action::DirectoryFailed(e.to_string())).await,
+        }
+    }
+
+    /// Stores a mailed chat message, then deletes the mail and seals a receipt back.
+    pub async fn store(
+        self,
+        mail: MailId,
+        peer: String,
+        key: PeerKey,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: String,
+    ) {
+        let stored = match self
+            .store
+            .insert_incoming(&peer, id, sent_at_ms, &text)
+            .await
+        {
+            Ok(stored) => stored,
+            // Not stored: the mail stays in the mailbox for the next fetch.
+            Err(e) => return self.report(Action::StoreFailed(e.to_string())).await,
+        };
+        self.delete(mail).await;
+        if let Ok(receipt) = self.seal(&key, PeerMessage::Receipt { id }) {
+            // Best effort: a later direct session acknowledges the resend anyway.
+            let _ = self
+                .account
+                .client
+                .deposit(&peer, &self.account.token, &receipt)
+                .await;
+        }
+        if let Some(seq) = stored {
+            self.report(Action::MailStored {
+                peer,
+                seq,
+                id,
+                sent_at_ms,
+                text,
+            })
+            .await;
+        }
+    }
+
+    /// Records a mailed receipt, then deletes the mail.
+    pub async fn store_receipt(self, mail: MailId, peer: String, id: MessageId) {
+        if let Err(e) = self
+            .store
+            .set_delivery(&peer, id, Delivery::Delivered, None)
+            .await
+        {
+            return self.report(Action::StoreFailed(e.to_string())).await;
+        }
+        self.delete(mail).await;
+        self.report(Action::DeliveredByMail { peer, id }).await;
+    }
+}
