@@ -189,3 +189,79 @@ fn when_both_are_offline_in_turn_messages_go_through_the_mailbox() {
         1
     );
 }
+
+/// The texts of `peer`'s conversation in `home`'s history, oldest first.
+fn history(home: &std::path::Path, peer: &str) -> Vec<String> {
+    let out = run_client(
+        &[
+            "--home",
+            home.to_str().unwrap(),
+            "history",
+            peer,
+            "--json",
+            "--limit",
+            "1000",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn killing_the_receiver_mid_burst_and_restarting_the_directory_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir_port = free_port();
+    let dir_addr = format!("127.0.0.1:{dir_port}");
+    let directory = Directory::start_at(tmp.path(), &dir_addr);
+    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    register(&alice_home, &directory, "alice", alice_port);
+    register(&bob_home, &directory, "bob", bob_port);
+    let mut bob = start("bob", &bob_home, bob_port);
+    let mut alice = start("alice", &alice_home, alice_port);
+    alice.wait_for("directory: online");
+    alice.type_text("\r");
+    alice.wait_for("connected to bob");
+    bob.wait_for("alice");
+
+    // A burst; bob is killed while it arrives.
+    let burst: Vec<String> = (1..=15).map(|n| format!("burst {n:02}")).collect();
+    for text in &burst[..8] {
+        alice.type_text(&format!("{text}\r"));
+    }
+    bob.crash();
+    for text in &burst[8..] {
+        alice.type_text(&format!("{text}\r"));
+    }
+    // The directory dies too, and comes back on the same port and file.
+    directory.crash();
+    let directory = Directory::start_at(tmp.path(), &dir_addr);
+    let _ = &directory;
+    // bob comes back; alice's client reconnects and resends what was not acknowledged.
+    let mut bob = start("bob", &bob_home, bob_port);
+    bob.wait_for("burst 15");
+    alice.wait_until("the whole burst delivered", |s| {
+        s.matches('✓').count() >= 10 && !s.contains('○') && !s.contains('◷')
+    });
+    alice.quit();
+    bob.quit();
+    assert_eq!(
+        history(&bob_home, "alice"),
+        burst,
+        "bob's history: each message once, in order"
+    );
+    assert_eq!(history(&alice_home, "bob"), burst);
+}

@@ -43,12 +43,18 @@ pub struct Directory {
 impl Directory {
     /// Starts the directory on a free loopback port with a database file in `dir`.
     pub fn start(dir: &Path) -> Directory {
+        Self::start_at(dir, "127.0.0.1:0")
+    }
+
+    /// Starts the directory on `listen` with a database file in `dir` (a restart uses the
+    /// same port and file).
+    pub fn start_at(dir: &Path, listen: &str) -> Directory {
         let db = format!("sqlite://{}", dir.join("directory.db").display());
         let mut child = Command::new(directory_bin())
             // Many accounts act from one address within seconds here: no per-address limit.
             .args([
                 "--listen",
-                "127.0.0.1:0",
+                listen,
                 "--database",
                 &db,
                 "--bcrypt-cost",
@@ -70,6 +76,17 @@ impl Directory {
             .unwrap_or_else(|| panic!("unexpected first line from the directory: {line:?}"))
             .to_owned();
         Directory { child, url }
+    }
+}
+
+impl Directory {
+    /// Kills the directory with SIGKILL.
+    pub fn crash(mut self) {
+        let status = Command::new("kill")
+            .args(["-9", &self.child.id().to_string()])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()));
+        let _ = self.child.wait();
     }
 }
 
