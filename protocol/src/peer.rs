@@ -150,6 +150,13 @@ pub enum PeerMessage {
         /// Human-readable reason, at most [`MAX_REASON_BYTES`].
         reason: String,
     },
+    /// Read receipt: the sender's user has had the chat with this message on screen, so it
+    /// and the messages before it count as read. Sent only by users who turned read receipts
+    /// on; appended after version 2 shipped (see `docs/protocol.md`).
+    Read {
+        /// Id of the newest `Chat` shown to the user.
+        id: MessageId,
+    },
 }
 
 impl PeerMessage {
@@ -183,6 +190,7 @@ impl PeerMessage {
             Self::Ping { .. } => "ping",
             Self::Pong { .. } => "pong",
             Self::Goodbye { .. } => "goodbye",
+            Self::Read { .. } => "read",
         }
     }
 }

@@ -98,6 +98,10 @@ fn golden() -> Vec<(PeerMessage, &'static str)> {
             },
             "0703627965",
         ),
+        (
+            PeerMessage::Read { id: id() },
+            "081001923456789a7bcd8ef0112233445566",
+        ),
     ]
 }
 
@@ -110,7 +114,7 @@ fn every_message_has_golden_bytes() {
     }
     // Every variant appears at least once above.
     let kinds: std::collections::BTreeSet<_> = golden().iter().map(|(m, _)| m.kind()).collect();
-    assert_eq!(kinds.len(), 8);
+    assert_eq!(kinds.len(), 9);
 }
 
 #[test]
@@ -232,6 +236,7 @@ fn arb_message() -> impl Strategy<Value = PeerMessage> {
         any::<u64>().prop_map(|nonce| PeerMessage::Ping { nonce }),
         any::<u64>().prop_map(|nonce| PeerMessage::Pong { nonce }),
         text.prop_map(|reason| PeerMessage::Goodbye { reason }),
+        arb_id().prop_map(|id| PeerMessage::Read { id }),
     ]
 }
 

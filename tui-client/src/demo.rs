@@ -151,7 +151,7 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
                     sessions.remove(&event.session);
                     continue;
                 }
-                SessionEvent::Delivered { .. } => continue,
+                SessionEvent::Delivered { .. } | SessionEvent::Read { .. } => continue,
             };
             if let Some(handle) = sessions.get(&event.session) {
                 // A short pause makes the exchange readable, like a person typing.

@@ -142,6 +142,13 @@ pub enum Action {
         /// Our message id.
         id: MessageId,
     },
+    /// The peer's user has read our message `id` and those before it (a read receipt).
+    Read {
+        /// The session.
+        session: SessionId,
+        /// Our message id.
+        id: MessageId,
+    },
     /// A session ended.
     SessionClosed {
         /// The session.

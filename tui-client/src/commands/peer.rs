@@ -252,7 +252,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                     eprintln!("{name} disconnected ({reason})");
                 }
             }
-            SessionEvent::Delivered { .. } => {}
+            SessionEvent::Delivered { .. } | SessionEvent::Read { .. } => {}
         }
     }
 }

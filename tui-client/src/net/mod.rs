@@ -159,6 +159,12 @@ pub enum SessionEvent {
         /// Id of our message.
         id: MessageId,
     },
+    /// The peer's user has seen our message `id` and those before it (a read receipt, sent
+    /// only by peers who turned them on).
+    Read {
+        /// Id of our message.
+        id: MessageId,
+    },
     /// The session ended; no more events follow for it.
     Closed {
         /// Why.

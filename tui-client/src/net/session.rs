@@ -31,6 +31,9 @@ enum Command {
     Receipt {
         id: MessageId,
     },
+    Read {
+        id: MessageId,
+    },
     Close,
 }
 
@@ -46,6 +49,7 @@ impl std::fmt::Debug for Command {
         match self {
             Self::Chat { id, .. } => write!(f, "Chat({id})"),
             Self::Receipt { id } => write!(f, "Receipt({id})"),
+            Self::Read { id } => write!(f, "Read({id})"),
             Self::Close => f.write_str("Close"),
         }
     }
@@ -92,6 +96,18 @@ impl SessionHandle {
     pub async fn acknowledge(&self, id: MessageId) -> Result<(), SessionGone> {
         self.commands
             .send(Command::Receipt { id })
+            .await
+            .map_err(|_| SessionGone)
+    }
+
+    /// Sends a read receipt for the peer's message `id`: the user has had it on screen. Only
+    /// for users who turned read receipts on.
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended (the receipt is not resent).
+    pub async fn send_read(&self, id: MessageId) -> Result<(), SessionGone> {
+        self.commands
+            .send(Command::Read { id })
             .await
             .map_err(|_| SessionGone)
     }
@@ -309,6 +325,12 @@ async fn run(
                         }
                         continue;
                     }
+                    PeerMessage::Read { id } => {
+                        if events.send(NetEvent { session, event: SessionEvent::Read { id } }).await.is_err() {
+                            return CloseReason::Local;
+                        }
+                        continue;
+                    }
                     PeerMessage::Ping { nonce } => PeerMessage::Pong { nonce },
                     PeerMessage::Pong { .. } => continue,
                     PeerMessage::Goodbye { reason } => return CloseReason::PeerLeft { reason: clip(reason) },
@@ -325,6 +347,7 @@ async fn run(
                 let frame = match command {
                     Some(Command::Chat { id, sent_at_ms, text }) => PeerMessage::Chat { id, sent_at_ms, text },
                     Some(Command::Receipt { id }) => PeerMessage::Receipt { id },
+                    Some(Command::Read { id }) => PeerMessage::Read { id },
                     Some(Command::Close) | None => {
                         let _ = send_frame(&mut framed, PeerMessage::Goodbye { reason: String::new() }).await;
                         return CloseReason::Local;

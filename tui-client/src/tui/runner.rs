@@ -129,6 +129,8 @@ impl Runner {
                 }
                 Some(Action::Delivered { session, id })
             }
+            // Read state is shown, never stored: nothing to write first.
+            SessionEvent::Read { id } => Some(Action::Read { session, id }),
             SessionEvent::Closed { reason } => {
                 self.sessions.remove(&session);
                 self.bindings.remove(&session);

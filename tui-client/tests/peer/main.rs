@@ -35,6 +35,20 @@ async fn two_peers_chat_both_ways_and_say_goodbye() {
 }
 
 #[tokio::test]
+async fn a_read_receipt_reaches_the_sender_and_the_session_goes_on() {
+    let (addr, mut server_rx) = listen("bob").await;
+    let mut pair = connect("alice", &addr, &mut server_rx).await;
+    pair.client_says(&mut server_rx, "read me").await;
+    let id = p2p_chat_protocol::MessageId::new();
+    pair.server.send_read(id).await.unwrap();
+    match next_event(&mut pair.client_rx).await.event {
+        SessionEvent::Read { id: read } => assert_eq!(read, id),
+        other => panic!("expected a read receipt, got {other:?}"),
+    }
+    pair.server_says(&mut server_rx, "seen it").await;
+}
+
+#[tokio::test]
 async fn hostile_peers_are_refused_while_another_keeps_chatting() {
     let (addr, mut server_rx) = listen("bob").await;
     let mut pair = connect("alice", &addr, &mut server_rx).await;
