@@ -37,6 +37,12 @@ pub struct GlobalOpts {
     /// Use port 0 to let the system pick a free port.
     #[arg(long, global = true, env = "P2P_CHAT_LISTEN", value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: std::net::SocketAddr,
+
+    /// Do not ring the terminal bell when a message arrives in a chat that is not shown.
+    /// In the environment, any value but 0, false, no, off or empty turns the bell off.
+    #[arg(long, global = true, env = "P2P_CHAT_NO_BELL",
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_bell: bool,
 }
 
 /// The subcommands.
@@ -221,6 +227,14 @@ mod tests {
         assert!(
             Cli::try_parse_from(["p2p-chat", "connect", "bob", "--ip", "127.0.0.1:1"]).is_err()
         );
+    }
+
+    #[test]
+    fn no_bell_is_a_global_flag() {
+        let cli = Cli::try_parse_from(["p2p-chat", "connect", "bob", "--no-bell"]);
+        assert!(cli.is_ok_and(|cli| cli.global.no_bell));
+        let cli = Cli::try_parse_from(["p2p-chat"]);
+        assert!(cli.is_ok_and(|cli| !cli.global.no_bell));
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub async fn run() -> anyhow::Result<()> {
         pins: Pins::default(),
         home: None,
         store: LocalStore::in_memory().await?,
+        bell: true,
     };
     let result = tui::run(options).await;
     echo.abort();

@@ -182,6 +182,13 @@ pub struct Chat {
     pub newest_seq: Option<i64>,
     /// Ids of messages shown, to drop resent duplicates.
     seen: HashSet<MessageId>,
+    /// The first message that arrived while the chat was not shown; the "new messages"
+    /// marker goes above it until the user sends or switches away.
+    pub first_unread: Option<MessageId>,
+    /// Our messages the peer has read (its read receipts; kept in memory only).
+    pub read: HashSet<MessageId>,
+    /// The peer's message our last read receipt named, so each is sent once.
+    pub read_sent: Option<MessageId>,
 }
 
 impl Chat {
@@ -199,6 +206,9 @@ impl Chat {
             history: History::default(),
             newest_seq: None,
             seen: HashSet::new(),
+            first_unread: None,
+            read: HashSet::new(),
+            read_sent: None,
         }
     }
 

@@ -23,6 +23,8 @@ pub enum SlashCommand {
         /// Whether to mark it verified.
         confirm: bool,
     },
+    /// `/receipts on|off`: whether to send read receipts; without an argument, says which.
+    Receipts(Option<bool>),
 }
 
 /// Every command with its usage, for `/help` and error messages.
@@ -32,6 +34,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("/close", "close the current chat"),
     ("/verify [confirm]", "show safety number / mark verified"),
     ("/accept", "trust a new or changed key"),
+    ("/receipts on|off", "send read receipts (default off)"),
     ("/contacts", "reload the contact list"),
     ("/quit", "leave p2p-chat"),
 ];
@@ -52,6 +55,13 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         ("/accept", []) => Ok(SlashCommand::Accept),
         ("/verify", []) => Ok(SlashCommand::Verify { confirm: false }),
         ("/verify", ["confirm"]) => Ok(SlashCommand::Verify { confirm: true }),
+        ("/receipts", []) => Ok(SlashCommand::Receipts(None)),
+        ("/receipts", ["on"]) => Ok(SlashCommand::Receipts(Some(true))),
+        ("/receipts", ["off"]) => Ok(SlashCommand::Receipts(Some(false))),
+        ("/receipts", _) => Err(
+            "usage: /receipts on (peers see when you read their messages) or /receipts off"
+                .to_owned(),
+        ),
         ("/verify", _) => {
             Err("usage: /verify, or /verify confirm once the numbers match".to_owned())
         }
@@ -116,6 +126,16 @@ mod tests {
             Ok(SlashCommand::Verify { confirm: true })
         );
         assert!(parse("/verify yes").is_err());
+        assert_eq!(parse("/receipts"), Ok(SlashCommand::Receipts(None)));
+        assert_eq!(
+            parse("/receipts on"),
+            Ok(SlashCommand::Receipts(Some(true)))
+        );
+        assert_eq!(
+            parse("/receipts off"),
+            Ok(SlashCommand::Receipts(Some(false)))
+        );
+        assert!(parse("/receipts maybe").unwrap_err().contains("usage"));
         assert_eq!(parse(" /close ".trim()), Ok(SlashCommand::Close));
         assert_eq!(
             parse("/connect Bob"),

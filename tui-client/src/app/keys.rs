@@ -27,6 +27,8 @@ pub enum Intent {
     NextChat,
     /// Show the previous open chat.
     PrevChat,
+    /// Show the next chat with unread messages.
+    NextUnread,
     /// Scroll the chat one page back.
     PageUp,
     /// Scroll the chat one page forward.
@@ -71,6 +73,7 @@ pub struct Binding {
 const NONE: KeyModifiers = KeyModifiers::NONE;
 const CTRL: KeyModifiers = KeyModifiers::CONTROL;
 const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+const ALT: KeyModifiers = KeyModifiers::ALT;
 
 const fn bind(
     scope: Scope,
@@ -104,7 +107,7 @@ pub const BINDINGS: &[Binding] = &[
         NONE,
         "F1",
         I::ToggleHelp,
-        "show or hide this help",
+        "show or hide help",
     ),
     bind(
         S::Global,
@@ -112,48 +115,43 @@ pub const BINDINGS: &[Binding] = &[
         NONE,
         "Esc",
         I::Back,
-        "close / back to contacts",
+        "close / to contacts",
     ),
-    bind(S::Global, K::Tab, NONE, "Tab", I::NextChat, "next chat"),
+    // Pairs share a row in the help: the second key of each has no label of its own.
+    bind(
+        S::Global,
+        K::Tab,
+        NONE,
+        "Tab / Shift+Tab",
+        I::NextChat,
+        "next / previous chat",
+    ),
+    bind(S::Global, K::BackTab, SHIFT, "", I::PrevChat, ""),
     bind(
         S::Global,
         K::Char('n'),
         CTRL,
-        "Ctrl+N",
+        "Ctrl+N / Ctrl+P",
         I::NextChat,
-        "next chat",
+        "next / previous chat",
     ),
+    bind(S::Global, K::Char('p'), CTRL, "", I::PrevChat, ""),
     bind(
         S::Global,
-        K::BackTab,
-        SHIFT,
-        "Shift+Tab",
-        I::PrevChat,
-        "previous chat",
+        K::Char('a'),
+        ALT,
+        "Alt+A",
+        I::NextUnread,
+        "next unread chat",
     ),
-    bind(
-        S::Global,
-        K::Char('p'),
-        CTRL,
-        "Ctrl+P",
-        I::PrevChat,
-        "previous chat",
-    ),
-    bind(
-        S::Global,
-        K::PageUp,
-        NONE,
-        "PgUp",
-        I::PageUp,
-        "scroll the chat back",
-    ),
+    bind(S::Global, K::PageUp, NONE, "PgUp", I::PageUp, "scroll back"),
     bind(
         S::Global,
         K::PageDown,
         NONE,
         "PgDn",
         I::PageDown,
-        "scroll the chat forward",
+        "scroll forward",
     ),
     bind(
         S::Contacts,
@@ -217,34 +215,20 @@ pub const BINDINGS: &[Binding] = &[
         S::Input,
         K::Up,
         NONE,
-        "Up",
+        "Up / Down",
         I::HistoryPrev,
-        "older line in history",
+        "older / newer line",
     ),
-    bind(
-        S::Input,
-        K::Down,
-        NONE,
-        "Down",
-        I::HistoryNext,
-        "newer line in history",
-    ),
+    bind(S::Input, K::Down, NONE, "", I::HistoryNext, ""),
     bind(
         S::Input,
         K::Left,
         NONE,
-        "Left",
+        "Left / Right",
         I::Edit(E::GoToPrevChar),
-        "cursor left",
+        "move the cursor",
     ),
-    bind(
-        S::Input,
-        K::Right,
-        NONE,
-        "Right",
-        I::Edit(E::GoToNextChar),
-        "cursor right",
-    ),
+    bind(S::Input, K::Right, NONE, "", I::Edit(E::GoToNextChar), ""),
     bind(
         S::Input,
         K::Char('a'),
@@ -374,6 +358,10 @@ mod tests {
         assert_eq!(
             lookup(Scope::Input, &key(K::Char('x'), KeyModifiers::ALT)),
             None
+        );
+        assert_eq!(
+            lookup(Scope::Input, &key(K::Char('a'), ALT)),
+            Some(I::NextUnread)
         );
     }
 

@@ -84,11 +84,11 @@ impl App {
                 if !chat.receive(id, sent_at_ms, text, Some(seq)) || current == Some(chat_id) {
                     return Vec::new();
                 }
-                chat.unread += 1;
+                let effects = self.note_unread(chat_id, id);
                 if current.is_none() {
                     self.show(chat_id);
                 }
-                Vec::new()
+                effects
             }
             Action::DeliveredByMail { peer, id } => {
                 let chat_id = self.chat_for(&peer);

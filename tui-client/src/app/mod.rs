@@ -4,6 +4,7 @@
 //! [`App::update`] applies it and returns the [`Effect`]s (dial, send, HTTP) for the runtime to
 //! carry out. Rendering (`crate::ui`) only reads an `App`.
 
+mod attention;
 pub mod chat;
 pub mod command;
 mod history;
@@ -95,6 +96,8 @@ pub struct Entry {
     pub unread: usize,
     /// Its chat, if open.
     pub chat: Option<ChatId>,
+    /// The directory's last heartbeat from it, unix ms; `None` when unknown.
+    pub last_seen_ms: Option<u64>,
 }
 
 /// Something that happened, for [`App::update`].
@@ -363,6 +366,15 @@ pub enum Effect {
         /// 1-based attempt number.
         attempt: u32,
     },
+    /// Ring the terminal bell (a message arrived in a chat that is not shown).
+    Bell,
+    /// Send a read receipt for the peer's message `id` on a session.
+    SendRead {
+        /// The session.
+        session: SessionId,
+        /// The peer's message.
+        id: MessageId,
+    },
     /// Leave the program.
     Quit,
 }
@@ -404,6 +416,16 @@ pub struct App {
     pub utc_offset_secs: i32,
     /// Set when the program should exit.
     pub quit: bool,
+    /// The clock's time when the current action arrived, unix ms; rendering computes "last
+    /// seen 5 min ago" from it.
+    pub now_ms: u64,
+    /// Whether a message in a chat that is not shown rings the terminal bell.
+    pub bell: bool,
+    /// Whether shown messages send read receipts to their sender (`/receipts`); off by
+    /// default, for privacy.
+    pub read_receipts: bool,
+    /// When the bell last rang, unix ms.
+    last_bell_ms: Option<u64>,
     clock: fn() -> u64,
     next_chat: u64,
     /// Effects produced by helpers (showing a chat loads its history); drained by `update`.
@@ -436,6 +458,10 @@ impl App {
             viewport: (80, 24),
             utc_offset_secs: 0,
             quit: false,
+            now_ms: clock(),
+            bell: true,
+            read_receipts: false,
+            last_bell_ms: None,
             clock,
             next_chat: 1,
             emitted: Vec::new(),
@@ -483,6 +509,10 @@ impl App {
                 presence,
                 unread,
                 chat,
+                // A directory that never heard from it reports the epoch: unknown.
+                last_seen_ms: u64::try_from(record.last_seen.timestamp_millis())
+                    .ok()
+                    .filter(|ms| *ms > 0),
             }
         });
         let others = self
@@ -494,6 +524,7 @@ impl App {
                 presence: Presence::Unknown,
                 unread: c.unread,
                 chat: Some(c.id),
+                last_seen_ms: None,
             });
         let filter = self.filter.as_deref().unwrap_or("").to_lowercase();
         contacts
@@ -521,6 +552,12 @@ impl App {
 
     /// Shows a chat, clears its unread count, moves its read marker and loads its history.
     fn show(&mut self, id: ChatId) {
+        // The chat being left has been seen: its "new messages" marker goes.
+        if let Some(left) = self.current.filter(|c| *c != id)
+            && let Some(chat) = self.chat_mut(left)
+        {
+            chat.first_unread = None;
+        }
         self.current = Some(id);
         let mut effects = Vec::new();
         if let Some(chat) = self.chat_mut(id) {

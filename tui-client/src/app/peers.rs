@@ -68,8 +68,8 @@ impl App {
                     return Vec::new();
                 }
                 if current != Some(chat.id) {
-                    chat.unread += 1;
-                    return Vec::new();
+                    let chat = chat.id;
+                    return self.note_unread(chat, id);
                 }
                 vec![Effect::MarkRead {
                     peer: chat.name.clone(),
@@ -79,6 +79,12 @@ impl App {
             Action::Delivered { session, id } => {
                 if let Some(chat) = self.chat_by_session(session) {
                     chat.set_delivery(id, super::Delivery::Delivered);
+                }
+                Vec::new()
+            }
+            Action::Read { session, id } => {
+                if let Some(chat) = self.chat_by_session(session) {
+                    chat.mark_read_by_peer(id);
                 }
                 Vec::new()
             }

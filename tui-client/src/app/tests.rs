@@ -10,6 +10,8 @@ use p2p_chat_protocol::api::ClientRecord;
 use super::*;
 use crate::net::{CloseReason, Direction, RemotePeer, SessionId};
 
+mod attention;
+
 const NOW: u64 = 1_700_000_000_000;
 
 fn clock() -> u64 {

@@ -15,8 +15,11 @@ const WHEEL_LINES: usize = 3;
 impl App {
     /// Applies one action and returns the work it asks for. The only place state changes.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        self.now_ms = self.now();
         let mut effects = self.dispatch(action);
         effects.append(&mut self.emitted);
+        // Whatever put a new message from the peer on screen, a read receipt may be due.
+        effects.extend(self.read_receipt());
         effects
     }
 
@@ -46,7 +49,8 @@ impl App {
             Action::ContactsLoaded(mut records) => {
                 records.retain(|r| r.username != self.me.name);
                 records.sort_by(|a, b| a.username.cmp(&b.username));
-                self.contacts = records;
+                let before = std::mem::replace(&mut self.contacts, records);
+                self.announce_online(&before);
                 self.directory = DirectoryState::Online;
                 self.cursor = self.cursor.min(self.entries().len().saturating_sub(1));
                 // Every contact-list refresh (about every 20 s) also looks for mail.
@@ -140,6 +144,7 @@ impl App {
             Intent::Back if self.filter.is_some() => self.filter = None,
             Intent::Back => self.focus = Focus::Contacts,
             Intent::NextChat => self.cycle_chat(1),
+            Intent::NextUnread => self.next_unread(),
             Intent::PrevChat => self.cycle_chat(-1),
             Intent::PageUp => self.scroll_by(self.page() as isize),
             Intent::PageDown => self.scroll_by(-(self.page() as isize)),
@@ -265,6 +270,7 @@ impl App {
             SlashCommand::Close => return self.close_current(),
             SlashCommand::Accept => return self.accept_key(),
             SlashCommand::Verify { confirm } => return self.verify(confirm),
+            SlashCommand::Receipts(on) => self.set_receipts(on),
         }
         Vec::new()
     }
@@ -324,6 +330,8 @@ impl App {
         };
         chat.send(id, now, text);
         chat.scroll = 0;
+        // Answering means the new messages have been read.
+        chat.first_unread = None;
         let (chat_id, link) = (chat.id, chat.link.clone());
         let mut effects = vec![queue];
         if !self.may_send(chat_id) {

@@ -302,6 +302,7 @@ pub async fn chat(
         pins: ctx.pins,
         store: LocalStore::open(&ctx.home).await?,
         home: Some(ctx.home),
+        bell: !global.no_bell,
     })
     .await
 }

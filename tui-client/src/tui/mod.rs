@@ -49,6 +49,8 @@ pub struct Options {
     pub home: Option<std::path::PathBuf>,
     /// History and outbox.
     pub store: crate::store::LocalStore,
+    /// Whether a message in a chat that is not shown rings the terminal bell.
+    pub bell: bool,
 }
 
 /// Runs the chat window until the user quits.
@@ -87,6 +89,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     app.utc_offset_secs = crate::clock::local_utc_offset_secs();
     app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
     app.pins = options.pins;
+    app.bell = options.bell;
     let channels = runner::Channels { net_tx, action_tx };
     let runner = Runner::new(
         options.account,

@@ -263,6 +263,13 @@ impl Runner {
                         let _ = tx.send(Action::ReconnectDue { chat }).await;
                     });
                 }
+                Effect::SendRead { session, id } => {
+                    if let Some(handle) = self.sessions.get(&session) {
+                        // A gone session reports `Closed`; a lost read receipt is not resent.
+                        let _ = handle.send_read(id).await;
+                    }
+                }
+                Effect::Bell => ring_bell(),
                 Effect::Quit => {}
             }
         }
@@ -344,4 +351,12 @@ impl Runner {
             let _ = tx.send(action).await;
         });
     }
+}
+
+/// Rings the terminal bell: BEL on standard output, which the terminal (not the screen)
+/// interprets; best effort.
+fn ring_bell() {
+    use std::io::Write;
+    let mut out = std::io::stdout();
+    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
 }

@@ -71,6 +71,9 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
     let mut rows: Vec<Line<'static>> = Vec::new();
     for line in shown.iter().rev() {
         rows.extend(columns.rows(app, chat, line).into_iter().rev());
+        if chat.first_unread.is_some() && line.id() == chat.first_unread {
+            rows.push(unread_rule(usize::from(inner.width)));
+        }
         if rows.len() >= height {
             break;
         }
@@ -88,6 +91,16 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
         ));
     }
     frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+/// The separator above the first message that arrived while the chat was not shown: a rule
+/// across the pane, `width` columns, with "new messages" in the middle.
+fn unread_rule(width: usize) -> Line<'static> {
+    let label = " new messages ";
+    let dashes = width.saturating_sub(super::text::width(label));
+    let left = dashes / 2;
+    let text = format!("{}{label}{}", "─".repeat(left), "─".repeat(dashes - left));
+    Line::styled(super::text::truncate(&text, width), theme::ACCENT)
 }
 
 fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {

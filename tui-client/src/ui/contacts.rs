@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::text::{pad_right, truncate, width};
-use super::theme;
+use super::{presence, theme};
 use crate::app::{App, DirectoryState, Entry, Focus, Presence};
 
 /// Draws the contact list into `area`.
@@ -75,7 +75,8 @@ fn empty_hint(app: &App) -> String {
     }
 }
 
-/// One contact row, `width` columns wide: marker, presence glyph, name, unread badge.
+/// One contact row, `width` columns wide: marker, presence glyph, name, presence in words
+/// (when it fits), unread badge.
 fn row(app: &App, entry: &Entry, highlighted: bool, width_cols: usize) -> Line<'static> {
     let current = entry.chat.is_some() && entry.chat == app.current;
     let (glyph, glyph_style) = match entry.presence {
@@ -93,7 +94,15 @@ fn row(app: &App, entry: &Entry, highlighted: bool, width_cols: usize) -> Line<'
     } else {
         String::new()
     };
-    let name_width = width_cols.saturating_sub(4 + width(&badge));
+    let room = width_cols.saturating_sub(4 + width(&badge));
+    // The longest presence text that leaves the whole name in view, right-aligned.
+    let (forms, detail_style) = presence::forms(entry, app.now_ms);
+    let detail = forms
+        .into_iter()
+        .find(|f| width(&entry.name) + 1 + width(f) <= room)
+        .map(|f| format!(" {f}"))
+        .unwrap_or_default();
+    let name_width = room.saturating_sub(width(&detail));
     let mut name_style = match entry.presence {
         Presence::Offline if entry.unread == 0 => theme::DIM,
         _ => Default::default(),
@@ -110,6 +119,7 @@ fn row(app: &App, entry: &Entry, highlighted: bool, width_cols: usize) -> Line<'
             pad_right(&truncate(&entry.name, name_width), name_width),
             name_style,
         ),
+        Span::styled(detail, detail_style),
         Span::styled(badge, theme::ACCENT_BOLD),
     ];
     let line = Line::from(spans);

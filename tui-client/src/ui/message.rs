@@ -77,6 +77,7 @@ impl Columns {
             ),
         };
         let mark = match line.kind {
+            LineKind::Own { id, .. } if chat.read.contains(&id) => Some(READ_MARK),
             LineKind::Own { delivery, .. } => Some(delivery_mark(delivery)),
             _ => None,
         };
@@ -132,10 +133,14 @@ fn clock(app: &App, at_ms: u64) -> String {
     )
 }
 
-/// The marks of [`delivery_mark`] in order, for the help overlay's legend.
-pub const DELIVERY_MARKS: &str = "◷ ○ ✓ ✗";
+/// The marks of [`delivery_mark`] and [`READ_MARK`] in order, for the help overlay's legend.
+pub const DELIVERY_MARKS: &str = "◷ ○ ✓ ✓✓ ✗";
 /// What the marks of [`DELIVERY_MARKS`] mean, in the same order.
-pub const DELIVERY_LEGEND: &str = "queued, sent, delivered, failed";
+pub const DELIVERY_LEGEND: &str = "queued, sent, delivered, read, failed";
+
+/// The mark after one of our messages that the peer has read (its read receipt), and its
+/// style; it replaces the delivery mark.
+pub const READ_MARK: (&str, Style) = ("✓✓", theme::GOOD);
 
 /// The glyph after one of our messages, and its style; the help overlay explains them.
 pub fn delivery_mark(delivery: Delivery) -> (&'static str, Style) {
@@ -153,15 +158,14 @@ mod legend_tests {
 
     #[test]
     fn the_legend_lists_every_mark_in_order() {
-        let marks: Vec<&str> = [
-            Delivery::Queued,
-            Delivery::Sent,
-            Delivery::Delivered,
-            Delivery::Failed,
-        ]
-        .into_iter()
-        .map(|d| delivery_mark(d).0)
-        .collect();
+        let mark = |d| delivery_mark(d).0;
+        let marks = [
+            mark(Delivery::Queued),
+            mark(Delivery::Sent),
+            mark(Delivery::Delivered),
+            READ_MARK.0,
+            mark(Delivery::Failed),
+        ];
         assert_eq!(marks.join(" "), DELIVERY_MARKS);
         assert_eq!(DELIVERY_LEGEND.split(", ").count(), marks.len());
     }

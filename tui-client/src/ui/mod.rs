@@ -8,6 +8,7 @@ mod contacts;
 mod help;
 mod input;
 mod message;
+mod presence;
 mod status;
 mod text;
 mod theme;

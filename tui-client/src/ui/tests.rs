@@ -2,6 +2,7 @@
 //! drawn on a `TestBackend`, and compared with the snapshots in `snapshots/` (here) or checked
 //! for particular facts (`facts`, `interaction`).
 
+mod attention;
 mod facts;
 mod fixtures;
 mod interaction;

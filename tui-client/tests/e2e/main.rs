@@ -1,5 +1,6 @@
 //! End to end: the real `p2p-chat` and `p2p-chat-directory` binaries, TUIs in pseudo-terminals.
 
+mod attention;
 mod delivery;
 mod procs;
 mod pty;

@@ -17,7 +17,17 @@ pub struct Tui {
     name: String,
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
-    screen: Arc<Mutex<vt100::Parser>>,
+    screen: Arc<Mutex<vt100::Parser<Bells>>>,
+}
+
+/// Counts the terminal bells (BEL) the program rang.
+#[derive(Default)]
+struct Bells(usize);
+
+impl vt100::Callbacks for Bells {
+    fn audible_bell(&mut self, _: &mut vt100::Screen) {
+        self.0 += 1;
+    }
 }
 
 impl Tui {
@@ -41,7 +51,8 @@ impl Tui {
         let writer = pair.master.take_writer().expect("pty writer");
         let rows = std::num::NonZeroU16::new(ROWS).unwrap();
         let cols = std::num::NonZeroU16::new(COLS).unwrap();
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let parser = vt100::Parser::new_with_callbacks(rows, cols, 0, Bells::default());
+        let screen = Arc::new(Mutex::new(parser));
         let feed = Arc::clone(&screen);
         std::thread::spawn(move || {
             // Keeps the master alive for as long as the reader runs.
@@ -65,6 +76,11 @@ impl Tui {
     /// The visible screen as text, one line per row.
     pub fn contents(&self) -> String {
         self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// How many times the program has rung the terminal bell so far.
+    pub fn bells(&self) -> usize {
+        self.screen.lock().unwrap().callbacks().0
     }
 
     /// Waits until the screen shows `text`.

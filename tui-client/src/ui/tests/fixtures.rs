@@ -65,11 +65,14 @@ pub fn fresh(directory: bool) -> App {
     app
 }
 
-/// Alice with four directory contacts loaded.
+/// Alice with four directory contacts loaded: bob and dave online, carol last seen five
+/// minutes ago, mallory never seen by the directory.
 pub fn with_contacts() -> App {
     let mut app = fresh(true);
-    let contacts =
+    let mut contacts =
         ["bob", "carol", "dave", "mallory"].map(|n| record(n, matches!(n, "bob" | "dave")));
+    contacts[1].last_seen =
+        DateTime::from_timestamp_millis(NOW_MS as i64 - 5 * 60_000).expect("a time in range");
     app.update(Action::ContactsLoaded(contacts.into()));
     app
 }
