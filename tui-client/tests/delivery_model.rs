@@ -61,7 +61,10 @@ impl World {
             Step::Send => {
                 let text = format!("m{}", self.sent.len());
                 let id = MessageId::new();
-                self.sender.insert_outgoing("bob", id, 0, &text).await.unwrap();
+                self.sender
+                    .insert_outgoing("bob", id, 0, &text)
+                    .await
+                    .unwrap();
                 self.sent.push(text.clone());
                 if self.connected {
                     self.to_receiver.push_back((id, text));
@@ -70,13 +73,19 @@ impl World {
             Step::Deliver => {
                 if let Some((id, text)) = self.to_receiver.pop_front() {
                     // Stored (or recognised as a resend) before the receipt goes back.
-                    self.receiver.insert_incoming("alice", id, 0, &text).await.unwrap();
+                    self.receiver
+                        .insert_incoming("alice", id, 0, &text)
+                        .await
+                        .unwrap();
                     self.to_sender.push_back(id);
                 }
             }
             Step::Ack => {
                 if let Some(id) = self.to_sender.pop_front() {
-                    self.sender.set_delivery("bob", id, Delivery::Delivered, None).await.unwrap();
+                    self.sender
+                        .set_delivery("bob", id, Delivery::Delivered, None)
+                        .await
+                        .unwrap();
                 }
             }
             Step::Drop | Step::Crash => {
@@ -95,7 +104,10 @@ impl World {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 proptest! {

@@ -126,7 +126,7 @@ impl ChatLine {
         }
     }
 
-    fn from_stored(m: Stored) -> Self {
+    pub(super) fn from_stored(m: Stored) -> Self {
         let kind = if m.outgoing {
             LineKind::Own {
                 id: m.id,
@@ -155,6 +155,9 @@ pub struct History {
     pub complete: bool,
     /// A page is on its way.
     pub loading: bool,
+    /// Newer lines were dropped to keep memory bounded; they come back as pages "after" the
+    /// newest loaded one when the user scrolls down.
+    pub newer_dropped: bool,
 }
 
 /// One conversation.
@@ -181,7 +184,7 @@ pub struct Chat {
     /// `seq` of the newest stored message, for the read marker.
     pub newest_seq: Option<i64>,
     /// Ids of messages shown, to drop resent duplicates.
-    seen: HashSet<MessageId>,
+    pub(super) seen: HashSet<MessageId>,
     /// The first message that arrived while the chat was not shown; the "new messages"
     /// marker goes above it until the user sends or switches away.
     pub first_unread: Option<MessageId>,
@@ -263,15 +266,20 @@ impl Chat {
         text: String,
         seq: Option<i64>,
     ) -> bool {
-        if !self.seen.insert(id) {
+        if self.seen.contains(&id) {
             return false;
         }
-        self.lines.push(ChatLine {
-            at_ms: sent_at_ms,
-            kind: LineKind::Peer { id },
-            text,
-            seq,
-        });
+        // While newer lines are dropped from memory, this one is too: it is in the store and
+        // comes back with the pages below.
+        if !self.history.newer_dropped {
+            self.seen.insert(id);
+            self.lines.push(ChatLine {
+                at_ms: sent_at_ms,
+                kind: LineKind::Peer { id },
+                text,
+                seq,
+            });
+        }
         if seq > self.newest_seq {
             self.newest_seq = seq;
         }
@@ -323,41 +331,5 @@ impl Chat {
                 _ => None,
             })
             .collect()
-    }
-
-    /// Merges a page of stored history: the newest page (`before` = `None`) replaces what is
-    /// shown, keeping lines the page does not have (live ones, notices) after it; an older
-    /// page goes in front.
-    pub fn merge_history(&mut self, before: Option<i64>, page: Vec<Stored>, page_size: usize) {
-        self.history.loading = false;
-        self.history.complete = page.len() < page_size;
-        if let Some(first) = page.first() {
-            self.history.oldest_seq = Some(first.seq);
-        }
-        if let Some(last) = page.last()
-            && Some(last.seq) > self.newest_seq
-        {
-            self.newest_seq = Some(last.seq);
-        }
-        let page: Vec<ChatLine> = page
-            .into_iter()
-            .map(ChatLine::from_stored)
-            .filter(|line| before.is_none() || line.id().is_none_or(|id| !self.seen.contains(&id)))
-            .collect();
-        let page_ids: HashSet<MessageId> = page.iter().filter_map(ChatLine::id).collect();
-        self.seen.extend(page_ids.iter().copied());
-        if before.is_some() {
-            let mut lines = page;
-            lines.append(&mut self.lines);
-            self.lines = lines;
-        } else {
-            let live: Vec<ChatLine> = self
-                .lines
-                .drain(..)
-                .filter(|l| l.id().is_none_or(|id| !page_ids.contains(&id)))
-                .collect();
-            self.lines = page;
-            self.lines.extend(live);
-        }
     }
 }

@@ -1,7 +1,7 @@
 //! `App::update` for the local store: conversations and the outbox at start, pages of
 //! history, and store failures.
 
-use super::{App, ChatId, DialTarget, Effect, Level};
+use super::{App, ChatId, DialTarget, Effect, Level, PageRequest};
 use crate::store::{Conversation, PAGE_SIZE, Stored};
 
 impl App {
@@ -78,19 +78,21 @@ impl App {
     pub(super) fn on_history_loaded(
         &mut self,
         id: ChatId,
-        before: Option<i64>,
+        request: PageRequest,
         page: Vec<Stored>,
     ) -> Vec<Effect> {
         let current = self.current == Some(id);
         let Some(chat) = self.chat_mut(id) else {
             return Vec::new();
         };
-        chat.merge_history(before, page, PAGE_SIZE as usize);
+        chat.merge_page(request, page, PAGE_SIZE as usize);
         match chat.newest_seq {
-            Some(seq) if current && before.is_none() => vec![Effect::MarkRead {
-                peer: chat.name.clone(),
-                seq,
-            }],
+            Some(seq) if current && request == PageRequest::Newest => {
+                vec![Effect::MarkRead {
+                    peer: chat.name.clone(),
+                    seq,
+                }]
+            }
             _ => Vec::new(),
         }
     }

@@ -14,6 +14,7 @@ mod mail;
 mod peers;
 mod trust;
 mod update;
+mod window;
 
 #[cfg(test)]
 mod tests;
@@ -26,6 +27,7 @@ use crate::net::{CloseReason, Direction, PeerKey, RemotePeer, SessionId};
 use crate::pins::Pins;
 pub use chat::{Chat, ChatId, ChatLine, Delivery, DialTarget, LineKind, Link, Security};
 use input::InputLine;
+pub use window::{MAX_LOADED_LINES, PageRequest};
 
 /// Reconnect attempts after a link breaks before the chat is marked failed.
 pub const MAX_RECONNECT_ATTEMPTS: u32 = 5;
@@ -190,8 +192,8 @@ pub enum Action {
     HistoryLoaded {
         /// The chat.
         chat: ChatId,
-        /// The `seq` the page ends before; `None` for the newest page.
-        before: Option<i64>,
+        /// Which page it is.
+        request: PageRequest,
         /// The messages, oldest first.
         page: Vec<crate::store::Stored>,
     },
@@ -305,8 +307,8 @@ pub enum Effect {
         chat: ChatId,
         /// The conversation.
         peer: String,
-        /// Page before this `seq`; `None` for the newest page.
-        before: Option<i64>,
+        /// Which page.
+        request: PageRequest,
     },
     /// Move the read marker of `peer` to `seq`.
     MarkRead {
@@ -574,7 +576,7 @@ impl App {
                 effects.push(Effect::LoadHistory {
                     chat: id,
                     peer: chat.name.clone(),
-                    before: None,
+                    request: PageRequest::Newest,
                 });
             }
         }

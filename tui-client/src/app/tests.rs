@@ -720,7 +720,7 @@ fn the_store_restores_conversations_and_resends_the_outbox_after_a_restart() {
     let bob_id = bob.id;
     app.update(Action::HistoryLoaded {
         chat: bob_id,
-        before: None,
+        request: PageRequest::Newest,
         page: vec![waiting],
     });
     assert_eq!(
@@ -753,7 +753,7 @@ fn scrolling_to_the_top_loads_the_page_before() {
         .collect();
     app.update(Action::HistoryLoaded {
         chat,
-        before: None,
+        request: PageRequest::Newest,
         page,
     });
     let mut loads = Vec::new();
@@ -772,14 +772,14 @@ fn scrolling_to_the_top_loads_the_page_before() {
         vec![Effect::LoadHistory {
             chat,
             peer: "bob".into(),
-            before: Some(1000)
+            request: PageRequest::Before(1000)
         }],
         "asked once"
     );
     // An empty older page means the start of the conversation: no more requests.
     app.update(Action::HistoryLoaded {
         chat,
-        before: Some(1000),
+        request: PageRequest::Before(1000),
         page: Vec::new(),
     });
     assert!(app.chat(chat).unwrap().history.complete);

@@ -5,6 +5,7 @@ use p2p_chat_protocol::MessageId;
 use p2p_chat_protocol::peer::MAX_TEXT_BYTES;
 use tui_input::{Input, InputRequest};
 
+use super::PageRequest;
 use super::command::{self, SlashCommand};
 use super::keys::{self, Intent, Scope};
 use super::{Action, App, DialTarget, DirectoryState, Effect, Focus, Level, Link};
@@ -71,9 +72,11 @@ impl App {
                 conversations,
                 outbox,
             } => self.on_store_loaded(conversations, outbox),
-            Action::HistoryLoaded { chat, before, page } => {
-                self.on_history_loaded(chat, before, page)
-            }
+            Action::HistoryLoaded {
+                chat,
+                request,
+                page,
+            } => self.on_history_loaded(chat, request, page),
             Action::StoreFailed(error) => self.on_store_failed(error),
             action @ (Action::Deposited { .. }
             | Action::DepositFailed { .. }
@@ -202,21 +205,24 @@ impl App {
         };
         let oldest = chat.lines.len().saturating_sub(1);
         chat.scroll = chat.scroll.saturating_add_signed(lines).min(oldest);
-        // At the top of what is loaded: fetch the page before it.
         let history = chat.history;
-        if chat.scroll == oldest
-            && !history.complete
-            && !history.loading
-            && let Some(before) = history.oldest_seq
-        {
-            chat.history.loading = true;
-            let peer = chat.name.clone();
-            self.emit(Effect::LoadHistory {
-                chat: id,
-                peer,
-                before: Some(before),
-            });
+        if history.loading {
+            return;
         }
+        // At the top of what is loaded, fetch the page before it; at the bottom, while newer
+        // lines were dropped from memory, the page after it.
+        let request = match (chat.scroll, history.oldest_seq, chat.newest_loaded_seq()) {
+            (s, Some(before), _) if s == oldest && !history.complete => PageRequest::Before(before),
+            (0, _, Some(after)) if history.newer_dropped => PageRequest::After(after),
+            _ => return,
+        };
+        chat.history.loading = true;
+        let peer = chat.name.clone();
+        self.emit(Effect::LoadHistory {
+            chat: id,
+            peer,
+            request,
+        });
     }
 
     fn cycle_chat(&mut self, step: isize) {

@@ -242,6 +242,58 @@ impl LocalStore {
         Ok(page)
     }
 
+    /// Up to `limit` messages with `peer` newer than `after`, oldest first.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn page_after(
+        &self,
+        peer: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Stored>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE peer = ? AND seq > ? ORDER BY seq LIMIT ?"
+        );
+        let rows = sqlx::query(sql)
+            .bind(peer)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Writes many received messages in one transaction (an import; benchmarks), skipping ones
+    /// already stored.
+    ///
+    /// # Errors
+    /// When the write fails; nothing is written then.
+    pub async fn import_incoming(
+        &self,
+        peer: &str,
+        messages: &[(MessageId, u64, String)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (id, sent_at_ms, text) in messages {
+            sqlx::query(
+                "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state) \
+                 VALUES (?, ?, 0, ?, ?, ?, 2) ON CONFLICT (peer, outgoing, id) DO NOTHING",
+            )
+            .bind(id.0.as_bytes().as_slice())
+            .bind(peer)
+            .bind(ms(*sent_at_ms))
+            .bind(ms(crate::clock::now_ms()))
+            .bind(text.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Our undelivered messages (queued, sent), oldest first: what to (re)send.
     ///
     /// # Errors

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::mail::Mailer;
 use super::resolve::{Resolved, reconnect_delay, resolve};
-use crate::app::{Action, ChatId, DialTarget, Effect};
+use crate::app::{Action, ChatId, DialTarget, Effect, PageRequest};
 use crate::net::{
     self, EventSender, LocalPeer, NetEvent, PeerKey, SessionEvent, SessionHandle, SessionId,
 };
@@ -191,12 +191,25 @@ impl Runner {
                 Effect::Bind { session, peer } => {
                     self.bindings.insert(session, peer);
                 }
-                Effect::LoadHistory { chat, peer, before } => {
+                Effect::LoadHistory {
+                    chat,
+                    peer,
+                    request,
+                } => {
                     let (store, tx) = (self.store.clone(), self.action_tx.clone());
                     tokio::spawn(async move {
-                        let action = match store.page(&peer, before, crate::store::PAGE_SIZE).await
-                        {
-                            Ok(page) => Action::HistoryLoaded { chat, before, page },
+                        let size = crate::store::PAGE_SIZE;
+                        let page = match request {
+                            PageRequest::Newest => store.page(&peer, None, size).await,
+                            PageRequest::Before(seq) => store.page(&peer, Some(seq), size).await,
+                            PageRequest::After(seq) => store.page_after(&peer, seq, size).await,
+                        };
+                        let action = match page {
+                            Ok(page) => Action::HistoryLoaded {
+                                chat,
+                                request,
+                                page,
+                            },
                             Err(e) => Action::StoreFailed(e.to_string()),
                         };
                         let _ = tx.send(action).await;

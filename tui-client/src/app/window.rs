@@ -1,0 +1,122 @@
+//! A chat's window onto its stored history. At most [`MAX_LOADED_LINES`] lines stay in
+//! memory: scrolling up loads older pages and drops the newest lines out of view; scrolling
+//! back down loads them again. A conversation of any length opens with its newest page and
+//! uses bounded memory however far the user scrolls.
+
+use std::collections::HashSet;
+
+use p2p_chat_protocol::MessageId;
+
+use super::chat::{Chat, ChatLine};
+use crate::store::Stored;
+
+/// Most lines of one chat kept in memory: ten pages.
+pub const MAX_LOADED_LINES: usize = 1000;
+
+/// Which page of a conversation to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageRequest {
+    /// The newest messages.
+    Newest,
+    /// Messages older than this `seq`.
+    Before(i64),
+    /// Messages newer than this `seq`, oldest first.
+    After(i64),
+}
+
+impl Chat {
+    /// `seq` of the newest loaded message.
+    pub fn newest_loaded_seq(&self) -> Option<i64> {
+        self.lines.iter().rev().find_map(|l| l.seq)
+    }
+
+    /// Merges a page of stored history. The newest page replaces what is shown, keeping lines
+    /// it does not have (live ones, notices) after it; an older page goes in front (dropping
+    /// the newest lines, out of view, beyond [`MAX_LOADED_LINES`]); a newer page goes at the end
+    /// (dropping the oldest lines beyond the limit).
+    pub fn merge_page(&mut self, request: PageRequest, page: Vec<Stored>, page_size: usize) {
+        self.history.loading = false;
+        let full = page.len() >= page_size;
+        if let Some(last) = page.last()
+            && Some(last.seq) > self.newest_seq
+        {
+            self.newest_seq = Some(last.seq);
+        }
+        let lines: Vec<ChatLine> = page
+            .into_iter()
+            .map(ChatLine::from_stored)
+            .filter(|line| {
+                request == PageRequest::Newest
+                    || line.id().is_none_or(|id| !self.seen.contains(&id))
+            })
+            .collect();
+        let ids: HashSet<MessageId> = lines.iter().filter_map(ChatLine::id).collect();
+        self.seen.extend(ids.iter().copied());
+        match request {
+            PageRequest::Newest => {
+                self.history.complete = !full;
+                self.history.oldest_seq = lines
+                    .first()
+                    .and_then(|l| l.seq)
+                    .or(self.history.oldest_seq);
+                let live: Vec<ChatLine> = self
+                    .lines
+                    .drain(..)
+                    .filter(|l| l.id().is_none_or(|id| !ids.contains(&id)))
+                    .collect();
+                self.lines = lines;
+                self.lines.extend(live);
+            }
+            PageRequest::Before(_) => {
+                self.history.complete = !full;
+                if let Some(seq) = lines.first().and_then(|l| l.seq) {
+                    self.history.oldest_seq = Some(seq);
+                }
+                let mut merged = lines;
+                merged.append(&mut self.lines);
+                self.lines = merged;
+                self.drop_newest();
+            }
+            PageRequest::After(_) => {
+                self.history.newer_dropped = full;
+                self.lines.extend(lines);
+                self.drop_oldest();
+            }
+        }
+    }
+
+    /// Drops the newest lines beyond the limit, but only ones below the view.
+    fn drop_newest(&mut self) {
+        let excess = self
+            .lines
+            .len()
+            .saturating_sub(MAX_LOADED_LINES)
+            .min(self.scroll);
+        if excess == 0 {
+            return;
+        }
+        let keep = self.lines.len() - excess;
+        for line in self.lines.drain(keep..) {
+            if let Some(id) = line.id() {
+                self.seen.remove(&id);
+            }
+        }
+        self.scroll -= excess;
+        self.history.newer_dropped = true;
+    }
+
+    /// Drops the oldest lines beyond the limit (the user is at the bottom).
+    fn drop_oldest(&mut self) {
+        let excess = self.lines.len().saturating_sub(MAX_LOADED_LINES);
+        if excess == 0 {
+            return;
+        }
+        for line in self.lines.drain(..excess) {
+            if let Some(id) = line.id() {
+                self.seen.remove(&id);
+            }
+        }
+        self.history.complete = false;
+        self.history.oldest_seq = self.lines.iter().find_map(|l| l.seq);
+    }
+}
