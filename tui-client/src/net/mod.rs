@@ -5,6 +5,7 @@
 //! talk to it through a cloneable [`SessionHandle`], and it reports what happens as
 //! [`NetEvent`]s on one channel. The [`listener`] accepts peers and spawns sessions for them.
 
+mod handle;
 pub mod handshake;
 pub mod listener;
 pub mod session;

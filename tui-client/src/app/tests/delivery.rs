@@ -1,0 +1,279 @@
+//! Delivery: retries, the store, history pages, the mailbox.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use p2p_chat_protocol::MessageId;
+
+use super::*;
+use crate::net::Direction;
+
+#[test]
+fn waiting_messages_keep_retrying_and_go_out_when_the_peer_shows_up_online() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
+    let effects = key(&mut app, KeyCode::Enter);
+    let [Effect::Dial { chat, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let chat = *chat;
+    assert!(only_queued(&type_line(&mut app, "are you there?")));
+    // bob is offline: the message waits and the dial is retried, without end.
+    let effects = app.update(Action::DialFailed {
+        chat,
+        error: "cannot reach bob".into(),
+    });
+    assert_eq!(effects[0], Effect::ScheduleReconnect { chat, attempt: 1 });
+    assert!(
+        matches!(effects[1], Effect::Deposit { .. }),
+        "queued messages also go to the mailbox"
+    );
+    assert!(
+        app.chat(chat)
+            .unwrap()
+            .lines
+            .last()
+            .unwrap()
+            .text
+            .contains("1 message(s) wait")
+    );
+    for attempt in 2..=MAX_RECONNECT_ATTEMPTS + 3 {
+        assert_eq!(app.update(Action::ReconnectDue { chat }).len(), 1);
+        let effects = app.update(Action::DialFailed {
+            chat,
+            error: "cannot reach bob".into(),
+        });
+        assert_eq!(effects[0], Effect::ScheduleReconnect { chat, attempt });
+    }
+    // Restarted without a session and with a failed link: bob coming online triggers a dial.
+    app.chats[0].link = Link::Failed { reason: "x".into() };
+    let effects = essential(app.update(Action::ContactsLoaded(vec![record("bob", true)])));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Dial { .. }, Effect::FetchMail]),
+        "{effects:?}"
+    );
+    // Once connected, the queued message goes out with its original id.
+    let effects = opened(&mut app, 4, "bob", Direction::Outgoing { request: chat.0 });
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send { text, .. } if text == "are you there?"))
+    );
+}
+
+#[test]
+fn the_store_restores_conversations_and_resends_the_outbox_after_a_restart() {
+    use crate::store::{Conversation, Stored};
+    let mut app = app();
+    let waiting = Stored {
+        seq: 7,
+        id: MessageId(uuid::Uuid::from_u128(7)),
+        peer: "bob".into(),
+        outgoing: true,
+        sent_at_ms: NOW,
+        text: "sent before the crash".into(),
+        delivery: Delivery::Sent,
+        detail: None,
+    };
+    let conversations = vec![
+        Conversation {
+            peer: "carol".into(),
+            unread: 2,
+        },
+        Conversation {
+            peer: "bob".into(),
+            unread: 0,
+        },
+    ];
+    let effects = essential(app.update(Action::StoreLoaded {
+        conversations,
+        outbox: vec![waiting.clone()],
+    }));
+    let bob = app.chats.iter().find(|c| c.name == "bob").unwrap();
+    assert!(
+        matches!(effects.as_slice(), [Effect::Dial { chat, .. }] if *chat == bob.id),
+        "{effects:?}"
+    );
+    assert_eq!(
+        bob.outbox(),
+        vec![(waiting.id, NOW, "sent before the crash".to_owned())]
+    );
+    // The most recent conversation (carol's) is shown, so its messages count as read.
+    let carol = app.chats.iter().find(|c| c.name == "carol").unwrap();
+    assert_eq!((app.current, carol.unread), (Some(carol.id), 0));
+    assert_eq!(bob.unread, 0);
+    // The history page that contains the same message does not show it twice.
+    let bob_id = bob.id;
+    app.update(Action::HistoryLoaded {
+        chat: bob_id,
+        request: PageRequest::Newest,
+        page: vec![waiting],
+    });
+    assert_eq!(
+        app.chat(bob_id)
+            .unwrap()
+            .lines
+            .iter()
+            .filter(|l| l.id().is_some())
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn scrolling_to_the_top_loads_the_page_before() {
+    use crate::store::Stored;
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let page: Vec<Stored> = (0..100)
+        .map(|n| Stored {
+            seq: 1000 + n,
+            id: MessageId(uuid::Uuid::from_u128(n as u128)),
+            peer: "bob".into(),
+            outgoing: false,
+            sent_at_ms: NOW,
+            text: format!("m{n}"),
+            delivery: Delivery::Delivered,
+            detail: None,
+        })
+        .collect();
+    app.update(Action::HistoryLoaded {
+        chat,
+        request: PageRequest::Newest,
+        page,
+    });
+    let mut loads = Vec::new();
+    for _ in 0..20 {
+        loads.extend(app.update(Action::Key(KeyEvent::new(
+            KeyCode::PageUp,
+            KeyModifiers::NONE,
+        ))));
+    }
+    let loads: Vec<_> = loads
+        .into_iter()
+        .filter(|e| matches!(e, Effect::LoadHistory { .. }))
+        .collect();
+    assert_eq!(
+        loads,
+        vec![Effect::LoadHistory {
+            chat,
+            peer: "bob".into(),
+            request: PageRequest::Before(1000)
+        }],
+        "asked once"
+    );
+    // An empty older page means the start of the conversation: no more requests.
+    app.update(Action::HistoryLoaded {
+        chat,
+        request: PageRequest::Before(1000),
+        page: Vec::new(),
+    });
+    assert!(app.chat(chat).unwrap().history.complete);
+}
+
+#[test]
+fn an_unreachable_peer_gets_the_queued_messages_through_the_mailbox() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
+    let effects = key(&mut app, KeyCode::Enter);
+    let [Effect::Dial { chat, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let chat = *chat;
+    type_line(&mut app, "for later");
+    let effects = app.update(Action::DialFailed {
+        chat,
+        error: "cannot reach bob".into(),
+    });
+    let Some(Effect::Deposit {
+        peer,
+        key: None,
+        messages,
+    }) = effects.get(1)
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        (peer.as_str(), messages.len(), messages[0].2.as_str()),
+        ("bob", 1, "for later")
+    );
+    let id = messages[0].0;
+    app.update(Action::Deposited {
+        peer: "bob".into(),
+        ids: vec![id],
+    });
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("for later".into(), Delivery::Sent)]
+    );
+    // Nothing queued any more: the next failure deposits nothing again.
+    app.update(Action::ReconnectDue { chat });
+    let effects = app.update(Action::DialFailed {
+        chat,
+        error: "cannot reach bob".into(),
+    });
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Deposit { .. })),
+        "{effects:?}"
+    );
+    // bob's receipt arrives by mail.
+    app.update(Action::DeliveredByMail {
+        peer: "bob".into(),
+        id,
+    });
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("for later".into(), Delivery::Delivered)]
+    );
+}
+
+#[test]
+fn mail_from_a_known_key_is_stored_and_from_a_wrong_key_discarded() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    let mail = p2p_chat_protocol::api::MailId::new();
+    let chat = p2p_chat_protocol::PeerMessage::chat("left for you");
+    let effects = app.update(Action::MailArrived {
+        mail,
+        sender: "bob".into(),
+        key: key_of("bob"),
+        message: chat.clone(),
+    });
+    assert!(
+        matches!(&effects[..], [Effect::SavePins(_), Effect::StoreMail { peer, .. }] if peer == "bob"),
+        "{effects:?}"
+    );
+    // Someone sealing as bob with another key is refused, even before bob was ever pinned.
+    let mut fresh = self::app();
+    fresh.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    let effects = fresh.update(Action::MailArrived {
+        mail,
+        sender: "bob".into(),
+        key: [0x66; 32],
+        message: chat.clone(),
+    });
+    assert_eq!(effects, vec![Effect::DiscardMail { mail }]);
+    assert!(fresh.pins.get("bob").is_none());
+    // And once pinned, a different key is refused too.
+    let effects = app.update(Action::MailArrived {
+        mail,
+        sender: "bob".into(),
+        key: [0x66; 32],
+        message: chat,
+    });
+    assert_eq!(effects, vec![Effect::DiscardMail { mail }]);
+    // A stored mail shows up as an unread message.
+    let id = MessageId::new();
+    app.update(Action::MailStored {
+        peer: "bob".into(),
+        seq: 5,
+        id,
+        sent_at_ms: NOW,
+        text: "left for you".into(),
+    });
+    let bob = app.chats.iter().find(|c| c.name == "bob").unwrap();
+    assert!(bob.lines.iter().any(|l| l.text == "left for you"));
+    assert_eq!(
+        app.current,
+        Some(bob.id),
+        "with nothing on screen, the new message is shown"
+    );
+}

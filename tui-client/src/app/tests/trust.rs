@@ -1,0 +1,156 @@
+//! Keys: first contacts, changed keys, verification.
+
+use super::*;
+use crate::net::{CloseReason, Direction, SessionId};
+
+#[test]
+fn a_stranger_by_address_is_asked_about_before_queued_messages_go_out_in_order() {
+    let mut app = app();
+    let effects = type_line(&mut app, "/connect --ip 127.0.0.1:4001");
+    let [
+        Effect::Dial {
+            chat,
+            target: DialTarget::Addr(addr),
+            expected: None,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(addr, "127.0.0.1:4001");
+    let chat = *chat;
+    assert!(only_queued(&type_line(&mut app, "one")));
+    assert!(only_queued(&type_line(&mut app, "two")));
+    // An unknown key: nothing goes out, the fingerprint is shown and the user is asked.
+    assert!(opened(&mut app, 5, "bob", Direction::Outgoing { request: chat.0 }).is_empty());
+    assert_eq!(
+        app.chat(chat).unwrap().security,
+        Security::Unapproved { key: key_of("bob") }
+    );
+    let ask = &app.chat(chat).unwrap().lines.last().unwrap().text;
+    assert!(
+        ask.contains(&crate::identity::fingerprint(&key_of("bob"))) && ask.contains("/accept"),
+        "{ask}"
+    );
+    assert!(only_queued(&type_line(&mut app, "three")), "still held");
+    let effects = type_line(&mut app, "/accept");
+    assert!(matches!(&effects[0], Effect::SavePins(pins) if pins.get("bob").is_some()));
+    let texts: Vec<_> = effects[1..]
+        .iter()
+        .map(|e| match e {
+            Effect::Send {
+                session: SessionId(5),
+                text,
+                ..
+            } => text.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, ["one", "two", "three"]);
+    // The chat, opened by address, now carries the peer's name.
+    assert_eq!(app.chat(chat).unwrap().name, "bob");
+    assert_eq!(app.chat(chat).unwrap().security, Security::Pinned);
+}
+
+#[test]
+fn a_changed_key_is_refused_until_accepted() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    app.update(Action::SessionClosed {
+        session: SessionId(1),
+        reason: CloseReason::PeerLeft {
+            reason: String::new(),
+        },
+    });
+    // bob comes back with another key: the session is closed and a warning blocks the chat.
+    let mut impostor = remote("bob", Some(4001));
+    impostor.key = [0x66; 32];
+    let effects = essential(app.update(Action::SessionOpened {
+        session: SessionId(2),
+        peer: impostor,
+        direction: Direction::Incoming,
+    }));
+    assert_eq!(
+        effects,
+        vec![Effect::CloseSession {
+            session: SessionId(2)
+        }]
+    );
+    assert_eq!(app.key_warning, Some(chat));
+    assert!(matches!(
+        app.chat(chat).unwrap().security,
+        Security::Changed {
+            offered: [0x66, ..],
+            ..
+        }
+    ));
+    // Messages wait; nothing is dialled while the key is refused.
+    assert!(only_queued(&type_line(&mut app, "are you bob?")));
+    // The directory also offers the new key when we dial: refused before dialling.
+    app.update(Action::KeyChanged {
+        chat,
+        offered: [0x66; 32],
+    });
+    assert!(matches!(app.chat(chat).unwrap().link, Link::Failed { .. }));
+    // Accepting pins the new key and dials with it.
+    let effects = type_line(&mut app, "/accept");
+    assert!(
+        matches!(&effects[0], Effect::SavePins(pins) if pins.get("bob").map(|p| p.key) == Some([0x66; 32]))
+    );
+    assert!(
+        matches!(
+            &effects[1],
+            Effect::Dial {
+                expected: Some([0x66, ..]),
+                ..
+            }
+        ),
+        "{effects:?}"
+    );
+    assert_eq!(app.key_warning, None);
+}
+
+#[test]
+fn an_incoming_key_that_contradicts_the_directory_is_refused() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    let mut impostor = remote("bob", None);
+    impostor.key = [0x66; 32];
+    let effects = essential(app.update(Action::SessionOpened {
+        session: SessionId(3),
+        peer: impostor,
+        direction: Direction::Incoming,
+    }));
+    assert_eq!(
+        effects,
+        vec![Effect::CloseSession {
+            session: SessionId(3)
+        }]
+    );
+    assert!(
+        app.pins.get("bob").is_none(),
+        "nothing pinned for an impostor"
+    );
+}
+
+#[test]
+fn verify_shows_the_safety_number_and_confirm_marks_it() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    assert!(type_line(&mut app, "/verify").is_empty());
+    let number = crate::identity::safety_number(&[0xaa; 32], &key_of("bob")).replace('\n', "  ");
+    assert!(
+        app.chat(chat)
+            .unwrap()
+            .lines
+            .last()
+            .unwrap()
+            .text
+            .contains(&number)
+    );
+    let effects = type_line(&mut app, "/verify confirm");
+    assert!(
+        matches!(&effects[..], [Effect::SavePins(pins)] if pins.get("bob").is_some_and(|p| p.verified))
+    );
+    assert_eq!(app.chat(chat).unwrap().security, Security::Verified);
+}
