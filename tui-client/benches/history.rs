@@ -90,6 +90,8 @@ async fn main() {
     let effects = app.update(Action::StoreLoaded {
         conversations,
         outbox: Vec::new(),
+        pins: Default::default(),
+        contacts: Vec::new(),
     });
     settle(&mut app, &store, effects).await;
     let opened = started.elapsed();

@@ -17,7 +17,6 @@ use crate::app::{DialTarget, Me};
 use crate::directory::DirectoryClient;
 use crate::identity::Identity;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, SessionEvent};
-use crate::pins::Pins;
 use crate::presence::Account;
 use crate::store::LocalStore;
 use crate::tui;
@@ -60,8 +59,6 @@ pub async fn run() -> anyhow::Result<()> {
         open: Some(DialTarget::Username(ECHO_NAME.to_owned())),
         notice: None,
         identity,
-        pins: Pins::default(),
-        home: None,
         store: LocalStore::in_memory().await?,
         bell: true,
     };

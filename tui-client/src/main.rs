@@ -70,7 +70,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             json,
         }) => commands::history::history(global, &username, limit, json).await,
         Some(Command::Export { username }) => commands::history::export(global, &username).await,
-        Some(Command::Whoami) => commands::trust::whoami(global),
+        Some(Command::Whoami) => commands::trust::whoami(global).await,
         Some(Command::Verify {
             username,
             confirm,

@@ -72,6 +72,8 @@ async fn a_huge_conversation_scrolls_end_to_end_in_bounded_memory() {
     let effects = app.update(Action::StoreLoaded {
         conversations,
         outbox: Vec::new(),
+        pins: Default::default(),
+        contacts: Vec::new(),
     });
     settle(&mut app, &store, effects).await;
     let chat = |app: &App| app.current_chat().unwrap().clone();

@@ -7,7 +7,7 @@ use p2p_chat_protocol::api::ClientRecord;
 
 use super::{ChatId, DialTarget, PageRequest};
 use crate::net::{CloseReason, Direction, PeerKey, RemotePeer, SessionId};
-use crate::pins::Pins;
+use crate::pins::{Pin, Pins};
 
 /// Something that happened, for [`App::update`].
 #[derive(Debug)]
@@ -94,6 +94,10 @@ pub enum Action {
         conversations: Vec<crate::store::Conversation>,
         /// Our messages not yet delivered, oldest first.
         outbox: Vec<crate::store::Stored>,
+        /// The pinned keys.
+        pins: Pins,
+        /// The contact list cached at the last run.
+        contacts: Vec<ClientRecord>,
     },
     /// A page of a chat's stored history.
     HistoryLoaded {
@@ -266,8 +270,15 @@ pub enum Effect {
     },
     /// Fetch the contact list from the directory.
     LoadContacts,
-    /// Save the pinned keys (the runner writes them to the profile, if it has one).
-    SavePins(Pins),
+    /// Store the pin of `peer`.
+    SavePin {
+        /// The peer.
+        peer: String,
+        /// Its pin.
+        pin: Pin,
+    },
+    /// Cache the directory's contact list for the next start.
+    CacheContacts(Vec<ClientRecord>),
     /// Send [`Action::ReconnectDue`] after the backoff delay for `attempt`.
     ScheduleReconnect {
         /// The chat.

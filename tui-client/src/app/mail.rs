@@ -123,8 +123,11 @@ impl App {
             (Trust::Changed { .. }, _) => return self.refuse_mail(mail, &sender),
             (Trust::New, Some(listed)) if listed != key => return self.refuse_mail(mail, &sender),
             (Trust::New, _) => {
-                self.pins.pin(&sender, key);
-                effects.push(Effect::SavePins(self.pins.clone()));
+                let pin = self.pins.pin(&sender, key);
+                effects.push(Effect::SavePin {
+                    peer: sender.clone(),
+                    pin,
+                });
             }
             (Trust::Pinned | Trust::Verified, _) => {}
         }

@@ -50,7 +50,8 @@ fn record(name: &str, online: bool) -> ClientRecord {
     }
 }
 
-/// The effects a test is about: store bookkeeping (history pages, read markers, bindings)
+/// The effects a test is about: store bookkeeping (history pages, read markers, bindings,
+/// the contact cache)
 /// is checked by its own tests and left out here.
 fn essential(effects: Vec<Effect>) -> Vec<Effect> {
     effects
@@ -58,7 +59,10 @@ fn essential(effects: Vec<Effect>) -> Vec<Effect> {
         .filter(|e| {
             !matches!(
                 e,
-                Effect::LoadHistory { .. } | Effect::MarkRead { .. } | Effect::Bind { .. }
+                Effect::LoadHistory { .. }
+                    | Effect::MarkRead { .. }
+                    | Effect::Bind { .. }
+                    | Effect::CacheContacts(_)
             )
         })
         .collect()
@@ -127,7 +131,7 @@ fn connected_to_bob(app: &mut App) -> ChatId {
     // First contact: bob's key matches the directory's and is pinned.
     let effects = opened(app, 1, "bob", Direction::Outgoing { request: chat.0 });
     assert!(
-        matches!(effects.as_slice(), [Effect::SavePins(pins)] if pins.get("bob").is_some()),
+        matches!(effects.as_slice(), [Effect::SavePin { peer, .. }] if peer == "bob"),
         "{effects:?}"
     );
     assert_eq!(app.chat(chat).unwrap().security, Security::New);

@@ -60,8 +60,11 @@ impl App {
             }
             Trust::New => {
                 chat.security = Security::New;
-                self.pins.pin(&peer.username, peer.key);
-                effects.push(Effect::SavePins(self.pins.clone()));
+                let pin = self.pins.pin(&peer.username, peer.key);
+                effects.push(Effect::SavePin {
+                    peer: peer.username.clone(),
+                    pin,
+                });
                 return Verdict::Accept(Some(format!(
                     "first contact with {}: key pinned (fingerprint {fp}); /verify compares safety numbers",
                     peer.username
@@ -127,8 +130,11 @@ impl App {
             format!("trusting {name}'s key {}", fingerprint(&key)),
         );
         self.key_warning = None;
-        self.pins.pin(&name, key);
-        let mut effects = vec![Effect::SavePins(self.pins.clone())];
+        let pin = self.pins.pin(&name, key);
+        let mut effects = vec![Effect::SavePin {
+            peer: name.clone(),
+            pin,
+        }];
         let chat = self.chats.iter_mut().find(|c| c.id == id);
         match chat {
             Some(chat) if redial => {
@@ -198,8 +204,11 @@ impl App {
             LineKind::Info,
             format!("{name}'s key is marked verified"),
         );
-        self.pins.verify(&name);
-        vec![Effect::SavePins(self.pins.clone())]
+        self.pins
+            .verify(&name)
+            .map(|pin| Effect::SavePin { peer: name, pin })
+            .into_iter()
+            .collect()
     }
 
     /// Whether chat `id` may send now (its key is not waiting for approval or refused).

@@ -2,6 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyModifiers, MouseEventKind};
 use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::api::ClientRecord;
 use p2p_chat_protocol::peer::MAX_TEXT_BYTES;
 use tui_input::{Input, InputRequest};
 
@@ -54,9 +55,11 @@ impl App {
                 self.announce_online(&before);
                 self.directory = DirectoryState::Online;
                 self.cursor = self.cursor.min(self.entries().len().saturating_sub(1));
-                // Every contact-list refresh (about every 20 s) also looks for mail.
+                // Every contact-list refresh (about every 20 s) also looks for mail, and the list
+                // is kept for the next start.
                 let mut effects = self.resend_to_online_contacts();
                 effects.push(Effect::FetchMail);
+                effects.push(Effect::CacheContacts(self.contacts.clone()));
                 effects
             }
             Action::DirectoryOk => {
@@ -71,7 +74,20 @@ impl App {
             Action::StoreLoaded {
                 conversations,
                 outbox,
-            } => self.on_store_loaded(conversations, outbox),
+                pins,
+                contacts,
+            } => {
+                self.pins = pins;
+                // Until the directory answers, the contacts of the last run stand in, shown
+                // as offline.
+                if self.contacts.is_empty() {
+                    self.contacts = contacts
+                        .into_iter()
+                        .map(|r| ClientRecord { online: false, ..r })
+                        .collect();
+                }
+                self.on_store_loaded(conversations, outbox)
+            }
             Action::HistoryLoaded {
                 chat,
                 request,

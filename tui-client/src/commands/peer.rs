@@ -27,20 +27,22 @@ const RECEIPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Name used with `--ip` when there is neither `--name` nor a profile username.
 const FALLBACK_NAME: &str = "guest";
 
-/// The profile, its account if registered, our identity and the pinned keys.
+/// The profile, its account if registered, our identity, the local store and the pinned keys.
 pub(super) struct Loaded {
     pub(super) home: PathBuf,
     pub(super) profile: Profile,
     pub(super) account: Option<Account>,
     pub(super) identity: Identity,
+    pub(super) store: LocalStore,
     pub(super) pins: Pins,
 }
 
-pub(super) fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
+pub(super) async fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
     let home = profile::home_dir(global.home.as_deref())?;
     let profile = Profile::load(&home)?;
     let identity = Identity::load_or_create(&home)?;
-    let pins = Pins::load(&home)?;
+    let store = LocalStore::open(&home).await?;
+    let pins = store.pins().await?;
     let account = match (&profile.server, &profile.username, &profile.token) {
         (Some(server), Some(username), Some(token)) => Some(Account {
             client: DirectoryClient::new(server)?,
@@ -55,6 +57,7 @@ pub(super) fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
         profile,
         account,
         identity,
+        store,
         pins,
     })
 }
@@ -116,7 +119,7 @@ pub async fn send(
             text.len()
         );
     }
-    let mut ctx = load(global)?;
+    let mut ctx = load(global).await?;
     let target = target(username, ip)?;
     let resolved = resolve::resolve(ctx.account.as_ref(), &target)
         .await
@@ -188,7 +191,7 @@ pub async fn send(
 /// # Errors
 /// When the listen address cannot be bound.
 pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> anyhow::Result<()> {
-    let mut ctx = load(global)?;
+    let mut ctx = load(global).await?;
     let listener = bind(global.listen).await?;
     let bound = listener.local_addr()?;
     let local = LocalPeer {
@@ -274,7 +277,7 @@ pub async fn chat(
     open: Option<(Option<String>, Option<String>)>,
     name: Option<String>,
 ) -> anyhow::Result<()> {
-    let ctx = load(global)?;
+    let ctx = load(global).await?;
     let open = open.map(|(user, ip)| target(user, ip)).transpose()?;
     if matches!(open, Some(DialTarget::Username(_))) && ctx.account.is_none() {
         bail!(
@@ -299,9 +302,7 @@ pub async fn chat(
         open,
         notice,
         identity: ctx.identity,
-        pins: ctx.pins,
-        store: LocalStore::open(&ctx.home).await?,
-        home: Some(ctx.home),
+        store: ctx.store,
         bell: !global.no_bell,
     })
     .await

@@ -87,16 +87,16 @@ pub(super) async fn pin_or_refuse(
         "note: first contact with {name}; pinned its key (fingerprint {})",
         fingerprint(key)
     );
-    ctx.pins.pin(name, *key);
-    ctx.pins.save(&ctx.home)
+    let pin = ctx.pins.pin(name, *key);
+    Ok(ctx.store.save_pin(name, &pin).await?)
 }
 
 /// `p2p-chat whoami`.
 ///
 /// # Errors
 /// When the profile or identity cannot be read.
-pub fn whoami(global: &GlobalOpts) -> anyhow::Result<()> {
-    let ctx = load(global)?;
+pub async fn whoami(global: &GlobalOpts) -> anyhow::Result<()> {
+    let ctx = load(global).await?;
     let name = ctx
         .profile
         .username
@@ -128,7 +128,7 @@ pub async fn verify(
     confirm: bool,
     accept_new_key: bool,
 ) -> anyhow::Result<()> {
-    let mut ctx = load(global)?;
+    let mut ctx = load(global).await?;
     let name = validate::username(username)?;
     let client = directory(&ctx);
     let listing = match &client {
@@ -148,8 +148,8 @@ pub async fn verify(
     }
     let key = match (pinned, listing) {
         (Some(pin), Listing::Key(listed)) if pin != listed && accept_new_key => {
-            ctx.pins.pin(&name, listed);
-            ctx.pins.save(&ctx.home)?;
+            let pin = ctx.pins.pin(&name, listed);
+            ctx.store.save_pin(&name, &pin).await?;
             println!(
                 "now trusting {name}'s new key (fingerprint {})",
                 fingerprint(&listed)
@@ -182,8 +182,9 @@ pub async fn verify(
     println!("{}", safety_number(ctx.identity.public(), &key));
     if confirm {
         ctx.pins.pin(&name, key);
-        ctx.pins.verify(&name);
-        ctx.pins.save(&ctx.home)?;
+        if let Some(pin) = ctx.pins.verify(&name) {
+            ctx.store.save_pin(&name, &pin).await?;
+        }
         println!("{name}'s key is marked verified");
     } else if ctx.pins.get(&name).is_some_and(|pin| pin.verified) {
         println!("{name}'s key is verified");

@@ -1,4 +1,5 @@
-//! The profile's local store: history and outbox in one SQLite file (`p2p-chat.db`).
+//! The profile's local store: history, outbox, read markers, pinned keys and the cached
+//! contact list in one SQLite file (`p2p-chat.db`).
 //!
 //! A message we send is written here (queued) before it goes to the network; a message we
 //! receive is written here before the receipt goes back. The file runs in WAL mode with
@@ -6,6 +7,7 @@
 //! Conversations are read in pages of [`PAGE_SIZE`] "before seq" (keyset paging), so a chat of
 //! any length opens at once.
 
+mod keys;
 mod schema;
 
 use std::path::Path;

@@ -16,15 +16,34 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pooled connections to the file: one writer at a time anyway, a few readers beside it.
 const MAX_CONNECTIONS: u32 = 4;
 
+/// The migrations, in order. Append only: a shipped migration is never edited.
 fn migrator() -> Migrator {
-    let migration = Migration::new(
-        1,
-        "history and outbox".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/0001_history_and_outbox.sql").into_sql_str(),
-        false,
-    );
-    Migrator::with_migrations(vec![migration])
+    let migrations = [
+        (
+            1,
+            "history and outbox",
+            include_str!("../../migrations/0001_history_and_outbox.sql"),
+        ),
+        (
+            2,
+            "pins and contacts",
+            include_str!("../../migrations/0002_pins_and_contacts.sql"),
+        ),
+    ];
+    Migrator::with_migrations(
+        migrations
+            .into_iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 /// Opens (creating) the database file in WAL mode with `synchronous = FULL`: in WAL mode

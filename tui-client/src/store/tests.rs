@@ -169,3 +169,94 @@ async fn the_file_survives_a_reopen_in_wal_mode() {
         .unwrap();
     assert_eq!(sync, 2, "FULL");
 }
+
+#[tokio::test]
+async fn pins_are_stored_one_row_at_a_time() {
+    use crate::pins::Pin;
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).await.unwrap();
+    assert_eq!(store.pins().await.unwrap(), crate::pins::Pins::default());
+    store
+        .save_pin(
+            "bob",
+            &Pin {
+                key: [3; 32],
+                verified: false,
+            },
+        )
+        .await
+        .unwrap();
+    // Another process (a second client on the same profile) verifies carol meanwhile.
+    let other = LocalStore::open(dir.path()).await.unwrap();
+    other
+        .save_pin(
+            "carol",
+            &Pin {
+                key: [4; 32],
+                verified: true,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .save_pin(
+            "bob",
+            &Pin {
+                key: [3; 32],
+                verified: true,
+            },
+        )
+        .await
+        .unwrap();
+    let pins = LocalStore::open(dir.path())
+        .await
+        .unwrap()
+        .pins()
+        .await
+        .unwrap();
+    assert_eq!(
+        pins.get("bob"),
+        Some(&Pin {
+            key: [3; 32],
+            verified: true
+        })
+    );
+    assert_eq!(
+        pins.get("carol"),
+        Some(&Pin {
+            key: [4; 32],
+            verified: true
+        }),
+        "not overwritten"
+    );
+}
+
+#[tokio::test]
+async fn the_contact_list_is_cached_for_the_next_start() {
+    use chrono::TimeZone;
+    let at = chrono::Utc.timestamp_millis_opt(1).unwrap();
+    let record = |name: &str| p2p_chat_protocol::api::ClientRecord {
+        username: name.into(),
+        host: "127.0.0.1".into(),
+        port: 1,
+        public_key: "00".repeat(32),
+        observed_host: None,
+        registered_at: at,
+        last_seen: at,
+        online: true,
+    };
+    let store = LocalStore::in_memory().await.unwrap();
+    store
+        .cache_contacts(&[record("carol"), record("bob")])
+        .await
+        .unwrap();
+    store.cache_contacts(&[record("bob")]).await.unwrap();
+    let cached = store.cached_contacts().await.unwrap();
+    assert_eq!(
+        cached
+            .iter()
+            .map(|r| r.username.as_str())
+            .collect::<Vec<_>>(),
+        ["bob"]
+    );
+}

@@ -43,11 +43,7 @@ pub struct Options {
     pub notice: Option<String>,
     /// Our key pair.
     pub identity: crate::identity::Identity,
-    /// Pinned peer keys.
-    pub pins: crate::pins::Pins,
-    /// The profile directory where pins are saved; `None` keeps them in memory (the demo).
-    pub home: Option<std::path::PathBuf>,
-    /// History and outbox.
+    /// History, outbox, pinned keys and cached contacts.
     pub store: crate::store::LocalStore,
     /// Whether a message in a chat that is not shown rings the terminal bell.
     pub bell: bool,
@@ -88,16 +84,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let mut app = App::new(options.me, crate::clock::now_ms);
     app.utc_offset_secs = crate::clock::local_utc_offset_secs();
     app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
-    app.pins = options.pins;
     app.bell = options.bell;
     let channels = runner::Channels { net_tx, action_tx };
-    let runner = Runner::new(
-        options.account,
-        options.home,
-        local,
-        options.store,
-        channels,
-    );
+    let runner = Runner::new(options.account, local, options.store, channels);
     let mut initial = Vec::new();
     if let Some(target) = options.open {
         initial.push(crate::app::command::SlashCommand::Connect(target));

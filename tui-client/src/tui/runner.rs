@@ -2,7 +2,6 @@
 //! local store before anything is sent or acknowledged.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use p2p_chat_protocol::MessageId;
@@ -23,7 +22,6 @@ const GOODBYE_GRACE: Duration = Duration::from_secs(1);
 /// Carries out effects; the only owner of [`SessionHandle`]s in the interactive client.
 pub struct Runner {
     account: Option<Account>,
-    home: Option<PathBuf>,
     local: LocalPeer,
     store: LocalStore,
     sessions: HashMap<SessionId, SessionHandle>,
@@ -43,18 +41,16 @@ pub struct Channels {
 
 impl Runner {
     /// A runner that dials as `local`, looks peers up with `account`, keeps messages in
-    /// `store`, saves pins in the profile `home` (none: kept in memory) and reports on the
+    /// `store` (messages, pins, contacts) and reports on the
     /// channels.
     pub fn new(
         account: Option<Account>,
-        home: Option<PathBuf>,
         local: LocalPeer,
         store: LocalStore,
         channels: Channels,
     ) -> Self {
         Self {
             account,
-            home,
             local,
             store,
             sessions: HashMap::new(),
@@ -66,10 +62,18 @@ impl Runner {
 
     /// The actions that restore the stored conversations at start.
     pub async fn restore(&self) -> Action {
-        match tokio::try_join!(self.store.conversations(), self.store.outbox()) {
-            Ok((conversations, outbox)) => Action::StoreLoaded {
+        let store = &self.store;
+        match tokio::try_join!(
+            store.conversations(),
+            store.outbox(),
+            store.pins(),
+            store.cached_contacts()
+        ) {
+            Ok((conversations, outbox, pins, contacts)) => Action::StoreLoaded {
                 conversations,
                 outbox,
+                pins,
+                contacts,
             },
             Err(e) => Action::StoreFailed(e.to_string()),
         }
@@ -220,12 +224,14 @@ impl Runner {
                         self.report(Action::StoreFailed(e.to_string())).await;
                     }
                 }
-                Effect::SavePins(pins) => {
-                    if let Some(home) = &self.home
-                        && let Err(e) = pins.save(home)
-                    {
-                        self.report(Action::StoreFailed(format!("{e:#}"))).await;
+                Effect::SavePin { peer, pin } => {
+                    if let Err(e) = self.store.save_pin(&peer, &pin).await {
+                        self.report(Action::StoreFailed(e.to_string())).await;
                     }
+                }
+                Effect::CacheContacts(records) => {
+                    // Best effort: the cache only helps the next start.
+                    let _ = self.store.cache_contacts(&records).await;
                 }
                 Effect::CloseSession { session } => {
                     if let Some(handle) = self.sessions.get(&session) {

@@ -86,6 +86,8 @@ fn the_store_restores_conversations_and_resends_the_outbox_after_a_restart() {
     let effects = essential(app.update(Action::StoreLoaded {
         conversations,
         outbox: vec![waiting.clone()],
+        pins: Default::default(),
+        contacts: Vec::new(),
     }));
     let bob = app.chats.iter().find(|c| c.name == "bob").unwrap();
     assert!(
@@ -238,7 +240,7 @@ fn mail_from_a_known_key_is_stored_and_from_a_wrong_key_discarded() {
         message: chat.clone(),
     });
     assert!(
-        matches!(&effects[..], [Effect::SavePins(_), Effect::StoreMail { peer, .. }] if peer == "bob"),
+        matches!(&effects[..], [Effect::SavePin { .. }, Effect::StoreMail { peer, .. }] if peer == "bob"),
         "{effects:?}"
     );
     // Someone sealing as bob with another key is refused, even before bob was ever pinned.

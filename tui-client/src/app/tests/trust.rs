@@ -34,7 +34,7 @@ fn a_stranger_by_address_is_asked_about_before_queued_messages_go_out_in_order()
     );
     assert!(only_queued(&type_line(&mut app, "three")), "still held");
     let effects = type_line(&mut app, "/accept");
-    assert!(matches!(&effects[0], Effect::SavePins(pins) if pins.get("bob").is_some()));
+    assert!(matches!(&effects[0], Effect::SavePin { peer, .. } if peer == "bob"));
     let texts: Vec<_> = effects[1..]
         .iter()
         .map(|e| match e {
@@ -95,7 +95,7 @@ fn a_changed_key_is_refused_until_accepted() {
     // Accepting pins the new key and dials with it.
     let effects = type_line(&mut app, "/accept");
     assert!(
-        matches!(&effects[0], Effect::SavePins(pins) if pins.get("bob").map(|p| p.key) == Some([0x66; 32]))
+        matches!(&effects[0], Effect::SavePin { peer, pin } if peer == "bob" && pin.key == [0x66; 32])
     );
     assert!(
         matches!(
@@ -150,7 +150,7 @@ fn verify_shows_the_safety_number_and_confirm_marks_it() {
     );
     let effects = type_line(&mut app, "/verify confirm");
     assert!(
-        matches!(&effects[..], [Effect::SavePins(pins)] if pins.get("bob").is_some_and(|p| p.verified))
+        matches!(&effects[..], [Effect::SavePin { peer, pin }] if peer == "bob" && pin.verified)
     );
     assert_eq!(app.chat(chat).unwrap().security, Security::Verified);
 }
