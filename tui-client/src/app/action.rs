@@ -83,6 +83,13 @@ pub enum Action {
         /// The key the directory offers.
         offered: PeerKey,
     },
+    /// The directory no longer knows a chat's peer: what waits for it cannot be delivered.
+    PeerGone {
+        /// The chat.
+        chat: ChatId,
+        /// The directory's answer, for the user.
+        reason: String,
+    },
     /// A scheduled reconnect of a chat is due.
     ReconnectDue {
         /// The chat.
@@ -276,6 +283,15 @@ pub enum Effect {
         peer: String,
         /// Its pin.
         pin: Pin,
+    },
+    /// Record our messages `ids` to `peer` as failed, with the reason.
+    MarkFailed {
+        /// The conversation.
+        peer: String,
+        /// The messages.
+        ids: Vec<MessageId>,
+        /// Why, for the user.
+        reason: String,
     },
     /// Cache the directory's contact list for the next start.
     CacheContacts(Vec<ClientRecord>),

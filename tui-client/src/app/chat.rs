@@ -155,6 +155,9 @@ pub struct History {
     pub complete: bool,
     /// A page is on its way.
     pub loading: bool,
+    /// Unread messages stored before the chat was first shown; the "new messages" marker goes
+    /// above the last this many received messages of the newest page.
+    pub unread_at_open: usize,
     /// Newer lines were dropped to keep memory bounded; they come back as pages "after" the
     /// newest loaded one when the user scrolls down.
     pub newer_dropped: bool,

@@ -284,7 +284,6 @@ impl App {
         self.current = Some(id);
         let mut effects = Vec::new();
         if let Some(chat) = self.chat_mut(id) {
-            chat.unread = 0;
             if let Some(seq) = chat.newest_seq {
                 effects.push(Effect::MarkRead {
                     peer: chat.name.clone(),
@@ -292,6 +291,9 @@ impl App {
                 });
             }
             if !chat.history.requested {
+                // Unread messages from before this run: the marker goes above them once the
+                // newest page is in.
+                chat.history.unread_at_open = std::mem::take(&mut chat.unread);
                 chat.history.requested = true;
                 chat.history.loading = true;
                 effects.push(Effect::LoadHistory {
@@ -300,6 +302,9 @@ impl App {
                     request: PageRequest::Newest,
                 });
             }
+        }
+        if let Some(chat) = self.chat_mut(id) {
+            chat.unread = 0;
         }
         self.emitted.extend(effects);
         if let Some(pos) = self.entries().iter().position(|e| e.chat == Some(id)) {

@@ -137,6 +137,32 @@ impl App {
                 effects.extend(self.deposit_effect(chat_id));
                 effects
             }
+            Action::PeerGone { chat, reason } => {
+                let Some(chat) = self.chat_mut(chat) else {
+                    return Vec::new();
+                };
+                let ids: Vec<_> = chat.outbox().into_iter().map(|(id, _, _)| id).collect();
+                for id in &ids {
+                    chat.set_delivery(*id, super::Delivery::Failed);
+                }
+                let note = if ids.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — {} undelivered message(s) marked failed", ids.len())
+                };
+                chat.notice(now, LineKind::Error, format!("{reason}{note}"));
+                chat.link = Link::Failed {
+                    reason: reason.clone(),
+                };
+                if ids.is_empty() {
+                    return Vec::new();
+                }
+                vec![Effect::MarkFailed {
+                    peer: chat.name.clone(),
+                    ids,
+                    reason,
+                }]
+            }
             Action::KeyChanged { chat, offered } => {
                 if let Some(pinned) = self.chat(chat).and_then(|c| self.expected_key(&c.name)) {
                     self.refuse_changed_key(chat, pinned, offered);

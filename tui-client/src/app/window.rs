@@ -66,6 +66,16 @@ impl Chat {
                     .collect();
                 self.lines = lines;
                 self.lines.extend(live);
+                let unread = std::mem::take(&mut self.history.unread_at_open);
+                if unread > 0 && self.first_unread.is_none() {
+                    self.first_unread = self
+                        .lines
+                        .iter()
+                        .filter(|l| matches!(l.kind, super::LineKind::Peer { .. }))
+                        .rev()
+                        .nth(unread - 1)
+                        .and_then(ChatLine::id);
+                }
             }
             PageRequest::Before(_) => {
                 self.history.complete = !full;

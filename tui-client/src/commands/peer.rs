@@ -121,9 +121,7 @@ pub async fn send(
     }
     let mut ctx = load(global).await?;
     let target = target(username, ip)?;
-    let resolved = resolve::resolve(ctx.account.as_ref(), &target)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let resolved = resolve::resolve(ctx.account.as_ref(), &target).await?;
     let pinned = match &target {
         DialTarget::Username(name) => ctx.pins.get(name).map(|pin| pin.key),
         DialTarget::Addr(_) => None,

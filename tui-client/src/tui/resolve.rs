@@ -21,11 +21,26 @@ pub struct Resolved {
     pub key: Option<PeerKey>,
 }
 
+/// Why a target could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The directory has no such user (any more): messages to it cannot be delivered.
+    #[error("{0}")]
+    Gone(String),
+    /// Anything else (no directory, directory unreachable): worth retrying.
+    #[error("{0}")]
+    Other(String),
+}
+
 /// Where to dial a target; usernames are looked up in the directory.
 ///
 /// # Errors
-/// A message for the user when there is no directory or the lookup fails.
-pub async fn resolve(account: Option<&Account>, target: &DialTarget) -> Result<Resolved, String> {
+/// [`ResolveError::Gone`] when the directory does not know the user, else a message for the
+/// user when there is no directory or the lookup fails.
+pub async fn resolve(
+    account: Option<&Account>,
+    target: &DialTarget,
+) -> Result<Resolved, ResolveError> {
     match target {
         DialTarget::Addr(addr) => Ok(Resolved {
             addr: addr.clone(),
@@ -33,13 +48,14 @@ pub async fn resolve(account: Option<&Account>, target: &DialTarget) -> Result<R
         }),
         DialTarget::Username(name) => {
             let account = account.ok_or_else(|| {
-                format!("cannot look up {name}: no directory configured — register first, or use /connect --ip HOST:PORT")
+                ResolveError::Other(format!("cannot look up {name}: no directory configured — register first, or use /connect --ip HOST:PORT"))
             })?;
-            let record = account
-                .client
-                .lookup(name)
-                .await
-                .map_err(|e| e.to_string())?;
+            let record = account.client.lookup(name).await.map_err(|e| match e {
+                crate::directory::DirectoryError::NotFound { .. } => {
+                    ResolveError::Gone(e.to_string())
+                }
+                other => ResolveError::Other(other.to_string()),
+            })?;
             let key = p2p_chat_protocol::validate::public_key(&record.public_key).ok();
             Ok(Resolved {
                 addr: peer_addr(&record.host, record.port),

@@ -8,7 +8,7 @@ use p2p_chat_protocol::MessageId;
 use tokio::sync::mpsc;
 
 use super::mail::Mailer;
-use super::resolve::{Resolved, reconnect_delay, resolve};
+use super::resolve::{ResolveError, Resolved, reconnect_delay, resolve};
 use crate::app::{Action, ChatId, DialTarget, Effect, PageRequest};
 use crate::net::{
     self, EventSender, LocalPeer, NetEvent, PeerKey, SessionEvent, SessionHandle, SessionId,
@@ -229,6 +229,18 @@ impl Runner {
                         self.report(Action::StoreFailed(e.to_string())).await;
                     }
                 }
+                Effect::MarkFailed { peer, ids, reason } => {
+                    for id in ids {
+                        if let Err(e) = self
+                            .store
+                            .set_delivery(&peer, id, Delivery::Failed, Some(&reason))
+                            .await
+                        {
+                            self.report(Action::StoreFailed(e.to_string())).await;
+                            break;
+                        }
+                    }
+                }
                 Effect::CacheContacts(records) => {
                     // Best effort: the cache only helps the next start.
                     let _ = self.store.cache_contacts(&records).await;
@@ -334,7 +346,8 @@ impl Runner {
         let action_tx = self.action_tx.clone();
         tokio::spawn(async move {
             let action = match resolve(account.as_ref(), &target).await {
-                Err(error) => Action::DialFailed { chat, error },
+                Err(ResolveError::Gone(reason)) => Action::PeerGone { chat, reason },
+                Err(ResolveError::Other(error)) => Action::DialFailed { chat, error },
                 // The directory lists another key than the one we pinned: do not even dial.
                 Ok(Resolved {
                     key: Some(listed), ..

@@ -279,3 +279,70 @@ fn mail_from_a_known_key_is_stored_and_from_a_wrong_key_discarded() {
         "with nothing on screen, the new message is shown"
     );
 }
+
+#[test]
+fn messages_to_a_peer_the_directory_no_longer_knows_fail_with_the_reason() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
+    let effects = key(&mut app, KeyCode::Enter);
+    let [Effect::Dial { chat, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let chat = *chat;
+    type_line(&mut app, "still there?");
+    let reason = "no user named bob on the directory".to_owned();
+    let effects = app.update(Action::PeerGone {
+        chat,
+        reason: reason.clone(),
+    });
+    assert!(
+        matches!(&effects[..], [Effect::MarkFailed { peer, ids, reason: r }] if peer == "bob" && ids.len() == 1 && *r == reason)
+    );
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("still there?".into(), Delivery::Failed)]
+    );
+    assert!(
+        app.chat(chat).unwrap().outbox().is_empty(),
+        "a failed message is not resent"
+    );
+    assert!(matches!(app.chat(chat).unwrap().link, Link::Failed { .. }));
+}
+
+#[test]
+fn unread_messages_from_the_last_run_get_the_new_messages_marker() {
+    use crate::store::{Conversation, Stored};
+    let mut app = app();
+    let conversations = vec![Conversation {
+        peer: "bob".into(),
+        unread: 2,
+    }];
+    app.update(Action::StoreLoaded {
+        conversations,
+        outbox: Vec::new(),
+        pins: Default::default(),
+        contacts: Vec::new(),
+    });
+    let chat = app.current.expect("the last conversation is shown");
+    let page: Vec<Stored> = (0..5u128)
+        .map(|n| Stored {
+            seq: n as i64,
+            id: MessageId(uuid::Uuid::from_u128(n)),
+            peer: "bob".into(),
+            outgoing: false,
+            sent_at_ms: NOW,
+            text: format!("m{n}"),
+            delivery: Delivery::Delivered,
+            detail: None,
+        })
+        .collect();
+    app.update(Action::HistoryLoaded {
+        chat,
+        request: PageRequest::Newest,
+        page,
+    });
+    assert_eq!(
+        app.chat(chat).unwrap().first_unread,
+        Some(MessageId(uuid::Uuid::from_u128(3)))
+    );
+}
