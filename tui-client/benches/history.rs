@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use p2p_chat::app::{Action, App, Effect, Me, PageRequest};
+use p2p_chat::app::{Action, App, Effect, Me};
 use p2p_chat::store::{LocalStore, PAGE_SIZE};
 use p2p_chat_protocol::MessageId;
 
@@ -40,12 +40,10 @@ async fn settle(app: &mut App, store: &LocalStore, mut effects: Vec<Effect>) {
                 request,
             } = effect
             {
-                let page = match request {
-                    PageRequest::Newest => store.page(&peer, None, PAGE_SIZE).await,
-                    PageRequest::Before(seq) => store.page(&peer, Some(seq), PAGE_SIZE).await,
-                    PageRequest::After(seq) => store.page_after(&peer, seq, PAGE_SIZE).await,
-                }
-                .expect("page");
+                let page = store
+                    .read_page(&peer, request, PAGE_SIZE)
+                    .await
+                    .expect("page");
                 next.extend(app.update(Action::HistoryLoaded {
                     chat,
                     request,

@@ -2,7 +2,7 @@
 //! message and back, and the chat never holds more than a bounded number of lines.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use p2p_chat::app::{Action, App, Effect, MAX_LOADED_LINES, Me, PageRequest};
+use p2p_chat::app::{Action, App, Effect, MAX_LOADED_LINES, Me};
 use p2p_chat::store::{Conversation, LocalStore, PAGE_SIZE};
 use p2p_chat_protocol::MessageId;
 
@@ -23,12 +23,7 @@ async fn settle(app: &mut App, store: &LocalStore, mut effects: Vec<Effect>) {
                 request,
             } = effect
             {
-                let page = match request {
-                    PageRequest::Newest => store.page(&peer, None, PAGE_SIZE).await,
-                    PageRequest::Before(seq) => store.page(&peer, Some(seq), PAGE_SIZE).await,
-                    PageRequest::After(seq) => store.page_after(&peer, seq, PAGE_SIZE).await,
-                }
-                .unwrap();
+                let page = store.read_page(&peer, request, PAGE_SIZE).await.unwrap();
                 next.extend(app.update(Action::HistoryLoaded {
                     chat,
                     request,

@@ -24,10 +24,11 @@ use p2p_chat_protocol::api::ClientRecord;
 
 use crate::net::{PeerKey, SessionId};
 use crate::pins::Pins;
+pub use crate::store::PageRequest;
 pub use action::{Action, Effect};
 pub use chat::{Chat, ChatId, ChatLine, Delivery, DialTarget, LineKind, Link, Security};
 use input::InputLine;
-pub use window::{MAX_LOADED_LINES, PageRequest};
+pub use window::MAX_LOADED_LINES;
 
 /// Reconnect attempts after a link breaks before the chat is marked failed.
 pub const MAX_RECONNECT_ATTEMPTS: u32 = 5;

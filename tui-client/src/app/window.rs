@@ -8,21 +8,10 @@ use std::collections::HashSet;
 use p2p_chat_protocol::MessageId;
 
 use super::chat::{Chat, ChatLine};
-use crate::store::Stored;
+use crate::store::{PageRequest, Stored};
 
 /// Most lines of one chat kept in memory: ten pages.
 pub const MAX_LOADED_LINES: usize = 1000;
-
-/// Which page of a conversation to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageRequest {
-    /// The newest messages.
-    Newest,
-    /// Messages older than this `seq`.
-    Before(i64),
-    /// Messages newer than this `seq`, oldest first.
-    After(i64),
-}
 
 impl Chat {
     /// `seq` of the newest loaded message.

@@ -22,6 +22,17 @@ pub const PAGE_SIZE: u32 = 100;
 /// Name of the store file inside the profile directory.
 pub const STORE_FILE: &str = "p2p-chat.db";
 
+/// Which page of a conversation to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageRequest {
+    /// The newest messages.
+    Newest,
+    /// Messages older than this `seq`.
+    Before(i64),
+    /// Messages newer than this `seq`.
+    After(i64),
+}
+
 /// Where one of our messages stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Delivery {
@@ -242,6 +253,24 @@ impl LocalStore {
         let mut page = rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?;
         page.reverse();
         Ok(page)
+    }
+
+    /// The page `request` of the conversation with `peer`, at most `limit` messages, oldest
+    /// first.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn read_page(
+        &self,
+        peer: &str,
+        request: PageRequest,
+        limit: u32,
+    ) -> Result<Vec<Stored>, StoreError> {
+        match request {
+            PageRequest::Newest => self.page(peer, None, limit).await,
+            PageRequest::Before(seq) => self.page(peer, Some(seq), limit).await,
+            PageRequest::After(seq) => self.page_after(peer, seq, limit).await,
+        }
     }
 
     /// Up to `limit` messages with `peer` newer than `after`, oldest first.

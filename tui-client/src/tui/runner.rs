@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::mail::Mailer;
 use super::resolve::{ResolveError, Resolved, reconnect_delay, resolve};
-use crate::app::{Action, ChatId, DialTarget, Effect, PageRequest};
+use crate::app::{Action, ChatId, DialTarget, Effect};
 use crate::net::{
     self, EventSender, LocalPeer, NetEvent, PeerKey, SessionEvent, SessionHandle, SessionId,
 };
@@ -203,11 +203,7 @@ impl Runner {
                     let (store, tx) = (self.store.clone(), self.action_tx.clone());
                     tokio::spawn(async move {
                         let size = crate::store::PAGE_SIZE;
-                        let page = match request {
-                            PageRequest::Newest => store.page(&peer, None, size).await,
-                            PageRequest::Before(seq) => store.page(&peer, Some(seq), size).await,
-                            PageRequest::After(seq) => store.page_after(&peer, seq, size).await,
-                        };
+                        let page = store.read_page(&peer, request, size).await;
                         let action = match page {
                             Ok(page) => Action::HistoryLoaded {
                                 chat,
