@@ -1,7 +1,7 @@
 //! No message lost: queued messages wait for an offline peer, survive a SIGKILL of the
 //! sender, and arrive exactly once, in order.
 
-use crate::procs::{Directory, client_bin, free_port, register, run_client};
+use crate::procs::{Directory, alice_and_bob, client_bin, free_port, run_client};
 use crate::pty::Tui;
 
 /// Starts a registered user's chat window listening on `port`.
@@ -23,10 +23,7 @@ fn count(tui: &Tui, text: &str) -> usize {
 fn messages_to_an_offline_peer_survive_a_crash_and_arrive_exactly_once_in_order() {
     let tmp = tempfile::tempdir().unwrap();
     let directory = Directory::start(tmp.path());
-    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    register(&alice_home, &directory, "alice", alice_port);
-    register(&bob_home, &directory, "bob", bob_port);
+    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
 
     // bob is not running: alice's messages wait as queued.
     let mut alice = start("alice", &alice_home, alice_port);
@@ -108,10 +105,7 @@ fn messages_to_an_offline_peer_survive_a_crash_and_arrive_exactly_once_in_order(
 fn history_survives_a_restart_and_opens_on_the_newest_messages() {
     let tmp = tempfile::tempdir().unwrap();
     let directory = Directory::start(tmp.path());
-    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    register(&alice_home, &directory, "alice", alice_port);
-    register(&bob_home, &directory, "bob", bob_port);
+    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
     let mut bob = start("bob", &bob_home, bob_port);
     let mut alice = start("alice", &alice_home, alice_port);
     alice.wait_for("directory: online");
@@ -138,10 +132,7 @@ fn history_survives_a_restart_and_opens_on_the_newest_messages() {
 fn when_both_are_offline_in_turn_messages_go_through_the_mailbox() {
     let tmp = tempfile::tempdir().unwrap();
     let directory = Directory::start(tmp.path());
-    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    register(&alice_home, &directory, "alice", alice_port);
-    register(&bob_home, &directory, "bob", bob_port);
+    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
 
     // bob is offline; alice leaves her message sealed in the directory, then goes offline.
     let mut alice = start("alice", &alice_home, alice_port);
@@ -226,10 +217,7 @@ fn killing_the_receiver_mid_burst_and_restarting_the_directory_loses_nothing() {
     let dir_port = free_port();
     let dir_addr = format!("127.0.0.1:{dir_port}");
     let directory = Directory::start_at(tmp.path(), &dir_addr);
-    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    register(&alice_home, &directory, "alice", alice_port);
-    register(&bob_home, &directory, "bob", bob_port);
+    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
     let mut bob = start("bob", &bob_home, bob_port);
     let mut alice = start("alice", &alice_home, alice_port);
     alice.wait_for("directory: online");

@@ -9,17 +9,14 @@ mod trust;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use procs::{Directory, client_bin, free_port, register, run_client};
+use procs::{Directory, alice_and_bob, client_bin, free_port, register, run_client};
 use pty::Tui;
 
 #[test]
 fn two_registered_users_chat_through_their_tuis() {
     let tmp = tempfile::tempdir().unwrap();
     let directory = Directory::start(tmp.path());
-    let (alice_home, bob_home) = (tmp.path().join("alice"), tmp.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    register(&alice_home, &directory, "alice", alice_port);
-    register(&bob_home, &directory, "bob", bob_port);
+    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
 
     let listen = |port: u16| format!("127.0.0.1:{port}");
     let bin = client_bin();

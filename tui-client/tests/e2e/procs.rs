@@ -139,3 +139,13 @@ pub fn register(home: &Path, directory: &Directory, name: &str, port: u16) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Registers alice and bob, each with a profile under `dir` and a free port; returns
+/// `(alice_home, alice_port, bob_home, bob_port)`.
+pub fn alice_and_bob(dir: &Path, directory: &Directory) -> (PathBuf, u16, PathBuf, u16) {
+    let (alice_home, bob_home) = (dir.join("alice"), dir.join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    register(&alice_home, directory, "alice", alice_port);
+    register(&bob_home, directory, "bob", bob_port);
+    (alice_home, alice_port, bob_home, bob_port)
+}

@@ -125,18 +125,7 @@ fn scrolling_to_the_top_loads_the_page_before() {
     use crate::store::Stored;
     let mut app = app();
     let chat = connected_to_bob(&mut app);
-    let page: Vec<Stored> = (0..100)
-        .map(|n| Stored {
-            seq: 1000 + n,
-            id: MessageId(uuid::Uuid::from_u128(n as u128)),
-            peer: "bob".into(),
-            outgoing: false,
-            sent_at_ms: NOW,
-            text: format!("m{n}"),
-            delivery: Delivery::Delivered,
-            detail: None,
-        })
-        .collect();
+    let page: Vec<Stored> = (0..100).map(|n| received(1000 + n, n as u128)).collect();
     app.update(Action::HistoryLoaded {
         chat,
         request: PageRequest::Newest,
@@ -324,18 +313,7 @@ fn unread_messages_from_the_last_run_get_the_new_messages_marker() {
         contacts: Vec::new(),
     });
     let chat = app.current.expect("the last conversation is shown");
-    let page: Vec<Stored> = (0..5u128)
-        .map(|n| Stored {
-            seq: n as i64,
-            id: MessageId(uuid::Uuid::from_u128(n)),
-            peer: "bob".into(),
-            outgoing: false,
-            sent_at_ms: NOW,
-            text: format!("m{n}"),
-            delivery: Delivery::Delivered,
-            detail: None,
-        })
-        .collect();
+    let page: Vec<Stored> = (0..5u128).map(|n| received(n as i64, n)).collect();
     app.update(Action::HistoryLoaded {
         chat,
         request: PageRequest::Newest,
@@ -345,4 +323,18 @@ fn unread_messages_from_the_last_run_get_the_new_messages_marker() {
         app.chat(chat).unwrap().first_unread,
         Some(MessageId(uuid::Uuid::from_u128(3)))
     );
+}
+
+/// Message `n` from bob as the store returns it, at `seq`.
+fn received(seq: i64, n: u128) -> crate::store::Stored {
+    crate::store::Stored {
+        seq,
+        id: MessageId(uuid::Uuid::from_u128(n)),
+        peer: "bob".into(),
+        outgoing: false,
+        sent_at_ms: NOW,
+        text: format!("m{n}"),
+        delivery: Delivery::Delivered,
+        detail: None,
+    }
 }
