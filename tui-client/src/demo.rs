@@ -2,7 +2,6 @@
 //! open on a chat with the echo peer. Real TCP and the real protocol on loopback; nothing
 //! is written to disk.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::app::{DialTarget, Me};
+use crate::delivery::sessions::{EVENT_BATCH, Sessions};
 use crate::directory::DirectoryClient;
 use crate::identity::Identity;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, SessionEvent};
@@ -128,34 +128,55 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     tokio::spawn(net::listener::serve(listener, local, tx));
     tokio::spawn(account.keep_fresh(port, false, |_| true));
+    // The echo peer follows the same delivery rules as every client: it stores what it
+    // receives (deduplicating resends) before acknowledging, and answers through its outbox.
+    let mut sessions = Sessions::new(LocalStore::in_memory().await?);
     Ok(tokio::spawn(async move {
-        let mut sessions = HashMap::new();
         while let Some(event) = rx.recv().await {
-            let reply = match event.event {
-                SessionEvent::Opened { handle, peer, .. } => {
-                    sessions.insert(event.session, handle);
-                    format!(
-                        "Hello {}! I am the echo peer, running inside this demo. Send me anything and it comes back to you over a real TCP session. Press F1 for help, Ctrl+C to quit.",
-                        peer.username
-                    )
-                }
-                SessionEvent::Message { id, text, .. } => {
-                    if let Some(handle) = sessions.get(&event.session) {
-                        let _ = handle.acknowledge(id).await;
+            let mut batch = vec![event];
+            while batch.len() < EVENT_BATCH
+                && let Ok(event) = rx.try_recv()
+            {
+                batch.push(event);
+            }
+            let mut replies = Vec::new();
+            for event in batch {
+                match event.event {
+                    SessionEvent::Opened { handle, peer, .. } => {
+                        sessions.admit(event.session, peer.username.clone(), handle);
+                        let greeting = format!(
+                            "Hello {}! I am the echo peer, running inside this demo. Send me anything and it comes back to you over a real TCP session. Press F1 for help, Ctrl+C to quit.",
+                            peer.username
+                        );
+                        replies.push((peer.username, greeting));
                     }
-                    format!("echo: {text}")
+                    SessionEvent::Closed { .. } => {
+                        sessions.closed(event.session);
+                    }
+                    other => {
+                        let event = net::NetEvent {
+                            session: event.session,
+                            event: other,
+                        };
+                        let Ok(received) = sessions.take(vec![event]).await else {
+                            continue;
+                        };
+                        replies.extend(
+                            received
+                                .into_iter()
+                                .filter(|r| r.seq.is_some())
+                                .map(|r| (r.message.peer, format!("echo: {}", r.message.text))),
+                        );
+                    }
                 }
-                SessionEvent::Closed { .. } => {
-                    sessions.remove(&event.session);
-                    continue;
-                }
-                SessionEvent::Delivered { .. } | SessionEvent::Read { .. } => continue,
-            };
-            if let Some(handle) = sessions.get(&event.session) {
+            }
+            if !replies.is_empty() {
                 // A short pause makes the exchange readable, like a person typing.
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                let _ = handle
-                    .send_chat(MessageId::new(), now_unix_ms(), reply)
+            }
+            for (peer, text) in replies {
+                let _ = sessions
+                    .queue(&peer, MessageId::new(), now_unix_ms(), &text)
                     .await;
             }
         }

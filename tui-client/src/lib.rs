@@ -6,12 +6,14 @@
 //! - [`tui`]: the interactive loop and the effect runner that owns the sessions.
 //! - [`directory`], [`presence`], [`profile`]: the directory client, our record's upkeep, and
 //!   the profile on disk.
+//! - [`delivery`]: the delivery rules (outbox pump, store-then-acknowledge) for every mode.
 //! - [`commands`], [`demo`], [`cli`]: what the `p2p-chat` binary runs.
 
 pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod delivery;
 pub mod demo;
 pub mod directory;
 pub mod identity;

@@ -117,6 +117,8 @@ pub enum Action {
     },
     /// The local store failed; the message says what could not be saved or read.
     StoreFailed(String),
+    /// A session's outbox pump handed these messages to the session.
+    Sent(crate::delivery::outbound::SentBatch),
     /// Our queued messages to `peer` were sealed and left in the directory's mailbox.
     Deposited {
         /// The recipient.
@@ -194,18 +196,11 @@ pub enum Effect {
         /// Text.
         text: String,
     },
-    /// Send a chat message on a session (and record it as sent).
-    Send {
-        /// The session.
+    /// Send the peer's outbox on this session: every unacknowledged message once, in the
+    /// order written, then each message queued later (`delivery::outbound::Pump`).
+    Flush {
+        /// The session, already bound to the peer's conversation.
         session: SessionId,
-        /// The conversation.
-        peer: String,
-        /// Message id (the same on resends).
-        id: MessageId,
-        /// Send time, unix ms.
-        sent_at_ms: u64,
-        /// Text.
-        text: String,
     },
     /// Say goodbye and close a session.
     CloseSession {
@@ -235,14 +230,13 @@ pub enum Effect {
         /// The newest seen `seq`.
         seq: i64,
     },
-    /// Seal `messages` to `peer`'s key and leave them in the directory's mailbox.
+    /// Seal `peer`'s undelivered messages that are not in the mailbox yet (from the store's
+    /// outbox, oldest first) to its key and leave them in the directory's mailbox.
     Deposit {
         /// The recipient.
         peer: String,
         /// The key to seal to (its pin); the directory's key when `None`.
         key: Option<PeerKey>,
-        /// `(id, sent_at_ms, text)`, oldest first.
-        messages: Vec<(MessageId, u64, String)>,
     },
     /// Fetch our mailbox; each mail comes back as [`Action::MailArrived`].
     FetchMail,
@@ -313,4 +307,10 @@ pub enum Effect {
     },
     /// Leave the program.
     Quit,
+}
+
+impl From<crate::delivery::outbound::SentBatch> for Action {
+    fn from(batch: crate::delivery::outbound::SentBatch) -> Self {
+        Self::Sent(batch)
+    }
 }

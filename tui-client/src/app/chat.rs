@@ -276,12 +276,23 @@ impl Chat {
         // comes back with the pages below.
         if !self.history.newer_dropped {
             self.seen.insert(id);
-            self.lines.push(ChatLine {
+            let line = ChatLine {
                 at_ms: sent_at_ms,
                 kind: LineKind::Peer { id },
                 text,
                 seq,
-            });
+            };
+            // Two paths (a session, the mailbox) store in the sender's order but report
+            // separately: the store's order is the one shown.
+            let at = match seq {
+                Some(seq) => self
+                    .lines
+                    .iter()
+                    .position(|l| l.seq.is_some_and(|s| s > seq))
+                    .unwrap_or(self.lines.len()),
+                None => self.lines.len(),
+            };
+            self.lines.insert(at, line);
         }
         if seq > self.newest_seq {
             self.newest_seq = seq;
@@ -301,25 +312,6 @@ impl Chat {
                 return;
             }
         }
-    }
-
-    /// Hands every unacknowledged message to `session`: marks them sent and returns the
-    /// `Send` effects, oldest first (resends keep their ids).
-    pub fn flush_outbox(&mut self, session: SessionId) -> Vec<super::Effect> {
-        let pending = self.outbox();
-        for (id, _, _) in &pending {
-            self.set_delivery(*id, Delivery::Sent);
-        }
-        pending
-            .into_iter()
-            .map(|(id, sent_at_ms, text)| super::Effect::Send {
-                session,
-                peer: self.name.clone(),
-                id,
-                sent_at_ms,
-                text,
-            })
-            .collect()
     }
 
     /// Our messages not yet acknowledged, oldest first: `(id, sent_at_ms, text)`.

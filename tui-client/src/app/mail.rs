@@ -10,28 +10,17 @@ use crate::net::PeerKey;
 use crate::pins::Trust;
 
 impl App {
-    /// The deposit of a chat's queued messages, when a directory is configured.
+    /// The deposit of a chat's undelivered messages, when a directory is configured and
+    /// something waits (the runner takes the messages from the store's outbox).
     pub(super) fn deposit_effect(&self, id: ChatId) -> Option<Effect> {
         self.me.directory.as_ref()?;
         let chat = self.chat(id)?;
-        let messages: Vec<_> = chat
-            .lines
-            .iter()
-            .filter_map(|line| match line.kind {
-                LineKind::Own {
-                    id,
-                    delivery: Delivery::Queued,
-                } => Some((id, line.at_ms, line.text.clone())),
-                _ => None,
-            })
-            .collect();
-        if messages.is_empty() {
+        if chat.outbox().is_empty() {
             return None;
         }
         Some(Effect::Deposit {
             peer: chat.name.clone(),
             key: self.expected_key(&chat.name),
-            messages,
         })
     }
 

@@ -273,7 +273,7 @@ impl App {
             peer: chat.name.clone(),
         });
         if !held {
-            effects.extend(chat.flush_outbox(session));
+            effects.push(Effect::Flush { session });
         }
         if !outgoing {
             self.tell(Level::Info, format!("{} connected", peer.username));

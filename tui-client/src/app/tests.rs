@@ -128,10 +128,11 @@ fn connected_to_bob(app: &mut App) -> ChatId {
         panic!("{effects:?}")
     };
     assert_eq!(target, DialTarget::Username("bob".into()));
-    // First contact: bob's key matches the directory's and is pinned.
+    // First contact: bob's key matches the directory's and is pinned; the session's pump
+    // starts sending the outbox.
     let effects = opened(app, 1, "bob", Direction::Outgoing { request: chat.0 });
     assert!(
-        matches!(effects.as_slice(), [Effect::SavePin { peer, .. }] if peer == "bob"),
+        matches!(effects.as_slice(), [Effect::SavePin { peer, .. }, Effect::Flush { session: SessionId(1) }] if peer == "bob"),
         "{effects:?}"
     );
     assert_eq!(app.chat(chat).unwrap().security, Security::New);
@@ -174,17 +175,11 @@ fn enter_sends_and_a_receipt_marks_delivered() {
     let mut app = app();
     let chat = connected_to_bob(&mut app);
     let effects = type_line(&mut app, "hello bob");
-    // Written to the outbox first, then sent.
+    // Written to the outbox; the session's pump sends it from there.
     let [
         Effect::Queue {
-            id: queued,
-            peer: queued_for,
-            ..
-        },
-        Effect::Send {
-            session,
-            peer,
             id,
+            peer,
             sent_at_ms,
             text,
         },
@@ -193,14 +188,19 @@ fn enter_sends_and_a_receipt_marks_delivered() {
         panic!("{effects:?}")
     };
     assert_eq!(
-        (queued, queued_for.as_str(), peer.as_str()),
-        (id, "bob", "bob")
-    );
-    assert_eq!(
-        (*session, *sent_at_ms, text.as_str()),
-        (SessionId(1), NOW, "hello bob")
+        (peer.as_str(), *sent_at_ms, text.as_str()),
+        ("bob", NOW, "hello bob")
     );
     assert_eq!(app.input.value(), "");
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("hello bob".into(), Delivery::Queued)]
+    );
+    app.update(Action::Sent(crate::delivery::outbound::SentBatch {
+        session: SessionId(1),
+        peer: "bob".into(),
+        ids: vec![*id],
+    }));
     assert_eq!(
         own_states(&app, chat),
         vec![("hello bob".into(), Delivery::Sent)]

@@ -143,7 +143,7 @@ impl App {
             }
             Some(chat) => {
                 if let Some(session) = chat.session() {
-                    effects.extend(chat.flush_outbox(session));
+                    effects.push(Effect::Flush { session });
                 }
             }
             None => {}

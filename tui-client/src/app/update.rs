@@ -94,6 +94,14 @@ impl App {
                 page,
             } => self.on_history_loaded(chat, request, page),
             Action::StoreFailed(error) => self.on_store_failed(error),
+            Action::Sent(batch) => {
+                if let Some(chat) = self.chats.iter_mut().find(|c| c.name == batch.peer) {
+                    for id in batch.ids {
+                        chat.set_delivery(id, super::Delivery::Sent);
+                    }
+                }
+                Vec::new()
+            }
             action @ (Action::Deposited { .. }
             | Action::DepositFailed { .. }
             | Action::MailArrived { .. }
@@ -364,12 +372,8 @@ impl App {
             return effects;
         }
         match link {
-            Link::Connected { session, .. } => {
-                if let Some(chat) = self.chat_mut(chat_id) {
-                    effects.extend(chat.flush_outbox(session));
-                }
-            }
-            Link::Dialing | Link::Reconnecting { .. } => {}
+            // The session's outbox pump sends it once the store has it (after `Queue`).
+            Link::Connected { .. } | Link::Dialing | Link::Reconnecting { .. } => {}
             Link::Idle | Link::Failed { .. } => effects.extend(self.redial_if_idle(chat_id)),
         }
         effects

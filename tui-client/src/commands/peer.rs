@@ -1,5 +1,6 @@
 //! `send`, `listen`, `connect` and the chat window: the commands that talk to peers.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,13 +13,15 @@ use tokio::sync::mpsc;
 
 use crate::app::{DialTarget, Me};
 use crate::cli::GlobalOpts;
+use crate::delivery::inbound::Received;
+use crate::delivery::sessions::{EVENT_BATCH, Sessions};
 use crate::directory::DirectoryClient;
 use crate::identity::Identity;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
 use crate::pins::Pins;
 use crate::presence::{Account, PresenceReport};
 use crate::profile::{self, Profile};
-use crate::store::LocalStore;
+use crate::store::{Incoming, LocalStore};
 use crate::tui::{self, resolve};
 
 /// How long `send` waits for the peer's receipt after sending: 10 s.
@@ -211,51 +214,81 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
             true
         }));
     }
-    // Session handles are kept for as long as their sessions run: dropping one closes it.
-    let mut peers = std::collections::HashMap::new();
+    let mut sessions = Sessions::new(ctx.store.clone());
     loop {
-        let event = tokio::select! {
+        let first = tokio::select! {
             event = rx.recv() => match event { Some(event) => event, None => return Ok(()) },
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = tokio::signal::ctrl_c() => {
+                sessions.close_all();
+                return Ok(());
+            }
         };
-        match event.event {
-            SessionEvent::Opened { peer, handle, .. } => {
-                if let Err(e) =
-                    super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key).await
-                {
-                    eprintln!("refused {} from {}: {e:#}", peer.username, peer.addr);
-                    handle.close();
-                    continue;
-                }
-                eprintln!("{} connected from {}", peer.username, peer.addr);
-                peers.insert(event.session, (peer.username, handle));
-            }
-            SessionEvent::Message {
-                id,
-                sent_at_ms,
-                text,
-            } => {
-                // Messages of a refused session are dropped.
-                let Some((from, handle)) = peers.get(&event.session) else {
-                    continue;
-                };
-                if json {
-                    let line = serde_json::json!({ "from": from, "id": id.to_string(), "sent_at_ms": sent_at_ms, "text": text });
-                    println!("{line}");
-                } else {
-                    println!("{from}: {}", printable(&text));
-                }
-                // Printed (and flushed: stdout is line-buffered) — now the sender may stop.
-                let _ = handle.acknowledge(id).await;
-            }
-            SessionEvent::Closed { reason } => {
-                if let Some((name, _)) = peers.remove(&event.session) {
-                    eprintln!("{name} disconnected ({reason})");
-                }
-            }
-            SessionEvent::Delivered { .. } | SessionEvent::Read { .. } => {}
+        let mut batch = vec![first];
+        while batch.len() < EVENT_BATCH
+            && let Ok(event) = rx.try_recv()
+        {
+            batch.push(event);
         }
+        let mut data = Vec::new();
+        for event in batch {
+            let session = event.session;
+            match event.event {
+                SessionEvent::Opened { peer, handle, .. } => {
+                    print_new(&sessions, std::mem::take(&mut data), json).await?;
+                    if let Err(e) =
+                        super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key).await
+                    {
+                        eprintln!("refused {} from {}: {e:#}", peer.username, peer.addr);
+                        handle.close();
+                        continue;
+                    }
+                    eprintln!("{} connected from {}", peer.username, peer.addr);
+                    sessions.admit(session, peer.username, handle);
+                }
+                SessionEvent::Closed { reason } => {
+                    print_new(&sessions, std::mem::take(&mut data), json).await?;
+                    if let Some(name) = sessions.closed(session) {
+                        eprintln!("{name} disconnected ({reason})");
+                    }
+                }
+                other => data.push(NetEvent {
+                    session,
+                    event: other,
+                }),
+            }
+        }
+        print_new(&sessions, data, json).await?;
     }
+}
+
+/// Stores (then acknowledges) the messages among `events` and prints each one stored for the
+/// first time: a resend is printed once.
+async fn print_new(sessions: &Sessions, events: Vec<NetEvent>, json: bool) -> anyhow::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let received = sessions.take(events).await.context(
+        "cannot store received messages (they were not acknowledged; senders will resend)",
+    )?;
+    let mut out = std::io::stdout().lock();
+    for Received { message, seq, .. } in received {
+        if seq.is_none() {
+            continue;
+        }
+        let Incoming {
+            peer,
+            id,
+            sent_at_ms,
+            text,
+        } = message;
+        let line = if json {
+            serde_json::json!({ "from": peer, "id": id.to_string(), "sent_at_ms": sent_at_ms, "text": text }).to_string()
+        } else {
+            format!("{peer}: {}", printable(&text))
+        };
+        writeln!(out, "{line}").context("cannot write to standard output")?;
+    }
+    out.flush().context("cannot write to standard output")
 }
 
 /// A peer's text made safe for a terminal: control characters (escape sequences that could

@@ -1,12 +1,30 @@
 //! The cloneable handle to a session actor, and the commands it sends the actor.
+//!
+//! Two paths lead into the actor, so that receipts never wait behind chat messages:
+//! - **commands** (chat messages, close): a bounded queue of [`COMMAND_CHANNEL_CAPACITY`];
+//!   [`SessionHandle::send_chat`] waits for room, so only a task that owns nothing the event
+//!   loop needs (an outbox pump, the one-shot `send`) may call it.
+//! - **control** (delivery and read receipts): never waits. Its queue holds
+//!   [`CONTROL_CHANNEL_CAPACITY`] entries, more than the receipts that can be owed at once:
+//!   the actor stops reading frames while [`MAX_UNACKED_INBOUND`] received messages wait for
+//!   their receipt, so a peer that floods us is held back by TCP, not by our memory.
 
 use p2p_chat_protocol::MessageId;
 use tokio::sync::mpsc;
 
 use super::SessionId;
 
-/// Commands a capacity this large can queue before `send_chat` waits: 64.
+/// Chat messages queued towards the actor before `send_chat` waits: 64.
 pub(super) const COMMAND_CHANNEL_CAPACITY: usize = 64;
+
+/// Received messages a session hands to its owner before the owner has acknowledged them:
+/// 256. At this many the actor stops reading the socket until receipts go out (receive
+/// window; the sender's TCP window then fills and its writes wait).
+pub const MAX_UNACKED_INBOUND: usize = 256;
+
+/// Room in the control queue: every receipt that can be owed, plus as many read receipts
+/// (these are best effort and dropped when there is no room).
+pub(super) const CONTROL_CHANNEL_CAPACITY: usize = 2 * MAX_UNACKED_INBOUND;
 
 pub(super) enum Command {
     Chat {
@@ -14,13 +32,12 @@ pub(super) enum Command {
         sent_at_ms: u64,
         text: String,
     },
-    Receipt {
-        id: MessageId,
-    },
-    Read {
-        id: MessageId,
-    },
     Close,
+}
+
+pub(super) enum Control {
+    Receipt { id: MessageId },
+    Read { id: MessageId },
 }
 
 /// Cloneable handle to a running session; dropping every handle closes the session.
@@ -28,15 +45,23 @@ pub(super) enum Command {
 pub struct SessionHandle {
     pub(super) id: SessionId,
     pub(super) commands: mpsc::Sender<Command>,
+    pub(super) control: mpsc::Sender<Control>,
 }
 
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Chat { id, .. } => write!(f, "Chat({id})"),
+            Self::Close => f.write_str("Close"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
             Self::Receipt { id } => write!(f, "Receipt({id})"),
             Self::Read { id } => write!(f, "Read({id})"),
-            Self::Close => f.write_str("Close"),
         }
     }
 }
@@ -52,8 +77,12 @@ impl SessionHandle {
         self.id
     }
 
-    /// Queues a chat message for sending; the peer's receipt arrives later as
-    /// [`SessionEvent::Delivered`].
+    /// Queues a chat message for sending, waiting while [`COMMAND_CHANNEL_CAPACITY`] messages
+    /// are already queued (the peer reads slowly); the peer's receipt arrives later as
+    /// [`SessionEvent::Delivered`](super::SessionEvent::Delivered).
+    ///
+    /// Never await this in a loop that also drains the session's events: hand it to a task
+    /// of its own (see `delivery::outbound`).
     ///
     /// # Errors
     /// [`SessionGone`] if the session has ended.
@@ -73,29 +102,32 @@ impl SessionHandle {
             .map_err(|_| SessionGone)
     }
 
-    /// Tells the peer that its message `id` is stored: sends the delivery receipt. Call it only
-    /// once the message is safe (written to the local store, or printed), and for resent
-    /// duplicates too, so the sender stops resending.
+    /// Tells the peer that its message `id` is stored: sends the delivery receipt. Call it
+    /// once for every [`SessionEvent::Message`](super::SessionEvent::Message), once the
+    /// message is safe (written to the local store), duplicates included, so the sender stops
+    /// resending. Returns at once.
     ///
     /// # Errors
     /// [`SessionGone`] if the session has ended (the sender will resend; the id dedupes it).
-    pub async fn acknowledge(&self, id: MessageId) -> Result<(), SessionGone> {
-        self.commands
-            .send(Command::Receipt { id })
-            .await
+    pub fn acknowledge(&self, id: MessageId) -> Result<(), SessionGone> {
+        // The actor reads no more messages than the queue has room for receipts, so the queue
+        // is never full here unless the owner acknowledged a message twice.
+        self.control
+            .try_send(Control::Receipt { id })
             .map_err(|_| SessionGone)
     }
 
     /// Sends a read receipt for the peer's message `id`: the user has had it on screen. Only
-    /// for users who turned read receipts on.
+    /// for users who turned read receipts on. Returns at once; best effort (a read receipt
+    /// that finds no room is dropped, the next one covers it).
     ///
     /// # Errors
     /// [`SessionGone`] if the session has ended (the receipt is not resent).
-    pub async fn send_read(&self, id: MessageId) -> Result<(), SessionGone> {
-        self.commands
-            .send(Command::Read { id })
-            .await
-            .map_err(|_| SessionGone)
+    pub fn send_read(&self, id: MessageId) -> Result<(), SessionGone> {
+        match self.control.try_send(Control::Read { id }) {
+            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SessionGone),
+        }
     }
 
     /// Asks the session to say goodbye and close; returns at once.

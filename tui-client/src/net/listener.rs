@@ -1,6 +1,16 @@
 //! The peer listener: accepts TCP connections and hands each to its own session task.
+//!
+//! Connections that have not finished the handshake are untrusted and cheap to open, so they
+//! get their own budget, separate from established sessions (so they can never starve them):
+//! at most [`MAX_HANDSHAKES`] at once, [`MAX_HANDSHAKES_PER_ADDR`] from one IP address, each
+//! with [`ACCEPT_HANDSHAKE_TIMEOUT`]. A handshake slot is taken *before* `accept` (the shape
+//! of tokio's mini-redis), so a flood of connections waits in the kernel's backlog, not in
+//! our memory or file descriptors. Sessions are capped at [`MAX_SESSIONS`]; a peer that
+//! completes the handshake beyond that is refused as busy.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -11,20 +21,84 @@ use super::{EventSender, LocalPeer, MAX_SESSIONS, session};
 /// Pause after a failed `accept` (for example when out of file descriptors): 100 ms.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 
-/// Accepts peers on `listener` forever, at most [`MAX_SESSIONS`] at once; peers beyond that
-/// are refused as busy. A misbehaving peer ends only its own connection.
-pub async fn serve(listener: TcpListener, me: LocalPeer, events: EventSender) {
-    let limit = Arc::new(Semaphore::new(MAX_SESSIONS));
-    loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                let permit = limit.clone().try_acquire_owned().ok();
-                tokio::spawn(session::accept(stream, me.clone(), events.clone(), permit));
+/// Connections in the handshake at once, from everyone: 64 (a quarter of [`MAX_SESSIONS`]:
+/// real peers finish in one round trip, so few are ever in it together).
+pub const MAX_HANDSHAKES: usize = 64;
+
+/// Connections in the handshake at once from one IP address: 8 (a NAT may hide a few real
+/// peers behind one address; more than this at once is a flood).
+pub const MAX_HANDSHAKES_PER_ADDR: usize = 8;
+
+/// How long an accepted connection may take to finish the handshake: 5 s (one round trip
+/// and a Noise exchange take milliseconds; the dialling side allows itself
+/// [`HANDSHAKE_TIMEOUT`](super::HANDSHAKE_TIMEOUT)).
+pub const ACCEPT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Handshakes in progress per address; an entry lives while its count is above zero.
+#[derive(Clone, Default)]
+struct PerAddress(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One handshake slot of one address; gives it back when dropped.
+struct AddrSlot {
+    table: PerAddress,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    fn take(&self, ip: IpAddr) -> Option<AddrSlot> {
+        let mut table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = table.entry(ip).or_insert(0);
+        if *count >= MAX_HANDSHAKES_PER_ADDR {
+            return None;
+        }
+        *count += 1;
+        Some(AddrSlot {
+            table: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddrSlot {
+    fn drop(&mut self) {
+        let mut table = self.table.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = table.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                table.remove(&self.ip);
             }
+        }
+    }
+}
+
+/// Accepts peers on `listener` forever, within the budgets above. A misbehaving peer ends
+/// only its own connection.
+pub async fn serve(listener: TcpListener, me: LocalPeer, events: EventSender) {
+    let sessions = Arc::new(Semaphore::new(MAX_SESSIONS));
+    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let per_addr = PerAddress::default();
+    loop {
+        let Ok(handshake) = handshakes.clone().acquire_owned().await else {
+            return;
+        };
+        let (stream, addr) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!(error = %e, "accepting a peer failed");
                 tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                continue;
             }
-        }
+        };
+        let Some(addr_slot) = per_addr.take(addr.ip()) else {
+            // Closed without reading a byte: the flood costs us one accept.
+            tracing::debug!(%addr, "too many handshakes from one address; connection dropped");
+            continue;
+        };
+        let session_permit = sessions.clone().try_acquire_owned().ok();
+        let (me, events) = (me.clone(), events.clone());
+        tokio::spawn(async move {
+            let slots = (handshake, addr_slot);
+            session::accept(stream, me, events, session_permit, slots).await;
+        });
     }
 }

@@ -11,7 +11,9 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, sleep_until, timeout};
 
-use super::handle::{COMMAND_CHANNEL_CAPACITY, Command};
+use super::handle::{
+    COMMAND_CHANNEL_CAPACITY, CONTROL_CHANNEL_CAPACITY, Command, Control, MAX_UNACKED_INBOUND,
+};
 pub use super::handle::{SessionGone, SessionHandle};
 use super::handshake::{self, HandshakeError, SecureFramed};
 use super::{
@@ -91,7 +93,10 @@ async fn connect(addr: &str) -> Result<TcpStream, DialError> {
     let mut last = "the name resolved to no address".to_owned();
     for candidate in resolved {
         match timeout(CONNECT_TIMEOUT, TcpStream::connect(candidate)).await {
-            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Ok(stream)) => {
+                no_delay(&stream);
+                return Ok(stream);
+            }
             Ok(Err(e)) => last = e.to_string(),
             Err(_) => last = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
         }
@@ -102,21 +107,29 @@ async fn connect(addr: &str) -> Result<TcpStream, DialError> {
     })
 }
 
-/// Serves one accepted connection: runs the responder's handshake, then the session. Without
-/// a `permit` (the listener is full) the peer is refused as busy.
+/// Serves one accepted connection: runs the responder's handshake within
+/// [`ACCEPT_HANDSHAKE_TIMEOUT`](super::listener::ACCEPT_HANDSHAKE_TIMEOUT), then the session.
+/// Without a session `permit` (the listener is full) the peer is refused as busy.
+/// `handshake_slots` are the listener's handshake budget, given back as soon as the handshake
+/// ends, whatever its outcome.
 ///
 /// Failed handshakes are logged and end only this connection; they produce no event.
-pub async fn accept(
+pub async fn accept<S: Send>(
     stream: TcpStream,
     me: LocalPeer,
     events: EventSender,
     permit: Option<OwnedSemaphorePermit>,
+    handshake_slots: S,
 ) {
     let Ok(remote_addr) = stream.peer_addr() else {
         return;
     };
+    no_delay(&stream);
     let busy = permit.is_none();
-    let accepted = match timeout(HANDSHAKE_TIMEOUT, handshake::respond(stream, &me, busy)).await {
+    let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
+    let outcome = timeout(deadline, handshake::respond(stream, &me, busy)).await;
+    drop(handshake_slots);
+    let accepted = match outcome {
         Ok(Ok(accepted)) => accepted,
         Ok(Err(error)) => {
             tracing::info!(%remote_addr, %error, "handshake with a peer failed");
@@ -152,9 +165,11 @@ async fn start(
     permit: Option<OwnedSemaphorePermit>,
 ) -> SessionHandle {
     let (tx, rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
+    let (control_tx, control_rx) = mpsc::channel(CONTROL_CHANNEL_CAPACITY);
     let handle = SessionHandle {
         id: SessionId::next(),
         commands: tx,
+        control: control_tx,
     };
     let opened = SessionEvent::Opened {
         handle: handle.clone(),
@@ -171,7 +186,7 @@ async fn start(
         .is_ok()
     {
         tokio::spawn(async move {
-            let reason = run(framed, rx, session, &events).await;
+            let reason = run(framed, (rx, control_rx), session, &events).await;
             let _ = events
                 .send(NetEvent {
                     session,
@@ -185,18 +200,38 @@ async fn start(
 }
 
 /// The session loop; returns why it ended.
+///
+/// Receipts (the control queue) go first, then frames from the peer, then our chat messages.
+/// While [`MAX_UNACKED_INBOUND`] received messages wait for their receipt the socket is not
+/// read, so a flood waits in TCP; the idle deadline counts from the last frame or receipt.
 async fn run(
     mut framed: PeerFramed,
-    mut commands: mpsc::Receiver<Command>,
+    (mut commands, mut control): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
     session: SessionId,
     events: &EventSender,
 ) -> CloseReason {
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     let mut last_heard = Instant::now();
     let mut nonce = 0u64;
+    let mut unacked = 0usize;
     loop {
         tokio::select! {
-            frame = framed.next() => {
+            biased;
+            Some(control) = control.recv() => {
+                let frame = match control {
+                    Control::Receipt { id } => {
+                        unacked = unacked.saturating_sub(1);
+                        // Our own backlog, not the peer's silence, held the socket unread.
+                        last_heard = Instant::now();
+                        PeerMessage::Receipt { id }
+                    }
+                    Control::Read { id } => PeerMessage::Read { id },
+                };
+                if let Err(reason) = send_frame(&mut framed, frame).await {
+                    return reason;
+                }
+            }
+            frame = framed.next(), if unacked < MAX_UNACKED_INBOUND => {
                 last_heard = Instant::now();
                 let msg = match frame {
                     None => {
@@ -216,24 +251,17 @@ async fn run(
                             return protocol_error(&mut framed, detail).await;
                         }
                         // The receipt goes out when the owner acknowledges (after storing it).
-                        if events.send(NetEvent { session, event: SessionEvent::Message { id, sent_at_ms, text } }).await.is_err() {
-                            return CloseReason::Local;
+                        unacked += 1;
+                        SessionEvent::Message { id, sent_at_ms, text }
+                    }
+                    PeerMessage::Receipt { id } => SessionEvent::Delivered { id },
+                    PeerMessage::Read { id } => SessionEvent::Read { id },
+                    PeerMessage::Ping { nonce } => {
+                        if let Err(reason) = send_frame(&mut framed, PeerMessage::Pong { nonce }).await {
+                            return reason;
                         }
                         continue;
                     }
-                    PeerMessage::Receipt { id } => {
-                        if events.send(NetEvent { session, event: SessionEvent::Delivered { id } }).await.is_err() {
-                            return CloseReason::Local;
-                        }
-                        continue;
-                    }
-                    PeerMessage::Read { id } => {
-                        if events.send(NetEvent { session, event: SessionEvent::Read { id } }).await.is_err() {
-                            return CloseReason::Local;
-                        }
-                        continue;
-                    }
-                    PeerMessage::Ping { nonce } => PeerMessage::Pong { nonce },
                     PeerMessage::Pong { .. } => continue,
                     PeerMessage::Goodbye { reason } => return CloseReason::PeerLeft { reason: clip(reason) },
                     other @ (PeerMessage::Hello { .. } | PeerMessage::Welcome { .. } | PeerMessage::Refuse { .. }) => {
@@ -241,15 +269,15 @@ async fn run(
                         return protocol_error(&mut framed, detail).await;
                     }
                 };
-                if let Err(reason) = send_frame(&mut framed, event).await {
-                    return reason;
+                // The owner drains events without ever waiting on this session, so this wait
+                // ends; while it lasts, the socket is not read (backpressure through TCP).
+                if events.send(NetEvent { session, event }).await.is_err() {
+                    return CloseReason::Local;
                 }
             }
             command = commands.recv() => {
                 let frame = match command {
                     Some(Command::Chat { id, sent_at_ms, text }) => PeerMessage::Chat { id, sent_at_ms, text },
-                    Some(Command::Receipt { id }) => PeerMessage::Receipt { id },
-                    Some(Command::Read { id }) => PeerMessage::Read { id },
                     Some(Command::Close) | None => {
                         let _ = send_frame(&mut framed, PeerMessage::Goodbye { reason: String::new() }).await;
                         return CloseReason::Local;
@@ -267,6 +295,14 @@ async fn run(
             }
             () = sleep_until(last_heard + IDLE_TIMEOUT) => return CloseReason::TimedOut,
         }
+    }
+}
+
+/// Turns off Nagle's algorithm: a chat message or receipt is one small frame that must not
+/// wait for the previous one's ACK (RFC 896; tokio leaves it on). Best effort.
+fn no_delay(stream: &TcpStream) {
+    if let Err(error) = stream.set_nodelay(true) {
+        tracing::debug!(%error, "cannot set TCP_NODELAY");
     }
 }
 

@@ -10,6 +10,8 @@
 mod keys;
 mod schema;
 
+pub use delivery::Incoming;
+
 use std::path::Path;
 
 use p2p_chat_protocol::MessageId;
@@ -114,6 +116,9 @@ macro_rules! columns {
     };
 }
 
+// After `columns!`, which it uses.
+mod delivery;
+
 fn stored(row: &SqliteRow) -> Result<Stored, sqlx::Error> {
     let id: Vec<u8> = row.try_get("id")?;
     let id = uuid::Uuid::from_slice(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
@@ -192,18 +197,16 @@ impl LocalStore {
         sent_at_ms: u64,
         text: &str,
     ) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state) \
-             VALUES (?, ?, 0, ?, ?, ?, 2) ON CONFLICT (peer, outgoing, id) DO NOTHING RETURNING seq",
-        )
-        .bind(id.0.as_bytes().as_slice())
-        .bind(peer)
-        .bind(ms(sent_at_ms))
-        .bind(ms(crate::clock::now_ms()))
-        .bind(text)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.try_get("seq")).transpose()?)
+        let message = Incoming {
+            peer: peer.to_owned(),
+            id,
+            sent_at_ms,
+            text: text.to_owned(),
+        };
+        let seqs = self
+            .insert_incoming_many(std::slice::from_ref(&message))
+            .await?;
+        Ok(seqs.into_iter().next().flatten())
     }
 
     /// Records a new delivery state of our message `id` to `peer`. Never moves a delivered

@@ -29,6 +29,11 @@ fn migrator() -> Migrator {
             "pins and contacts",
             include_str!("../../migrations/0002_pins_and_contacts.sql"),
         ),
+        (
+            3,
+            "deposited",
+            include_str!("../../migrations/0003_deposited.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

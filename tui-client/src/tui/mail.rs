@@ -1,5 +1,6 @@
 //! The runner's side of the mailbox: sealing and depositing, fetching and opening, storing
-//! before deleting. Each runs in its own task so the chat window never waits on HTTP.
+//! before deleting. One worker task takes the jobs in order, so the chat window never waits
+//! on HTTP and mail is stored in the order it was deposited (the sender's order).
 
 use p2p_chat_protocol::api::MailId;
 use p2p_chat_protocol::sealed::{self, Mail};
@@ -25,7 +26,72 @@ pub struct Mailer {
     pub action_tx: mpsc::Sender<Action>,
 }
 
+/// One job for the mailbox worker.
+#[derive(Debug)]
+pub enum MailJob {
+    /// Seal and deposit `peer`'s undelivered messages that are not in the mailbox yet.
+    Deposit {
+        /// The recipient.
+        peer: String,
+        /// Its pinned key, if any.
+        key: Option<PeerKey>,
+    },
+    /// Fetch our mailbox.
+    Fetch,
+    /// Store a mailed chat message, then delete the mail and seal a receipt back.
+    Store {
+        /// The mail.
+        mail: MailId,
+        /// The sender.
+        peer: String,
+        /// The sender's key, to seal the receipt to.
+        key: PeerKey,
+        /// The message id.
+        id: MessageId,
+        /// Sender's clock, unix ms.
+        sent_at_ms: u64,
+        /// The text.
+        text: String,
+    },
+    /// Record a mailed receipt, then delete the mail.
+    StoreReceipt {
+        /// The mail.
+        mail: MailId,
+        /// Who sent the receipt.
+        peer: String,
+        /// Our message it acknowledges.
+        id: MessageId,
+    },
+    /// Delete a mail.
+    Delete {
+        /// The mail.
+        mail: MailId,
+    },
+}
+
 impl Mailer {
+    /// Takes jobs one after another until the runner is gone.
+    pub async fn work(self, mut jobs: mpsc::UnboundedReceiver<MailJob>) {
+        while let Some(job) = jobs.recv().await {
+            match job {
+                MailJob::Deposit { peer, key } => self.deposit(peer, key).await,
+                MailJob::Fetch => self.fetch().await,
+                MailJob::Store {
+                    mail,
+                    peer,
+                    key,
+                    id,
+                    sent_at_ms,
+                    text,
+                } => self.store(mail, peer, key, id, sent_at_ms, text).await,
+                MailJob::StoreReceipt { mail, peer, id } => {
+                    self.store_receipt(mail, peer, id).await
+                }
+                MailJob::Delete { mail } => self.delete(mail).await,
+            }
+        }
+    }
+
     async fn report(&self, action: Action) {
         let _ = self.action_tx.send(action).await;
     }
@@ -54,29 +120,29 @@ impl Mailer {
             .map_err(|_| format!("the directory lists no key for {peer}"))
     }
 
-    /// Seals and deposits our queued `messages` for `peer`, marking each sent once it is in
-    /// the mailbox.
-    pub async fn deposit(
-        self,
-        peer: String,
-        pinned: Option<PeerKey>,
-        messages: Vec<(MessageId, u64, String)>,
-    ) {
+    /// Seals and deposits `peer`'s undelivered messages that are not in the mailbox yet,
+    /// oldest first, marking each deposited once it is there; stops at the first failure so
+    /// the mailbox never holds a later message without the earlier ones.
+    async fn deposit(&self, peer: String, pinned: Option<PeerKey>) {
+        let messages = match self.store.undeposited(&peer).await {
+            Ok(messages) if messages.is_empty() => return,
+            Ok(messages) => messages,
+            Err(e) => return self.report(Action::StoreFailed(e.to_string())).await,
+        };
         let key = match self.key_of(&peer, pinned).await {
             Ok(key) => key,
             Err(error) => return self.report(Action::DepositFailed { peer, error }).await,
         };
         let mut ids = Vec::new();
         let mut failure = None;
-        for (id, sent_at_ms, text) in messages {
-            let outcome = match self.seal(
-                &key,
-                PeerMessage::Chat {
-                    id,
-                    sent_at_ms,
-                    text,
-                },
-            ) {
+        for message in messages {
+            let id = message.id;
+            let chat = PeerMessage::Chat {
+                id,
+                sent_at_ms: message.sent_at_ms,
+                text: message.text,
+            };
+            let outcome = match self.seal(&key, chat) {
                 Ok(bytes) => self
                     .account
                     .client
@@ -85,23 +151,15 @@ impl Mailer {
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             };
-            match outcome {
-                Ok(_) => {
-                    if let Err(e) = self
-                        .store
-                        .set_delivery(&peer, id, Delivery::Sent, None)
-                        .await
-                    {
-                        failure = Some(e.to_string());
-                        break;
-                    }
-                    ids.push(id);
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
+            if let Err(e) = outcome {
+                failure = Some(e);
+                break;
             }
+            if let Err(e) = self.store.mark_deposited(&peer, id).await {
+                failure = Some(e.to_string());
+                break;
+            }
+            ids.push(id);
         }
         if !ids.is_empty() {
             self.report(Action::Deposited {
@@ -117,7 +175,7 @@ impl Mailer {
 
     /// Fetches our mailbox and reports every mail that opens; mail that does not open (not
     /// for us, damaged) is deleted.
-    pub async fn fetch(self) {
+    async fn fetch(&self) {
         let items = match self.account.client.fetch_mailbox(&self.account.token).await {
             Ok(items) => items,
             Err(e) => return self.report(Action::DirectoryFailed(e.to_string())).await,
@@ -148,7 +206,7 @@ impl Mailer {
     }
 
     /// Deletes a mail; one already gone is fine.
-    pub async fn delete(&self, mail: MailId) {
+    async fn delete(&self, mail: MailId) {
         match self
             .account
             .client
@@ -161,8 +219,8 @@ impl Mailer {
     }
 
     /// Stores a mailed chat message, then deletes the mail and seals a receipt back.
-    pub async fn store(
-        self,
+    async fn store(
+        &self,
         mail: MailId,
         peer: String,
         key: PeerKey,
@@ -201,7 +259,7 @@ impl Mailer {
     }
 
     /// Records a mailed receipt, then deletes the mail.
-    pub async fn store_receipt(self, mail: MailId, peer: String, id: MessageId) {
+    async fn store_receipt(&self, mail: MailId, peer: String, id: MessageId) {
         if let Err(e) = self
             .store
             .set_delivery(&peer, id, Delivery::Delivered, None)

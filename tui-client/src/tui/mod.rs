@@ -24,10 +24,14 @@ use tokio::sync::mpsc;
 use crate::app::{Action, App, DialTarget, Me};
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent};
 use crate::presence::{Account, PresenceReport};
-pub use runner::Runner;
+pub use runner::{Channels, Runner};
 
 /// Capacity of the channel of actions from background tasks.
 const ACTION_CHANNEL_CAPACITY: usize = 256;
+
+/// Session events taken in one batch (stored in one transaction): 256, the receive window of
+/// one session (`net::MAX_UNACKED_INBOUND`).
+const NET_BATCH: usize = 256;
 
 /// Everything the interactive client needs to start.
 pub struct Options {
@@ -85,7 +89,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     app.utc_offset_secs = crate::clock::local_utc_offset_secs();
     app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
     app.bell = options.bell;
-    let channels = runner::Channels { net_tx, action_tx };
+    let channels = Channels { net_tx, action_tx };
     let runner = Runner::new(options.account, local, options.store, channels);
     let mut initial = Vec::new();
     if let Some(target) = options.open {
@@ -135,36 +139,52 @@ where
     B::Error: Send + Sync + 'static,
 {
     let restored = runner.restore().await;
-    let effects = app.update(restored);
-    runner.run(effects).await;
-    for command in initial {
-        let effects = app.run_command(command);
-        runner.run(effects).await;
-    }
+    let mut pending: std::collections::VecDeque<Action> = [restored].into();
+    let mut initial = initial.into_iter();
     loop {
+        // The runner's own reports and a whole batch of session events are handled before
+        // the loop waits again; nothing here waits on a session.
+        while let Some(action) = pending.pop_front() {
+            let effects = app.update(action);
+            runner.run(effects).await;
+            pending.extend(runner.take_reports());
+            if app.quit {
+                runner.shutdown(&mut net_rx).await;
+                return Ok(());
+            }
+        }
+        if let Some(command) = initial.next() {
+            let effects = app.run_command(command);
+            runner.run(effects).await;
+            pending.extend(runner.take_reports());
+            continue;
+        }
         terminal.draw(|frame| crate::ui::render(&app, frame))?;
-        let action = tokio::select! {
+        tokio::select! {
             event = events.next() => match event {
-                Some(Ok(event)) => match terminal_action(event) {
-                    Some(action) => action,
-                    None => continue,
-                },
+                Some(Ok(event)) => pending.extend(terminal_action(event)),
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
             },
-            Some(event) = net_rx.recv() => match runner.adopt(event).await {
-                Some(action) => action,
-                None => continue,
-            },
-            Some(action) = action_rx.recv() => action,
+            Some(event) = net_rx.recv() => {
+                // A batch ends with a session's `Opened`: the app binds the session to its
+                // chat before the session's first messages are stored.
+                let mut batch = vec![event];
+                while batch.len() < NET_BATCH
+                    && !batch.last().is_some_and(opens_session)
+                    && let Ok(event) = net_rx.try_recv()
+                {
+                    batch.push(event);
+                }
+                pending.extend(runner.adopt(batch).await);
+            }
+            Some(action) = action_rx.recv() => pending.push_back(action),
         };
-        let effects = app.update(action);
-        runner.run(effects).await;
-        if app.quit {
-            runner.shutdown(&mut net_rx).await;
-            return Ok(());
-        }
     }
+}
+
+fn opens_session(event: &NetEvent) -> bool {
+    matches!(event.event, net::SessionEvent::Opened { .. })
 }
 
 /// Turns a terminal event into an action; key releases and focus changes are dropped.

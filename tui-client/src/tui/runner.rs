@@ -1,20 +1,25 @@
 //! The effect runner: carries out `Effect`s, owns the session handles, and writes to the
 //! local store before anything is sent or acknowledged.
+//!
+//! It never waits on a session or on its own action channel (the loop that calls it drains
+//! both): receipts return at once, each session's outbox pump sends in a task of its own, and
+//! what the runner itself has to report is kept for the loop in [`Runner::take_reports`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
-use p2p_chat_protocol::MessageId;
 use tokio::sync::mpsc;
 
-use super::mail::Mailer;
+use super::mail::{MailJob, Mailer};
 use super::resolve::{ResolveError, Resolved, reconnect_delay, resolve};
 use crate::app::{Action, ChatId, DialTarget, Effect};
+use crate::delivery::inbound::store_then_acknowledge;
+use crate::delivery::outbound::Pump;
 use crate::net::{
     self, EventSender, LocalPeer, NetEvent, PeerKey, SessionEvent, SessionHandle, SessionId,
 };
 use crate::presence::Account;
-use crate::store::{Delivery, LocalStore};
+use crate::store::{Delivery, Incoming, LocalStore};
 
 /// Longest wait for sessions to say goodbye when the program quits: 1 s.
 const GOODBYE_GRACE: Duration = Duration::from_secs(1);
@@ -27,6 +32,13 @@ pub struct Runner {
     sessions: HashMap<SessionId, SessionHandle>,
     /// The conversation each session's messages are stored under (set by `Effect::Bind`).
     bindings: HashMap<SessionId, String>,
+    /// The outbox pump of each session that may send (`Effect::Flush`).
+    pumps: HashMap<SessionId, Pump>,
+    /// The mailbox worker: one task that takes mail in order (so mail is stored in the
+    /// sender's order), started on first use.
+    mail: Option<mpsc::UnboundedSender<MailJob>>,
+    /// What the runner has to tell the app, for the loop to take.
+    reports: Vec<Action>,
     net_tx: EventSender,
     action_tx: mpsc::Sender<Action>,
 }
@@ -55,6 +67,9 @@ impl Runner {
             store,
             sessions: HashMap::new(),
             bindings: HashMap::new(),
+            pumps: HashMap::new(),
+            mail: None,
+            reports: Vec::new(),
             net_tx: channels.net_tx,
             action_tx: channels.action_tx,
         }
@@ -79,11 +94,95 @@ impl Runner {
         }
     }
 
-    /// Takes a session event: records handles, stores received messages (and only then
-    /// acknowledges them), records receipts, and returns what the app should hear about.
-    pub async fn adopt(&mut self, event: NetEvent) -> Option<Action> {
-        let session = event.session;
-        match event.event {
+    /// Takes a batch of session events in arrival order: records handles, stores received
+    /// messages in one transaction (and only then acknowledges them), records receipts, and
+    /// returns what the app should hear about, in order.
+    pub async fn adopt(&mut self, events: Vec<NetEvent>) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let mut received: Vec<(SessionHandle, Incoming)> = Vec::new();
+        let mut delivered: Vec<(SessionId, p2p_chat_protocol::MessageId)> = Vec::new();
+        for event in events {
+            let session = event.session;
+            match event.event {
+                SessionEvent::Message {
+                    id,
+                    sent_at_ms,
+                    text,
+                } => {
+                    // A session the app did not bind (refused, or closing) gets no receipt.
+                    let (Some(peer), Some(handle)) =
+                        (self.bindings.get(&session), self.sessions.get(&session))
+                    else {
+                        continue;
+                    };
+                    let message = Incoming {
+                        peer: peer.clone(),
+                        id,
+                        sent_at_ms,
+                        text,
+                    };
+                    received.push((handle.clone(), message));
+                }
+                SessionEvent::Delivered { id } => delivered.push((session, id)),
+                other => {
+                    self.flush_received(&mut received, &mut delivered, &mut actions)
+                        .await;
+                    actions.extend(self.adopt_one(session, other));
+                }
+            }
+        }
+        self.flush_received(&mut received, &mut delivered, &mut actions)
+            .await;
+        actions
+    }
+
+    /// Writes what a batch received, then reports it.
+    async fn flush_received(
+        &mut self,
+        received: &mut Vec<(SessionHandle, Incoming)>,
+        delivered: &mut Vec<(SessionId, p2p_chat_protocol::MessageId)>,
+        actions: &mut Vec<Action>,
+    ) {
+        match store_then_acknowledge(&self.store, std::mem::take(received)).await {
+            Ok(stored) => actions.extend(stored.into_iter().filter_map(|r| {
+                r.seq.map(|seq| Action::MessageReceived {
+                    session: r.session,
+                    seq,
+                    id: r.message.id,
+                    sent_at_ms: r.message.sent_at_ms,
+                    text: r.message.text,
+                })
+            })),
+            Err(e) => actions.push(Action::StoreFailed(e.to_string())),
+        }
+        let mut by_peer: HashMap<&str, Vec<p2p_chat_protocol::MessageId>> = HashMap::new();
+        for (session, id) in delivered.iter() {
+            if let Some(peer) = self.bindings.get(session) {
+                by_peer.entry(peer).or_default().push(*id);
+            }
+        }
+        for (peer, ids) in by_peer {
+            if let Err(e) = self
+                .store
+                .set_delivery_many(peer, &ids, Delivery::Delivered)
+                .await
+            {
+                actions.push(Action::StoreFailed(e.to_string()));
+                delivered.clear();
+                return;
+            }
+        }
+        actions.extend(
+            delivered
+                .drain(..)
+                .filter(|(session, _)| self.bindings.contains_key(session))
+                .map(|(session, id)| Action::Delivered { session, id }),
+        );
+    }
+
+    /// The events that are neither messages nor receipts.
+    fn adopt_one(&mut self, session: SessionId, event: SessionEvent) -> Option<Action> {
+        match event {
             SessionEvent::Opened {
                 handle,
                 peer,
@@ -96,56 +195,27 @@ impl Runner {
                     direction,
                 })
             }
-            SessionEvent::Message {
-                id,
-                sent_at_ms,
-                text,
-            } => {
-                // A session the app did not bind (refused, or closing) gets no receipt.
-                let peer = self.bindings.get(&session)?.clone();
-                let handle = self.sessions.get(&session)?.clone();
-                match self
-                    .store
-                    .insert_incoming(&peer, id, sent_at_ms, &text)
-                    .await
-                {
-                    Ok(stored) => {
-                        let _ = handle.acknowledge(id).await;
-                        stored.map(|seq| Action::MessageReceived {
-                            session,
-                            seq,
-                            id,
-                            sent_at_ms,
-                            text,
-                        })
-                    }
-                    Err(e) => Some(Action::StoreFailed(e.to_string())),
-                }
-            }
-            SessionEvent::Delivered { id } => {
-                let peer = self.bindings.get(&session)?.clone();
-                if let Err(e) = self
-                    .store
-                    .set_delivery(&peer, id, Delivery::Delivered, None)
-                    .await
-                {
-                    return Some(Action::StoreFailed(e.to_string()));
-                }
-                Some(Action::Delivered { session, id })
-            }
             // Read state is shown, never stored: nothing to write first.
             SessionEvent::Read { id } => Some(Action::Read { session, id }),
             SessionEvent::Closed { reason } => {
                 self.sessions.remove(&session);
                 self.bindings.remove(&session);
+                self.pumps.remove(&session);
                 Some(Action::SessionClosed { session, reason })
             }
+            SessionEvent::Message { .. } | SessionEvent::Delivered { .. } => None,
         }
     }
 
-    /// Carries out effects in order. A message whose `Queue` failed is not sent.
+    /// What the runner had to report while carrying out effects (store failures), for the
+    /// loop to hand to the app.
+    pub fn take_reports(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.reports)
+    }
+
+    /// Carries out effects in order. A message whose `Queue` failed is not in the outbox, so
+    /// no pump sends it.
     pub async fn run(&mut self, effects: Vec<Effect>) {
-        let mut unsaved: HashSet<MessageId> = HashSet::new();
         for effect in effects {
             match effect {
                 Effect::Dial {
@@ -158,38 +228,32 @@ impl Runner {
                     id,
                     sent_at_ms,
                     text,
-                } => {
-                    if let Err(e) = self
-                        .store
-                        .insert_outgoing(&peer, id, sent_at_ms, &text)
-                        .await
-                    {
-                        unsaved.insert(id);
-                        self.report(Action::StoreFailed(e.to_string())).await;
-                    }
-                }
-                Effect::Send {
-                    session,
-                    peer,
-                    id,
-                    sent_at_ms,
-                    text,
-                } => {
-                    let Some(handle) = self
-                        .sessions
-                        .get(&session)
-                        .filter(|_| !unsaved.contains(&id))
+                } => match self
+                    .store
+                    .insert_outgoing(&peer, id, sent_at_ms, &text)
+                    .await
+                {
+                    Ok(_) => self
+                        .pumps
+                        .values()
+                        .filter(|pump| pump.peer() == peer)
+                        .for_each(Pump::wake),
+                    Err(e) => self.report(Action::StoreFailed(e.to_string())),
+                },
+                Effect::Flush { session } => {
+                    let (Some(handle), Some(peer)) =
+                        (self.sessions.get(&session), self.bindings.get(&session))
                     else {
                         continue;
                     };
-                    // A gone session reports `Closed`; the message stays in the outbox.
-                    if handle.send_chat(id, sent_at_ms, text).await.is_ok()
-                        && let Err(e) = self
-                            .store
-                            .set_delivery(&peer, id, Delivery::Sent, None)
-                            .await
-                    {
-                        self.report(Action::StoreFailed(e.to_string())).await;
+                    if !self.pumps.contains_key(&session) {
+                        let pump = Pump::start(
+                            self.store.clone(),
+                            peer.clone(),
+                            handle.clone(),
+                            Some(self.action_tx.clone()),
+                        );
+                        self.pumps.insert(session, pump);
                     }
                 }
                 Effect::Bind { session, peer } => {
@@ -217,12 +281,12 @@ impl Runner {
                 }
                 Effect::MarkRead { peer, seq } => {
                     if let Err(e) = self.store.mark_read(&peer, seq).await {
-                        self.report(Action::StoreFailed(e.to_string())).await;
+                        self.report(Action::StoreFailed(e.to_string()));
                     }
                 }
                 Effect::SavePin { peer, pin } => {
                     if let Err(e) = self.store.save_pin(&peer, &pin).await {
-                        self.report(Action::StoreFailed(e.to_string())).await;
+                        self.report(Action::StoreFailed(e.to_string()));
                     }
                 }
                 Effect::MarkFailed { peer, ids, reason } => {
@@ -232,7 +296,7 @@ impl Runner {
                             .set_delivery(&peer, id, Delivery::Failed, Some(&reason))
                             .await
                         {
-                            self.report(Action::StoreFailed(e.to_string())).await;
+                            self.report(Action::StoreFailed(e.to_string()));
                             break;
                         }
                     }
@@ -247,20 +311,8 @@ impl Runner {
                     }
                 }
                 Effect::LoadContacts => self.load_contacts(),
-                Effect::Deposit {
-                    peer,
-                    key,
-                    messages,
-                } => {
-                    if let Some(mailer) = self.mailer() {
-                        tokio::spawn(mailer.deposit(peer, key, messages));
-                    }
-                }
-                Effect::FetchMail => {
-                    if let Some(mailer) = self.mailer() {
-                        tokio::spawn(mailer.fetch());
-                    }
-                }
+                Effect::Deposit { peer, key } => self.mail(MailJob::Deposit { peer, key }),
+                Effect::FetchMail => self.mail(MailJob::Fetch),
                 Effect::StoreMail {
                     mail,
                     peer,
@@ -268,21 +320,18 @@ impl Runner {
                     id,
                     sent_at_ms,
                     text,
-                } => {
-                    if let Some(mailer) = self.mailer() {
-                        tokio::spawn(mailer.store(mail, peer, key, id, sent_at_ms, text));
-                    }
-                }
+                } => self.mail(MailJob::Store {
+                    mail,
+                    peer,
+                    key,
+                    id,
+                    sent_at_ms,
+                    text,
+                }),
                 Effect::StoreMailReceipt { mail, peer, id } => {
-                    if let Some(mailer) = self.mailer() {
-                        tokio::spawn(mailer.store_receipt(mail, peer, id));
-                    }
+                    self.mail(MailJob::StoreReceipt { mail, peer, id })
                 }
-                Effect::DiscardMail { mail } => {
-                    if let Some(mailer) = self.mailer() {
-                        tokio::spawn(async move { mailer.delete(mail).await });
-                    }
-                }
+                Effect::DiscardMail { mail } => self.mail(MailJob::Delete { mail }),
                 Effect::ScheduleReconnect { chat, attempt } => {
                     let tx = self.action_tx.clone();
                     tokio::spawn(async move {
@@ -293,7 +342,7 @@ impl Runner {
                 Effect::SendRead { session, id } => {
                     if let Some(handle) = self.sessions.get(&session) {
                         // A gone session reports `Closed`; a lost read receipt is not resent.
-                        let _ = handle.send_read(id).await;
+                        let _ = handle.send_read(id);
                     }
                 }
                 Effect::Bell => ring_bell(),
@@ -302,18 +351,30 @@ impl Runner {
         }
     }
 
-    /// The mailbox worker, when we have a directory account.
-    fn mailer(&self) -> Option<Mailer> {
-        Some(Mailer {
-            account: self.account.clone()?,
-            local: self.local.clone(),
-            store: self.store.clone(),
-            action_tx: self.action_tx.clone(),
-        })
+    /// Hands a job to the mailbox worker (started on first use), when we have a directory
+    /// account. The queue is unbounded but short: a fetch brings one page of mail.
+    fn mail(&mut self, job: MailJob) {
+        if self.mail.is_none() {
+            let Some(account) = self.account.clone() else {
+                return;
+            };
+            let mailer = Mailer {
+                account,
+                local: self.local.clone(),
+                store: self.store.clone(),
+                action_tx: self.action_tx.clone(),
+            };
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(mailer.work(rx));
+            self.mail = Some(tx);
+        }
+        if let Some(mail) = &self.mail {
+            let _ = mail.send(job);
+        }
     }
 
-    async fn report(&self, action: Action) {
-        let _ = self.action_tx.send(action).await;
+    fn report(&mut self, action: Action) {
+        self.reports.push(action);
     }
 
     /// Closes every session and waits up to [`GOODBYE_GRACE`] for them to end, so peers get
@@ -326,7 +387,7 @@ impl Runner {
             while !self.sessions.is_empty() {
                 match net_rx.recv().await {
                     Some(event) => {
-                        self.adopt(event).await;
+                        self.adopt(vec![event]).await;
                     }
                     None => return,
                 }

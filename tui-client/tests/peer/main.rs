@@ -40,7 +40,7 @@ async fn a_read_receipt_reaches_the_sender_and_the_session_goes_on() {
     let mut pair = connect("alice", &addr, &mut server_rx).await;
     pair.client_says(&mut server_rx, "read me").await;
     let id = p2p_chat_protocol::MessageId::new();
-    pair.server.send_read(id).await.unwrap();
+    pair.server.send_read(id).unwrap();
     match next_event(&mut pair.client_rx).await.event {
         SessionEvent::Read { id: read } => assert_eq!(read, id),
         other => panic!("expected a read receipt, got {other:?}"),

@@ -163,7 +163,7 @@ async fn exchange(
         from_rx.try_recv().is_err(),
         "a receipt went out before the message was stored"
     );
-    to.acknowledge(id).await.unwrap();
+    to.acknowledge(id).unwrap();
     match next_event(from_rx).await.event {
         SessionEvent::Delivered { id: acked } => assert_eq!(acked, id),
         other => panic!("expected a receipt, got {other:?}"),

@@ -165,9 +165,14 @@ fn simultaneous_dials_keep_the_session_of_the_smaller_name() {
     let effects = opened(&mut app, 2, "bob", Direction::Incoming);
     assert_eq!(
         effects,
-        vec![Effect::CloseSession {
-            session: SessionId(1)
-        }]
+        vec![
+            Effect::CloseSession {
+                session: SessionId(1)
+            },
+            Effect::Flush {
+                session: SessionId(2)
+            }
+        ]
     );
     assert_eq!(app.chat(chat).unwrap().session(), Some(SessionId(2)));
 }

@@ -35,18 +35,21 @@ fn a_stranger_by_address_is_asked_about_before_queued_messages_go_out_in_order()
     assert!(only_queued(&type_line(&mut app, "three")), "still held");
     let effects = type_line(&mut app, "/accept");
     assert!(matches!(&effects[0], Effect::SavePin { peer, .. } if peer == "bob"));
-    let texts: Vec<_> = effects[1..]
-        .iter()
-        .map(|e| match e {
-            Effect::Send {
-                session: SessionId(5),
-                text,
-                ..
-            } => text.as_str(),
-            other => panic!("{other:?}"),
-        })
+    // Accepted: the session's pump now sends the outbox (all three, in order, from the store).
+    assert_eq!(
+        effects[1..],
+        [Effect::Flush {
+            session: SessionId(5)
+        }]
+    );
+    let waiting: Vec<_> = app
+        .chat(chat)
+        .unwrap()
+        .outbox()
+        .into_iter()
+        .map(|m| m.2)
         .collect();
-    assert_eq!(texts, ["one", "two", "three"]);
+    assert_eq!(waiting, ["one", "two", "three"]);
     // The chat, opened by address, now carries the peer's name.
     assert_eq!(app.chat(chat).unwrap().name, "bob");
     assert_eq!(app.chat(chat).unwrap().security, Security::Pinned);

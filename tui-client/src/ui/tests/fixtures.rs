@@ -100,10 +100,22 @@ pub fn open_contact(app: &mut App) -> u64 {
 /// Types `text` and presses Enter; returns the id of the message sent.
 pub fn send(app: &mut App, text: &str) -> MessageId {
     type_text(app, text);
-    match press(app, KeyCode::Enter).as_slice() {
-        [Effect::Queue { .. }, Effect::Send { id, .. }] => *id,
-        other => panic!("expected a queued and sent message, got {other:?}"),
+    let id = match press(app, KeyCode::Enter).as_slice() {
+        [Effect::Queue { id, .. }] => *id,
+        other => panic!("expected a queued message, got {other:?}"),
+    };
+    // The session's pump hands it to the session.
+    if let Some(chat) = app.current_chat()
+        && let Some(session) = chat.session()
+    {
+        let peer = chat.name.clone();
+        app.update(Action::Sent(crate::delivery::outbound::SentBatch {
+            session,
+            peer,
+            ids: vec![id],
+        }));
     }
+    id
 }
 
 /// Message number `n` from the peer on `session`, sent `minutes_later` than [`NOW_MS`].

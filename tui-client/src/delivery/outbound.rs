@@ -1,0 +1,123 @@
+//! The outbox pump: one task per session that sends the peer's durable outbox in order.
+
+use std::sync::Arc;
+
+use p2p_chat_protocol::MessageId;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::net::{SessionHandle, SessionId};
+use crate::store::{Delivery, LocalStore};
+
+/// Outbox messages read from the store at a time: 64 (the session's command queue holds as
+/// many, so one batch is handed over without waiting on a healthy session).
+pub const PUMP_BATCH: u32 = 64;
+
+/// What a pump reports after handing messages to its session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentBatch {
+    /// The session that carries them.
+    pub session: SessionId,
+    /// The peer they are for.
+    pub peer: String,
+    /// Their ids, in the order sent.
+    pub ids: Vec<MessageId>,
+}
+
+/// A running pump; dropping it stops the task.
+#[derive(Debug)]
+pub struct Pump {
+    peer: String,
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl Pump {
+    /// Starts sending `peer`'s outbox on `session`, oldest first; after each batch, reports
+    /// it on `reports` (if given) once the store records it as sent. The pump ends when the
+    /// session does.
+    pub fn start<R: From<SentBatch> + Send + 'static>(
+        store: LocalStore,
+        peer: String,
+        session: SessionHandle,
+        reports: Option<mpsc::Sender<R>>,
+    ) -> Self {
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(run(store, peer.clone(), session, wake.clone(), reports));
+        Self { peer, wake, task }
+    }
+
+    /// The peer this pump sends to.
+    pub fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    /// Tells the pump that a message was queued: it sends it after the ones before it. A wake
+    /// while the pump is busy is remembered, never lost.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn run<R: From<SentBatch>>(
+    store: LocalStore,
+    peer: String,
+    session: SessionHandle,
+    wake: Arc<Notify>,
+    reports: Option<mpsc::Sender<R>>,
+) {
+    // Everything up to this seq has been handed to this session (once per session).
+    let mut cursor = 0i64;
+    loop {
+        let batch = match store.outbox_after(&peer, cursor, PUMP_BATCH).await {
+            Ok(batch) => batch,
+            Err(error) => {
+                // Nothing is lost: the messages stay queued for the next session.
+                tracing::warn!(%error, %peer, "cannot read the outbox; this session stops sending");
+                return;
+            }
+        };
+        if batch.is_empty() {
+            wake.notified().await;
+            continue;
+        }
+        let mut ids = Vec::with_capacity(batch.len());
+        let mut gone = false;
+        for message in batch {
+            if session
+                .send_chat(message.id, message.sent_at_ms, message.text)
+                .await
+                .is_err()
+            {
+                gone = true;
+                break;
+            }
+            cursor = message.seq;
+            ids.push(message.id);
+        }
+        if !ids.is_empty() {
+            if let Err(error) = store.set_delivery_many(&peer, &ids, Delivery::Sent).await {
+                tracing::warn!(%error, %peer, "cannot mark messages sent");
+            }
+            if let Some(reports) = &reports {
+                let batch = SentBatch {
+                    session: session.id(),
+                    peer: peer.clone(),
+                    ids,
+                };
+                if reports.send(batch.into()).await.is_err() {
+                    return;
+                }
+            }
+        }
+        if gone {
+            return;
+        }
+    }
+}

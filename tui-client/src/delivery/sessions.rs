@@ -1,0 +1,116 @@
+//! The delivery rules for programs without a chat window (`listen`, the demo's echo peer):
+//! admitted sessions, each with its outbox pump, and received messages stored before they
+//! are acknowledged.
+
+use std::collections::HashMap;
+
+use p2p_chat_protocol::MessageId;
+
+use super::inbound::{Received, store_then_acknowledge};
+use super::outbound::{Pump, SentBatch};
+use crate::net::{NetEvent, SessionEvent, SessionHandle, SessionId};
+use crate::store::{Delivery, Incoming, LocalStore, StoreError};
+
+/// Most session events taken in one batch (stored in one transaction): 256, one session's
+/// receive window ([`MAX_UNACKED_INBOUND`](crate::net::MAX_UNACKED_INBOUND)).
+pub const EVENT_BATCH: usize = 256;
+
+/// The sessions a headless program admitted, by id.
+pub struct Sessions {
+    store: LocalStore,
+    admitted: HashMap<SessionId, (String, SessionHandle)>,
+    pumps: HashMap<SessionId, Pump>,
+}
+
+impl Sessions {
+    /// No sessions yet; messages go to and from `store`.
+    pub fn new(store: LocalStore) -> Self {
+        Self {
+            store,
+            admitted: HashMap::new(),
+            pumps: HashMap::new(),
+        }
+    }
+
+    /// Takes a session whose peer passed the trust check as `name`: its messages will be
+    /// stored under that name, and `name`'s outbox starts going out on it.
+    pub fn admit(&mut self, session: SessionId, name: String, handle: SessionHandle) {
+        let pump = Pump::start::<SentBatch>(self.store.clone(), name.clone(), handle.clone(), None);
+        self.pumps.insert(session, pump);
+        self.admitted.insert(session, (name, handle));
+    }
+
+    /// Forgets a session that ended; returns the name it was admitted as.
+    pub fn closed(&mut self, session: SessionId) -> Option<String> {
+        self.pumps.remove(&session);
+        self.admitted.remove(&session).map(|(name, _)| name)
+    }
+
+    /// Closes every admitted session (a goodbye to each).
+    pub fn close_all(&self) {
+        for (_, handle) in self.admitted.values() {
+            handle.close();
+        }
+    }
+
+    /// Writes `text` to `peer`'s outbox; an open session to `peer` sends it after what was
+    /// queued before.
+    ///
+    /// # Errors
+    /// When the store cannot write (the message then is not sent).
+    pub async fn queue(
+        &self,
+        peer: &str,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        self.store
+            .insert_outgoing(peer, id, sent_at_ms, text)
+            .await?;
+        self.pumps
+            .values()
+            .filter(|pump| pump.peer() == peer)
+            .for_each(Pump::wake);
+        Ok(())
+    }
+
+    /// Handles the messages and receipts among `events` (others are left to the caller):
+    /// stores messages of admitted sessions, then acknowledges them; records receipts.
+    /// Returns every stored message; `seq` is `None` for a resend already stored.
+    ///
+    /// # Errors
+    /// When the store cannot write; nothing is acknowledged then.
+    pub async fn take(&self, events: Vec<NetEvent>) -> Result<Vec<Received>, StoreError> {
+        let mut received = Vec::new();
+        let mut delivered: HashMap<&str, Vec<MessageId>> = HashMap::new();
+        for event in events {
+            let Some((name, handle)) = self.admitted.get(&event.session) else {
+                continue;
+            };
+            match event.event {
+                SessionEvent::Message {
+                    id,
+                    sent_at_ms,
+                    text,
+                } => {
+                    let message = Incoming {
+                        peer: name.clone(),
+                        id,
+                        sent_at_ms,
+                        text,
+                    };
+                    received.push((handle.clone(), message));
+                }
+                SessionEvent::Delivered { id } => delivered.entry(name).or_default().push(id),
+                _ => {}
+            }
+        }
+        for (peer, ids) in delivered {
+            self.store
+                .set_delivery_many(peer, &ids, Delivery::Delivered)
+                .await?;
+        }
+        store_then_acknowledge(&self.store, received).await
+    }
+}

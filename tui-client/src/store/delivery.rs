@@ -1,0 +1,140 @@
+//! The store's side of the delivery rules: the outbox read in order from a cursor, and
+//! received messages and receipts written in batches (one transaction, one sync to disk, for
+//! everything a burst brought at once).
+
+use p2p_chat_protocol::MessageId;
+use sqlx::Row;
+
+use super::{Delivery, LocalStore, StoreError, Stored, ms, stored};
+
+/// A message received from `peer`, to be stored before its receipt goes back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incoming {
+    /// The sender (the conversation it belongs to).
+    pub peer: String,
+    /// The sender's id; a resend carries the same one.
+    pub id: MessageId,
+    /// Sender's clock, unix ms.
+    pub sent_at_ms: u64,
+    /// The text.
+    pub text: String,
+}
+
+impl LocalStore {
+    /// Up to `limit` of our undelivered messages to `peer` (queued or sent) stored after
+    /// `after_seq`, oldest first: the next part of the outbox for a session that has sent
+    /// everything up to `after_seq`.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn outbox_after(
+        &self,
+        peer: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<Stored>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE outgoing = 1 AND state < 2 AND peer = ? AND seq > ? \
+             ORDER BY seq LIMIT ?"
+        );
+        let rows = sqlx::query(sql)
+            .bind(peer)
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Our undelivered messages to `peer` that are not in the directory's mailbox yet, oldest
+    /// first: what a deposit adds.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn undeposited(&self, peer: &str) -> Result<Vec<Stored>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            columns!(),
+            " FROM messages WHERE outgoing = 1 AND state < 2 AND deposited = 0 AND peer = ? \
+             ORDER BY seq"
+        );
+        let rows = sqlx::query(sql).bind(peer).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Records that our message `id` to `peer` is sealed in the mailbox (and so sent).
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub async fn mark_deposited(&self, peer: &str, id: MessageId) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE messages SET deposited = 1, state = MAX(state, 1) \
+             WHERE peer = ? AND outgoing = 1 AND id = ? AND state < 2",
+        )
+        .bind(peer)
+        .bind(id.0.as_bytes().as_slice())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Sets many of our messages to `peer` to `delivery` in one transaction; a delivered
+    /// message never moves back.
+    ///
+    /// # Errors
+    /// When the write fails; nothing is written then.
+    pub async fn set_delivery_many(
+        &self,
+        peer: &str,
+        ids: &[MessageId],
+        delivery: Delivery,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE messages SET state = ? \
+                 WHERE peer = ? AND outgoing = 1 AND id = ? AND state <> 2",
+            )
+            .bind(delivery.code())
+            .bind(peer)
+            .bind(id.0.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores received messages in one transaction, in the order given, skipping any already
+    /// stored (a resend: same peer, same id). Returns, for each, its `seq`, or `None` for a
+    /// duplicate.
+    ///
+    /// # Errors
+    /// When the write fails; nothing is stored then, and no receipt may go back.
+    pub async fn insert_incoming_many(
+        &self,
+        messages: &[Incoming],
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut seqs = Vec::with_capacity(messages.len());
+        for m in messages {
+            let row = sqlx::query(
+                "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state) \
+                 VALUES (?, ?, 0, ?, ?, ?, 2) ON CONFLICT (peer, outgoing, id) DO NOTHING \
+                 RETURNING seq",
+            )
+            .bind(m.id.0.as_bytes().as_slice())
+            .bind(&m.peer)
+            .bind(ms(m.sent_at_ms))
+            .bind(ms(crate::clock::now_ms()))
+            .bind(&m.text)
+            .fetch_optional(&mut *tx)
+            .await?;
+            seqs.push(row.map(|r| r.try_get("seq")).transpose()?);
+        }
+        tx.commit().await?;
+        Ok(seqs)
+    }
+}
