@@ -2,6 +2,7 @@
 
 mod attention;
 mod delivery;
+mod listen;
 mod procs;
 mod pty;
 mod trust;
