@@ -64,6 +64,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            create_private(options.get_filename());
+        }
         let pool_options = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
         let pool_options = if in_memory {
             pool_options
@@ -78,6 +81,20 @@ impl SqliteStore {
         migrator().run(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+/// Creates the database file readable only by its owner (mode 0600: it holds password
+/// hashes and login tokens) unless it exists; SQLite gives its `-wal` and `-shm` files the
+/// same mode. An existing file keeps the mode the operator chose. When the file cannot be
+/// created (no such folder, no permission), SQLite's own open fails next and names the
+/// problem.
+fn create_private(path: &std::path::Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {

@@ -87,3 +87,28 @@ async fn unopenable_databases_fail_clearly() {
         .expect("postgres");
     assert!(err.to_string().contains("PostgreSQL"), "{err}");
 }
+
+#[tokio::test]
+async fn a_new_database_file_is_readable_only_by_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("directory.db");
+    let store = open_store(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    register(
+        &app(AppState::new(store.clone(), fast_settings())),
+        "rosa",
+        7000,
+    )
+    .await;
+    // The write-ahead log holds the same hashes until a checkpoint: same mode.
+    for name in ["directory.db", "directory.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
+    store.close().await;
+}
