@@ -145,6 +145,9 @@ pub enum Command {
     },
 
     /// Accept peers without the chat window and print each received message as a line.
+    ///
+    /// Each message is stored in the local history (see `history`) before the sender gets
+    /// its receipt, and a message resent after a reconnect is printed only once.
     Listen {
         /// Print one JSON object per message instead of text.
         #[arg(long)]

@@ -13,7 +13,8 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use crate::app::{DialTarget, Me};
-use crate::delivery::sessions::{EVENT_BATCH, Sessions};
+use crate::delivery::inbound::carries_data;
+use crate::delivery::sessions::Sessions;
 use crate::directory::DirectoryClient;
 use crate::identity::Identity;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, SessionEvent};
@@ -132,15 +133,17 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
     // receives (deduplicating resends) before acknowledging, and answers through its outbox.
     let mut sessions = Sessions::new(LocalStore::in_memory().await?);
     Ok(tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            let mut batch = vec![event];
-            while batch.len() < EVENT_BATCH
-                && let Ok(event) = rx.try_recv()
-            {
-                batch.push(event);
-            }
-            let mut replies = Vec::new();
-            for event in batch {
+        while let Some(first) = rx.recv().await {
+            let (data, control): (Vec<_>, Vec<_>) = net::batch(first, &mut rx)
+                .into_iter()
+                .partition(carries_data);
+            let received = sessions.take(data).await.unwrap_or_default();
+            let mut replies: Vec<_> = received
+                .into_iter()
+                .filter(|r| r.seq.is_some())
+                .map(|r| (r.message.peer, format!("echo: {}", r.message.text)))
+                .collect();
+            for event in control {
                 match event.event {
                     SessionEvent::Opened { handle, peer, .. } => {
                         sessions.admit(event.session, peer.username.clone(), handle);
@@ -153,21 +156,9 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
                     SessionEvent::Closed { .. } => {
                         sessions.closed(event.session);
                     }
-                    other => {
-                        let event = net::NetEvent {
-                            session: event.session,
-                            event: other,
-                        };
-                        let Ok(received) = sessions.take(vec![event]).await else {
-                            continue;
-                        };
-                        replies.extend(
-                            received
-                                .into_iter()
-                                .filter(|r| r.seq.is_some())
-                                .map(|r| (r.message.peer, format!("echo: {}", r.message.text))),
-                        );
-                    }
+                    SessionEvent::Message { .. }
+                    | SessionEvent::Delivered { .. }
+                    | SessionEvent::Read { .. } => {}
                 }
             }
             if !replies.is_empty() {

@@ -230,45 +230,8 @@ pub enum Effect {
         /// The newest seen `seq`.
         seq: i64,
     },
-    /// Seal `peer`'s undelivered messages that are not in the mailbox yet (from the store's
-    /// outbox, oldest first) to its key and leave them in the directory's mailbox.
-    Deposit {
-        /// The recipient.
-        peer: String,
-        /// The key to seal to (its pin); the directory's key when `None`.
-        key: Option<PeerKey>,
-    },
-    /// Fetch our mailbox; each mail comes back as [`Action::MailArrived`].
-    FetchMail,
-    /// Store a mailed chat message, delete the mail, and send a sealed receipt back.
-    StoreMail {
-        /// The mail to delete afterwards.
-        mail: p2p_chat_protocol::api::MailId,
-        /// The sender.
-        peer: String,
-        /// The sender's key, to seal the receipt to.
-        key: PeerKey,
-        /// Message id.
-        id: MessageId,
-        /// Sender's clock, unix ms.
-        sent_at_ms: u64,
-        /// Text.
-        text: String,
-    },
-    /// Record a mailed receipt (our message delivered) and delete the mail.
-    StoreMailReceipt {
-        /// The mail to delete afterwards.
-        mail: p2p_chat_protocol::api::MailId,
-        /// The recipient who stored our message.
-        peer: String,
-        /// Our message id.
-        id: MessageId,
-    },
-    /// Delete a mail without using it (it failed the key check).
-    DiscardMail {
-        /// The mail.
-        mail: p2p_chat_protocol::api::MailId,
-    },
+    /// Work for the mailbox, carried out in order by one worker.
+    Mail(MailEffect),
     /// Fetch the contact list from the directory.
     LoadContacts,
     /// Store the pin of `peer`.
@@ -313,4 +276,49 @@ impl From<crate::delivery::outbound::SentBatch> for Action {
     fn from(batch: crate::delivery::outbound::SentBatch) -> Self {
         Self::Sent(batch)
     }
+}
+
+/// What the mailbox worker does, one after another in the order given, so mail is stored in
+/// the order it was deposited (the sender's order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailEffect {
+    /// Seal `peer`'s undelivered messages that are not in the mailbox yet (from the store's
+    /// outbox, oldest first) to its key and leave them in the directory's mailbox.
+    Deposit {
+        /// The recipient.
+        peer: String,
+        /// The key to seal to (its pin); the directory's key when `None`.
+        key: Option<PeerKey>,
+    },
+    /// Fetch our mailbox; each mail comes back as [`Action::MailArrived`].
+    Fetch,
+    /// Store a mailed chat message, delete the mail, and send a sealed receipt back.
+    Store {
+        /// The mail to delete afterwards.
+        mail: p2p_chat_protocol::api::MailId,
+        /// The sender.
+        peer: String,
+        /// The sender's key, to seal the receipt to.
+        key: PeerKey,
+        /// Message id.
+        id: MessageId,
+        /// Sender's clock, unix ms.
+        sent_at_ms: u64,
+        /// Text.
+        text: String,
+    },
+    /// Record a mailed receipt (our message delivered) and delete the mail.
+    StoreReceipt {
+        /// The mail to delete afterwards.
+        mail: p2p_chat_protocol::api::MailId,
+        /// The recipient who stored our message.
+        peer: String,
+        /// Our message id.
+        id: MessageId,
+    },
+    /// Delete a mail without using it (it failed the key check).
+    Discard {
+        /// The mail.
+        mail: p2p_chat_protocol::api::MailId,
+    },
 }

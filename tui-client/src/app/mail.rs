@@ -5,7 +5,7 @@ use p2p_chat_protocol::PeerMessage;
 use p2p_chat_protocol::api::MailId;
 use p2p_chat_protocol::validate;
 
-use super::{Action, App, ChatId, Delivery, Effect, LineKind};
+use super::{Action, App, ChatId, Delivery, Effect, LineKind, MailEffect};
 use crate::net::PeerKey;
 use crate::pins::Trust;
 
@@ -18,10 +18,10 @@ impl App {
         if chat.outbox().is_empty() {
             return None;
         }
-        Some(Effect::Deposit {
+        Some(Effect::Mail(MailEffect::Deposit {
             peer: chat.name.clone(),
             key: self.expected_key(&chat.name),
-        })
+        }))
     }
 
     pub(super) fn on_mail_action(&mut self, action: Action) -> Vec<Effect> {
@@ -100,7 +100,7 @@ impl App {
         message: PeerMessage,
     ) -> Vec<Effect> {
         let Ok(sender) = validate::username(&sender) else {
-            return vec![Effect::DiscardMail { mail }];
+            return vec![Effect::Mail(MailEffect::Discard { mail })];
         };
         let listed = self
             .contacts
@@ -120,12 +120,12 @@ impl App {
             }
             (Trust::Pinned | Trust::Verified, _) => {}
         }
-        effects.push(match message {
+        effects.push(Effect::Mail(match message {
             PeerMessage::Chat {
                 id,
                 sent_at_ms,
                 text,
-            } => Effect::StoreMail {
+            } => MailEffect::Store {
                 mail,
                 peer: sender,
                 key,
@@ -133,13 +133,13 @@ impl App {
                 sent_at_ms,
                 text,
             },
-            PeerMessage::Receipt { id } => Effect::StoreMailReceipt {
+            PeerMessage::Receipt { id } => MailEffect::StoreReceipt {
                 mail,
                 peer: sender,
                 id,
             },
-            _ => Effect::DiscardMail { mail },
-        });
+            _ => MailEffect::Discard { mail },
+        }));
         effects
     }
 
@@ -152,7 +152,7 @@ impl App {
             );
             chat.notice(now, LineKind::Error, text);
         }
-        vec![Effect::DiscardMail { mail }]
+        vec![Effect::Mail(MailEffect::Discard { mail })]
     }
 }
 

@@ -25,7 +25,7 @@ use p2p_chat_protocol::api::ClientRecord;
 use crate::net::{PeerKey, SessionId};
 use crate::pins::Pins;
 pub use crate::store::PageRequest;
-pub use action::{Action, Effect};
+pub use action::{Action, Effect, MailEffect};
 pub use chat::{Chat, ChatId, ChatLine, Delivery, DialTarget, LineKind, Link, Security};
 use input::InputLine;
 pub use window::MAX_LOADED_LINES;

@@ -9,7 +9,7 @@ use tui_input::{Input, InputRequest};
 use super::PageRequest;
 use super::command::{self, SlashCommand};
 use super::keys::{self, Intent, Scope};
-use super::{Action, App, DialTarget, DirectoryState, Effect, Focus, Level, Link};
+use super::{Action, App, DialTarget, DirectoryState, Effect, Focus, Level, Link, MailEffect};
 
 /// Messages the mouse wheel scrolls per notch.
 const WHEEL_LINES: usize = 3;
@@ -58,7 +58,7 @@ impl App {
                 // Every contact-list refresh (about every 20 s) also looks for mail, and the list
                 // is kept for the next start.
                 let mut effects = self.resend_to_online_contacts();
-                effects.push(Effect::FetchMail);
+                effects.push(Effect::Mail(MailEffect::Fetch));
                 effects.push(Effect::CacheContacts(self.contacts.clone()));
                 effects
             }

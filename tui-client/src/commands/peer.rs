@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use crate::app::{DialTarget, Me};
 use crate::cli::GlobalOpts;
-use crate::delivery::inbound::Received;
-use crate::delivery::sessions::{EVENT_BATCH, Sessions};
+use crate::delivery::inbound::{Received, carries_data};
+use crate::delivery::sessions::Sessions;
 use crate::directory::DirectoryClient;
 use crate::identity::Identity;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
@@ -223,18 +223,14 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                 return Ok(());
             }
         };
-        let mut batch = vec![first];
-        while batch.len() < EVENT_BATCH
-            && let Ok(event) = rx.try_recv()
-        {
-            batch.push(event);
-        }
-        let mut data = Vec::new();
-        for event in batch {
-            let session = event.session;
-            match event.event {
+        // Messages and receipts first: they belong to sessions admitted in earlier batches.
+        let (data, control): (Vec<_>, Vec<_>) = net::batch(first, &mut rx)
+            .into_iter()
+            .partition(carries_data);
+        print_new(&sessions, data, json).await?;
+        for NetEvent { session, event } in control {
+            match event {
                 SessionEvent::Opened { peer, handle, .. } => {
-                    print_new(&sessions, std::mem::take(&mut data), json).await?;
                     if let Err(e) =
                         super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key).await
                     {
@@ -246,27 +242,21 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                     sessions.admit(session, peer.username, handle);
                 }
                 SessionEvent::Closed { reason } => {
-                    print_new(&sessions, std::mem::take(&mut data), json).await?;
                     if let Some(name) = sessions.closed(session) {
                         eprintln!("{name} disconnected ({reason})");
                     }
                 }
-                other => data.push(NetEvent {
-                    session,
-                    event: other,
-                }),
+                SessionEvent::Message { .. }
+                | SessionEvent::Delivered { .. }
+                | SessionEvent::Read { .. } => {}
             }
         }
-        print_new(&sessions, data, json).await?;
     }
 }
 
 /// Stores (then acknowledges) the messages among `events` and prints each one stored for the
 /// first time: a resend is printed once.
 async fn print_new(sessions: &Sessions, events: Vec<NetEvent>, json: bool) -> anyhow::Result<()> {
-    if events.is_empty() {
-        return Ok(());
-    }
     let received = sessions.take(events).await.context(
         "cannot store received messages (they were not acknowledged; senders will resend)",
     )?;

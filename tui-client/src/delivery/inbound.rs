@@ -1,7 +1,83 @@
 //! Receiving: store first, then acknowledge; show only what was stored for the first time.
 
-use crate::net::{SessionHandle, SessionId};
-use crate::store::{Incoming, LocalStore, StoreError};
+use std::collections::HashMap;
+
+use p2p_chat_protocol::MessageId;
+
+use crate::net::{NetEvent, SessionEvent, SessionHandle, SessionId};
+use crate::store::{Delivery, Incoming, LocalStore, StoreError};
+
+/// What [`take`] wrote.
+#[derive(Debug)]
+pub struct Taken {
+    /// The messages, in arrival order, each acknowledged.
+    pub received: Vec<Received>,
+    /// Receipts for our messages, recorded as delivered: `(session, id)`.
+    pub delivered: Vec<(SessionId, MessageId)>,
+}
+
+/// Whether [`take`] handles this event (a message or a delivery receipt); the others
+/// (opened, closed, read) are the owner's.
+pub fn carries_data(event: &NetEvent) -> bool {
+    matches!(
+        event.event,
+        SessionEvent::Message { .. } | SessionEvent::Delivered { .. }
+    )
+}
+
+/// Writes what `events` brought from admitted sessions: receipts for our messages (as
+/// delivered), then the messages (see [`store_then_acknowledge`]). `admitted` names the
+/// conversation and handle of a session, or `None` for one whose data is dropped (refused,
+/// or not yet admitted: it gets no receipt).
+///
+/// # Errors
+/// When the store cannot write; no receipt goes out then.
+pub async fn take(
+    store: &LocalStore,
+    events: Vec<NetEvent>,
+    admitted: impl Fn(SessionId) -> Option<(String, SessionHandle)>,
+) -> Result<Taken, StoreError> {
+    let mut received = Vec::new();
+    let mut delivered = Vec::new();
+    let mut by_peer: HashMap<String, Vec<MessageId>> = HashMap::new();
+    for event in events {
+        let Some((peer, handle)) = admitted(event.session) else {
+            continue;
+        };
+        match event.event {
+            SessionEvent::Message {
+                id,
+                sent_at_ms,
+                text,
+            } => {
+                let message = Incoming {
+                    peer,
+                    id,
+                    sent_at_ms,
+                    text,
+                };
+                received.push((handle, message));
+            }
+            SessionEvent::Delivered { id } => {
+                by_peer.entry(peer).or_default().push(id);
+                delivered.push((event.session, id));
+            }
+            SessionEvent::Opened { .. }
+            | SessionEvent::Read { .. }
+            | SessionEvent::Closed { .. } => {}
+        }
+    }
+    for (peer, ids) in by_peer {
+        store
+            .set_delivery_many(&peer, &ids, Delivery::Delivered)
+            .await?;
+    }
+    let received = store_then_acknowledge(store, received).await?;
+    Ok(Taken {
+        received,
+        delivered,
+    })
+}
 
 /// A received message after [`store_then_acknowledge`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,14 +6,12 @@ use std::collections::HashMap;
 
 use p2p_chat_protocol::MessageId;
 
-use super::inbound::{Received, store_then_acknowledge};
+#[cfg(doc)]
+use super::inbound::carries_data;
+use super::inbound::{Received, take};
 use super::outbound::{Pump, SentBatch};
-use crate::net::{NetEvent, SessionEvent, SessionHandle, SessionId};
-use crate::store::{Delivery, Incoming, LocalStore, StoreError};
-
-/// Most session events taken in one batch (stored in one transaction): 256, one session's
-/// receive window ([`MAX_UNACKED_INBOUND`](crate::net::MAX_UNACKED_INBOUND)).
-pub const EVENT_BATCH: usize = 256;
+use crate::net::{NetEvent, SessionHandle, SessionId};
+use crate::store::{LocalStore, StoreError};
 
 /// The sessions a headless program admitted, by id.
 pub struct Sessions {
@@ -75,42 +73,15 @@ impl Sessions {
         Ok(())
     }
 
-    /// Handles the messages and receipts among `events` (others are left to the caller):
-    /// stores messages of admitted sessions, then acknowledges them; records receipts.
-    /// Returns every stored message; `seq` is `None` for a resend already stored.
+    /// Handles the messages and receipts among `events` (see [`carries_data`]; others are
+    /// left to the caller): stores messages of admitted sessions, then acknowledges them;
+    /// records receipts. Returns every stored message; `seq` is `None` for a resend already
+    /// stored.
     ///
     /// # Errors
     /// When the store cannot write; nothing is acknowledged then.
     pub async fn take(&self, events: Vec<NetEvent>) -> Result<Vec<Received>, StoreError> {
-        let mut received = Vec::new();
-        let mut delivered: HashMap<&str, Vec<MessageId>> = HashMap::new();
-        for event in events {
-            let Some((name, handle)) = self.admitted.get(&event.session) else {
-                continue;
-            };
-            match event.event {
-                SessionEvent::Message {
-                    id,
-                    sent_at_ms,
-                    text,
-                } => {
-                    let message = Incoming {
-                        peer: name.clone(),
-                        id,
-                        sent_at_ms,
-                        text,
-                    };
-                    received.push((handle.clone(), message));
-                }
-                SessionEvent::Delivered { id } => delivered.entry(name).or_default().push(id),
-                _ => {}
-            }
-        }
-        for (peer, ids) in delivered {
-            self.store
-                .set_delivery_many(peer, &ids, Delivery::Delivered)
-                .await?;
-        }
-        store_then_acknowledge(&self.store, received).await
+        let admitted = |session| self.admitted.get(&session).cloned();
+        Ok(take(&self.store, events, admitted).await?.received)
     }
 }

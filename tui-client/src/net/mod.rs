@@ -17,6 +17,7 @@ use std::time::Duration;
 use p2p_chat_protocol::{MessageId, RefuseReason};
 use tokio::sync::mpsc;
 
+pub use handle::MAX_UNACKED_INBOUND;
 pub use listener::serve;
 pub use session::{SessionHandle, dial};
 
@@ -32,6 +33,27 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
 pub const MAX_SESSIONS: usize = 256;
 /// Capacity of the event channel from sessions to their owner, in events.
 pub const EVENT_CHANNEL_CAPACITY: usize = 1024;
+
+/// Most session events taken in one batch: 256, one session's receive window
+/// ([`MAX_UNACKED_INBOUND`]), so a burst is stored in one transaction.
+pub const EVENT_BATCH: usize = 256;
+
+/// `first` and the events already waiting on `rx`, at most [`EVENT_BATCH`]. A batch ends at a
+/// session's `Opened`, so its owner admits (binds) the session before handling its first
+/// messages, which come in a later batch; within a batch a session's data precedes its
+/// `Closed`. Never waits.
+pub fn batch(first: NetEvent, rx: &mut mpsc::Receiver<NetEvent>) -> Vec<NetEvent> {
+    let mut batch = vec![first];
+    while batch.len() < EVENT_BATCH
+        && !batch
+            .last()
+            .is_some_and(|e| matches!(e.event, SessionEvent::Opened { .. }))
+        && let Ok(event) = rx.try_recv()
+    {
+        batch.push(event);
+    }
+    batch
+}
 
 /// Process-unique number of one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

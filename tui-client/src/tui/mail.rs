@@ -7,7 +7,7 @@ use p2p_chat_protocol::sealed::{self, Mail};
 use p2p_chat_protocol::{MessageId, PeerMessage, validate};
 use tokio::sync::mpsc;
 
-use crate::app::Action;
+use crate::app::{Action, MailEffect};
 use crate::directory::DirectoryError;
 use crate::net::{LocalPeer, PeerKey};
 use crate::presence::Account;
@@ -26,57 +26,14 @@ pub struct Mailer {
     pub action_tx: mpsc::Sender<Action>,
 }
 
-/// One job for the mailbox worker.
-#[derive(Debug)]
-pub enum MailJob {
-    /// Seal and deposit `peer`'s undelivered messages that are not in the mailbox yet.
-    Deposit {
-        /// The recipient.
-        peer: String,
-        /// Its pinned key, if any.
-        key: Option<PeerKey>,
-    },
-    /// Fetch our mailbox.
-    Fetch,
-    /// Store a mailed chat message, then delete the mail and seal a receipt back.
-    Store {
-        /// The mail.
-        mail: MailId,
-        /// The sender.
-        peer: String,
-        /// The sender's key, to seal the receipt to.
-        key: PeerKey,
-        /// The message id.
-        id: MessageId,
-        /// Sender's clock, unix ms.
-        sent_at_ms: u64,
-        /// The text.
-        text: String,
-    },
-    /// Record a mailed receipt, then delete the mail.
-    StoreReceipt {
-        /// The mail.
-        mail: MailId,
-        /// Who sent the receipt.
-        peer: String,
-        /// Our message it acknowledges.
-        id: MessageId,
-    },
-    /// Delete a mail.
-    Delete {
-        /// The mail.
-        mail: MailId,
-    },
-}
-
 impl Mailer {
     /// Takes jobs one after another until the runner is gone.
-    pub async fn work(self, mut jobs: mpsc::UnboundedReceiver<MailJob>) {
+    pub async fn work(self, mut jobs: mpsc::UnboundedReceiver<MailEffect>) {
         while let Some(job) = jobs.recv().await {
             match job {
-                MailJob::Deposit { peer, key } => self.deposit(peer, key).await,
-                MailJob::Fetch => self.fetch().await,
-                MailJob::Store {
+                MailEffect::Deposit { peer, key } => self.deposit(peer, key).await,
+                MailEffect::Fetch => self.fetch().await,
+                MailEffect::Store {
                     mail,
                     peer,
                     key,
@@ -84,10 +41,10 @@ impl Mailer {
                     sent_at_ms,
                     text,
                 } => self.store(mail, peer, key, id, sent_at_ms, text).await,
-                MailJob::StoreReceipt { mail, peer, id } => {
+                MailEffect::StoreReceipt { mail, peer, id } => {
                     self.store_receipt(mail, peer, id).await
                 }
-                MailJob::Delete { mail } => self.delete(mail).await,
+                MailEffect::Discard { mail } => self.delete(mail).await,
             }
         }
     }

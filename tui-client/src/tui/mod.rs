@@ -29,10 +29,6 @@ pub use runner::{Channels, Runner};
 /// Capacity of the channel of actions from background tasks.
 const ACTION_CHANNEL_CAPACITY: usize = 256;
 
-/// Session events taken in one batch (stored in one transaction): 256, the receive window of
-/// one session (`net::MAX_UNACKED_INBOUND`).
-const NET_BATCH: usize = 256;
-
 /// Everything the interactive client needs to start.
 pub struct Options {
     /// Who we are.
@@ -167,24 +163,12 @@ where
                 None => return Ok(()),
             },
             Some(event) = net_rx.recv() => {
-                // A batch ends with a session's `Opened`: the app binds the session to its
-                // chat before the session's first messages are stored.
-                let mut batch = vec![event];
-                while batch.len() < NET_BATCH
-                    && !batch.last().is_some_and(opens_session)
-                    && let Ok(event) = net_rx.try_recv()
-                {
-                    batch.push(event);
-                }
+                let batch = net::batch(event, &mut net_rx);
                 pending.extend(runner.adopt(batch).await);
             }
             Some(action) = action_rx.recv() => pending.push_back(action),
         };
     }
-}
-
-fn opens_session(event: &NetEvent) -> bool {
-    matches!(event.event, net::SessionEvent::Opened { .. })
 }
 
 /// Turns a terminal event into an action; key releases and focus changes are dropped.

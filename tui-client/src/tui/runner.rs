@@ -10,16 +10,16 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::mail::{MailJob, Mailer};
+use super::mail::Mailer;
 use super::resolve::{ResolveError, Resolved, reconnect_delay, resolve};
-use crate::app::{Action, ChatId, DialTarget, Effect};
-use crate::delivery::inbound::store_then_acknowledge;
+use crate::app::{Action, ChatId, DialTarget, Effect, MailEffect};
+use crate::delivery::inbound::{Taken, carries_data, take};
 use crate::delivery::outbound::Pump;
 use crate::net::{
     self, EventSender, LocalPeer, NetEvent, PeerKey, SessionEvent, SessionHandle, SessionId,
 };
 use crate::presence::Account;
-use crate::store::{Delivery, Incoming, LocalStore};
+use crate::store::{Delivery, LocalStore};
 
 /// Longest wait for sessions to say goodbye when the program quits: 1 s.
 const GOODBYE_GRACE: Duration = Duration::from_secs(1);
@@ -36,7 +36,7 @@ pub struct Runner {
     pumps: HashMap<SessionId, Pump>,
     /// The mailbox worker: one task that takes mail in order (so mail is stored in the
     /// sender's order), started on first use.
-    mail: Option<mpsc::UnboundedSender<MailJob>>,
+    mail: Option<mpsc::UnboundedSender<MailEffect>>,
     /// What the runner has to tell the app, for the loop to take.
     reports: Vec<Action>,
     net_tx: EventSender,
@@ -94,90 +94,44 @@ impl Runner {
         }
     }
 
-    /// Takes a batch of session events in arrival order: records handles, stores received
-    /// messages in one transaction (and only then acknowledges them), records receipts, and
-    /// returns what the app should hear about, in order.
+    /// Takes a batch of session events (see [`net::batch`]): stores the received messages of
+    /// bound sessions in one transaction and only then acknowledges them, records receipts,
+    /// and returns what the app should hear about. Messages and receipts come first: the
+    /// batch ends at a session's `Opened`, and a session's data precedes its `Closed`.
     pub async fn adopt(&mut self, events: Vec<NetEvent>) -> Vec<Action> {
-        let mut actions = Vec::new();
-        let mut received: Vec<(SessionHandle, Incoming)> = Vec::new();
-        let mut delivered: Vec<(SessionId, p2p_chat_protocol::MessageId)> = Vec::new();
-        for event in events {
-            let session = event.session;
-            match event.event {
-                SessionEvent::Message {
-                    id,
-                    sent_at_ms,
-                    text,
-                } => {
-                    // A session the app did not bind (refused, or closing) gets no receipt.
-                    let (Some(peer), Some(handle)) =
-                        (self.bindings.get(&session), self.sessions.get(&session))
-                    else {
-                        continue;
-                    };
-                    let message = Incoming {
-                        peer: peer.clone(),
-                        id,
-                        sent_at_ms,
-                        text,
-                    };
-                    received.push((handle.clone(), message));
-                }
-                SessionEvent::Delivered { id } => delivered.push((session, id)),
-                other => {
-                    self.flush_received(&mut received, &mut delivered, &mut actions)
-                        .await;
-                    actions.extend(self.adopt_one(session, other));
-                }
+        let (data, control): (Vec<_>, Vec<_>) = events.into_iter().partition(carries_data);
+        // A session the app did not bind (refused, or closing) gets no receipt.
+        let bound = |session| {
+            Some((
+                self.bindings.get(&session)?.clone(),
+                self.sessions.get(&session)?.clone(),
+            ))
+        };
+        let mut actions = match take(&self.store, data, bound).await {
+            Ok(Taken {
+                received,
+                delivered,
+            }) => {
+                let received = received.into_iter().filter_map(|r| {
+                    r.seq.map(|seq| Action::MessageReceived {
+                        session: r.session,
+                        seq,
+                        id: r.message.id,
+                        sent_at_ms: r.message.sent_at_ms,
+                        text: r.message.text,
+                    })
+                });
+                let delivered = delivered
+                    .into_iter()
+                    .map(|(session, id)| Action::Delivered { session, id });
+                received.chain(delivered).collect()
             }
+            Err(e) => vec![Action::StoreFailed(e.to_string())],
+        };
+        for event in control {
+            actions.extend(self.adopt_one(event.session, event.event));
         }
-        self.flush_received(&mut received, &mut delivered, &mut actions)
-            .await;
         actions
-    }
-
-    /// Writes what a batch received, then reports it.
-    async fn flush_received(
-        &mut self,
-        received: &mut Vec<(SessionHandle, Incoming)>,
-        delivered: &mut Vec<(SessionId, p2p_chat_protocol::MessageId)>,
-        actions: &mut Vec<Action>,
-    ) {
-        match store_then_acknowledge(&self.store, std::mem::take(received)).await {
-            Ok(stored) => actions.extend(stored.into_iter().filter_map(|r| {
-                r.seq.map(|seq| Action::MessageReceived {
-                    session: r.session,
-                    seq,
-                    id: r.message.id,
-                    sent_at_ms: r.message.sent_at_ms,
-                    text: r.message.text,
-                })
-            })),
-            Err(e) => actions.push(Action::StoreFailed(e.to_string())),
-        }
-        let mut by_peer: HashMap<&str, Vec<p2p_chat_protocol::MessageId>> = HashMap::new();
-        for (session, id) in delivered.iter() {
-            if let Some(peer) = self.bindings.get(session) {
-                by_peer.entry(peer).or_default().push(*id);
-            }
-        }
-        for (peer, ids) in by_peer {
-            if let Err(e) = self
-                .store
-                .set_delivery_many(peer, &ids, Delivery::Delivered)
-                .await
-            {
-                actions.push(Action::StoreFailed(e.to_string()));
-                delivered.clear();
-                return;
-            }
-        }
-        actions.extend(
-            delivered
-                .drain(..)
-                .filter(|(session, _)| self.bindings.contains_key(session))
-                .map(|(session, id)| Action::Delivered { session, id }),
-        );
     }
 
     /// The events that are neither messages nor receipts.
@@ -311,27 +265,7 @@ impl Runner {
                     }
                 }
                 Effect::LoadContacts => self.load_contacts(),
-                Effect::Deposit { peer, key } => self.mail(MailJob::Deposit { peer, key }),
-                Effect::FetchMail => self.mail(MailJob::Fetch),
-                Effect::StoreMail {
-                    mail,
-                    peer,
-                    key,
-                    id,
-                    sent_at_ms,
-                    text,
-                } => self.mail(MailJob::Store {
-                    mail,
-                    peer,
-                    key,
-                    id,
-                    sent_at_ms,
-                    text,
-                }),
-                Effect::StoreMailReceipt { mail, peer, id } => {
-                    self.mail(MailJob::StoreReceipt { mail, peer, id })
-                }
-                Effect::DiscardMail { mail } => self.mail(MailJob::Delete { mail }),
+                Effect::Mail(job) => self.mail(job),
                 Effect::ScheduleReconnect { chat, attempt } => {
                     let tx = self.action_tx.clone();
                     tokio::spawn(async move {
@@ -353,7 +287,7 @@ impl Runner {
 
     /// Hands a job to the mailbox worker (started on first use), when we have a directory
     /// account. The queue is unbounded but short: a fetch brings one page of mail.
-    fn mail(&mut self, job: MailJob) {
+    fn mail(&mut self, job: MailEffect) {
         if self.mail.is_none() {
             let Some(account) = self.account.clone() else {
                 return;

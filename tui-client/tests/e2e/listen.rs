@@ -18,7 +18,7 @@ use crate::procs::client_bin;
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Starts `listen --json` as "bot" in `home`; returns the process and its address.
-fn start_listen(home: &std::path::Path) -> (Child, String) {
+pub fn start_listen(home: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(client_bin())
         .args(["--home", home.to_str().unwrap(), "--listen", "127.0.0.1:0"])
         .args(["listen", "--json", "--name", "bot"])

@@ -8,7 +8,6 @@ mod pty;
 mod trust;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 
 use procs::{Directory, alice_and_bob, client_bin, free_port, register, run_client};
 use pty::Tui;
@@ -193,30 +192,7 @@ fn connect_by_ip_needs_no_directory() {
 #[test]
 fn send_reaches_a_headless_listener() {
     let tmp = tempfile::tempdir().unwrap();
-    let home = tmp.path().join("bot");
-    let mut listener = Command::new(client_bin())
-        .args([
-            "--home",
-            home.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "listen",
-            "--json",
-            "--name",
-            "bot",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(listener.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let addr = line
-        .split_whitespace()
-        .find(|w| w.starts_with("127.0.0.1:"))
-        .expect("listen prints its address")
-        .to_owned();
+    let (mut listener, addr) = listen::start_listen(&tmp.path().join("bot"));
 
     let sender_home = tmp.path().join("sender");
     let out = run_client(

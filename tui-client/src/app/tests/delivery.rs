@@ -23,7 +23,7 @@ fn waiting_messages_keep_retrying_and_go_out_when_the_peer_shows_up_online() {
     });
     assert_eq!(effects[0], Effect::ScheduleReconnect { chat, attempt: 1 });
     assert!(
-        matches!(effects[1], Effect::Deposit { .. }),
+        matches!(effects[1], Effect::Mail(MailEffect::Deposit { .. })),
         "queued messages also go to the mailbox"
     );
     assert!(
@@ -47,7 +47,10 @@ fn waiting_messages_keep_retrying_and_go_out_when_the_peer_shows_up_online() {
     app.chats[0].link = Link::Failed { reason: "x".into() };
     let effects = essential(app.update(Action::ContactsLoaded(vec![record("bob", true)])));
     assert!(
-        matches!(effects.as_slice(), [Effect::Dial { .. }, Effect::FetchMail]),
+        matches!(
+            effects.as_slice(),
+            [Effect::Dial { .. }, Effect::Mail(MailEffect::Fetch)]
+        ),
         "{effects:?}"
     );
     // Once connected, the session's pump sends the outbox (the queued message, with its
@@ -176,7 +179,7 @@ fn an_unreachable_peer_gets_the_queued_messages_through_the_mailbox() {
         chat,
         error: "cannot reach bob".into(),
     });
-    let Some(Effect::Deposit { peer, key: None }) = effects.get(1) else {
+    let Some(Effect::Mail(MailEffect::Deposit { peer, key: None })) = effects.get(1) else {
         panic!("{effects:?}")
     };
     assert_eq!(peer, "bob");
@@ -197,7 +200,9 @@ fn an_unreachable_peer_gets_the_queued_messages_through_the_mailbox() {
         error: "cannot reach bob".into(),
     });
     assert!(
-        effects.iter().any(|e| matches!(e, Effect::Deposit { .. })),
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Mail(MailEffect::Deposit { .. }))),
         "{effects:?}"
     );
     // bob's receipt arrives by mail.
@@ -224,7 +229,7 @@ fn mail_from_a_known_key_is_stored_and_from_a_wrong_key_discarded() {
         message: chat.clone(),
     });
     assert!(
-        matches!(&effects[..], [Effect::SavePin { .. }, Effect::StoreMail { peer, .. }] if peer == "bob"),
+        matches!(&effects[..], [Effect::SavePin { .. }, Effect::Mail(MailEffect::Store { peer, .. })] if peer == "bob"),
         "{effects:?}"
     );
     // Someone sealing as bob with another key is refused, even before bob was ever pinned.
@@ -236,7 +241,7 @@ fn mail_from_a_known_key_is_stored_and_from_a_wrong_key_discarded() {
         key: [0x66; 32],
         message: chat.clone(),
     });
-    assert_eq!(effects, vec![Effect::DiscardMail { mail }]);
+    assert_eq!(effects, vec![Effect::Mail(MailEffect::Discard { mail })]);
     assert!(fresh.pins.get("bob").is_none());
     // And once pinned, a different key is refused too.
     let effects = app.update(Action::MailArrived {
@@ -245,7 +250,7 @@ fn mail_from_a_known_key_is_stored_and_from_a_wrong_key_discarded() {
         key: [0x66; 32],
         message: chat,
     });
-    assert_eq!(effects, vec![Effect::DiscardMail { mail }]);
+    assert_eq!(effects, vec![Effect::Mail(MailEffect::Discard { mail })]);
     // A stored mail shows up as an unread message.
     let id = MessageId::new();
     app.update(Action::MailStored {
