@@ -31,6 +31,10 @@ use transport::{Secret, warn_before_sending};
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest time the TCP connect to the directory may take: 5 s.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest answer body read from the directory: 16 MiB. The largest legitimate answer, a
+/// mailbox page of 100 sealed messages of 64 KiB in base64 JSON, is about 8.6 MiB; anything
+/// bigger is refused before it is held in memory.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Warns once per process, as a request carrying the login token would, when the token saved
 /// for the directory at `base_url` would cross the network in clear text. For callers about
@@ -63,7 +67,7 @@ impl DirectoryClient {
     /// file named by [`CA_CERT_ENV`] is unusable or the HTTP client cannot be built.
     pub fn new(base_url: &str) -> Result<Self, DirectoryError> {
         let (base, base_url) = base::parse(base_url)?;
-        let http = transport::http_client()?;
+        let http = transport::http_client(&base)?;
         Ok(Self {
             http,
             base,
@@ -218,10 +222,23 @@ impl DirectoryClient {
 
     /// Sends the request; the body of a success status, else the mapped error.
     async fn send(&self, op: Op<'_>, req: RequestBuilder) -> Result<Vec<u8>, DirectoryError> {
-        let response = req.send().await.map_err(|e| self.transport(&e))?;
+        let mut response = req.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
+        let too_large = || self.unexpected(&format!("answer over {} MiB", MAX_RESPONSE_BYTES >> 20));
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(&e))? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         if status.is_success() {
             Ok(body.to_vec())
         } else {
@@ -239,6 +256,16 @@ impl DirectoryClient {
     }
 
     fn transport(&self, err: &reqwest::Error) -> DirectoryError {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = cause {
+            if let Some(redirect) = e.downcast_ref::<transport::CrossOriginRedirect>() {
+                return DirectoryError::Redirected {
+                    url: self.base_url.clone(),
+                    target: redirect.0.clone(),
+                };
+            }
+            cause = e.source();
+        }
         let detail = if err.is_timeout() {
             format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())
         } else {

@@ -114,6 +114,19 @@ pub enum DirectoryError {
         /// What was unexpected.
         detail: String,
     },
+    /// The directory answered with a redirect to another origin (scheme, host or port), which
+    /// the client does not follow: the login token and passwords go only to the URL the user
+    /// gave.
+    #[error(
+        "the directory at {url} redirected to {target}, another server; p2p-chat does not follow \
+         such redirects — if you trust that address, use it as the directory URL (--server)"
+    )]
+    Redirected {
+        /// Base URL of the directory.
+        url: String,
+        /// Where the redirect pointed.
+        target: String,
+    },
     /// The HTTP client could not be set up.
     #[error("cannot set up the HTTP client: {detail}")]
     Client {

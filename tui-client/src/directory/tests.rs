@@ -102,3 +102,94 @@ async fn closed_port_is_unreachable() {
     assert!(!detail.is_empty());
     assert!(!err.to_string().contains('\n'));
 }
+
+#[tokio::test]
+async fn redirects_to_another_origin_are_refused_with_the_target() {
+    let url = canned(
+        "HTTP/1.1 301 Moved Permanently\r\nlocation: http://198.51.100.7:27182/ping\r\n\
+         content-length: 0\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    let err = DirectoryClient::new(&url)
+        .unwrap()
+        .ping()
+        .await
+        .unwrap_err();
+    let DirectoryError::Redirected { target, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(target, "http://198.51.100.7:27182/ping");
+    let text = err.to_string();
+    assert!(text.contains("--server") && !text.contains('\n'), "{text}");
+}
+
+#[tokio::test]
+async fn a_redirect_within_the_directory_is_followed() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for answer in [
+            "HTTP/1.1 308 Permanent Redirect\r\nlocation: /dir/ping\r\ncontent-length: 0\r\n\
+             connection: close\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+        ] {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let _ = socket.read(&mut buf).await.unwrap();
+            socket.write_all(answer.as_bytes()).await.unwrap();
+            socket.shutdown().await.unwrap();
+        }
+    });
+    DirectoryClient::new(&format!("http://{addr}"))
+        .unwrap()
+        .ping()
+        .await
+        .unwrap();
+}
+
+/// Serves one 200 answer with `MAX_RESPONSE_BYTES` + 1 bytes of body, announced in
+/// Content-Length or streamed in chunks without it, and returns the base URL.
+async fn oversize(announced: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let _ = socket.read(&mut buf).await.unwrap();
+        let total = MAX_RESPONSE_BYTES + 1;
+        let head = if announced {
+            format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\nconnection: close\r\n\r\n")
+        } else {
+            "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_owned()
+        };
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0;
+        while sent < total {
+            let n = chunk.len().min(total - sent);
+            // The client hangs up once it has seen enough; that ends the answer.
+            if socket.write_all(&chunk[..n]).await.is_err() {
+                return;
+            }
+            sent += n;
+        }
+        let _ = socket.shutdown().await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn answers_over_the_size_cap_are_refused() {
+    for announced in [true, false] {
+        let url = oversize(announced).await;
+        let err = DirectoryClient::new(&url)
+            .unwrap()
+            .ping()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, DirectoryError::UnexpectedResponse { detail, .. } if detail.contains("16 MiB")),
+            "announced={announced}: {err:?}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! The HTTP client under [`DirectoryClient`](super::DirectoryClient): HTTPS with rustls on the
-//! *ring* provider, extra trusted roots from [`CA_CERT_ENV`], and the warning about passwords
-//! and login tokens sent over plain HTTP.
+//! *ring* provider, extra trusted roots from [`CA_CERT_ENV`], redirects kept to the directory's
+//! own origin, and the warning about passwords and login tokens sent over plain HTTP.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -23,20 +23,51 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A reqwest client with our timeouts and user agent, trusting the system's roots plus the
-/// certificates of [`CA_CERT_ENV`] when it is set.
+/// Most redirects followed within the directory's own origin (scheme, host and port).
+const MAX_REDIRECTS: usize = 5;
+
+/// A redirect to another origin, which the client refuses: the login token and passwords must
+/// only go to the directory the user chose. Displays the target.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(super) struct CrossOriginRedirect(pub(super) String);
+
+/// A reqwest client for the directory at `base`, with our timeouts and user agent, following
+/// at most [`MAX_REDIRECTS`] redirects and only within `base`'s origin. For an `https://` base
+/// it trusts the system's roots plus the certificates of [`CA_CERT_ENV`] when it is set; for
+/// `http://` it loads no roots at all (parsing the system's ≈ 150 roots costs a few ms that a
+/// plain-HTTP `send` does not need, and no redirect may lead to another origin anyway).
 ///
 /// # Errors
 /// [`DirectoryError::Client`] when the file named by [`CA_CERT_ENV`] cannot be read or holds
 /// no certificate, or the client cannot be built.
-pub(super) fn http_client() -> Result<reqwest::Client, DirectoryError> {
+pub(super) fn http_client(base: &Url) -> Result<reqwest::Client, DirectoryError> {
     install_crypto_provider();
+    let origin = base.origin();
+    let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.url().origin() != origin {
+            let target = attempt.url().to_string();
+            attempt.error(CrossOriginRedirect(target))
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
     let mut builder = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(redirects)
         .user_agent(concat!("p2p-chat/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = std::env::var_os(CA_CERT_ENV).filter(|p| !p.is_empty()) {
-        builder = builder.tls_certs_merge(extra_roots(Path::new(&path))?);
+    if base.scheme() == "https" {
+        if let Some(path) = std::env::var_os(CA_CERT_ENV).filter(|p| !p.is_empty()) {
+            builder = builder.tls_certs_merge(extra_roots(Path::new(&path))?);
+        }
+    } else {
+        let no_roots = rustls::ClientConfig::builder()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        builder = builder.tls_backend_preconfigured(no_roots);
     }
     builder.build().map_err(|e| DirectoryError::Client {
         detail: root_cause(&e),
