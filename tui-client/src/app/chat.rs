@@ -1,5 +1,6 @@
 //! One conversation: its lines, unread count, outbox and the state of its peer link.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 
 use p2p_chat_protocol::MessageId;
@@ -182,6 +183,10 @@ pub struct Chat {
     pub security: Security,
     /// How many messages are hidden below the view (0 follows new messages).
     pub scroll: usize,
+    /// The largest useful [`scroll`](Self::scroll): the one that shows the first loaded
+    /// message at the top of a full view. Measured by the last render, which alone knows how
+    /// many rows each message wraps to; `usize::MAX` until the chat was drawn.
+    pub scroll_top: Cell<usize>,
     /// Paging state of the stored history.
     pub history: History,
     /// `seq` of the newest stored message, for the read marker.
@@ -209,6 +214,7 @@ impl Chat {
             link: Link::Idle,
             security: Security::Unknown,
             scroll: 0,
+            scroll_top: Cell::new(usize::MAX),
             history: History::default(),
             newest_seq: None,
             seen: HashSet::new(),

@@ -227,8 +227,12 @@ impl App {
         let Some(chat) = self.chat_mut(id) else {
             return;
         };
-        let oldest = chat.lines.len().saturating_sub(1);
-        chat.scroll = chat.scroll.saturating_add_signed(lines).min(oldest);
+        let oldest = chat
+            .lines
+            .len()
+            .saturating_sub(1)
+            .min(chat.scroll_top.get());
+        chat.scroll = chat.scroll.min(oldest).saturating_add_signed(lines).min(oldest);
         let history = chat.history;
         if history.loading {
             return;

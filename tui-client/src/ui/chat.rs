@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 
 use super::message::Columns;
 use super::theme;
-use crate::app::{App, Chat, DirectoryState, Link, Security};
+use crate::app::{App, Chat, ChatLine, DirectoryState, Link, Security};
 
 /// The link state as the chat title and the status bar show it.
 pub fn link_state(link: &Link) -> Span<'static> {
@@ -64,26 +64,38 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     let height = usize::from(inner.height);
     let columns = Columns::fit(app, chat, usize::from(inner.width));
-    // `scroll` counts messages hidden below the view; wrap from the newest shown message back
-    // only as far as the view needs.
-    let scroll = chat.scroll.min(chat.lines.len().saturating_sub(1));
-    let shown = &chat.lines[..chat.lines.len() - scroll];
+    // `scroll` counts messages hidden below the view. It stops where the first loaded
+    // message is at the top of a full view (the render measures that for the app's PgUp);
+    // there the view is drawn from the top, so the first message is never cut.
+    let top = scroll_top(app, chat, &columns, height);
+    chat.scroll_top.set(top);
+    let scroll = chat.scroll.min(top);
     let mut rows: Vec<Line<'static>> = Vec::new();
-    for line in shown.iter().rev() {
-        rows.extend(columns.rows(app, chat, line).into_iter().rev());
-        if chat.first_unread.is_some() && line.id() == chat.first_unread {
-            rows.push(unread_rule(usize::from(inner.width)));
+    if scroll == top && top > 0 {
+        for line in &chat.lines {
+            rows.extend(line_rows(app, chat, &columns, line, usize::from(inner.width)));
+            if rows.len() >= height {
+                break;
+            }
         }
-        if rows.len() >= height {
-            break;
+        rows.truncate(height);
+    } else {
+        for line in chat.lines[..chat.lines.len() - scroll].iter().rev() {
+            let mut block = line_rows(app, chat, &columns, line, usize::from(inner.width));
+            block.reverse();
+            rows.extend(block);
+            if rows.len() >= height {
+                break;
+            }
         }
+        rows.truncate(height);
+        rows.reverse();
     }
     if scroll > 0 {
         let more = format!(" ↓ {scroll} newer — PgDn ");
         block = block.title_bottom(Line::styled(more, theme::ACCENT).right_aligned());
     }
-    let mut visible: Vec<Line> = rows.into_iter().take(height).collect();
-    visible.reverse();
+    let mut visible = rows;
     if chat.lines.is_empty() {
         visible.push(Line::styled(
             "no messages yet — type below and press Enter",
@@ -91,6 +103,38 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
         ));
     }
     frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+/// The screen rows of one chat line, top to bottom, with the "new messages" rule above the
+/// first unread one.
+fn line_rows(
+    app: &App,
+    chat: &Chat,
+    columns: &Columns,
+    line: &ChatLine,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let mut rows = Vec::new();
+    if chat.first_unread.is_some() && line.id() == chat.first_unread {
+        rows.push(unread_rule(width));
+    }
+    rows.extend(columns.rows(app, chat, line));
+    rows
+}
+
+/// The largest scroll that still fills a view `height` rows high: the lines after the first
+/// ones that fill the view from the top. 0 when all lines fit.
+fn scroll_top(app: &App, chat: &Chat, columns: &Columns, height: usize) -> usize {
+    let mut rows = 0;
+    for (taken, line) in chat.lines.iter().enumerate() {
+        // Without the unread rule's row: at worst the limit is one message lower, and the
+        // view is still full.
+        rows += columns.rows(app, chat, line).len();
+        if rows >= height {
+            return chat.lines.len() - taken - 1;
+        }
+    }
+    0
 }
 
 /// The separator above the first message that arrived while the chat was not shown: a rule

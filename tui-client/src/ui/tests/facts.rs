@@ -3,7 +3,9 @@
 
 use ratatui::style::{Color, Modifier};
 
-use super::fixtures::{chatting, draw, failing, find, fresh, long_message, text};
+use crossterm::event::KeyCode;
+
+use super::fixtures::{chatting, draw, failing, find, fresh, long_message, press, receive, text};
 use crate::app::Action;
 
 #[test]
@@ -107,6 +109,41 @@ fn scrolling_up_shows_older_rows_and_an_indicator() {
         "{screen}"
     );
     assert!(!screen.contains("↓ 1000"), "{screen}");
+}
+
+#[test]
+fn paging_up_stops_with_the_first_message_on_top_of_a_full_view() {
+    let mut app = chatting();
+    for n in 0..40 {
+        receive(&mut app, 1, 100 + n, 4, &format!("message {n:02}"));
+    }
+    // The stored history is complete: nothing older to load.
+    let bob = app.current.expect("bob's chat is shown");
+    app.update(Action::HistoryLoaded {
+        chat: bob,
+        request: crate::store::PageRequest::Before(0),
+        page: Vec::new(),
+    });
+    let (width, height) = (80, 20);
+    let mut screen = text(&draw(&app, width, height));
+    for _ in 0..30 {
+        press(&mut app, KeyCode::PageUp);
+        screen = text(&draw(&app, width, height));
+    }
+    let rows: Vec<&str> = screen.lines().collect();
+    assert!(rows[1].contains("connecting to bob"), "{screen}");
+    // The chat pane's last row (above its bottom border, the input box and the status bar):
+    // still a message, not blank space.
+    let last_chat_row = rows[usize::from(height) - 6];
+    let pane = last_chat_row.split("││").nth(1).unwrap_or("");
+    assert!(
+        pane.chars().any(|c| !c.is_whitespace() && c != '│'),
+        "blank rows under the first message:\n{screen}"
+    );
+    // One PgDn from there moves the view at once.
+    press(&mut app, KeyCode::PageDown);
+    let after = text(&draw(&app, width, height));
+    assert!(!after.lines().nth(1).unwrap_or("").contains("connecting to bob"), "{after}");
 }
 
 #[test]
