@@ -19,6 +19,7 @@ mod tests;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
+use ratatui::widgets::Paragraph;
 
 use crate::app::{App, Focus};
 
@@ -40,9 +41,15 @@ pub fn render(app: &App, frame: &mut Frame) {
     } else {
         0
     };
-    let [main, input_area, status_area] = Layout::vertical([
+    let notice_rows = status::overflow(app, usize::from(area.width));
+    // Never more rows than leave the chat one row and the status bar its own.
+    let notice_height = u16::try_from(notice_rows.len())
+        .unwrap_or(u16::MAX)
+        .min(area.height.saturating_sub(input_height + 2));
+    let [main, input_area, notice_area, status_area] = Layout::vertical([
         Constraint::Fill(1),
         Constraint::Length(input_height),
+        Constraint::Length(notice_height),
         Constraint::Length(area.height.min(1)),
     ])
     .areas(area);
@@ -59,6 +66,9 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     if !input_area.is_empty() {
         input::render(app, frame, input_area);
+    }
+    if !notice_area.is_empty() {
+        frame.render_widget(Paragraph::new(notice_rows), notice_area);
     }
     if !status_area.is_empty() {
         status::render(app, frame, status_area);

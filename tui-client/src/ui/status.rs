@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::chat::{link_state, security_state};
-use super::text::{truncate, width};
+use super::text::{truncate, width, wrap};
 use super::theme;
 use crate::app::{App, DirectoryState, Level};
 
@@ -34,21 +34,59 @@ impl Part {
     }
 }
 
-/// Draws the status bar into `area` (one row).
-pub fn render(app: &App, frame: &mut Frame, area: Rect) {
-    let total = usize::from(area.width);
-    let mut parts = parts(app);
-    let notice = app.notice.as_ref().map(|(level, text)| {
+/// Most rows a notice too long for the bar takes above it; the rest is cut with "…".
+const MAX_NOTICE_ROWS: usize = 4;
+
+/// The latest notice, on one line, with its style.
+fn notice(app: &App) -> Option<(String, Style)> {
+    app.notice.as_ref().map(|(level, text)| {
         let style = match level {
             Level::Error => theme::ERROR,
             Level::Info => Style::default(),
         };
         (text.replace(['\n', '\r', '\t'], " "), style)
-    });
-    let used = |parts: &[Part]| {
-        1 + parts.iter().map(Part::width).sum::<usize>()
-            + width(SEPARATOR) * parts.len().saturating_sub(1)
+    })
+}
+
+/// Columns the bar's parts take: a leading space, the parts and their separators.
+fn used(parts: &[Part]) -> usize {
+    1 + parts.iter().map(Part::width).sum::<usize>()
+        + width(SEPARATOR) * parts.len().saturating_sub(1)
+}
+
+/// The notice's rows when it does not fit in a bar `total` columns wide, even after the parts
+/// it may push out are gone: it is then wrapped onto rows of its own above the bar (at most
+/// [`MAX_NOTICE_ROWS`]) instead of being cut. Empty when it fits, or there is none.
+pub fn overflow(app: &App, total: usize) -> Vec<Line<'static>> {
+    let Some((text, style)) = notice(app) else {
+        return Vec::new();
     };
+    let mut parts = parts(app);
+    let notice_width = width(SEPARATOR) + width(&text);
+    drop_until(&mut parts, NOTICE_KEEP, |parts| {
+        used(parts) + notice_width <= total
+    });
+    if used(&parts) + notice_width <= total {
+        return Vec::new();
+    }
+    let mut rows = wrap(&text, total.saturating_sub(2).max(1));
+    if rows.len() > MAX_NOTICE_ROWS {
+        rows.truncate(MAX_NOTICE_ROWS);
+        if let Some(last) = rows.last_mut() {
+            *last = truncate(&format!("{last} …"), total.saturating_sub(2).max(1));
+        }
+    }
+    rows.into_iter()
+        .map(|row| Line::styled(format!(" {row}"), style))
+        .collect()
+}
+
+/// Draws the status bar into `area` (one row). A notice that [`overflow`]s is left to the
+/// rows above it.
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let total = usize::from(area.width);
+    let mut parts = parts(app);
+    let notice = notice(app).filter(|_| overflow(app, total).is_empty());
     let notice_width = notice
         .as_ref()
         .map_or(0, |(text, _)| width(SEPARATOR) + width(text));

@@ -156,11 +156,12 @@ fn errors_are_red() {
     assert_eq!(buffer[(directory.x, directory.y)].fg, Color::Red);
     let title = find(&terminal, "carol — failed").expect("link state in the title");
     assert_eq!(buffer[(title.x + 8, title.y)].fg, Color::Red);
+    // Too long for the bar next to its parts: on its own row above it, whole.
+    let screen = text(&terminal);
+    let rows: Vec<&str> = screen.lines().collect();
     assert!(
-        text(&terminal)
-            .lines()
-            .last()
-            .is_some_and(|l| l.contains("cannot reach"))
+        rows[rows.len() - 2].contains("cannot reach the directory at http://dir.example:8080"),
+        "{screen}"
     );
 }
 
@@ -181,4 +182,24 @@ fn delivery_mark_stays_with_the_last_word() {
     let screen = text(&draw(&chatting(), 30, 8));
     let row = screen.lines().find(|l| l.contains('○')).unwrap_or_default();
     assert!(row.contains("now ○"), "{screen}");
+}
+
+/// Types `line` into the input box and presses Enter.
+fn type_line(app: &mut crate::app::App, line: &str) {
+    super::fixtures::type_text(app, line);
+    press(app, KeyCode::Enter);
+}
+
+#[test]
+fn a_notice_too_long_for_the_status_bar_wraps_above_it_whole() {
+    let mut app = chatting();
+    type_line(&mut app, "/receipts off");
+    let notice = app.notice.clone().expect("the command answers").1;
+    for width in [60, 100] {
+        let screen = text(&draw(&app, width, 24));
+        let joined: String = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(joined.contains(&notice), "width {width}:\n{screen}");
+        let status = screen.lines().last().unwrap_or("");
+        assert!(status.contains("alice"), "the bar keeps our name: {status}");
+    }
 }
