@@ -41,8 +41,6 @@ pub enum Intent {
     OpenContact,
     /// Start typing a contact filter.
     Filter,
-    /// Put the focus on the input line.
-    FocusInput,
     /// Send the line, or run it if it starts with `/`.
     Submit,
     /// Recall the previous line from the history.
@@ -153,24 +151,25 @@ pub const BINDINGS: &[Binding] = &[
         I::PageDown,
         "scroll forward",
     ),
+    // In the contact list every printable key starts a message (see `lookup`), so no letter
+    // or symbol is bound there: the first one typed is never lost.
+    bind(
+        S::Global,
+        K::Char('f'),
+        CTRL,
+        "Ctrl+F",
+        I::Filter,
+        "filter contacts",
+    ),
     bind(
         S::Contacts,
         K::Up,
         NONE,
-        "Up / k",
+        "Up / Down",
         I::CursorUp,
-        "previous contact",
+        "previous / next contact",
     ),
-    bind(S::Contacts, K::Char('k'), NONE, "", I::CursorUp, ""),
-    bind(
-        S::Contacts,
-        K::Down,
-        NONE,
-        "Down / j",
-        I::CursorDown,
-        "next contact",
-    ),
-    bind(S::Contacts, K::Char('j'), NONE, "", I::CursorDown, ""),
+    bind(S::Contacts, K::Down, NONE, "", I::CursorDown, ""),
     bind(
         S::Contacts,
         K::Enter,
@@ -178,30 +177,6 @@ pub const BINDINGS: &[Binding] = &[
         "Enter",
         I::OpenContact,
         "open its chat",
-    ),
-    bind(
-        S::Contacts,
-        K::Char('/'),
-        NONE,
-        "/",
-        I::Filter,
-        "filter contacts",
-    ),
-    bind(
-        S::Contacts,
-        K::Char('?'),
-        NONE,
-        "?",
-        I::ToggleHelp,
-        "show this help",
-    ),
-    bind(
-        S::Contacts,
-        K::Char('i'),
-        NONE,
-        "i",
-        I::FocusInput,
-        "go to the input line",
     ),
     bind(
         S::Input,
@@ -332,8 +307,12 @@ mod tests {
             Some(I::Quit)
         );
         assert_eq!(
-            lookup(Scope::Contacts, &key(K::Char('j'), NONE)),
+            lookup(Scope::Contacts, &key(K::Down, NONE)),
             Some(I::CursorDown)
+        );
+        assert_eq!(
+            lookup(Scope::Contacts, &key(K::Char('f'), CTRL)),
+            Some(I::Filter)
         );
         assert_eq!(
             lookup(Scope::Input, &key(K::Char('j'), NONE)),
@@ -347,10 +326,10 @@ mod tests {
             lookup(Scope::Input, &key(K::Char('?'), NONE)),
             Some(I::Edit(E::InsertChar('?')))
         );
-        assert_eq!(
-            lookup(Scope::Contacts, &key(K::Char('?'), SHIFT)),
-            Some(I::ToggleHelp)
-        );
+        // No printable key is bound in the contact list: each one starts a message.
+        for c in ['j', 'k', 'i', '/', '?', 'q'] {
+            assert_eq!(lookup(Scope::Contacts, &key(K::Char(c), NONE)), None, "{c}");
+        }
         assert_eq!(
             lookup(Scope::Input, &key(K::BackTab, SHIFT)),
             Some(I::PrevChat)

@@ -84,11 +84,8 @@ fn ctrl(app: &mut App, c: char) -> Vec<Effect> {
     ))))
 }
 
-/// Types a line into the input (pressing `i` first if the contact list has the focus).
+/// Types a line (from the contact list, the first key moves to the input) and presses Enter.
 fn type_line(app: &mut App, text: &str) -> Vec<Effect> {
-    if app.focus == Focus::Contacts {
-        key(app, KeyCode::Char('i'));
-    }
     for c in text.chars() {
         key(app, KeyCode::Char(c));
     }
@@ -242,7 +239,7 @@ fn filter_narrows_the_contact_list() {
         record("carol", false),
         record("bea", false),
     ]));
-    key(&mut app, KeyCode::Char('/'));
+    ctrl(&mut app, 'f');
     key(&mut app, KeyCode::Char('b'));
     let names: Vec<_> = app.entries().into_iter().map(|e| e.name).collect();
     assert_eq!(names, ["bea", "bob"]);
@@ -250,6 +247,26 @@ fn filter_narrows_the_contact_list() {
     assert_eq!(app.entries().len(), 1);
     key(&mut app, KeyCode::Esc);
     assert_eq!(app.entries().len(), 3);
+}
+
+#[test]
+fn the_first_letter_typed_in_the_contact_list_starts_the_message() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.focus, Focus::Contacts);
+    for c in "just kidding".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.input.value(), "just kidding");
+    for first in ["/help", "? maybe", "kidding", "i see"] {
+        ctrl(&mut app, 'u');
+        key(&mut app, KeyCode::Esc);
+        for c in first.chars() {
+            key(&mut app, KeyCode::Char(c));
+        }
+        assert_eq!(app.input.value(), first);
+    }
 }
 
 #[test]

@@ -192,10 +192,10 @@ impl App {
                 }
             }
             Intent::Filter => {
+                self.focus = Focus::Contacts;
                 self.filtering = true;
                 self.filter.get_or_insert_with(String::new);
             }
-            Intent::FocusInput => self.focus = Focus::Input,
             Intent::Submit => return self.submit(),
             Intent::HistoryPrev => self.input.history_prev(),
             Intent::HistoryNext => self.input.history_next(),

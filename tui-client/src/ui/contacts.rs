@@ -75,15 +75,26 @@ fn empty_hint(app: &App) -> String {
     }
 }
 
+/// The glyphs before contact names, for the help's legend: [`presence_glyph`] of online,
+/// offline and unknown, in that order.
+pub const PRESENCE_MARKS: &str = "● ○ ◆";
+/// What the glyphs of [`PRESENCE_MARKS`] mean, in the same order.
+pub const PRESENCE_LEGEND: &str = "online, offline, by address";
+
+/// The glyph before a contact's name, and its style.
+pub fn presence_glyph(presence: Presence) -> (&'static str, ratatui::style::Style) {
+    match presence {
+        Presence::Online => ("●", theme::GOOD),
+        Presence::Offline => ("○", theme::DIM),
+        Presence::Unknown => ("◆", theme::UNKNOWN),
+    }
+}
+
 /// One contact row, `width` columns wide: marker, presence glyph, name, presence in words
 /// (when it fits), unread badge.
 fn row(app: &App, entry: &Entry, highlighted: bool, width_cols: usize) -> Line<'static> {
     let current = entry.chat.is_some() && entry.chat == app.current;
-    let (glyph, glyph_style) = match entry.presence {
-        Presence::Online => ("●", theme::GOOD),
-        Presence::Offline => ("○", theme::DIM),
-        Presence::Unknown => ("◆", theme::UNKNOWN),
-    };
+    let (glyph, glyph_style) = presence_glyph(entry.presence);
     let marker = if current {
         Span::styled("▶", theme::ACCENT_BOLD)
     } else {
@@ -127,5 +138,18 @@ fn row(app: &App, entry: &Entry, highlighted: bool, width_cols: usize) -> Line<'
         line.patch_style(Modifier::REVERSED)
     } else {
         line
+    }
+}
+
+#[cfg(test)]
+mod legend_tests {
+    use super::*;
+
+    #[test]
+    fn the_legend_lists_every_glyph_in_order() {
+        let glyphs = [Presence::Online, Presence::Offline, Presence::Unknown]
+            .map(|p| presence_glyph(p).0);
+        assert_eq!(glyphs.join(" "), PRESENCE_MARKS);
+        assert_eq!(PRESENCE_LEGEND.split(", ").count(), glyphs.len());
     }
 }

@@ -10,7 +10,7 @@ mod interaction;
 use crossterm::event::KeyCode;
 use ratatui::style::Modifier;
 
-use fixtures::{chatting, draw, failing, find, press, type_text, with_contacts};
+use fixtures::{chatting, draw, failing, filter, find, press, with_contacts};
 
 #[test]
 fn snapshot_welcome() {
@@ -26,7 +26,7 @@ fn snapshot_chat() {
 fn snapshot_contacts_filtered() {
     let mut app = chatting();
     press(&mut app, KeyCode::Esc);
-    type_text(&mut app, "/a");
+    filter(&mut app, "a");
     let terminal = draw(&app, 80, 24);
     insta::assert_snapshot!("contacts_filtered", terminal.backend());
     // The cursor row (the first match) is highlighted across the pane, the others are not.

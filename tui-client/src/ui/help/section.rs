@@ -54,6 +54,13 @@ pub fn sections() -> Vec<Section> {
         rows: USAGE.to_vec(),
     });
     sections.push(Section {
+        title: "Contacts",
+        rows: vec![(
+            super::super::contacts::PRESENCE_MARKS,
+            super::super::contacts::PRESENCE_LEGEND,
+        )],
+    });
+    sections.push(Section {
         title: "Your messages",
         rows: vec![(
             super::super::message::DELIVERY_MARKS,

@@ -82,6 +82,15 @@ pub fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
     app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
+/// Ctrl+F, then `text`: filters the contact list.
+pub fn filter(app: &mut App, text: &str) {
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('f'),
+        KeyModifiers::CONTROL,
+    )));
+    type_text(app, text);
+}
+
 /// Types `text` one key at a time.
 pub fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {

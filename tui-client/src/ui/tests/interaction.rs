@@ -5,7 +5,7 @@ use crossterm::event::KeyCode;
 use ratatui::layout::Position;
 
 use super::fixtures::{
-    chatting, draw, failing, find, fresh, press, text, type_text, with_contacts,
+    chatting, draw, failing, filter, find, fresh, press, text, type_text, with_contacts,
 };
 use crate::app::command::USAGE;
 use crate::app::keys::BINDINGS;
@@ -28,7 +28,7 @@ fn the_cursor_follows_the_focus() {
         "no cursor on the contact list"
     );
 
-    type_text(&mut app, "/da");
+    filter(&mut app, "da");
     let terminal = draw(&app, 80, 24);
     let title = find(&terminal, "Contacts /da").expect("the filter is in the title");
     assert_eq!(
