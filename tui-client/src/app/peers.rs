@@ -138,6 +138,16 @@ impl App {
                 effects
             }
             Action::PeerGone { chat, reason } => {
+                // A chat opened for a name the directory does not know, with nothing in it:
+                // no chat at all, just the error.
+                if self
+                    .chat(chat)
+                    .is_some_and(|c| c.lines.iter().all(|l| l.id().is_none()))
+                {
+                    self.discard_chat(chat);
+                    self.tell(Level::Error, reason);
+                    return Vec::new();
+                }
                 let Some(chat) = self.chat_mut(chat) else {
                     return Vec::new();
                 };

@@ -282,6 +282,29 @@ fn help_opens_with_f1_and_closes_with_any_key() {
 }
 
 #[test]
+fn connecting_to_an_unknown_name_is_an_error_line_not_a_chat() {
+    let mut app = app();
+    let effects = type_line(&mut app, "/connect nobody");
+    let Some(chat) = effects.iter().find_map(|e| match e {
+        Effect::Dial { chat, .. } => Some(*chat),
+        _ => None,
+    }) else {
+        panic!("{effects:?}")
+    };
+    app.update(Action::PeerGone {
+        chat,
+        reason: "no user named nobody on the directory".into(),
+    });
+    assert!(app.chats.is_empty(), "no \"nobody — failed\" chat");
+    assert_eq!(app.current, None);
+    assert!(
+        matches!(&app.notice, Some((Level::Error, text)) if text.contains("no user named nobody")),
+        "{:?}",
+        app.notice
+    );
+}
+
+#[test]
 fn bad_input_keeps_the_text_and_explains() {
     let mut app = app();
     type_line(&mut app, "/connect");

@@ -9,7 +9,7 @@ use tui_input::{Input, InputRequest};
 use super::PageRequest;
 use super::command::{self, SlashCommand};
 use super::keys::{self, Intent, Scope};
-use super::{Action, App, DialTarget, DirectoryState, Effect, Focus, Level, Link, MailEffect};
+use super::{Action, App, Chat, ChatId, DialTarget, DirectoryState, Effect, Focus, Level, Link, MailEffect};
 
 /// Messages the mouse wheel scrolls per notch.
 const WHEEL_LINES: usize = 3;
@@ -309,22 +309,32 @@ impl App {
         Vec::new()
     }
 
+    /// Removes chat `id`; when it was shown, the next one (or the contact list) is.
+    pub(super) fn discard_chat(&mut self, id: ChatId) -> Option<Chat> {
+        let pos = self.chats.iter().position(|c| c.id == id)?;
+        let chat = self.chats.remove(pos);
+        if self.current == Some(id) {
+            self.current = self
+                .chats
+                .get(pos.min(self.chats.len().saturating_sub(1)))
+                .map(|c| c.id);
+            if let Some(next) = self.current {
+                self.show(next);
+            } else {
+                self.focus = Focus::Contacts;
+            }
+        }
+        Some(chat)
+    }
+
     fn close_current(&mut self) -> Vec<Effect> {
         let Some(id) = self.current else {
             self.tell(Level::Info, "no chat is open");
             return Vec::new();
         };
-        let pos = self.chats.iter().position(|c| c.id == id).unwrap_or(0);
-        let chat = self.chats.remove(pos);
-        self.current = self
-            .chats
-            .get(pos.min(self.chats.len().saturating_sub(1)))
-            .map(|c| c.id);
-        if let Some(next) = self.current {
-            self.show(next);
-        } else {
-            self.focus = Focus::Contacts;
-        }
+        let Some(chat) = self.discard_chat(id) else {
+            return Vec::new();
+        };
         self.tell(Level::Info, format!("closed the chat with {}", chat.name));
         chat.session()
             .map(|session| Effect::CloseSession { session })
