@@ -136,8 +136,10 @@ pub struct App {
     pub notice: Option<(Level, String)>,
     /// Terminal size, columns x rows.
     pub viewport: (u16, u16),
-    /// Offset of local time from UTC, for timestamps, in seconds.
-    pub utc_offset_secs: i32,
+    /// Offset of local time from UTC at a unix-ms time, in seconds, for timestamps and date
+    /// separators: [`crate::clock::local_utc_offset_secs`] in the chat window (each date gets
+    /// its own offset, so a daylight-saving change is shown right); UTC by default.
+    pub utc_offset: fn(i64) -> i32,
     /// Set when the program should exit.
     pub quit: bool,
     /// The clock's time when the current action arrived, unix ms; rendering computes "last
@@ -180,7 +182,7 @@ impl App {
             pins: Pins::default(),
             notice: None,
             viewport: (80, 24),
-            utc_offset_secs: 0,
+            utc_offset: |_| 0,
             quit: false,
             now_ms: clock(),
             bell: true,

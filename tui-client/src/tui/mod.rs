@@ -82,7 +82,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     });
 
     let mut app = App::new(options.me, crate::clock::now_ms);
-    app.utc_offset_secs = crate::clock::local_utc_offset_secs();
+    app.utc_offset = crate::clock::local_utc_offset_secs;
     app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
     app.bell = options.bell;
     let channels = Channels { net_tx, action_tx };

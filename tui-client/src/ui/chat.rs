@@ -2,10 +2,11 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 
-use super::message::Columns;
+use super::message::{Columns, local_time};
 use super::theme;
 use crate::app::{App, Chat, ChatLine, DirectoryState, Link, Security};
 
@@ -67,21 +68,22 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
     // `scroll` counts messages hidden below the view. It stops where the first loaded
     // message is at the top of a full view (the render measures that for the app's PgUp);
     // there the view is drawn from the top, so the first message is never cut.
-    let top = scroll_top(app, chat, &columns, height);
+    let width = usize::from(inner.width);
+    let top = scroll_top(app, chat, &columns, height, width);
     chat.scroll_top.set(top);
     let scroll = chat.scroll.min(top);
     let mut rows: Vec<Line<'static>> = Vec::new();
     if scroll == top && top > 0 {
-        for line in &chat.lines {
-            rows.extend(line_rows(app, chat, &columns, line, usize::from(inner.width)));
+        for index in 0..chat.lines.len() {
+            rows.extend(line_rows(app, chat, &columns, index, width));
             if rows.len() >= height {
                 break;
             }
         }
         rows.truncate(height);
     } else {
-        for line in chat.lines[..chat.lines.len() - scroll].iter().rev() {
-            let mut block = line_rows(app, chat, &columns, line, usize::from(inner.width));
+        for index in (0..chat.lines.len() - scroll).rev() {
+            let mut block = line_rows(app, chat, &columns, index, width);
             block.reverse();
             rows.extend(block);
             if rows.len() >= height {
@@ -105,18 +107,27 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(visible).block(block), area);
 }
 
-/// The screen rows of one chat line, top to bottom, with the "new messages" rule above the
-/// first unread one.
+/// The screen rows of chat line `index`, top to bottom: a date separator when it starts a new
+/// local day (or is the first loaded line), the "new messages" rule above the first unread
+/// one, then the line itself.
 fn line_rows(
     app: &App,
     chat: &Chat,
     columns: &Columns,
-    line: &ChatLine,
+    index: usize,
     width: usize,
 ) -> Vec<Line<'static>> {
+    let line = &chat.lines[index];
     let mut rows = Vec::new();
+    let day = |l: &ChatLine| local_time(app, l.at_ms).map(|t| t.date_naive());
+    let today = day(line);
+    if let Some(date) = today
+        && (index == 0 || day(&chat.lines[index - 1]) != today)
+    {
+        rows.push(rule(&date.format("%a %-d %b %Y").to_string(), width, theme::DIM));
+    }
     if chat.first_unread.is_some() && line.id() == chat.first_unread {
-        rows.push(unread_rule(width));
+        rows.push(rule("new messages", width, theme::ACCENT));
     }
     rows.extend(columns.rows(app, chat, line));
     rows
@@ -124,29 +135,26 @@ fn line_rows(
 
 /// The largest scroll that still fills a view `height` rows high: the lines after the first
 /// ones that fill the view from the top. 0 when all lines fit.
-fn scroll_top(app: &App, chat: &Chat, columns: &Columns, height: usize) -> usize {
+fn scroll_top(app: &App, chat: &Chat, columns: &Columns, height: usize, width: usize) -> usize {
     let mut rows = 0;
-    for (taken, line) in chat.lines.iter().enumerate() {
-        // Without the unread rule's row: at worst the limit is one message lower, and the
-        // view is still full.
-        rows += columns.rows(app, chat, line).len();
+    for index in 0..chat.lines.len() {
+        rows += line_rows(app, chat, columns, index, width).len();
         if rows >= height {
-            return chat.lines.len() - taken - 1;
+            return chat.lines.len() - index - 1;
         }
     }
     0
 }
 
-/// The separator above the first message that arrived while the chat was not shown: a rule
-/// across the pane, `width` columns, with "new messages" in the middle.
-fn unread_rule(width: usize) -> Line<'static> {
-    let label = " new messages ";
-    let dashes = width.saturating_sub(super::text::width(label));
+/// A rule across the pane, `width` columns, with ` label ` in the middle: above the first
+/// message of a day, and above the first message that arrived while the chat was not shown.
+fn rule(label: &str, width: usize, style: Style) -> Line<'static> {
+    let label = format!(" {label} ");
+    let dashes = width.saturating_sub(super::text::width(&label));
     let left = dashes / 2;
     let text = format!("{}{label}{}", "─".repeat(left), "─".repeat(dashes - left));
-    Line::styled(super::text::truncate(&text, width), theme::ACCENT)
+    Line::styled(super::text::truncate(&text, width), style)
 }
-
 fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
     let title = Line::from(vec![
         Span::raw(" "),

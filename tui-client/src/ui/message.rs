@@ -121,16 +121,16 @@ impl Columns {
     }
 }
 
-/// `HH:MM` of a unix-ms time in the app's local offset; `--:--` if out of range.
+/// A unix-ms time in the app's local offset for that time; `None` if out of range.
+pub fn local_time(app: &App, at_ms: u64) -> Option<DateTime<FixedOffset>> {
+    let ms = i64::try_from(at_ms).ok()?;
+    let offset = FixedOffset::east_opt((app.utc_offset)(ms)).unwrap_or(Utc.fix());
+    Some(DateTime::from_timestamp_millis(ms)?.with_timezone(&offset))
+}
+
+/// `HH:MM` of a unix-ms time in local time; `--:--` if out of range.
 fn clock(app: &App, at_ms: u64) -> String {
-    let offset = FixedOffset::east_opt(app.utc_offset_secs).unwrap_or(Utc.fix());
-    let time = i64::try_from(at_ms)
-        .ok()
-        .and_then(DateTime::from_timestamp_millis);
-    time.map_or_else(
-        || "--:--".to_owned(),
-        |t| t.with_timezone(&offset).format("%H:%M").to_string(),
-    )
+    local_time(app, at_ms).map_or_else(|| "--:--".to_owned(), |t| t.format("%H:%M").to_string())
 }
 
 /// The marks of [`delivery_mark`] and [`READ_MARK`] in order, for the help overlay's legend.

@@ -68,12 +68,37 @@ fn long_message_wraps_onto_several_rows_without_losing_text() {
 fn timestamps_use_the_local_offset() {
     let mut app = chatting();
     assert!(text(&draw(&app, 80, 24)).contains("22:13"));
-    app.utc_offset_secs = 2 * 3600;
+    app.utc_offset = |_| 2 * 3600;
     let screen = text(&draw(&app, 80, 24));
     assert!(
         screen.contains("00:13") && !screen.contains("22:13"),
         "{screen}"
     );
+}
+
+#[test]
+fn each_time_has_the_offset_of_its_own_date_and_each_day_a_separator() {
+    let mut app = chatting();
+    // A zone that moves from +1 h to +2 h at 2023-11-15 00:00 UTC, as at a daylight-saving
+    // change.
+    const CHANGE_MS: i64 = 1_700_006_400_000;
+    app.utc_offset = |ms| if ms < CHANGE_MS { 3600 } else { 7200 };
+    // 22:13 UTC is 23:13 before the change; 120 minutes later (00:13 UTC) is 02:13 after it.
+    receive(&mut app, 1, 50, 120, "after the change");
+    let screen = text(&draw(&app, 80, 30));
+    assert!(screen.contains("23:13"), "{screen}");
+    let rows: Vec<&str> = screen.lines().collect();
+    let late = rows
+        .iter()
+        .position(|r| r.contains("after the change"))
+        .expect("the new message is shown");
+    assert!(rows[late].contains("02:13"), "{screen}");
+    assert!(
+        rows[late - 1].contains("Wed 15 Nov 2023") && rows[late - 1].contains('─'),
+        "a separator above the first message of the new day:\n{screen}"
+    );
+    let separators = rows.iter().filter(|r| r.contains(" 2023 ─")).count();
+    assert_eq!(separators, 2, "one per day shown:\n{screen}");
 }
 
 #[test]
@@ -104,7 +129,7 @@ fn scrolling_up_shows_older_rows_and_an_indicator() {
     assert!(
         screen
             .lines()
-            .nth(1)
+            .nth(2)
             .is_some_and(|l| l.contains("connecting to bob")),
         "{screen}"
     );
@@ -131,7 +156,8 @@ fn paging_up_stops_with_the_first_message_on_top_of_a_full_view() {
         screen = text(&draw(&app, width, height));
     }
     let rows: Vec<&str> = screen.lines().collect();
-    assert!(rows[1].contains("connecting to bob"), "{screen}");
+    assert!(rows[1].contains("Tue 14 Nov 2023"), "{screen}");
+    assert!(rows[2].contains("connecting to bob"), "{screen}");
     // The chat pane's last row (above its bottom border, the input box and the status bar):
     // still a message, not blank space.
     let last_chat_row = rows[usize::from(height) - 6];
@@ -143,7 +169,10 @@ fn paging_up_stops_with_the_first_message_on_top_of_a_full_view() {
     // One PgDn from there moves the view at once.
     press(&mut app, KeyCode::PageDown);
     let after = text(&draw(&app, width, height));
-    assert!(!after.lines().nth(1).unwrap_or("").contains("connecting to bob"), "{after}");
+    assert!(
+        !after.lines().nth(2).unwrap_or("").contains("connecting to bob"),
+        "{after}"
+    );
 }
 
 #[test]

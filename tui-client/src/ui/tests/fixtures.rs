@@ -60,8 +60,7 @@ pub fn fresh(directory: bool) -> App {
         directory: directory.then(|| "http://dir.example:8080".to_owned()),
         key: [0xaa; 32],
     };
-    let mut app = App::new(me, clock);
-    app.utc_offset_secs = 0;
+    let app = App::new(me, clock);
     app
 }
 
