@@ -34,6 +34,7 @@ const DEMO_BCRYPT_COST: u32 = 4;
 /// # Errors
 /// When a loopback socket cannot be bound or the terminal cannot be used.
 pub async fn run() -> anyhow::Result<()> {
+    tui::terminal::require()?;
     let directory = start_directory().await?;
     let client = DirectoryClient::new(&directory)?;
     let echo = start_echo_peer(&client).await?;

@@ -292,3 +292,14 @@ fn contacts_walks_every_page() {
     let expected: Vec<String> = (0..=101).map(|i| format!("user-{i:03}")).collect();
     assert_eq!(names, expected);
 }
+
+#[test]
+fn the_chat_window_without_a_terminal_says_it_needs_one() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["demo"],
+        vec!["--listen", "127.0.0.1:0", "connect", "--ip", "127.0.0.1:9"],
+    ] {
+        p2p(home.path(), &args, "").assert_error("the chat window needs a terminal");
+    }
+}

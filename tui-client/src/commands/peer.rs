@@ -305,6 +305,7 @@ pub async fn chat(
             "not registered: run `p2p-chat register NAME --server URL` first, or use connect --ip HOST:PORT"
         );
     }
+    crate::tui::terminal::require()?;
     let listener = bind(global.listen).await?;
     let me = Me {
         name: my_name(name, &ctx.profile)?,

@@ -8,6 +8,25 @@ use crossterm::event::{
 use crossterm::execute;
 use ratatui::DefaultTerminal;
 
+/// Checks that standard input and output are an interactive terminal, which the chat window
+/// needs, before anything else starts.
+///
+/// # Errors
+/// When either is a pipe, a file or `/dev/null`: the message says so and points scripts to
+/// `send` and `listen`.
+pub fn require() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if io::stdin().is_terminal() && io::stdout().is_terminal() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "the chat window needs a terminal, but standard input or output is a pipe, a file \
+             or /dev/null — run it in an interactive terminal; scripts can use `p2p-chat send` \
+             and `p2p-chat listen`"
+        )
+    }
+}
+
 /// Switches to raw mode and the alternate screen, with mouse and bracketed-paste reporting.
 /// A panic hook puts the terminal back before the panic message is printed.
 ///
