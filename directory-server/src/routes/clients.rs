@@ -139,7 +139,7 @@ pub(super) async fn update(
         })
         .await?
         .ok_or_else(|| not_found(&username))?;
-    tracing::info!(%username, "address updated");
+    tracing::debug!(%username, "address updated");
     Ok(Json(row.to_record(now, state.settings().presence_window)))
 }
 

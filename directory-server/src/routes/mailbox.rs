@@ -77,7 +77,7 @@ pub(super) async fn deposit(
             return Err(full(format!("{} bytes of messages", limits.max_bytes)));
         }
     }
-    tracing::info!(recipient = %mail.recipient, bytes = mail.sealed.len(), "mail deposited");
+    tracing::debug!(recipient = %mail.recipient, bytes = mail.sealed.len(), "mail deposited");
     Ok((
         StatusCode::CREATED,
         Json(DepositReceipt {

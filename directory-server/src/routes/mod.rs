@@ -76,8 +76,9 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
     ))
 }
 
-/// One log line per request: method, path, status, duration. Never headers or bodies, which
-/// carry passwords and tokens.
+/// One log line per request: method, path, status, duration; at `debug` for a success, `info`
+/// for a 4xx and `warn` for a 5xx answer. Never headers or bodies, which carry passwords and
+/// tokens.
 async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -85,10 +86,12 @@ async fn log_request(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    if matches!(path.as_str(), "/ping" | "/healthz") {
-        tracing::debug!(%method, %path, status, elapsed_us, "request");
-    } else {
-        tracing::info!(%method, %path, status, elapsed_us, "request");
+    // Routine requests (every running client sends a few every 20 s) only at `debug`;
+    // refusals at `info`, failures of the directory itself at `warn`.
+    match status {
+        500.. => tracing::warn!(%method, %path, status, elapsed_us, "request failed"),
+        400.. => tracing::info!(%method, %path, status, elapsed_us, "request refused"),
+        _ => tracing::debug!(%method, %path, status, elapsed_us, "request"),
     }
     response
 }

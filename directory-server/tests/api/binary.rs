@@ -53,10 +53,15 @@ fn http(addr: SocketAddr, request: &str) -> String {
 
 /// Starts the binary and waits for its "listening on" line; returns the URL it names.
 pub(crate) fn launch(mut command: Command, args: &[&str]) -> (Child, String) {
+    command.stderr(Stdio::null());
+    launch_logging(command, args)
+}
+
+/// [`launch`] with the log (stderr) as the caller set it up on `command`.
+fn launch_logging(mut command: Command, args: &[&str]) -> (Child, String) {
     let mut child = command
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .expect("spawn the binary");
     let stdout = child.stdout.take().expect("stdout");
@@ -230,4 +235,65 @@ pub(crate) fn stop(child: &mut Child) {
 pub(crate) fn stop(child: &mut Child) {
     child.kill().expect("kill");
     let _ = child.wait();
+}
+
+#[test]
+fn routine_requests_stay_out_of_the_default_log() {
+    let mut command = directory();
+    command.env_remove("RUST_LOG").stderr(Stdio::piped());
+    let (mut child, url) = launch_logging(
+        command,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "sqlite::memory:",
+            "--bcrypt-cost",
+            "4",
+        ],
+    );
+    let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("address");
+    let key = "ab".repeat(32);
+    let body = format!(
+        r#"{{"username":"alice","password":"correct horse","host":"192.0.2.1","public_key":"{key}"}}"#
+    );
+    let response = http(
+        addr,
+        &format!(
+            "POST /register HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    for _ in 0..3 {
+        let response = http(
+            addr,
+            "GET /clients/alice HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        );
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+    let response = http(
+        addr,
+        "GET /clients/nobody HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert!(response.starts_with("HTTP/1.1 404"), "{response}");
+    stop(&mut child);
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut log)
+        .expect("read the log");
+    assert!(log.contains("registered"), "a change is logged:\n{log}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains("request refused") && l.contains("/clients/nobody")),
+        "a refusal is logged:\n{log}"
+    );
+    assert!(
+        !log.contains("/clients/alice"),
+        "successful lookups are routine:\n{log}"
+    );
 }
