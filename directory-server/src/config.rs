@@ -94,7 +94,8 @@ pub struct Config {
     )]
     pub token_ttl_days: u64,
 
-    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key. Both files
+    /// are read again on SIGHUP, e.g. after a renewal.
     #[arg(
         long,
         env = "P2P_CHAT_DIRECTORY_TLS_CERT",

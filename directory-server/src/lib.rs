@@ -75,7 +75,9 @@ pub async fn run(
 }
 
 /// Like [`run`], over HTTPS with `tls` (see [`tls::server_config`]). After `shutdown`,
-/// in-flight requests get up to [`TLS_SHUTDOWN_GRACE`] to finish.
+/// in-flight requests get up to [`TLS_SHUTDOWN_GRACE`] to finish. Each time `reload` yields a
+/// new configuration (the binary reads the certificate files again on SIGHUP), new
+/// connections use it; open ones keep theirs.
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -83,6 +85,7 @@ pub async fn run_tls(
     listener: TcpListener,
     state: AppState,
     tls: Arc<rustls::ServerConfig>,
+    mut reload: tokio::sync::mpsc::Receiver<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let handle = axum_server::Handle::new();
@@ -92,11 +95,20 @@ pub async fn run_tls(
         stopper.graceful_shutdown(Some(TLS_SHUTDOWN_GRACE));
     });
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    let reloader = {
+        let config = config.clone();
+        tokio::spawn(async move {
+            while let Some(next) = reload.recv().await {
+                config.reload_from_config(next);
+            }
+        })
+    };
     let server = axum_server::from_tcp_rustls(listener.into_std()?, config)?;
     let janitor = spawn_janitor(&state);
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = server.handle(handle).serve(service).await;
     janitor.abort();
+    reloader.abort();
     result
 }
 

@@ -67,7 +67,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let state = AppState::new(store.clone(), settings);
     let result = match tls {
-        Some(tls) => run_tls(listener, state, tls, shutdown_signal()).await,
+        Some(tls) => {
+            let reload = reload_on_sighup(config.tls_files().map(|(c, k)| (c.to_owned(), k.to_owned())));
+            run_tls(listener, state, tls, reload, shutdown_signal()).await
+        }
         None => run(listener, state, shutdown_signal()).await,
     };
     store.close().await;
@@ -88,6 +91,41 @@ fn redact(url: &str) -> String {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
     }
+}
+
+/// On each SIGHUP, reads the certificate and key files again and sends the new TLS
+/// configuration; a file that cannot be used is logged and the current certificate kept.
+fn reload_on_sighup(
+    files: Option<(std::path::PathBuf, std::path::PathBuf)>,
+) -> tokio::sync::mpsc::Receiver<std::sync::Arc<rustls::ServerConfig>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    if let Some((cert, key)) = files {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::hangup()) {
+            Ok(mut hangups) => {
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        match tls::server_config(&cert, &key) {
+                            Ok(next) => {
+                                tracing::info!("certificate reloaded");
+                                if tx.send(next).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(err) => {
+                                tracing::warn!(%err, "certificate not reloaded; keeping the current one");
+                            }
+                        }
+                    }
+                });
+            }
+            Err(err) => tracing::error!(%err, "cannot listen for SIGHUP"),
+        }
+    }
+    #[cfg(not(unix))]
+    drop((files, tx));
+    rx
 }
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -46,7 +46,8 @@ async fn run_tls_serves_https_and_stops_on_shutdown() {
     let addr = listener.local_addr().unwrap();
     let state: AppState = memory_state(fast_settings()).await;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(run_tls(listener, state, config, async {
+    let (_reload, reloads) = tokio::sync::mpsc::channel(1);
+    let server = tokio::spawn(run_tls(listener, state, config, reloads, async {
         let _ = stop_rx.await;
     }));
 
@@ -167,5 +168,70 @@ fn the_binary_serves_https_with_both_files_only() {
         reply.text().await.unwrap()
     });
     assert_eq!(body, "{\"status\":\"ok\"}");
+    stop(&mut child);
+}
+
+#[cfg(unix)]
+#[test]
+fn sighup_reloads_the_certificate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = self_signed(dir.path());
+    let (cert, key) = (first.cert.to_str().unwrap(), first.key.to_str().unwrap());
+    let (mut child, url) = launch(
+        directory(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            "sqlite::memory:",
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            key,
+        ],
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // A fresh client per request: a new connection sees the certificate served now.
+    let ping = |pem: &str| {
+        runtime.block_on(async {
+            client(pem)
+                .get(format!("{url}/ping"))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    assert_eq!(ping(&first.pem).unwrap(), 200);
+
+    // A renewal writes new files in place (certbot's deploy hook copies them there).
+    let renewed = self_signed(dir.path());
+    assert!(ping(&renewed.pem).is_err(), "not served before the signal");
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while ping(&renewed.pem).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the renewed certificate is never served"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ping(&first.pem).is_err(), "the old certificate is gone");
+
+    // A broken file on the next reload keeps the current certificate.
+    std::fs::write(&renewed.cert, "not a certificate").unwrap();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(ping(&renewed.pem).unwrap(), 200);
     stop(&mut child);
 }
