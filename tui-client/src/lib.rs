@@ -22,5 +22,6 @@ pub mod pins;
 pub mod presence;
 pub mod profile;
 pub mod store;
+pub mod trust;
 pub mod tui;
 pub mod ui;

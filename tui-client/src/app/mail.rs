@@ -5,9 +5,10 @@ use p2p_chat_protocol::PeerMessage;
 use p2p_chat_protocol::api::MailId;
 use p2p_chat_protocol::validate;
 
-use super::{Action, App, ChatId, Delivery, Effect, LineKind, MailEffect};
-use crate::net::PeerKey;
-use crate::pins::Trust;
+use super::{Action, App, ChatId, Delivery, Effect, Level, LineKind, MailEffect, Security};
+use crate::identity::fingerprint;
+use crate::net::{PeerKey, RemotePeer};
+use crate::trust::{Decision, Origin};
 
 impl App {
     /// The deposit of a chat's undelivered messages, when a directory is configured and
@@ -90,8 +91,11 @@ impl App {
         }
     }
 
-    /// Checks a mail's sender like a session's peer: a pinned key must match; a first
-    /// contact is pinned unless the directory lists another key.
+    /// Checks a mail's sender with the same rule as an incoming session's peer
+    /// ([`crate::trust::decide`]): a sealed message from an impostor is discarded unread with
+    /// a status-bar notice (the contact it claims to be is left alone); one whose sender's key
+    /// cannot be checked yet, or changed (confirmed by the directory) and is not accepted yet,
+    /// stays in the mailbox for a later fetch.
     fn take_mail(
         &mut self,
         mail: MailId,
@@ -102,23 +106,43 @@ impl App {
         let Ok(sender) = validate::username(&sender) else {
             return vec![Effect::Mail(MailEffect::Discard { mail })];
         };
-        let listed = self
-            .contacts
-            .iter()
-            .find(|r| r.username == sender)
-            .and_then(|r| validate::public_key(&r.public_key).ok());
+        let claimed = RemotePeer {
+            username: sender.clone(),
+            addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+            listen_port: None,
+            key,
+        };
         let mut effects = Vec::new();
-        match (self.pins.check(&sender, &key), listed) {
-            (Trust::Changed { .. }, _) => return self.refuse_mail(mail, &sender),
-            (Trust::New, Some(listed)) if listed != key => return self.refuse_mail(mail, &sender),
-            (Trust::New, _) => {
+        match self.decide(&claimed, Origin::Inbound) {
+            Decision::Trusted { .. } => {}
+            Decision::PinNew | Decision::NewByAddress => {
                 let pin = self.pins.pin(&sender, key);
                 effects.push(Effect::SavePin {
                     peer: sender.clone(),
                     pin,
                 });
             }
-            (Trust::Pinned | Trust::Verified, _) => {}
+            Decision::Impostor => {
+                self.tell(
+                    Level::Error,
+                    format!(
+                        "discarded a sealed message signed as {sender} with a key that is neither the one pinned nor the one the directory lists (fingerprint {})",
+                        fingerprint(&key)
+                    ),
+                );
+                return vec![Effect::Mail(MailEffect::Discard { mail })];
+            }
+            Decision::Changed { expected } => {
+                let id = self.chat_for(&sender);
+                let shown = self.chat(id).is_some_and(
+                    |c| matches!(c.security, Security::Changed { offered, .. } if offered == key),
+                );
+                if !shown {
+                    self.refuse_changed_key(id, expected, key);
+                }
+                return Vec::new();
+            }
+            Decision::Unverifiable => return Vec::new(),
         }
         effects.push(Effect::Mail(match message {
             PeerMessage::Chat {
@@ -141,18 +165,6 @@ impl App {
             _ => MailEffect::Discard { mail },
         }));
         effects
-    }
-
-    fn refuse_mail(&mut self, mail: MailId, sender: &str) -> Vec<Effect> {
-        let now = self.now();
-        let id = self.chat_for(sender);
-        if let Some(chat) = self.chat_mut(id) {
-            let text = format!(
-                "a sealed message signed as {sender} carried another key than {sender}'s — discarded unread"
-            );
-            chat.notice(now, LineKind::Error, text);
-        }
-        vec![Effect::Mail(MailEffect::Discard { mail })]
     }
 }
 

@@ -152,6 +152,8 @@ pub struct App {
     pub read_receipts: bool,
     /// When the bell last rang, unix ms.
     last_bell_ms: Option<u64>,
+    /// When each address last got an impostor notice, unix ms (rate limit).
+    impostor_notices: std::collections::HashMap<std::net::IpAddr, u64>,
     clock: fn() -> u64,
     next_chat: u64,
     /// Effects produced by helpers (showing a chat loads its history); drained by `update`.
@@ -188,6 +190,7 @@ impl App {
             bell: true,
             read_receipts: false,
             last_bell_ms: None,
+            impostor_notices: std::collections::HashMap::new(),
             clock,
             next_chat: 1,
             emitted: Vec::new(),

@@ -3,6 +3,7 @@
 use crate::net::{CloseReason, Direction, RemotePeer, SessionId};
 
 use super::trust::Verdict;
+use crate::trust::{Decision, Origin};
 use super::{
     Action, App, ChatId, DialTarget, Effect, Focus, Level, LineKind, Link, MAX_RECONNECT_ATTEMPTS,
 };
@@ -198,6 +199,15 @@ impl App {
     ) -> Vec<Effect> {
         let now = self.now();
         let outgoing = matches!(direction, Direction::Outgoing { .. });
+        // An incoming peer is judged before any chat is touched: an impostor must not disturb
+        // the contact whose name it claims.
+        if !outgoing {
+            let decision = self.decide(&peer, Origin::Inbound);
+            if matches!(decision, Decision::Impostor | Decision::Unverifiable) {
+                self.refuse_impostor(&peer, decision);
+                return vec![Effect::CloseSession { session }];
+            }
+        }
         let id = match direction {
             Direction::Outgoing { request } => ChatId(request),
             Direction::Incoming => match self.chats.iter().find(|c| c.name == peer.username) {
@@ -257,7 +267,12 @@ impl App {
             username: chat.name.clone(),
             ..peer
         };
-        let verdict = self.judge_key(id, &peer, by_addr, &mut effects);
+        let origin = match (outgoing, by_addr) {
+            (false, _) => Origin::Inbound,
+            (true, true) => Origin::DialedAddress,
+            (true, false) => Origin::DialedListed,
+        };
+        let verdict = self.judge_key(id, &peer, origin, &mut effects);
         let Some(chat) = self.chat_mut(id) else {
             return effects;
         };

@@ -1,12 +1,12 @@
-//! `App::update` for keys: pinning on first contact, refusing changed keys, `/accept` and
-//! `/verify`.
+//! `App::update` for keys: the trust rule ([`crate::trust`]) applied to sessions, impostor
+//! notices, refusing changed keys, `/accept` and `/verify`.
 
 use p2p_chat_protocol::validate;
 
-use super::{App, ChatId, DialTarget, Effect, Level, LineKind, Link, Security};
+use super::{App, ChatId, DialTarget, DirectoryState, Effect, Level, LineKind, Link, Security};
 use crate::identity::{fingerprint, safety_number};
 use crate::net::{PeerKey, RemotePeer};
-use crate::pins::Trust;
+use crate::trust::{Decision, Listed, Origin, decide};
 
 /// What to do with a session whose peer proved `key`.
 pub(super) enum Verdict {
@@ -18,47 +18,111 @@ pub(super) enum Verdict {
     Refuse,
 }
 
+/// Shortest time between two impostor notices about one address: 60 s.
+const IMPOSTOR_NOTICE_INTERVAL_MS: u64 = 60_000;
+/// Most addresses whose last impostor notice is remembered; beyond, the oldest are forgotten.
+const IMPOSTOR_NOTICE_ADDRESSES: usize = 1024;
+
 impl App {
     /// The key a peer must prove when we dial `name`: its pin.
     pub(super) fn expected_key(&self, name: &str) -> Option<PeerKey> {
         self.pins.get(name).map(|pin| pin.key)
     }
 
-    /// Decides about the key a peer proved in a new session of chat `id`, updating the chat's
-    /// security state and the pins; pushes the effects (saving pins) to `effects`. A refusal
-    /// is shown in the chat at once; notes come back in the verdict.
+    /// What the directory lists for `name`, from the contact list it last sent: nothing
+    /// without a directory, unknown while no list has arrived yet.
+    pub(super) fn listed(&self, name: &str) -> Listed {
+        if let Some(record) = self.contacts.iter().find(|r| r.username == name) {
+            return validate::public_key(&record.public_key).map_or(Listed::Nothing, Listed::Key);
+        }
+        match self.directory {
+            DirectoryState::Disabled | DirectoryState::Online => Listed::Nothing,
+            _ if !self.contacts.is_empty() => Listed::Nothing,
+            _ => Listed::Unknown,
+        }
+    }
+
+    /// The trust rule ([`crate::trust::decide`]) for `peer`'s key, reached through `origin`.
+    pub(super) fn decide(&self, peer: &RemotePeer, origin: Origin) -> Decision {
+        decide(
+            self.pins.get(&peer.username).copied(),
+            self.listed(&peer.username),
+            origin,
+            &peer.key,
+        )
+    }
+
+    /// Refuses a peer that is not who it claims to be, with a status-bar notice naming the
+    /// claimed name, the address and the key's fingerprint, at most once a minute per
+    /// address. No chat changes: the real contact's chat and session stay as they are. When
+    /// the name is a pinned contact's, the contact list is fetched again.
+    pub(super) fn refuse_impostor(&mut self, peer: &RemotePeer, decision: Decision) {
+        let now = self.now();
+        let ip = peer.addr.ip();
+        if self
+            .impostor_notices
+            .get(&ip)
+            .is_some_and(|last| now.saturating_sub(*last) < IMPOSTOR_NOTICE_INTERVAL_MS)
+        {
+            return;
+        }
+        if self.impostor_notices.len() >= IMPOSTOR_NOTICE_ADDRESSES {
+            let oldest = self.impostor_notices.iter().min_by_key(|(_, at)| **at);
+            if let Some(oldest) = oldest.map(|(ip, _)| *ip) {
+                self.impostor_notices.remove(&oldest);
+            }
+        }
+        self.impostor_notices.insert(ip, now);
+        // A contact who really rotated the key is refused too while the contact list still
+        // has the old key: fetch it again, so the next attempt is judged on what the
+        // directory lists now (and shows the key-change warning if it confirms the new key).
+        if self.pins.get(&peer.username).is_some() && self.me.directory.is_some() {
+            self.emit(Effect::LoadContacts);
+        }
+        let why = match decision {
+            Decision::Unverifiable => {
+                "a first contact, and the directory cannot be asked about the name now"
+            }
+            _ => "its key is neither the one pinned nor the one the directory lists",
+        };
+        self.tell(
+            Level::Error,
+            format!(
+                "refused a peer at {} claiming to be {}: {why} (fingerprint {})",
+                peer.addr,
+                peer.username,
+                fingerprint(&peer.key)
+            ),
+        );
+    }
+
+    /// Decides about the key a peer proved in a new session of chat `id`, reached through
+    /// `origin`, updating the chat's security state and the pins; pushes the effects (saving
+    /// pins) to `effects`. A refusal is shown at once; notes come back in the verdict.
     pub(super) fn judge_key(
         &mut self,
         id: ChatId,
         peer: &RemotePeer,
-        by_addr: bool,
+        origin: Origin,
         effects: &mut Vec<Effect>,
     ) -> Verdict {
-        // With no pin yet, a directory record stands in for one.
-        let directory_key = self
-            .contacts
-            .iter()
-            .find(|r| r.username == peer.username)
-            .and_then(|r| validate::public_key(&r.public_key).ok());
-        let trust = match (self.pins.check(&peer.username, &peer.key), directory_key) {
-            (Trust::New, Some(listed)) if listed != peer.key => Trust::Changed { pinned: listed },
-            (trust, _) => trust,
-        };
+        let decision = self.decide(peer, origin);
+        let now = self.now();
         let Some(chat) = self.chats.iter_mut().find(|c| c.id == id) else {
             return Verdict::Refuse;
         };
         let fp = fingerprint(&peer.key);
-        match trust {
-            Trust::Pinned => chat.security = Security::Pinned,
-            Trust::Verified => chat.security = Security::Verified,
-            Trust::New if by_addr => {
+        match decision {
+            Decision::Trusted { verified: true } => chat.security = Security::Verified,
+            Decision::Trusted { verified: false } => chat.security = Security::Pinned,
+            Decision::NewByAddress => {
                 chat.security = Security::Unapproved { key: peer.key };
                 return Verdict::Hold(format!(
                     "first contact with {0}: its key's fingerprint is {fp}. Check it with {0} another way (in person, by phone), then /accept to trust it — nothing is sent before that.",
                     peer.username
                 ));
             }
-            Trust::New => {
+            Decision::PinNew => {
                 chat.security = Security::New;
                 let pin = self.pins.pin(&peer.username, peer.key);
                 effects.push(Effect::SavePin {
@@ -70,8 +134,22 @@ impl App {
                     peer.username
                 )));
             }
-            Trust::Changed { pinned } => {
-                self.refuse_changed_key(id, pinned, peer.key);
+            Decision::Changed { expected } => {
+                self.refuse_changed_key(id, expected, peer.key);
+                return Verdict::Refuse;
+            }
+            Decision::Impostor | Decision::Unverifiable if origin == Origin::Inbound => {
+                self.refuse_impostor(peer, decision);
+                return Verdict::Refuse;
+            }
+            Decision::Impostor | Decision::Unverifiable => {
+                // We dialled this address ourselves: the answer belongs in that chat.
+                let reason = format!(
+                    "the peer at {} calls itself {} but its key (fingerprint {fp}) is not the one the directory lists for {} — refused",
+                    peer.addr, peer.username, peer.username
+                );
+                chat.notice(now, LineKind::Error, reason.clone());
+                chat.link = Link::Failed { reason };
                 return Verdict::Refuse;
             }
         }

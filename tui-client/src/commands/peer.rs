@@ -22,6 +22,7 @@ use crate::pins::Pins;
 use crate::presence::{Account, PresenceReport};
 use crate::profile::{self, Profile};
 use crate::store::{Incoming, LocalStore};
+use crate::trust::Origin;
 use crate::tui::{self, resolve};
 
 /// How long `send` waits for the peer's receipt after sending: 10 s.
@@ -134,6 +135,10 @@ pub async fn send(
     {
         bail!("{}", super::trust::changed_key_message(name, &pin, &listed));
     }
+    let origin = match &target {
+        DialTarget::Username(_) => Origin::DialedListed,
+        DialTarget::Addr(_) => Origin::DialedAddress,
+    };
     let local = LocalPeer {
         username: my_name(name, &ctx.profile)?,
         listen_port: None,
@@ -148,11 +153,21 @@ pub async fn send(
         tx,
     )
     .await?;
+    // A peer dialled by username is judged as that user, whatever it calls itself.
     if let Some(NetEvent {
         event: SessionEvent::Opened { peer, .. },
         ..
     }) = rx.recv().await
-        && let Err(e) = super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key).await
+        && let Err(e) = super::trust::pin_or_refuse(
+            &mut ctx,
+            match &target {
+                DialTarget::Username(name) => name,
+                DialTarget::Addr(_) => &peer.username,
+            },
+            &peer.key,
+            origin,
+        )
+        .await
     {
         handle.close();
         return Err(e);
@@ -232,7 +247,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
             match event {
                 SessionEvent::Opened { peer, handle, .. } => {
                     if let Err(e) =
-                        super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key).await
+                        super::trust::pin_or_refuse(&mut ctx, &peer.username, &peer.key, Origin::Inbound).await
                     {
                         eprintln!("refused {} from {}: {e:#}", peer.username, peer.addr);
                         handle.close();

@@ -7,7 +7,7 @@ use super::peer::{Loaded, load};
 use crate::cli::GlobalOpts;
 use crate::directory::{DirectoryClient, DirectoryError};
 use crate::identity::{Identity, PublicKey, fingerprint, safety_number};
-use crate::pins::Trust;
+use crate::trust::{Decision, Listed, Origin, decide};
 
 /// The explanation shown when a contact's key differs from the pinned one.
 pub fn changed_key_message(name: &str, pinned: &PublicKey, offered: &PublicKey) -> String {
@@ -49,39 +49,49 @@ async fn listing(client: &DirectoryClient, name: &str) -> Listing {
     }
 }
 
-/// Accepts `key` for `name` when it is the pinned one, fails when it differs from the pin, and
-/// pins it on first contact (saving the pins). A profile with a directory account first asks
-/// the directory about a first contact: a name registered there with another key is refused
-/// (a stranger using a registered name), and so is every first contact while the directory
-/// cannot be asked, because a pin, once made, decides all later sessions.
+/// Applies the trust rule ([`crate::trust::decide`]) to `key`, proven by a peer named `name`
+/// and reached through `origin`: accepts the pinned key; pins a first contact (saving the
+/// pins, with a note on stderr), asking the profile's directory first; refuses an impostor, a
+/// changed key, and a first incoming contact while the directory cannot be asked.
 ///
 /// # Errors
-/// A changed key, a key the directory contradicts or could not check, or pins that cannot be
-/// saved.
+/// The refusals, each one line saying why and what to do; or pins that cannot be saved.
 pub(super) async fn pin_or_refuse(
     ctx: &mut Loaded,
     name: &str,
     key: &PublicKey,
+    origin: Origin,
 ) -> anyhow::Result<()> {
-    match ctx.pins.check(name, key) {
-        Trust::Pinned | Trust::Verified => return Ok(()),
-        Trust::Changed { pinned } => bail!("{}", changed_key_message(name, &pinned, key)),
-        Trust::New => {}
-    }
-    if let Some(client) = directory(ctx) {
-        match listing(&client, name).await {
-            Listing::Key(listed) if listed != *key => bail!(
-                "the directory lists another key for {name} (fingerprint {}) than this peer \
-                 proved ({}): someone else may be using the name {name}; not pinned",
-                fingerprint(&listed),
-                fingerprint(key)
-            ),
-            Listing::Key(_) | Listing::None => {}
-            Listing::Unknown(e) => bail!(
-                "a first contact is pinned only once the directory has checked the name, and \
-                 it cannot be asked now — try again later ({e})"
-            ),
+    let pin = ctx.pins.get(name).copied();
+    // The directory is asked only when the pin alone does not decide.
+    let listed = if pin.is_some_and(|p| p.key == *key) {
+        Listed::Nothing
+    } else {
+        match directory(ctx) {
+            None => Listed::Nothing,
+            Some(client) => match listing(&client, name).await {
+                Listing::Key(listed) => Listed::Key(listed),
+                Listing::None => Listed::Nothing,
+                Listing::Unknown(_) => Listed::Unknown,
+            },
         }
+    };
+    match decide(pin, listed, origin, key) {
+        Decision::Trusted { .. } => return Ok(()),
+        Decision::PinNew | Decision::NewByAddress => {}
+        Decision::Changed { expected } => {
+            bail!("{}", changed_key_message(name, &expected, key))
+        }
+        Decision::Impostor => bail!(
+            "this peer calls itself {name}, but its key (fingerprint {}) is neither the one \
+             pinned for {name} nor the one the directory lists: someone else may be using the \
+             name; refused",
+            fingerprint(key)
+        ),
+        Decision::Unverifiable => bail!(
+            "a first contact is pinned only once the directory has checked the name, and it \
+             cannot be asked now — try again later"
+        ),
     }
     eprintln!(
         "note: first contact with {name}; pinned its key (fingerprint {})",

@@ -63,6 +63,10 @@ fn snapshot_key_changed() {
             reason: String::new(),
         },
     });
+    // bob rotated his key; the directory lists the new one.
+    let mut contacts = app.contacts.clone();
+    contacts[0].public_key = p2p_chat_protocol::validate::key_hex(&[0x66; 32]);
+    app.update(Action::ContactsLoaded(contacts));
     let mut impostor = fixtures::peer("bob", 66);
     impostor.key = [0x66; 32];
     app.update(Action::SessionOpened {

@@ -31,7 +31,7 @@ fn read_receipts_bells_and_alt_a_between_three_clients() {
 
     // bob reads with receipts on: alice's message is shown to him, so it is marked read.
     // `i` leaves the contact list for the input line (where `/` starts a command).
-    bob.type_text("i/receipts on\r");
+    bob.type_text("/receipts on\r");
     bob.wait_for("read receipts on");
     alice.wait_for("bob");
     alice.type_text("\r");
@@ -46,7 +46,7 @@ fn read_receipts_bells_and_alt_a_between_three_clients() {
     assert!(!bob.contents().contains("done ✓✓"), "{}", bob.contents());
 
     // carol writes to both; neither has her chat on screen.
-    carol.type_text("i/connect alice\r");
+    carol.type_text("/connect alice\r");
     carol.wait_for("connected to alice");
     carol.type_text("hi alice\r");
     carol.wait_for("hi alice ✓");

@@ -1,5 +1,6 @@
-//! First contacts of `listen` checked against the directory: a stranger using a registered
-//! name is refused, while unregistered names and the real owner are accepted.
+//! The trust rule end to end: `listen` checks first contacts against the directory (a stranger
+//! using a registered name is refused; unregistered names and the real owner are accepted),
+//! and impostors cannot block a chat in the chat window.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -8,8 +9,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Instant;
 
-use crate::procs::{Directory, client_bin, free_port, register, run_client};
-use crate::pty::PATIENCE;
+use crate::procs::{Directory, alice_and_bob, client_bin, free_port, register, run_client};
+use crate::pty::{PATIENCE, Tui};
 
 /// The lines of `pipe`, read on a thread of their own.
 fn lines(pipe: impl Read + Send + 'static) -> Receiver<String> {
@@ -77,7 +78,7 @@ fn listen_refuses_a_stranger_using_a_registered_name() {
     assert!(!out.status.success(), "the impostor's message was accepted");
     let refused = wait_for(&errors, "refused bob");
     assert!(
-        refused.contains("the directory lists another key for bob"),
+        refused.contains("neither the one pinned for bob nor the one the directory lists"),
         "{refused}"
     );
     // A name nobody registered is pinned on first contact, as without a directory.
@@ -107,4 +108,73 @@ fn listen_refuses_a_stranger_using_a_registered_name() {
     );
     let _ = listener.kill();
     let _ = listener.wait();
+}
+
+#[test]
+fn impostors_cannot_block_a_chat_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
+    // carol is registered, but bob has never talked to her.
+    register(&tmp.path().join("carol"), &directory, "carol", free_port());
+    let bin = client_bin();
+    let bob_listen = format!("127.0.0.1:{bob_port}");
+    let alice_listen = format!("127.0.0.1:{alice_port}");
+    let mut bob = Tui::spawn(
+        "bob",
+        &bin,
+        &["--home", home_arg(&bob_home), "--listen", &bob_listen],
+    );
+    let mut alice = Tui::spawn(
+        "alice",
+        &bin,
+        &["--home", home_arg(&alice_home), "--listen", &alice_listen],
+    );
+    bob.wait_for("directory: online");
+    alice.wait_for("directory: online");
+    alice.type_text("/connect bob\r");
+    alice.wait_for("connected to bob");
+    alice.type_text("first\r");
+    bob.wait_for("first");
+
+    // A stranger from a fresh profile, calling itself carol: a notice, no key warning.
+    let stranger = tmp.path().join("stranger");
+    let claim = |name: &str, text: &str| {
+        run_client(
+            &[
+                "--home",
+                home_arg(&stranger),
+                "send",
+                "--ip",
+                &bob_listen,
+                "--name",
+                name,
+                text,
+            ],
+            "",
+        )
+    };
+    let out = claim("carol", "hello from carol");
+    assert!(!out.status.success(), "the stranger's message was accepted");
+    bob.wait_for("claiming to be carol");
+    assert!(!bob.contents().contains("hello from carol"));
+    // The same stranger as alice, while alice is connected (notices from one address are
+    // rate-limited, so this one is silent).
+    let out = claim("alice", "it's me, alice");
+    assert!(!out.status.success(), "the impostor's message was accepted");
+    let screen = bob.contents();
+    assert!(
+        !screen.contains("Key changed") && !screen.contains("KEY CHANGED"),
+        "{screen}"
+    );
+    assert!(!screen.contains("it's me, alice"), "{screen}");
+    // The real chat goes on, both ways.
+    alice.type_text("still here\r");
+    bob.wait_for("still here");
+    bob.type_text("good\r");
+    alice.wait_for("good");
+    let screen = bob.contents();
+    assert!(!screen.contains("alice — failed"), "{screen}");
+    alice.quit();
+    bob.quit();
 }

@@ -65,7 +65,11 @@ fn a_changed_key_is_refused_until_accepted() {
             reason: String::new(),
         },
     });
-    // bob comes back with another key: the session is closed and a warning blocks the chat.
+    // bob rotated his key, and the directory lists the new one: when he comes back with it,
+    // the session is closed and a warning blocks his chat until the user accepts.
+    let mut rotated = record("bob", true);
+    rotated.public_key = p2p_chat_protocol::validate::key_hex(&[0x66; 32]);
+    app.update(Action::ContactsLoaded(vec![rotated]));
     let mut impostor = remote("bob", Some(4001));
     impostor.key = [0x66; 32];
     let effects = essential(app.update(Action::SessionOpened {
@@ -134,6 +138,136 @@ fn an_incoming_key_that_contradicts_the_directory_is_refused() {
         app.pins.get("bob").is_none(),
         "nothing pinned for an impostor"
     );
+}
+
+#[test]
+fn an_impostor_while_the_contact_is_connected_leaves_the_chat_alone() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let before = app.chat(chat).unwrap().lines.len();
+    // Someone else connects, calling itself bob, with a key neither pinned nor listed.
+    let mut impostor = remote("bob", Some(4001));
+    impostor.addr = "192.0.2.66:40000".parse().unwrap();
+    impostor.key = [0x66; 32];
+    let effects = essential(app.update(Action::SessionOpened {
+        session: SessionId(7),
+        peer: impostor.clone(),
+        direction: Direction::Incoming,
+    }));
+    assert_eq!(
+        effects,
+        vec![
+            Effect::CloseSession {
+                session: SessionId(7)
+            },
+            Effect::LoadContacts
+        ],
+        "only the impostor's session is closed (and the contact list fetched again)"
+    );
+    let bob = app.chat(chat).unwrap();
+    assert!(matches!(
+        bob.link,
+        Link::Connected {
+            session: SessionId(1),
+            ..
+        }
+    ));
+    assert_eq!(bob.security, Security::New);
+    assert_eq!(bob.lines.len(), before, "nothing written into bob's chat");
+    assert_eq!(app.key_warning, None, "no blocking warning");
+    let Some((Level::Error, notice)) = app.notice.clone() else {
+        panic!("{:?}", app.notice)
+    };
+    let fp = crate::identity::fingerprint(&[0x66; 32]);
+    assert!(
+        notice.contains("192.0.2.66:40000") && notice.contains("bob") && notice.contains(&fp),
+        "{notice}"
+    );
+    // The same address again within a minute: refused without another notice.
+    app.notice = None;
+    let effects = essential(app.update(Action::SessionOpened {
+        session: SessionId(8),
+        peer: impostor,
+        direction: Direction::Incoming,
+    }));
+    assert_eq!(
+        effects,
+        vec![Effect::CloseSession {
+            session: SessionId(8)
+        }]
+    );
+    assert_eq!(app.notice, None, "rate-limited per address");
+    // The real chat still works: a message goes out on bob's session.
+    app.current = Some(chat);
+    let effects = type_line(&mut app, "still there?");
+    assert!(only_queued(&effects), "{effects:?}");
+}
+
+#[test]
+fn a_genuine_key_rotation_shows_the_warning_in_that_contacts_chat() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    app.update(Action::SessionClosed {
+        session: SessionId(1),
+        reason: CloseReason::PeerLeft {
+            reason: String::new(),
+        },
+    });
+    // bob ran `rotate-key`; our contact list still has his old key.
+    let mut rotated = remote("bob", Some(4001));
+    rotated.key = [0x66; 32];
+    let effects = essential(app.update(Action::SessionOpened {
+        session: SessionId(2),
+        peer: rotated.clone(),
+        direction: Direction::Incoming,
+    }));
+    assert!(effects.contains(&Effect::LoadContacts), "{effects:?}");
+    assert_eq!(app.key_warning, None, "not confirmed yet");
+    // The fresh list confirms the new key; bob's next attempt shows the warning in his chat.
+    let mut listed = record("bob", true);
+    listed.public_key = p2p_chat_protocol::validate::key_hex(&[0x66; 32]);
+    app.update(Action::ContactsLoaded(vec![listed]));
+    let effects = essential(app.update(Action::SessionOpened {
+        session: SessionId(3),
+        peer: rotated,
+        direction: Direction::Incoming,
+    }));
+    assert!(effects.contains(&Effect::CloseSession {
+        session: SessionId(3)
+    }));
+    assert_eq!(app.key_warning, Some(chat));
+    assert!(matches!(
+        app.chat(chat).unwrap().security,
+        Security::Changed {
+            offered: [0x66, ..],
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_stranger_claiming_a_listed_name_never_met_gets_no_key_change_warning() {
+    // The reproduction: carol is in the directory but we never talked to her; a stranger
+    // connects as carol with another key.
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("carol", true)]));
+    let mut stranger = remote("carol", Some(4001));
+    stranger.key = [0x66; 32];
+    let effects = essential(app.update(Action::SessionOpened {
+        session: SessionId(3),
+        peer: stranger,
+        direction: Direction::Incoming,
+    }));
+    assert_eq!(
+        effects,
+        vec![Effect::CloseSession {
+            session: SessionId(3)
+        }]
+    );
+    assert_eq!(app.key_warning, None);
+    assert!(app.chats.is_empty(), "no chat is opened for the impostor");
+    assert!(matches!(&app.notice, Some((Level::Error, n)) if n.contains("claiming to be carol")));
+    assert!(app.pins.get("carol").is_none());
 }
 
 #[test]
