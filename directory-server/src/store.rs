@@ -119,7 +119,8 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<ClientRow>, StoreError>;
 
-    /// Applies `update` (address, maybe key and observed host) and sets `last_seen`; `None`
+    /// Applies `update` (address, maybe key and observed host) and sets `last_seen` and
+    /// `heartbeat_at` (only a running client updates its address); `None`
     /// when the client does not exist.
     ///
     /// # Errors
@@ -127,8 +128,9 @@ pub trait Store: Send + Sync + 'static {
     async fn update_address(&self, update: &AddressUpdate)
     -> Result<Option<ClientRow>, StoreError>;
 
-    /// Sets `last_seen = now`, and `observed_host` when one is given; false when the client
-    /// does not exist.
+    /// Sets `last_seen = now`, `observed_host` when one is given, and with `heartbeat` (a
+    /// running client's heartbeat, not a login) also `heartbeat_at = now`; false when the
+    /// client does not exist.
     ///
     /// # Errors
     /// Database failures only.
@@ -137,7 +139,15 @@ pub trait Store: Send + Sync + 'static {
         username: &str,
         now: DateTime<Utc>,
         observed_host: Option<&str>,
+        heartbeat: bool,
     ) -> Result<bool, StoreError>;
+
+    /// Clears `heartbeat_at`: the client signed off and is offline at once. False when the
+    /// client does not exist.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn sign_off(&self, username: &str) -> Result<bool, StoreError>;
 
     /// Replaces `username`'s password hash and deletes all its tokens, in one transaction;
     /// false when the client does not exist.

@@ -10,6 +10,9 @@ use crate::directory::{DirectoryClient, DirectoryError};
 /// 60 s presence window, so one lost heartbeat does not make us look offline.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(20);
 
+/// Longest wait for the directory to take our sign-off when quitting: 2 s.
+pub const SIGN_OFF_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Our account on a directory.
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -43,9 +46,19 @@ impl Account {
     /// Any [`DirectoryError`] of the lookup or the update.
     pub async fn announce(&self, listen_port: u16) -> Result<ClientRecord, DirectoryError> {
         let record = self.client.lookup(&self.username).await?;
+        let port = self.fixed_port.unwrap_or(listen_port);
         self.client
-            .update_address(&self.username, &self.token, &record.host, listen_port)
+            .update_address(&self.username, &self.token, &record.host, port)
             .await
+    }
+
+    /// Tells the directory we quit, so contacts see us offline at once; gives up after
+    /// [`SIGN_OFF_TIMEOUT`] (the presence window ends it anyway).
+    pub async fn sign_off(&self) {
+        let request = self.client.sign_off(&self.username, &self.token);
+        if let Ok(Err(err)) = tokio::time::timeout(SIGN_OFF_TIMEOUT, request).await {
+            tracing::debug!(%err, "sign-off failed");
+        }
     }
 
     /// Announces `listen_port`, then sends a heartbeat every [`HEARTBEAT_INTERVAL`] (and

@@ -103,7 +103,7 @@ pub(super) async fn login(
             expires_at,
         })
         .await?;
-    state.store().touch(&username, now, None).await?;
+    state.store().touch(&username, now, None, false).await?;
     tracing::info!(%username, "logged in");
     Ok(Json(LoginResponse {
         token: token.secret,

@@ -155,9 +155,25 @@ pub(super) async fn heartbeat(
     let observed_host = observed.map(|ip| ip.to_string());
     let store = state.store();
     if store
-        .touch(&username, Utc::now(), observed_host.as_deref())
+        .touch(&username, Utc::now(), observed_host.as_deref(), true)
         .await?
     {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(&username))
+    }
+}
+
+/// The client signs off (a clean quit): offline at once rather than when the presence
+/// window runs out. 204.
+pub(super) async fn offline(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let username = path_username(&raw)?;
+    auth.require(&username)?;
+    if state.store().sign_off(&username).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(&username))

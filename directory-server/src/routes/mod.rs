@@ -38,6 +38,7 @@ pub(crate) fn router(state: AppState) -> Router {
                 .delete(clients::unregister),
         )
         .route("/clients/{username}/heartbeat", post(clients::heartbeat))
+        .route("/clients/{username}/offline", post(clients::offline))
         .route(
             "/clients/{username}/password",
             put(session::change_password),

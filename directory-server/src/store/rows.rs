@@ -25,15 +25,21 @@ pub struct ClientRow {
     pub registered_at: DateTime<Utc>,
     /// Last sign of life: registration, login, heartbeat or address update.
     pub last_seen: DateTime<Utc>,
+    /// Last heartbeat or address update of a running client; `None` before the first one and
+    /// after the client signed off.
+    pub heartbeat_at: Option<DateTime<Utc>>,
 }
 
 impl ClientRow {
-    /// The public record at time `now`: `online` is true when `last_seen` is at most
-    /// `presence_window` before `now`.
+    /// The public record at time `now`: `online` is true when a running client's heartbeat
+    /// ([`heartbeat_at`](Self::heartbeat_at)) is at most `presence_window` before `now`.
     pub fn to_record(&self, now: DateTime<Utc>, presence_window: Duration) -> ClientRecord {
-        let age = now.signed_duration_since(self.last_seen);
-        // A last_seen in the future (clock stepped back) counts as online.
-        let online = age.to_std().map_or(true, |age| age <= presence_window);
+        // A heartbeat in the future (clock stepped back) counts as online.
+        let online = self.heartbeat_at.is_some_and(|at| {
+            now.signed_duration_since(at)
+                .to_std()
+                .map_or(true, |age| age <= presence_window)
+        });
         ClientRecord {
             username: self.username.clone(),
             host: self.host.clone(),
@@ -109,6 +115,7 @@ mod tests {
             observed_host: None,
             registered_at: last_seen,
             last_seen,
+            heartbeat_at: Some(last_seen),
         }
     }
 

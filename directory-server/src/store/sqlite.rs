@@ -43,7 +43,7 @@ pub struct SqliteStore {
 /// `&'static str` literals built with `concat!`.
 macro_rules! client_columns {
     () => {
-        "username, host, port, public_key, observed_host, registered_at, last_seen"
+        "username, host, port, public_key, observed_host, registered_at, last_seen, heartbeat_at"
     };
 }
 
@@ -133,6 +133,7 @@ impl Store for SqliteStore {
                 client.observed_host.clone(),
                 now,
                 now,
+                None,
             )),
             Err(err) if is_unique_violation(&err) => {
                 Err(StoreError::UsernameTaken(client.username.clone()))
@@ -193,7 +194,8 @@ impl Store for SqliteStore {
         // COALESCE keeps the stored key and observed host when the update carries none.
         let sql = concat!(
             "UPDATE clients SET host = ?, port = ?, public_key = COALESCE(?, public_key), ",
-            "observed_host = COALESCE(?, observed_host), last_seen = ? WHERE username = ? ",
+            "observed_host = COALESCE(?, observed_host), last_seen = ?, heartbeat_at = ? ",
+            "WHERE username = ? ",
             "RETURNING ",
             client_columns!()
         );
@@ -202,6 +204,7 @@ impl Store for SqliteStore {
             .bind(i64::from(update.port))
             .bind(&update.public_key)
             .bind(&update.observed_host)
+            .bind(millis(update.now))
             .bind(millis(update.now))
             .bind(&update.username)
             .fetch_optional(&self.pool)
@@ -215,16 +218,27 @@ impl Store for SqliteStore {
         username: &str,
         now: DateTime<Utc>,
         observed_host: Option<&str>,
+        heartbeat: bool,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE clients SET last_seen = ?, observed_host = COALESCE(?, observed_host) \
-             WHERE username = ?",
+            "UPDATE clients SET last_seen = ?, observed_host = COALESCE(?, observed_host), \
+             heartbeat_at = CASE WHEN ? THEN ? ELSE heartbeat_at END WHERE username = ?",
         )
         .bind(millis(now))
         .bind(observed_host)
+        .bind(heartbeat)
+        .bind(millis(now))
         .bind(username)
         .execute(&self.pool)
         .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn sign_off(&self, username: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE clients SET heartbeat_at = NULL WHERE username = ?")
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 

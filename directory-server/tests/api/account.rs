@@ -41,7 +41,10 @@ async fn register_returns_the_public_record() {
     assert_eq!(record["username"], "alice");
     assert_eq!(record["host"], "127.0.0.1");
     assert_eq!(record["port"], 55555, "default port");
-    assert_eq!(record["online"], true);
+    assert_eq!(
+        record["online"], false,
+        "online only once a running client heartbeats"
+    );
     let registered: DateTime<Utc> = record["registered_at"].as_str().unwrap().parse().unwrap();
     assert!(registered >= before - chrono::Duration::milliseconds(1));
     assert_eq!(record["registered_at"], record["last_seen"]);

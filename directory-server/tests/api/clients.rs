@@ -83,7 +83,7 @@ async fn after_and_next_walk_through_all_pages_in_order() {
     assert!(
         records
             .iter()
-            .all(|r| r["online"] == true && r.get("password_hash").is_none())
+            .all(|r| r["online"] == false && r.get("password_hash").is_none())
     );
 }
 

@@ -237,6 +237,19 @@ async fn clients_go_offline_after_the_presence_window() {
     let (patient, hasty) = (app(patient), app(hasty));
     register(&patient, "omar", 1).await;
     let token = login(&patient, "omar").await;
+    // Registering and logging in do not make an account online; a running client's
+    // heartbeat does.
+    let reply = call(&patient, "GET", "/clients/omar", None, None).await;
+    assert_eq!(reply.json["online"], false, "registered, no client running");
+    let beat = call(
+        &patient,
+        "POST",
+        "/clients/omar/heartbeat",
+        None,
+        Some(&token),
+    )
+    .await;
+    assert_eq!(beat.status, StatusCode::NO_CONTENT);
 
     eventually("omar is offline in the short window", || async {
         call(&hasty, "GET", "/clients/omar", None, None).await.json["online"] == false
@@ -265,4 +278,33 @@ async fn clients_go_offline_after_the_presence_window() {
             .json["clients"][0]["online"],
         true
     );
+}
+
+#[tokio::test]
+async fn a_client_that_signs_off_is_offline_at_once() {
+    let app = test_app().await;
+    register(&app, "pia", 1).await;
+    let token = login(&app, "pia").await;
+    let online = |app: &axum::Router| {
+        let app = app.clone();
+        async move { call(&app, "GET", "/clients/pia", None, None).await.json["online"].clone() }
+    };
+    call(&app, "POST", "/clients/pia/heartbeat", None, Some(&token)).await;
+    assert_eq!(online(&app).await, true);
+    let reply = call(&app, "POST", "/clients/pia/offline", None, Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    assert_eq!(online(&app).await, false, "offline before the window ends");
+    // A login is not a running client either; the next heartbeat is.
+    login(&app, "pia").await;
+    assert_eq!(online(&app).await, false);
+    call(&app, "POST", "/clients/pia/heartbeat", None, Some(&token)).await;
+    assert_eq!(online(&app).await, true);
+    // Only the owner can sign off, and only with a token.
+    register(&app, "quinn", 1).await;
+    let other = login(&app, "quinn").await;
+    let reply = call(&app, "POST", "/clients/pia/offline", None, Some(&other)).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text);
+    let reply = call(&app, "POST", "/clients/pia/offline", None, None).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    assert_eq!(online(&app).await, true);
 }

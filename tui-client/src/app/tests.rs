@@ -305,6 +305,25 @@ fn connecting_to_an_unknown_name_is_an_error_line_not_a_chat() {
 }
 
 #[test]
+fn the_directory_error_leaves_the_status_bar_once_the_directory_answers() {
+    let mut app = app();
+    let error = "cannot reach the directory at http://dir: connection refused".to_owned();
+    app.update(Action::DirectoryFailed(error.clone()));
+    assert_eq!(app.notice, Some((Level::Error, error.clone())));
+    app.update(Action::DirectoryOk);
+    assert_eq!(app.notice, None);
+    assert_eq!(app.directory, DirectoryState::Online);
+    // Through a contact list too; another notice shown since is left alone.
+    app.update(Action::DirectoryFailed(error.clone()));
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    assert_eq!(app.notice, None);
+    app.update(Action::DirectoryFailed(error));
+    app.notice = Some((Level::Info, "bob connected".into()));
+    app.update(Action::DirectoryOk);
+    assert_eq!(app.notice, Some((Level::Info, "bob connected".into())));
+}
+
+#[test]
 fn bad_input_keeps_the_text_and_explains() {
     let mut app = app();
     type_line(&mut app, "/connect");

@@ -53,7 +53,7 @@ impl App {
                 records.sort_by(|a, b| a.username.cmp(&b.username));
                 let before = std::mem::replace(&mut self.contacts, records);
                 self.announce_online(&before);
-                self.directory = DirectoryState::Online;
+                self.directory_answered();
                 self.cursor = self.cursor.min(self.entries().len().saturating_sub(1));
                 // Every contact-list refresh (about every 20 s) also looks for mail, and the list
                 // is kept for the next start.
@@ -63,7 +63,7 @@ impl App {
                 effects
             }
             Action::DirectoryOk => {
-                self.directory = DirectoryState::Online;
+                self.directory_answered();
                 Vec::new()
             }
             Action::DirectoryFailed(error) => {
@@ -307,6 +307,17 @@ impl App {
             SlashCommand::Receipts(on) => self.set_receipts(on),
         }
         Vec::new()
+    }
+
+    /// The directory answered: it is online again, and the error notice it left in the
+    /// status bar, if still shown, goes.
+    fn directory_answered(&mut self) {
+        if let DirectoryState::Unreachable(error) = &self.directory
+            && matches!(&self.notice, Some((Level::Error, text)) if text == error)
+        {
+            self.notice = None;
+        }
+        self.directory = DirectoryState::Online;
     }
 
     /// Removes chat `id`; when it was shown, the next one (or the contact list) is.

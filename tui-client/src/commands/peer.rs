@@ -233,8 +233,11 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
     loop {
         let first = tokio::select! {
             event = rx.recv() => match event { Some(event) => event, None => return Ok(()) },
-            _ = tokio::signal::ctrl_c() => {
+            () = interrupted() => {
                 sessions.close_all();
+                if let Some(account) = &ctx.account {
+                    account.sign_off().await;
+                }
                 return Ok(());
             }
         };
@@ -267,6 +270,22 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
             }
         }
     }
+}
+
+/// Completes on SIGINT (Ctrl+C) or, on Unix, SIGTERM (a service manager stopping a bot).
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Stores (then acknowledges) the messages among `events` and prints each one stored for the

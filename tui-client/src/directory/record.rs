@@ -72,4 +72,16 @@ impl DirectoryClient {
         let req = self.http.post(url).bearer_auth(token);
         self.send(Op::Authed { username }, req).await.map(drop)
     }
+
+    /// `POST /clients/{username}/offline`: signs us off, so contacts see us offline at once
+    /// (a clean quit).
+    ///
+    /// # Errors
+    /// [`DirectoryError::TokenRejected`] and the transport errors.
+    pub async fn sign_off(&self, username: &str, token: &str) -> Result<(), DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
+        let url = self.user_url(username, &["offline"])?;
+        let req = self.http.post(url).bearer_auth(token);
+        self.send(Op::Authed { username }, req).await.map(drop)
+    }
 }

@@ -66,6 +66,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         local.clone(),
         net_tx.clone(),
     ));
+    let sign_off = options.account.clone();
     let presence = options.account.clone().map(|account| {
         let tx = action_tx.clone();
         let port = local.listen_port.unwrap_or(0);
@@ -114,6 +115,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     listener.abort();
     if let Some(task) = presence {
         task.abort();
+    }
+    if let Some(account) = sign_off {
+        account.sign_off().await;
     }
     result
 }

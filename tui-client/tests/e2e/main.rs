@@ -3,6 +3,7 @@
 mod attention;
 mod delivery;
 mod listen;
+mod presence;
 mod procs;
 mod pty;
 mod trust;

@@ -5,7 +5,16 @@ use chrono::{DateTime, Utc};
 use crate::store::{ClientRow, StoreError};
 
 /// The columns of `client_columns!`, in order.
-pub(super) type RawClientRow = (String, String, i64, String, Option<String>, i64, i64);
+pub(super) type RawClientRow = (
+    String,
+    String,
+    i64,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+);
 
 /// A timestamp as stored: milliseconds since the Unix epoch.
 pub(super) fn millis(t: DateTime<Utc>) -> i64 {
@@ -20,7 +29,8 @@ pub(super) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 
 /// A client row from its columns, checking the port.
 pub(super) fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
-    let (username, host, port, public_key, observed_host, registered_at, last_seen) = raw;
+    let (username, host, port, public_key, observed_host, registered_at, last_seen, heartbeat_at) =
+        raw;
     let port = u16::try_from(port)
         .ok()
         .filter(|&p| p != 0)
@@ -33,5 +43,6 @@ pub(super) fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
         observed_host,
         registered_at: from_millis(registered_at)?,
         last_seen: from_millis(last_seen)?,
+        heartbeat_at: heartbeat_at.map(from_millis).transpose()?,
     })
 }

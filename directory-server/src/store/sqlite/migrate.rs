@@ -21,6 +21,11 @@ pub(super) fn migrator() -> Migrator {
             "mailbox",
             include_str!("../../../migrations/sqlite/0003_mailbox.sql"),
         ),
+        (
+            4,
+            "heartbeats",
+            include_str!("../../../migrations/sqlite/0004_heartbeats.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

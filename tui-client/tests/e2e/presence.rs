@@ -1,0 +1,81 @@
+//! What the directory shows about a user is true: the registered port survives a start, only a
+//! running client is online, and a clean quit is offline at once.
+
+use std::time::{Duration, Instant};
+
+use crate::listen::start_listen;
+use crate::procs::{Directory, register, run_client};
+use crate::pty::PATIENCE;
+
+/// `p2p-chat lookup NAME` from `home`: (address, status) as printed.
+fn lookup(home: &std::path::Path, name: &str) -> (String, String) {
+    let out = run_client(&["--home", home.to_str().unwrap(), "lookup", name], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+    };
+    (field("address:"), field("status:"))
+}
+
+/// Polls `lookup` until `check` holds for (address, status); fails after [`PATIENCE`].
+fn eventually(home: &std::path::Path, name: &str, what: &str, check: impl Fn(&str, &str) -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (address, status) = lookup(home, name);
+        if check(&address, &status) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still {address} / {status}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn the_registered_port_survives_a_start_and_a_clean_quit_is_offline_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let home = tmp.path().join("alice");
+    // A router forwards external port 40000 to whatever port the client listens on.
+    register(&home, &directory, "alice", 40000);
+    let (address, status) = lookup(&home, "alice");
+    assert_eq!(address, "127.0.0.1:40000");
+    assert!(
+        status.starts_with("last seen"),
+        "registered but no client running: {status}"
+    );
+
+    let (mut listen, listen_addr) = start_listen(&home);
+    assert!(!listen_addr.ends_with(":40000"));
+    eventually(&home, "alice", "the running client is online", |_, status| {
+        status == "online"
+    });
+    assert_eq!(lookup(&home, "alice").0, "127.0.0.1:40000", "--port kept");
+
+    // Ctrl+C: listen signs off before it exits.
+    let pid = listen.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(listen.wait().unwrap().success());
+    let (_, status) = lookup(&home, "alice");
+    assert!(
+        status.starts_with("last seen"),
+        "offline at once, not after the presence window: {status}"
+    );
+}
