@@ -17,6 +17,7 @@ pub mod delivery;
 pub mod demo;
 pub mod directory;
 pub mod identity;
+pub mod instance;
 pub mod net;
 pub mod pins;
 pub mod presence;

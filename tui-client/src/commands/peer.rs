@@ -17,6 +17,7 @@ use crate::delivery::inbound::{Received, carries_data};
 use crate::delivery::sessions::Sessions;
 use crate::directory::DirectoryClient;
 use crate::identity::Identity;
+use crate::instance::InstanceLock;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
 use crate::pins::Pins;
 use crate::presence::{Account, PresenceReport};
@@ -208,6 +209,7 @@ pub async fn send(
 /// When the listen address cannot be bound.
 pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> anyhow::Result<()> {
     let mut ctx = load(global).await?;
+    let _running = InstanceLock::acquire(&ctx.home, &format!("listen on {}", global.listen))?;
     let listener = bind(global.listen).await?;
     let bound = listener.local_addr()?;
     let local = LocalPeer {
@@ -340,6 +342,10 @@ pub async fn chat(
         );
     }
     crate::tui::terminal::require()?;
+    let _running = InstanceLock::acquire(
+        &ctx.home,
+        &format!("the chat window, listening on {}", global.listen),
+    )?;
     let listener = bind(global.listen).await?;
     let me = Me {
         name: my_name(name, &ctx.profile)?,

@@ -79,3 +79,53 @@ fn the_registered_port_survives_a_start_and_a_clean_quit_is_offline_at_once() {
         "offline at once, not after the presence window: {status}"
     );
 }
+
+#[test]
+fn a_second_client_on_one_profile_is_refused_with_the_running_one_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let home = tmp.path().join("alice");
+    register(&home, &directory, "alice", 40001);
+    let (mut first, _) = start_listen(&home);
+    let home_arg = home.to_str().unwrap();
+    let second = run_client(
+        &["--home", home_arg, "--listen", "127.0.0.1:0", "listen"],
+        "",
+    );
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("another p2p-chat is running")
+            && err.contains(&format!("pid {}", first.id()))
+            && err.contains("listen on 127.0.0.1:0"),
+        "{err}"
+    );
+    // Read-only commands still work.
+    for args in [vec!["whoami"], vec!["history", "bob"]] {
+        let mut full = vec!["--home", home_arg];
+        full.extend(args);
+        let out = run_client(&full, "");
+        assert!(
+            out.status.success(),
+            "{full:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Killed, not quit: the lock went with the process.
+    let mut again = std::process::Command::new(crate::procs::client_bin())
+        .args(["--home", home_arg, "--listen", "127.0.0.1:0", "listen"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(again.stderr.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("listening for peers"), "{line}");
+    again.kill().unwrap();
+    again.wait().unwrap();
+}
