@@ -68,7 +68,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(store.clone(), settings);
     let result = match tls {
         Some(tls) => {
-            let reload = reload_on_sighup(config.tls_files().map(|(c, k)| (c.to_owned(), k.to_owned())));
+            let reload = reload_on_sighup(
+                config
+                    .tls_files()
+                    .map(|(c, k)| (c.to_owned(), k.to_owned())),
+            );
             run_tls(listener, state, tls, reload, shutdown_signal()).await
         }
         None => run(listener, state, shutdown_signal()).await,

@@ -129,19 +129,33 @@ pub enum Command {
         name: Option<String>,
     },
 
-    /// Send one message without the chat window; exits 0 once the peer has accepted it.
+    /// Send one message without the chat window, with the chat window's delivery rules.
     ///
-    /// Usage: `p2p-chat send USERNAME TEXT` or `p2p-chat send --ip HOST:PORT TEXT`.
+    /// The message goes into the profile's outbox first, then over a direct session; a peer
+    /// that cannot be reached gets it sealed in the directory's mailbox. Exit status: 0 when
+    /// the peer confirmed it (delivered); 3 when it waits in the mailbox (deposited, not yet
+    /// delivered); 1 when it failed (it is then marked failed and never sent later); 2 for
+    /// bad arguments.
+    #[command(override_usage = "p2p-chat send [OPTIONS] <USERNAME | --ip HOST:PORT> <TEXT>...")]
     Send {
-        /// USERNAME and TEXT, or only TEXT with --ip.
-        #[arg(value_name = "USERNAME|TEXT", num_args = 1..=2, required = true)]
+        /// USERNAME, then the TEXT (several words are joined with spaces); only the TEXT
+        /// with --ip. A text starting with '-' goes after `--`.
+        #[arg(value_name = "WORDS", num_args = 1.., required = true)]
         words: Vec<String>,
-        /// Address of the peer as HOST:PORT; needs no directory and no registration.
+        /// Address of the peer as HOST:PORT; needs no directory and no registration (and
+        /// has no mailbox to fall back on).
         #[arg(long, value_name = "HOST:PORT")]
         ip: Option<String>,
         /// With --ip: the name to introduce yourself with.
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
+        /// Only try a direct session; never leave the message in the mailbox.
+        #[arg(long)]
+        no_mailbox: bool,
+        /// Print one JSON object on standard output: {"id", "outcome": "delivered" or
+        /// "deposited", "path": "direct" or "mailbox", "rtt_ms": round trip in ms or null}.
+        #[arg(long)]
+        json: bool,
     },
 
     /// Accept peers without the chat window and print each received message as a line.

@@ -138,7 +138,11 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
             let (data, control): (Vec<_>, Vec<_>) = net::batch(first, &mut rx)
                 .into_iter()
                 .partition(carries_data);
-            let received = sessions.take(data).await.unwrap_or_default();
+            let received = sessions
+                .take(data)
+                .await
+                .map(|taken| taken.received)
+                .unwrap_or_default();
             let mut replies: Vec<_> = received
                 .into_iter()
                 .filter(|r| r.seq.is_some())

@@ -225,7 +225,8 @@ impl DirectoryClient {
         let mut response = req.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let too_large = || self.unexpected(&format!("answer over {} MiB", MAX_RESPONSE_BYTES >> 20));
+        let too_large =
+            || self.unexpected(&format!("answer over {} MiB", MAX_RESPONSE_BYTES >> 20));
         if response
             .content_length()
             .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)

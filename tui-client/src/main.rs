@@ -19,7 +19,7 @@ fn main() -> std::process::ExitCode {
     // Sessions and timers still running are dropped without waiting for them.
     runtime.shutdown_background();
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
@@ -48,9 +48,10 @@ fn init_logging(command: Option<&Command>) {
         .init();
 }
 
-async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; its exit status is success unless it says otherwise (`send`).
+async fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let global = &cli.global;
-    match cli.command {
+    let done = match cli.command {
         None => {
             commands::account::warn_before_chat(global);
             commands::peer::chat(global, None, None).await
@@ -60,10 +61,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             commands::account::warn_before_chat(global);
             commands::peer::chat(global, Some((target.username, target.ip)), name).await
         }
-        Some(Command::Send { words, ip, name }) => {
-            commands::peer::send(global, words, ip, name).await
-        }
-        Some(Command::Listen { json, name }) => commands::peer::listen(global, json, name).await,
+        Some(Command::Send {
+            words,
+            ip,
+            name,
+            no_mailbox,
+            json,
+        }) => return commands::send::send(global, words, ip, name, no_mailbox, json).await,
+        Some(Command::Listen { json, name }) => commands::listen::listen(global, json, name).await,
         Some(Command::History {
             username,
             limit,
@@ -86,5 +91,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             | Command::Lookup { .. }
             | Command::RotateKey { .. }),
         ) => commands::account::run(global, command).await,
-    }
+    };
+    done.map(|()| std::process::ExitCode::SUCCESS)
 }

@@ -147,8 +147,13 @@ fn the_readme_table_lists_every_option_and_variable_of_help() {
         .iter()
         .position(|l| l.starts_with('|') && l.contains("P2P_CHAT_DIRECTORY_LISTEN"))
         .expect("the README has the directory's table");
-    let start = (0..at).rev().find(|&i| !lines[i].starts_with('|')).map_or(0, |i| i + 1);
-    let end = (at..lines.len()).find(|&i| !lines[i].starts_with('|')).unwrap_or(lines.len());
+    let start = (0..at)
+        .rev()
+        .find(|&i| !lines[i].starts_with('|'))
+        .map_or(0, |i| i + 1);
+    let end = (at..lines.len())
+        .find(|&i| !lines[i].starts_with('|'))
+        .unwrap_or(lines.len());
     let table = lines[start..end].join("\n");
     let options = help.split_whitespace().filter_map(|word| {
         let flag = word.trim_end_matches([',', '=']);
@@ -171,7 +176,10 @@ fn the_readme_table_lists_every_option_and_variable_of_help() {
         );
         checked += 1;
     }
-    assert!(checked > 20, "only {checked} options and variables found in --help");
+    assert!(
+        checked > 20,
+        "only {checked} options and variables found in --help"
+    );
 }
 
 #[test]

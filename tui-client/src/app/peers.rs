@@ -3,10 +3,10 @@
 use crate::net::{CloseReason, Direction, RemotePeer, SessionId};
 
 use super::trust::Verdict;
-use crate::trust::{Decision, Origin};
 use super::{
     Action, App, ChatId, DialTarget, Effect, Focus, Level, LineKind, Link, MAX_RECONNECT_ATTEMPTS,
 };
+use crate::trust::{Decision, Origin};
 
 impl App {
     /// Opens (or shows) the chat for `target` and dials when no session is up.

@@ -9,7 +9,9 @@ use tui_input::{Input, InputRequest};
 use super::PageRequest;
 use super::command::{self, SlashCommand};
 use super::keys::{self, Intent, Scope};
-use super::{Action, App, Chat, ChatId, DialTarget, DirectoryState, Effect, Focus, Level, Link, MailEffect};
+use super::{
+    Action, App, Chat, ChatId, DialTarget, DirectoryState, Effect, Focus, Level, Link, MailEffect,
+};
 
 /// Messages the mouse wheel scrolls per notch.
 const WHEEL_LINES: usize = 3;
@@ -232,7 +234,11 @@ impl App {
             .len()
             .saturating_sub(1)
             .min(chat.scroll_top.get());
-        chat.scroll = chat.scroll.min(oldest).saturating_add_signed(lines).min(oldest);
+        chat.scroll = chat
+            .scroll
+            .min(oldest)
+            .saturating_add_signed(lines)
+            .min(oldest);
         let history = chat.history;
         if history.loading {
             return;

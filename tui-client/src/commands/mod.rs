@@ -2,5 +2,7 @@
 
 pub mod account;
 pub mod history;
+pub mod listen;
 pub mod peer;
+pub mod send;
 pub mod trust;

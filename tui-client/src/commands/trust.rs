@@ -50,20 +50,19 @@ async fn listing(client: &DirectoryClient, name: &str) -> Listing {
 }
 
 /// Applies the trust rule ([`crate::trust::decide`]) to `key`, proven by a peer named `name`
-/// and reached through `origin`: accepts the pinned key; pins a first contact (saving the
-/// pins, with a note on stderr), asking the profile's directory first; refuses an impostor, a
-/// changed key, and a first incoming contact while the directory cannot be asked.
+/// and reached through `origin`, asking the profile's directory when the pin alone does not
+/// decide. A first contact ([`Decision::PinNew`], or [`Decision::NewByAddress`], which a
+/// script cannot ask about) is pinned here, with a note on stderr.
 ///
 /// # Errors
-/// The refusals, each one line saying why and what to do; or pins that cannot be saved.
-pub(super) async fn pin_or_refuse(
+/// Pins that cannot be saved.
+pub(super) async fn judge(
     ctx: &mut Loaded,
     name: &str,
     key: &PublicKey,
     origin: Origin,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Decision> {
     let pin = ctx.pins.get(name).copied();
-    // The directory is asked only when the pin alone does not decide.
     let listed = if pin.is_some_and(|p| p.key == *key) {
         Listed::Nothing
     } else {
@@ -76,9 +75,40 @@ pub(super) async fn pin_or_refuse(
             },
         }
     };
-    match decide(pin, listed, origin, key) {
-        Decision::Trusted { .. } => return Ok(()),
-        Decision::PinNew | Decision::NewByAddress => {}
+    let decision = decide(pin, listed, origin, key);
+    if matches!(decision, Decision::PinNew | Decision::NewByAddress) {
+        eprintln!(
+            "note: first contact with {name}; pinned its key (fingerprint {})",
+            fingerprint(key)
+        );
+        let pin = ctx.pins.pin(name, *key);
+        ctx.store.save_pin(name, &pin).await?;
+    }
+    Ok(decision)
+}
+
+/// [`judge`], with every refusal as an error: accepts the pinned key and first contacts
+/// (pinning them); refuses an impostor, a changed key, and a first incoming contact while the
+/// directory cannot be asked.
+///
+/// # Errors
+/// The refusals, each one line saying why and what to do; or pins that cannot be saved.
+pub(super) async fn pin_or_refuse(
+    ctx: &mut Loaded,
+    name: &str,
+    key: &PublicKey,
+    origin: Origin,
+) -> anyhow::Result<()> {
+    refusal(name, key, judge(ctx, name, key, origin).await?)
+}
+
+/// `Ok` for a decision that accepts the key, else the error that explains the refusal.
+///
+/// # Errors
+/// [`Decision::Changed`], [`Decision::Impostor`] and [`Decision::Unverifiable`].
+pub(super) fn refusal(name: &str, key: &PublicKey, decision: Decision) -> anyhow::Result<()> {
+    match decision {
+        Decision::Trusted { .. } | Decision::PinNew | Decision::NewByAddress => Ok(()),
         Decision::Changed { expected } => {
             bail!("{}", changed_key_message(name, &expected, key))
         }
@@ -93,12 +123,6 @@ pub(super) async fn pin_or_refuse(
              cannot be asked now — try again later"
         ),
     }
-    eprintln!(
-        "note: first contact with {name}; pinned its key (fingerprint {})",
-        fingerprint(key)
-    );
-    let pin = ctx.pins.pin(name, *key);
-    Ok(ctx.store.save_pin(name, &pin).await?)
 }
 
 /// `p2p-chat whoami`.

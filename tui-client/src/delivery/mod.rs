@@ -6,6 +6,8 @@
 //!   unacknowledged when the session opened; later messages follow as they are queued. The
 //!   outbox in the store is the only queue: nothing waits in memory but the session's few
 //!   commands, and a slow peer slows only its own pump (TCP backpressure).
+//! - **Mailbox** ([`mail::Mailer`]): what cannot go directly is sealed and deposited in the
+//!   same order, and mail taken in is stored before it is deleted and receipted.
 //! - **Inbound** ([`inbound::store_then_acknowledge`]): a received message is stored
 //!   (deduplicated by the sender's id) before its receipt goes back, and only a message
 //!   stored for the first time is shown or printed.
@@ -16,5 +18,6 @@
 //! A message is then stored only after every earlier one, whichever path brought it first.
 
 pub mod inbound;
+pub mod mail;
 pub mod outbound;
 pub mod sessions;

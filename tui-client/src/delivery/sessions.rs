@@ -8,7 +8,7 @@ use p2p_chat_protocol::MessageId;
 
 #[cfg(doc)]
 use super::inbound::carries_data;
-use super::inbound::{Received, take};
+use super::inbound::{Taken, take};
 use super::outbound::{Pump, SentBatch};
 use crate::net::{NetEvent, SessionHandle, SessionId};
 use crate::store::{LocalStore, StoreError};
@@ -75,13 +75,13 @@ impl Sessions {
 
     /// Handles the messages and receipts among `events` (see [`carries_data`]; others are
     /// left to the caller): stores messages of admitted sessions, then acknowledges them;
-    /// records receipts. Returns every stored message; `seq` is `None` for a resend already
-    /// stored.
+    /// records receipts as delivered. Returns every stored message (`seq` is `None` for a
+    /// resend already stored) and every receipt.
     ///
     /// # Errors
     /// When the store cannot write; nothing is acknowledged then.
-    pub async fn take(&self, events: Vec<NetEvent>) -> Result<Vec<Received>, StoreError> {
+    pub async fn take(&self, events: Vec<NetEvent>) -> Result<Taken, StoreError> {
         let admitted = |session| self.admitted.get(&session).cloned();
-        Ok(take(&self.store, events, admitted).await?.received)
+        take(&self.store, events, admitted).await
     }
 }

@@ -9,7 +9,6 @@
 //!
 //! The [`Runner`] owns every [`SessionHandle`]; it is the one place that talks to sessions.
 
-mod mail;
 pub mod resolve;
 mod runner;
 pub mod terminal;

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::mail::Mailer;
 use super::resolve::{ResolveError, Resolved, reconnect_delay, resolve};
 use crate::app::{Action, ChatId, DialTarget, Effect, MailEffect};
 use crate::delivery::inbound::{Taken, carries_data, take};
+use crate::delivery::mail::Mailer;
 use crate::delivery::outbound::Pump;
 use crate::net::{
     self, EventSender, LocalPeer, NetEvent, PeerKey, SessionEvent, SessionHandle, SessionId,

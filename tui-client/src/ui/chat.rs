@@ -124,7 +124,11 @@ fn line_rows(
     if let Some(date) = today
         && (index == 0 || day(&chat.lines[index - 1]) != today)
     {
-        rows.push(rule(&date.format("%a %-d %b %Y").to_string(), width, theme::DIM));
+        rows.push(rule(
+            &date.format("%a %-d %b %Y").to_string(),
+            width,
+            theme::DIM,
+        ));
     }
     if chat.first_unread.is_some() && line.id() == chat.first_unread {
         rows.push(rule("new messages", width, theme::ACCENT));

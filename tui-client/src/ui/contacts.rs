@@ -147,8 +147,8 @@ mod legend_tests {
 
     #[test]
     fn the_legend_lists_every_glyph_in_order() {
-        let glyphs = [Presence::Online, Presence::Offline, Presence::Unknown]
-            .map(|p| presence_glyph(p).0);
+        let glyphs =
+            [Presence::Online, Presence::Offline, Presence::Unknown].map(|p| presence_glyph(p).0);
         assert_eq!(glyphs.join(" "), PRESENCE_MARKS);
         assert_eq!(PRESENCE_LEGEND.split(", ").count(), glyphs.len());
     }

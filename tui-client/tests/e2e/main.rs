@@ -6,6 +6,7 @@ mod listen;
 mod presence;
 mod procs;
 mod pty;
+mod scripts;
 mod trust;
 
 use std::io::{BufRead, BufReader};

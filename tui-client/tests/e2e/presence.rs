@@ -58,9 +58,12 @@ fn the_registered_port_survives_a_start_and_a_clean_quit_is_offline_at_once() {
 
     let (mut listen, listen_addr) = start_listen(&home);
     assert!(!listen_addr.ends_with(":40000"));
-    eventually(&home, "alice", "the running client is online", |_, status| {
-        status == "online"
-    });
+    eventually(
+        &home,
+        "alice",
+        "the running client is online",
+        |_, status| status == "online",
+    );
     assert_eq!(lookup(&home, "alice").0, "127.0.0.1:40000", "--port kept");
 
     // Ctrl+C: listen signs off before it exits.

@@ -170,7 +170,11 @@ fn paging_up_stops_with_the_first_message_on_top_of_a_full_view() {
     press(&mut app, KeyCode::PageDown);
     let after = text(&draw(&app, width, height));
     assert!(
-        !after.lines().nth(2).unwrap_or("").contains("connecting to bob"),
+        !after
+            .lines()
+            .nth(2)
+            .unwrap_or("")
+            .contains("connecting to bob"),
         "{after}"
     );
 }

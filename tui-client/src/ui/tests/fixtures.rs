@@ -60,8 +60,7 @@ pub fn fresh(directory: bool) -> App {
         directory: directory.then(|| "http://dir.example:8080".to_owned()),
         key: [0xaa; 32],
     };
-    let app = App::new(me, clock);
-    app
+    App::new(me, clock)
 }
 
 /// Alice with four directory contacts loaded: bob and dave online, carol last seen five

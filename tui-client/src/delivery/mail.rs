@@ -1,6 +1,8 @@
-//! The runner's side of the mailbox: sealing and depositing, fetching and opening, storing
-//! before deleting. One worker task takes the jobs in order, so the chat window never waits
-//! on HTTP and mail is stored in the order it was deposited (the sender's order).
+//! The mailbox side of delivery, for the chat window's runner, `send` and `listen`: sealing
+//! and depositing, fetching and opening, storing before deleting. One worker task takes the
+//! jobs in order, so its owner never waits on HTTP and mail is stored in the order it was
+//! deposited (the sender's order). Whether a mail's sender is trusted is the owner's call
+//! ([`crate::trust::decide`]), between [`Action::MailArrived`] and the job it answers with.
 
 use p2p_chat_protocol::api::MailId;
 use p2p_chat_protocol::sealed::{self, Mail};

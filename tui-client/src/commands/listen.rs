@@ -1,0 +1,278 @@
+//! `p2p-chat listen`: accept peers and take the mailbox, printing each message once, with the
+//! same delivery and trust rules as the chat window.
+
+use std::io::Write;
+
+use anyhow::Context;
+use p2p_chat_protocol::PeerMessage;
+use tokio::sync::mpsc;
+
+use super::peer::{Loaded, bind, load, my_name};
+use crate::app::{Action, MailEffect};
+use crate::cli::GlobalOpts;
+use crate::delivery::inbound::{Received, carries_data};
+use crate::delivery::mail::Mailer;
+use crate::delivery::sessions::Sessions;
+use crate::identity::fingerprint;
+use crate::instance::InstanceLock;
+use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
+use crate::presence::PresenceReport;
+use crate::store::Incoming;
+use crate::trust::{Decision, Origin};
+
+/// `p2p-chat listen`: accepts peers and prints each message on stdout until interrupted.
+/// With an account it also keeps the directory entry online, and takes the mailbox at start
+/// and after every heartbeat (every 20 s): each mail is judged like an incoming peer, stored,
+/// printed, deleted and receipted.
+///
+/// # Errors
+/// When the listen address cannot be bound, another client runs on the profile, or the store
+/// cannot write.
+pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> anyhow::Result<()> {
+    let mut ctx = load(global).await?;
+    let _running = InstanceLock::acquire(&ctx.home, &format!("listen on {}", global.listen))?;
+    let listener = bind(global.listen).await?;
+    let bound = listener.local_addr()?;
+    let local = LocalPeer {
+        username: my_name(name, &ctx.profile)?,
+        listen_port: Some(bound.port()),
+        identity: ctx.identity.clone(),
+    };
+    eprintln!(
+        "p2p-chat listening for peers on {bound} as {}",
+        local.username
+    );
+    let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    tokio::spawn(net::listener::serve(listener, local.clone(), tx));
+    let (action_tx, mut action_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    let (mail_tx, mail_jobs) = mpsc::unbounded_channel();
+    if let Some(account) = ctx.account.clone() {
+        let mailer = Mailer {
+            account: account.clone(),
+            local,
+            store: ctx.store.clone(),
+            action_tx: action_tx.clone(),
+        };
+        tokio::spawn(mailer.work(mail_jobs));
+        let fetch = mail_tx.clone();
+        tokio::spawn(account.keep_fresh(bound.port(), false, move |report| {
+            match report {
+                PresenceReport::Failed(e) => eprintln!("warning: {e}"),
+                // After every heartbeat, as the chat window does after each contact list.
+                PresenceReport::Ok { .. } => {
+                    let _ = fetch.send(MailEffect::Fetch);
+                }
+            }
+            true
+        }));
+    }
+    drop(action_tx);
+    let mut sessions = Sessions::new(ctx.store.clone());
+    loop {
+        tokio::select! {
+            event = rx.recv() => {
+                let Some(first) = event else { return Ok(()) };
+                handle_sessions(&mut ctx, &mut sessions, first, &mut rx, json).await?;
+            }
+            Some(action) = action_rx.recv() => {
+                if let Some(job) = handle_mail(&mut ctx, action, json).await? {
+                    let _ = mail_tx.send(job);
+                }
+            }
+            () = interrupted() => {
+                sessions.close_all();
+                if let Some(account) = &ctx.account {
+                    account.sign_off().await;
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One batch of session events: data of admitted sessions first (stored, acknowledged,
+/// printed once), then new sessions judged by the trust rule, and ended ones.
+async fn handle_sessions(
+    ctx: &mut Loaded,
+    sessions: &mut Sessions,
+    first: NetEvent,
+    rx: &mut mpsc::Receiver<NetEvent>,
+    json: bool,
+) -> anyhow::Result<()> {
+    // Messages and receipts first: they belong to sessions admitted in earlier batches.
+    let (data, control): (Vec<_>, Vec<_>) =
+        net::batch(first, rx).into_iter().partition(carries_data);
+    let taken = sessions.take(data).await.context(
+        "cannot store received messages (they were not acknowledged; senders will resend)",
+    )?;
+    print_new(
+        taken
+            .received
+            .into_iter()
+            .filter_map(|Received { message, seq, .. }| seq.map(|_| message)),
+        json,
+    )?;
+    for NetEvent { session, event } in control {
+        match event {
+            SessionEvent::Opened { peer, handle, .. } => {
+                if let Err(e) =
+                    super::trust::pin_or_refuse(ctx, &peer.username, &peer.key, Origin::Inbound)
+                        .await
+                {
+                    eprintln!("refused {} from {}: {e:#}", peer.username, peer.addr);
+                    handle.close();
+                    continue;
+                }
+                eprintln!("{} connected from {}", peer.username, peer.addr);
+                sessions.admit(session, peer.username, handle);
+            }
+            SessionEvent::Closed { reason } => {
+                if let Some(name) = sessions.closed(session) {
+                    eprintln!("{name} disconnected ({reason})");
+                }
+            }
+            SessionEvent::Message { .. }
+            | SessionEvent::Delivered { .. }
+            | SessionEvent::Read { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// What the mailbox worker reported: a mail to judge (answered with the job to do), a stored
+/// mail to print, or a failure to report.
+async fn handle_mail(
+    ctx: &mut Loaded,
+    action: Action,
+    json: bool,
+) -> anyhow::Result<Option<MailEffect>> {
+    match action {
+        Action::MailArrived {
+            mail,
+            sender,
+            key,
+            message,
+        } => {
+            let Ok(sender) = p2p_chat_protocol::validate::username(&sender) else {
+                return Ok(Some(MailEffect::Discard { mail }));
+            };
+            match super::trust::judge(ctx, &sender, &key, Origin::Inbound).await? {
+                Decision::Trusted { .. } | Decision::PinNew | Decision::NewByAddress => {}
+                Decision::Impostor => {
+                    eprintln!(
+                        "discarded a sealed message signed as {sender}: its key (fingerprint {}) \
+                         is neither the one pinned nor the one the directory lists",
+                        fingerprint(&key)
+                    );
+                    return Ok(Some(MailEffect::Discard { mail }));
+                }
+                // Left in the mailbox for a later fetch.
+                decision @ (Decision::Changed { .. } | Decision::Unverifiable) => {
+                    if let Err(e) = super::trust::refusal(&sender, &key, decision) {
+                        eprintln!("left a sealed message from {sender} in the mailbox: {e:#}");
+                    }
+                    return Ok(None);
+                }
+            }
+            Ok(Some(match message {
+                PeerMessage::Chat {
+                    id,
+                    sent_at_ms,
+                    text,
+                } => MailEffect::Store {
+                    mail,
+                    peer: sender,
+                    key,
+                    id,
+                    sent_at_ms,
+                    text,
+                },
+                PeerMessage::Receipt { id } => MailEffect::StoreReceipt {
+                    mail,
+                    peer: sender,
+                    id,
+                },
+                _ => MailEffect::Discard { mail },
+            }))
+        }
+        Action::MailStored {
+            peer,
+            id,
+            sent_at_ms,
+            text,
+            ..
+        } => {
+            let message = Incoming {
+                peer,
+                id,
+                sent_at_ms,
+                text,
+            };
+            print_new(std::iter::once(message), json)?;
+            Ok(None)
+        }
+        Action::StoreFailed(e) => Err(anyhow::anyhow!(
+            "cannot store mail (it stays in the mailbox): {e}"
+        )),
+        Action::DirectoryFailed(e) => {
+            eprintln!("warning: {e}");
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Completes on SIGINT (Ctrl+C) or, on Unix, SIGTERM (a service manager stopping a bot).
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Prints each message (stored for the first time) as a line: `NAME: TEXT`, or JSON.
+fn print_new(messages: impl Iterator<Item = Incoming>, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for Incoming {
+        peer,
+        id,
+        sent_at_ms,
+        text,
+    } in messages
+    {
+        let line = if json {
+            serde_json::json!({ "from": peer, "id": id.to_string(), "sent_at_ms": sent_at_ms, "text": text }).to_string()
+        } else {
+            format!("{peer}: {}", printable(&text))
+        };
+        writeln!(out, "{line}").context("cannot write to standard output")?;
+    }
+    out.flush().context("cannot write to standard output")
+}
+
+/// A peer's text made safe for a terminal: control characters (escape sequences that could
+/// move the cursor or rewrite the screen) become spaces.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_never_reach_the_terminal() {
+        assert_eq!(printable("hi\x1b[2J\x07there\n"), "hi [2J there ");
+        assert_eq!(printable("plain ✓"), "plain ✓");
+    }
+}

@@ -1,0 +1,375 @@
+//! `p2p-chat send`: one message with the same delivery rules as the chat window. The message
+//! is written to the profile's outbox first; a direct session sends the outbox in order (the
+//! outbox pump); a peer that cannot be reached gets it sealed in the directory's mailbox.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::peer::{MAX_TEXT_BYTES, now_unix_ms};
+use tokio::sync::mpsc;
+
+use super::peer::{Loaded, load, my_name, target};
+use crate::app::{Action, DialTarget, MailEffect};
+use crate::cli::GlobalOpts;
+use crate::delivery::inbound::carries_data;
+use crate::delivery::mail::Mailer;
+use crate::delivery::sessions::Sessions;
+use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
+use crate::store::Delivery;
+use crate::trust::Origin;
+use crate::tui::resolve;
+
+/// How long `send` waits for the peer's receipt once the session is open: 10 s.
+pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Exit status of `send` when the message could not be delivered directly and waits, sealed,
+/// in the directory's mailbox: 3 (0 is delivered, 1 failed, 2 a usage error).
+pub const EXIT_DEPOSITED: u8 = 3;
+
+/// How a sent message ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// The peer confirmed it over a direct session, `rtt_ms` after it was handed over.
+    Delivered { rtt_ms: u64 },
+    /// Sealed in the recipient's mailbox; delivered when the recipient next fetches it.
+    Deposited,
+}
+
+/// `p2p-chat send`: `words` are USERNAME and the text, or only the text with `ip`; the text's
+/// words are joined with single spaces. Prints, with `json`, one object `{"id", "outcome":
+/// "delivered"|"deposited", "path": "direct"|"mailbox", "rtt_ms"}`.
+///
+/// Returns the exit status: success once the peer confirmed the message, [`EXIT_DEPOSITED`]
+/// when it waits in the mailbox.
+///
+/// # Errors
+/// Bad arguments; a peer that cannot be found, or whose key is refused; a peer that cannot be
+/// reached and no mailbox to use (`no_mailbox`, `--ip`, no account, or the deposit failed).
+/// The message is then marked failed in the outbox, so nothing sends it later.
+pub async fn send(
+    global: &GlobalOpts,
+    words: Vec<String>,
+    ip: Option<String>,
+    name: Option<String>,
+    no_mailbox: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let (username, text) = split_words(words, ip.is_some())?;
+    let mut ctx = load(global).await?;
+    let target = target(username, ip)?;
+    let id = MessageId::new();
+    let sent_at_ms = now_unix_ms();
+    // A username's message is in the outbox before anything goes out; an address's only once
+    // the peer has said who it is.
+    let mut queued_for = match &target {
+        DialTarget::Username(name) => {
+            ctx.store
+                .insert_outgoing(name, id, sent_at_ms, &text)
+                .await
+                .context("cannot write the message to the outbox")?;
+            Some(name.clone())
+        }
+        DialTarget::Addr(_) => None,
+    };
+    let local = LocalPeer {
+        username: my_name(name, &ctx.profile)?,
+        listen_port: None,
+        identity: ctx.identity.clone(),
+    };
+    let direct = direct(
+        &mut ctx,
+        &local,
+        &target,
+        id,
+        sent_at_ms,
+        &text,
+        &mut queued_for,
+    )
+    .await;
+    let outcome = match (direct, &queued_for) {
+        (Ok(outcome), _) => Ok(outcome),
+        (Err(Failure::Final(e)), _) => Err(e),
+        (Err(Failure::Unreachable(e)), Some(peer)) if !no_mailbox && ctx.account.is_some() => {
+            deposit(&ctx, &local, peer, id)
+                .await
+                .map(|()| Outcome::Deposited)
+                .map_err(|deposit_error| {
+                    anyhow::anyhow!("{e:#}; leaving it in the mailbox failed too: {deposit_error}")
+                })
+        }
+        (Err(Failure::Unreachable(e)), _) => Err(e),
+    };
+    match outcome {
+        Ok(outcome) => {
+            if json {
+                println!("{}", summary(id, outcome));
+            }
+            Ok(match outcome {
+                Outcome::Delivered { .. } => ExitCode::SUCCESS,
+                Outcome::Deposited => {
+                    if !json {
+                        eprintln!(
+                            "the peer could not be reached: the message waits, sealed, in the \
+                             directory's mailbox until {} fetches it",
+                            queued_for.as_deref().unwrap_or("the peer")
+                        );
+                    }
+                    ExitCode::from(EXIT_DEPOSITED)
+                }
+            })
+        }
+        Err(e) => {
+            if let Some(peer) = &queued_for {
+                // Failed for good: nothing may send it later behind the caller's back.
+                let detail = format!("{e:#}");
+                let _ = ctx
+                    .store
+                    .set_delivery(peer, id, Delivery::Failed, Some(&detail))
+                    .await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// USERNAME and the text (its words joined by spaces), or only the text with `--ip`.
+///
+/// # Errors
+/// Missing words, an empty text or one over [`MAX_TEXT_BYTES`].
+fn split_words(words: Vec<String>, by_ip: bool) -> anyhow::Result<(Option<String>, String)> {
+    let mut words = words.into_iter();
+    let username = if by_ip { None } else { words.next() };
+    let text = words.collect::<Vec<_>>().join(" ");
+    if text.trim().is_empty() {
+        if by_ip {
+            bail!("the message is empty: p2p-chat send --ip HOST:PORT TEXT");
+        }
+        bail!("give the USERNAME and the TEXT: p2p-chat send USERNAME TEXT");
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        bail!(
+            "the message is {} bytes; the limit is {MAX_TEXT_BYTES}",
+            text.len()
+        );
+    }
+    Ok((username, text))
+}
+
+/// Why a direct attempt did not deliver.
+enum Failure {
+    /// The peer could not be reached or did not confirm in time: the mailbox may take over.
+    Unreachable(anyhow::Error),
+    /// Nothing more to try: unknown user, refused key, broken store.
+    Final(anyhow::Error),
+}
+
+/// Dials the peer, checks its key, and sends the outbox to it (our message among the rest,
+/// in order) until the peer confirms ours.
+async fn direct(
+    ctx: &mut Loaded,
+    local: &LocalPeer,
+    target: &DialTarget,
+    id: MessageId,
+    sent_at_ms: u64,
+    text: &str,
+    queued_for: &mut Option<String>,
+) -> Result<Outcome, Failure> {
+    let resolved = match resolve::resolve(ctx.account.as_ref(), target).await {
+        Ok(resolved) => resolved,
+        Err(resolve::ResolveError::Gone(e)) => return Err(Failure::Final(anyhow::anyhow!(e))),
+        Err(resolve::ResolveError::Other(e)) => {
+            return Err(Failure::Unreachable(anyhow::anyhow!(e)));
+        }
+    };
+    let pinned = match target {
+        DialTarget::Username(name) => ctx.pins.get(name).map(|pin| pin.key),
+        DialTarget::Addr(_) => None,
+    };
+    if let (Some(pin), Some(listed), DialTarget::Username(name)) = (pinned, resolved.key, target)
+        && pin != listed
+    {
+        let message = super::trust::changed_key_message(name, &pin, &listed);
+        return Err(Failure::Final(anyhow::anyhow!(message)));
+    }
+    let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    let expected = pinned.or(resolved.key);
+    let handle = net::dial(&resolved.addr, local, expected.as_ref(), 0, tx)
+        .await
+        .map_err(|e| Failure::Unreachable(e.into()))?;
+    let Some(NetEvent {
+        session,
+        event: SessionEvent::Opened { peer, .. },
+    }) = rx.recv().await
+    else {
+        return Err(Failure::Unreachable(anyhow::anyhow!(
+            "the session ended before it opened"
+        )));
+    };
+    // A peer dialled by username is judged as that user, whatever it calls itself.
+    let (name, origin) = match target {
+        DialTarget::Username(name) => (name.clone(), Origin::DialedListed),
+        DialTarget::Addr(_) => (peer.username.clone(), Origin::DialedAddress),
+    };
+    if let Err(e) = super::trust::pin_or_refuse(ctx, &name, &peer.key, origin).await {
+        handle.close();
+        return Err(Failure::Final(e));
+    }
+    if queued_for.is_none() {
+        ctx.store
+            .insert_outgoing(&name, id, sent_at_ms, text)
+            .await
+            .map_err(|e| Failure::Final(e.into()))?;
+        *queued_for = Some(name.clone());
+    }
+    let mut sessions = Sessions::new(ctx.store.clone());
+    let started = Instant::now();
+    sessions.admit(session, name, handle.clone());
+    let confirmed = tokio::time::timeout(RECEIPT_TIMEOUT, async {
+        while let Some(first) = rx.recv().await {
+            let (data, control): (Vec<_>, Vec<_>) = net::batch(first, &mut rx)
+                .into_iter()
+                .partition(carries_data);
+            let taken = sessions
+                .take(data)
+                .await
+                .map_err(|e| Failure::Final(e.into()))?;
+            if taken.delivered.iter().any(|(_, acked)| *acked == id) {
+                return Ok(());
+            }
+            if let Some(reason) = control.into_iter().find_map(|e| match e.event {
+                SessionEvent::Closed { reason } => Some(reason),
+                _ => None,
+            }) {
+                return Err(Failure::Unreachable(anyhow::anyhow!(
+                    "the session ended before the peer confirmed: {reason}"
+                )));
+            }
+        }
+        Err(Failure::Unreachable(anyhow::anyhow!(
+            "the session ended before the peer confirmed"
+        )))
+    })
+    .await;
+    let rtt_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    sessions.close_all();
+    // Wait (briefly) for the goodbye to go out.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while rx.recv().await.is_some() {}
+    })
+    .await;
+    match confirmed {
+        Ok(Ok(())) => Ok(Outcome::Delivered { rtt_ms }),
+        Ok(Err(failure)) => Err(failure),
+        Err(_) => Err(Failure::Unreachable(anyhow::anyhow!(
+            "{target} did not confirm the message within {} s",
+            RECEIPT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// Seals and deposits `peer`'s undelivered messages (ours among them, in order) in the
+/// mailbox, with the worker the chat window uses.
+///
+/// # Errors
+/// When ours was not deposited: the directory's answer.
+async fn deposit(ctx: &Loaded, local: &LocalPeer, peer: &str, id: MessageId) -> anyhow::Result<()> {
+    let Some(account) = ctx.account.clone() else {
+        bail!("no directory account to leave it in the mailbox");
+    };
+    let (action_tx, mut actions) = mpsc::channel(16);
+    let (jobs, work) = mpsc::unbounded_channel();
+    let mailer = Mailer {
+        account,
+        local: local.clone(),
+        store: ctx.store.clone(),
+        action_tx,
+    };
+    let worker = tokio::spawn(mailer.work(work));
+    let key = ctx.pins.get(peer).map(|pin| pin.key);
+    let _ = jobs.send(MailEffect::Deposit {
+        peer: peer.to_owned(),
+        key,
+    });
+    drop(jobs);
+    let mut deposited = false;
+    let mut failure = None;
+    while let Some(action) = actions.recv().await {
+        match action {
+            Action::Deposited { ids, .. } => deposited |= ids.contains(&id),
+            Action::DepositFailed { error, .. } => failure = Some(error),
+            Action::StoreFailed(error) => failure = Some(error),
+            _ => {}
+        }
+    }
+    let _ = worker.await;
+    match (deposited, failure) {
+        (true, _) => Ok(()),
+        (false, Some(error)) => bail!("{error}"),
+        (false, None) => bail!("the mailbox did not take the message"),
+    }
+}
+
+/// The `--json` summary of `outcome` for message `id`.
+fn summary(id: MessageId, outcome: Outcome) -> serde_json::Value {
+    match outcome {
+        Outcome::Delivered { rtt_ms } => serde_json::json!({
+            "id": id.to_string(), "outcome": "delivered", "path": "direct", "rtt_ms": rtt_ms,
+        }),
+        Outcome::Deposited => serde_json::json!({
+            "id": id.to_string(), "outcome": "deposited", "path": "mailbox", "rtt_ms": null,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_words_after_the_username_are_the_text() {
+        let (user, text) = split_words(words(&["bob", "hello", "there"]), false).unwrap();
+        assert_eq!(
+            (user.as_deref(), text.as_str()),
+            (Some("bob"), "hello there")
+        );
+        let (user, text) = split_words(words(&["hello", "there"]), true).unwrap();
+        assert_eq!((user, text.as_str()), (None, "hello there"));
+        let (_, text) = split_words(words(&["bob", "build 1234 passed"]), false).unwrap();
+        assert_eq!(text, "build 1234 passed", "a quoted text stays as it is");
+    }
+
+    #[test]
+    fn missing_empty_and_oversize_texts_are_refused() {
+        let err = split_words(words(&["bob"]), false).unwrap_err().to_string();
+        assert!(err.contains("p2p-chat send USERNAME TEXT"), "{err}");
+        let err = split_words(words(&["bob", " ", ""]), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("USERNAME and the TEXT"), "{err}");
+        let big = "x".repeat(MAX_TEXT_BYTES + 1);
+        let err = split_words(vec!["bob".into(), big], false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limit"), "{err}");
+    }
+
+    #[test]
+    fn the_summary_has_the_documented_fields() {
+        let id = MessageId::new();
+        let delivered = summary(id, Outcome::Delivered { rtt_ms: 7 });
+        assert_eq!(delivered["outcome"], "delivered");
+        assert_eq!(delivered["path"], "direct");
+        assert_eq!(delivered["rtt_ms"], 7);
+        assert_eq!(delivered["id"], id.to_string());
+        let deposited = summary(id, Outcome::Deposited);
+        assert_eq!(deposited["outcome"], "deposited");
+        assert_eq!(deposited["path"], "mailbox");
+        assert!(deposited["rtt_ms"].is_null());
+    }
+}

@@ -1,0 +1,154 @@
+//! `send` and `listen` as scripts use them: the chat window's delivery rules, exit statuses
+//! and `--json`, the mailbox for a peer that is offline.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Instant;
+
+use crate::procs::{Directory, alice_and_bob, client_bin, run_client};
+use crate::pty::PATIENCE;
+
+/// `listen --json` for the profile `home` on `listen`; its stdout lines arrive on the receiver.
+fn listen(home: &Path, listen: &str) -> (Child, Receiver<serde_json::Value>) {
+    let mut child = Command::new(client_bin())
+        .args(["--home", home.to_str().unwrap(), "--listen", listen])
+        .args(["listen", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("listening for peers"), "{line}");
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    let (tx, rx) = mpsc::channel();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// The next printed message; fails after [`PATIENCE`].
+fn next(rx: &Receiver<serde_json::Value>) -> serde_json::Value {
+    rx.recv_timeout(PATIENCE)
+        .expect("a message within the patience")
+}
+
+fn send(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut full = vec!["--home", home.to_str().unwrap(), "send"];
+    full.extend_from_slice(args);
+    let out = run_client(&full, "");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `history PEER --json` of `home`: (text, delivery) of each message.
+fn history(home: &Path, peer: &str) -> Vec<(String, Option<String>)> {
+    let out = run_client(
+        &["--home", home.to_str().unwrap(), "history", peer, "--json"],
+        "",
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["text"].as_str().unwrap().to_owned(),
+                v["delivery"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + PATIENCE;
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "listen did not stop on SIGINT");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn send_delivers_words_directly_or_leaves_them_in_the_mailbox_for_listen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice, _, bob, bob_port) = alice_and_bob(tmp.path(), &directory);
+    let bob_listen = format!("127.0.0.1:{bob_port}");
+
+    // bob is offline: the message waits in the mailbox, exit status 3.
+    let (code, out, err) = send(&alice, &["--json", "bob", "while", "you", "were", "out"]);
+    assert_eq!(code, Some(3), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(summary["outcome"], "deposited");
+    assert_eq!(summary["path"], "mailbox");
+    assert!(summary["rtt_ms"].is_null());
+    let mailed_id = summary["id"].as_str().unwrap().to_owned();
+    // --no-mailbox only tries directly: exit 1, nothing kept to send later.
+    let (code, _, err) = send(&alice, &["--no-mailbox", "bob", "direct or nothing"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+
+    // bob's listen takes the mailbox at start, prints the mail once, and receipts it.
+    let (listener, printed) = listen(&bob, &bob_listen);
+    let first = next(&printed);
+    assert_eq!(first["from"], "alice");
+    assert_eq!(first["text"], "while you were out");
+    assert_eq!(first["id"], mailed_id.as_str());
+
+    // Online now: unquoted words, delivered directly, exit 0.
+    let (code, out, err) = send(&alice, &["--json", "bob", "hello", "there"]);
+    assert_eq!(code, Some(0), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(summary["outcome"], "delivered");
+    assert_eq!(summary["path"], "direct");
+    assert!(summary["rtt_ms"].as_u64().is_some(), "{summary}");
+    let second = next(&printed);
+    assert_eq!(second["text"], "hello there");
+    assert!(
+        printed.try_recv().is_err(),
+        "the failed message was never sent later"
+    );
+    stop(listener);
+
+    // bob's history has both, in order; alice's outbox knows the outcomes.
+    let texts: Vec<String> = history(&bob, "alice").into_iter().map(|(t, _)| t).collect();
+    assert_eq!(texts, ["while you were out", "hello there"]);
+    let mine = history(&alice, "bob");
+    assert_eq!(
+        mine.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["while you were out", "direct or nothing", "hello there"]
+    );
+    assert_eq!(mine[1].1.as_deref(), Some("failed"));
+    assert_eq!(mine[2].1.as_deref(), Some("delivered"));
+}
+
+#[test]
+fn send_help_has_one_usage_line_and_bad_words_are_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_client(&["send", "--help"], "");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(help.matches("Usage").count(), 1, "one usage line:\n{help}");
+    assert!(help.contains("p2p-chat send [OPTIONS] <USERNAME | --ip HOST:PORT> <TEXT>..."));
+    assert!(
+        help.contains("--no-mailbox") && help.contains("--json"),
+        "{help}"
+    );
+    let home = tmp.path().join("nobody");
+    let (code, _, err) = send(&home, &["bob"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("give the USERNAME and the TEXT"), "{err}");
+}
