@@ -52,14 +52,17 @@ fn register_list_lookup_login_unregister() {
         ("alice", "127.0.0.1")
     );
     assert_eq!(list[0].port, 4000);
-    assert!(list[0].online, "just logged in, so online: {list:?}");
+    assert!(
+        !list[0].online,
+        "registered, but no client running, so offline: {list:?}"
+    );
 
     let table = p2p(home, &["contacts"], "");
     let lines: Vec<&str> = table.assert_ok().lines().collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert!(lines[0].starts_with("USERNAME") && lines[0].contains("ADDRESS"));
     assert!(lines[1].starts_with("alice") && lines[1].contains("127.0.0.1:4000"));
-    assert!(lines[1].ends_with("online"), "{lines:?}");
+    assert!(lines[1].contains("last seen"), "{lines:?}");
 
     let record: ClientRecord =
         serde_json::from_str(p2p(home, &["lookup", "alice", "--json"], "").assert_ok()).unwrap();

@@ -59,6 +59,12 @@ pub async fn send(
     let (username, text) = split_words(words, ip.is_some())?;
     let mut ctx = load(global).await?;
     let target = target(username, ip)?;
+    if let (DialTarget::Username(name), None) = (&target, &ctx.account) {
+        bail!(
+            "cannot look up {name}: no directory configured — register first, or use \
+             p2p-chat send --ip HOST:PORT TEXT"
+        );
+    }
     let id = MessageId::new();
     let sent_at_ms = now_unix_ms();
     // A username's message is in the outbox before anything goes out; an address's only once

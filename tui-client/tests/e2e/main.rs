@@ -253,7 +253,7 @@ fn bad_command_lines_fail_with_one_clear_line() {
     let home = tmp.path().to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["send", "bob"], "USERNAME and the TEXT"),
-        (&["send", "--ip", "127.0.0.1:9", "a", "b"], "only the TEXT"),
+        (&["send", "--ip", "127.0.0.1:9", "a", "b"], "cannot reach 127.0.0.1:9"),
         (
             &["send", "--ip", "not an address", "hi"],
             "is not HOST:PORT",
