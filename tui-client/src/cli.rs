@@ -161,7 +161,9 @@ pub enum Command {
     /// Accept peers without the chat window and print each received message as a line.
     ///
     /// Each message is stored in the local history (see `history`) before the sender gets
-    /// its receipt, and a message resent after a reconnect is printed only once.
+    /// its receipt, and a message resent after a reconnect is printed only once. With an
+    /// account, the directory entry is kept online and the mailbox is taken at start and every
+    /// 20 s. Runs until Ctrl+C or SIGTERM, then signs off.
     Listen {
         /// Print one JSON object per message instead of text.
         #[arg(long)]
