@@ -1,6 +1,7 @@
 //! End to end: the real `p2p-chat` and `p2p-chat-directory` binaries, TUIs in pseudo-terminals.
 
 mod attention;
+mod crashes;
 mod delivery;
 mod listen;
 mod presence;
@@ -253,7 +254,10 @@ fn bad_command_lines_fail_with_one_clear_line() {
     let home = tmp.path().to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["send", "bob"], "USERNAME and the TEXT"),
-        (&["send", "--ip", "127.0.0.1:9", "a", "b"], "cannot reach 127.0.0.1:9"),
+        (
+            &["send", "--ip", "127.0.0.1:9", "a", "b"],
+            "cannot reach 127.0.0.1:9",
+        ),
         (
             &["send", "--ip", "not an address", "hi"],
             "is not HOST:PORT",
