@@ -36,8 +36,12 @@ pub enum FrameError {
         /// The limit, [`MAX_FRAME_BYTES`].
         max: usize,
     },
-    /// The payload is not a valid postcard encoding of a [`PeerMessage`].
-    #[error("malformed frame: {0}")]
+    /// The payload is not a valid postcard encoding of a [`PeerMessage`]. Displays what was
+    /// wrong in words (see [`malformed_reason`]), never the decoder's own jargon.
+    #[error(
+        "malformed frame: {} — is the other side a p2p-chat peer of a compatible version?",
+        malformed_reason(.0)
+    )]
     Malformed(#[from] postcard::Error),
     /// The payload decoded to a message but bytes were left over.
     #[error("malformed frame: {extra} unexpected trailing bytes")]
@@ -77,6 +81,24 @@ pub fn encode_payload(msg: &PeerMessage) -> Result<Vec<u8>, FrameError> {
         });
     }
     Ok(payload)
+}
+
+/// What a postcard decoding error means for a frame from a peer, in words a user can act on.
+pub fn malformed_reason(err: &postcard::Error) -> &'static str {
+    use postcard::Error as E;
+    match err {
+        E::DeserializeUnexpectedEnd => "it ends before the message does",
+        E::DeserializeBadEnum | E::SerdeDeCustom => {
+            "it holds something this version does not understand (an unknown kind of message, \
+             or an invalid field)"
+        }
+        E::DeserializeBadVarint => "a number in it is badly encoded",
+        E::DeserializeBadBool
+        | E::DeserializeBadChar
+        | E::DeserializeBadUtf8
+        | E::DeserializeBadOption => "a field in it holds an invalid value",
+        _ => "it is not a p2p-chat message",
+    }
 }
 
 /// Decodes one frame payload (without the length prefix) into a message.

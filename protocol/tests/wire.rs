@@ -198,6 +198,20 @@ fn garbage_and_trailing_bytes_are_errors() {
     ));
 }
 
+#[test]
+fn malformed_frames_are_explained_in_words_not_decoder_jargon() {
+    for (bytes, says) in [
+        (&[][..], "ends before the message does"),
+        (&[0x63][..], "unknown kind of message"),
+        (&[0x07, 0x01, 0xff][..], "invalid value"),
+    ] {
+        let text = decode_payload(bytes).unwrap_err().to_string();
+        assert!(text.contains(says), "{bytes:?}: {text}");
+        assert!(text.contains("p2p-chat peer"), "{text}");
+        assert!(!text.to_lowercase().contains("serde"), "{text}");
+    }
+}
+
 fn arb_id() -> impl Strategy<Value = MessageId> {
     any::<u128>().prop_map(|n| MessageId(uuid::Uuid::from_u128(n)))
 }
