@@ -76,6 +76,10 @@ pub enum ApiError {
     /// 503 `unavailable`: the store cannot be reached. The cause is logged, not sent.
     #[error("the directory's database is unavailable; try again later")]
     Unavailable(#[source] StoreError),
+    /// 503 `unavailable`: the disk under the database is full, so nothing was saved. Logged
+    /// as an error for the operator.
+    #[error("the directory's disk is full, so nothing was saved; try again later")]
+    DiskFull(#[source] StoreError),
     /// 500 `internal`: anything else. The cause is logged, the client only sees
     /// "internal error".
     #[error("internal error")]
@@ -115,7 +119,9 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
             }
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
+            ApiError::Unavailable(_) | ApiError::DiskFull(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
@@ -132,6 +138,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::UsernameTaken(name) => ApiError::UsernameTaken(name),
             StoreError::Unavailable(_) => ApiError::Unavailable(err),
+            StoreError::DiskFull(_) => ApiError::DiskFull(err),
             other => ApiError::internal(other),
         }
     }
@@ -143,6 +150,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
             ApiError::Unavailable(cause) => tracing::warn!(%cause, "store unavailable"),
+            ApiError::DiskFull(cause) => {
+                tracing::error!(%cause, "disk full: free space for the database");
+            }
             _ => {}
         }
         let body = ErrorBody {

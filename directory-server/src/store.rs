@@ -45,6 +45,10 @@ pub enum StoreError {
     /// The database cannot be reached: pool closed or timed out, I/O error, crashed worker.
     #[error("database unavailable: {0}")]
     Unavailable(sqlx::Error),
+    /// The disk under the database is full (SQLite's `SQLITE_FULL`): the write was not made.
+    /// It succeeds again once there is space; nothing needs restarting.
+    #[error("the database's disk is full: {0}")]
+    DiskFull(sqlx::Error),
     /// The database answered with an error.
     #[error("{0}")]
     Backend(sqlx::Error),
@@ -72,9 +76,19 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err),
+            sqlx::Error::Database(ref db) if is_disk_full(db.code().as_deref()) => {
+                StoreError::DiskFull(err)
+            }
             other => StoreError::Backend(other),
         }
     }
+}
+
+/// Whether a database error code means the disk is full: SQLite's `SQLITE_FULL` (13, in its
+/// primary or an extended form, <https://www.sqlite.org/rescode.html#full>).
+fn is_disk_full(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 13)
 }
 
 /// The directory's persistence, one implementation per database backend.

@@ -11,6 +11,7 @@ mod convert;
 mod mailbox;
 mod migrate;
 mod tokens;
+mod write;
 
 use p2p_chat_protocol::api::MailId;
 
@@ -20,6 +21,7 @@ use super::{
 };
 use convert::{RawClientRow, client_row, millis};
 use migrate::migrator;
+use write::Writer;
 
 /// Most pooled connections to a database file. WAL lets readers run beside the single writer;
 /// a handful is plenty for a directory that answers small queries.
@@ -110,6 +112,7 @@ impl Store for SqliteStore {
 
     async fn insert_client(&self, client: &NewClient) -> Result<ClientRow, StoreError> {
         let now = millis(client.now);
+        let mut writer = Writer::statement(&self.pool).await?;
         let result = sqlx::query(
             "INSERT INTO clients (username, password_hash, host, port, public_key, observed_host, \
              registered_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -122,20 +125,24 @@ impl Store for SqliteStore {
         .bind(&client.observed_host)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(writer.conn())
         .await;
         match result {
-            Ok(_) => client_row((
-                client.username.clone(),
-                client.host.clone(),
-                i64::from(client.port),
-                client.public_key.clone(),
-                client.observed_host.clone(),
-                now,
-                now,
-                None,
-            )),
+            Ok(_) => {
+                writer.commit().await?;
+                client_row((
+                    client.username.clone(),
+                    client.host.clone(),
+                    i64::from(client.port),
+                    client.public_key.clone(),
+                    client.observed_host.clone(),
+                    now,
+                    now,
+                    None,
+                ))
+            }
             Err(err) if is_unique_violation(&err) => {
+                writer.commit().await?;
                 Err(StoreError::UsernameTaken(client.username.clone()))
             }
             Err(err) => Err(err.into()),
@@ -199,7 +206,8 @@ impl Store for SqliteStore {
             "RETURNING ",
             client_columns!()
         );
-        sqlx::query_as::<_, RawClientRow>(sql)
+        let mut writer = Writer::statement(&self.pool).await?;
+        let row = sqlx::query_as::<_, RawClientRow>(sql)
             .bind(&update.host)
             .bind(i64::from(update.port))
             .bind(&update.public_key)
@@ -207,10 +215,10 @@ impl Store for SqliteStore {
             .bind(millis(update.now))
             .bind(millis(update.now))
             .bind(&update.username)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(client_row)
-            .transpose()
+            .fetch_optional(writer.conn())
+            .await?;
+        writer.commit().await?;
+        row.map(client_row).transpose()
     }
 
     async fn touch(
@@ -220,6 +228,7 @@ impl Store for SqliteStore {
         observed_host: Option<&str>,
         heartbeat: bool,
     ) -> Result<bool, StoreError> {
+        let mut writer = Writer::statement(&self.pool).await?;
         let done = sqlx::query(
             "UPDATE clients SET last_seen = ?, observed_host = COALESCE(?, observed_host), \
              heartbeat_at = CASE WHEN ? THEN ? ELSE heartbeat_at END WHERE username = ?",
@@ -229,24 +238,29 @@ impl Store for SqliteStore {
         .bind(heartbeat)
         .bind(millis(now))
         .bind(username)
-        .execute(&self.pool)
+        .execute(writer.conn())
         .await?;
+        writer.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn sign_off(&self, username: &str) -> Result<bool, StoreError> {
+        let mut writer = Writer::statement(&self.pool).await?;
         let done = sqlx::query("UPDATE clients SET heartbeat_at = NULL WHERE username = ?")
             .bind(username)
-            .execute(&self.pool)
+            .execute(writer.conn())
             .await?;
+        writer.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn delete_client(&self, username: &str) -> Result<bool, StoreError> {
+        let mut writer = Writer::statement(&self.pool).await?;
         let done = sqlx::query("DELETE FROM clients WHERE username = ?")
             .bind(username)
-            .execute(&self.pool)
+            .execute(writer.conn())
             .await?;
+        writer.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 

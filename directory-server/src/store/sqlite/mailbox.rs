@@ -5,12 +5,13 @@ use p2p_chat_protocol::api::MailId;
 use sqlx::sqlite::SqlitePool;
 
 use super::convert::{from_millis, millis};
+use super::write::Writer;
 use crate::store::{DepositOutcome, MailRow, MailboxQuota, NewMail, StoreError};
 
 /// Stores `mail` unless the recipient is unknown or its mailbox is full, in one transaction.
 ///
-/// The first statement writes, so the transaction holds SQLite's write lock from its start:
-/// two deposits for the same recipient cannot both pass the checks and overfill the mailbox.
+/// The transaction takes SQLite's write lock at its start (`BEGIN IMMEDIATE`): two deposits
+/// for the same recipient cannot both pass the checks and overfill the mailbox.
 pub(super) async fn deposit(
     pool: &SqlitePool,
     mail: &NewMail,
@@ -18,12 +19,12 @@ pub(super) async fn deposit(
 ) -> Result<DepositOutcome, StoreError> {
     let size = i64::try_from(mail.sealed.len())
         .map_err(|_| StoreError::Corrupt("sealed message size overflows".into()))?;
-    let mut tx = pool.begin().await?;
+    let mut tx = Writer::transaction(pool).await?;
     // Expired messages no longer count; they go now rather than at the next purge.
     sqlx::query("DELETE FROM mailbox WHERE recipient = ? AND expires_at <= ?")
         .bind(&mail.recipient)
         .bind(millis(mail.deposited_at))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     let (known, count, bytes): (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM clients WHERE username = ?), COUNT(*), \
@@ -31,7 +32,7 @@ pub(super) async fn deposit(
     )
     .bind(&mail.recipient)
     .bind(&mail.recipient)
-    .fetch_one(&mut *tx)
+    .fetch_one(tx.conn())
     .await?;
     let outcome = if known == 0 {
         DepositOutcome::UnknownRecipient
@@ -50,11 +51,7 @@ pub(super) async fn deposit(
     Ok(outcome)
 }
 
-async fn insert(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    mail: &NewMail,
-    size: i64,
-) -> Result<(), StoreError> {
+async fn insert(tx: &mut Writer, mail: &NewMail, size: i64) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO mailbox (id, recipient, sealed, size, deposited_at, expires_at) \
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -65,7 +62,7 @@ async fn insert(
     .bind(size)
     .bind(millis(mail.deposited_at))
     .bind(millis(mail.expires_at))
-    .execute(&mut **tx)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -112,13 +109,15 @@ pub(super) async fn delete(
     id: MailId,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    let mut writer = Writer::statement(pool).await?;
     let expires_at: Option<i64> = sqlx::query_scalar(
         "DELETE FROM mailbox WHERE id = ? AND recipient = ? RETURNING expires_at",
     )
     .bind(id.to_string())
     .bind(recipient)
-    .fetch_optional(pool)
+    .fetch_optional(writer.conn())
     .await?;
+    writer.commit().await?;
     Ok(expires_at.is_some_and(|at| at > millis(now)))
 }
 
@@ -127,9 +126,11 @@ pub(super) async fn purge_expired(
     pool: &SqlitePool,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    let mut writer = Writer::statement(pool).await?;
     let done = sqlx::query("DELETE FROM mailbox WHERE expires_at <= ?")
         .bind(millis(now))
-        .execute(pool)
+        .execute(writer.conn())
         .await?;
+    writer.commit().await?;
     Ok(done.rows_affected())
 }

@@ -4,15 +4,16 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqlitePool;
 
 use super::convert::millis;
+use super::write::Writer;
 use crate::store::{NewToken, StoreError, TokenHash};
 
 /// Stores a token, purging the owner's expired tokens in the same transaction.
 pub(super) async fn insert(pool: &SqlitePool, token: &NewToken) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Writer::transaction(pool).await?;
     sqlx::query("DELETE FROM tokens WHERE username = ? AND expires_at <= ?")
         .bind(&token.username)
         .bind(millis(token.created_at))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     sqlx::query(
         "INSERT INTO tokens (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -21,10 +22,9 @@ pub(super) async fn insert(pool: &SqlitePool, token: &NewToken) -> Result<(), St
     .bind(&token.username)
     .bind(millis(token.created_at))
     .bind(millis(token.expires_at))
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
-    tx.commit().await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// The owner of an unexpired token.
@@ -44,10 +44,12 @@ pub(super) async fn owner(
 
 /// Deletes one token; whether it existed.
 pub(super) async fn delete(pool: &SqlitePool, hash: &TokenHash) -> Result<bool, StoreError> {
+    let mut writer = Writer::statement(pool).await?;
     let done = sqlx::query("DELETE FROM tokens WHERE token_hash = ?")
         .bind(&hash[..])
-        .execute(pool)
+        .execute(writer.conn())
         .await?;
+    writer.commit().await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -58,18 +60,19 @@ pub(super) async fn set_password_hash(
     username: &str,
     password_hash: &str,
 ) -> Result<bool, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = Writer::transaction(pool).await?;
     let done = sqlx::query("UPDATE clients SET password_hash = ? WHERE username = ?")
         .bind(password_hash)
         .bind(username)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     if done.rows_affected() == 0 {
+        tx.commit().await?;
         return Ok(false);
     }
     sqlx::query("DELETE FROM tokens WHERE username = ?")
         .bind(username)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     tx.commit().await?;
     Ok(true)
