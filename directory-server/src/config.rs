@@ -1,5 +1,9 @@
 //! Command line and environment configuration of the `p2p-chat-directory` binary.
 
+use crate::connections::{
+    ConnectionLimits, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -145,6 +149,39 @@ pub struct Config {
     )]
     pub rate_limit_burst: u32,
 
+    /// Most HTTP connections open at once; further ones are closed at once. Keep it well
+    /// under the process's open-file limit (LimitNOFILE in a systemd unit).
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_MAX_CONNECTIONS",
+        default_value_t = DEFAULT_MAX_CONNECTIONS as u32,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
+    )]
+    pub max_connections: u32,
+
+    /// Most HTTP connections open at once from one client address (a --trusted-proxy has no
+    /// such limit).
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = DEFAULT_MAX_CONNECTIONS_PER_ADDRESS as u32,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
+    )]
+    pub max_connections_per_address: u32,
+
+    /// Seconds a connection may take to send a complete request head (1-3600); a
+    /// kept-alive connection idle that long between requests is closed too.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_HEADER_TIMEOUT_SECS",
+        default_value_t = DEFAULT_HEADER_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        value_name = "SECS"
+    )]
+    pub header_timeout_secs: u64,
+
     /// Let anyone list all clients with GET /clients; by default it needs a login token.
     /// Looking up one name (GET /clients/NAME) is always public.
     #[arg(long, env = "P2P_CHAT_DIRECTORY_PUBLIC_LISTING")]
@@ -210,6 +247,11 @@ impl Config {
                 max_message_bytes: usize::try_from(self.mailbox_max_message_bytes)
                     .unwrap_or(MAX_SEALED_BYTES),
                 ttl: Duration::from_secs(self.mailbox_ttl_days * SECS_PER_DAY),
+            },
+            connections: ConnectionLimits {
+                max_connections: self.max_connections as usize,
+                max_per_address: self.max_connections_per_address as usize,
+                header_timeout: Duration::from_secs(self.header_timeout_secs),
             },
         }
     }

@@ -19,6 +19,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod limits;
@@ -35,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 pub use error::ApiError;
 pub use state::{AppState, Settings};
@@ -46,17 +47,17 @@ pub fn app(state: AppState) -> Router {
     routes::router(state)
 }
 
-/// Longest wait for in-flight HTTPS requests after the shutdown signal: 30 s. Plain HTTP
-/// (axum's own server) waits without a limit, but TLS connections can linger in a handshake.
-pub const TLS_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Longest wait for in-flight requests after the shutdown signal: 30 s (a TLS connection can
+/// linger in its handshake, a client in a slow request).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Serves the directory over plain HTTP on `listener` until `shutdown` completes, then stops
-/// accepting connections and waits for in-flight requests to finish.
+/// accepting connections and gives in-flight requests up to [`SHUTDOWN_GRACE`] to finish.
 ///
-/// Each request carries its TCP peer address (for [`client_ip`] and rate limiting). While it
-/// serves, expired mailbox messages are purged in the background
-/// ([`mailbox::purge_periodically`]). The store is not closed here: the caller owns it (see
-/// [`Store::close`]).
+/// Each request carries its TCP peer address (for [`client_ip`] and rate limiting).
+/// Connections are held to the state's [`connections::ConnectionLimits`]. While it serves,
+/// expired mailbox messages are purged in the background ([`mailbox::purge_periodically`]).
+/// The store is not closed here: the caller owns it (see [`Store::close`]).
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -65,18 +66,17 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let janitor = spawn_janitor(&state);
-    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    janitor.abort();
-    result
+    serve(
+        listener,
+        state,
+        axum_server::accept::DefaultAcceptor,
+        shutdown,
+    )
+    .await
 }
 
-/// Like [`run`], over HTTPS with `tls` (see [`tls::server_config`]). After `shutdown`,
-/// in-flight requests get up to [`TLS_SHUTDOWN_GRACE`] to finish. Each time `reload` yields a
-/// new configuration (the binary reads the certificate files again on SIGHUP), new
+/// Like [`run`], over HTTPS with `tls` (see [`tls::server_config`]). Each time `reload` yields
+/// a new configuration (the binary reads the certificate files again on SIGHUP), new
 /// connections use it; open ones keep theirs.
 ///
 /// # Errors
@@ -88,12 +88,6 @@ pub async fn run_tls(
     mut reload: tokio::sync::mpsc::Receiver<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopper.graceful_shutdown(Some(TLS_SHUTDOWN_GRACE));
-    });
     let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
     let reloader = {
         let config = config.clone();
@@ -103,12 +97,46 @@ pub async fn run_tls(
             }
         })
     };
-    let server = axum_server::from_tcp_rustls(listener.into_std()?, config)?;
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config);
+    let result = serve(listener, state, acceptor, shutdown).await;
+    reloader.abort();
+    result
+}
+
+/// The service axum makes for each connection: the router, with the peer address.
+type PerConnection = axum::middleware::AddExtension<Router, axum::extract::ConnectInfo<SocketAddr>>;
+
+/// The server under [`run`] and [`run_tls`]: `acceptor` (TLS or none) behind the connection
+/// limits, hyper's timeouts, graceful shutdown, and the mailbox janitor.
+async fn serve<A>(
+    listener: TcpListener,
+    state: AppState,
+    acceptor: A,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    A: axum_server::accept::Accept<TcpStream, PerConnection, Service = PerConnection>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    A::Future: Send + 'static,
+    A::Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
+    });
+    let limits = state.settings().connections.clone();
+    let acceptor = connections::Limited::new(acceptor, &limits, &state.settings().trusted_proxies);
+    let mut server = axum_server::from_tcp(listener.into_std()?)?.acceptor(acceptor);
+    limits.configure(server.http_builder());
     let janitor = spawn_janitor(&state);
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = server.handle(handle).serve(service).await;
     janitor.abort();
-    reloader.abort();
     result
 }
 

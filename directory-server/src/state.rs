@@ -6,6 +6,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 
 use crate::auth::PasswordHasher;
+use crate::connections::ConnectionLimits;
 use crate::error::ApiError;
 use crate::limits::{Limiter, RateLimit};
 use crate::mailbox::MailboxLimits;
@@ -55,12 +56,15 @@ pub struct Settings {
     pub login_backoff: LoginBackoff,
     /// What the offline mailbox keeps per recipient, and for how long.
     pub mailbox: MailboxLimits,
+    /// Limits on open connections and how long they may idle (used by [`crate::run`] and
+    /// [`crate::run_tls`]).
+    pub connections: ConnectionLimits,
 }
 
 impl Default for Settings {
     /// 60 s presence window, 30-day tokens, cost 12, one hash per CPU, no trusted proxy, the
     /// default rate limit and login backoff, listing only with a token, the default mailbox
-    /// limits.
+    /// limits, the default connection limits.
     fn default() -> Self {
         Self {
             presence_window: Duration::from_secs(DEFAULT_PRESENCE_WINDOW_SECS),
@@ -72,6 +76,7 @@ impl Default for Settings {
             public_listing: false,
             login_backoff: LoginBackoff::default(),
             mailbox: MailboxLimits::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }

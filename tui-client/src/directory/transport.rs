@@ -23,6 +23,10 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// How long an idle connection to the directory is kept for the next request: 5 s, half the
+/// directory's default header timeout (`--header-timeout-secs`).
+const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Most redirects followed within the directory's own origin (scheme, host and port).
 const MAX_REDIRECTS: usize = 5;
 
@@ -57,6 +61,9 @@ pub(super) fn http_client(base: &Url) -> Result<reqwest::Client, DirectoryError>
     let mut builder = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
+        // Under the directory's 10 s header timeout, which closes idle connections: a
+        // pooled connection is never reused just as the directory hangs up on it.
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .redirect(redirects)
         .user_agent(concat!("p2p-chat/", env!("CARGO_PKG_VERSION")));
     if base.scheme() == "https" {

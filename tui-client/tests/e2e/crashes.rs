@@ -100,7 +100,7 @@ fn bursts_keep_the_senders_order_exactly_once_when_either_side_is_killed() {
         let burst: String = (0..BURST).map(|i| format!("r{round}-m{i:02}\r")).collect();
         alice.type_text(&burst);
         std::thread::sleep(Duration::from_millis(rng.next() % 400));
-        let receiver_killed = rng.next() % 2 == 0;
+        let receiver_killed = rng.next().is_multiple_of(2);
         if receiver_killed {
             kills[0] += 1;
             kill(&mut bob);
