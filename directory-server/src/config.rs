@@ -15,8 +15,8 @@ use p2p_chat_protocol::api::MAX_SEALED_BYTES;
 use crate::client_ip::parse_trusted_proxy;
 use crate::limits::{DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_MINUTE, RateLimit};
 use crate::mailbox::{
-    DEFAULT_MAILBOX_MAX_BYTES, DEFAULT_MAILBOX_MAX_MESSAGES, DEFAULT_MAILBOX_TTL_DAYS,
-    MailboxLimits,
+    DEFAULT_MAILBOX_MAX_BYTES, DEFAULT_MAILBOX_MAX_MESSAGES, DEFAULT_MAILBOX_MAX_TOTAL_BYTES,
+    DEFAULT_MAILBOX_TTL_DAYS, MailboxLimits,
 };
 use crate::state::{
     DEFAULT_BCRYPT_COST, DEFAULT_PRESENCE_WINDOW_SECS, DEFAULT_TOKEN_TTL_DAYS, MAX_BCRYPT_COST,
@@ -207,6 +207,17 @@ pub struct Config {
     )]
     pub mailbox_max_bytes: u64,
 
+    /// Most bytes of sealed messages the mailbox keeps for all users together (default
+    /// 1 GiB): accounts are free, so this bounds the disk the mailbox takes.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_MAILBOX_MAX_TOTAL_BYTES",
+        default_value_t = DEFAULT_MAILBOX_MAX_TOTAL_BYTES,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "BYTES"
+    )]
+    pub mailbox_max_total_bytes: u64,
+
     /// Largest sealed message accepted, in bytes before base64 (1-65536).
     #[arg(
         long,
@@ -243,6 +254,7 @@ impl Config {
             mailbox: MailboxLimits {
                 max_messages: self.mailbox_max_messages,
                 max_bytes: self.mailbox_max_bytes,
+                max_total_bytes: self.mailbox_max_total_bytes,
                 // The range check above keeps this within MAX_SEALED_BYTES.
                 max_message_bytes: usize::try_from(self.mailbox_max_message_bytes)
                     .unwrap_or(MAX_SEALED_BYTES),

@@ -63,6 +63,16 @@ pub enum ApiError {
         /// The limit reached, with its unit ("1000 messages", "16777216 bytes").
         limit: String,
     },
+    /// 507 `mailbox_full`: the directory's whole mailbox is at its limit
+    /// (`--mailbox-max-total-bytes`).
+    #[error(
+        "the directory's mailbox holds as much as it may for everyone ({limit} bytes); the \
+         message was not kept — try again later"
+    )]
+    MailboxStorageFull {
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// 415 `unsupported_media_type`: the body is not declared as `application/json`.
     #[error("request body must be JSON, sent with Content-Type: application/json")]
     UnsupportedMediaType,
@@ -109,7 +119,7 @@ impl ApiError {
             ApiError::PayloadTooLarge | ApiError::SealedTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge)
             }
-            ApiError::MailboxFull { .. } => {
+            ApiError::MailboxFull { .. } | ApiError::MailboxStorageFull { .. } => {
                 (StatusCode::INSUFFICIENT_STORAGE, ErrorCode::MailboxFull)
             }
             ApiError::UnsupportedMediaType => (

@@ -19,6 +19,10 @@ pub const DEFAULT_MAILBOX_MAX_MESSAGES: u32 = 1000;
 /// size, so that 1000 users with full mailboxes take at most 16 GiB.
 pub const DEFAULT_MAILBOX_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Default sealed bytes the whole mailbox holds, all recipients together: 1 GiB. Accounts are
+/// free to make, so the per-recipient limit alone does not bound the disk the mailbox takes.
+pub const DEFAULT_MAILBOX_MAX_TOTAL_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// Default lifetime of a deposited message: 14 days.
 pub const DEFAULT_MAILBOX_TTL_DAYS: u64 = 14;
 
@@ -40,6 +44,8 @@ pub struct MailboxLimits {
     pub max_messages: u32,
     /// Most sealed bytes waiting for one recipient, all messages together.
     pub max_bytes: u64,
+    /// Most sealed bytes waiting for all recipients together.
+    pub max_total_bytes: u64,
     /// Largest sealed message, in bytes before base64; at most [`MAX_SEALED_BYTES`].
     pub max_message_bytes: usize,
     /// How long a message is kept when its recipient does not delete it.
@@ -47,11 +53,12 @@ pub struct MailboxLimits {
 }
 
 impl Default for MailboxLimits {
-    /// 1000 messages, 16 MiB, 64 KiB per message, 14 days.
+    /// 1000 messages, 16 MiB, 1 GiB for everyone, 64 KiB per message, 14 days.
     fn default() -> Self {
         Self {
             max_messages: DEFAULT_MAILBOX_MAX_MESSAGES,
             max_bytes: DEFAULT_MAILBOX_MAX_BYTES,
+            max_total_bytes: DEFAULT_MAILBOX_MAX_TOTAL_BYTES,
             max_message_bytes: MAX_SEALED_BYTES,
             ttl: Duration::from_secs(DEFAULT_MAILBOX_TTL_DAYS * SECS_PER_DAY),
         }
@@ -65,16 +72,18 @@ impl MailboxLimits {
         Self {
             max_messages: self.max_messages.max(1),
             max_bytes: self.max_bytes.max(1),
+            max_total_bytes: self.max_total_bytes.max(1),
             max_message_bytes: self.max_message_bytes.clamp(1, MAX_SEALED_BYTES),
             ttl: self.ttl.max(Duration::from_millis(1)),
         }
     }
 
-    /// The per-recipient part, as the store enforces it.
+    /// The byte and message limits, as the store enforces them.
     pub fn quota(&self) -> MailboxQuota {
         MailboxQuota {
             max_messages: self.max_messages,
             max_bytes: self.max_bytes,
+            max_total_bytes: self.max_total_bytes,
         }
     }
 
@@ -133,6 +142,7 @@ mod tests {
         let limits = MailboxLimits {
             max_messages: 0,
             max_bytes: 0,
+            max_total_bytes: 0,
             max_message_bytes: usize::MAX,
             ttl: Duration::ZERO,
         }

@@ -76,6 +76,11 @@ pub(super) async fn deposit(
         DepositOutcome::TooManyBytes => {
             return Err(full(format!("{} bytes of messages", limits.max_bytes)));
         }
+        DepositOutcome::StorageFull => {
+            return Err(ApiError::MailboxStorageFull {
+                limit: limits.max_total_bytes,
+            });
+        }
     }
     tracing::debug!(recipient = %mail.recipient, bytes = mail.sealed.len(), "mail deposited");
     Ok((

@@ -19,13 +19,16 @@ pub struct NewMail {
     pub expires_at: DateTime<Utc>,
 }
 
-/// How much one recipient's mailbox may hold; unexpired messages count.
+/// How much one recipient's mailbox may hold (unexpired messages count), and the whole
+/// mailbox of the directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MailboxQuota {
     /// Most messages at once.
     pub max_messages: u32,
     /// Most sealed bytes at once, all messages together.
     pub max_bytes: u64,
+    /// Most sealed bytes of all recipients together (stored ones count until purged).
+    pub max_total_bytes: u64,
 }
 
 /// What became of a deposit.
@@ -39,6 +42,9 @@ pub enum DepositOutcome {
     TooManyMessages,
     /// The message would take the mailbox over [`MailboxQuota::max_bytes`].
     TooManyBytes,
+    /// The message would take the directory's whole mailbox over
+    /// [`MailboxQuota::max_total_bytes`].
+    StorageFull,
 }
 
 /// A stored message as its recipient fetches it.

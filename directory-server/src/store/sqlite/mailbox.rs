@@ -26,20 +26,24 @@ pub(super) async fn deposit(
         .bind(millis(mail.deposited_at))
         .execute(tx.conn())
         .await?;
-    let (known, count, bytes): (i64, i64, i64) = sqlx::query_as(
+    let (known, count, bytes, total): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM clients WHERE username = ?), COUNT(*), \
-         COALESCE(SUM(size), 0) FROM mailbox WHERE recipient = ?",
+         COALESCE(SUM(size), 0), (SELECT bytes FROM mailbox_total WHERE id = 1) \
+         FROM mailbox WHERE recipient = ?",
     )
     .bind(&mail.recipient)
     .bind(&mail.recipient)
     .fetch_one(tx.conn())
     .await?;
+    let after = |held: i64| u64::try_from(held.saturating_add(size)).unwrap_or(u64::MAX);
     let outcome = if known == 0 {
         DepositOutcome::UnknownRecipient
     } else if count >= i64::from(quota.max_messages) {
         DepositOutcome::TooManyMessages
-    } else if u64::try_from(bytes.saturating_add(size)).unwrap_or(u64::MAX) > quota.max_bytes {
+    } else if after(bytes) > quota.max_bytes {
         DepositOutcome::TooManyBytes
+    } else if after(total) > quota.max_total_bytes {
+        DepositOutcome::StorageFull
     } else {
         DepositOutcome::Stored
     };

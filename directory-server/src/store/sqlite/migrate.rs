@@ -26,6 +26,11 @@ pub(super) fn migrator() -> Migrator {
             "heartbeats",
             include_str!("../../../migrations/sqlite/0004_heartbeats.sql"),
         ),
+        (
+            5,
+            "mailbox total",
+            include_str!("../../../migrations/sqlite/0005_mailbox_total.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

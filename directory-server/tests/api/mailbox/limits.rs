@@ -45,6 +45,39 @@ async fn a_mailbox_full_by_count_refuses_with_507_until_it_is_emptied() {
 }
 
 #[tokio::test]
+async fn the_whole_mailbox_has_a_limit_for_everyone_together() {
+    let app = mailbox_app(MailboxLimits {
+        max_total_bytes: 100,
+        ..MailboxLimits::default()
+    })
+    .await;
+    let [alice, bob, _carol, _dave] = accounts(&app, ["alice", "bob", "carol", "dave"]).await;
+    let first = deposited(&app, &alice, "bob", &[1; 60]).await;
+    deposited(&app, &alice, "dave", &[2; 30]).await;
+    // Each recipient is far from its own limit, but the directory's whole mailbox is not.
+    let reply = deposit(&app, Some(&alice), "carol", &[3; 11]).await;
+    let message = reply.error(StatusCode::INSUFFICIENT_STORAGE, "mailbox_full");
+    assert!(
+        message.contains("100 bytes") && message.contains("everyone"),
+        "{message}"
+    );
+    deposited(&app, &alice, "carol", &[4; 10]).await; // exactly full
+    // Room returns when a recipient deletes, and when an account with mail goes.
+    delete(&app, Some(&bob), &first).await;
+    deposited(&app, &alice, "carol", &[5; 60]).await;
+    let reply = call(
+        &app,
+        "DELETE",
+        "/clients/dave",
+        Some(json!({"password": PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    deposited(&app, &alice, "carol", &[6; 30]).await;
+}
+
+#[tokio::test]
 async fn a_mailbox_full_by_bytes_refuses_with_507() {
     let app = mailbox_app(MailboxLimits {
         max_bytes: 100,
