@@ -3,18 +3,21 @@
 //! Connections that have not finished the handshake are untrusted and cheap to open, so they
 //! get their own budget, separate from established sessions (so they can never starve them):
 //! at most [`MAX_HANDSHAKES`] at once, [`MAX_HANDSHAKES_PER_ADDR`] from one IP address, each
-//! with [`ACCEPT_HANDSHAKE_TIMEOUT`]. A handshake slot is taken *before* `accept` (the shape
-//! of tokio's mini-redis), so a flood of connections waits in the kernel's backlog, not in
-//! our memory or file descriptors. Sessions are capped at [`MAX_SESSIONS`]; a peer that
-//! completes the handshake beyond that is refused as busy.
+//! with [`ACCEPT_HANDSHAKE_TIMEOUT`]. When the budget is full, a new connection evicts the
+//! oldest one still in its handshake (the defence against slow-handshake floods: a real peer
+//! finishes in one round trip, so a flood would have to open [`MAX_HANDSHAKES`] connections
+//! within that round trip to push it out, while stalled connections cannot hold the door).
+//! A connection over its address's share is closed without reading a byte. Sessions are
+//! capped at [`MAX_SESSIONS`]; a peer that completes the handshake beyond that is refused as
+//! busy.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use super::{EventSender, LocalPeer, MAX_SESSIONS, session};
 
@@ -71,16 +74,70 @@ impl Drop for AddrSlot {
     }
 }
 
+/// The handshakes in progress, oldest first, each with the means to evict it.
+#[derive(Clone, Default)]
+struct Pending(Arc<Mutex<PendingInner>>);
+
+#[derive(Default)]
+struct PendingInner {
+    next: u64,
+    queue: VecDeque<(u64, oneshot::Sender<()>)>,
+}
+
+impl Pending {
+    /// A place for one more handshake, evicting the oldest when [`MAX_HANDSHAKES`] are in
+    /// progress.
+    fn admit(&self, addr: AddrSlot) -> HandshakeSlot {
+        let mut inner = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.queue.len() >= MAX_HANDSHAKES
+            && let Some((_, evict)) = inner.queue.pop_front()
+        {
+            let _ = evict.send(());
+        }
+        let (tx, rx) = oneshot::channel();
+        let id = inner.next;
+        inner.next += 1;
+        inner.queue.push_back((id, tx));
+        HandshakeSlot {
+            pending: self.clone(),
+            id,
+            evict: rx,
+            _addr: addr,
+        }
+    }
+}
+
+/// A connection's place among the handshakes in progress; given back when dropped (once the
+/// handshake is over, whatever its outcome).
+pub(super) struct HandshakeSlot {
+    pending: Pending,
+    id: u64,
+    evict: oneshot::Receiver<()>,
+    _addr: AddrSlot,
+}
+
+impl HandshakeSlot {
+    /// Completes when newer connections pushed this one out of the handshake budget.
+    pub(super) async fn evicted(&mut self) {
+        // An error means the listener is gone: stop as well.
+        let _ = (&mut self.evict).await;
+    }
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        let mut inner = self.pending.0.lock().unwrap_or_else(|e| e.into_inner());
+        inner.queue.retain(|(id, _)| *id != self.id);
+    }
+}
+
 /// Accepts peers on `listener` forever, within the budgets above. A misbehaving peer ends
 /// only its own connection.
 pub async fn serve(listener: TcpListener, me: LocalPeer, events: EventSender) {
     let sessions = Arc::new(Semaphore::new(MAX_SESSIONS));
-    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let pending = Pending::default();
     let per_addr = PerAddress::default();
     loop {
-        let Ok(handshake) = handshakes.clone().acquire_owned().await else {
-            return;
-        };
         let (stream, addr) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -94,11 +151,9 @@ pub async fn serve(listener: TcpListener, me: LocalPeer, events: EventSender) {
             tracing::debug!(%addr, "too many handshakes from one address; connection dropped");
             continue;
         };
+        let slot = pending.admit(addr_slot);
         let session_permit = sessions.clone().try_acquire_owned().ok();
         let (me, events) = (me.clone(), events.clone());
-        tokio::spawn(async move {
-            let slots = (handshake, addr_slot);
-            session::accept(stream, me, events, session_permit, slots).await;
-        });
+        tokio::spawn(session::accept(stream, me, events, session_permit, slot));
     }
 }

@@ -110,16 +110,17 @@ async fn connect(addr: &str) -> Result<TcpStream, DialError> {
 /// Serves one accepted connection: runs the responder's handshake within
 /// [`ACCEPT_HANDSHAKE_TIMEOUT`](super::listener::ACCEPT_HANDSHAKE_TIMEOUT), then the session.
 /// Without a session `permit` (the listener is full) the peer is refused as busy.
-/// `handshake_slots` are the listener's handshake budget, given back as soon as the handshake
-/// ends, whatever its outcome.
+/// `slot` is the connection's place in the listener's handshake budget, given back as soon as
+/// the handshake ends, whatever its outcome; when newer connections evict it, the connection
+/// is closed.
 ///
 /// Failed handshakes are logged and end only this connection; they produce no event.
-pub async fn accept<S: Send>(
+pub(super) async fn accept(
     stream: TcpStream,
     me: LocalPeer,
     events: EventSender,
     permit: Option<OwnedSemaphorePermit>,
-    handshake_slots: S,
+    mut slot: super::listener::HandshakeSlot,
 ) {
     let Ok(remote_addr) = stream.peer_addr() else {
         return;
@@ -127,8 +128,14 @@ pub async fn accept<S: Send>(
     no_delay(&stream);
     let busy = permit.is_none();
     let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
-    let outcome = timeout(deadline, handshake::respond(stream, &me, busy)).await;
-    drop(handshake_slots);
+    let outcome = tokio::select! {
+        outcome = timeout(deadline, handshake::respond(stream, &me, busy)) => outcome,
+        () = slot.evicted() => {
+            tracing::info!(%remote_addr, "handshake cut short: newer connections needed the room");
+            return;
+        }
+    };
+    drop(slot);
     let accepted = match outcome {
         Ok(Ok(accepted)) => accepted,
         Ok(Err(error)) => {

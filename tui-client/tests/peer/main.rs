@@ -241,3 +241,28 @@ async fn a_cleartext_refusal_reaches_the_dialler_with_its_reason() {
     }
     assert!(err.to_string().contains("busy"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_stalled_handshakes_from_many_addresses_cannot_keep_a_real_peer_out() {
+    let (addr, mut server_rx) = listen("bob").await;
+    let target: std::net::SocketAddr = addr.parse().unwrap();
+    // 40 addresses, each as many stalled handshakes as it may have: five times the whole
+    // handshake budget, every one of them started with the first bytes of a frame.
+    let mut stalled = Vec::new();
+    for host in 2..42u8 {
+        for _ in 0..net::listener::MAX_HANDSHAKES_PER_ADDR {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket
+                .bind(std::net::SocketAddr::from(([127, 0, 0, host], 0)))
+                .unwrap();
+            let mut stream = socket.connect(target).await.unwrap();
+            stream.write_all(&[0, 0]).await.unwrap();
+            stalled.push(stream);
+        }
+    }
+    // A real peer arriving behind all of them gets in at once, without a retry, and is not
+    // refused as busy.
+    let mut pair = connect("alice", &addr, &mut server_rx).await;
+    pair.client_says(&mut server_rx, "through the flood").await;
+    drop(stalled);
+}
