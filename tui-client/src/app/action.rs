@@ -272,9 +272,13 @@ pub enum Effect {
     Quit,
 }
 
-impl From<crate::delivery::outbound::SentBatch> for Action {
-    fn from(batch: crate::delivery::outbound::SentBatch) -> Self {
-        Self::Sent(batch)
+impl From<crate::delivery::outbound::PumpReport> for Action {
+    fn from(report: crate::delivery::outbound::PumpReport) -> Self {
+        use crate::delivery::outbound::PumpReport;
+        match report {
+            PumpReport::Sent(batch) => Self::Sent(batch),
+            PumpReport::StoreFailed(error) => Self::StoreFailed(error),
+        }
     }
 }
 

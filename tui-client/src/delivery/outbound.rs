@@ -24,6 +24,16 @@ pub struct SentBatch {
     pub ids: Vec<MessageId>,
 }
 
+/// What a pump reports to its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PumpReport {
+    /// Messages handed to the session and recorded as sent.
+    Sent(SentBatch),
+    /// The store failed; the message says what could not be read or written. Nothing is lost:
+    /// unsent messages stay queued for the next session.
+    StoreFailed(String),
+}
+
 /// A running pump; dropping it stops the task.
 #[derive(Debug)]
 pub struct Pump {
@@ -34,9 +44,10 @@ pub struct Pump {
 
 impl Pump {
     /// Starts sending `peer`'s outbox on `session`, oldest first; after each batch, reports
-    /// it on `reports` (if given) once the store records it as sent. The pump ends when the
-    /// session does.
-    pub fn start<R: From<SentBatch> + Send + 'static>(
+    /// it on `reports` (if given) once the store records it as sent, and reports a store
+    /// failure there too. The pump ends when the session does, or when it cannot read the
+    /// outbox.
+    pub fn start<R: From<PumpReport> + Send + 'static>(
         store: LocalStore,
         peer: String,
         session: SessionHandle,
@@ -65,7 +76,7 @@ impl Drop for Pump {
     }
 }
 
-async fn run<R: From<SentBatch>>(
+async fn run<R: From<PumpReport>>(
     store: LocalStore,
     peer: String,
     session: SessionHandle,
@@ -80,6 +91,12 @@ async fn run<R: From<SentBatch>>(
             Err(error) => {
                 // Nothing is lost: the messages stay queued for the next session.
                 tracing::warn!(%error, %peer, "cannot read the outbox; this session stops sending");
+                if let Some(reports) = &reports {
+                    let text = format!(
+                        "cannot read the outbox for {peer} ({error}); the waiting messages go out with the next session"
+                    );
+                    let _ = reports.send(PumpReport::StoreFailed(text).into()).await;
+                }
                 return;
             }
         };
@@ -102,16 +119,19 @@ async fn run<R: From<SentBatch>>(
             ids.push(message.id);
         }
         if !ids.is_empty() {
-            if let Err(error) = store.set_delivery_many(&peer, &ids, Delivery::Sent).await {
-                tracing::warn!(%error, %peer, "cannot mark messages sent");
-            }
+            let marked = store.set_delivery_many(&peer, &ids, Delivery::Sent).await;
             if let Some(reports) = &reports {
-                let batch = SentBatch {
-                    session: session.id(),
-                    peer: peer.clone(),
-                    ids,
+                let report = match marked {
+                    Ok(()) => PumpReport::Sent(SentBatch {
+                        session: session.id(),
+                        peer: peer.clone(),
+                        ids,
+                    }),
+                    Err(error) => PumpReport::StoreFailed(format!(
+                        "cannot record messages to {peer} as sent ({error}); they may be sent again"
+                    )),
                 };
-                if reports.send(batch.into()).await.is_err() {
+                if reports.send(report.into()).await.is_err() {
                     return;
                 }
             }

@@ -9,7 +9,7 @@ use p2p_chat_protocol::MessageId;
 #[cfg(doc)]
 use super::inbound::carries_data;
 use super::inbound::{Taken, take};
-use super::outbound::{Pump, SentBatch};
+use super::outbound::{Pump, PumpReport};
 use crate::net::{NetEvent, SessionHandle, SessionId};
 use crate::store::{LocalStore, StoreError};
 
@@ -33,7 +33,8 @@ impl Sessions {
     /// Takes a session whose peer passed the trust check as `name`: its messages will be
     /// stored under that name, and `name`'s outbox starts going out on it.
     pub fn admit(&mut self, session: SessionId, name: String, handle: SessionHandle) {
-        let pump = Pump::start::<SentBatch>(self.store.clone(), name.clone(), handle.clone(), None);
+        let pump =
+            Pump::start::<PumpReport>(self.store.clone(), name.clone(), handle.clone(), None);
         self.pumps.insert(session, pump);
         self.admitted.insert(session, (name, handle));
     }

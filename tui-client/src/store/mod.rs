@@ -160,6 +160,12 @@ impl LocalStore {
         })
     }
 
+    /// Closes the store: waits for running queries, then closes every connection. Later
+    /// calls fail with [`StoreError`].
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Writes one of our messages as queued; returns its `seq`.
     ///
     /// # Errors

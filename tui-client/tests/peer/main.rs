@@ -266,3 +266,21 @@ async fn a_flood_of_stalled_handshakes_from_many_addresses_cannot_keep_a_real_pe
     pair.client_says(&mut server_rx, "through the flood").await;
     drop(stalled);
 }
+
+#[tokio::test]
+async fn a_pump_that_cannot_read_the_outbox_says_so() {
+    use p2p_chat::delivery::outbound::{Pump, PumpReport};
+    let (addr, mut server_rx) = listen("bob").await;
+    let pair = connect("alice", &addr, &mut server_rx).await;
+    let store = p2p_chat::store::LocalStore::in_memory().await.unwrap();
+    store.close().await;
+    let (tx, mut reports) = mpsc::channel::<PumpReport>(4);
+    let _pump = Pump::start(store, "bob".into(), pair.client.clone(), Some(tx));
+    let report = tokio::time::timeout(support::PATIENCE, reports.recv())
+        .await
+        .expect("a report in time");
+    let Some(PumpReport::StoreFailed(text)) = report else {
+        panic!("{report:?}")
+    };
+    assert!(text.contains("outbox") && text.contains("bob"), "{text}");
+}
