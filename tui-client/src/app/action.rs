@@ -326,3 +326,37 @@ pub enum MailEffect {
         mail: p2p_chat_protocol::api::MailId,
     },
 }
+
+impl MailEffect {
+    /// What to do with an opened mail whose sender passed the trust check: store a chat
+    /// message (then delete the mail and seal a receipt back), record a receipt, or delete
+    /// anything else.
+    pub fn for_trusted(
+        mail: p2p_chat_protocol::api::MailId,
+        sender: String,
+        key: PeerKey,
+        message: p2p_chat_protocol::PeerMessage,
+    ) -> Self {
+        use p2p_chat_protocol::PeerMessage;
+        match message {
+            PeerMessage::Chat {
+                id,
+                sent_at_ms,
+                text,
+            } => Self::Store {
+                mail,
+                peer: sender,
+                key,
+                id,
+                sent_at_ms,
+                text,
+            },
+            PeerMessage::Receipt { id } => Self::StoreReceipt {
+                mail,
+                peer: sender,
+                id,
+            },
+            _ => Self::Discard { mail },
+        }
+    }
+}

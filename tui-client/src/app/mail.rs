@@ -144,26 +144,9 @@ impl App {
             }
             Decision::Unverifiable => return Vec::new(),
         }
-        effects.push(Effect::Mail(match message {
-            PeerMessage::Chat {
-                id,
-                sent_at_ms,
-                text,
-            } => MailEffect::Store {
-                mail,
-                peer: sender,
-                key,
-                id,
-                sent_at_ms,
-                text,
-            },
-            PeerMessage::Receipt { id } => MailEffect::StoreReceipt {
-                mail,
-                peer: sender,
-                id,
-            },
-            _ => MailEffect::Discard { mail },
-        }));
+        effects.push(Effect::Mail(MailEffect::for_trusted(
+            mail, sender, key, message,
+        )));
         effects
     }
 }

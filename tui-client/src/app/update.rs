@@ -6,7 +6,6 @@ use p2p_chat_protocol::api::ClientRecord;
 use p2p_chat_protocol::peer::MAX_TEXT_BYTES;
 use tui_input::{Input, InputRequest};
 
-use super::PageRequest;
 use super::command::{self, SlashCommand};
 use super::keys::{self, Intent, Scope};
 use super::{
@@ -216,47 +215,6 @@ impl App {
             .collect();
         effects.push(Effect::Quit);
         effects
-    }
-
-    /// Messages one PgUp/PgDn scrolls: the chat view's height, as every message takes at
-    /// least one row.
-    fn page(&self) -> usize {
-        usize::from(self.viewport.1.saturating_sub(6)).max(1)
-    }
-
-    fn scroll_by(&mut self, lines: isize) {
-        let Some(id) = self.current else { return };
-        let Some(chat) = self.chat_mut(id) else {
-            return;
-        };
-        let oldest = chat
-            .lines
-            .len()
-            .saturating_sub(1)
-            .min(chat.scroll_top.get());
-        chat.scroll = chat
-            .scroll
-            .min(oldest)
-            .saturating_add_signed(lines)
-            .min(oldest);
-        let history = chat.history;
-        if history.loading {
-            return;
-        }
-        // At the top of what is loaded, fetch the page before it; at the bottom, while newer
-        // lines were dropped from memory, the page after it.
-        let request = match (chat.scroll, history.oldest_seq, chat.newest_loaded_seq()) {
-            (s, Some(before), _) if s == oldest && !history.complete => PageRequest::Before(before),
-            (0, _, Some(after)) if history.newer_dropped => PageRequest::After(after),
-            _ => return,
-        };
-        chat.history.loading = true;
-        let peer = chat.name.clone();
-        self.emit(Effect::LoadHistory {
-            chat: id,
-            peer,
-            request,
-        });
     }
 
     fn cycle_chat(&mut self, step: isize) {

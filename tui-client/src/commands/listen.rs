@@ -4,7 +4,6 @@
 use std::io::Write;
 
 use anyhow::Context;
-use p2p_chat_protocol::PeerMessage;
 use tokio::sync::mpsc;
 
 use super::peer::{Loaded, bind, load, my_name};
@@ -174,26 +173,7 @@ async fn handle_mail(
                     return Ok(None);
                 }
             }
-            Ok(Some(match message {
-                PeerMessage::Chat {
-                    id,
-                    sent_at_ms,
-                    text,
-                } => MailEffect::Store {
-                    mail,
-                    peer: sender,
-                    key,
-                    id,
-                    sent_at_ms,
-                    text,
-                },
-                PeerMessage::Receipt { id } => MailEffect::StoreReceipt {
-                    mail,
-                    peer: sender,
-                    id,
-                },
-                _ => MailEffect::Discard { mail },
-            }))
+            Ok(Some(MailEffect::for_trusted(mail, sender, key, message)))
         }
         Action::MailStored {
             peer,

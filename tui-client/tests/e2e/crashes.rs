@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::procs::{Directory, alice_and_bob, client_bin, run_client};
+use crate::procs::{Directory, alice_and_bob, client_bin, history_json};
 use crate::pty::{PATIENCE, Tui};
 
 const ROUNDS: usize = 8;
@@ -54,26 +54,8 @@ fn kill(child: &mut Child) {
 /// The texts `from` ("me" for the profile itself) wrote in `home`'s conversation with
 /// `peer`, in stored order.
 fn written(home: &Path, peer: &str, from: &str) -> Vec<String> {
-    let out = run_client(
-        &[
-            "--home",
-            home.to_str().unwrap(),
-            "history",
-            peer,
-            "--json",
-            "--limit",
-            "100000",
-        ],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    history_json(home, peer)
+        .into_iter()
         .filter(|v| v["from"] == from)
         .map(|v| v["text"].as_str().unwrap().to_owned())
         .collect()

@@ -1,7 +1,7 @@
 //! No message lost: queued messages wait for an offline peer, survive a SIGKILL of the
 //! sender, and arrive exactly once, in order.
 
-use crate::procs::{Directory, alice_and_bob, client_bin, free_port, run_client};
+use crate::procs::{Directory, alice_and_bob, client_bin, free_port, history_json, run_client};
 use crate::pty::Tui;
 
 /// Starts a registered user's chat window listening on `port`.
@@ -186,31 +186,9 @@ fn when_both_are_offline_in_turn_messages_go_through_the_mailbox() {
 
 /// The texts of `peer`'s conversation in `home`'s history, oldest first.
 fn history(home: &std::path::Path, peer: &str) -> Vec<String> {
-    let out = run_client(
-        &[
-            "--home",
-            home.to_str().unwrap(),
-            "history",
-            peer,
-            "--json",
-            "--limit",
-            "1000",
-        ],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+    history_json(home, peer)
+        .into_iter()
+        .map(|v| v["text"].as_str().unwrap().to_owned())
         .collect()
 }
 

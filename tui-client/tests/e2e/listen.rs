@@ -19,9 +19,16 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Starts `listen --json` as "bot" in `home`; returns the process and its address.
 pub fn start_listen(home: &std::path::Path) -> (Child, String) {
+    start_listen_on(home, "127.0.0.1:0", &["--name", "bot"])
+}
+
+/// Starts `listen --json EXTRA...` in `home` on `listen`; returns the process (its stdout
+/// piped) and the address it prints.
+pub fn start_listen_on(home: &std::path::Path, listen: &str, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(client_bin())
-        .args(["--home", home.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-        .args(["listen", "--json", "--name", "bot"])
+        .args(["--home", home.to_str().unwrap(), "--listen", listen])
+        .args(["listen", "--json"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

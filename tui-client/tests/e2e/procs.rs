@@ -149,3 +149,29 @@ pub fn alice_and_bob(dir: &Path, directory: &Directory) -> (PathBuf, u16, PathBu
     register(&bob_home, directory, "bob", bob_port);
     (alice_home, alice_port, bob_home, bob_port)
 }
+
+/// `history PEER --json --limit 100000` of the profile `home`: one JSON object per message,
+/// oldest first.
+pub fn history_json(home: &Path, peer: &str) -> Vec<serde_json::Value> {
+    let out = run_client(
+        &[
+            "--home",
+            home.to_str().unwrap(),
+            "history",
+            peer,
+            "--json",
+            "--limit",
+            "100000",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

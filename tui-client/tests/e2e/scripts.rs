@@ -3,27 +3,17 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Instant;
 
-use crate::procs::{Directory, alice_and_bob, client_bin, run_client};
+use crate::listen::start_listen_on;
+use crate::procs::{Directory, alice_and_bob, history_json, run_client};
 use crate::pty::PATIENCE;
 
 /// `listen --json` for the profile `home` on `listen`; its stdout lines arrive on the receiver.
 fn listen(home: &Path, listen: &str) -> (Child, Receiver<serde_json::Value>) {
-    let mut child = Command::new(client_bin())
-        .args(["--home", home.to_str().unwrap(), "--listen", listen])
-        .args(["listen", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    assert!(line.contains("listening for peers"), "{line}");
-    std::thread::spawn(move || for _ in stderr.lines() {});
+    let (mut child, _) = start_listen_on(home, listen, &[]);
     let (tx, rx) = mpsc::channel();
     let stdout = BufReader::new(child.stdout.take().unwrap());
     std::thread::spawn(move || {
@@ -55,14 +45,9 @@ fn send(home: &Path, args: &[&str]) -> (Option<i32>, String, String) {
 
 /// `history PEER --json` of `home`: (text, delivery) of each message.
 fn history(home: &Path, peer: &str) -> Vec<(String, Option<String>)> {
-    let out = run_client(
-        &["--home", home.to_str().unwrap(), "history", peer, "--json"],
-        "",
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+    history_json(home, peer)
+        .into_iter()
+        .map(|v| {
             (
                 v["text"].as_str().unwrap().to_owned(),
                 v["delivery"].as_str().map(str::to_owned),
