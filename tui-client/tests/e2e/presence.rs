@@ -132,3 +132,31 @@ fn a_second_client_on_one_profile_is_refused_with_the_running_one_named() {
     again.kill().unwrap();
     again.wait().unwrap();
 }
+
+#[test]
+fn quitting_the_chat_window_is_offline_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let home = tmp.path().join("alice");
+    let port = crate::procs::free_port();
+    register(&home, &directory, "alice", port);
+    let listen = format!("127.0.0.1:{port}");
+    let mut window = crate::pty::Tui::spawn(
+        "alice",
+        &crate::procs::client_bin(),
+        &["--home", home.to_str().unwrap(), "--listen", &listen],
+    );
+    window.wait_for("directory: online");
+    eventually(
+        &home,
+        "alice",
+        "the running window is online",
+        |_, status| status == "online",
+    );
+    window.quit();
+    let (_, status) = lookup(&home, "alice");
+    assert!(
+        status.starts_with("last seen"),
+        "offline at once after Ctrl+C: {status}"
+    );
+}
