@@ -24,6 +24,12 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Arguments clap accepted but the command cannot use (a message without text, an address
+/// that is not HOST:PORT): reported like clap's own usage errors, with exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// Options every command understands.
 #[derive(Debug, Args)]
 pub struct GlobalOpts {
@@ -140,7 +146,7 @@ pub enum Command {
     Send {
         /// USERNAME, then the TEXT (several words are joined with spaces); only the TEXT
         /// with --ip. A text starting with '-' goes after `--`.
-        #[arg(value_name = "WORDS", num_args = 1.., required = true)]
+        #[arg(value_name = "TEXT", num_args = 1.., required = true)]
         words: Vec<String>,
         /// Address of the peer as HOST:PORT; needs no directory and no registration (and
         /// has no mailbox to fall back on).

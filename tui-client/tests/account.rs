@@ -316,3 +316,32 @@ fn the_chat_window_without_a_terminal_says_it_needs_one() {
         p2p(home.path(), &args, "").assert_error("the chat window needs a terminal");
     }
 }
+
+#[test]
+fn history_says_when_older_messages_are_not_shown() {
+    let home = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = p2p_chat::store::LocalStore::open(home.path())
+            .await
+            .unwrap();
+        for n in 0..25u64 {
+            let id = p2p_chat_protocol::MessageId::new();
+            store
+                .insert_incoming("bob", id, 1_700_000_000_000 + n, &format!("m{n}"))
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    });
+    let out = p2p(home.path(), &["history", "bob"], "");
+    assert_eq!(out.assert_ok().lines().count(), 20);
+    assert!(
+        out.stderr.contains("showing the newest 20") && out.stderr.contains("--limit"),
+        "{}",
+        out.stderr
+    );
+    let all = p2p(home.path(), &["history", "bob", "--limit", "25"], "");
+    assert_eq!(all.assert_ok().lines().count(), 25);
+    assert!(all.stderr.is_empty(), "{}", all.stderr);
+}

@@ -77,7 +77,9 @@ impl App {
             .map(|r| r.username.clone())
             .collect();
         for name in back {
-            if let Some(chat) = self.chats.iter_mut().find(|c| c.name == name) {
+            if let Some(chat) = self.chats.iter_mut().find(|c| c.name == name)
+                && !matches!(chat.link, super::Link::Connected { .. })
+            {
                 chat.notice(now, LineKind::Info, format!("{name} is online"));
             }
         }

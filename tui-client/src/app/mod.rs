@@ -228,7 +228,11 @@ impl App {
         };
         let contacts = self.contacts.iter().map(|record| {
             let (chat, unread) = unread(&record.username);
-            let presence = if record.online {
+            // A contact we have a session with is online, whatever the last reload said.
+            let connected = chat
+                .and_then(|id| self.chat(id))
+                .is_some_and(|c| matches!(c.link, Link::Connected { .. }));
+            let presence = if record.online || connected {
                 Presence::Online
             } else {
                 Presence::Offline

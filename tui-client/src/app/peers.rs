@@ -325,12 +325,27 @@ impl App {
         }
         chat.link = Link::Idle;
         match reason {
-            CloseReason::Local => {}
-            CloseReason::PeerLeft { .. } => {
-                chat.notice(now, LineKind::Info, format!("{} left: {reason}", chat.name))
+            CloseReason::Local => Vec::new(),
+            CloseReason::PeerLeft { reason } => {
+                let text = if reason.is_empty() {
+                    format!("{} left", chat.name)
+                } else {
+                    format!("{} left: {reason}", chat.name)
+                };
+                chat.notice(now, LineKind::Info, text);
+                // A contact who quit has just told the directory: show it offline now rather
+                // than at the next reload.
+                let name = chat.name.clone();
+                if self.contacts.iter().any(|r| r.username == name) {
+                    vec![Effect::LoadContacts]
+                } else {
+                    Vec::new()
+                }
             }
-            other => chat.notice(now, LineKind::Error, other.to_string()),
+            other => {
+                chat.notice(now, LineKind::Error, other.to_string());
+                Vec::new()
+            }
         }
-        Vec::new()
     }
 }

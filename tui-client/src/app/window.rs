@@ -162,4 +162,27 @@ impl App {
             request,
         });
     }
+
+    /// Loads what other programs of this profile (`send`, `listen`) stored since each open
+    /// chat's newest loaded line, so the window shows it too; lines already shown are skipped.
+    /// Asked for with every contact-list reload (about every 20 s).
+    pub(super) fn refresh_from_store(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for chat in &mut self.chats {
+            let history = chat.history;
+            if history.loading || history.newer_dropped {
+                continue;
+            }
+            let Some(after) = chat.newest_loaded_seq() else {
+                continue;
+            };
+            chat.history.loading = true;
+            effects.push(Effect::LoadHistory {
+                chat: chat.id,
+                peer: chat.name.clone(),
+                request: PageRequest::After(after),
+            });
+        }
+        effects
+    }
 }

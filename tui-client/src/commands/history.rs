@@ -82,6 +82,15 @@ pub async fn history(
     let peer = validate::username(username)?;
     let store = open(global).await?;
     let messages = newest(&store, &peer, limit).await?;
+    if let Some(first) = messages.first()
+        && messages.len() as u64 == u64::from(limit)
+        && !store.page(&peer, Some(first.seq), 1).await?.is_empty()
+    {
+        eprintln!(
+            "note: showing the newest {limit} messages; older ones with --limit N, or all with \
+             `p2p-chat export {peer}`"
+        );
+    }
     let mut out = std::io::stdout().lock();
     if messages.is_empty() && !json {
         writeln!(out, "no messages with {peer} yet")?;

@@ -9,7 +9,7 @@ use p2p_chat_protocol::validate;
 use tokio::net::TcpListener;
 
 use crate::app::{DialTarget, Me};
-use crate::cli::GlobalOpts;
+use crate::cli::{GlobalOpts, UsageError};
 use crate::directory::DirectoryClient;
 use crate::identity::Identity;
 use crate::instance::InstanceLock;
@@ -69,13 +69,20 @@ pub(super) fn my_name(name: Option<String>, profile: &Profile) -> anyhow::Result
     Ok(validate::username(&login).unwrap_or_else(|_| FALLBACK_NAME.to_owned()))
 }
 
+/// The peer a command names: `--ip HOST:PORT`, else a username.
+///
+/// # Errors
+/// [`UsageError`] for a bad address or username, or neither.
 pub(super) fn target(username: Option<String>, ip: Option<String>) -> anyhow::Result<DialTarget> {
+    let usage = |message: String| anyhow::Error::new(UsageError(message));
     match (username, ip) {
         (_, Some(addr)) => Ok(DialTarget::Addr(
-            crate::app::command::peer_addr(&addr).map_err(anyhow::Error::msg)?,
+            crate::app::command::peer_addr(&addr).map_err(usage)?,
         )),
-        (Some(name), None) => Ok(DialTarget::Username(validate::username(&name)?)),
-        (None, None) => bail!("give a USERNAME or --ip HOST:PORT"),
+        (Some(name), None) => Ok(DialTarget::Username(
+            validate::username(&name).map_err(|e| usage(e.to_string()))?,
+        )),
+        (None, None) => Err(usage("give a USERNAME or --ip HOST:PORT".into())),
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::peer::{Loaded, load, my_name, target};
 use crate::app::{Action, DialTarget, MailEffect};
-use crate::cli::GlobalOpts;
+use crate::cli::{GlobalOpts, UsageError};
 use crate::delivery::inbound::carries_data;
 use crate::delivery::mail::Mailer;
 use crate::delivery::sessions::Sessions;
@@ -143,22 +143,24 @@ pub async fn send(
 /// USERNAME and the text (its words joined by spaces), or only the text with `--ip`.
 ///
 /// # Errors
-/// Missing words, an empty text or one over [`MAX_TEXT_BYTES`].
-fn split_words(words: Vec<String>, by_ip: bool) -> anyhow::Result<(Option<String>, String)> {
+/// [`UsageError`] for missing words, an empty text or one over [`MAX_TEXT_BYTES`].
+fn split_words(words: Vec<String>, by_ip: bool) -> Result<(Option<String>, String), UsageError> {
     let mut words = words.into_iter();
     let username = if by_ip { None } else { words.next() };
     let text = words.collect::<Vec<_>>().join(" ");
     if text.trim().is_empty() {
-        if by_ip {
-            bail!("the message is empty: p2p-chat send --ip HOST:PORT TEXT");
-        }
-        bail!("give the USERNAME and the TEXT: p2p-chat send USERNAME TEXT");
+        let usage = if by_ip {
+            "the message is empty: p2p-chat send --ip HOST:PORT TEXT"
+        } else {
+            "give the USERNAME and the TEXT: p2p-chat send USERNAME TEXT"
+        };
+        return Err(UsageError(usage.into()));
     }
     if text.len() > MAX_TEXT_BYTES {
-        bail!(
+        return Err(UsageError(format!(
             "the message is {} bytes; the limit is {MAX_TEXT_BYTES}",
             text.len()
-        );
+        )));
     }
     Ok((username, text))
 }

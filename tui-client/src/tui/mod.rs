@@ -65,7 +65,6 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         local.clone(),
         net_tx.clone(),
     ));
-    let sign_off = options.account.clone();
     let presence = options.account.clone().map(|account| {
         let tx = action_tx.clone();
         let port = local.listen_port.unwrap_or(0);
@@ -86,7 +85,10 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
     app.bell = options.bell;
     let channels = Channels { net_tx, action_tx };
-    let runner = Runner::new(options.account, local, options.store, channels);
+    let mut runner = Runner::new(options.account, local, options.store, channels);
+    if let Some(task) = presence {
+        runner.keep_presence(task);
+    }
     let mut initial = Vec::new();
     if let Some(target) = options.open {
         initial.push(crate::app::command::SlashCommand::Connect(target));
@@ -112,12 +114,6 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     .await;
     terminal::leave();
     listener.abort();
-    if let Some(task) = presence {
-        task.abort();
-    }
-    if let Some(account) = sign_off {
-        account.sign_off().await;
-    }
     result
 }
 

@@ -41,6 +41,8 @@ pub struct Runner {
     reports: Vec<Action>,
     net_tx: EventSender,
     action_tx: mpsc::Sender<Action>,
+    /// The presence loop (heartbeats), stopped before we sign off.
+    presence: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Where the runner reports to.
@@ -72,7 +74,14 @@ impl Runner {
             reports: Vec::new(),
             net_tx: channels.net_tx,
             action_tx: channels.action_tx,
+            presence: None,
         }
+    }
+
+    /// Hands over the presence loop, so that [`Runner::shutdown`] stops its heartbeats before
+    /// signing off.
+    pub fn keep_presence(&mut self, task: tokio::task::JoinHandle<()>) {
+        self.presence = Some(task);
     }
 
     /// The actions that restore the stored conversations at start.
@@ -311,9 +320,18 @@ impl Runner {
         self.reports.push(action);
     }
 
-    /// Closes every session and waits up to [`GOODBYE_GRACE`] for them to end, so peers get
-    /// a goodbye instead of a broken connection.
+    /// Quitting: stops the heartbeats and signs off from the directory, then closes every
+    /// session and waits up to [`GOODBYE_GRACE`] for them to end, so peers get a goodbye
+    /// instead of a broken connection.
     pub async fn shutdown(&mut self, net_rx: &mut mpsc::Receiver<NetEvent>) {
+        // Signed off before the goodbyes, so a peer that reloads its contact list on our
+        // goodbye already sees us offline.
+        if let Some(presence) = self.presence.take() {
+            presence.abort();
+        }
+        if let Some(account) = &self.account {
+            account.sign_off().await;
+        }
         for handle in self.sessions.values() {
             handle.close();
         }

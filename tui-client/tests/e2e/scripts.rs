@@ -133,7 +133,15 @@ fn send_help_has_one_usage_line_and_bad_words_are_explained() {
         "{help}"
     );
     let home = tmp.path().join("nobody");
+    // Arguments the command cannot use exit 2, like those clap refuses itself.
     let (code, _, err) = send(&home, &["bob"]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2));
     assert!(err.contains("give the USERNAME and the TEXT"), "{err}");
+    let (code, _, err) = send(&home, &["--ip", "nowhere", "hi"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("HOST:PORT"), "{err}");
+    // A word starting with '-' goes after `--`.
+    let (code, _, err) = send(&home, &["bob", "deploy", "--force"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--"), "{err}");
 }

@@ -138,6 +138,15 @@ fn a_contact_coming_online_is_announced_in_its_chat() {
     assert_eq!(announced(&app), 0, "online before, online now");
     app.update(Action::ContactsLoaded(vec![record("bob", false)]));
     app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    assert_eq!(announced(&app), 0, "connected anyway: nothing to announce");
+    app.update(Action::SessionClosed {
+        session: crate::net::SessionId(1),
+        reason: crate::net::CloseReason::PeerLeft {
+            reason: String::new(),
+        },
+    });
+    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
     assert_eq!(announced(&app), 1, "offline, then online");
 }
 

@@ -326,6 +326,65 @@ fn unread_messages_from_the_last_run_get_the_new_messages_marker() {
 }
 
 /// Message `n` from bob as the store returns it, at `seq`.
+#[test]
+fn what_send_stored_meanwhile_shows_up_with_the_next_contact_reload() {
+    use crate::store::Stored;
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let page: Vec<Stored> = (0..3).map(|n| received(1000 + n, n as u128)).collect();
+    app.update(Action::HistoryLoaded {
+        chat,
+        request: PageRequest::Newest,
+        page,
+    });
+    let effects = app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    let loads: Vec<_> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::LoadHistory { .. }))
+        .collect();
+    assert_eq!(
+        loads,
+        [&Effect::LoadHistory {
+            chat,
+            peer: "bob".into(),
+            request: PageRequest::After(1002)
+        }]
+    );
+    // `p2p-chat send bob ...` from this profile stored one of ours meanwhile.
+    let sent = Stored {
+        outgoing: true,
+        text: "sent by a script".into(),
+        ..received(1003, 77)
+    };
+    app.update(Action::HistoryLoaded {
+        chat,
+        request: PageRequest::After(1002),
+        page: vec![sent, received(1001, 1)],
+    });
+    let texts: Vec<&str> = app
+        .chat(chat)
+        .unwrap()
+        .lines
+        .iter()
+        .filter(|l| l.id().is_some())
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["m0", "m1", "m2", "sent by a script"],
+        "new lines appear once; lines already shown are not repeated"
+    );
+}
+
+#[test]
+fn a_connected_contact_is_listed_online_whatever_the_last_reload_said() {
+    let mut app = app();
+    connected_to_bob(&mut app);
+    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
+    let bob = app.entries().into_iter().find(|e| e.name == "bob").unwrap();
+    assert_eq!(bob.presence, crate::app::Presence::Online);
+}
+
 fn received(seq: i64, n: u128) -> crate::store::Stored {
     crate::store::Stored {
         seq,

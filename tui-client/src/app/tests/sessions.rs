@@ -124,14 +124,17 @@ fn a_goodbye_does_not_reconnect() {
     let reason = CloseReason::PeerLeft {
         reason: String::new(),
     };
-    assert!(
+    // No redial; the contact list is reloaded, so the contact shows offline at once.
+    assert_eq!(
         app.update(Action::SessionClosed {
             session: SessionId(1),
             reason
-        })
-        .is_empty()
+        }),
+        vec![Effect::LoadContacts]
     );
     assert_eq!(app.chat(chat).unwrap().link, Link::Idle);
+    let left = &app.chat(chat).unwrap().lines.last().unwrap().text;
+    assert_eq!(left, "bob left", "said once");
 }
 
 #[test]
