@@ -103,6 +103,9 @@ pub struct Entry {
     pub last_seen_ms: Option<u64>,
 }
 
+/// How long an informational status-bar notice stays: 10 s.
+pub const INFO_NOTICE_MS: u64 = 10_000;
+
 /// The whole client state.
 #[derive(Debug)]
 pub struct App {
@@ -150,6 +153,8 @@ pub struct App {
     /// Whether shown messages send read receipts to their sender (`/receipts`); off by
     /// default, for privacy.
     pub read_receipts: bool,
+    /// When the status-bar notice goes by itself, unix ms (see `App::tell`).
+    notice_expires_ms: Option<u64>,
     /// When the bell last rang, unix ms.
     last_bell_ms: Option<u64>,
     /// When each address last got an impostor notice, unix ms (rate limit).
@@ -189,6 +194,7 @@ impl App {
             now_ms: clock(),
             bell: true,
             read_receipts: false,
+            notice_expires_ms: None,
             last_bell_ms: None,
             impostor_notices: std::collections::HashMap::new(),
             clock,
@@ -267,7 +273,14 @@ impl App {
     }
 
     /// Sets the status-bar notice.
+    /// Shows a notice in the status bar. An error stays until the user presses a key; an
+    /// information goes by itself after [`INFO_NOTICE_MS`], so it never outlives the state
+    /// it described ("bob connected" after bob left).
     fn tell(&mut self, level: Level, text: impl Into<String>) {
+        self.notice_expires_ms = match level {
+            Level::Info => Some(self.now().saturating_add(INFO_NOTICE_MS)),
+            Level::Error => None,
+        };
         self.notice = Some((level, text.into()));
     }
 

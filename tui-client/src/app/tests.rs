@@ -270,6 +270,29 @@ fn the_first_letter_typed_in_the_contact_list_starts_the_message() {
 }
 
 #[test]
+fn esc_read_together_with_the_next_letter_still_keeps_the_letter() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    type_line(&mut app, "/help");
+    key(&mut app, KeyCode::Esc);
+    app.focus = Focus::Input;
+    // Esc and "x" in one read: the terminal reports Alt+x.
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('x'),
+        KeyModifiers::ALT,
+    )));
+    assert_eq!(
+        app.focus,
+        Focus::Input,
+        "Esc went to the contacts, x started a message"
+    );
+    assert_eq!(app.input.value(), "x");
+    // Alt+A keeps its own meaning.
+    let alt_a = KeyEvent::new(KeyCode::Char('a'), KeyModifiers::ALT);
+    assert!(keys::lookup(keys::Scope::Input, &alt_a).is_some());
+}
+
+#[test]
 fn help_opens_with_f1_and_closes_with_any_key() {
     let mut app = app();
     key(&mut app, KeyCode::F(1));
@@ -321,6 +344,46 @@ fn the_directory_error_leaves_the_status_bar_once_the_directory_answers() {
     app.notice = Some((Level::Info, "bob connected".into()));
     app.update(Action::DirectoryOk);
     assert_eq!(app.notice, Some((Level::Info, "bob connected".into())));
+}
+
+#[test]
+fn an_information_notice_goes_by_itself_an_error_waits_for_a_key() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CLOCK: AtomicU64 = AtomicU64::new(NOW);
+    let me = Me {
+        name: "alice".into(),
+        listen: "127.0.0.1:4000".into(),
+        directory: None,
+        key: [0xaa; 32],
+    };
+    let mut app = App::new(me, || CLOCK.load(Ordering::Relaxed));
+    app.update(Action::SessionOpened {
+        session: crate::net::SessionId(1),
+        peer: remote("bob", Some(4001)),
+        direction: Direction::Incoming,
+    });
+    assert!(matches!(&app.notice, Some((Level::Info, t)) if t == "bob connected"));
+    CLOCK.fetch_add(INFO_NOTICE_MS - 1, Ordering::Relaxed);
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    assert!(app.notice.is_some(), "still there just before its time");
+    CLOCK.fetch_add(1, Ordering::Relaxed);
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    assert_eq!(app.notice, None, "gone after {INFO_NOTICE_MS} ms");
+    // An error stays however long it takes the user to see it.
+    type_line(&mut app, "/connect");
+    assert!(matches!(&app.notice, Some((Level::Error, _))));
+    CLOCK.fetch_add(10 * INFO_NOTICE_MS, Ordering::Relaxed);
+    app.update(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    assert!(matches!(&app.notice, Some((Level::Error, _))));
 }
 
 #[test]

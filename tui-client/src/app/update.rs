@@ -19,6 +19,10 @@ impl App {
     /// Applies one action and returns the work it asks for. The only place state changes.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         self.now_ms = self.now();
+        if self.notice_expires_ms.is_some_and(|at| self.now_ms >= at) {
+            self.notice = None;
+            self.notice_expires_ms = None;
+        }
         let mut effects = self.dispatch(action);
         effects.append(&mut self.emitted);
         // Whatever put a new message from the peer on screen, a read receipt may be due.
@@ -130,6 +134,22 @@ impl App {
             Focus::Contacts => Scope::Contacts,
             Focus::Input => Scope::Input,
         };
+        // Terminals send Alt+x as Esc then x, and so read an Esc typed just before a letter
+        // as Alt: without a binding of its own, that is what it was.
+        if let KeyCode::Char(c) = key.code
+            && key.modifiers == KeyModifiers::ALT
+            && keys::lookup(scope, &key).is_none()
+        {
+            let mut effects = self.on_key(crossterm::event::KeyEvent::new(
+                KeyCode::Esc,
+                KeyModifiers::NONE,
+            ));
+            effects.extend(self.on_key(crossterm::event::KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::NONE,
+            )));
+            return effects;
+        }
         match keys::lookup(scope, &key) {
             Some(intent) => self.on_intent(intent),
             None if self.focus == Focus::Contacts => {
