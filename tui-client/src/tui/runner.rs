@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::resolve::{ResolveError, Resolved, reconnect_delay, resolve};
-use crate::app::{Action, ChatId, DialTarget, Effect, MailEffect};
+use super::resolve::reconnect_delay;
+
+mod background;
+use crate::app::{Action, Effect, MailEffect};
 use crate::delivery::inbound::{Taken, carries_data, take};
 use crate::delivery::mail::Mailer;
 use crate::delivery::outbound::Pump;
-use crate::net::{
-    self, EventSender, LocalPeer, NetEvent, PeerKey, SessionEvent, SessionHandle, SessionId,
-};
+use crate::net::{EventSender, LocalPeer, NetEvent, SessionEvent, SessionHandle, SessionId};
 use crate::presence::Account;
 use crate::store::{Delivery, LocalStore};
 
@@ -346,51 +346,6 @@ impl Runner {
             }
         })
         .await;
-    }
-
-    fn dial(&self, chat: ChatId, target: DialTarget, expected: Option<PeerKey>) {
-        let account = self.account.clone();
-        let local = self.local.clone();
-        let net_tx = self.net_tx.clone();
-        let action_tx = self.action_tx.clone();
-        tokio::spawn(async move {
-            let action = match resolve(account.as_ref(), &target).await {
-                Err(ResolveError::Gone(reason)) => Action::PeerGone { chat, reason },
-                Err(ResolveError::Other(error)) => Action::DialFailed { chat, error },
-                // The directory lists another key than the one we pinned: do not even dial.
-                Ok(Resolved {
-                    key: Some(listed), ..
-                }) if expected.is_some_and(|pin| pin != listed) => Action::KeyChanged {
-                    chat,
-                    offered: listed,
-                },
-                Ok(Resolved { addr, key }) => {
-                    let key = expected.or(key);
-                    match net::dial(&addr, &local, key.as_ref(), chat.0, net_tx).await {
-                        Ok(_) => return,
-                        Err(e) => Action::DialFailed {
-                            chat,
-                            error: e.to_string(),
-                        },
-                    }
-                }
-            };
-            let _ = action_tx.send(action).await;
-        });
-    }
-
-    fn load_contacts(&self) {
-        let Some(account) = self.account.clone() else {
-            return;
-        };
-        let tx = self.action_tx.clone();
-        tokio::spawn(async move {
-            let action = match account.client.list_all(Some(&account.token)).await {
-                Ok(list) => Action::ContactsLoaded(list),
-                Err(e) => Action::DirectoryFailed(e.to_string()),
-            };
-            let _ = tx.send(action).await;
-        });
     }
 }
 
