@@ -25,6 +25,7 @@ pub mod extract;
 pub mod limits;
 pub mod mailbox;
 mod routes;
+pub mod signal;
 pub mod state;
 pub mod store;
 pub mod throttle;

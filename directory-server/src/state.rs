@@ -10,6 +10,7 @@ use crate::connections::ConnectionLimits;
 use crate::error::ApiError;
 use crate::limits::{Limiter, RateLimit};
 use crate::mailbox::MailboxLimits;
+use crate::signal::Hub;
 use crate::store::Store;
 use crate::throttle::{LoginBackoff, PasswordGuard};
 
@@ -99,6 +100,7 @@ struct Inner {
     hasher: PasswordHasher,
     limiter: Option<Limiter>,
     guard: PasswordGuard,
+    hub: Hub,
 }
 
 impl AppState {
@@ -119,6 +121,7 @@ impl AppState {
                 hasher,
                 limiter,
                 guard,
+                hub: Hub::default(),
             }),
         }
     }
@@ -126,6 +129,11 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The signaling connections of running clients.
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
     }
 
     /// The effective settings (after clamping).

@@ -1,9 +1,11 @@
 //! Bodies of the directory's HTTP API (`docs/api.md`), shared by server and client.
 //!
 //! All bodies are JSON. Timestamps are RFC 3339 strings in UTC. The offline mailbox's bodies
-//! are in [`mailbox`] and re-exported here.
+//! are in [`mailbox`] and re-exported here; the signaling connection's messages are in
+//! [`signal`].
 
 mod mailbox;
+pub mod signal;
 
 pub use mailbox::{
     DEFAULT_MAILBOX_PAGE_LIMIT, DepositReceipt, DepositRequest, MAX_MAILBOX_PAGE_LIMIT,

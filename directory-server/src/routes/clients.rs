@@ -174,6 +174,7 @@ pub(super) async fn offline(
     let username = path_username(&raw)?;
     auth.require(&username)?;
     if state.store().sign_off(&username).await? {
+        state.hub().presence(&username, false);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(&username))

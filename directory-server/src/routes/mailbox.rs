@@ -83,6 +83,10 @@ pub(super) async fn deposit(
         }
     }
     tracing::debug!(recipient = %mail.recipient, bytes = mail.sealed.len(), "mail deposited");
+    state.hub().send_to(
+        &mail.recipient,
+        &p2p_chat_protocol::api::signal::ServerSignal::Mail,
+    );
     Ok((
         StatusCode::CREATED,
         Json(DepositReceipt {

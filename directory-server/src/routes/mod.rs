@@ -6,6 +6,7 @@ mod clients;
 mod health;
 mod mailbox;
 mod session;
+mod signal;
 
 use std::time::Instant;
 
@@ -42,6 +43,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/clients/{username}/password",
             put(session::change_password),
+        )
+        .route(
+            p2p_chat_protocol::api::signal::SIGNAL_PATH,
+            get(signal::open),
         )
         .route("/mailbox", get(mailbox::fetch))
         .route("/mailbox/{key}", mailbox_key_routes(&state))

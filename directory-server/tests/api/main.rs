@@ -15,6 +15,7 @@ mod mailbox;
 mod observed;
 mod persistence;
 mod session;
+mod signal;
 mod support;
 mod tls;
 mod tokens;

@@ -1,0 +1,129 @@
+//! The signaling WebSocket on a real socket: authentication, the observed address, presence
+//! pushed to everyone connected, and new-mail notices.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use p2p_chat_directory::{AppState, app, run};
+use p2p_chat_protocol::api::signal::{SIGNAL_PATH, ServerSignal};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async};
+
+use crate::mailbox::deposit;
+use crate::support::{call, fast_settings, login, memory_state, register};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens `/signal` on `addr` with `token`; the HTTP status of a refusal otherwise.
+async fn open(addr: std::net::SocketAddr, token: Option<&str>) -> Result<Socket, u16> {
+    let mut request = format!("ws://{addr}{SIGNAL_PATH}")
+        .into_client_request()
+        .unwrap();
+    if let Some(token) = token {
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    let stream = TcpStream::connect(addr).await.unwrap();
+    match client_async(request, MaybeTlsStream::Plain(stream)).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The next signal on `socket` (control frames skipped).
+async fn next(socket: &mut Socket) -> ServerSignal {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a signal in time")
+            .expect("socket open")
+            .expect("a frame");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn presence_and_mail_are_pushed_over_the_signaling_connection() {
+    let state: AppState = memory_state(fast_settings()).await;
+    let router = app(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(run(listener, state.clone(), std::future::pending()));
+    for name in ["alice", "bob"] {
+        register(&router, name, 4000).await;
+    }
+    let (alice, bob) = (login(&router, "alice").await, login(&router, "bob").await);
+
+    assert_eq!(open(addr, None).await.err(), Some(401));
+    assert_eq!(open(addr, Some("not-a-token")).await.err(), Some(401));
+
+    let mut alice_socket = open(addr, Some(&alice)).await.unwrap();
+    let ServerSignal::Welcome { observed } = next(&mut alice_socket).await else {
+        panic!("the first signal is the welcome")
+    };
+    let observed = observed.expect("the directory sees the connection");
+    assert!(observed.starts_with("127.0.0.1:"), "{observed}");
+    let online = |name: &'static str| {
+        let router = router.clone();
+        async move {
+            call(&router, "GET", &format!("/clients/{name}"), None, None)
+                .await
+                .json["online"]
+                .clone()
+        }
+    };
+    assert_eq!(
+        online("alice").await,
+        true,
+        "a signaling connection is a running client"
+    );
+
+    // bob comes online: alice hears it at once.
+    let mut bob_socket = open(addr, Some(&bob)).await.unwrap();
+    assert!(matches!(
+        next(&mut bob_socket).await,
+        ServerSignal::Welcome { .. }
+    ));
+    assert_eq!(
+        next(&mut alice_socket).await,
+        ServerSignal::Presence {
+            username: "bob".into(),
+            online: true
+        }
+    );
+    // Mail for alice: she is told to fetch it.
+    let reply = deposit(&router, Some(&bob), "alice", b"sealed").await;
+    assert_eq!(reply.status, axum::http::StatusCode::CREATED);
+    assert_eq!(next(&mut alice_socket).await, ServerSignal::Mail);
+    // bob's window closes: alice hears he is offline, and the directory says so.
+    bob_socket.close(None).await.unwrap();
+    assert_eq!(
+        next(&mut alice_socket).await,
+        ServerSignal::Presence {
+            username: "bob".into(),
+            online: false
+        }
+    );
+    assert_eq!(online("bob").await, false);
+    // A sign-off over HTTP is pushed too.
+    let mut bob_socket = open(addr, Some(&bob)).await.unwrap();
+    next(&mut bob_socket).await;
+    next(&mut alice_socket).await;
+    call(&router, "POST", "/clients/bob/offline", None, Some(&bob)).await;
+    assert_eq!(
+        next(&mut alice_socket).await,
+        ServerSignal::Presence {
+            username: "bob".into(),
+            online: false
+        }
+    );
+    alice_socket.send(Message::Close(None)).await.unwrap();
+}

@@ -1,0 +1,78 @@
+//! The signaling connection: a WebSocket a running client keeps open to its directory at
+//! `GET /signal` (authenticated with the login token, like the other requests), over which the
+//! directory pushes what clients would otherwise poll for. Each message is one text frame
+//! holding one JSON object with a `type` field; unknown types are ignored, so later
+//! directories can add messages that older clients skip. See `docs/api.md#signaling`.
+
+use serde::{Deserialize, Serialize};
+
+/// Path of the signaling endpoint.
+pub const SIGNAL_PATH: &str = "/signal";
+
+/// Seconds between two pings of the directory on an open signaling connection: 20 s. A client
+/// that answers none for three intervals is dropped (and shown offline); a client that hears
+/// nothing for that long reconnects.
+pub const SIGNAL_PING_SECS: u64 = 20;
+
+/// Largest signaling message either side accepts, in bytes: 16 KiB.
+pub const MAX_SIGNAL_BYTES: usize = 16 * 1024;
+
+/// What the directory sends over the signaling connection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerSignal {
+    /// The first message: the connection is authenticated, and this is the address and port
+    /// the directory sees it come from, as `HOST:PORT` (IPv6 in brackets); behind a trusted
+    /// proxy only the client's `HOST` the proxy reported; `null` when it cannot tell.
+    Welcome {
+        /// The observed address of this connection.
+        observed: Option<String>,
+    },
+    /// A user came online (opened a signaling connection) or went offline (signed off, or
+    /// its last signaling connection closed).
+    Presence {
+        /// The user.
+        username: String,
+        /// Whether it is online now.
+        online: bool,
+    },
+    /// A sealed message was deposited for the recipient of this connection: fetch the
+    /// mailbox now.
+    Mail,
+    /// A message type this client does not know (from a newer directory); ignored.
+    #[serde(other)]
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_have_a_stable_json_shape_and_unknown_types_are_skipped() {
+        let cases = [
+            (
+                ServerSignal::Welcome {
+                    observed: Some("203.0.113.5:40001".into()),
+                },
+                r#"{"type":"welcome","observed":"203.0.113.5:40001"}"#,
+            ),
+            (
+                ServerSignal::Presence {
+                    username: "bob".into(),
+                    online: false,
+                },
+                r#"{"type":"presence","username":"bob","online":false}"#,
+            ),
+            (ServerSignal::Mail, r#"{"type":"mail"}"#),
+        ];
+        for (signal, json) in cases {
+            assert_eq!(serde_json::to_string(&signal).unwrap(), json);
+            assert_eq!(serde_json::from_str::<ServerSignal>(json).unwrap(), signal);
+        }
+        let later: ServerSignal =
+            serde_json::from_str(r#"{"type":"relay_offer","ticket":"x"}"#).unwrap();
+        assert_eq!(later, ServerSignal::Unknown);
+        assert!(serde_json::from_str::<ServerSignal>(r#"{"no":"type"}"#).is_err());
+    }
+}
