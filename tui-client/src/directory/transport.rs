@@ -4,9 +4,12 @@
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use reqwest::Url;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 
 use super::{CONNECT_TIMEOUT, DirectoryError, REQUEST_TIMEOUT};
 use crate::directory::error::root_cause;
@@ -38,9 +41,9 @@ pub(super) struct CrossOriginRedirect(pub(super) String);
 
 /// A reqwest client for the directory at `base`, with our timeouts and user agent, following
 /// at most [`MAX_REDIRECTS`] redirects and only within `base`'s origin. For an `https://` base
-/// it trusts the system's roots plus the certificates of [`CA_CERT_ENV`] when it is set; for
-/// `http://` it loads no roots at all (parsing the system's ≈ 150 roots costs a few ms that a
-/// plain-HTTP `send` does not need, and no redirect may lead to another origin anyway).
+/// it uses [`tls_config`]; for `http://` it loads no roots at all (parsing the system's ≈ 150
+/// roots costs a few ms that a plain-HTTP `send` does not need, and no redirect may lead to
+/// another origin anyway).
 ///
 /// # Errors
 /// [`DirectoryError::Client`] when the file named by [`CA_CERT_ENV`] cannot be read or holds
@@ -58,7 +61,7 @@ pub(super) fn http_client(base: &Url) -> Result<reqwest::Client, DirectoryError>
             attempt.follow()
         }
     });
-    let mut builder = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
         // Under the directory's 10 s header timeout, which closes idle connections: a
@@ -66,27 +69,61 @@ pub(super) fn http_client(base: &Url) -> Result<reqwest::Client, DirectoryError>
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .redirect(redirects)
         .user_agent(concat!("p2p-chat/", env!("CARGO_PKG_VERSION")));
-    if base.scheme() == "https" {
-        if let Some(path) = std::env::var_os(CA_CERT_ENV).filter(|p| !p.is_empty()) {
-            builder = builder.tls_certs_merge(extra_roots(Path::new(&path))?);
-        }
-    } else {
-        let no_roots = rustls::ClientConfig::builder()
+    let tls = match tls_config(base)? {
+        Some(config) => (*config).clone(),
+        None => rustls::ClientConfig::builder()
             .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth();
-        builder = builder.tls_backend_preconfigured(no_roots);
-    }
-    builder.build().map_err(|e| DirectoryError::Client {
-        detail: root_cause(&e),
-    })
+            .with_no_client_auth(),
+    };
+    builder
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| DirectoryError::Client {
+            detail: root_cause(&e),
+        })
 }
 
-fn extra_roots(path: &Path) -> Result<Vec<reqwest::Certificate>, DirectoryError> {
+/// The TLS settings for the directory at `base`, shared by the HTTP client and the signaling
+/// connection: for `https://`, the platform's trusted roots (rustls-platform-verifier) plus
+/// the certificates of [`CA_CERT_ENV`] when it is set, on the *ring* provider; `None` for
+/// `http://`.
+///
+/// # Errors
+/// [`DirectoryError::Client`] when the file named by [`CA_CERT_ENV`] cannot be read or holds
+/// no certificate, or the platform's verifier cannot be set up.
+pub(super) fn tls_config(base: &Url) -> Result<Option<Arc<rustls::ClientConfig>>, DirectoryError> {
+    if base.scheme() != "https" {
+        return Ok(None);
+    }
+    install_crypto_provider();
+    let extra = match std::env::var_os(CA_CERT_ENV).filter(|p| !p.is_empty()) {
+        Some(path) => extra_roots(Path::new(&path))?,
+        None => Vec::new(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
+        .map_err(|e| DirectoryError::Client {
+            detail: format!("cannot load the trusted certificates: {e}"),
+        })?;
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| DirectoryError::Client {
+            detail: e.to_string(),
+        })?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(Some(Arc::new(config)))
+}
+
+fn extra_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, DirectoryError> {
     let bad = |detail: String| DirectoryError::Client {
         detail: format!("{CA_CERT_ENV}={}: {detail}", path.display()),
     };
     let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(root_cause(&e)))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))?;
     if certs.is_empty() {
         return Err(bad("no PEM certificate in the file".into()));
     }
