@@ -11,6 +11,7 @@ mod error;
 mod mailbox;
 mod record;
 mod session;
+mod signal;
 mod transport;
 
 use std::time::Duration;
@@ -24,6 +25,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::DirectoryError;
 use error::{Op, answer_error, root_cause};
+pub use signal::Signaling;
 pub use transport::{CA_CERT_ENV, install_crypto_provider};
 use transport::{Secret, warn_before_sending};
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use p2p_chat_protocol::api::ClientRecord;
+use p2p_chat_protocol::api::signal::ServerSignal;
 
 use crate::directory::{DirectoryClient, DirectoryError};
 
@@ -24,6 +25,27 @@ pub struct Account {
     pub token: String,
     /// Port to announce instead of the one we listen on (`register --port`).
     pub fixed_port: Option<u16>,
+}
+
+/// What the signaling loop ([`Account::keep_signaling`]) reports.
+#[derive(Debug)]
+pub enum SignalReport {
+    /// The signaling connection is open; the address the directory sees it come from.
+    Connected {
+        /// `HOST:PORT` as the directory observes it (see `ServerSignal::Welcome`).
+        observed: Option<String>,
+    },
+    /// A user came online or went offline.
+    Presence {
+        /// The user.
+        username: String,
+        /// Whether it is online now.
+        online: bool,
+    },
+    /// Mail arrived for us: fetch the mailbox now.
+    Mail,
+    /// The connection closed or could not be opened; it is opened again after a delay.
+    Lost,
 }
 
 /// What one round of the presence loop reports.
@@ -94,6 +116,47 @@ impl Account {
             if !report(outcome) {
                 return;
             }
+        }
+    }
+
+    /// Keeps the signaling connection to the directory open for as long as `report` returns
+    /// true, reporting what the directory pushes, and opening it again after a loss with the
+    /// reconnect backoff (1 s doubling to 30 s, with jitter). Ends for good when the token is
+    /// refused (the user must log in again; the HTTP requests say so) or the directory has no
+    /// signaling (an older release: contacts and mail are then polled only).
+    pub async fn keep_signaling(self, mut report: impl FnMut(SignalReport) -> bool) {
+        let mut attempt = 0u32;
+        loop {
+            match self.client.open_signaling(&self.token).await {
+                Ok(mut signaling) => {
+                    attempt = 0;
+                    while let Some(signal) = signaling.next().await {
+                        let event = match signal {
+                            ServerSignal::Welcome { observed } => {
+                                SignalReport::Connected { observed }
+                            }
+                            ServerSignal::Presence { username, online } => {
+                                SignalReport::Presence { username, online }
+                            }
+                            ServerSignal::Mail => SignalReport::Mail,
+                            ServerSignal::Unknown => continue,
+                        };
+                        if !report(event) {
+                            signaling.close().await;
+                            return;
+                        }
+                    }
+                }
+                Err(DirectoryError::TokenRejected | DirectoryError::UnexpectedResponse { .. }) => {
+                    return;
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot open the signaling connection"),
+            }
+            if !report(SignalReport::Lost) {
+                return;
+            }
+            attempt = attempt.saturating_add(1);
+            tokio::time::sleep(crate::tui::resolve::reconnect_delay(attempt)).await;
         }
     }
 }

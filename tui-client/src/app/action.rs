@@ -168,6 +168,15 @@ pub enum Action {
     ContactsLoaded(Vec<ClientRecord>),
     /// A directory request succeeded (for example a heartbeat).
     DirectoryOk,
+    /// The directory pushed that a user came online or went offline (signaling).
+    Presence {
+        /// The user.
+        username: String,
+        /// Whether it is online now.
+        online: bool,
+    },
+    /// The directory pushed that mail arrived for us (signaling): fetch it now.
+    MailNotice,
     /// A directory request failed.
     DirectoryFailed(String),
 }

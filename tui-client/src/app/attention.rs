@@ -85,6 +85,34 @@ impl App {
         }
     }
 
+    /// A contact's presence as the directory pushed it: the contact list follows at once, a
+    /// contact coming online is announced in its chat, and messages waiting for it go out at
+    /// once (a pending reconnect is cut short).
+    pub(super) fn on_presence(&mut self, username: &str, online: bool) -> Vec<Effect> {
+        let before = self.contacts.clone();
+        let Some(record) = self.contacts.iter_mut().find(|r| r.username == username) else {
+            return Vec::new();
+        };
+        record.online = online;
+        self.announce_online(&before);
+        if !online {
+            return Vec::new();
+        }
+        // Waiting messages go out now, without waiting for the reconnect backoff.
+        let Some(chat) = self
+            .chats
+            .iter_mut()
+            .find(|c| c.name == username && !c.outbox().is_empty())
+        else {
+            return Vec::new();
+        };
+        if matches!(chat.link, super::Link::Reconnecting { .. }) {
+            chat.link = super::Link::Idle;
+        }
+        let id = chat.id;
+        self.redial_if_idle(id)
+    }
+
     /// Shows the next chat (after the current one, in the order of `Tab`) with unread
     /// messages.
     pub(super) fn next_unread(&mut self) {

@@ -72,6 +72,8 @@ impl App {
                 self.directory_answered();
                 Vec::new()
             }
+            Action::Presence { username, online } => self.on_presence(&username, online),
+            Action::MailNotice => vec![Effect::Mail(MailEffect::Fetch)],
             Action::DirectoryFailed(error) => {
                 self.tell(Level::Error, error.clone());
                 self.directory = DirectoryState::Unreachable(error);

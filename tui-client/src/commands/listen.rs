@@ -15,7 +15,7 @@ use crate::delivery::sessions::Sessions;
 use crate::identity::fingerprint;
 use crate::instance::InstanceLock;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
-use crate::presence::PresenceReport;
+use crate::presence::{PresenceReport, SignalReport};
 use crate::store::Incoming;
 use crate::trust::{Decision, Origin};
 
@@ -53,6 +53,14 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
             action_tx: action_tx.clone(),
         };
         tokio::spawn(mailer.work(mail_jobs));
+        let notices = mail_tx.clone();
+        tokio::spawn(account.clone().keep_signaling(move |report| {
+            // Mail pushed by the directory is fetched at once.
+            if matches!(report, SignalReport::Mail) {
+                let _ = notices.send(MailEffect::Fetch);
+            }
+            !notices.is_closed()
+        }));
         let fetch = mail_tx.clone();
         tokio::spawn(account.keep_fresh(bound.port(), false, move |report| {
             match report {

@@ -101,10 +101,12 @@ pub(super) fn tls_config(base: &Url) -> Result<Option<Arc<rustls::ClientConfig>>
         None => Vec::new(),
     };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
-        .map_err(|e| DirectoryError::Client {
-            detail: format!("cannot load the trusted certificates: {e}"),
-        })?;
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone()).map_err(
+            |e| DirectoryError::Client {
+                detail: format!("cannot load the trusted certificates: {e}"),
+            },
+        )?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| DirectoryError::Client {

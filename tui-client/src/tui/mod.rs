@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 
 use crate::app::{Action, App, DialTarget, Me};
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent};
-use crate::presence::{Account, PresenceReport};
+use crate::presence::{Account, PresenceReport, SignalReport};
 pub use runner::{Channels, Runner};
 
 /// Capacity of the channel of actions from background tasks.
@@ -65,6 +65,20 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         local.clone(),
         net_tx.clone(),
     ));
+    let signaling = options.account.clone().map(|account| {
+        let tx = action_tx.clone();
+        tokio::spawn(account.keep_signaling(move |report| {
+            let action = match report {
+                SignalReport::Connected { .. } => Action::DirectoryOk,
+                SignalReport::Presence { username, online } => {
+                    Action::Presence { username, online }
+                }
+                SignalReport::Mail => Action::MailNotice,
+                SignalReport::Lost => return !tx.is_closed(),
+            };
+            tx.try_send(action).is_ok() || !tx.is_closed()
+        }))
+    });
     let presence = options.account.clone().map(|account| {
         let tx = action_tx.clone();
         let port = local.listen_port.unwrap_or(0);
@@ -86,7 +100,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     app.bell = options.bell;
     let channels = Channels { net_tx, action_tx };
     let mut runner = Runner::new(options.account, local, options.store, channels);
-    if let Some(task) = presence {
+    for task in presence.into_iter().chain(signaling) {
         runner.keep_presence(task);
     }
     let mut initial = Vec::new();

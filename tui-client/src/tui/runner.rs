@@ -41,8 +41,8 @@ pub struct Runner {
     reports: Vec<Action>,
     net_tx: EventSender,
     action_tx: mpsc::Sender<Action>,
-    /// The presence loop (heartbeats), stopped before we sign off.
-    presence: Option<tokio::task::JoinHandle<()>>,
+    /// The presence loops (heartbeats, signaling), stopped before we sign off.
+    presence: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Where the runner reports to.
@@ -74,14 +74,14 @@ impl Runner {
             reports: Vec::new(),
             net_tx: channels.net_tx,
             action_tx: channels.action_tx,
-            presence: None,
+            presence: Vec::new(),
         }
     }
 
-    /// Hands over the presence loop, so that [`Runner::shutdown`] stops its heartbeats before
-    /// signing off.
+    /// Hands over a presence loop (heartbeats or signaling), so that [`Runner::shutdown`]
+    /// stops it before signing off.
     pub fn keep_presence(&mut self, task: tokio::task::JoinHandle<()>) {
-        self.presence = Some(task);
+        self.presence.push(task);
     }
 
     /// The actions that restore the stored conversations at start.
@@ -326,8 +326,8 @@ impl Runner {
     pub async fn shutdown(&mut self, net_rx: &mut mpsc::Receiver<NetEvent>) {
         // Signed off before the goodbyes, so a peer that reloads its contact list on our
         // goodbye already sees us offline.
-        if let Some(presence) = self.presence.take() {
-            presence.abort();
+        for task in self.presence.drain(..) {
+            task.abort();
         }
         if let Some(account) = &self.account {
             account.sign_off().await;

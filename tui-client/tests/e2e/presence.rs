@@ -160,3 +160,76 @@ fn quitting_the_chat_window_is_offline_at_once() {
         "offline at once after Ctrl+C: {status}"
     );
 }
+
+#[test]
+fn the_directory_pushes_presence_to_a_chat_window_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice_home, _, bob_home, bob_port) = crate::procs::alice_and_bob(tmp.path(), &directory);
+    let listen = format!("127.0.0.1:{bob_port}");
+    let mut bob = crate::pty::Tui::spawn(
+        "bob",
+        &crate::procs::client_bin(),
+        &["--home", bob_home.to_str().unwrap(), "--listen", &listen],
+    );
+    bob.wait_for("directory: online");
+    bob.wait_for("○ alice");
+    // alice starts a client: bob's list turns without waiting for its 20 s reload.
+    let (mut alice, _) = start_listen(&alice_home);
+    let started = Instant::now();
+    bob.wait_for("● alice");
+    let online_after = started.elapsed();
+    let pid = alice.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    alice.wait().unwrap();
+    let stopped = Instant::now();
+    bob.wait_for("○ alice");
+    let offline_after = stopped.elapsed();
+    // Pushed, not polled: well under the 20 s between two reloads of the contact list.
+    for (what, took) in [("online", online_after), ("offline", offline_after)] {
+        assert!(took < Duration::from_secs(10), "{what} took {took:?}");
+    }
+    bob.quit();
+}
+
+#[test]
+fn listen_takes_mail_the_moment_the_directory_announces_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    // bob's registered port (a forwarded one) leads nowhere: mail is the only way in.
+    let (alice_home, _, bob_home, _) = crate::procs::alice_and_bob(tmp.path(), &directory);
+    let (mut bob, _) = start_listen(&bob_home);
+    eventually(&bob_home, "bob", "bob's listen is online", |_, status| {
+        status == "online"
+    });
+    let mut printed = std::io::BufReader::new(bob.stdout.take().unwrap());
+    let out = run_client(
+        &[
+            "--home",
+            alice_home.to_str().unwrap(),
+            "send",
+            "bob",
+            "straight",
+            "from",
+            "the",
+            "mailbox",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(3), "deposited");
+    let deposited = Instant::now();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut printed, &mut line).unwrap();
+    assert!(line.contains("straight from the mailbox"), "{line}");
+    // Announced, not polled: well under the 20 s between two mailbox checks.
+    assert!(
+        deposited.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        deposited.elapsed()
+    );
+    bob.kill().unwrap();
+    bob.wait().unwrap();
+}

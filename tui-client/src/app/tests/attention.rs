@@ -224,3 +224,57 @@ fn a_read_receipt_marks_our_messages_up_to_it_read() {
     assert!(read.contains(&own[0]) && read.contains(&own[1]));
     assert!(!read.contains(&own[2]), "not yet on the peer's screen");
 }
+
+#[test]
+fn pushed_presence_updates_the_list_at_once_and_sends_what_waits() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
+    // A message for bob waits while he is offline.
+    let effects = key(&mut app, KeyCode::Enter);
+    let Some(Effect::Dial { chat, .. }) = effects.first().cloned() else {
+        panic!("{effects:?}")
+    };
+    app.update(Action::DialFailed {
+        chat,
+        error: "connection refused".into(),
+    });
+    type_line(&mut app, "are you there?");
+    app.update(Action::DialFailed {
+        chat,
+        error: "connection refused".into(),
+    });
+    assert!(matches!(
+        app.chat(chat).unwrap().link,
+        crate::app::Link::Reconnecting { .. }
+    ));
+    // The directory pushes that bob came online: listed online, and dialled with the message.
+    let effects = app.update(Action::Presence {
+        username: "bob".into(),
+        online: true,
+    });
+    let bob = app.entries().into_iter().find(|e| e.name == "bob").unwrap();
+    assert_eq!(bob.presence, crate::app::Presence::Online);
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Dial { .. })),
+        "{effects:?}"
+    );
+    app.update(Action::Presence {
+        username: "bob".into(),
+        online: false,
+    });
+    let bob = app.entries().into_iter().find(|e| e.name == "bob").unwrap();
+    assert_eq!(bob.presence, crate::app::Presence::Offline);
+    // Strangers' presence changes nothing.
+    assert!(
+        app.update(Action::Presence {
+            username: "zed".into(),
+            online: true
+        })
+        .is_empty()
+    );
+    // A mail notice fetches the mailbox.
+    assert_eq!(
+        app.update(Action::MailNotice),
+        vec![Effect::Mail(MailEffect::Fetch)]
+    );
+}

@@ -1,0 +1,117 @@
+//! The client side of the signaling WebSocket (`GET /signal`): opening it over TCP (and TLS
+//! for `https://` directories, with the same trust as the HTTP requests), and reading the
+//! directory's pushes.
+
+use futures::StreamExt;
+use p2p_chat_protocol::api::signal::{MAX_SIGNAL_BYTES, SIGNAL_PATH, ServerSignal};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{WebSocketStream, client_async_with_config};
+
+use super::transport::{Secret, tls_config, warn_before_sending};
+use super::{CONNECT_TIMEOUT, DirectoryClient, DirectoryError, REQUEST_TIMEOUT};
+
+/// A byte stream to the directory, plain or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// An open signaling connection.
+pub struct Signaling {
+    socket: WebSocketStream<Box<dyn Io>>,
+}
+
+impl DirectoryClient {
+    /// Opens the signaling connection of `username` with `token`.
+    ///
+    /// # Errors
+    /// [`DirectoryError::TokenRejected`] (401 or 403), [`DirectoryError::NotFound`]-like
+    /// [`DirectoryError::UnexpectedResponse`] for a directory without signaling (an older
+    /// release: the client then keeps polling), and [`DirectoryError::Unreachable`].
+    pub async fn open_signaling(&self, token: &str) -> Result<Signaling, DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
+        let unreachable = |detail: String| DirectoryError::Unreachable {
+            url: self.base_url.clone(),
+            detail,
+        };
+        let (host, port) = self
+            .host_and_port()
+            .ok_or_else(|| unreachable("no host in the URL".into()))?;
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
+            .await
+            .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn Io> = match tls_config(&self.base)? {
+            None => Box::new(tcp),
+            Some(config) => {
+                let name = rustls::pki_types::ServerName::try_from(host.clone())
+                    .map_err(|e| unreachable(e.to_string()))?;
+                let tls = tokio_rustls::TlsConnector::from(config)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| unreachable(format!("TLS: {e}")))?;
+                Box::new(tls)
+            }
+        };
+        let mut url = self.url(&[SIGNAL_PATH.trim_start_matches('/')]);
+        let scheme = if self.base.scheme() == "https" {
+            "wss"
+        } else {
+            "ws"
+        };
+        // Only the scheme changes, from one that always has a host to one that does too.
+        let _ = url.set_scheme(scheme);
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| self.unexpected(&e.to_string()))?;
+        let bearer = format!("Bearer {token}")
+            .parse()
+            .map_err(|_| DirectoryError::TokenRejected)?;
+        request.headers_mut().insert("authorization", bearer);
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_SIGNAL_BYTES))
+            .max_frame_size(Some(MAX_SIGNAL_BYTES));
+        let handshake = client_async_with_config(request, stream, Some(config));
+        match tokio::time::timeout(REQUEST_TIMEOUT, handshake).await {
+            Err(_) => Err(unreachable(format!(
+                "no answer within {} s",
+                REQUEST_TIMEOUT.as_secs()
+            ))),
+            Ok(Ok((socket, _))) => Ok(Signaling { socket }),
+            Ok(Err(tungstenite::Error::Http(response))) => match response.status().as_u16() {
+                401 | 403 => Err(DirectoryError::TokenRejected),
+                status => Err(self.unexpected(&format!(
+                    "the signaling connection was answered with HTTP {status}"
+                ))),
+            },
+            Ok(Err(e)) => Err(unreachable(e.to_string())),
+        }
+    }
+}
+
+impl Signaling {
+    /// The next push of the directory; `None` once the connection is closed or broken. Pings
+    /// are answered while waiting; text that is not a signal is skipped.
+    pub async fn next(&mut self) -> Option<ServerSignal> {
+        loop {
+            match self.socket.next().await? {
+                Ok(Message::Text(text)) => {
+                    if let Ok(signal) = serde_json::from_str(&text) {
+                        return Some(signal);
+                    }
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}
