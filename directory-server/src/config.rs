@@ -4,6 +4,7 @@ use crate::connections::{
     ConnectionLimits, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
 };
+use crate::relay::{DEFAULT_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_SESSIONS, RelayLimits};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -182,6 +183,38 @@ pub struct Config {
     )]
     pub header_timeout_secs: u64,
 
+    /// Whether the directory relays sessions between users who cannot reach each other
+    /// directly (only their end-to-end encrypted bytes): on or off.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_RELAY",
+        default_value = "on",
+        value_parser = parse_on_off,
+        value_name = "on|off"
+    )]
+    pub relay: bool,
+
+    /// Most relayed sessions at once.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_RELAY_MAX_SESSIONS",
+        default_value_t = DEFAULT_RELAY_MAX_SESSIONS as u32,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
+    )]
+    pub relay_max_sessions: u32,
+
+    /// Most bytes one relayed session carries, both directions together (default 64 MiB);
+    /// the session ends there and the peers reconnect.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_RELAY_MAX_BYTES",
+        default_value_t = DEFAULT_RELAY_MAX_BYTES,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "BYTES"
+    )]
+    pub relay_max_bytes: u64,
+
     /// Let anyone list all clients with GET /clients; by default it needs a login token.
     /// Looking up one name (GET /clients/NAME) is always public.
     #[arg(long, env = "P2P_CHAT_DIRECTORY_PUBLIC_LISTING")]
@@ -239,6 +272,15 @@ pub struct Config {
     pub mailbox_ttl_days: u64,
 }
 
+/// `on` or `off` (also `true`/`false`, `yes`/`no`, `1`/`0`).
+fn parse_on_off(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(format!("expected on or off, got {value:?}")),
+    }
+}
+
 impl Config {
     /// The [`Settings`] these options describe; bcrypt concurrency is one per CPU.
     pub fn settings(&self) -> Settings {
@@ -259,6 +301,12 @@ impl Config {
                 max_message_bytes: usize::try_from(self.mailbox_max_message_bytes)
                     .unwrap_or(MAX_SEALED_BYTES),
                 ttl: Duration::from_secs(self.mailbox_ttl_days * SECS_PER_DAY),
+            },
+            relay: RelayLimits {
+                enabled: self.relay,
+                max_sessions: self.relay_max_sessions as usize,
+                max_bytes: self.relay_max_bytes,
+                ..RelayLimits::default()
             },
             connections: ConnectionLimits {
                 max_connections: self.max_connections as usize,

@@ -86,6 +86,10 @@ pub enum ApiError {
     /// 503 `unavailable`: the store cannot be reached. The cause is logged, not sent.
     #[error("the directory's database is unavailable; try again later")]
     Unavailable(#[source] StoreError),
+    /// 503 `unavailable`: the relay cannot take the session (turned off, or at its limit);
+    /// the message says which.
+    #[error("{0}")]
+    RelayUnavailable(String),
     /// 503 `unavailable`: the disk under the database is full, so nothing was saved. Logged
     /// as an error for the operator.
     #[error("the directory's disk is full, so nothing was saved; try again later")]
@@ -129,7 +133,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
             }
-            ApiError::Unavailable(_) | ApiError::DiskFull(_) => {
+            ApiError::Unavailable(_) | ApiError::DiskFull(_) | ApiError::RelayUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),

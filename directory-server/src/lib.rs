@@ -24,6 +24,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod mailbox;
+pub mod relay;
 mod routes;
 pub mod signal;
 pub mod state;

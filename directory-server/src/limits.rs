@@ -100,7 +100,7 @@ fn is_limited(method: &Method, route: &str) -> bool {
             | ("GET" | "HEAD", "/clients" | "/clients/{username}")
             | ("DELETE", "/clients/{username}")
             | ("PUT", "/clients/{username}/password")
-            | ("POST", "/mailbox/{key}")
+            | ("POST", "/mailbox/{key}" | "/relay/{key}")
     )
 }
 
@@ -144,6 +144,7 @@ mod tests {
         for (method, route) in [
             (Method::POST, "/register"),
             (Method::POST, "/login"),
+            (Method::POST, "/relay/{key}"),
             (Method::GET, "/clients"),
             (Method::GET, "/clients/{username}"),
             (Method::DELETE, "/clients/{username}"),

@@ -10,6 +10,7 @@ use crate::connections::ConnectionLimits;
 use crate::error::ApiError;
 use crate::limits::{Limiter, RateLimit};
 use crate::mailbox::MailboxLimits;
+use crate::relay::{Relay, RelayLimits};
 use crate::signal::Hub;
 use crate::store::Store;
 use crate::throttle::{LoginBackoff, PasswordGuard};
@@ -60,12 +61,14 @@ pub struct Settings {
     /// Limits on open connections and how long they may idle (used by [`crate::run`] and
     /// [`crate::run_tls`]).
     pub connections: ConnectionLimits,
+    /// What the relay may carry (see [`crate::relay`]).
+    pub relay: RelayLimits,
 }
 
 impl Default for Settings {
     /// 60 s presence window, 30-day tokens, cost 12, one hash per CPU, no trusted proxy, the
     /// default rate limit and login backoff, listing only with a token, the default mailbox
-    /// limits, the default connection limits.
+    /// limits, the default connection limits, the relay on with its default limits.
     fn default() -> Self {
         Self {
             presence_window: Duration::from_secs(DEFAULT_PRESENCE_WINDOW_SECS),
@@ -78,6 +81,7 @@ impl Default for Settings {
             login_backoff: LoginBackoff::default(),
             mailbox: MailboxLimits::default(),
             connections: ConnectionLimits::default(),
+            relay: RelayLimits::default(),
         }
     }
 }
@@ -101,6 +105,7 @@ struct Inner {
     limiter: Option<Limiter>,
     guard: PasswordGuard,
     hub: Hub,
+    relay: Relay,
 }
 
 impl AppState {
@@ -114,6 +119,7 @@ impl AppState {
         let hasher = PasswordHasher::new(settings.bcrypt_cost, settings.hash_concurrency);
         let limiter = settings.rate_limit.map(Limiter::new);
         let guard = PasswordGuard::new(settings.login_backoff);
+        let settings_relay = settings.relay;
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -122,6 +128,7 @@ impl AppState {
                 limiter,
                 guard,
                 hub: Hub::default(),
+                relay: Relay::new(settings_relay),
             }),
         }
     }
@@ -129,6 +136,11 @@ impl AppState {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The relay's tickets and sessions.
+    pub fn relay(&self) -> &Relay {
+        &self.inner.relay
     }
 
     /// The signaling connections of running clients.

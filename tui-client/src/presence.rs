@@ -44,6 +44,13 @@ pub enum SignalReport {
     },
     /// Mail arrived for us: fetch the mailbox now.
     Mail,
+    /// `from` asks to meet on the directory's relay with `ticket`.
+    RelayOffer {
+        /// The one-time ticket.
+        ticket: String,
+        /// Who asks.
+        from: String,
+    },
     /// The connection closed or could not be opened; it is opened again after a delay.
     Lost,
 }
@@ -139,6 +146,9 @@ impl Account {
                                 SignalReport::Presence { username, online }
                             }
                             ServerSignal::Mail => SignalReport::Mail,
+                            ServerSignal::RelayOffer { ticket, from } => {
+                                SignalReport::RelayOffer { ticket, from }
+                            }
                             ServerSignal::Unknown => continue,
                         };
                         if !report(event) {

@@ -5,6 +5,7 @@ mod account;
 mod clients;
 mod health;
 mod mailbox;
+mod relay;
 mod session;
 mod signal;
 
@@ -48,6 +49,7 @@ pub(crate) fn router(state: AppState) -> Router {
             p2p_chat_protocol::api::signal::SIGNAL_PATH,
             get(signal::open),
         )
+        .route("/relay/{key}", post(relay::offer).get(relay::join))
         .route("/mailbox", get(mailbox::fetch))
         .route("/mailbox/{key}", mailbox_key_routes(&state))
         // A route layer sees the matched route, which tells the limited routes apart.

@@ -14,6 +14,7 @@ mod logging;
 mod mailbox;
 mod observed;
 mod persistence;
+mod relay;
 mod session;
 mod signal;
 mod support;

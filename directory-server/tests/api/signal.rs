@@ -14,10 +14,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async};
 use crate::mailbox::deposit;
 use crate::support::{call, fast_settings, login, memory_state, register};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens `/signal` on `addr` with `token`; the HTTP status of a refusal otherwise.
-async fn open(addr: std::net::SocketAddr, token: Option<&str>) -> Result<Socket, u16> {
+pub(crate) async fn open(addr: std::net::SocketAddr, token: Option<&str>) -> Result<Socket, u16> {
     let mut request = format!("ws://{addr}{SIGNAL_PATH}")
         .into_client_request()
         .unwrap();
@@ -37,7 +37,7 @@ async fn open(addr: std::net::SocketAddr, token: Option<&str>) -> Result<Socket,
 }
 
 /// The next signal on `socket` (control frames skipped).
-async fn next(socket: &mut Socket) -> ServerSignal {
+pub(crate) async fn next(socket: &mut Socket) -> ServerSignal {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await

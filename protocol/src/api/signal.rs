@@ -14,6 +14,20 @@ pub const SIGNAL_PATH: &str = "/signal";
 /// nothing for that long reconnects.
 pub const SIGNAL_PING_SECS: u64 = 20;
 
+/// Path prefix of the relay: `POST /relay/{username}` asks for a ticket to meet `username`,
+/// `GET /relay/{ticket}` (with `Upgrade: p2p-chat-relay`) joins it.
+pub const RELAY_PATH: &str = "/relay";
+
+/// The `Upgrade` token of a relay connection.
+pub const RELAY_UPGRADE: &str = "p2p-chat-relay";
+
+/// Answer to `POST /relay/{username}`: the ticket both sides join with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayTicket {
+    /// 32 lowercase hex digits, valid once, for 10 s.
+    pub ticket: String,
+}
+
 /// Largest signaling message either side accepts, in bytes: 16 KiB.
 pub const MAX_SIGNAL_BYTES: usize = 16 * 1024;
 
@@ -39,6 +53,15 @@ pub enum ServerSignal {
     /// A sealed message was deposited for the recipient of this connection: fetch the
     /// mailbox now.
     Mail,
+    /// `from` could not reach us directly and asks to meet on the directory's relay: open
+    /// `GET /relay/{ticket}` (see [`RELAY_PATH`]) within 10 s and answer the Noise handshake
+    /// that `from` starts there.
+    RelayOffer {
+        /// The one-time ticket.
+        ticket: String,
+        /// Who asks.
+        from: String,
+    },
     /// A message type this client does not know (from a newer directory); ignored.
     #[serde(other)]
     Unknown,
@@ -65,13 +88,20 @@ mod tests {
                 r#"{"type":"presence","username":"bob","online":false}"#,
             ),
             (ServerSignal::Mail, r#"{"type":"mail"}"#),
+            (
+                ServerSignal::RelayOffer {
+                    ticket: "00ff".into(),
+                    from: "alice".into(),
+                },
+                r#"{"type":"relay_offer","ticket":"00ff","from":"alice"}"#,
+            ),
         ];
         for (signal, json) in cases {
             assert_eq!(serde_json::to_string(&signal).unwrap(), json);
             assert_eq!(serde_json::from_str::<ServerSignal>(json).unwrap(), signal);
         }
         let later: ServerSignal =
-            serde_json::from_str(r#"{"type":"relay_offer","ticket":"x"}"#).unwrap();
+            serde_json::from_str(r#"{"type":"punch_now","at_ms":5}"#).unwrap();
         assert_eq!(later, ServerSignal::Unknown);
         assert!(serde_json::from_str::<ServerSignal>(r#"{"no":"type"}"#).is_err());
     }

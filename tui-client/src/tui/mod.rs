@@ -74,7 +74,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                     Action::Presence { username, online }
                 }
                 SignalReport::Mail => Action::MailNotice,
-                SignalReport::Lost => return !tx.is_closed(),
+                // Joining the relay is not wired into the client yet (issue 8).
+                SignalReport::RelayOffer { .. } | SignalReport::Lost => return !tx.is_closed(),
             };
             tx.try_send(action).is_ok() || !tx.is_closed()
         }))

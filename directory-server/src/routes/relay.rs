@@ -1,0 +1,107 @@
+//! The relay's routes (see [`crate::relay`]): `POST /relay/{username}` asks for a ticket to
+//! meet `username` and offers it to them over signaling; `GET /relay/{ticket}` with
+//! `Upgrade: p2p-chat-relay` joins it.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
+use p2p_chat_protocol::api::signal::{RELAY_UPGRADE, RelayTicket, ServerSignal};
+
+use super::clients::path_username;
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::extract::ApiPath;
+use crate::relay::{PAIR_TIMEOUT, Refusal};
+use crate::state::AppState;
+
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Off => ApiError::RelayUnavailable(
+            "this directory does not relay sessions (--relay off); the message can wait in the \
+             mailbox"
+                .into(),
+        ),
+        Refusal::Busy => ApiError::RelayUnavailable(
+            "the directory's relay is carrying as many sessions as it may; try again later".into(),
+        ),
+        Refusal::UnknownTicket => {
+            ApiError::NotFound("no such relay ticket for you (expired or used)".into())
+        }
+    }
+}
+
+/// `POST /relay/{username}`: a ticket to meet `username` on the relay, offered to them at
+/// once. 201 with [`RelayTicket`]; 404 when `username` has no signaling connection open.
+pub(super) async fn offer(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let target = path_username(&raw)?;
+    if target == auth.username {
+        return Err(ApiError::InvalidRequest(
+            "a relay ticket is for meeting another user".into(),
+        ));
+    }
+    if !state.hub().is_connected(&target) {
+        return Err(ApiError::NotFound(format!(
+            "{target} has no client connected to the directory right now"
+        )));
+    }
+    let ticket = state
+        .relay()
+        .issue(&auth.username, &target)
+        .map_err(refused)?;
+    state.hub().send_to(
+        &target,
+        &ServerSignal::RelayOffer {
+            ticket: ticket.clone(),
+            from: auth.username.clone(),
+        },
+    );
+    tracing::debug!(from = %auth.username, to = %target, "relay ticket issued");
+    Ok((StatusCode::CREATED, Json(RelayTicket { ticket })))
+}
+
+/// `GET /relay/{ticket}` with `Upgrade: p2p-chat-relay`: 101, then the connection is one
+/// side of the relayed session.
+pub(super) async fn join(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(ticket): ApiPath<String>,
+    mut request: Request,
+) -> Result<Response, ApiError> {
+    let upgrade = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok());
+    if !upgrade.is_some_and(|v| v.eq_ignore_ascii_case(RELAY_UPGRADE)) {
+        return Err(ApiError::InvalidRequest(format!(
+            "a relay connection needs the header Upgrade: {RELAY_UPGRADE}"
+        )));
+    }
+    state
+        .relay()
+        .check(&ticket, &auth.username)
+        .map_err(refused)?;
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let parked = state.relay().join(&ticket, TokioIo::new(upgraded)).await;
+        if parked {
+            tokio::time::sleep(PAIR_TIMEOUT).await;
+            state.relay().expire(&ticket);
+        }
+    });
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::UPGRADE, HeaderValue::from_static(RELAY_UPGRADE));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    Ok(response)
+}

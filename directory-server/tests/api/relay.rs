@@ -1,0 +1,142 @@
+//! The relay on a real socket: a ticket offered over signaling, both sides joined by HTTP
+//! upgrade, bytes carried both ways; the refusals; the byte limit.
+
+use std::time::Duration;
+
+use p2p_chat_directory::relay::RelayLimits;
+use p2p_chat_directory::{AppState, Settings, app, run};
+use p2p_chat_protocol::api::signal::{RELAY_UPGRADE, ServerSignal};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::signal::{next, open};
+use crate::support::{call, fast_settings, login, memory_state, register};
+
+/// A directory with `relay` limits on a real socket; returns its router (for plain calls),
+/// its address, and alice's and bob's tokens.
+async fn directory(relay: RelayLimits) -> (axum::Router, std::net::SocketAddr, String, String) {
+    let state: AppState = memory_state(Settings {
+        relay,
+        ..fast_settings()
+    })
+    .await;
+    let router = app(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(run(listener, state, std::future::pending()));
+    for name in ["alice", "bob", "carol"] {
+        register(&router, name, 4000).await;
+    }
+    let (alice, bob) = (login(&router, "alice").await, login(&router, "bob").await);
+    (router, addr, alice, bob)
+}
+
+/// Joins `ticket` as the owner of `token`: the upgraded byte stream, or the refusal's status.
+async fn join(
+    addr: std::net::SocketAddr,
+    ticket: &str,
+    token: &str,
+) -> Result<reqwest::Upgraded, u16> {
+    p2p_chat_directory::tls::install_crypto_provider();
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/relay/{ticket}"))
+        .bearer_auth(token)
+        .header("upgrade", RELAY_UPGRADE)
+        .header("connection", "upgrade")
+        .send()
+        .await
+        .unwrap();
+    if response.status().as_u16() != 101 {
+        return Err(response.status().as_u16());
+    }
+    Ok(response.upgrade().await.unwrap())
+}
+
+async fn read_exactly(stream: &mut reqwest::Upgraded, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut buf))
+        .await
+        .expect("bytes in time")
+        .expect("read");
+    buf
+}
+
+#[tokio::test]
+async fn two_users_meet_on_the_relay_and_bytes_flow_both_ways() {
+    let (router, addr, alice, bob) = directory(RelayLimits::default()).await;
+    // Nobody to meet while bob has no signaling connection.
+    let reply = call(&router, "POST", "/relay/bob", None, Some(&alice)).await;
+    reply.error(axum::http::StatusCode::NOT_FOUND, "not_found");
+
+    let mut bob_signal = open(addr, Some(&bob)).await.unwrap();
+    next(&mut bob_signal).await;
+    let reply = call(&router, "POST", "/relay/bob", None, Some(&alice)).await;
+    assert_eq!(
+        reply.status,
+        axum::http::StatusCode::CREATED,
+        "{}",
+        reply.text
+    );
+    let ticket = reply.json["ticket"].as_str().unwrap().to_owned();
+    assert_eq!(ticket.len(), 32);
+    assert_eq!(
+        next(&mut bob_signal).await,
+        ServerSignal::RelayOffer {
+            ticket: ticket.clone(),
+            from: "alice".into()
+        }
+    );
+    // Only alice and bob may use it.
+    let carol = login(&router, "carol").await;
+    assert_eq!(join(addr, &ticket, &carol).await.err(), Some(404));
+
+    let mut a = join(addr, &ticket, &alice).await.unwrap();
+    let mut b = join(addr, &ticket, &bob).await.unwrap();
+    a.write_all(b"ciphertext from alice").await.unwrap();
+    assert_eq!(read_exactly(&mut b, 21).await, b"ciphertext from alice");
+    b.write_all(b"and back").await.unwrap();
+    assert_eq!(read_exactly(&mut a, 8).await, b"and back");
+    // A used ticket is gone.
+    assert_eq!(join(addr, &ticket, &alice).await.err(), Some(404));
+    // One side closing ends the other.
+    drop(a);
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), b.read_to_end(&mut rest))
+        .await
+        .expect("closed in time")
+        .unwrap();
+    assert!(rest.is_empty());
+}
+
+#[tokio::test]
+async fn the_operator_bounds_the_relay() {
+    let off = RelayLimits {
+        enabled: false,
+        ..RelayLimits::default()
+    };
+    let (router, addr, alice, bob) = directory(off).await;
+    let mut bob_signal = open(addr, Some(&bob)).await.unwrap();
+    next(&mut bob_signal).await;
+    let reply = call(&router, "POST", "/relay/bob", None, Some(&alice)).await;
+    let message = reply.error(axum::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert!(message.contains("does not relay"), "{message}");
+
+    // A byte limit ends the session once reached.
+    let small = RelayLimits {
+        max_bytes: 1000,
+        ..RelayLimits::default()
+    };
+    let (router, addr, alice, bob) = directory(small).await;
+    let mut bob_signal = open(addr, Some(&bob)).await.unwrap();
+    next(&mut bob_signal).await;
+    let reply = call(&router, "POST", "/relay/bob", None, Some(&alice)).await;
+    let ticket = reply.json["ticket"].as_str().unwrap().to_owned();
+    let mut a = join(addr, &ticket, &alice).await.unwrap();
+    let mut b = join(addr, &ticket, &bob).await.unwrap();
+    let _ = a.write_all(&[7u8; 4000]).await;
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), b.read_to_end(&mut got))
+        .await
+        .expect("ended in time")
+        .unwrap();
+    assert_eq!(got.len(), 1000, "the session ends at its limit, to the byte");
+}
