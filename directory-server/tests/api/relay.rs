@@ -138,5 +138,9 @@ async fn the_operator_bounds_the_relay() {
         .await
         .expect("ended in time")
         .unwrap();
-    assert_eq!(got.len(), 1000, "the session ends at its limit, to the byte");
+    assert_eq!(
+        got.len(),
+        1000,
+        "the session ends at its limit, to the byte"
+    );
 }

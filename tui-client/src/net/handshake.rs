@@ -6,15 +6,14 @@ use futures::{SinkExt, StreamExt};
 use p2p_chat_protocol::frame::{decode_payload, encode_payload};
 use p2p_chat_protocol::noise::{Pattern, Preamble, RawCodec, SecureCodec, raw_codec};
 use p2p_chat_protocol::{FrameError, PROTOCOL_VERSION, PeerMessage, RefuseReason, validate};
-use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 
-use super::{LocalPeer, PeerKey};
+use super::{LocalPeer, PeerKey, PeerStream};
 
 /// A connection before the Noise handshake: raw length-delimited frames.
-pub type RawFramed = Framed<TcpStream, RawCodec>;
+pub type RawFramed = Framed<PeerStream, RawCodec>;
 /// A connection after the Noise handshake: encrypted `PeerMessage`s.
-pub type SecureFramed = Framed<TcpStream, SecureCodec>;
+pub type SecureFramed = Framed<PeerStream, SecureCodec>;
 
 /// Why a handshake did not produce a session.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +95,7 @@ async fn noise_exchange(
 /// # Errors
 /// [`HandshakeError`] naming what failed.
 pub async fn initiate(
-    stream: TcpStream,
+    stream: PeerStream,
     me: &LocalPeer,
     expected: Option<&PeerKey>,
 ) -> Result<(SecureFramed, PeerKey, String), HandshakeError> {
@@ -161,7 +160,7 @@ pub struct Accepted {
 /// # Errors
 /// [`HandshakeError`] naming what failed; refusals have already been sent to the peer.
 pub async fn respond(
-    stream: TcpStream,
+    stream: PeerStream,
     me: &LocalPeer,
     busy: bool,
 ) -> Result<Accepted, HandshakeError> {

@@ -21,6 +21,15 @@ pub use handle::MAX_UNACKED_INBOUND;
 pub use listener::serve;
 pub use session::{SessionHandle, dial};
 
+/// A byte stream a session runs over: a TCP connection to the peer, or the directory's relay
+/// (an upgraded HTTP connection). The session's frames are Noise-encrypted end to end either
+/// way.
+pub trait PeerIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> PeerIo for T {}
+
+/// A boxed [`PeerIo`].
+pub type PeerStream = Box<dyn PeerIo>;
+
 /// How long a TCP connect to a peer may take: 5 s.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the `Hello` → `Welcome`/`Refuse` exchange may take after connect: 10 s.

@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, sleep_until, timeout};
 
+use super::PeerStream;
 use super::handle::{
     COMMAND_CHANNEL_CAPACITY, CONTROL_CHANNEL_CAPACITY, Command, Control, MAX_UNACKED_INBOUND,
 };
@@ -20,6 +21,7 @@ use super::{
     CONNECT_TIMEOUT, CloseReason, DialError, Direction, EventSender, HANDSHAKE_TIMEOUT,
     IDLE_TIMEOUT, LocalPeer, NetEvent, PING_INTERVAL, PeerKey, RemotePeer, SessionEvent, SessionId,
 };
+use std::net::SocketAddr;
 
 type PeerFramed = SecureFramed;
 
@@ -45,6 +47,34 @@ pub async fn dial(
         addr: addr.to_owned(),
         detail: e.to_string(),
     })?;
+    no_delay(&stream);
+    open_outgoing(
+        Box::new(stream),
+        addr,
+        remote_addr,
+        me,
+        expected,
+        request,
+        events,
+    )
+    .await
+}
+
+/// Runs the dialling side's handshake over `stream` (a TCP connection to `addr`, or the
+/// directory's relay, seen at `remote_addr`) within [`HANDSHAKE_TIMEOUT`], then starts the
+/// session as [`dial`] does.
+///
+/// # Errors
+/// The handshake's [`DialError`]s, naming `addr`.
+pub async fn open_outgoing(
+    stream: PeerStream,
+    addr: &str,
+    remote_addr: SocketAddr,
+    me: &LocalPeer,
+    expected: Option<&PeerKey>,
+    request: u64,
+    events: EventSender,
+) -> Result<SessionHandle, DialError> {
     let outcome = timeout(HANDSHAKE_TIMEOUT, handshake::initiate(stream, me, expected)).await;
     let addr = addr.to_owned();
     let (framed, key, username) = match outcome {
@@ -129,13 +159,37 @@ pub(super) async fn accept(
     let busy = permit.is_none();
     let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
     let outcome = tokio::select! {
-        outcome = timeout(deadline, handshake::respond(stream, &me, busy)) => outcome,
+        outcome = timeout(deadline, handshake::respond(Box::new(stream), &me, busy)) => outcome,
         () = slot.evicted() => {
             tracing::info!(%remote_addr, "handshake cut short: newer connections needed the room");
             return;
         }
     };
     drop(slot);
+    open_incoming(outcome, remote_addr, events, permit).await;
+}
+
+/// Runs the answering side's handshake over `stream` (the directory's relay, seen at
+/// `remote_addr`) within [`ACCEPT_HANDSHAKE_TIMEOUT`](super::listener::ACCEPT_HANDSHAKE_TIMEOUT),
+/// then the session, as for a peer that connected to our listener.
+pub async fn accept_relayed(
+    stream: PeerStream,
+    remote_addr: SocketAddr,
+    me: LocalPeer,
+    events: EventSender,
+) {
+    let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
+    let outcome = timeout(deadline, handshake::respond(stream, &me, false)).await;
+    open_incoming(outcome, remote_addr, events, None).await;
+}
+
+/// Starts the session of an answered handshake (`outcome`), or logs why there is none.
+async fn open_incoming(
+    outcome: Result<Result<handshake::Accepted, HandshakeError>, tokio::time::error::Elapsed>,
+    remote_addr: SocketAddr,
+    events: EventSender,
+    permit: Option<OwnedSemaphorePermit>,
+) {
     let accepted = match outcome {
         Ok(Ok(accepted)) => accepted,
         Ok(Err(error)) => {

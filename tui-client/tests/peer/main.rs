@@ -139,7 +139,7 @@ async fn mid_session_garbage_closes_only_that_session() {
     let mut good = connect("alice", &addr, &mut server_rx).await;
     // A client that completes the handshake, then sends an oversize length prefix.
     let stream = TcpStream::connect(&addr).await.unwrap();
-    let (mut raw, _, _) = handshake::initiate(stream, &peer("carol", None), None)
+    let (mut raw, _, _) = handshake::initiate(Box::new(stream), &peer("carol", None), None)
         .await
         .unwrap();
     let NetEvent {
