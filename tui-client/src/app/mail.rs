@@ -111,6 +111,7 @@ impl App {
             addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
             listen_port: None,
             key,
+            path: crate::net::SessionPath::default(),
         };
         let mut effects = Vec::new();
         match self.decide(&claimed, Origin::Inbound) {

@@ -285,10 +285,16 @@ impl App {
             Verdict::Hold(question) => (true, Some((LineKind::Error, question))),
         };
         chat.link = Link::Connected { session, outgoing };
+        let how = match peer.path {
+            crate::net::SessionPath::Direct => format!("directly, {}", peer.addr),
+            crate::net::SessionPath::Relayed => {
+                "through the directory's relay, encrypted end to end".to_owned()
+            }
+        };
         chat.notice(
             now,
             LineKind::Info,
-            format!("connected to {} ({})", peer.username, peer.addr),
+            format!("connected to {} ({how})", peer.username),
         );
         if let Some((kind, text)) = note {
             chat.notice(now, kind, text);

@@ -99,6 +99,7 @@ fn remote(name: &str, listen_port: Option<u16>) -> RemotePeer {
         addr: "127.0.0.1:50000".parse::<SocketAddr>().unwrap(),
         listen_port,
         key: key_of(name),
+        path: crate::net::SessionPath::Direct,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::delivery::mail::Mailer;
 use crate::delivery::sessions::Sessions;
 use crate::identity::fingerprint;
 use crate::instance::InstanceLock;
-use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
+use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent, SessionPath};
 use crate::presence::{PresenceReport, SignalReport};
 use crate::store::Incoming;
 use crate::trust::{Decision, Origin};
@@ -42,22 +42,35 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
         local.username
     );
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
-    tokio::spawn(net::listener::serve(listener, local.clone(), tx));
+    tokio::spawn(net::listener::serve(listener, local.clone(), tx.clone()));
     let (action_tx, mut action_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let (mail_tx, mail_jobs) = mpsc::unbounded_channel();
     if let Some(account) = ctx.account.clone() {
         let mailer = Mailer {
             account: account.clone(),
-            local,
+            local: local.clone(),
             store: ctx.store.clone(),
             action_tx: action_tx.clone(),
         };
         tokio::spawn(mailer.work(mail_jobs));
         let notices = mail_tx.clone();
+        let (answer_as, answer_to, relay_account) = (local.clone(), tx.clone(), account.clone());
         tokio::spawn(account.clone().keep_signaling(move |report| {
-            // Mail pushed by the directory is fetched at once.
-            if matches!(report, SignalReport::Mail) {
-                let _ = notices.send(MailEffect::Fetch);
+            match report {
+                // Mail pushed by the directory is fetched at once.
+                SignalReport::Mail => {
+                    let _ = notices.send(MailEffect::Fetch);
+                }
+                // A peer that cannot reach us directly meets us on the relay.
+                SignalReport::RelayOffer { ticket, .. } => {
+                    tokio::spawn(crate::relay::answer(
+                        relay_account.clone(),
+                        ticket,
+                        answer_as.clone(),
+                        answer_to.clone(),
+                    ));
+                }
+                _ => {}
             }
             !notices.is_closed()
         }));
@@ -130,7 +143,14 @@ async fn handle_sessions(
                     handle.close();
                     continue;
                 }
-                eprintln!("{} connected from {}", peer.username, peer.addr);
+                match peer.path {
+                    SessionPath::Direct => {
+                        eprintln!("{} connected from {}", peer.username, peer.addr);
+                    }
+                    SessionPath::Relayed => {
+                        eprintln!("{} connected through the directory's relay", peer.username);
+                    }
+                }
                 sessions.admit(session, peer.username, handle);
             }
             SessionEvent::Closed { reason } => {

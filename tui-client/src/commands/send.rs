@@ -16,7 +16,8 @@ use crate::cli::{GlobalOpts, UsageError};
 use crate::delivery::inbound::carries_data;
 use crate::delivery::mail::Mailer;
 use crate::delivery::sessions::Sessions;
-use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
+use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent, SessionPath};
+use crate::relay;
 use crate::store::Delivery;
 use crate::trust::Origin;
 use crate::tui::resolve;
@@ -31,15 +32,15 @@ pub const EXIT_DEPOSITED: u8 = 3;
 /// How a sent message ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
-    /// The peer confirmed it over a direct session, `rtt_ms` after it was handed over.
-    Delivered { rtt_ms: u64 },
+    /// The peer confirmed it over a session, `rtt_ms` after it was handed over.
+    Delivered { rtt_ms: u64, path: SessionPath },
     /// Sealed in the recipient's mailbox; delivered when the recipient next fetches it.
     Deposited,
 }
 
 /// `p2p-chat send`: `words` are USERNAME and the text, or only the text with `ip`; the text's
 /// words are joined with single spaces. Prints, with `json`, one object `{"id", "outcome":
-/// "delivered"|"deposited", "path": "direct"|"mailbox", "rtt_ms"}`.
+/// "delivered"|"deposited", "path": "direct"|"relayed"|"mailbox", "rtt_ms"}`.
 ///
 /// Returns the exit status: success once the peer confirmed the message, [`EXIT_DEPOSITED`]
 /// when it waits in the mailbox.
@@ -203,9 +204,26 @@ async fn direct(
     }
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let expected = pinned.or(resolved.key);
-    let handle = net::dial(&resolved.addr, local, expected.as_ref(), 0, tx)
-        .await
-        .map_err(|e| Failure::Unreachable(e.into()))?;
+    // A user of the directory can also be met on its relay; an address cannot.
+    let account = match target {
+        DialTarget::Username(_) => ctx.account.as_ref(),
+        DialTarget::Addr(_) => None,
+    };
+    let peer_name = match target {
+        DialTarget::Username(name) => name.as_str(),
+        DialTarget::Addr(addr) => addr.as_str(),
+    };
+    let handle = relay::connect(
+        account,
+        peer_name,
+        &resolved.addr,
+        local,
+        expected.as_ref(),
+        0,
+        tx,
+    )
+    .await
+    .map_err(|e| Failure::Unreachable(e.into()))?;
     let Some(NetEvent {
         session,
         event: SessionEvent::Opened { peer, .. },
@@ -220,6 +238,7 @@ async fn direct(
         DialTarget::Username(name) => (name.clone(), Origin::DialedListed),
         DialTarget::Addr(_) => (peer.username.clone(), Origin::DialedAddress),
     };
+    let path = peer.path;
     if let Err(e) = super::trust::pin_or_refuse(ctx, &name, &peer.key, origin).await {
         handle.close();
         return Err(Failure::Final(e));
@@ -268,7 +287,7 @@ async fn direct(
     })
     .await;
     match confirmed {
-        Ok(Ok(())) => Ok(Outcome::Delivered { rtt_ms }),
+        Ok(Ok(())) => Ok(Outcome::Delivered { rtt_ms, path }),
         Ok(Err(failure)) => Err(failure),
         Err(_) => Err(Failure::Unreachable(anyhow::anyhow!(
             "{target} did not confirm the message within {} s",
@@ -322,8 +341,8 @@ async fn deposit(ctx: &Loaded, local: &LocalPeer, peer: &str, id: MessageId) -> 
 /// The `--json` summary of `outcome` for message `id`.
 fn summary(id: MessageId, outcome: Outcome) -> serde_json::Value {
     match outcome {
-        Outcome::Delivered { rtt_ms } => serde_json::json!({
-            "id": id.to_string(), "outcome": "delivered", "path": "direct", "rtt_ms": rtt_ms,
+        Outcome::Delivered { rtt_ms, path } => serde_json::json!({
+            "id": id.to_string(), "outcome": "delivered", "path": path.as_str(), "rtt_ms": rtt_ms,
         }),
         Outcome::Deposited => serde_json::json!({
             "id": id.to_string(), "outcome": "deposited", "path": "mailbox", "rtt_ms": null,
@@ -370,11 +389,22 @@ mod tests {
     #[test]
     fn the_summary_has_the_documented_fields() {
         let id = MessageId::new();
-        let delivered = summary(id, Outcome::Delivered { rtt_ms: 7 });
+        let delivered = summary(
+            id,
+            Outcome::Delivered {
+                rtt_ms: 7,
+                path: SessionPath::Direct,
+            },
+        );
         assert_eq!(delivered["outcome"], "delivered");
         assert_eq!(delivered["path"], "direct");
         assert_eq!(delivered["rtt_ms"], 7);
         assert_eq!(delivered["id"], id.to_string());
+        let relayed = Outcome::Delivered {
+            rtt_ms: 9,
+            path: SessionPath::Relayed,
+        };
+        assert_eq!(summary(id, relayed)["path"], "relayed");
         let deposited = summary(id, Outcome::Deposited);
         assert_eq!(deposited["outcome"], "deposited");
         assert_eq!(deposited["path"], "mailbox");

@@ -148,6 +148,7 @@ pub(crate) enum Op<'a> {
     Logout,
     PasswordChange { username: &'a str },
     Mail(MailOp<'a>),
+    Relay,
 }
 
 /// The explanation in an error response: the `message` of an [`ErrorBody`], else the text of

@@ -1,9 +1,12 @@
 //! The client side of the signaling WebSocket (`GET /signal`): opening it over TCP (and TLS
 //! for `https://` directories, with the same trust as the HTTP requests), and reading the
-//! directory's pushes.
+//! directory's pushes; and the relay (`/relay`), where two clients meet when they cannot reach
+//! each other directly.
 
 use futures::StreamExt;
-use p2p_chat_protocol::api::signal::{MAX_SIGNAL_BYTES, SIGNAL_PATH, ServerSignal};
+use p2p_chat_protocol::api::signal::{
+    MAX_SIGNAL_BYTES, RELAY_PATH, RELAY_UPGRADE, RelayTicket, SIGNAL_PATH, ServerSignal,
+};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -11,8 +14,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
+use super::error::Op;
 use super::transport::{Secret, tls_config, warn_before_sending};
 use super::{CONNECT_TIMEOUT, DirectoryClient, DirectoryError, REQUEST_TIMEOUT};
+use crate::net::PeerStream;
 
 /// A byte stream to the directory, plain or TLS.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -113,5 +118,67 @@ impl Signaling {
     /// Closes the connection politely.
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
+    }
+}
+
+impl DirectoryClient {
+    /// `POST /relay/{username}`: a one-time ticket to meet `username` on the directory's relay,
+    /// which the directory offers to `username` over signaling.
+    ///
+    /// # Errors
+    /// [`DirectoryError::NotFound`] when `username` has no running client connected,
+    /// [`DirectoryError::Server`] (503) when the relay is off or full, and the transport
+    /// errors.
+    pub async fn relay_ticket(
+        &self,
+        username: &str,
+        token: &str,
+    ) -> Result<String, DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
+        let url = self.url(&[RELAY_PATH.trim_start_matches('/'), username]);
+        let req = self.http.post(url).bearer_auth(token);
+        let ticket: RelayTicket = self.json(Op::Relay, req).await?;
+        Ok(ticket.ticket)
+    }
+
+    /// `GET /relay/{ticket}` upgraded: one end of the relayed byte stream, and the address of
+    /// the directory it runs through.
+    ///
+    /// # Errors
+    /// [`DirectoryError::NotFound`]-like errors for an unknown or expired ticket, and the
+    /// transport errors.
+    pub async fn join_relay(
+        &self,
+        ticket: &str,
+        token: &str,
+    ) -> Result<(PeerStream, std::net::SocketAddr), DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
+        let url = self.url(&[RELAY_PATH.trim_start_matches('/'), ticket]);
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .header(reqwest::header::UPGRADE, RELAY_UPGRADE)
+            .header(reqwest::header::CONNECTION, "upgrade")
+            .send()
+            .await
+            .map_err(|e| self.transport(&e))?;
+        let status = response.status();
+        if status != reqwest::StatusCode::SWITCHING_PROTOCOLS {
+            let headers = response.headers().clone();
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(super::error::answer_error(
+                Op::Relay,
+                &self.base_url,
+                status,
+                &headers,
+                &body,
+            ));
+        }
+        let remote = response
+            .remote_addr()
+            .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        let upgraded = response.upgrade().await.map_err(|e| self.transport(&e))?;
+        Ok((Box::new(upgraded), remote))
     }
 }

@@ -114,6 +114,28 @@ pub struct RemotePeer {
     pub listen_port: Option<u16>,
     /// The static key the peer proved in the handshake.
     pub key: PeerKey,
+    /// How the session's bytes travel.
+    pub path: SessionPath,
+}
+
+/// How a session's bytes travel: the path the chat window and `send --json` show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SessionPath {
+    /// A TCP connection between the two peers.
+    #[default]
+    Direct,
+    /// Through the directory's relay (which copies the encrypted session, nothing more).
+    Relayed,
+}
+
+impl SessionPath {
+    /// The word for it: `direct` or `relayed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Relayed => "relayed",
+        }
+    }
 }
 
 /// Why a session ended.
@@ -267,5 +289,13 @@ pub enum DialError {
         addr: String,
         /// What was wrong.
         detail: String,
+    },
+    /// Neither a direct connection nor the directory's relay reached the peer.
+    #[error("{direct}; the directory's relay did not help either: {relay}")]
+    NoPath {
+        /// Why the direct connection failed.
+        direct: Box<DialError>,
+        /// Why the relay did not connect.
+        relay: String,
     },
 }

@@ -11,7 +11,6 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, sleep_until, timeout};
 
-use super::PeerStream;
 use super::handle::{
     COMMAND_CHANNEL_CAPACITY, CONTROL_CHANNEL_CAPACITY, Command, Control, MAX_UNACKED_INBOUND,
 };
@@ -21,6 +20,7 @@ use super::{
     CONNECT_TIMEOUT, CloseReason, DialError, Direction, EventSender, HANDSHAKE_TIMEOUT,
     IDLE_TIMEOUT, LocalPeer, NetEvent, PING_INTERVAL, PeerKey, RemotePeer, SessionEvent, SessionId,
 };
+use super::{PeerStream, SessionPath};
 use std::net::SocketAddr;
 
 type PeerFramed = SecureFramed;
@@ -50,6 +50,7 @@ pub async fn dial(
     no_delay(&stream);
     open_outgoing(
         Box::new(stream),
+        SessionPath::Direct,
         addr,
         remote_addr,
         me,
@@ -61,13 +62,15 @@ pub async fn dial(
 }
 
 /// Runs the dialling side's handshake over `stream` (a TCP connection to `addr`, or the
-/// directory's relay, seen at `remote_addr`) within [`HANDSHAKE_TIMEOUT`], then starts the
-/// session as [`dial`] does.
+/// directory's relay, seen at `remote_addr`, as `path` says) within [`HANDSHAKE_TIMEOUT`],
+/// then starts the session as [`dial`] does.
 ///
 /// # Errors
 /// The handshake's [`DialError`]s, naming `addr`.
+#[allow(clippy::too_many_arguments)]
 pub async fn open_outgoing(
     stream: PeerStream,
+    path: SessionPath,
     addr: &str,
     remote_addr: SocketAddr,
     me: &LocalPeer,
@@ -109,6 +112,7 @@ pub async fn open_outgoing(
         addr: remote_addr,
         listen_port: None,
         key,
+        path,
     };
     Ok(start(framed, peer, Direction::Outgoing { request }, events, None).await)
 }
@@ -166,7 +170,7 @@ pub(super) async fn accept(
         }
     };
     drop(slot);
-    open_incoming(outcome, remote_addr, events, permit).await;
+    open_incoming(outcome, SessionPath::Direct, remote_addr, events, permit).await;
 }
 
 /// Runs the answering side's handshake over `stream` (the directory's relay, seen at
@@ -180,12 +184,13 @@ pub async fn accept_relayed(
 ) {
     let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
     let outcome = timeout(deadline, handshake::respond(stream, &me, false)).await;
-    open_incoming(outcome, remote_addr, events, None).await;
+    open_incoming(outcome, SessionPath::Relayed, remote_addr, events, None).await;
 }
 
 /// Starts the session of an answered handshake (`outcome`), or logs why there is none.
 async fn open_incoming(
     outcome: Result<Result<handshake::Accepted, HandshakeError>, tokio::time::error::Elapsed>,
+    path: SessionPath,
     remote_addr: SocketAddr,
     events: EventSender,
     permit: Option<OwnedSemaphorePermit>,
@@ -212,6 +217,7 @@ async fn open_incoming(
         addr: remote_addr,
         listen_port,
         key,
+        path,
     };
     start(framed, peer, Direction::Incoming, events, permit).await;
 }

@@ -67,6 +67,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     ));
     let signaling = options.account.clone().map(|account| {
         let tx = action_tx.clone();
+        let (answer_as, answer_to, relay_account) =
+            (local.clone(), net_tx.clone(), account.clone());
         tokio::spawn(account.keep_signaling(move |report| {
             let action = match report {
                 SignalReport::Connected { .. } => Action::DirectoryOk,
@@ -74,8 +76,18 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                     Action::Presence { username, online }
                 }
                 SignalReport::Mail => Action::MailNotice,
-                // Joining the relay is not wired into the client yet (issue 8).
-                SignalReport::RelayOffer { .. } | SignalReport::Lost => return !tx.is_closed(),
+                // A peer that cannot reach us directly meets us on the relay; its session
+                // arrives like one our listener accepted (and is judged the same way).
+                SignalReport::RelayOffer { ticket, .. } => {
+                    tokio::spawn(crate::relay::answer(
+                        relay_account.clone(),
+                        ticket,
+                        answer_as.clone(),
+                        answer_to.clone(),
+                    ));
+                    return !tx.is_closed();
+                }
+                SignalReport::Lost => return !tx.is_closed(),
             };
             tx.try_send(action).is_ok() || !tx.is_closed()
         }))

@@ -7,6 +7,7 @@ mod listen;
 mod presence;
 mod procs;
 mod pty;
+mod relay;
 mod scripts;
 mod trust;
 

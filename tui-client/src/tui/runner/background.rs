@@ -4,11 +4,13 @@
 use super::Runner;
 use crate::app::{Action, ChatId, DialTarget};
 use crate::net::{self, PeerKey};
+use crate::relay;
 use crate::tui::resolve::{ResolveError, Resolved, resolve};
 
 impl Runner {
-    /// Looks the target up and dials it, expecting `expected` (the pin) if given; a failure,
-    /// a gone user or a key the directory lists instead of the pin comes back as an action.
+    /// Looks the target up and dials it, expecting `expected` (the pin) if given, directly or
+    /// — for a user of the directory — through its relay ([`relay::connect`]); a failure, a
+    /// gone user or a key the directory lists instead of the pin comes back as an action.
     pub(super) fn dial(&self, chat: ChatId, target: DialTarget, expected: Option<PeerKey>) {
         let account = self.account.clone();
         let local = self.local.clone();
@@ -27,7 +29,27 @@ impl Runner {
                 },
                 Ok(Resolved { addr, key }) => {
                     let key = expected.or(key);
-                    match net::dial(&addr, &local, key.as_ref(), chat.0, net_tx).await {
+                    // A user of the directory can also be met on its relay; an address cannot.
+                    let relay_to = match &target {
+                        DialTarget::Username(name) => account.as_ref().map(|a| (a, name)),
+                        DialTarget::Addr(_) => None,
+                    };
+                    let outcome = match relay_to {
+                        Some((account, name)) => {
+                            relay::connect(
+                                Some(account),
+                                name,
+                                &addr,
+                                &local,
+                                key.as_ref(),
+                                chat.0,
+                                net_tx,
+                            )
+                            .await
+                        }
+                        None => net::dial(&addr, &local, key.as_ref(), chat.0, net_tx).await,
+                    };
+                    match outcome {
                         Ok(_) => return,
                         Err(e) => Action::DialFailed {
                             chat,

@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Position;
 
 use crate::app::{Action, App, ChatId, Effect, Me};
-use crate::net::{Direction, RemotePeer, SessionId};
+use crate::net::{Direction, RemotePeer, SessionId, SessionPath};
 use crate::ui::render;
 
 /// 2023-11-14 22:13:20 UTC.
@@ -49,6 +49,7 @@ pub fn peer(name: &str, last_octet: u8) -> RemotePeer {
         addr: SocketAddr::from(([192, 0, 2, last_octet], 55555)),
         listen_port: Some(55555),
         key: key_of(name),
+        path: SessionPath::Direct,
     }
 }
 

@@ -1,0 +1,118 @@
+//! Reaching a peer through the directory's relay when a direct connection does not open:
+//! [`connect`] races a direct dial against the relay (started after [`RELAY_AFTER`], or at
+//! once when the direct dial fails), and [`answer`] joins a relay another peer offered us. The
+//! session over the relay is the same Noise session as over TCP, end to end: the directory
+//! only copies its ciphertext.
+
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::net::{self, DialError, EventSender, LocalPeer, PeerKey, SessionHandle, SessionPath};
+use crate::presence::Account;
+
+/// How long a direct dial has before the relay is tried too: 2 s (magic-wormhole starts its
+/// relay after 2 s; a direct connection that works opens well within it).
+pub const RELAY_AFTER: Duration = Duration::from_secs(2);
+
+/// Opens a session with `peer` at `addr`: directly, or — when `account` can reach a directory
+/// and no direct session opened within [`RELAY_AFTER`] (or the direct dial failed) — through
+/// the directory's relay. The first session to open wins; the other attempt is dropped.
+/// `expected` is the key the peer must prove (its pin, else the directory's key).
+///
+/// # Errors
+/// The direct dial's [`DialError`] when there is no relay to try; [`DialError::NoPath`] when
+/// both failed.
+pub async fn connect(
+    account: Option<&Account>,
+    peer: &str,
+    addr: &str,
+    me: &LocalPeer,
+    expected: Option<&PeerKey>,
+    request: u64,
+    events: EventSender,
+) -> Result<SessionHandle, DialError> {
+    let Some(account) = account else {
+        return net::dial(addr, me, expected, request, events).await;
+    };
+    let direct_failed = Notify::new();
+    let direct = async {
+        let outcome = net::dial(addr, me, expected, request, events.clone()).await;
+        if outcome.is_err() {
+            direct_failed.notify_one();
+        }
+        outcome
+    };
+    let relayed = async {
+        tokio::select! {
+            () = tokio::time::sleep(RELAY_AFTER) => {}
+            () = direct_failed.notified() => {}
+        }
+        dial(account, peer, me, expected, request, events.clone()).await
+    };
+    tokio::pin!(direct, relayed);
+    let (mut direct_error, mut relay_error) = (None, None);
+    loop {
+        tokio::select! {
+            outcome = &mut direct, if direct_error.is_none() => match outcome {
+                Ok(handle) => return Ok(handle),
+                Err(e) => direct_error = Some(e),
+            },
+            outcome = &mut relayed, if relay_error.is_none() => match outcome {
+                Ok(handle) => return Ok(handle),
+                Err(e) => relay_error = Some(e),
+            },
+        }
+        (direct_error, relay_error) = match (direct_error, relay_error) {
+            (Some(direct), Some(relay)) => {
+                return Err(DialError::NoPath {
+                    direct: Box::new(direct),
+                    relay: relay.to_string(),
+                });
+            }
+            pending => pending,
+        };
+    }
+}
+
+/// Meets `peer` on the directory's relay and runs the dialling side's handshake there.
+///
+/// # Errors
+/// [`DialError::Unreachable`] naming the relay when the directory gives no ticket or the
+/// relay cannot be joined; the handshake's errors.
+pub async fn dial(
+    account: &Account,
+    peer: &str,
+    me: &LocalPeer,
+    expected: Option<&PeerKey>,
+    request: u64,
+    events: EventSender,
+) -> Result<SessionHandle, DialError> {
+    let label = format!("{peer} through the directory's relay");
+    let unreachable = |detail: String| DialError::Unreachable {
+        addr: label.clone(),
+        detail,
+    };
+    let ticket = account
+        .client
+        .relay_ticket(peer, &account.token)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let (stream, relay) = account
+        .client
+        .join_relay(&ticket, &account.token)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let path = SessionPath::Relayed;
+    net::session::open_outgoing(stream, path, &label, relay, me, expected, request, events).await
+}
+
+/// Answers `ticket`, offered by a peer over signaling: joins the relay and runs the answering
+/// side's handshake there; the session is reported on `events` like one our listener
+/// accepted. Failures are logged; the peer then falls back to the mailbox.
+pub async fn answer(account: Account, ticket: String, me: LocalPeer, events: EventSender) {
+    match account.client.join_relay(&ticket, &account.token).await {
+        Ok((stream, relay)) => net::session::accept_relayed(stream, relay, me, events).await,
+        Err(e) => tracing::info!(error = %e, "cannot join the relay a peer offered"),
+    }
+}

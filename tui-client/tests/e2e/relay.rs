@@ -1,0 +1,93 @@
+//! The directory's relay end to end: a peer whose published address leads nowhere (as behind
+//! a router without a forwarded port) is reached through the relay, by `send` and by the chat
+//! window, encrypted end to end.
+
+use std::io::BufRead;
+
+use crate::listen::start_listen_on;
+use crate::procs::{Directory, alice_and_bob, client_bin, free_port, run_client};
+use crate::pty::Tui;
+
+#[test]
+fn send_reaches_a_peer_without_a_reachable_address_through_the_relay() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    // bob's registered port is one nobody listens on; his listen runs on another.
+    let (alice, _, bob, _) = alice_and_bob(tmp.path(), &directory);
+    let (mut listener, _) = start_listen_on(&bob, "127.0.0.1:0", &[]);
+    let mut printed = std::io::BufReader::new(listener.stdout.take().unwrap());
+    // Wait until bob's client is connected to the directory (and so can be offered a relay).
+    let deadline = std::time::Instant::now() + crate::pty::PATIENCE;
+    loop {
+        let out = run_client(&["--home", alice.to_str().unwrap(), "lookup", "bob"], "");
+        if String::from_utf8_lossy(&out.stdout).contains("status:     online") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob never came online"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = run_client(
+        &[
+            "--home",
+            alice.to_str().unwrap(),
+            "send",
+            "--json",
+            "bob",
+            "over",
+            "the",
+            "relay",
+        ],
+        "",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["outcome"], "delivered");
+    assert_eq!(summary["path"], "relayed");
+    let mut line = String::new();
+    printed.read_line(&mut line).unwrap();
+    let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(message["from"], "alice");
+    assert_eq!(message["text"], "over the relay");
+    listener.kill().unwrap();
+    listener.wait().unwrap();
+}
+
+#[test]
+fn two_chat_windows_without_reachable_addresses_chat_through_the_relay() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice_home, _, bob_home, _) = alice_and_bob(tmp.path(), &directory);
+    let bin = client_bin();
+    // Both listen on ports other than the ones they published.
+    let window = |name: &str, home: &std::path::Path| {
+        let listen = format!("127.0.0.1:{}", free_port());
+        Tui::spawn(
+            name,
+            &bin,
+            &["--home", home.to_str().unwrap(), "--listen", &listen],
+        )
+    };
+    let mut bob = window("bob", &bob_home);
+    let mut alice = window("alice", &alice_home);
+    bob.wait_for("directory: online");
+    alice.wait_for("directory: online");
+    alice.wait_for("● bob");
+    alice.type_text("/connect bob\r");
+    alice.wait_for("connected to bob (through the directory's relay");
+    alice.type_text("hello through the relay\r");
+    bob.wait_for("hello through the relay");
+    bob.wait_for("connected to alice (through the directory's relay");
+    bob.type_text("and back\r");
+    alice.wait_for("and back");
+    alice.wait_for("✓");
+    alice.quit();
+    bob.quit();
+}
