@@ -189,6 +189,7 @@ pub struct Config {
         long,
         env = "P2P_CHAT_DIRECTORY_RELAY",
         default_value = "on",
+        action = clap::ArgAction::Set,
         value_parser = parse_on_off,
         value_name = "on|off"
     )]

@@ -63,6 +63,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         mailbox_max_messages = settings.mailbox.max_messages,
         mailbox_max_bytes = settings.mailbox.max_bytes,
         mailbox_ttl_secs = settings.mailbox.ttl.as_secs(),
+        relay = settings.relay.enabled,
+        max_connections = settings.connections.max_connections,
         "listening"
     );
     let state = AppState::new(store.clone(), settings);

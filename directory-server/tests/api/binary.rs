@@ -193,6 +193,9 @@ fn bad_option_values_are_named() {
             "--mailbox-max-message-bytes",
         ),
         (&["--mailbox-ttl-days", "0"][..], "--mailbox-ttl-days"),
+        (&["--relay", "maybe"][..], "--relay"),
+        (&["--max-connections", "0"][..], "--max-connections"),
+        (&["--header-timeout-secs", "0"][..], "--header-timeout-secs"),
     ] {
         let output = run(args);
         assert!(!output.status.success(), "{args:?}");

@@ -71,7 +71,6 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             (local.clone(), net_tx.clone(), account.clone());
         tokio::spawn(account.keep_signaling(move |report| {
             let action = match report {
-                SignalReport::Connected { .. } => Action::DirectoryOk,
                 SignalReport::Presence { username, online } => {
                     Action::Presence { username, online }
                 }
@@ -87,7 +86,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                     ));
                     return !tx.is_closed();
                 }
-                SignalReport::Lost => return !tx.is_closed(),
+                // The directory counts as online once the contact list arrives (the presence
+                // loop), so the list is there by the time the status bar says so.
+                SignalReport::Connected { .. } | SignalReport::Lost => return !tx.is_closed(),
             };
             tx.try_send(action).is_ok() || !tx.is_closed()
         }))

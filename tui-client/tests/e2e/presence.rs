@@ -198,7 +198,8 @@ fn the_directory_pushes_presence_to_a_chat_window_at_once() {
 #[test]
 fn listen_takes_mail_the_moment_the_directory_announces_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let directory = Directory::start(tmp.path());
+    // Without the relay, mail is the only way to bob.
+    let directory = Directory::start_with(tmp.path(), "127.0.0.1:0", &["--relay", "off"]);
     // bob's registered port (a forwarded one) leads nowhere: mail is the only way in.
     let (alice_home, _, bob_home, _) = crate::procs::alice_and_bob(tmp.path(), &directory);
     let (mut bob, _) = start_listen(&bob_home);

@@ -49,6 +49,11 @@ impl Directory {
     /// Starts the directory on `listen` with a database file in `dir` (a restart uses the
     /// same port and file).
     pub fn start_at(dir: &Path, listen: &str) -> Directory {
+        Self::start_with(dir, listen, &[])
+    }
+
+    /// [`Directory::start_at`] with `extra` options (e.g. `--relay off`).
+    pub fn start_with(dir: &Path, listen: &str, extra: &[&str]) -> Directory {
         let db = format!("sqlite://{}", dir.join("directory.db").display());
         let mut child = Command::new(directory_bin())
             // Many accounts act from one address within seconds here: no per-address limit.
@@ -62,6 +67,7 @@ impl Directory {
                 "--rate-limit-per-minute",
                 "0",
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
