@@ -1,0 +1,392 @@
+//! A NAT lab in network namespaces, built by the test as root: an "internet" (a bridge on
+//! 203.0.113.0/24) with the directory on it, public hosts, and home routers with their own
+//! LANs (192.0.2.0/24, 198.51.100.0/24) that masquerade and either answer or drop unsolicited
+//! connections. Only documentation addresses are used. Everything is removed when the lab is
+//! dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// The directory's address on the internet of the lab.
+pub const DIRECTORY_IP: &str = "203.0.113.10";
+/// The directory's port.
+pub const DIRECTORY_PORT: u16 = 27182;
+/// The port every client listens on (the default peer port).
+pub const PEER_PORT: u16 = 55555;
+
+/// How a home router treats connections from the internet that nobody asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsolicited {
+    /// Answered with a reset (a closed port on the router).
+    Reset,
+    /// Dropped without an answer (the dialler waits for its timeout).
+    Drop,
+}
+
+/// A namespace of the lab.
+#[derive(Clone, Debug)]
+pub struct Host {
+    /// The namespace's name.
+    pub ns: String,
+    /// Its address.
+    pub ip: String,
+}
+
+/// The lab; its namespaces and processes go when it is dropped.
+pub struct Lab {
+    prefix: String,
+    namespaces: Vec<String>,
+    processes: Vec<Child>,
+    sites: u8,
+    publics: u8,
+    /// Where profiles and the directory's database live.
+    pub dir: tempfile::TempDir,
+}
+
+fn run(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("run a lab command");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn in_ns(ns: &str, args: &[&str]) {
+    let mut full = vec!["ip", "netns", "exec", ns];
+    full.extend_from_slice(args);
+    run(&full);
+}
+
+impl Lab {
+    /// A lab with only its internet: a bridge in a namespace of its own.
+    pub fn new() -> Lab {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let prefix = format!(
+            "p2pl{}x{}",
+            std::process::id() % 100_000,
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut lab = Lab {
+            namespaces: Vec::new(),
+            processes: Vec::new(),
+            sites: 0,
+            publics: 0,
+            dir: tempfile::tempdir().expect("temp dir"),
+            prefix,
+        };
+        let inet = lab.namespace("inet");
+        in_ns(&inet, &["ip", "link", "add", "br0", "type", "bridge"]);
+        in_ns(&inet, &["ip", "link", "set", "br0", "up"]);
+        lab
+    }
+
+    fn namespace(&mut self, name: &str) -> String {
+        let ns = format!("{}-{name}", self.prefix);
+        run(&["ip", "netns", "add", &ns]);
+        in_ns(&ns, &["ip", "link", "set", "lo", "up"]);
+        self.namespaces.push(ns.clone());
+        ns
+    }
+
+    fn inet(&self) -> String {
+        format!("{}-inet", self.prefix)
+    }
+
+    /// Plugs namespace `ns` into the internet as `ip`/24 on its interface `wan`.
+    fn plug(&self, ns: &str, ip: &str) {
+        let inet = self.inet();
+        let port = format!("p{}", self.namespaces.len());
+        run(&[
+            "ip", "link", "add", "wan", "netns", ns, "type", "veth", "peer", "name", &port,
+            "netns", &inet,
+        ]);
+        in_ns(&inet, &["ip", "link", "set", &port, "master", "br0"]);
+        in_ns(&inet, &["ip", "link", "set", &port, "up"]);
+        in_ns(
+            ns,
+            &["ip", "addr", "add", &format!("{ip}/24"), "dev", "wan"],
+        );
+        in_ns(ns, &["ip", "link", "set", "wan", "up"]);
+    }
+
+    /// A host with a public address on the internet.
+    pub fn public_host(&mut self) -> Host {
+        self.publics += 1;
+        let ip = format!("203.0.113.{}", 20 + self.publics);
+        let ns = self.namespace(&format!("pub{}", self.publics));
+        self.plug(&ns, &ip);
+        Host { ns, ip }
+    }
+
+    /// A home router on the internet with its own LAN, masquerading, treating unsolicited
+    /// connections as `unsolicited` says; returns the router and a function-like handle to
+    /// add hosts to its LAN (see [`Lab::lan_host`]).
+    pub fn home_router(&mut self, unsolicited: Unsolicited) -> Site {
+        self.sites += 1;
+        let n = self.sites;
+        let wan_ip = format!("203.0.113.{n}");
+        let lan_prefix = match n {
+            1 => "192.0.2",
+            2 => "198.51.100",
+            _ => panic!("the lab has two home LANs"),
+        };
+        let router = self.namespace(&format!("r{n}"));
+        self.plug(&router, &wan_ip);
+        in_ns(&router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        in_ns(
+            &router,
+            &[
+                "iptables",
+                "-t",
+                "nat",
+                "-A",
+                "POSTROUTING",
+                "-o",
+                "wan",
+                "-j",
+                "MASQUERADE",
+            ],
+        );
+        if unsolicited == Unsolicited::Drop {
+            for chain in ["INPUT", "FORWARD"] {
+                in_ns(
+                    &router,
+                    &[
+                        "iptables",
+                        "-A",
+                        chain,
+                        "-i",
+                        "wan",
+                        "-m",
+                        "conntrack",
+                        "--ctstate",
+                        "NEW,INVALID",
+                        "-j",
+                        "DROP",
+                    ],
+                );
+            }
+        }
+        in_ns(&router, &["ip", "link", "add", "lan", "type", "bridge"]);
+        in_ns(
+            &router,
+            &[
+                "ip",
+                "addr",
+                "add",
+                &format!("{lan_prefix}.1/24"),
+                "dev",
+                "lan",
+            ],
+        );
+        in_ns(&router, &["ip", "link", "set", "lan", "up"]);
+        Site {
+            router: Host {
+                ns: router,
+                ip: wan_ip,
+            },
+            lan_prefix: lan_prefix.to_owned(),
+            hosts: 0,
+        }
+    }
+
+    /// A host on `site`'s LAN, routed through its router.
+    pub fn lan_host(&mut self, site: &mut Site) -> Host {
+        site.hosts += 1;
+        let ip = format!("{}.{}", site.lan_prefix, 10 + site.hosts);
+        let ns = self.namespace(&format!(
+            "{}h{}",
+            &site.router.ns[site.router.ns.len() - 2..],
+            site.hosts
+        ));
+        let port = format!("h{}", site.hosts);
+        run(&[
+            "ip",
+            "link",
+            "add",
+            "eth0",
+            "netns",
+            &ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &port,
+            "netns",
+            &site.router.ns,
+        ]);
+        in_ns(
+            &site.router.ns,
+            &["ip", "link", "set", &port, "master", "lan"],
+        );
+        in_ns(&site.router.ns, &["ip", "link", "set", &port, "up"]);
+        in_ns(
+            &ns,
+            &["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
+        );
+        in_ns(&ns, &["ip", "link", "set", "eth0", "up"]);
+        in_ns(
+            &ns,
+            &[
+                "ip",
+                "route",
+                "add",
+                "default",
+                "via",
+                &format!("{}.1", site.lan_prefix),
+            ],
+        );
+        Host { ns, ip }
+    }
+
+    /// Starts the directory on its own public host.
+    pub fn directory(&mut self, extra: &[&str]) -> Host {
+        let ns = self.namespace("dir");
+        self.plug(&ns, DIRECTORY_IP);
+        let db = format!(
+            "sqlite://{}",
+            self.dir.path().join("directory.db").display()
+        );
+        let listen = format!("{DIRECTORY_IP}:{DIRECTORY_PORT}");
+        let mut args = vec![
+            "--listen",
+            &listen,
+            "--database",
+            &db,
+            "--bcrypt-cost",
+            "4",
+            "--rate-limit-per-minute",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        let child = self.spawn(&ns, &directory_bin(), &args, Stdio::null());
+        self.processes.push(child);
+        let host = Host {
+            ns,
+            ip: DIRECTORY_IP.to_owned(),
+        };
+        // Wait until it answers on the lab's internet.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.reachable(&host, DIRECTORY_PORT) {
+            assert!(Instant::now() < deadline, "the directory never answered");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        host
+    }
+
+    fn reachable(&self, host: &Host, port: u16) -> bool {
+        Command::new("ip")
+            .args(["netns", "exec", &host.ns, "bash", "-c"])
+            .arg(format!("exec 3<>/dev/tcp/{}/{port}", host.ip))
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Spawns `program args...` in namespace `ns`.
+    pub fn spawn(&self, ns: &str, program: &Path, args: &[&str], stdout: Stdio) -> Child {
+        Command::new("ip")
+            .args(["netns", "exec", ns])
+            .arg(program)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn in a namespace")
+    }
+
+    /// Keeps `child` to kill when the lab goes.
+    pub fn keep(&mut self, child: Child) {
+        self.processes.push(child);
+    }
+
+    /// Runs the client in `host`'s namespace with profile `home` and waits for it.
+    pub fn client(&self, host: &Host, home: &Path, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &host.ns])
+            .arg(client_bin())
+            .arg("--home")
+            .arg(home)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .output()
+            .expect("run the client in a namespace")
+    }
+
+    /// Registers `name` from `host` with `--host auto` (the address the directory sees).
+    pub fn register(&self, host: &Host, name: &str) -> PathBuf {
+        let home = self.dir.path().join(name);
+        let server = format!("http://{DIRECTORY_IP}:{DIRECTORY_PORT}");
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &host.ns])
+            .arg(client_bin())
+            .arg("--home")
+            .arg(&home)
+            .args([
+                "register",
+                name,
+                "--server",
+                &server,
+                "--host",
+                "auto",
+                "--password-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("register");
+        use std::io::Write;
+        let _ = child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"correct horse battery\n");
+        let out = child.wait_with_output().expect("register");
+        assert!(
+            out.status.success(),
+            "register {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        home
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for child in &mut self.processes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        for ns in self.namespaces.iter().rev() {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// A home router and its LAN.
+pub struct Site {
+    /// The router, with its public address.
+    pub router: Host,
+    lan_prefix: String,
+    hosts: u8,
+}
+
+/// The client binary.
+pub fn client_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_p2p-chat"))
+}
+
+/// The directory binary, built next to the client (`cargo test --workspace`).
+pub fn directory_bin() -> PathBuf {
+    client_bin().with_file_name("p2p-chat-directory")
+}

@@ -1,0 +1,155 @@
+//! The NAT lab's cells: two users registered with `--host auto`, the receiver running
+//! `listen`, the sender's `send --json` delivered on the path each cell must take. Runs as root
+//! (network namespaces and iptables, which `.ci/run` installs).
+
+mod lab;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use lab::{Host, Lab, PEER_PORT, Unsolicited, client_bin};
+
+/// What one delivery showed: `send --json`'s summary and how long `send` took.
+struct Delivery {
+    summary: serde_json::Value,
+    took: Duration,
+}
+
+/// Registers alice on `from` and bob on `to`, starts bob's `listen`, and sends from alice.
+fn deliver(lab: &mut Lab, from: &Host, to: &Host) -> Delivery {
+    let alice = lab.register(from, "alice");
+    let bob = lab.register(to, "bob");
+    let listen = format!("0.0.0.0:{PEER_PORT}");
+    let bob_home = bob.to_str().unwrap().to_owned();
+    let mut listener = lab.spawn(
+        &to.ns,
+        &client_bin(),
+        &["--home", &bob_home, "--listen", &listen, "listen", "--json"],
+        Stdio::piped(),
+    );
+    let printed = BufReader::new(listener.stdout.take().unwrap());
+    lab.keep(listener);
+    // bob's client is up once the directory shows it online.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = lab.client(from, &alice, &["lookup", "bob"]);
+        if String::from_utf8_lossy(&out.stdout).contains("status:     online") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "bob never came online");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = Instant::now();
+    let out = lab.client(
+        from,
+        &alice,
+        &["send", "--json", "bob", "hello", "across", "the", "lab"],
+    );
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "send: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let line = printed.lines().next().expect("bob printed a line").unwrap();
+    let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(message["text"], "hello across the lab");
+    Delivery { summary, took }
+}
+
+/// Asserts the delivery took `path` and happened within the goal of 3 s (plus the start-up
+/// of the `send` process, which is not part of connecting).
+fn assert_path(delivery: &Delivery, path: &str) {
+    assert_eq!(
+        delivery.summary["outcome"], "delivered",
+        "{}",
+        delivery.summary
+    );
+    assert_eq!(delivery.summary["path"], path, "{}", delivery.summary);
+    assert!(
+        delivery.took < Duration::from_secs(4),
+        "took {:?} on the {path} path",
+        delivery.took
+    );
+}
+
+#[test]
+fn public_to_public_is_direct() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let (a, b) = (lab.public_host(), lab.public_host());
+    assert_path(&deliver(&mut lab, &a, &b), "direct");
+}
+
+#[test]
+fn behind_a_router_to_a_public_host_is_direct() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home = lab.home_router(Unsolicited::Reset);
+    let a = lab.lan_host(&mut home);
+    let b = lab.public_host();
+    assert_path(&deliver(&mut lab, &a, &b), "direct");
+}
+
+#[test]
+fn a_public_host_to_one_behind_a_router_is_relayed() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let a = lab.public_host();
+    let mut home = lab.home_router(Unsolicited::Reset);
+    let b = lab.lan_host(&mut home);
+    assert_path(&deliver(&mut lab, &a, &b), "relayed");
+}
+
+#[test]
+fn a_router_that_drops_unsolicited_connections_is_relayed_within_the_goal() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let a = lab.public_host();
+    let mut home = lab.home_router(Unsolicited::Drop);
+    let b = lab.lan_host(&mut home);
+    assert_path(&deliver(&mut lab, &a, &b), "relayed");
+}
+
+#[test]
+fn two_home_routers_are_relayed() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home_a = lab.home_router(Unsolicited::Reset);
+    let mut home_b = lab.home_router(Unsolicited::Drop);
+    let a = lab.lan_host(&mut home_a);
+    let b = lab.lan_host(&mut home_b);
+    assert_path(&deliver(&mut lab, &a, &b), "relayed");
+}
+
+#[test]
+fn two_hosts_on_one_lan_behind_a_router_that_does_not_hairpin_are_relayed() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home = lab.home_router(Unsolicited::Reset);
+    let a = lab.lan_host(&mut home);
+    let b = lab.lan_host(&mut home);
+    assert_path(&deliver(&mut lab, &a, &b), "relayed");
+}
+
+#[test]
+fn without_the_relay_a_peer_behind_a_router_gets_mail() {
+    let mut lab = Lab::new();
+    lab.directory(&["--relay", "off"]);
+    let a = lab.public_host();
+    let mut home = lab.home_router(Unsolicited::Reset);
+    let b = lab.lan_host(&mut home);
+    let alice = lab.register(&a, "alice");
+    lab.register(&b, "bob");
+    let out = lab.client(&a, &alice, &["send", "--json", "bob", "hello"]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["path"], "mailbox");
+}
