@@ -76,7 +76,15 @@ pub struct UpdateRequest {
     /// A new identity public key (64 hex digits) to rotate to; unchanged when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// Other addresses the peer may be reached at, as `IP:PORT` (at most
+    /// [`MAX_CANDIDATES`]): its LAN address, so that a peer on the same network connects
+    /// without the router. Replaces the earlier list; unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<String>>,
 }
+
+/// Most extra addresses ([`UpdateRequest::candidates`]) a client may publish: 4.
+pub const MAX_CANDIDATES: usize = 4;
 
 /// `PUT /clients/{username}/password`: change the password; every token is revoked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +122,10 @@ pub struct ClientRecord {
     pub last_seen: DateTime<Utc>,
     /// Whether a heartbeat arrived within the directory's presence window.
     pub online: bool,
+    /// Other addresses the peer published, `IP:PORT` (its LAN address, say); dialled beside
+    /// `host:port`. Empty for older directories and clients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
 }
 
 /// Query of `GET /clients`.

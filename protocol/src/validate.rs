@@ -118,6 +118,31 @@ pub fn host(raw: &str) -> Result<String, InvalidField> {
     Ok(name)
 }
 
+/// A candidate address a client publishes ([`crate::api::UpdateRequest::candidates`]):
+/// `IP:PORT` with a unicast IP (not loopback, unspecified, multicast or broadcast) and a port
+/// of 1–65535; returned in canonical form (IPv6 in brackets).
+///
+/// # Errors
+/// [`InvalidField`] naming `candidates` and what is wrong.
+pub fn candidate(raw: &str) -> Result<String, InvalidField> {
+    let addr: std::net::SocketAddr = raw
+        .trim()
+        .parse()
+        .map_err(|_| invalid("candidates", format!("candidate {raw:?} is not IP:PORT")))?;
+    let ip = addr.ip();
+    let multicast_or_broadcast = match ip {
+        std::net::IpAddr::V4(v4) => v4.is_multicast() || v4.is_broadcast(),
+        std::net::IpAddr::V6(v6) => v6.is_multicast(),
+    };
+    if ip.is_loopback() || ip.is_unspecified() || multicast_or_broadcast || addr.port() == 0 {
+        return Err(invalid(
+            "candidates",
+            format!("candidate {raw:?} is not an address another machine could dial"),
+        ));
+    }
+    Ok(addr.to_string())
+}
+
 /// Checks a TCP port.
 ///
 /// # Errors
@@ -166,6 +191,29 @@ fn truncate(s: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn candidates_are_dialable_ip_and_port() {
+        assert_eq!(candidate("192.0.2.11:55555").unwrap(), "192.0.2.11:55555");
+        assert_eq!(
+            candidate(" [2001:db8::7]:4000 ").unwrap(),
+            "[2001:db8::7]:4000"
+        );
+        for bad in [
+            "192.0.2.11",
+            "host.example:1",
+            "127.0.0.1:55555",
+            "0.0.0.0:1",
+            "224.0.0.1:1",
+            "255.255.255.255:1",
+            "[::1]:1",
+            "192.0.2.1:0",
+            "",
+        ] {
+            let err = candidate(bad).unwrap_err();
+            assert_eq!(err.field, "candidates", "{bad}");
+        }
+    }
 
     #[test]
     fn usernames_are_folded_and_checked() {

@@ -69,15 +69,30 @@ pub enum PresenceReport {
 
 impl Account {
     /// Publishes the port peers should dial — [`Account::fixed_port`], else `listen_port` —
-    /// keeping the host we registered with.
+    /// keeping the host we registered with, and our LAN address (`IP:listen_port`) as a
+    /// candidate for peers on the same network.
     ///
     /// # Errors
     /// Any [`DirectoryError`] of the lookup or the update.
     pub async fn announce(&self, listen_port: u16) -> Result<ClientRecord, DirectoryError> {
         let record = self.client.lookup(&self.username).await?;
         let port = self.fixed_port.unwrap_or(listen_port);
+        // Our address on the local network, where a peer behind the same router reaches us
+        // without it (routers rarely forward a connection back into their own network).
+        let candidates = match self.client.local_ip().await {
+            Ok(ip) if !ip.is_loopback() && listen_port != 0 => {
+                let lan = std::net::SocketAddr::new(ip, listen_port).to_string();
+                let published = crate::tui::resolve::peer_addr(&record.host, port);
+                if lan == published {
+                    Vec::new()
+                } else {
+                    vec![lan]
+                }
+            }
+            _ => Vec::new(),
+        };
         self.client
-            .update_address(&self.username, &self.token, &record.host, port)
+            .update_address(&self.username, &self.token, &record.host, port, candidates)
             .await
     }
 

@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
 use crate::net::{self, DialError, EventSender, LocalPeer, PeerKey, SessionHandle, SessionPath};
@@ -15,29 +17,32 @@ use crate::presence::Account;
 /// relay after 2 s; a direct connection that works opens well within it).
 pub const RELAY_AFTER: Duration = Duration::from_secs(2);
 
-/// Opens a session with `peer` at `addr`: directly, or — when `account` can reach a directory
-/// and no direct session opened within [`RELAY_AFTER`] (or the direct dial failed) — through
-/// the directory's relay. The first session to open wins; the other attempt is dropped.
-/// `expected` is the key the peer must prove (its pin, else the directory's key).
+/// Opens a session with `peer` at `addr` or one of its `candidates` (dialled at once, in
+/// parallel): directly, or — when `account` can reach a directory and no direct session
+/// opened within [`RELAY_AFTER`] (or every direct dial failed) — through the directory's
+/// relay. The first session to open wins; the other attempts are dropped. `expected` is the
+/// key the peer must prove (its pin, else the directory's key).
 ///
 /// # Errors
 /// The direct dial's [`DialError`] when there is no relay to try; [`DialError::NoPath`] when
 /// both failed.
+#[allow(clippy::too_many_arguments)]
 pub async fn connect(
     account: Option<&Account>,
     peer: &str,
     addr: &str,
+    candidates: &[String],
     me: &LocalPeer,
     expected: Option<&PeerKey>,
     request: u64,
     events: EventSender,
 ) -> Result<SessionHandle, DialError> {
     let Some(account) = account else {
-        return net::dial(addr, me, expected, request, events).await;
+        return dial_any(addr, candidates, me, expected, request, events).await;
     };
     let direct_failed = Notify::new();
     let direct = async {
-        let outcome = net::dial(addr, me, expected, request, events.clone()).await;
+        let outcome = dial_any(addr, candidates, me, expected, request, events.clone()).await;
         if outcome.is_err() {
             direct_failed.notify_one();
         }
@@ -73,6 +78,45 @@ pub async fn connect(
             pending => pending,
         };
     }
+}
+
+/// Dials `addr` and every candidate at once and keeps the first session that opens (the
+/// others are dropped, closing their connections).
+///
+/// # Errors
+/// The error of the dial to `addr` when none opened.
+async fn dial_any(
+    addr: &str,
+    candidates: &[String],
+    me: &LocalPeer,
+    expected: Option<&PeerKey>,
+    request: u64,
+    events: EventSender,
+) -> Result<SessionHandle, DialError> {
+    let mut dials: FuturesUnordered<_> = std::iter::once(addr)
+        .chain(candidates.iter().map(String::as_str).filter(|c| *c != addr))
+        .map(|target| {
+            let events = events.clone();
+            async move {
+                (
+                    target == addr,
+                    net::dial(target, me, expected, request, events).await,
+                )
+            }
+        })
+        .collect();
+    let mut published_error = None;
+    while let Some((published, outcome)) = dials.next().await {
+        match outcome {
+            Ok(handle) => return Ok(handle),
+            Err(e) if published => published_error = Some(e),
+            Err(_) => {}
+        }
+    }
+    Err(published_error.unwrap_or_else(|| DialError::Unreachable {
+        addr: addr.to_owned(),
+        detail: "no address answered".into(),
+    }))
 }
 
 /// Meets `peer` on the directory's relay and runs the dialling side's handshake there.

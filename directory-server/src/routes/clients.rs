@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use p2p_chat_protocol::api::{
     ClientList, ClientRecord, ClientsQuery, DEFAULT_PAGE_LIMIT, DEFAULT_PEER_PORT, HOST_AUTO,
-    MAX_PAGE_LIMIT, UnregisterRequest, UpdateRequest,
+    MAX_CANDIDATES, MAX_PAGE_LIMIT, UnregisterRequest, UpdateRequest,
 };
 use p2p_chat_protocol::validate;
 
@@ -126,6 +126,20 @@ pub(super) async fn update(
         .as_deref()
         .map(|key| validate::public_key(key).map(|bytes| validate::key_hex(&bytes)))
         .transpose()?;
+    let candidates = request
+        .candidates
+        .map(|list| {
+            if list.len() > MAX_CANDIDATES {
+                return Err(ApiError::InvalidRequest(format!(
+                    "at most {MAX_CANDIDATES} candidates, got {}",
+                    list.len()
+                )));
+            }
+            list.iter()
+                .map(|raw| validate::candidate(raw).map_err(ApiError::from))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
     let now = Utc::now();
     let row = state
         .store()
@@ -135,6 +149,7 @@ pub(super) async fn update(
             port,
             public_key,
             observed_host,
+            candidates,
             now,
         })
         .await?

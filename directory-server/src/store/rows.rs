@@ -28,6 +28,8 @@ pub struct ClientRow {
     /// Last heartbeat or address update of a running client; `None` before the first one and
     /// after the client signed off.
     pub heartbeat_at: Option<DateTime<Utc>>,
+    /// Other addresses the client published, `IP:PORT`.
+    pub candidates: Vec<String>,
 }
 
 impl ClientRow {
@@ -49,6 +51,7 @@ impl ClientRow {
             registered_at: self.registered_at,
             last_seen: self.last_seen,
             online,
+            candidates: self.candidates.clone(),
         }
     }
 }
@@ -85,6 +88,8 @@ pub struct AddressUpdate {
     pub public_key: Option<String>,
     /// The address the request came from; `None` keeps the one recorded before.
     pub observed_host: Option<String>,
+    /// New candidate addresses (validated `IP:PORT`); `None` keeps the earlier ones.
+    pub candidates: Option<Vec<String>>,
     /// Time of the update; becomes `last_seen`.
     pub now: DateTime<Utc>,
 }
@@ -116,6 +121,7 @@ mod tests {
             registered_at: last_seen,
             last_seen,
             heartbeat_at: Some(last_seen),
+            candidates: Vec::new(),
         }
     }
 

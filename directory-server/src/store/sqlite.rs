@@ -45,7 +45,8 @@ pub struct SqliteStore {
 /// `&'static str` literals built with `concat!`.
 macro_rules! client_columns {
     () => {
-        "username, host, port, public_key, observed_host, registered_at, last_seen, heartbeat_at"
+        "username, host, port, public_key, observed_host, registered_at, last_seen, heartbeat_at, \
+         candidates"
     };
 }
 
@@ -139,6 +140,7 @@ impl Store for SqliteStore {
                     now,
                     now,
                     None,
+                    String::new(),
                 ))
             }
             Err(err) if is_unique_violation(&err) => {
@@ -201,7 +203,8 @@ impl Store for SqliteStore {
         // COALESCE keeps the stored key and observed host when the update carries none.
         let sql = concat!(
             "UPDATE clients SET host = ?, port = ?, public_key = COALESCE(?, public_key), ",
-            "observed_host = COALESCE(?, observed_host), last_seen = ?, heartbeat_at = ? ",
+            "observed_host = COALESCE(?, observed_host), last_seen = ?, heartbeat_at = ?, ",
+            "candidates = COALESCE(?, candidates) ",
             "WHERE username = ? ",
             "RETURNING ",
             client_columns!()
@@ -214,6 +217,7 @@ impl Store for SqliteStore {
             .bind(&update.observed_host)
             .bind(millis(update.now))
             .bind(millis(update.now))
+            .bind(update.candidates.as_ref().map(|list| list.join(" ")))
             .bind(&update.username)
             .fetch_optional(writer.conn())
             .await?;

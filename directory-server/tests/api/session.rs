@@ -308,3 +308,40 @@ async fn a_client_that_signs_off_is_offline_at_once() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
     assert_eq!(online(&app).await, true);
 }
+
+#[tokio::test]
+async fn owners_publish_candidate_addresses() {
+    let app = test_app().await;
+    register(&app, "hana", 1).await;
+    let token = login(&app, "hana").await;
+    let body = json!({"host": "203.0.113.1", "port": 55555, "candidates": ["192.0.2.11:55555"]});
+    let reply = call(&app, "PUT", "/clients/hana", Some(body), Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json["candidates"], json!(["192.0.2.11:55555"]));
+    let fetched = call(&app, "GET", "/clients/hana", None, None).await;
+    assert_eq!(fetched.json["candidates"], json!(["192.0.2.11:55555"]));
+    // Left out: kept. An empty list: cleared.
+    let body = json!({"host": "203.0.113.1", "port": 55555});
+    let reply = call(&app, "PUT", "/clients/hana", Some(body), Some(&token)).await;
+    assert_eq!(reply.json["candidates"], json!(["192.0.2.11:55555"]));
+    let body = json!({"host": "203.0.113.1", "candidates": []});
+    let reply = call(&app, "PUT", "/clients/hana", Some(body), Some(&token)).await;
+    assert!(reply.json.get("candidates").is_none(), "{}", reply.json);
+    // Garbage, loopback and too many are refused, naming the field.
+    for candidates in [
+        json!(["not an address"]),
+        json!(["127.0.0.1:55555"]),
+        json!([
+            "192.0.2.1:1",
+            "192.0.2.2:1",
+            "192.0.2.3:1",
+            "192.0.2.4:1",
+            "192.0.2.5:1"
+        ]),
+    ] {
+        let body = json!({"host": "203.0.113.1", "candidates": candidates});
+        let reply = call(&app, "PUT", "/clients/hana", Some(body), Some(&token)).await;
+        let message = reply.error(StatusCode::BAD_REQUEST, "invalid_request");
+        assert!(message.contains("candidate"), "{message}");
+    }
+}

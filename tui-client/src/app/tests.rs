@@ -48,6 +48,7 @@ fn record(name: &str, online: bool) -> ClientRecord {
         online,
         public_key: p2p_chat_protocol::validate::key_hex(&key_of(name)),
         observed_host: None,
+        candidates: Vec::new(),
     }
 }
 

@@ -20,7 +20,7 @@ use p2p_chat_protocol::api::{DEFAULT_PEER_PORT, HOST_AUTO, RegisterRequest};
 use p2p_chat_protocol::validate;
 
 use crate::cli::{Command, GlobalOpts};
-use crate::directory::{CONNECT_TIMEOUT, DirectoryClient, DirectoryError};
+use crate::directory::{DirectoryClient, DirectoryError};
 use crate::identity::Identity;
 use crate::profile::{self, Profile};
 
@@ -146,25 +146,12 @@ async fn register(
 /// The address of this machine on the route to the directory: peers on the same network are
 /// likely to reach us there.
 async fn local_host(client: &DirectoryClient) -> anyhow::Result<String> {
-    const PASS_HOST: &str =
-        "cannot tell which address peers should dial to reach you; pass --host HOST";
-    let (host, port) = client.host_and_port().ok_or_else(|| anyhow!(PASS_HOST))?;
-    let unreachable = |detail: String| DirectoryError::Unreachable {
-        url: client.base_url().to_owned(),
-        detail,
-    };
-    let connect = tokio::net::TcpStream::connect((host.as_str(), port));
-    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(err)) => return Err(unreachable(err.to_string()).into()),
+    match client.local_ip().await {
+        Ok(ip) => Ok(ip.to_string()),
+        Err(err @ DirectoryError::Unreachable { .. }) => Err(err.into()),
         Err(_) => {
-            let detail = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs());
-            return Err(unreachable(detail).into());
+            bail!("cannot tell which address peers should dial to reach you; pass --host HOST")
         }
-    };
-    match stream.local_addr() {
-        Ok(addr) if !addr.ip().is_unspecified() => Ok(addr.ip().to_string()),
-        _ => bail!(PASS_HOST),
     }
 }
 

@@ -217,6 +217,7 @@ async fn direct(
         account,
         peer_name,
         &resolved.addr,
+        &resolved.candidates,
         local,
         expected.as_ref(),
         0,

@@ -8,7 +8,8 @@ use super::transport::{Secret, warn_before_sending};
 use super::{DirectoryClient, DirectoryError};
 
 impl DirectoryClient {
-    /// `PUT /clients/{username}`: tells the directory our new address.
+    /// `PUT /clients/{username}`: tells the directory our new address, and the other
+    /// addresses (`IP:PORT`, e.g. our LAN address) peers may try.
     ///
     /// # Errors
     /// [`DirectoryError::TokenRejected`], [`DirectoryError::Invalid`] and the transport errors.
@@ -18,11 +19,13 @@ impl DirectoryClient {
         token: &str,
         host: &str,
         port: u16,
+        candidates: Vec<String>,
     ) -> Result<ClientRecord, DirectoryError> {
         let body = UpdateRequest {
             host: host.to_owned(),
             port: Some(port),
             public_key: None,
+            candidates: Some(candidates),
         };
         self.put_record(username, token, &body).await
     }
@@ -46,6 +49,7 @@ impl DirectoryClient {
             host: host.to_owned(),
             port: Some(port),
             public_key: Some(public_key.to_owned()),
+            candidates: None,
         };
         self.put_record(username, token, &body).await
     }
@@ -83,5 +87,35 @@ impl DirectoryClient {
         let url = self.user_url(username, &["offline"])?;
         let req = self.http.post(url).bearer_auth(token);
         self.send(Op::Authed { username }, req).await.map(drop)
+    }
+
+    /// The address of this machine on the route to the directory (found by opening a TCP
+    /// connection to it): the one peers on the same network are likely to reach us at.
+    ///
+    /// # Errors
+    /// [`DirectoryError::Unreachable`] when the directory cannot be reached, or the route
+    /// gives no usable address.
+    pub async fn local_ip(&self) -> Result<std::net::IpAddr, DirectoryError> {
+        let unreachable = |detail: String| DirectoryError::Unreachable {
+            url: self.base_url.clone(),
+            detail,
+        };
+        let (host, port) = self
+            .host_and_port()
+            .ok_or_else(|| unreachable("no host in the URL".into()))?;
+        let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+        let stream = tokio::time::timeout(super::CONNECT_TIMEOUT, connect)
+            .await
+            .map_err(|_| {
+                unreachable(format!(
+                    "no answer within {} s",
+                    super::CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|e| unreachable(e.to_string()))?;
+        match stream.local_addr() {
+            Ok(addr) if !addr.ip().is_unspecified() => Ok(addr.ip()),
+            _ => Err(unreachable("the route gives no local address".into())),
+        }
     }
 }

@@ -241,6 +241,7 @@ async fn the_contact_list_is_cached_for_the_next_start() {
         port: 1,
         public_key: "00".repeat(32),
         observed_host: None,
+        candidates: Vec::new(),
         registered_at: at,
         last_seen: at,
         online: true,

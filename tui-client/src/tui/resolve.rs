@@ -19,6 +19,9 @@ pub struct Resolved {
     pub addr: String,
     /// The peer's key from the directory; `None` for an address target.
     pub key: Option<PeerKey>,
+    /// Other addresses the peer published (`IP:PORT`, its LAN address, say), dialled beside
+    /// `addr`.
+    pub candidates: Vec<String>,
 }
 
 /// Why a target could not be resolved.
@@ -45,6 +48,7 @@ pub async fn resolve(
         DialTarget::Addr(addr) => Ok(Resolved {
             addr: addr.clone(),
             key: None,
+            candidates: Vec::new(),
         }),
         DialTarget::Username(name) => {
             let account = account.ok_or_else(|| {
@@ -60,6 +64,7 @@ pub async fn resolve(
             Ok(Resolved {
                 addr: peer_addr(&record.host, record.port),
                 key,
+                candidates: record.candidates,
             })
         }
     }

@@ -132,6 +132,7 @@ fn interrupted_or_refused_rotations_leave_one_consistent_key() {
         host: "127.0.0.1".into(),
         port: Some(4000),
         public_key: Some(published.public_hex()),
+        candidates: None,
     };
     let status = dir.runtime.block_on(async {
         let http = reqwest::Client::new();

@@ -14,6 +14,7 @@ pub(super) type RawClientRow = (
     i64,
     i64,
     Option<i64>,
+    String,
 );
 
 /// A timestamp as stored: milliseconds since the Unix epoch.
@@ -29,8 +30,17 @@ pub(super) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StoreError> {
 
 /// A client row from its columns, checking the port.
 pub(super) fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
-    let (username, host, port, public_key, observed_host, registered_at, last_seen, heartbeat_at) =
-        raw;
+    let (
+        username,
+        host,
+        port,
+        public_key,
+        observed_host,
+        registered_at,
+        last_seen,
+        heartbeat_at,
+        candidates,
+    ) = raw;
     let port = u16::try_from(port)
         .ok()
         .filter(|&p| p != 0)
@@ -44,5 +54,6 @@ pub(super) fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
         registered_at: from_millis(registered_at)?,
         last_seen: from_millis(last_seen)?,
         heartbeat_at: heartbeat_at.map(from_millis).transpose()?,
+        candidates: candidates.split_whitespace().map(str::to_owned).collect(),
     })
 }

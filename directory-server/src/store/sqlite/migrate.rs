@@ -31,6 +31,11 @@ pub(super) fn migrator() -> Migrator {
             "mailbox total",
             include_str!("../../../migrations/sqlite/0005_mailbox_total.sql"),
         ),
+        (
+            6,
+            "candidates",
+            include_str!("../../../migrations/sqlite/0006_candidates.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

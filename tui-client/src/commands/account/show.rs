@@ -88,6 +88,7 @@ mod tests {
             port: 4000,
             public_key: "ab".repeat(32),
             observed_host: None,
+            candidates: Vec::new(),
             registered_at: seen,
             last_seen: seen,
             online,

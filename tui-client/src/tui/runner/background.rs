@@ -27,7 +27,11 @@ impl Runner {
                     chat,
                     offered: listed,
                 },
-                Ok(Resolved { addr, key }) => {
+                Ok(Resolved {
+                    addr,
+                    key,
+                    candidates,
+                }) => {
                     let key = expected.or(key);
                     // A user of the directory can also be met on its relay; an address cannot.
                     let relay_to = match &target {
@@ -40,6 +44,7 @@ impl Runner {
                                 Some(account),
                                 name,
                                 &addr,
+                                &candidates,
                                 &local,
                                 key.as_ref(),
                                 chat.0,

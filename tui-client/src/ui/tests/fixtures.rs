@@ -34,6 +34,7 @@ pub fn record(name: &str, online: bool) -> ClientRecord {
         online,
         public_key: p2p_chat_protocol::validate::key_hex(&key_of(name)),
         observed_host: None,
+        candidates: Vec::new(),
     }
 }
 
