@@ -2,7 +2,8 @@
 # Runs every test of the workspace (README.md, "Tests"). The tests build network namespaces
 # with iptables for the NAT lab and mount a tmpfs for the full-disk test, so they run as root;
 # this script first installs what they need from Debian's packages when it is missing
-# (iproute2, iptables, procps, util-linux, and a C compiler for the bundled SQLite).
+# (iproute2, iptables, conntrack, procps, util-linux, and a C compiler for the bundled
+# SQLite).
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ missing=()
 { type -P cc >/dev/null 2>&1 || type -P gcc >/dev/null 2>&1; } || missing+=(gcc)
 type -P ip >/dev/null 2>&1 || missing+=(iproute2)
 type -P iptables >/dev/null 2>&1 || missing+=(iptables)
+type -P conntrack >/dev/null 2>&1 || missing+=(conntrack)
 { type -P kill >/dev/null 2>&1 && type -P sysctl >/dev/null 2>&1; } || missing+=(procps)
 { type -P mount >/dev/null 2>&1 && type -P umount >/dev/null 2>&1; } || missing+=(util-linux)
 if [ "${#missing[@]}" -gt 0 ]; then

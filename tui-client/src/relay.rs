@@ -148,7 +148,7 @@ pub async fn dial(
         .await
         .map_err(|e| unreachable(e.to_string()))?;
     let path = SessionPath::Relayed;
-    net::session::open_outgoing(stream, path, &label, relay, me, expected, request, events).await
+    net::open_outgoing(stream, path, &label, relay, me, expected, request, events).await
 }
 
 /// Answers `ticket`, offered by a peer over signaling: joins the relay and runs the answering
@@ -156,7 +156,7 @@ pub async fn dial(
 /// accepted. Failures are logged; the peer then falls back to the mailbox.
 pub async fn answer(account: Account, ticket: String, me: LocalPeer, events: EventSender) {
     match account.client.join_relay(&ticket, &account.token).await {
-        Ok((stream, relay)) => net::session::accept_relayed(stream, relay, me, events).await,
+        Ok((stream, relay)) => net::accept_relayed(stream, relay, me, events).await,
         Err(e) => tracing::info!(error = %e, "cannot join the relay a peer offered"),
     }
 }

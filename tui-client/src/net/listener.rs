@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 
-use super::{EventSender, LocalPeer, MAX_SESSIONS, session};
+use super::{EventSender, LocalPeer, MAX_SESSIONS, open};
 
 /// Pause after a failed `accept` (for example when out of file descriptors): 100 ms.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
@@ -154,6 +154,6 @@ pub async fn serve(listener: TcpListener, me: LocalPeer, events: EventSender) {
         let slot = pending.admit(addr_slot);
         let session_permit = sessions.clone().try_acquire_owned().ok();
         let (me, events) = (me.clone(), events.clone());
-        tokio::spawn(session::accept(stream, me, events, session_permit, slot));
+        tokio::spawn(open::accept(stream, me, events, session_permit, slot));
     }
 }

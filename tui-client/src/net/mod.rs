@@ -8,6 +8,7 @@
 mod handle;
 pub mod handshake;
 pub mod listener;
+mod open;
 pub mod session;
 
 use std::net::SocketAddr;
@@ -19,7 +20,8 @@ use tokio::sync::mpsc;
 
 pub use handle::MAX_UNACKED_INBOUND;
 pub use listener::serve;
-pub use session::{SessionHandle, dial};
+pub use open::{accept_relayed, dial, open_outgoing};
+pub use session::SessionHandle;
 
 /// A byte stream a session runs over: a TCP connection to the peer, or the directory's relay
 /// (an upgraded HTTP connection). The session's frames are Noise-encrypted end to end either

@@ -1,13 +1,14 @@
-//! The session actor: the one task that owns a peer's TCP connection.
+//! The session actor: the one task that owns a peer's connection (TCP, or the directory's
+//! relay).
 //!
-//! [`dial`] and [`accept`] run the handshake; afterwards [`run`] loops over incoming frames,
-//! commands from the [`SessionHandle`], a keepalive timer and an idle deadline, until the
-//! session ends. Every end is reported once as [`SessionEvent::Closed`].
+//! Once a handshake is done (see [`super::open`]), [`start`] announces the session and [`run`]
+//! loops over incoming frames, commands from the [`SessionHandle`], a keepalive timer and an
+//! idle deadline, until the session ends. Every end is reported once as
+//! [`SessionEvent::Closed`].
 
 use futures::{SinkExt, StreamExt};
 use p2p_chat_protocol::peer::{MAX_REASON_BYTES, MAX_TEXT_BYTES};
 use p2p_chat_protocol::{FrameError, PeerMessage};
-use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, sleep_until, timeout};
 
@@ -15,216 +16,17 @@ use super::handle::{
     COMMAND_CHANNEL_CAPACITY, CONTROL_CHANNEL_CAPACITY, Command, Control, MAX_UNACKED_INBOUND,
 };
 pub use super::handle::{SessionGone, SessionHandle};
-use super::handshake::{self, HandshakeError, SecureFramed};
+use super::handshake::SecureFramed;
 use super::{
-    CONNECT_TIMEOUT, CloseReason, DialError, Direction, EventSender, HANDSHAKE_TIMEOUT,
-    IDLE_TIMEOUT, LocalPeer, NetEvent, PING_INTERVAL, PeerKey, RemotePeer, SessionEvent, SessionId,
+    CloseReason, Direction, EventSender, IDLE_TIMEOUT, NetEvent, PING_INTERVAL, RemotePeer,
+    SessionEvent, SessionId,
 };
-use super::{PeerStream, SessionPath};
-use std::net::SocketAddr;
 
 type PeerFramed = SecureFramed;
 
-/// Connects to `addr` (`host:port`), runs the handshake and starts the session actor.
-///
-/// With `expected`, the Noise IK pattern proves that the peer holds that key; without it, XX
-/// learns the peer's key (reported in [`RemotePeer::key`] for the caller to check or pin).
-/// The [`SessionEvent::Opened`] event (with `Direction::Outgoing { request }`) is sent on
-/// `events` before any other event of the session, and the same handle is returned.
-///
-/// # Errors
-/// A [`DialError`] naming what failed: resolving, connecting ([`CONNECT_TIMEOUT`]), the
-/// handshake ([`HANDSHAKE_TIMEOUT`]) or a refusal by the peer.
-pub async fn dial(
-    addr: &str,
-    me: &LocalPeer,
-    expected: Option<&PeerKey>,
-    request: u64,
-    events: EventSender,
-) -> Result<SessionHandle, DialError> {
-    let stream = connect(addr).await?;
-    let remote_addr = stream.peer_addr().map_err(|e| DialError::Unreachable {
-        addr: addr.to_owned(),
-        detail: e.to_string(),
-    })?;
-    no_delay(&stream);
-    open_outgoing(
-        Box::new(stream),
-        SessionPath::Direct,
-        addr,
-        remote_addr,
-        me,
-        expected,
-        request,
-        events,
-    )
-    .await
-}
-
-/// Runs the dialling side's handshake over `stream` (a TCP connection to `addr`, or the
-/// directory's relay, seen at `remote_addr`, as `path` says) within [`HANDSHAKE_TIMEOUT`],
-/// then starts the session as [`dial`] does.
-///
-/// # Errors
-/// The handshake's [`DialError`]s, naming `addr`.
-#[allow(clippy::too_many_arguments)]
-pub async fn open_outgoing(
-    stream: PeerStream,
-    path: SessionPath,
-    addr: &str,
-    remote_addr: SocketAddr,
-    me: &LocalPeer,
-    expected: Option<&PeerKey>,
-    request: u64,
-    events: EventSender,
-) -> Result<SessionHandle, DialError> {
-    let outcome = timeout(HANDSHAKE_TIMEOUT, handshake::initiate(stream, me, expected)).await;
-    let addr = addr.to_owned();
-    let (framed, key, username) = match outcome {
-        Err(_) => return Err(DialError::HandshakeTimeout { addr }),
-        Ok(Ok(done)) => done,
-        Ok(Err(HandshakeError::Refused { reason, message })) => {
-            return Err(DialError::Refused {
-                addr,
-                reason,
-                message: clip(message),
-            });
-        }
-        Ok(Err(HandshakeError::Closed | HandshakeError::Noise(_))) if expected.is_some() => {
-            let detail = "the peer could not prove it holds the key we expected — its key may have changed, or someone else is answering at this address".to_owned();
-            return Err(DialError::Handshake { addr, detail });
-        }
-        Ok(Err(e @ HandshakeError::Noise(_))) => {
-            return Err(DialError::Handshake {
-                addr,
-                detail: e.to_string(),
-            });
-        }
-        Ok(Err(e)) => {
-            return Err(DialError::Protocol {
-                addr,
-                detail: e.to_string(),
-            });
-        }
-    };
-    let peer = RemotePeer {
-        username: clip(username),
-        addr: remote_addr,
-        listen_port: None,
-        key,
-        path,
-    };
-    Ok(start(framed, peer, Direction::Outgoing { request }, events, None).await)
-}
-
-async fn connect(addr: &str) -> Result<TcpStream, DialError> {
-    let resolved = tokio::net::lookup_host(addr)
-        .await
-        .map_err(|e| DialError::Resolve {
-            addr: addr.to_owned(),
-            detail: e.to_string(),
-        })?;
-    let mut last = "the name resolved to no address".to_owned();
-    for candidate in resolved {
-        match timeout(CONNECT_TIMEOUT, TcpStream::connect(candidate)).await {
-            Ok(Ok(stream)) => {
-                no_delay(&stream);
-                return Ok(stream);
-            }
-            Ok(Err(e)) => last = e.to_string(),
-            Err(_) => last = format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
-        }
-    }
-    Err(DialError::Unreachable {
-        addr: addr.to_owned(),
-        detail: last,
-    })
-}
-
-/// Serves one accepted connection: runs the responder's handshake within
-/// [`ACCEPT_HANDSHAKE_TIMEOUT`](super::listener::ACCEPT_HANDSHAKE_TIMEOUT), then the session.
-/// Without a session `permit` (the listener is full) the peer is refused as busy.
-/// `slot` is the connection's place in the listener's handshake budget, given back as soon as
-/// the handshake ends, whatever its outcome; when newer connections evict it, the connection
-/// is closed.
-///
-/// Failed handshakes are logged and end only this connection; they produce no event.
-pub(super) async fn accept(
-    stream: TcpStream,
-    me: LocalPeer,
-    events: EventSender,
-    permit: Option<OwnedSemaphorePermit>,
-    mut slot: super::listener::HandshakeSlot,
-) {
-    let Ok(remote_addr) = stream.peer_addr() else {
-        return;
-    };
-    no_delay(&stream);
-    let busy = permit.is_none();
-    let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
-    let outcome = tokio::select! {
-        outcome = timeout(deadline, handshake::respond(Box::new(stream), &me, busy)) => outcome,
-        () = slot.evicted() => {
-            tracing::info!(%remote_addr, "handshake cut short: newer connections needed the room");
-            return;
-        }
-    };
-    drop(slot);
-    open_incoming(outcome, SessionPath::Direct, remote_addr, events, permit).await;
-}
-
-/// Runs the answering side's handshake over `stream` (the directory's relay, seen at
-/// `remote_addr`) within [`ACCEPT_HANDSHAKE_TIMEOUT`](super::listener::ACCEPT_HANDSHAKE_TIMEOUT),
-/// then the session, as for a peer that connected to our listener.
-pub async fn accept_relayed(
-    stream: PeerStream,
-    remote_addr: SocketAddr,
-    me: LocalPeer,
-    events: EventSender,
-) {
-    let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
-    let outcome = timeout(deadline, handshake::respond(stream, &me, false)).await;
-    open_incoming(outcome, SessionPath::Relayed, remote_addr, events, None).await;
-}
-
-/// Starts the session of an answered handshake (`outcome`), or logs why there is none.
-async fn open_incoming(
-    outcome: Result<Result<handshake::Accepted, HandshakeError>, tokio::time::error::Elapsed>,
-    path: SessionPath,
-    remote_addr: SocketAddr,
-    events: EventSender,
-    permit: Option<OwnedSemaphorePermit>,
-) {
-    let accepted = match outcome {
-        Ok(Ok(accepted)) => accepted,
-        Ok(Err(error)) => {
-            tracing::info!(%remote_addr, %error, "handshake with a peer failed");
-            return;
-        }
-        Err(_) => {
-            tracing::info!(%remote_addr, "peer did not finish the handshake in time");
-            return;
-        }
-    };
-    let handshake::Accepted {
-        framed,
-        key,
-        username,
-        listen_port,
-    } = accepted;
-    let peer = RemotePeer {
-        username,
-        addr: remote_addr,
-        listen_port,
-        key,
-        path,
-    };
-    start(framed, peer, Direction::Incoming, events, permit).await;
-}
-
 /// Announces the session and spawns its loop; the `Opened` event is queued before the loop can
 /// emit anything else.
-async fn start(
+pub(super) async fn start(
     framed: PeerFramed,
     peer: RemotePeer,
     direction: Direction,
@@ -362,14 +164,6 @@ async fn run(
             }
             () = sleep_until(last_heard + IDLE_TIMEOUT) => return CloseReason::TimedOut,
         }
-    }
-}
-
-/// Turns off Nagle's algorithm: a chat message or receipt is one small frame that must not
-/// wait for the previous one's ACK (RFC 896; tokio leaves it on). Best effort.
-fn no_delay(stream: &TcpStream) {
-    if let Err(error) = stream.set_nodelay(true) {
-        tracing::debug!(%error, "cannot set TCP_NODELAY");
     }
 }
 
