@@ -10,6 +10,7 @@
 //! [`RelayLimits`]: on or off, sessions at once, bytes and idle time per session.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,12 @@ pub const DEFAULT_RELAY_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Default of [`RelayLimits::idle_timeout`]: 5 minutes without a byte ends a relayed session
 /// (the peers' keepalives send one every 15 s).
 pub const DEFAULT_RELAY_IDLE: Duration = Duration::from_secs(5 * 60);
+/// Most relayed sessions (and unused tickets) one user may have at once: 4, so one account
+/// cannot take the whole relay.
+pub const RELAY_MAX_PER_USER: usize = 4;
+/// Longest a relayed session lasts: 1 hour; the peers then reconnect (directly, if a direct
+/// path has opened meanwhile), so no session holds a relay slot for ever.
+pub const RELAY_MAX_LIFETIME: Duration = Duration::from_secs(60 * 60);
 
 /// What the operator allows the relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,16 +47,23 @@ pub struct RelayLimits {
     pub max_bytes: u64,
     /// A relayed session idle this long is ended.
     pub idle_timeout: Duration,
+    /// Most sessions and unused tickets one user may have at once.
+    pub max_per_user: usize,
+    /// A relayed session is ended after this long, whatever it carries.
+    pub max_lifetime: Duration,
 }
 
 impl Default for RelayLimits {
-    /// On, [`DEFAULT_RELAY_MAX_SESSIONS`], [`DEFAULT_RELAY_MAX_BYTES`], [`DEFAULT_RELAY_IDLE`].
+    /// On, [`DEFAULT_RELAY_MAX_SESSIONS`], [`DEFAULT_RELAY_MAX_BYTES`], [`DEFAULT_RELAY_IDLE`],
+    /// [`RELAY_MAX_PER_USER`], [`RELAY_MAX_LIFETIME`].
     fn default() -> Self {
         Self {
             enabled: true,
             max_sessions: DEFAULT_RELAY_MAX_SESSIONS,
             max_bytes: DEFAULT_RELAY_MAX_BYTES,
             idle_timeout: DEFAULT_RELAY_IDLE,
+            max_per_user: RELAY_MAX_PER_USER,
+            max_lifetime: RELAY_MAX_LIFETIME,
         }
     }
 }
@@ -65,8 +79,41 @@ const BUFFER: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct Relay {
     limits: RelayLimits,
-    tickets: Mutex<HashMap<String, Ticket>>,
+    state: Mutex<State>,
     sessions: Arc<Semaphore>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    tickets: HashMap<String, Ticket>,
+    /// Tickets and sessions per user, for [`RelayLimits::max_per_user`].
+    per_user: HashMap<String, usize>,
+}
+
+impl State {
+    fn count(&mut self, user: &str, delta: isize) {
+        let count = self.per_user.entry(user.to_owned()).or_insert(0);
+        *count = count.saturating_add_signed(delta);
+        if *count == 0 {
+            self.per_user.remove(user);
+        }
+    }
+
+    /// Forgets expired tickets, giving their users' counts back.
+    fn expire(&mut self) {
+        let expired: Vec<String> = self
+            .tickets
+            .iter()
+            .filter(|(_, t)| t.issued.elapsed() >= PAIR_TIMEOUT)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in expired {
+            if let Some(ticket) = self.tickets.remove(&key) {
+                self.count(&ticket.users[0], -1);
+                self.count(&ticket.users[1], -1);
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -74,8 +121,8 @@ struct Ticket {
     /// The two users it is for.
     users: [String; 2],
     issued: Instant,
-    /// The first side to arrive, parked until the second comes.
-    parked: Option<RelayStream>,
+    /// The first side to arrive, and who it is, parked until the other user comes.
+    parked: Option<(String, RelayStream)>,
 }
 
 /// Why a relay request was refused.
@@ -85,7 +132,8 @@ pub enum Refusal {
     Off,
     /// No such ticket (never issued, used, or expired), or not for this user.
     UnknownTicket,
-    /// The relay carries [`RelayLimits::max_sessions`] sessions already.
+    /// The relay carries [`RelayLimits::max_sessions`] sessions already, or one of the users
+    /// has [`RelayLimits::max_per_user`].
     Busy,
 }
 
@@ -94,7 +142,7 @@ impl Relay {
     pub fn new(limits: RelayLimits) -> Self {
         Self {
             limits,
-            tickets: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
             sessions: Arc::new(Semaphore::new(limits.max_sessions.max(1))),
         }
     }
@@ -109,23 +157,31 @@ impl Relay {
         self.limits.max_sessions.max(1) - self.sessions.available_permits()
     }
 
-    /// A new ticket for `from` and `to`; expired tickets are forgotten on the way.
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new ticket for `from` and `to`; expired tickets are forgotten on the way. Each
+    /// ticket counts for both users until it expires or its session ends.
     ///
     /// # Errors
-    /// [`Refusal::Off`], or [`Refusal::Busy`] when no session could start.
+    /// [`Refusal::Off`], or [`Refusal::Busy`] when no session could start or either user has
+    /// [`RelayLimits::max_per_user`] already.
     pub fn issue(&self, from: &str, to: &str) -> Result<String, Refusal> {
         if !self.limits.enabled {
             return Err(Refusal::Off);
         }
-        if self.sessions.available_permits() == 0 {
+        let mut state = self.lock();
+        state.expire();
+        let full =
+            |user: &str| state.per_user.get(user).copied().unwrap_or(0) >= self.limits.max_per_user;
+        if self.sessions.available_permits() == 0 || full(from) || full(to) {
             return Err(Refusal::Busy);
         }
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|_| Refusal::Busy)?;
         let ticket: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let mut tickets = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
-        tickets.retain(|_, t| t.issued.elapsed() < PAIR_TIMEOUT);
-        tickets.insert(
+        state.tickets.insert(
             ticket.clone(),
             Ticket {
                 users: [from.to_owned(), to.to_owned()],
@@ -133,10 +189,13 @@ impl Relay {
                 parked: None,
             },
         );
+        state.count(from, 1);
+        state.count(to, 1);
         Ok(ticket)
     }
 
-    /// Whether `username` may use `ticket` now (checked before the connection is upgraded).
+    /// Whether `username` may join `ticket` now (checked before the connection is upgraded):
+    /// one of its two users, and not the one already waiting on it.
     ///
     /// # Errors
     /// [`Refusal::Off`], [`Refusal::UnknownTicket`].
@@ -144,10 +203,12 @@ impl Relay {
         if !self.limits.enabled {
             return Err(Refusal::Off);
         }
-        let tickets = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
-        match tickets.get(ticket) {
+        let state = self.lock();
+        match state.tickets.get(ticket) {
             Some(t)
-                if t.users.iter().any(|u| u == username) && t.issued.elapsed() < PAIR_TIMEOUT =>
+                if t.users.iter().any(|u| u == username)
+                    && t.issued.elapsed() < PAIR_TIMEOUT
+                    && t.parked.as_ref().is_none_or(|(first, _)| first != username) =>
             {
                 Ok(())
             }
@@ -155,45 +216,68 @@ impl Relay {
         }
     }
 
-    /// Joins one side of `ticket`. The first side is parked (and closed after
-    /// [`PAIR_TIMEOUT`] if the second never comes: see [`Relay::expire`]); the second splices
-    /// the two within the limits and returns when the session ends. True when this side was
-    /// parked.
-    pub async fn join(&self, ticket: &str, stream: RelayStream) -> bool {
-        let first = {
-            let mut tickets = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(entry) = tickets.get_mut(ticket) else {
-                return false;
-            };
+    /// Joins `username`'s side of `ticket`. The first side is parked, and `Some` tells how long
+    /// is left until the ticket expires (the caller then calls [`Relay::expire`]); the second —
+    /// which must be the other user — splices the two within the limits and returns `None`
+    /// when the session ends.
+    pub async fn join(
+        &self,
+        ticket: &str,
+        username: &str,
+        stream: RelayStream,
+    ) -> Option<Duration> {
+        let (first, users) = {
+            let mut state = self.lock();
+            let entry = state.tickets.get_mut(ticket)?;
             match entry.parked.take() {
-                Some(first) => {
-                    tickets.remove(ticket);
-                    first
+                Some((first_user, first)) if first_user != username => {
+                    let users = entry.users.clone();
+                    state.tickets.remove(ticket);
+                    (first, users)
+                }
+                Some(parked) => {
+                    // The same user twice: the ticket is for meeting the other one.
+                    entry.parked = Some(parked);
+                    return None;
                 }
                 None => {
-                    entry.parked = Some(stream);
-                    return true;
+                    entry.parked = Some((username.to_owned(), stream));
+                    return Some(PAIR_TIMEOUT.saturating_sub(entry.issued.elapsed()));
                 }
             }
         };
-        let Ok(_permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
-            return false;
-        };
-        let carried = splice(first, stream, &self.limits).await;
-        tracing::debug!(bytes = carried, "relayed session ended");
-        false
+        if let Ok(_permit) = Arc::clone(&self.sessions).try_acquire_owned() {
+            let carried = tokio::time::timeout(
+                self.limits.max_lifetime,
+                splice(first, stream, &self.limits),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                tracing::debug!("relayed session ended at its longest lifetime");
+                0
+            });
+            tracing::debug!(bytes = carried, "relayed session ended");
+        }
+        let mut state = self.lock();
+        state.count(&users[0], -1);
+        state.count(&users[1], -1);
+        None
     }
 
     /// Forgets `ticket` if it is still waiting for its second side (closing the first).
     pub fn expire(&self, ticket: &str) {
-        let mut tickets = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
-        tickets.remove(ticket);
+        let mut state = self.lock();
+        if let Some(t) = state.tickets.remove(ticket) {
+            state.count(&t.users[0], -1);
+            state.count(&t.users[1], -1);
+        }
     }
 }
 
-/// Copies bytes both ways between `a` and `b` until either closes, the session has carried
-/// `limits.max_bytes`, or nothing has moved for `limits.idle_timeout`; returns the bytes
-/// carried.
+/// Copies bytes both ways between `a` and `b`, each direction on its own (so a full buffer on
+/// one side never stops the other), until either side closes, the session has carried
+/// `limits.max_bytes`, or nothing has moved either way for `limits.idle_timeout`; returns the
+/// bytes carried.
 async fn splice<A, B>(a: A, b: B, limits: &RelayLimits) -> u64
 where
     A: AsyncRead + AsyncWrite,
@@ -201,35 +285,70 @@ where
 {
     let (mut a_read, mut a_write) = tokio::io::split(a);
     let (mut b_read, mut b_write) = tokio::io::split(b);
-    let (mut from_a, mut from_b) = (vec![0u8; BUFFER], vec![0u8; BUFFER]);
-    let mut carried = 0u64;
-    while carried < limits.max_bytes {
-        // Never more than the session may still carry.
-        let room = usize::try_from(limits.max_bytes - carried)
-            .unwrap_or(BUFFER)
-            .min(BUFFER);
-        let moved = tokio::time::timeout(limits.idle_timeout, async {
-            tokio::select! {
-                read = a_read.read(&mut from_a[..room]) => match read {
-                    Ok(0) | Err(_) => None,
-                    Ok(n) => b_write.write_all(&from_a[..n]).await.ok().map(|()| n),
-                },
-                read = b_read.read(&mut from_b[..room]) => match read {
-                    Ok(0) | Err(_) => None,
-                    Ok(n) => a_write.write_all(&from_b[..n]).await.ok().map(|()| n),
-                },
+    let budget = AtomicU64::new(limits.max_bytes);
+    let started = Instant::now();
+    let last_move_ms = AtomicU64::new(0);
+    let a_to_b = one_way(&mut a_read, &mut b_write, &budget, &last_move_ms, started);
+    let b_to_a = one_way(&mut b_read, &mut a_write, &budget, &last_move_ms, started);
+    let idle = async {
+        loop {
+            tokio::time::sleep(limits.idle_timeout / 4).await;
+            let last = Duration::from_millis(last_move_ms.load(Ordering::Relaxed));
+            if started.elapsed().saturating_sub(last) >= limits.idle_timeout {
+                return;
             }
-        })
-        .await;
-        match moved {
-            Ok(Some(n)) => carried += n as u64,
-            _ => break,
         }
-    }
-    if carried >= limits.max_bytes {
-        tracing::info!(bytes = carried, "relayed session ended at its byte limit");
+    };
+    tokio::select! {
+        () = a_to_b => {}
+        () = b_to_a => {}
+        () = idle => {}
     }
     let _ = a_write.shutdown().await;
     let _ = b_write.shutdown().await;
+    let carried = limits.max_bytes - budget.load(Ordering::Relaxed);
+    if carried >= limits.max_bytes {
+        tracing::info!(bytes = carried, "relayed session ended at its byte limit");
+    }
     carried
+}
+
+/// Copies `from` to `to` until `from` closes or `budget` (shared by both directions) is used
+/// up, noting in `last_move_ms` (ms after `started`) when bytes last moved.
+async fn one_way<R, W>(
+    from: &mut R,
+    to: &mut W,
+    budget: &AtomicU64,
+    last_move_ms: &AtomicU64,
+    started: Instant,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; BUFFER];
+    loop {
+        let left = budget.load(Ordering::Relaxed);
+        if left == 0 {
+            return;
+        }
+        let room = usize::try_from(left).unwrap_or(BUFFER).min(BUFFER);
+        let n = match from.read(&mut buf[..room]).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        // Take the bytes from the shared budget; another direction may have taken some.
+        let granted = match budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            Some(left.saturating_sub(n as u64))
+        }) {
+            Ok(before) | Err(before) => before.min(n as u64) as usize,
+        };
+        if granted == 0 || to.write_all(&buf[..granted]).await.is_err() {
+            return;
+        }
+        let now = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        last_move_ms.store(now, Ordering::Relaxed);
+        if granted < n {
+            return;
+        }
+    }
 }

@@ -28,6 +28,10 @@ const QUEUE: usize = 64;
 /// Pings unanswered before a connection is dropped: 3.
 const MISSED_PINGS: u32 = 3;
 
+/// Longest wait for a client to take one message: 10 s. A client that stops reading is
+/// dropped rather than holding its task and connection for ever.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Who is connected, by username; each connection has its own queue of pushes.
 #[derive(Debug, Default)]
 pub struct Hub {
@@ -67,6 +71,15 @@ impl Hub {
         } else {
             false
         }
+    }
+
+    /// Closes every signaling connection of `username` (a logout, a password change or a
+    /// deleted account: the token they were opened with may no longer be valid). Clients that
+    /// still hold a valid token reconnect.
+    pub fn disconnect(&self, username: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        // Dropping the senders ends each connection's loop.
+        inner.connections.remove(username);
     }
 
     /// Whether `username` has a signaling connection open.
@@ -122,12 +135,13 @@ pub async fn serve(
 ) {
     let hub = state.hub();
     let (id, mut pushes, first) = hub.join(&username);
+    // `IP:PORT` seen directly, or a bare IP a trusted proxy reported.
     let observed_host = observed.as_deref().and_then(|addr| {
-        addr.rsplit_once(':').map(|(host, _)| {
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned()
-        })
+        addr.parse::<std::net::SocketAddr>()
+            .map(|a| a.ip())
+            .or_else(|_| addr.parse::<std::net::IpAddr>())
+            .ok()
+            .map(|ip| ip.to_string())
     });
     let alive = |state: &AppState, username: &str, host: Option<String>| {
         let (store, username) = (state.store().clone(), username.to_owned());
@@ -162,7 +176,7 @@ pub async fn serve(
                     break;
                 }
                 missed += 1;
-                open = socket.send(Message::Ping(Vec::new().into())).await.is_ok();
+                open = send_frame(&mut socket, Message::Ping(Vec::new().into())).await;
             }
             frame = socket.recv() => match frame {
                 Some(Ok(Message::Pong(_))) => {
@@ -179,17 +193,31 @@ pub async fn serve(
         if let Err(err) = state.store().sign_off(&username).await {
             tracing::warn!(%err, %username, "cannot sign off a closed signaling connection");
         }
-        hub.presence(&username, false);
+        if hub.is_connected(&username) {
+            // Reconnected meanwhile: still online, and the new connection said so.
+            alive(&state, &username, None).await;
+        } else {
+            hub.presence(&username, false);
+        }
     }
     tracing::debug!(%username, "signaling connection closed");
 }
 
-/// Sends one signal as a JSON text frame; false when the connection is gone.
+/// Sends one signal as a JSON text frame; false when the connection is gone or the client
+/// does not take it within [`SEND_TIMEOUT`].
 async fn send(socket: &mut WebSocket, signal: &ServerSignal) -> bool {
     match serde_json::to_string(signal) {
-        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Ok(text) => send_frame(socket, Message::Text(text.into())).await,
         Err(_) => true,
     }
+}
+
+/// Sends one frame within [`SEND_TIMEOUT`]; false when that failed.
+async fn send_frame(socket: &mut WebSocket, frame: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await,
+        Ok(Ok(()))
+    )
 }
 
 #[cfg(test)]

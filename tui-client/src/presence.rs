@@ -143,18 +143,20 @@ impl Account {
 
     /// Keeps the signaling connection to the directory open for as long as `report` returns
     /// true, reporting what the directory pushes, and opening it again after a loss with the
-    /// reconnect backoff (1 s doubling to 30 s, with jitter). Ends for good when the token is
-    /// refused (the user must log in again; the HTTP requests say so) or the directory has no
-    /// signaling (an older release: contacts and mail are then polled only).
+    /// reconnect backoff (1 s doubling to 30 s, with jitter; reset once the directory welcomes
+    /// us). Ends for good when the token is refused (the user must log in again; the HTTP
+    /// requests say so) or the directory has no signaling (an older release: contacts and mail
+    /// are then polled only).
     pub async fn keep_signaling(self, mut report: impl FnMut(SignalReport) -> bool) {
         let mut attempt = 0u32;
         loop {
             match self.client.open_signaling(&self.token).await {
                 Ok(mut signaling) => {
-                    attempt = 0;
                     while let Some(signal) = signaling.next().await {
                         let event = match signal {
                             ServerSignal::Welcome { observed } => {
+                                // Only a connection that works resets the backoff.
+                                attempt = 0;
                                 SignalReport::Connected { observed }
                             }
                             ServerSignal::Presence { username, online } => {

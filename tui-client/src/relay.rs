@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::net::{self, DialError, EventSender, LocalPeer, PeerKey, SessionHandle, SessionPath};
 use crate::presence::Account;
@@ -151,10 +151,21 @@ pub async fn dial(
     net::open_outgoing(stream, path, &label, relay, me, expected, request, events).await
 }
 
+/// Relay offers answered at once: 4; more offers meanwhile are ignored (a flood of offers
+/// must not tie up our connections to the directory).
+pub const MAX_ANSWERS: usize = 4;
+
 /// Answers `ticket`, offered by a peer over signaling: joins the relay and runs the answering
 /// side's handshake there; the session is reported on `events` like one our listener
-/// accepted. Failures are logged; the peer then falls back to the mailbox.
+/// accepted (and judged by the same trust rule). At most [`MAX_ANSWERS`] at once. Failures are
+/// logged; the peer then falls back to the mailbox.
 pub async fn answer(account: Account, ticket: String, me: LocalPeer, events: EventSender) {
+    // Offers come from anyone logged in to the directory: a few at a time, the rest ignored.
+    static ANSWERING: Semaphore = Semaphore::const_new(MAX_ANSWERS);
+    let Ok(_answering) = ANSWERING.try_acquire() else {
+        tracing::info!("ignoring a relay offer: too many being answered already");
+        return;
+    };
     match account.client.join_relay(&ticket, &account.token).await {
         Ok((stream, relay)) => net::accept_relayed(stream, relay, me, events).await,
         Err(e) => tracing::info!(error = %e, "cannot join the relay a peer offered"),

@@ -218,5 +218,6 @@ pub(super) async fn unregister(
         return Err(not_found(&username));
     }
     tracing::info!(%username, "unregistered");
+    state.hub().disconnect(&username);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,7 +14,7 @@ use super::clients::path_username;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
-use crate::relay::{PAIR_TIMEOUT, Refusal};
+use crate::relay::Refusal;
 use crate::state::AppState;
 
 fn refused(refusal: Refusal) -> ApiError {
@@ -25,7 +25,9 @@ fn refused(refusal: Refusal) -> ApiError {
                 .into(),
         ),
         Refusal::Busy => ApiError::RelayUnavailable(
-            "the directory's relay is carrying as many sessions as it may; try again later".into(),
+            "the directory's relay is carrying as many sessions as it may (for everyone, or for \
+             one of you); try again later"
+                .into(),
         ),
         Refusal::UnknownTicket => {
             ApiError::NotFound("no such relay ticket for you (expired or used)".into())
@@ -92,9 +94,13 @@ pub(super) async fn join(
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let parked = state.relay().join(&ticket, TokioIo::new(upgraded)).await;
-        if parked {
-            tokio::time::sleep(PAIR_TIMEOUT).await;
+        let username = auth.username;
+        let parked = state
+            .relay()
+            .join(&ticket, &username, TokioIo::new(upgraded))
+            .await;
+        if let Some(left) = parked {
+            tokio::time::sleep(left).await;
             state.relay().expire(&ticket);
         }
     });

@@ -19,6 +19,7 @@ pub(super) async fn logout(
     // A concurrent logout with the same token may have won; the token is gone either way.
     state.store().delete_token(&auth.token_hash).await?;
     tracing::info!(username = %auth.username, "logged out");
+    state.hub().disconnect(&auth.username);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -56,5 +57,6 @@ pub(super) async fn change_password(
         )));
     }
     tracing::info!(%username, "password changed; all tokens revoked");
+    state.hub().disconnect(&username);
     Ok(StatusCode::NO_CONTENT)
 }

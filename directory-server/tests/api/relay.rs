@@ -90,6 +90,8 @@ async fn two_users_meet_on_the_relay_and_bytes_flow_both_ways() {
     assert_eq!(join(addr, &ticket, &carol).await.err(), Some(404));
 
     let mut a = join(addr, &ticket, &alice).await.unwrap();
+    // alice cannot take bob's side too.
+    assert_eq!(join(addr, &ticket, &alice).await.err(), Some(404));
     let mut b = join(addr, &ticket, &bob).await.unwrap();
     a.write_all(b"ciphertext from alice").await.unwrap();
     assert_eq!(read_exactly(&mut b, 21).await, b"ciphertext from alice");
@@ -143,4 +145,23 @@ async fn the_operator_bounds_the_relay() {
         1000,
         "the session ends at its limit, to the byte"
     );
+}
+
+#[tokio::test]
+async fn one_user_cannot_take_the_whole_relay() {
+    let (router, addr, alice, bob) = directory(RelayLimits::default()).await;
+    let mut bob_signal = open(addr, Some(&bob)).await.unwrap();
+    next(&mut bob_signal).await;
+    for _ in 0..p2p_chat_directory::relay::RELAY_MAX_PER_USER {
+        let reply = call(&router, "POST", "/relay/bob", None, Some(&alice)).await;
+        assert_eq!(
+            reply.status,
+            axum::http::StatusCode::CREATED,
+            "{}",
+            reply.text
+        );
+    }
+    let reply = call(&router, "POST", "/relay/bob", None, Some(&alice)).await;
+    let message = reply.error(axum::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert!(message.contains("for one of you"), "{message}");
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use p2p_chat_directory::{AppState, app, run};
 use p2p_chat_protocol::api::signal::{SIGNAL_PATH, ServerSignal};
 use tokio::net::TcpStream;
@@ -125,5 +125,21 @@ async fn presence_and_mail_are_pushed_over_the_signaling_connection() {
             online: false
         }
     );
-    alice_socket.send(Message::Close(None)).await.unwrap();
+    // Logging out closes the user's signaling connections: their token may be the revoked
+    // one.
+    call(&router, "POST", "/logout", None, Some(&alice)).await;
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match alice_socket.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "alice's signaling connection stayed open after logout"
+    );
+    assert_eq!(open(addr, Some(&alice)).await.err(), Some(401));
 }

@@ -123,6 +123,12 @@ impl App {
                     pin,
                 });
             }
+            // Judged on the contact list as last loaded: a pinned contact who just rotated
+            // the key looks like an impostor until the list is fetched again. The mail waits
+            // for that; the next fetch judges it anew.
+            Decision::Impostor if self.pins.get(&sender).is_some() => {
+                return vec![Effect::LoadContacts];
+            }
             Decision::Impostor => {
                 self.tell(
                     Level::Error,

@@ -5,7 +5,8 @@
 
 use futures::StreamExt;
 use p2p_chat_protocol::api::signal::{
-    MAX_SIGNAL_BYTES, RELAY_PATH, RELAY_UPGRADE, RelayTicket, SIGNAL_PATH, ServerSignal,
+    MAX_SIGNAL_BYTES, RELAY_PATH, RELAY_UPGRADE, RelayTicket, SIGNAL_PATH, SIGNAL_PING_SECS,
+    ServerSignal,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -89,9 +90,13 @@ impl DirectoryClient {
             Ok(Ok((socket, _))) => Ok(Signaling { socket }),
             Ok(Err(tungstenite::Error::Http(response))) => match response.status().as_u16() {
                 401 | 403 => Err(DirectoryError::TokenRejected),
-                status => Err(self.unexpected(&format!(
-                    "the signaling connection was answered with HTTP {status}"
-                ))),
+                // A directory without signaling (an older release).
+                404 | 405 | 426 => Err(self.unexpected("this directory has no signaling")),
+                // Anything else may pass (a proxy's 502 while the directory restarts).
+                status => Err(DirectoryError::Server {
+                    status,
+                    message: "the signaling connection was refused".into(),
+                }),
             },
             Ok(Err(e)) => Err(unreachable(e.to_string())),
         }
@@ -99,11 +104,17 @@ impl DirectoryClient {
 }
 
 impl Signaling {
-    /// The next push of the directory; `None` once the connection is closed or broken. Pings
-    /// are answered while waiting; text that is not a signal is skipped.
+    /// The next push of the directory; `None` once the connection is closed or broken, or
+    /// silent for three ping intervals (a connection that died without a word: a laptop that
+    /// slept, a router that forgot it). Pings are answered while waiting; text that is not a
+    /// signal is skipped.
     pub async fn next(&mut self) -> Option<ServerSignal> {
+        let silence = std::time::Duration::from_secs(3 * SIGNAL_PING_SECS);
         loop {
-            match self.socket.next().await? {
+            let frame = tokio::time::timeout(silence, self.socket.next())
+                .await
+                .ok()??;
+            match frame {
                 Ok(Message::Text(text)) => {
                     if let Ok(signal) = serde_json::from_str(&text) {
                         return Some(signal);
