@@ -177,6 +177,8 @@ pub enum Action {
     },
     /// The directory pushed that mail arrived for us (signaling): fetch it now.
     MailNotice,
+    /// The signaling connection (re)opened: what it could not push meanwhile is fetched.
+    SignalingOpened,
     /// A directory request failed.
     DirectoryFailed(String),
 }

@@ -74,6 +74,9 @@ impl App {
             }
             Action::Presence { username, online } => self.on_presence(&username, online),
             Action::MailNotice => vec![Effect::Mail(MailEffect::Fetch)],
+            // Presence and mail pushed while it was closed are missed: catch up (the contact
+            // list's arrival fetches the mailbox too).
+            Action::SignalingOpened => vec![Effect::LoadContacts],
             Action::DirectoryFailed(error) => {
                 self.tell(Level::Error, error.clone());
                 self.directory = DirectoryState::Unreachable(error);

@@ -57,8 +57,9 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
         let (answer_as, answer_to, relay_account) = (local.clone(), tx.clone(), account.clone());
         tokio::spawn(account.clone().keep_signaling(move |report| {
             match report {
-                // Mail pushed by the directory is fetched at once.
-                SignalReport::Mail => {
+                // Mail pushed by the directory is fetched at once, and so is what may have
+                // come while the signaling connection was closed.
+                SignalReport::Mail | SignalReport::Connected { .. } => {
                     let _ = notices.send(MailEffect::Fetch);
                 }
                 // A peer that cannot reach us directly meets us on the relay.

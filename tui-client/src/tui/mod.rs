@@ -86,9 +86,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                     ));
                     return !tx.is_closed();
                 }
-                // The directory counts as online once the contact list arrives (the presence
-                // loop), so the list is there by the time the status bar says so.
-                SignalReport::Connected { .. } | SignalReport::Lost => return !tx.is_closed(),
+                SignalReport::Connected { .. } => Action::SignalingOpened,
+                SignalReport::Lost => return !tx.is_closed(),
             };
             tx.try_send(action).is_ok() || !tx.is_closed()
         }))

@@ -234,3 +234,41 @@ fn listen_takes_mail_the_moment_the_directory_announces_it() {
     bob.kill().unwrap();
     bob.wait().unwrap();
 }
+
+#[test]
+fn signaling_comes_back_after_the_directory_restarts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", crate::procs::free_port());
+    let directory = Directory::start_at(tmp.path(), &listen);
+    let (alice_home, _, bob_home, bob_port) = crate::procs::alice_and_bob(tmp.path(), &directory);
+    let bob_listen = format!("127.0.0.1:{bob_port}");
+    let mut bob = crate::pty::Tui::spawn(
+        "bob",
+        &crate::procs::client_bin(),
+        &[
+            "--home",
+            bob_home.to_str().unwrap(),
+            "--listen",
+            &bob_listen,
+        ],
+    );
+    bob.wait_for("directory: online");
+    bob.wait_for("○ alice");
+    // The directory dies and comes back on the same address, with the same database.
+    directory.crash();
+    let _directory = Directory::start_at(tmp.path(), &listen);
+    // bob's client reconnects its signaling by itself, and catches up on what was pushed
+    // while it could not be: alice coming online reaches it without the 20 s reload, whether
+    // she comes before or after the reconnect.
+    let (mut alice, _) = start_listen(&alice_home);
+    let started = Instant::now();
+    bob.wait_for("● alice");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    alice.kill().unwrap();
+    alice.wait().unwrap();
+    bob.quit();
+}

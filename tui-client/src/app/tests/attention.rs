@@ -272,9 +272,13 @@ fn pushed_presence_updates_the_list_at_once_and_sends_what_waits() {
         })
         .is_empty()
     );
-    // A mail notice fetches the mailbox.
+    // A mail notice fetches the mailbox; a reopened signaling connection catches up.
     assert_eq!(
         app.update(Action::MailNotice),
         vec![Effect::Mail(MailEffect::Fetch)]
+    );
+    assert_eq!(
+        app.update(Action::SignalingOpened),
+        vec![Effect::LoadContacts]
     );
 }
