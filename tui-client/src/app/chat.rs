@@ -44,6 +44,8 @@ pub enum Link {
         session: SessionId,
         /// Whether we dialled it (used to break ties between simultaneous dials).
         outgoing: bool,
+        /// How its bytes travel (shown in the title and the status bar).
+        path: crate::net::SessionPath,
     },
     /// The link broke; attempt number `attempt` is scheduled.
     Reconnecting {

@@ -240,6 +240,7 @@ impl App {
         if let Link::Connected {
             session: old,
             outgoing: old_outgoing,
+            ..
         } = chat.link
         {
             // Both sides dialled at once: keep the session dialled by the smaller name, so both
@@ -284,7 +285,11 @@ impl App {
             Verdict::Accept(note) => (false, note.map(|text| (LineKind::Info, text))),
             Verdict::Hold(question) => (true, Some((LineKind::Error, question))),
         };
-        chat.link = Link::Connected { session, outgoing };
+        chat.link = Link::Connected {
+            session,
+            outgoing,
+            path: peer.path,
+        };
         let how = match peer.path {
             crate::net::SessionPath::Direct => format!("directly, {}", peer.addr),
             crate::net::SessionPath::Relayed => {

@@ -165,7 +165,8 @@ fn contacts_exclude_me_and_open_with_enter() {
         app.chat(chat).unwrap().link,
         Link::Connected {
             session: SessionId(1),
-            outgoing: true
+            outgoing: true,
+            ..
         }
     ));
 }

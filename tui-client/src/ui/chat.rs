@@ -9,13 +9,21 @@ use ratatui::widgets::{Block, Padding, Paragraph, Wrap};
 use super::message::{Columns, local_time};
 use super::theme;
 use crate::app::{App, Chat, ChatLine, DirectoryState, Link, Security};
+use crate::net::SessionPath;
 
 /// The link state as the chat title and the status bar show it.
 pub fn link_state(link: &Link) -> Span<'static> {
     match link {
         Link::Idle => Span::styled("not connected", theme::DIM),
         Link::Dialing => Span::styled("connecting…", theme::BUSY),
-        Link::Connected { .. } => Span::styled("connected", theme::GOOD),
+        Link::Connected {
+            path: SessionPath::Direct,
+            ..
+        } => Span::styled("connected", theme::GOOD),
+        Link::Connected {
+            path: SessionPath::Relayed,
+            ..
+        } => Span::styled("connected, relayed", theme::GOOD),
         Link::Reconnecting { attempt } => {
             Span::styled(format!("reconnecting (attempt {attempt})"), theme::BUSY)
         }
@@ -211,4 +219,24 @@ fn render_welcome(app: &App, frame: &mut Frame, area: Rect) {
         .alignment(Alignment::Center)
         .wrap(Wrap { trim: true });
     frame.render_widget(text, below);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::SessionId;
+
+    #[test]
+    fn a_relayed_session_says_so_and_a_direct_one_does_not() {
+        let link = |path| Link::Connected {
+            session: SessionId(1),
+            outgoing: true,
+            path,
+        };
+        assert_eq!(link_state(&link(SessionPath::Direct)).content, "connected");
+        assert_eq!(
+            link_state(&link(SessionPath::Relayed)).content,
+            "connected, relayed"
+        );
+    }
 }
