@@ -90,6 +90,7 @@ async fn session() -> Measured {
     let peer = |name: &str| LocalPeer {
         username: name.to_owned(),
         listen_port: None,
+        local_addr: None,
         identity: Identity::generate().expect("identity"),
     };
     let (server_tx, mut server_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);

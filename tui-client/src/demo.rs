@@ -125,6 +125,7 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
     let local = LocalPeer {
         username: ECHO_NAME.to_owned(),
         listen_port: Some(port),
+        local_addr: None,
         identity,
     };
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);

@@ -146,11 +146,17 @@ impl Account {
     /// reconnect backoff (1 s doubling to 30 s, with jitter; reset once the directory welcomes
     /// us). Ends for good when the token is refused (the user must log in again; the HTTP
     /// requests say so) or the directory has no signaling (an older release: contacts and mail
-    /// are then polled only).
-    pub async fn keep_signaling(self, mut report: impl FnMut(SignalReport) -> bool) {
+    /// are then polled only). The connection leaves from the port of `local` (our listener's
+    /// address) when given, so the address the directory observes is the one a hole punch
+    /// reaches.
+    pub async fn keep_signaling(
+        self,
+        local: Option<std::net::SocketAddr>,
+        mut report: impl FnMut(SignalReport) -> bool,
+    ) {
         let mut attempt = 0u32;
         loop {
-            match self.client.open_signaling(&self.token).await {
+            match self.client.open_signaling(&self.token, local).await {
                 Ok(mut signaling) => {
                     while let Some(signal) = signaling.next().await {
                         let event = match signal {

@@ -35,6 +35,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
     let local = LocalPeer {
         username: my_name(name, &ctx.profile)?,
         listen_port: Some(bound.port()),
+        local_addr: Some(bound),
         identity: ctx.identity.clone(),
     };
     eprintln!(
@@ -55,26 +56,40 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
         tokio::spawn(mailer.work(mail_jobs));
         let notices = mail_tx.clone();
         let (answer_as, answer_to, relay_account) = (local.clone(), tx.clone(), account.clone());
-        tokio::spawn(account.clone().keep_signaling(move |report| {
-            match report {
-                // Mail pushed by the directory is fetched at once, and so is what may have
-                // come while the signaling connection was closed.
-                SignalReport::Mail | SignalReport::Connected { .. } => {
-                    let _ = notices.send(MailEffect::Fetch);
-                }
-                // A peer that cannot reach us directly meets us on the relay.
-                SignalReport::RelayOffer { ticket, .. } => {
-                    tokio::spawn(crate::relay::answer(
-                        relay_account.clone(),
-                        ticket,
-                        answer_as.clone(),
-                        answer_to.clone(),
-                    ));
-                }
-                _ => {}
-            }
-            !notices.is_closed()
-        }));
+        let mut seen_at = None;
+        tokio::spawn(
+            account
+                .clone()
+                .keep_signaling(local.local_addr, move |report| {
+                    match report {
+                        // Mail pushed by the directory is fetched at once, and so is what may have
+                        // come while the signaling connection was closed.
+                        SignalReport::Connected { observed } => {
+                            if observed.is_some() && observed != seen_at {
+                                if let Some(addr) = &observed {
+                                    eprintln!("the directory sees this client at {addr}");
+                                }
+                                seen_at = observed;
+                            }
+                            let _ = notices.send(MailEffect::Fetch);
+                        }
+                        SignalReport::Mail => {
+                            let _ = notices.send(MailEffect::Fetch);
+                        }
+                        // A peer that cannot reach us directly meets us on the relay.
+                        SignalReport::RelayOffer { ticket, .. } => {
+                            tokio::spawn(crate::relay::answer(
+                                relay_account.clone(),
+                                ticket,
+                                answer_as.clone(),
+                                answer_to.clone(),
+                            ));
+                        }
+                        _ => {}
+                    }
+                    !notices.is_closed()
+                }),
+        );
         let fetch = mail_tx.clone();
         tokio::spawn(account.keep_fresh(bound.port(), false, move |report| {
             match report {

@@ -86,8 +86,10 @@ pub(super) fn target(username: Option<String>, ip: Option<String>) -> anyhow::Re
     }
 }
 
+/// Binds the peer listener at `addr`, sharing its port with our outgoing connections
+/// ([`crate::net::port::listen`]).
 pub(super) async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| {
+    crate::net::port::listen(addr).with_context(|| {
         format!("cannot listen for peers on {addr} — is another p2p-chat running? Use --listen ADDR (port 0 picks a free port)")
     })
 }

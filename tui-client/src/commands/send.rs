@@ -83,6 +83,7 @@ pub async fn send(
     let local = LocalPeer {
         username: my_name(name, &ctx.profile)?,
         listen_port: None,
+        local_addr: None,
         identity: ctx.identity.clone(),
     };
     let direct = direct(

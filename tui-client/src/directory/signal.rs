@@ -30,13 +30,19 @@ pub struct Signaling {
 }
 
 impl DirectoryClient {
-    /// Opens the signaling connection of `username` with `token`.
+    /// Opens the signaling connection of `username` with `token`, from the port of `local`
+    /// (our listener's address, see [`crate::net::port`]) when given and free, else from a
+    /// port the system picks.
     ///
     /// # Errors
     /// [`DirectoryError::TokenRejected`] (401 or 403), [`DirectoryError::NotFound`]-like
     /// [`DirectoryError::UnexpectedResponse`] for a directory without signaling (an older
     /// release: the client then keeps polling), and [`DirectoryError::Unreachable`].
-    pub async fn open_signaling(&self, token: &str) -> Result<Signaling, DirectoryError> {
+    pub async fn open_signaling(
+        &self,
+        token: &str,
+        local: Option<std::net::SocketAddr>,
+    ) -> Result<Signaling, DirectoryError> {
         warn_before_sending(&self.base, Secret::Token);
         let unreachable = |detail: String| DirectoryError::Unreachable {
             url: self.base_url.clone(),
@@ -45,7 +51,7 @@ impl DirectoryClient {
         let (host, port) = self
             .host_and_port()
             .ok_or_else(|| unreachable("no host in the URL".into()))?;
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, connect(&host, port, local))
             .await
             .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| unreachable(e.to_string()))?;
@@ -101,6 +107,35 @@ impl DirectoryClient {
             Ok(Err(e)) => Err(unreachable(e.to_string())),
         }
     }
+}
+
+/// Connects to the directory at `host`:`port`, from the port of `local` when it can.
+async fn connect(
+    host: &str,
+    port: u16,
+    local: Option<std::net::SocketAddr>,
+) -> std::io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect((host, port)).await;
+    };
+    let mut last = None;
+    for remote in tokio::net::lookup_host((host, port)).await? {
+        let tcp = match crate::net::port::connect_from(local, remote).await {
+            Ok(tcp) => Ok(tcp),
+            // Our port cannot reach the directory (an earlier connection between the two still
+            // in TIME_WAIT, or a listener bound to loopback): signaling still works from
+            // another port; only hole punching waits for a reconnect from ours.
+            Err(e) => {
+                tracing::debug!(error = %e, "signaling leaves from another port this time");
+                TcpStream::connect(remote).await
+            }
+        };
+        match tcp {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the name resolved to no address")))
 }
 
 impl Signaling {

@@ -9,6 +9,7 @@ mod handle;
 pub mod handshake;
 pub mod listener;
 mod open;
+pub mod port;
 pub mod session;
 
 use std::net::SocketAddr;
@@ -88,6 +89,9 @@ pub struct LocalPeer {
     pub username: String,
     /// The port our listener accepts peers on, if we listen.
     pub listen_port: Option<u16>,
+    /// The address our listener is bound to ([`port::listen`]), if we listen: the signaling
+    /// connection and hole punches leave from its port ([`port::connect_from`]).
+    pub local_addr: Option<SocketAddr>,
     /// Our long-term key pair, the Noise static key.
     pub identity: crate::identity::Identity,
 }

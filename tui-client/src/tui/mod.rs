@@ -56,6 +56,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let local = LocalPeer {
         username: options.me.name.clone(),
         listen_port: options.listener.local_addr().ok().map(|a| a.port()),
+        local_addr: options.listener.local_addr().ok(),
         identity: options.identity,
     };
     let (net_tx, net_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
@@ -69,7 +70,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         let tx = action_tx.clone();
         let (answer_as, answer_to, relay_account) =
             (local.clone(), net_tx.clone(), account.clone());
-        tokio::spawn(account.keep_signaling(move |report| {
+        tokio::spawn(account.keep_signaling(local.local_addr, move |report| {
             let action = match report {
                 SignalReport::Presence { username, online } => {
                     Action::Presence { username, online }

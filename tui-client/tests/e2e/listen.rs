@@ -70,6 +70,7 @@ async fn try_dial(
     let me = LocalPeer {
         username: "flooder".to_owned(),
         listen_port: None,
+        local_addr: None,
         identity: identity.clone(),
     };
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);

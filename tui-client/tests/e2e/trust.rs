@@ -66,6 +66,10 @@ fn listen_refuses_a_stranger_using_a_registered_name() {
         .find(|w| w.starts_with("127.0.0.1:"))
         .expect("listen prints its address")
         .to_owned();
+    // The signaling connection leaves from the listening port: what the directory sees is
+    // the address a hole punch would reach.
+    let seen = wait_for(&errors, "the directory sees this client at");
+    assert!(seen.trim_end().ends_with(&addr), "{seen} vs {addr}");
     let send = |from: &str, text: &str, name: Option<&str>| {
         let from = home(from);
         let mut args = vec!["--home", home_arg(&from), "send", "--ip", &addr, text];

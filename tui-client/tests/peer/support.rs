@@ -20,6 +20,7 @@ pub fn peer(name: &str, port: Option<u16>) -> LocalPeer {
     LocalPeer {
         username: name.to_owned(),
         listen_port: port,
+        local_addr: None,
         identity: Identity::generate().unwrap(),
     }
 }
@@ -40,6 +41,7 @@ pub async fn listen_as(me: LocalPeer) -> (String, mpsc::Receiver<NetEvent>) {
         listener,
         LocalPeer {
             listen_port: Some(addr.port()),
+            local_addr: None,
             ..me
         },
         tx,

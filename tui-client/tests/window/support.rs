@@ -59,6 +59,7 @@ impl Window {
         let local = LocalPeer {
             username: name.to_owned(),
             listen_port: Some(addr.port()),
+            local_addr: None,
             identity: identity.clone(),
         };
         let (net_tx, net_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
@@ -190,6 +191,7 @@ impl Peer {
         let local = LocalPeer {
             username: name.to_owned(),
             listen_port: None,
+            local_addr: None,
             identity: identity.clone(),
         };
         let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
@@ -209,6 +211,7 @@ impl Peer {
         let local = LocalPeer {
             username: name.to_owned(),
             listen_port: None,
+            local_addr: None,
             identity: Identity::generate().unwrap(),
         };
         let (tx, rx) = mpsc::channel(1);
