@@ -78,7 +78,7 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// 429 `too_many_requests`: the client's address used up its budget (see
     /// [`crate::limits`]); sent with `Retry-After`.
-    #[error("too many requests from your address; try again in {retry_after_secs} s")]
+    #[error("too many requests; try again in {retry_after_secs} s")]
     TooManyRequests {
         /// Seconds until a request will be accepted again (at least 1).
         retry_after_secs: u64,
@@ -86,10 +86,11 @@ pub enum ApiError {
     /// 503 `unavailable`: the store cannot be reached. The cause is logged, not sent.
     #[error("the directory's database is unavailable; try again later")]
     Unavailable(#[source] StoreError),
-    /// 503 `unavailable`: the relay cannot take the session (turned off, or at its limit);
-    /// the message says which.
+    /// 503 `unavailable`: the relay cannot take the session (turned off, or at its limit), or
+    /// a hole punch cannot be arranged (a side whose port the directory cannot see); the
+    /// message says which.
     #[error("{0}")]
-    RelayUnavailable(String),
+    PathUnavailable(String),
     /// 503 `unavailable`: the disk under the database is full, so nothing was saved. Logged
     /// as an error for the operator.
     #[error("the directory's disk is full, so nothing was saved; try again later")]
@@ -133,7 +134,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
             }
-            ApiError::Unavailable(_) | ApiError::DiskFull(_) | ApiError::RelayUnavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::DiskFull(_) | ApiError::PathUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),

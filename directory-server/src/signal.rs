@@ -12,12 +12,15 @@
 //! connected to one is pushed to only by that one — see issue 9 for sharing it.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket};
 use chrono::Utc;
-use p2p_chat_protocol::api::signal::{SIGNAL_PING_SECS, ServerSignal};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use p2p_chat_protocol::api::signal::{PunchPlan, SIGNAL_PING_SECS, ServerSignal};
 use tokio::sync::mpsc;
 
 use crate::state::AppState;
@@ -32,30 +35,167 @@ const MISSED_PINGS: u32 = 3;
 /// dropped rather than holding its task and connection for ever.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Hole punches one user may ask for: 10 at once, then one more every 6 s (10 a minute):
+/// plenty for opening chats, too few to make the directory a scanner of other users' routers.
+const PUNCH_BURST: u32 = 10;
+/// See [`PUNCH_BURST`].
+const PUNCH_EVERY: Duration = Duration::from_secs(6);
+
 /// Who is connected, by username; each connection has its own queue of pushes.
-#[derive(Debug, Default)]
 pub struct Hub {
     inner: Mutex<HubInner>,
+    punches: DefaultKeyedRateLimiter<String>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        let quota = Quota::with_period(PUNCH_EVERY)
+            .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(PUNCH_BURST).unwrap_or(NonZeroU32::MIN));
+        Self {
+            inner: Mutex::default(),
+            punches: DefaultKeyedRateLimiter::keyed(quota),
+        }
+    }
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("connections", &self.connections())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
 struct HubInner {
     next: u64,
-    connections: HashMap<String, Vec<(u64, mpsc::Sender<ServerSignal>)>>,
+    connections: HashMap<String, Vec<Connection>>,
+}
+
+/// One signaling connection.
+#[derive(Debug)]
+struct Connection {
+    id: u64,
+    tx: mpsc::Sender<ServerSignal>,
+    /// The `IP:PORT` it comes from, when the directory sees the port.
+    observed: Option<SocketAddr>,
+    /// The last measured round trip (ping to pong).
+    rtt: Option<Duration>,
+}
+
+/// Where a hole punch reaches one side: the address of its newest signaling connection whose
+/// port the directory sees, and that connection's round trip.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PunchEnd {
+    /// `IP:PORT` of the signaling connection.
+    pub addr: SocketAddr,
+    /// Its last measured round trip; zero before the first pong.
+    pub rtt: Duration,
+}
+
+/// Why no hole punch can be arranged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PunchRefusal {
+    /// The user has no signaling connection open.
+    NotConnected,
+    /// The user is connected, but the directory does not see the port (behind a proxy that
+    /// reports only the client's IP).
+    NoPort,
+    /// The requester asked for too many punches lately; try again after this long.
+    TooMany(Duration),
 }
 
 impl Hub {
-    /// Registers a connection of `username`; returns its id, its queue, and whether it is the
-    /// user's only connection (the user just came online).
-    pub fn join(&self, username: &str) -> (u64, mpsc::Receiver<ServerSignal>, bool) {
+    /// Registers a connection of `username` coming from `observed` (when the directory sees
+    /// its port); returns its id, its queue, and whether it is the user's only connection (the
+    /// user just came online).
+    pub fn join(
+        &self,
+        username: &str,
+        observed: Option<SocketAddr>,
+    ) -> (u64, mpsc::Receiver<ServerSignal>, bool) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let id = inner.next;
         inner.next += 1;
         let list = inner.connections.entry(username.to_owned()).or_default();
-        list.push((id, tx));
+        list.push(Connection {
+            id,
+            tx,
+            observed,
+            rtt: None,
+        });
         let first = list.len() == 1;
         (id, rx, first)
+    }
+
+    /// Records the round trip just measured on connection `id` of `username`.
+    pub fn measured(&self, username: &str, id: u64, rtt: Duration) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let found = inner
+            .connections
+            .get_mut(username)
+            .and_then(|list| list.iter_mut().find(|c| c.id == id));
+        if let Some(connection) = found {
+            connection.rtt = Some(rtt);
+        }
+    }
+
+    /// Where a punch reaches `username` (see [`PunchEnd`]), with the queue of that connection.
+    fn punch_end(
+        inner: &HubInner,
+        username: &str,
+    ) -> Result<(PunchEnd, mpsc::Sender<ServerSignal>), PunchRefusal> {
+        let list = inner
+            .connections
+            .get(username)
+            .ok_or(PunchRefusal::NotConnected)?;
+        let newest = list
+            .iter()
+            .rev()
+            .find_map(|c| Some((c.observed?, c)))
+            .ok_or(PunchRefusal::NoPort)?;
+        let (addr, connection) = newest;
+        let rtt = connection.rtt.unwrap_or_default();
+        Ok((PunchEnd { addr, rtt }, connection.tx.clone()))
+    }
+
+    /// Arranges a hole punch asked for by `from` towards `to`: pushes [`ServerSignal::Punch`]
+    /// to `to`'s newest signaling connection, and returns the plan for `from`. Both wait so
+    /// that they dial at the same moment: the slower side's one-way time (half its round trip)
+    /// after now, each making up the difference to its own. Addresses come only from the
+    /// users' own signaling connections, never from the request.
+    ///
+    /// # Errors
+    /// A [`PunchRefusal`]: either side without a usable signaling connection, or `from` over
+    /// its budget of punches ([`PUNCH_BURST`] at once, one more every [`PUNCH_EVERY`]).
+    pub fn punch(&self, from: &str, to: &str) -> Result<PunchPlan, PunchRefusal> {
+        let (ours, theirs, tx) = {
+            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let (ours, _) = Self::punch_end(&inner, from)?;
+            let (theirs, tx) = Self::punch_end(&inner, to)?;
+            (ours, theirs, tx)
+        };
+        if let Err(not_until) = self.punches.check_key(&from.to_owned()) {
+            let clock = governor::clock::DefaultClock::default();
+            return Err(PunchRefusal::TooMany(
+                not_until.wait_time_from(governor::clock::Clock::now(&clock)),
+            ));
+        }
+        let (our_delay, their_delay) = punch_delays(ours.rtt, theirs.rtt);
+        let signal = ServerSignal::Punch {
+            from: from.to_owned(),
+            addr: ours.addr.to_string(),
+            delay_ms: millis(their_delay),
+        };
+        if tx.try_send(signal).is_err() {
+            return Err(PunchRefusal::NotConnected);
+        }
+        Ok(PunchPlan {
+            addr: theirs.addr.to_string(),
+            delay_ms: millis(our_delay),
+        })
     }
 
     /// Forgets connection `id` of `username`; true when it was the user's last one.
@@ -64,7 +204,7 @@ impl Hub {
         let Some(list) = inner.connections.get_mut(username) else {
             return false;
         };
-        list.retain(|(i, _)| *i != id);
+        list.retain(|c| c.id != id);
         if list.is_empty() {
             inner.connections.remove(username);
             true
@@ -97,8 +237,8 @@ impl Hub {
     /// Queues `signal` for every connection of `username`.
     pub fn send_to(&self, username: &str, signal: &ServerSignal) {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        for (_, tx) in inner.connections.get(username).into_iter().flatten() {
-            let _ = tx.try_send(signal.clone());
+        for connection in inner.connections.get(username).into_iter().flatten() {
+            let _ = connection.tx.try_send(signal.clone());
         }
     }
 
@@ -109,8 +249,8 @@ impl Hub {
             if name == except {
                 continue;
             }
-            for (_, tx) in list {
-                let _ = tx.try_send(signal.clone());
+            for connection in list {
+                let _ = connection.tx.try_send(signal.clone());
             }
         }
     }
@@ -125,6 +265,18 @@ impl Hub {
     }
 }
 
+/// How long each side of a punch waits before dialling, given the round trips of the
+/// requester (`ours`) and the target (`theirs`): both dial half the slower round trip after
+/// the directory answers, each making up the difference to its own one-way time.
+pub fn punch_delays(ours: Duration, theirs: Duration) -> (Duration, Duration) {
+    let together = ours.max(theirs) / 2;
+    (together - ours / 2, together - theirs / 2)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Serves one authenticated signaling connection of `username`, seen coming from `observed`,
 /// until it closes or stops answering pings.
 pub async fn serve(
@@ -134,13 +286,15 @@ pub async fn serve(
     observed: Option<String>,
 ) {
     let hub = state.hub();
-    let (id, mut pushes, first) = hub.join(&username);
-    // `IP:PORT` seen directly, or a bare IP a trusted proxy reported.
-    let observed_host = observed.as_deref().and_then(|addr| {
-        addr.parse::<std::net::SocketAddr>()
-            .map(|a| a.ip())
-            .or_else(|_| addr.parse::<std::net::IpAddr>())
-            .ok()
+    // `IP:PORT` seen directly (or reported by a trusted proxy), or a bare IP.
+    let with_port = observed
+        .as_deref()
+        .and_then(|addr| addr.parse::<SocketAddr>().ok());
+    let (id, mut pushes, first) = hub.join(&username, with_port);
+    let observed_host = with_port.map(|a| a.ip().to_string()).or_else(|| {
+        observed
+            .as_deref()
+            .and_then(|addr| addr.parse::<std::net::IpAddr>().ok())
             .map(|ip| ip.to_string())
     });
     let alive = |state: &AppState, username: &str, host: Option<String>| {
@@ -161,9 +315,11 @@ pub async fn serve(
     tracing::debug!(%username, "signaling connection opened");
     let welcome = ServerSignal::Welcome { observed };
     let mut open = send(&mut socket, &welcome).await;
+    // The first tick is at once: the round trip is known before the first punch.
     let mut ticks = tokio::time::interval(Duration::from_secs(SIGNAL_PING_SECS));
-    ticks.tick().await;
     let mut missed = 0u32;
+    // The payload and time of the last ping, to measure the round trip of its pong.
+    let mut ping: (u64, Option<Instant>) = (0, None);
     while open {
         tokio::select! {
             push = pushes.recv() => match push {
@@ -176,10 +332,17 @@ pub async fn serve(
                     break;
                 }
                 missed += 1;
-                open = send_frame(&mut socket, Message::Ping(Vec::new().into())).await;
+                ping = (ping.0 + 1, Some(Instant::now()));
+                let payload = ping.0.to_be_bytes().to_vec();
+                open = send_frame(&mut socket, Message::Ping(payload.into())).await;
             }
             frame = socket.recv() => match frame {
-                Some(Ok(Message::Pong(_))) => {
+                Some(Ok(Message::Pong(payload))) => {
+                    // Only the answer to our last ping measures anything; a client may also
+                    // send pongs of its own as a heartbeat (RFC 6455 §5.5.3).
+                    if let (true, Some(sent)) = (*payload == ping.0.to_be_bytes(), ping.1.take()) {
+                        hub.measured(&username, id, sent.elapsed());
+                    }
                     missed = 0;
                     alive(&state, &username, None).await;
                 }
@@ -227,11 +390,11 @@ mod tests {
     #[test]
     fn the_hub_reports_first_and_last_connections_and_routes_pushes() {
         let hub = Hub::default();
-        let (a1, mut rx_a1, first) = hub.join("alice");
+        let (a1, mut rx_a1, first) = hub.join("alice", None);
         assert!(first);
-        let (_a2, mut rx_a2, first) = hub.join("alice");
+        let (_a2, mut rx_a2, first) = hub.join("alice", None);
         assert!(!first, "a second window of alice");
-        let (b, mut rx_b, _) = hub.join("bob");
+        let (b, mut rx_b, _) = hub.join("bob", None);
         assert_eq!(hub.connections(), 3);
         hub.send_to("alice", &ServerSignal::Mail);
         assert_eq!(rx_a1.try_recv().unwrap(), ServerSignal::Mail);
@@ -247,5 +410,67 @@ mod tests {
         assert!(hub.is_connected("alice"));
         assert!(hub.leave("bob", b));
         assert!(!hub.is_connected("bob"));
+    }
+
+    fn addr(s: &str) -> Option<SocketAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn both_sides_of_a_punch_dial_together_at_the_addresses_their_connections_came_from() {
+        let hub = Hub::default();
+        let (a, _rx_a, _) = hub.join("alice", addr("203.0.113.1:40000"));
+        // bob's older connection has no port; the newer one is the one used.
+        let (_b0, mut rx_b0, _) = hub.join("bob", None);
+        let (b, mut rx_b, _) = hub.join("bob", addr("203.0.113.2:55555"));
+        hub.measured("alice", a, Duration::from_millis(80));
+        hub.measured("bob", b, Duration::from_millis(20));
+        let plan = hub.punch("alice", "bob").unwrap();
+        assert_eq!(plan.addr, "203.0.113.2:55555");
+        // alice is 40 ms away and bob 10 ms: bob waits 30 ms so both dial 40 ms from now.
+        assert_eq!(plan.delay_ms, 0);
+        assert_eq!(
+            rx_b.try_recv().unwrap(),
+            ServerSignal::Punch {
+                from: "alice".into(),
+                addr: "203.0.113.1:40000".into(),
+                delay_ms: 30,
+            }
+        );
+        assert!(
+            rx_b0.try_recv().is_err(),
+            "only the connection with a port is asked"
+        );
+        assert_eq!(
+            punch_delays(Duration::from_millis(10), Duration::from_millis(50)),
+            (Duration::from_millis(20), Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn a_punch_needs_both_sides_connected_with_a_port_and_is_budgeted_per_requester() {
+        let hub = Hub::default();
+        assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NotConnected));
+        let _a = hub.join("alice", addr("203.0.113.1:40000"));
+        assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NotConnected));
+        let _b = hub.join("bob", None);
+        assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NoPort));
+        let (_, mut rx_c, _) = hub.join("carol", addr("[2001:db8::3]:4000"));
+        for _ in 0..PUNCH_BURST {
+            let plan = hub.punch("alice", "carol").unwrap();
+            assert_eq!(plan.addr, "[2001:db8::3]:4000");
+        }
+        assert!(matches!(
+            hub.punch("alice", "carol"),
+            Err(PunchRefusal::TooMany(wait)) if wait > Duration::ZERO
+        ));
+        let asked = std::iter::from_fn(|| rx_c.try_recv().ok()).count();
+        assert_eq!(
+            asked, PUNCH_BURST as usize,
+            "a refused punch asks nothing of carol"
+        );
+        // carol's own budget is untouched.
+        let _a2 = hub.join("alice", addr("203.0.113.1:40001"));
+        assert!(hub.punch("carol", "alice").is_ok());
     }
 }

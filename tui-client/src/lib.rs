@@ -22,6 +22,7 @@ pub mod net;
 pub mod pins;
 pub mod presence;
 pub mod profile;
+pub mod punch;
 pub mod relay;
 pub mod store;
 pub mod trust;

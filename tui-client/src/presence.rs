@@ -51,6 +51,15 @@ pub enum SignalReport {
         /// Who asks.
         from: String,
     },
+    /// `from` asks for a hole punch: dial `addr` after `delay_ms` (see [`crate::punch::answer`]).
+    Punch {
+        /// Who asks.
+        from: String,
+        /// `HOST:PORT` to dial.
+        addr: String,
+        /// Milliseconds to wait first.
+        delay_ms: u64,
+    },
     /// The connection closed or could not be opened; it is opened again after a delay.
     Lost,
 }
@@ -172,6 +181,15 @@ impl Account {
                             ServerSignal::RelayOffer { ticket, from } => {
                                 SignalReport::RelayOffer { ticket, from }
                             }
+                            ServerSignal::Punch {
+                                from,
+                                addr,
+                                delay_ms,
+                            } => SignalReport::Punch {
+                                from,
+                                addr,
+                                delay_ms,
+                            },
                             ServerSignal::Unknown => continue,
                         };
                         if !report(event) {
@@ -191,5 +209,43 @@ impl Account {
             attempt = attempt.saturating_add(1);
             tokio::time::sleep(crate::tui::resolve::reconnect_delay(attempt)).await;
         }
+    }
+}
+
+/// A signaling connection held open while a short command (`send`) reaches a peer, so the
+/// directory can time a hole punch from its port; closed when dropped.
+#[derive(Debug)]
+pub struct BriefSignaling(tokio::task::JoinHandle<()>);
+
+impl Drop for BriefSignaling {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How long a short command waits for the directory's welcome: 3 s.
+const WELCOME_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Account {
+    /// Opens a signaling connection from the port of `local` for a short command, waits for
+    /// the directory's welcome (a hole punch can then be asked for at once), and keeps
+    /// answering the directory's pings, ignoring its pushes, until the returned guard is
+    /// dropped. `None` when it does not open (the command then goes without a hole punch).
+    pub async fn brief_signaling(&self, local: std::net::SocketAddr) -> Option<BriefSignaling> {
+        let opened = async {
+            let mut signaling = self
+                .client
+                .open_signaling(&self.token, Some(local))
+                .await
+                .ok()?;
+            match signaling.next().await? {
+                ServerSignal::Welcome { .. } => Some(signaling),
+                _ => None,
+            }
+        };
+        let mut signaling = tokio::time::timeout(WELCOME_TIMEOUT, opened).await.ok()??;
+        Some(BriefSignaling(tokio::spawn(async move {
+            while signaling.next().await.is_some() {}
+        })))
     }
 }

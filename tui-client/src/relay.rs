@@ -1,9 +1,10 @@
-//! Reaching a peer through the directory's relay when a direct connection does not open:
-//! [`connect`] races a direct dial against the relay (started after [`RELAY_AFTER`], or at
-//! once when the direct dial fails), and [`answer`] joins a relay another peer offered us. The
+//! Reaching a peer: [`connect`] races direct dials and a hole punch against the directory's
+//! relay (started after [`RELAY_AFTER`], or at once when the others failed), and [`answer`]
+//! joins a relay another peer offered us. The
 //! session over the relay is the same Noise session as over TCP, end to end: the directory
 //! only copies its ciphertext.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -11,21 +12,28 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::net::{self, DialError, EventSender, LocalPeer, PeerKey, SessionHandle, SessionPath};
-use crate::presence::Account;
+use crate::presence::{Account, SignalReport};
 
 /// How long a direct dial has before the relay is tried too: 2 s (magic-wormhole starts its
 /// relay after 2 s; a direct connection that works opens well within it).
 pub const RELAY_AFTER: Duration = Duration::from_secs(2);
 
+/// How long a direct dial has before a hole punch is tried too: 500 ms (a dial that works
+/// takes a round trip and a handshake; one towards a router that drops it would wait for its
+/// timeout). A direct dial that fails starts the punch at once.
+pub const PUNCH_AFTER: Duration = Duration::from_millis(500);
+
 /// Opens a session with `peer` at `addr` or one of its `candidates` (dialled at once, in
-/// parallel): directly, or — when `account` can reach a directory and no direct session
-/// opened within [`RELAY_AFTER`] (or every direct dial failed) — through the directory's
-/// relay. The first session to open wins; the other attempts are dropped. `expected` is the
-/// key the peer must prove (its pin, else the directory's key).
+/// parallel), and — when `account` can reach a directory — by a hole punch the directory times
+/// ([`crate::punch::dial`], after [`PUNCH_AFTER`] or once the direct dials failed) or, when
+/// neither opened a session within
+/// [`RELAY_AFTER`] (or both failed before), through the directory's relay. The first session
+/// to open wins; the other attempts are dropped. `expected` is the key the peer must prove
+/// (its pin, else the directory's key).
 ///
 /// # Errors
 /// The direct dial's [`DialError`] when there is no relay to try; [`DialError::NoPath`] when
-/// both failed.
+/// every way failed.
 #[allow(clippy::too_many_arguments)]
 pub async fn connect(
     account: Option<&Account>,
@@ -40,42 +48,67 @@ pub async fn connect(
     let Some(account) = account else {
         return dial_any(addr, candidates, me, expected, request, events).await;
     };
-    let direct_failed = Notify::new();
+    // The direct dials, then the punch; the relay starts early once both have failed.
+    let (failed, gave_up, direct_failed) = (AtomicUsize::new(0), Notify::new(), Notify::new());
+    let give_up = || {
+        if failed.fetch_add(1, Ordering::SeqCst) + 1 == 2 {
+            gave_up.notify_one();
+        }
+    };
     let direct = async {
         let outcome = dial_any(addr, candidates, me, expected, request, events.clone()).await;
         if outcome.is_err() {
             direct_failed.notify_one();
+            give_up();
+        }
+        outcome
+    };
+    let punched = async {
+        // A direct dial that works opens first, and no second session races it.
+        tokio::select! {
+            () = tokio::time::sleep(PUNCH_AFTER) => {}
+            () = direct_failed.notified() => {}
+        }
+        let outcome =
+            crate::punch::dial(account, peer, me, expected, request, events.clone()).await;
+        if let Err(e) = &outcome {
+            tracing::debug!(error = %e, "no session by hole punching");
+            give_up();
         }
         outcome
     };
     let relayed = async {
         tokio::select! {
             () = tokio::time::sleep(RELAY_AFTER) => {}
-            () = direct_failed.notified() => {}
+            () = gave_up.notified() => {}
         }
         dial(account, peer, me, expected, request, events.clone()).await
     };
-    tokio::pin!(direct, relayed);
-    let (mut direct_error, mut relay_error) = (None, None);
+    tokio::pin!(direct, punched, relayed);
+    let (mut direct_error, mut relay_error, mut punch_over) = (None, None, false);
     loop {
         tokio::select! {
             outcome = &mut direct, if direct_error.is_none() => match outcome {
                 Ok(handle) => return Ok(handle),
                 Err(e) => direct_error = Some(e),
             },
+            outcome = &mut punched, if !punch_over => match outcome {
+                Ok(handle) => return Ok(handle),
+                Err(_) => punch_over = true,
+            },
             outcome = &mut relayed, if relay_error.is_none() => match outcome {
                 Ok(handle) => return Ok(handle),
                 Err(e) => relay_error = Some(e),
             },
         }
-        (direct_error, relay_error) = match (direct_error, relay_error) {
-            (Some(direct), Some(relay)) => {
+        (direct_error, relay_error) = match (direct_error, relay_error, punch_over) {
+            (Some(direct), Some(relay), true) => {
                 return Err(DialError::NoPath {
                     direct: Box::new(direct),
                     relay: relay.to_string(),
                 });
             }
-            pending => pending,
+            (direct, relay, _) => (direct, relay),
         };
     }
 }
@@ -169,5 +202,34 @@ pub async fn answer(account: Account, ticket: String, me: LocalPeer, events: Eve
     match account.client.join_relay(&ticket, &account.token).await {
         Ok((stream, relay)) => net::accept_relayed(stream, relay, me, events).await,
         Err(e) => tracing::info!(error = %e, "cannot join the relay a peer offered"),
+    }
+}
+
+/// Answers what a peer asks of us over signaling — a relay offer ([`answer`]) or a hole punch
+/// ([`crate::punch::answer`]) — in a task of its own; the session it opens is reported on
+/// `events` like one our listener accepted. True when `report` was such a request.
+pub fn answer_request(
+    report: &SignalReport,
+    account: &Account,
+    me: &LocalPeer,
+    events: &EventSender,
+) -> bool {
+    match report {
+        SignalReport::RelayOffer { ticket, .. } => {
+            let (account, ticket) = (account.clone(), ticket.clone());
+            tokio::spawn(answer(account, ticket, me.clone(), events.clone()));
+            true
+        }
+        SignalReport::Punch {
+            from,
+            addr,
+            delay_ms,
+        } => {
+            let (from, addr) = (from.clone(), addr.clone());
+            let punch = crate::punch::answer(from, addr, *delay_ms, me.clone(), events.clone());
+            tokio::spawn(punch);
+            true
+        }
+        _ => false,
     }
 }

@@ -50,6 +50,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(signal::open),
         )
         .route("/relay/{key}", post(relay::offer).get(relay::join))
+        .route("/punch/{key}", post(signal::punch))
         .route("/mailbox", get(mailbox::fetch))
         .route("/mailbox/{key}", mailbox_key_routes(&state))
         // A route layer sees the matched route, which tells the limited routes apart.

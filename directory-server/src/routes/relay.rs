@@ -19,12 +19,12 @@ use crate::state::AppState;
 
 fn refused(refusal: Refusal) -> ApiError {
     match refusal {
-        Refusal::Off => ApiError::RelayUnavailable(
+        Refusal::Off => ApiError::PathUnavailable(
             "this directory does not relay sessions (--relay off); the message can wait in the \
              mailbox"
                 .into(),
         ),
-        Refusal::Busy => ApiError::RelayUnavailable(
+        Refusal::Busy => ApiError::PathUnavailable(
             "the directory's relay is carrying as many sessions as it may (for everyone, or for \
              one of you); try again later"
                 .into(),

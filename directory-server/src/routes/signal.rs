@@ -1,15 +1,20 @@
-//! `GET /signal`: the WebSocket a running client keeps open (see [`crate::signal`]).
+//! `GET /signal`: the WebSocket a running client keeps open (see [`crate::signal`]), and
+//! `POST /punch/{username}`, which arranges a hole punch over two such connections.
 
 use std::net::SocketAddr;
 
-use axum::Extension;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
-use p2p_chat_protocol::api::signal::MAX_SIGNAL_BYTES;
+use axum::{Extension, Json};
+use p2p_chat_protocol::api::signal::{MAX_SIGNAL_BYTES, PunchPlan};
 
+use super::clients::path_username;
 use crate::auth::Authenticated;
 use crate::client_ip::ClientAddr;
+use crate::error::ApiError;
+use crate::extract::ApiPath;
+use crate::signal::PunchRefusal;
 use crate::state::AppState;
 
 /// Read buffer of one signaling connection: 4 KiB (its messages are small; thousands of
@@ -37,4 +42,40 @@ pub(super) async fn open(
         .max_message_size(MAX_SIGNAL_BYTES)
         .max_frame_size(MAX_SIGNAL_BYTES)
         .on_upgrade(move |socket| crate::signal::serve(socket, state, username, observed))
+}
+
+/// `POST /punch/{username}`: arranges a hole punch between the token's owner and `username`
+/// (see [`crate::signal::Hub::punch`]). 200 with a [`PunchPlan`]; 404 when either side has
+/// no signaling connection open; 503 when the directory cannot see a side's port; 429 over
+/// the requester's budget of punches.
+pub(super) async fn punch(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<PunchPlan>, ApiError> {
+    let target = path_username(&raw)?;
+    if target == auth.username {
+        return Err(ApiError::InvalidRequest(
+            "a hole punch is between two different users".into(),
+        ));
+    }
+    let plan = state
+        .hub()
+        .punch(&auth.username, &target)
+        .map_err(|refusal| match refusal {
+            PunchRefusal::NotConnected => ApiError::NotFound(format!(
+                "{target} or you have no client connected to the directory right now (a running \
+                 chat window or listen keeps one)"
+            )),
+            PunchRefusal::NoPort => ApiError::PathUnavailable(
+                "the directory cannot see the port of your client or theirs (a reverse proxy \
+                 that does not report it: see docs/deploy.md); the relay can still connect you"
+                    .into(),
+            ),
+            PunchRefusal::TooMany(wait) => ApiError::TooManyRequests {
+                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            },
+        })?;
+    tracing::debug!(from = %auth.username, to = %target, delay_ms = plan.delay_ms, "hole punch arranged");
+    Ok(Json(plan))
 }

@@ -143,3 +143,78 @@ async fn presence_and_mail_are_pushed_over_the_signaling_connection() {
     );
     assert_eq!(open(addr, Some(&alice)).await.err(), Some(401));
 }
+
+#[tokio::test]
+async fn a_hole_punch_tells_both_sides_where_the_other_is_seen() {
+    let state: AppState = memory_state(fast_settings()).await;
+    let router = app(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(run(listener, state.clone(), std::future::pending()));
+    for name in ["alice", "bob", "carol"] {
+        register(&router, name, 4000).await;
+    }
+    let (alice, bob) = (login(&router, "alice").await, login(&router, "bob").await);
+    let punch = |to: &str, token: Option<&str>| {
+        let (router, uri, token) = (
+            router.clone(),
+            format!("/punch/{to}"),
+            token.map(str::to_owned),
+        );
+        async move { call(&router, "POST", &uri, None, token.as_deref()).await }
+    };
+    // Without a signaling connection there is nothing to punch from.
+    assert_eq!(punch("bob", Some(&alice)).await.status, 404);
+    let mut alice_socket = open(addr, Some(&alice)).await.unwrap();
+    let ServerSignal::Welcome {
+        observed: alice_seen,
+    } = next(&mut alice_socket).await
+    else {
+        panic!("welcome first")
+    };
+    // bob is not connected yet.
+    assert_eq!(punch("bob", Some(&alice)).await.status, 404);
+    let mut bob_socket = open(addr, Some(&bob)).await.unwrap();
+    let ServerSignal::Welcome { observed: bob_seen } = next(&mut bob_socket).await else {
+        panic!("welcome first")
+    };
+    let reply = punch("bob", Some(&alice)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["addr"], bob_seen.unwrap());
+    assert!(reply.json["delay_ms"].as_u64().unwrap() < 10_000);
+    // bob hears it (after alice's presence news), with alice's observed address.
+    loop {
+        match next(&mut bob_socket).await {
+            ServerSignal::Punch { from, addr, .. } => {
+                assert_eq!(from, "alice");
+                assert_eq!(Some(addr), alice_seen);
+                break;
+            }
+            ServerSignal::Presence { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Hostile and pointless requests.
+    assert_eq!(punch("alice", Some(&alice)).await.status, 400);
+    assert_eq!(punch("bob", None).await.status, 401);
+    assert_eq!(punch("bob", Some("garbage")).await.status, 401);
+    assert_eq!(punch("carol", Some(&alice)).await.status, 404);
+    // A name that cannot exist is nobody, as everywhere in the API.
+    assert_eq!(punch("no%20such%2Fname", Some(&alice)).await.status, 404);
+    let long = "x".repeat(10_000);
+    assert!(matches!(
+        punch(&long, Some(&alice)).await.status.as_u16(),
+        404 | 414
+    ));
+    // A flood is cut off by the requester's budget, with Retry-After.
+    let mut refused = None;
+    for _ in 0..50 {
+        let reply = punch("bob", Some(&alice)).await;
+        if reply.status == 429 {
+            refused = Some(reply);
+            break;
+        }
+    }
+    let refused = refused.expect("a flood of punches is refused");
+    assert!(refused.headers.contains_key("retry-after"));
+}

@@ -28,6 +28,30 @@ pub struct RelayTicket {
     pub ticket: String,
 }
 
+/// Path prefix of hole punching: `POST /punch/{username}` asks the directory to time a TCP
+/// simultaneous open between us and `username` (see [`PunchPlan`] and
+/// [`ServerSignal::Punch`]).
+pub const PUNCH_PATH: &str = "/punch";
+
+/// Answer to `POST /punch/{username}`: where and when the requester dials. The same moment is
+/// pushed to `username` as [`ServerSignal::Punch`], so both sides' SYNs cross (a TCP
+/// simultaneous open, RFC 9293 §3.5 figure 8) and each side's router lets the other's in.
+///
+/// Roles: the side the punch was asked of (`username`) runs the Noise handshake as the
+/// initiator and the requester answers, whichever of the two TCP connects won; so when one
+/// side's SYN reaches the other's listener (a side with a public address), the listener
+/// answers as it always does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PunchPlan {
+    /// `HOST:PORT` the directory observed on `username`'s signaling connection (IPv6 in
+    /// brackets): dial it from the port of our own signaling connection.
+    pub addr: String,
+    /// Milliseconds to wait before the first connect, so both start together (the directory
+    /// makes up the difference of the two sides' measured round trips, as libp2p's DCUtR
+    /// does with half the round trip).
+    pub delay_ms: u64,
+}
+
 /// Largest signaling message either side accepts, in bytes: 16 KiB.
 pub const MAX_SIGNAL_BYTES: usize = 16 * 1024;
 
@@ -62,6 +86,18 @@ pub enum ServerSignal {
         /// Who asks.
         from: String,
     },
+    /// `from` asks for a hole punch: after `delay_ms` milliseconds, dial `addr` (where the
+    /// directory sees `from`'s signaling connection) from the port of our own signaling
+    /// connection, retrying a few rounds, and run the Noise handshake as the initiator (see
+    /// [`PunchPlan`] for the roles).
+    Punch {
+        /// Who asks.
+        from: String,
+        /// `HOST:PORT` to dial.
+        addr: String,
+        /// Milliseconds to wait first.
+        delay_ms: u64,
+    },
     /// A message type this client does not know (from a newer directory); ignored.
     #[serde(other)]
     Unknown,
@@ -95,14 +131,29 @@ mod tests {
                 },
                 r#"{"type":"relay_offer","ticket":"00ff","from":"alice"}"#,
             ),
+            (
+                ServerSignal::Punch {
+                    from: "alice".into(),
+                    addr: "203.0.113.1:55555".into(),
+                    delay_ms: 12,
+                },
+                r#"{"type":"punch","from":"alice","addr":"203.0.113.1:55555","delay_ms":12}"#,
+            ),
         ];
         for (signal, json) in cases {
             assert_eq!(serde_json::to_string(&signal).unwrap(), json);
             assert_eq!(serde_json::from_str::<ServerSignal>(json).unwrap(), signal);
         }
         let later: ServerSignal =
-            serde_json::from_str(r#"{"type":"punch_now","at_ms":5}"#).unwrap();
+            serde_json::from_str(r#"{"type":"later_kind","at_ms":5}"#).unwrap();
         assert_eq!(later, ServerSignal::Unknown);
         assert!(serde_json::from_str::<ServerSignal>(r#"{"no":"type"}"#).is_err());
+        let plan = PunchPlan {
+            addr: "[2001:db8::1]:4000".into(),
+            delay_ms: 0,
+        };
+        let json = r#"{"addr":"[2001:db8::1]:4000","delay_ms":0}"#;
+        assert_eq!(serde_json::to_string(&plan).unwrap(), json);
+        assert_eq!(serde_json::from_str::<PunchPlan>(json).unwrap(), plan);
     }
 }

@@ -295,6 +295,7 @@ impl App {
             crate::net::SessionPath::Relayed => {
                 "through the directory's relay, encrypted end to end".to_owned()
             }
+            crate::net::SessionPath::Punched => format!("directly, hole punched, {}", peer.addr),
         };
         chat.notice(
             now,

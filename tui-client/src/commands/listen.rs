@@ -76,16 +76,12 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                         SignalReport::Mail => {
                             let _ = notices.send(MailEffect::Fetch);
                         }
-                        // A peer that cannot reach us directly meets us on the relay.
-                        SignalReport::RelayOffer { ticket, .. } => {
-                            tokio::spawn(crate::relay::answer(
-                                relay_account.clone(),
-                                ticket,
-                                answer_as.clone(),
-                                answer_to.clone(),
-                            ));
+                        // A peer that cannot reach us directly meets us on the relay or by
+                        // a hole punch.
+                        request => {
+                            let (account, me, events) = (&relay_account, &answer_as, &answer_to);
+                            crate::relay::answer_request(&request, account, me, events);
                         }
-                        _ => {}
                     }
                     !notices.is_closed()
                 }),
@@ -165,6 +161,12 @@ async fn handle_sessions(
                     }
                     SessionPath::Relayed => {
                         eprintln!("{} connected through the directory's relay", peer.username);
+                    }
+                    SessionPath::Punched => {
+                        eprintln!(
+                            "{} connected from {} (hole punched)",
+                            peer.username, peer.addr
+                        );
                     }
                 }
                 sessions.admit(session, peer.username, handle);

@@ -80,10 +80,18 @@ pub async fn send(
         }
         DialTarget::Addr(_) => None,
     };
+    // A port of our own for a hole punch: the signaling connection and the punch leave from
+    // it (a user of the directory only).
+    let held = match (&target, &ctx.account) {
+        (DialTarget::Username(_), Some(_)) => {
+            net::port::reserve(std::net::SocketAddr::from(([0, 0, 0, 0], 0))).ok()
+        }
+        _ => None,
+    };
     let local = LocalPeer {
         username: my_name(name, &ctx.profile)?,
         listen_port: None,
-        local_addr: None,
+        local_addr: held.as_ref().and_then(|port| port.local_addr().ok()),
         identity: ctx.identity.clone(),
     };
     let direct = direct(
@@ -186,7 +194,15 @@ async fn direct(
     text: &str,
     queued_for: &mut Option<String>,
 ) -> Result<Outcome, Failure> {
-    let resolved = match resolve::resolve(ctx.account.as_ref(), target).await {
+    let signaling = async {
+        match (&ctx.account, local.local_addr) {
+            (Some(account), Some(port)) => account.brief_signaling(port).await,
+            _ => None,
+        }
+    };
+    let (resolved, _signaling) =
+        tokio::join!(resolve::resolve(ctx.account.as_ref(), target), signaling);
+    let resolved = match resolved {
         Ok(resolved) => resolved,
         Err(resolve::ResolveError::Gone(e)) => return Err(Failure::Final(anyhow::anyhow!(e))),
         Err(resolve::ResolveError::Other(e)) => {

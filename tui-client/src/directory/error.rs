@@ -139,15 +139,28 @@ pub enum DirectoryError {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Op<'a> {
     Ping,
-    Register { username: &'a str },
+    Register {
+        username: &'a str,
+    },
     Login,
-    List { with_token: bool },
-    Lookup { username: &'a str },
-    Authed { username: &'a str },
-    Unregister { username: &'a str },
+    List {
+        with_token: bool,
+    },
+    Lookup {
+        username: &'a str,
+    },
+    Authed {
+        username: &'a str,
+    },
+    Unregister {
+        username: &'a str,
+    },
     Logout,
-    PasswordChange { username: &'a str },
+    PasswordChange {
+        username: &'a str,
+    },
     Mail(MailOp<'a>),
+    /// The relay and hole punching.
     Relay,
 }
 

@@ -5,8 +5,8 @@
 
 use futures::StreamExt;
 use p2p_chat_protocol::api::signal::{
-    MAX_SIGNAL_BYTES, RELAY_PATH, RELAY_UPGRADE, RelayTicket, SIGNAL_PATH, SIGNAL_PING_SECS,
-    ServerSignal,
+    MAX_SIGNAL_BYTES, PUNCH_PATH, PunchPlan, RELAY_PATH, RELAY_UPGRADE, RelayTicket, SIGNAL_PATH,
+    SIGNAL_PING_SECS, ServerSignal,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -185,6 +185,20 @@ impl DirectoryClient {
         let req = self.http.post(url).bearer_auth(token);
         let ticket: RelayTicket = self.json(Op::Relay, req).await?;
         Ok(ticket.ticket)
+    }
+
+    /// `POST /punch/{username}`: asks the directory to time a hole punch between us and
+    /// `username`; our part of it (the directory pushes theirs over signaling).
+    ///
+    /// # Errors
+    /// [`DirectoryError::NotFound`]-like errors when either side has no signaling connection,
+    /// [`DirectoryError::Server`] (503) when the directory cannot see a side's port, 429 over
+    /// our budget of punches, and the transport errors.
+    pub async fn punch(&self, username: &str, token: &str) -> Result<PunchPlan, DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
+        let url = self.url(&[PUNCH_PATH.trim_start_matches('/'), username]);
+        let req = self.http.post(url).bearer_auth(token);
+        self.json(Op::Relay, req).await
     }
 
     /// `GET /relay/{ticket}` upgraded: one end of the relayed byte stream, and the address of

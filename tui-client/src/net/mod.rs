@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 pub use handle::MAX_UNACKED_INBOUND;
 pub use listener::serve;
-pub use open::{accept_relayed, dial, open_outgoing};
+pub use open::{accept_relayed, answer_punched, dial, initiate_punched, open_outgoing};
 pub use session::SessionHandle;
 
 /// A byte stream a session runs over: a TCP connection to the peer, or the directory's relay
@@ -132,14 +132,18 @@ pub enum SessionPath {
     Direct,
     /// Through the directory's relay (which copies the encrypted session, nothing more).
     Relayed,
+    /// A TCP connection that a hole punch opened: both sides dialled at a moment the
+    /// directory chose, through routers that would not let a plain dial in.
+    Punched,
 }
 
 impl SessionPath {
-    /// The word for it: `direct` or `relayed`.
+    /// The word for it: `direct`, `relayed` or `punched`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Direct => "direct",
             Self::Relayed => "relayed",
+            Self::Punched => "punched",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Opening sessions: dialling a peer ([`dial`]), accepting one our listener took
-//! ([`accept`]), or running either side's handshake over a stream the directory's relay gave
-//! ([`open_outgoing`], [`accept_relayed`]). Each ends in [`super::session::start`].
+//! ([`accept`]), running either side's handshake over a stream the directory's relay gave
+//! ([`open_outgoing`], [`accept_relayed`]), or over a connection a hole punch opened
+//! ([`answer_punched`], [`initiate_punched`]). Each ends in [`super::session::start`].
 
 use std::net::SocketAddr;
 
@@ -175,6 +176,93 @@ pub async fn accept_relayed(
     let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
     let outcome = timeout(deadline, handshake::respond(stream, &me, false)).await;
     open_incoming(outcome, SessionPath::Relayed, remote_addr, events, None).await;
+}
+
+/// The requester's side of a hole punch over `stream` (a TCP connection to `peer`, who was
+/// asked to punch): the peer runs the dialling side's handshake (the roles of
+/// `p2p_chat_protocol::api::signal::PunchPlan`), we answer it within
+/// [`ACCEPT_HANDSHAKE_TIMEOUT`](super::listener::ACCEPT_HANDSHAKE_TIMEOUT), check that it is
+/// `peer` holding `expected` (when known), and start the session as our dial
+/// (`Direction::Outgoing { request }`, path [`SessionPath::Punched`]).
+///
+/// # Errors
+/// [`DialError::HandshakeTimeout`], [`DialError::Handshake`] (a failed handshake, or someone
+/// other than `peer` answered), naming `addr`.
+#[allow(clippy::too_many_arguments)]
+pub async fn answer_punched(
+    stream: TcpStream,
+    addr: &str,
+    peer: &str,
+    me: &LocalPeer,
+    expected: Option<&PeerKey>,
+    request: u64,
+    events: EventSender,
+) -> Result<SessionHandle, DialError> {
+    let addr = addr.to_owned();
+    let remote_addr = stream.peer_addr().map_err(|e| DialError::Unreachable {
+        addr: addr.clone(),
+        detail: e.to_string(),
+    })?;
+    no_delay(&stream);
+    let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
+    let accepted = match timeout(deadline, handshake::respond(Box::new(stream), me, false)).await {
+        Err(_) => return Err(DialError::HandshakeTimeout { addr }),
+        Ok(Err(e)) => {
+            return Err(DialError::Handshake {
+                addr,
+                detail: e.to_string(),
+            });
+        }
+        Ok(Ok(accepted)) => accepted,
+    };
+    if accepted.username != peer || expected.is_some_and(|key| *key != accepted.key) {
+        let detail =
+            format!("the peer that answered the hole punch is not {peer} with the key we expected");
+        return Err(DialError::Handshake { addr, detail });
+    }
+    let remote = RemotePeer {
+        username: accepted.username,
+        addr: remote_addr,
+        listen_port: accepted.listen_port,
+        key: accepted.key,
+        path: SessionPath::Punched,
+    };
+    let direction = Direction::Outgoing { request };
+    Ok(start(accepted.framed, remote, direction, events, None).await)
+}
+
+/// The asked side of a hole punch over `stream`: we run the dialling side's handshake (XX: we
+/// learn the requester's key) within [`HANDSHAKE_TIMEOUT`], and the session is reported as
+/// incoming, judged by the same trust rule as one our listener accepted. Failures are logged.
+pub async fn initiate_punched(stream: TcpStream, me: LocalPeer, events: EventSender) {
+    let Ok(remote_addr) = stream.peer_addr() else {
+        return;
+    };
+    no_delay(&stream);
+    let outcome = timeout(
+        HANDSHAKE_TIMEOUT,
+        handshake::initiate(Box::new(stream), &me, None),
+    )
+    .await;
+    let (framed, key, username) = match outcome {
+        Ok(Ok(done)) => done,
+        Ok(Err(error)) => {
+            tracing::info!(%remote_addr, %error, "handshake over a hole punch failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%remote_addr, "peer did not finish the handshake over a hole punch");
+            return;
+        }
+    };
+    let peer = RemotePeer {
+        username: clip(username),
+        addr: remote_addr,
+        listen_port: None,
+        key,
+        path: SessionPath::Punched,
+    };
+    start(framed, peer, Direction::Incoming, events, None).await;
 }
 
 /// Starts the session of an answered handshake (`outcome`), or logs why there is none.

@@ -45,6 +45,29 @@ pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
+/// Holds a port at `addr` (port 0: one the system picks) for outgoing connections of a
+/// client that does not listen (`send`): a socket bound with `SO_REUSEPORT`, never listening,
+/// that keeps the port ours for as long as it lives.
+///
+/// # Errors
+/// The bind's [`io::Error`].
+pub fn reserve(addr: SocketAddr) -> io::Result<TcpSocket> {
+    let socket = socket_for(addr)?;
+    socket.bind(addr)?;
+    Ok(socket)
+}
+
+/// Listens on `addr`, a port we already hold ([`reserve`]), for a moment: the hole punch of a
+/// client without a listener takes a connection that arrives there.
+///
+/// # Errors
+/// The bind's or listen's [`io::Error`].
+pub fn listen_shared(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = socket_for(addr)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Connects to `remote` from `local` (our listener's address), so the connection leaves from
 /// our listening port. When `local` is of the other IP family, the unspecified address of
 /// `remote`'s family with `local`'s port is used.

@@ -68,27 +68,22 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     ));
     let signaling = options.account.clone().map(|account| {
         let tx = action_tx.clone();
-        let (answer_as, answer_to, relay_account) =
-            (local.clone(), net_tx.clone(), account.clone());
+        let (answer_as, answer_to, answer_with) = (local.clone(), net_tx.clone(), account.clone());
         tokio::spawn(account.keep_signaling(local.local_addr, move |report| {
+            // A peer that cannot reach us directly meets us on the relay or by a hole punch;
+            // its session arrives like one our listener accepted (and is judged the same way).
+            if crate::relay::answer_request(&report, &answer_with, &answer_as, &answer_to) {
+                return !tx.is_closed();
+            }
             let action = match report {
                 SignalReport::Presence { username, online } => {
                     Action::Presence { username, online }
                 }
                 SignalReport::Mail => Action::MailNotice,
-                // A peer that cannot reach us directly meets us on the relay; its session
-                // arrives like one our listener accepted (and is judged the same way).
-                SignalReport::RelayOffer { ticket, .. } => {
-                    tokio::spawn(crate::relay::answer(
-                        relay_account.clone(),
-                        ticket,
-                        answer_as.clone(),
-                        answer_to.clone(),
-                    ));
-                    return !tx.is_closed();
-                }
                 SignalReport::Connected { .. } => Action::SignalingOpened,
-                SignalReport::Lost => return !tx.is_closed(),
+                SignalReport::RelayOffer { .. }
+                | SignalReport::Punch { .. }
+                | SignalReport::Lost => return !tx.is_closed(),
             };
             tx.try_send(action).is_ok() || !tx.is_closed()
         }))

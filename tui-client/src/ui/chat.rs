@@ -24,6 +24,10 @@ pub fn link_state(link: &Link) -> Span<'static> {
             path: SessionPath::Relayed,
             ..
         } => Span::styled("connected, relayed", theme::GOOD),
+        Link::Connected {
+            path: SessionPath::Punched,
+            ..
+        } => Span::styled("connected, punched", theme::GOOD),
         Link::Reconnecting { attempt } => {
             Span::styled(format!("reconnecting (attempt {attempt})"), theme::BUSY)
         }
@@ -227,7 +231,7 @@ mod tests {
     use crate::net::SessionId;
 
     #[test]
-    fn a_relayed_session_says_so_and_a_direct_one_does_not() {
+    fn relayed_and_punched_sessions_say_so_and_a_direct_one_does_not() {
         let link = |path| Link::Connected {
             session: SessionId(1),
             outgoing: true,
@@ -237,6 +241,10 @@ mod tests {
         assert_eq!(
             link_state(&link(SessionPath::Relayed)).content,
             "connected, relayed"
+        );
+        assert_eq!(
+            link_state(&link(SessionPath::Punched)).content,
+            "connected, punched"
         );
     }
 }

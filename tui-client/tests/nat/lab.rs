@@ -25,6 +25,17 @@ pub enum Unsolicited {
     Drop,
 }
 
+/// How a home router picks the public port of a connection from its LAN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mapping {
+    /// The local port when it is free, whatever the destination (`MASQUERADE`: an "easy" NAT,
+    /// endpoint-independent mapping in RFC 4787's terms).
+    Easy,
+    /// A random port for every connection (`MASQUERADE --random-fully`: a "hard" NAT,
+    /// endpoint-dependent mapping).
+    Hard,
+}
+
 /// A namespace of the lab.
 #[derive(Clone, Debug)]
 pub struct Host {
@@ -124,10 +135,10 @@ impl Lab {
         Host { ns, ip }
     }
 
-    /// A home router on the internet with its own LAN, masquerading, treating unsolicited
-    /// connections as `unsolicited` says; returns the router and a function-like handle to
-    /// add hosts to its LAN (see [`Lab::lan_host`]).
-    pub fn home_router(&mut self, unsolicited: Unsolicited) -> Site {
+    /// A home router on the internet with its own LAN, masquerading as `mapping` says,
+    /// treating unsolicited connections as `unsolicited` says; returns the router and a
+    /// handle to add hosts to its LAN (see [`Lab::lan_host`]).
+    pub fn home_router(&mut self, mapping: Mapping, unsolicited: Unsolicited) -> Site {
         self.sites += 1;
         let n = self.sites;
         let wan_ip = format!("203.0.113.{n}");
@@ -139,20 +150,21 @@ impl Lab {
         let router = self.namespace(&format!("r{n}"));
         self.plug(&router, &wan_ip);
         in_ns(&router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        in_ns(
-            &router,
-            &[
-                "iptables",
-                "-t",
-                "nat",
-                "-A",
-                "POSTROUTING",
-                "-o",
-                "wan",
-                "-j",
-                "MASQUERADE",
-            ],
-        );
+        let mut masquerade = vec![
+            "iptables",
+            "-t",
+            "nat",
+            "-A",
+            "POSTROUTING",
+            "-o",
+            "wan",
+            "-j",
+            "MASQUERADE",
+        ];
+        if mapping == Mapping::Hard {
+            masquerade.push("--random-fully");
+        }
+        in_ns(&router, &masquerade);
         if unsolicited == Unsolicited::Drop {
             for chain in ["INPUT", "FORWARD"] {
                 in_ns(
