@@ -218,3 +218,45 @@ async fn a_hole_punch_tells_both_sides_where_the_other_is_seen() {
     let refused = refused.expect("a flood of punches is refused");
     assert!(refused.headers.contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn behind_a_proxy_that_hides_ports_a_punch_is_refused_with_503() {
+    let settings = p2p_chat_directory::Settings {
+        trusted_proxies: vec![
+            p2p_chat_directory::client_ip::parse_trusted_proxy("127.0.0.1").unwrap(),
+        ],
+        ..fast_settings()
+    };
+    let state: AppState = memory_state(settings).await;
+    let router = app(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(run(listener, state.clone(), std::future::pending()));
+    let mut sockets = Vec::new();
+    for (name, client) in [("alice", "203.0.113.7"), ("bob", "198.51.100.9")] {
+        register(&router, name, 4000).await;
+        let token = login(&router, name).await;
+        let mut request = format!("ws://{addr}{SIGNAL_PATH}")
+            .into_client_request()
+            .unwrap();
+        let headers = request.headers_mut();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        headers.insert("x-forwarded-for", client.parse().unwrap());
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (mut socket, _) = client_async(request, MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap();
+        // The proxy reported only the client's IP.
+        assert_eq!(
+            next(&mut socket).await,
+            ServerSignal::Welcome {
+                observed: Some(client.into())
+            }
+        );
+        sockets.push((socket, token));
+    }
+    let alice = &sockets[0].1;
+    let reply = call(&router, "POST", "/punch/bob", None, Some(alice)).await;
+    assert_eq!(reply.status, 503, "{}", reply.text);
+    assert!(reply.text.contains("port"), "{}", reply.text);
+}
