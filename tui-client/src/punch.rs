@@ -9,7 +9,8 @@
 //! [`dial`] is the requester's side (`POST /punch/{peer}`), [`answer`] the side the directory
 //! asked (`ServerSignal::Punch`). The asked side runs the Noise handshake as the initiator, so
 //! when its SYN reaches the requester's listener instead (the requester has a public address:
-//! "connection reversal"), the listener answers it like any other peer.
+//! "connection reversal"), the listener answers it like any other peer and hands the session
+//! to the waiting punch ([`net::reversal`]): on both sides, the requester dialled.
 
 use std::io;
 use std::net::SocketAddr;
@@ -123,6 +124,8 @@ pub async fn dial(
     let local = me
         .local_addr
         .ok_or_else(|| unreachable("no local port to punch from".into()))?;
+    // Waiting before asking: the peer may dial our listener as soon as it is asked.
+    let mut reversal = net::reversal::await_peer(me, peer);
     let plan = account
         .client
         .punch(peer, &account.token)
@@ -134,10 +137,16 @@ pub async fn dial(
         .map_err(|_| unreachable(format!("the directory gave no address: {:?}", plan.addr)))?;
     let delay = Duration::from_millis(plan.delay_ms);
     let accept_too = me.listen_port.is_none();
-    let stream = simultaneous_open(local, remote, delay, accept_too)
-        .await
-        .map_err(|e| unreachable(e.to_string()))?;
-    net::answer_punched(stream, &label, peer, me, expected, request, events).await
+    tokio::select! {
+        opened = simultaneous_open(local, remote, delay, accept_too) => {
+            let stream = opened.map_err(|e| unreachable(e.to_string()))?;
+            net::answer_punched(stream, &label, peer, me, expected, request, events).await
+        }
+        // The peer's SYN reached our listener instead (connection reversal).
+        reversed = reversal.arrived() => {
+            net::adopt_punched(reversed, &label, peer, expected, request, events).await
+        }
+    }
 }
 
 /// The asked side: `from` wants a punch; dial `addr` (where the directory sees `from`) after

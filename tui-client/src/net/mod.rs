@@ -10,6 +10,7 @@ pub mod handshake;
 pub mod listener;
 mod open;
 pub mod port;
+pub mod reversal;
 pub mod session;
 
 use std::net::SocketAddr;
@@ -21,7 +22,9 @@ use tokio::sync::mpsc;
 
 pub use handle::MAX_UNACKED_INBOUND;
 pub use listener::serve;
-pub use open::{accept_relayed, answer_punched, dial, initiate_punched, open_outgoing};
+pub use open::{
+    accept_relayed, adopt_punched, answer_punched, dial, initiate_punched, open_outgoing,
+};
 pub use session::SessionHandle;
 
 /// A byte stream a session runs over: a TCP connection to the peer, or the directory's relay

@@ -161,6 +161,14 @@ pub(super) async fn accept(
         }
     };
     drop(slot);
+    // A peer we asked to punch may have reached our listener: the punch takes it.
+    let outcome = match outcome {
+        Ok(Ok(accepted)) => match super::reversal::deliver(&me, (accepted, remote_addr)) {
+            None => return,
+            Some((accepted, _)) => Ok(Ok(accepted)),
+        },
+        other => other,
+    };
     open_incoming(outcome, SessionPath::Direct, remote_addr, events, permit).await;
 }
 
@@ -215,6 +223,32 @@ pub async fn answer_punched(
         }
         Ok(Ok(accepted)) => accepted,
     };
+    adopt_punched(
+        (accepted, remote_addr),
+        &addr,
+        peer,
+        expected,
+        request,
+        events,
+    )
+    .await
+}
+
+/// Starts the session of a handshake answered for a hole punch — over the punched connection
+/// ([`answer_punched`]), or by our listener when the peer's dial reached it
+/// ([`super::reversal`]) — as our dial, once the peer proved to be `peer` holding `expected`.
+///
+/// # Errors
+/// [`DialError::Handshake`] when someone other than `peer` answered.
+pub async fn adopt_punched(
+    (accepted, remote_addr): super::reversal::Reversed,
+    addr: &str,
+    peer: &str,
+    expected: Option<&PeerKey>,
+    request: u64,
+    events: EventSender,
+) -> Result<SessionHandle, DialError> {
+    let addr = addr.to_owned();
     if accepted.username != peer || expected.is_some_and(|key| *key != accepted.key) {
         let detail =
             format!("the peer that answered the hole punch is not {peer} with the key we expected");

@@ -1,6 +1,7 @@
 //! Peer sessions over real loopback TCP: chatting both ways, encryption and keys, and hostile
 //! or broken peers that are turned away while another peer on the same listener keeps chatting.
 
+mod reversal;
 mod security;
 mod support;
 

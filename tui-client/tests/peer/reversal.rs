@@ -1,0 +1,87 @@
+//! Connection reversal: the peer asked for a hole punch dials our listener instead of crossing
+//! our SYN; the listener hands its session to the punch that waits for it, so both sides agree
+//! that we dialled.
+
+use p2p_chat::net::{self, Direction, SessionEvent, SessionPath};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::support::{PATIENCE, listen_as, next_event, peer};
+
+#[tokio::test]
+async fn a_punch_answer_that_reaches_our_listener_becomes_our_dial() {
+    let alice = peer("alice", None);
+    let bob = peer("bob", None);
+    let (addr, mut alice_rx) = listen_as(alice.clone()).await;
+    let mut awaited = net::reversal::await_peer(&alice, "bob");
+    // bob, asked to punch, dials alice's listener and starts the handshake.
+    let (bob_tx, mut bob_rx) = mpsc::channel(8);
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    tokio::spawn(net::initiate_punched(stream, bob.clone(), bob_tx));
+    let reversed = tokio::time::timeout(PATIENCE, awaited.arrived())
+        .await
+        .expect("the listener hands the session over");
+    let (alice_tx, mut punch_rx) = mpsc::channel(8);
+    let expected = *bob.identity.public();
+    let handle = net::adopt_punched(reversed, "bob", "bob", Some(&expected), 7, alice_tx)
+        .await
+        .unwrap();
+    // alice: our dial (request 7), punched; nothing reported as an incoming session.
+    let opened = next_event(&mut punch_rx).await;
+    assert_eq!(opened.session, handle.id());
+    let SessionEvent::Opened {
+        peer, direction, ..
+    } = opened.event
+    else {
+        panic!("opened first")
+    };
+    assert_eq!(direction, Direction::Outgoing { request: 7 });
+    assert_eq!(
+        (peer.username.as_str(), peer.path),
+        ("bob", SessionPath::Punched)
+    );
+    assert!(
+        alice_rx.try_recv().is_err(),
+        "the listener reported nothing"
+    );
+    // bob: alice dialled him.
+    let SessionEvent::Opened {
+        direction, peer, ..
+    } = next_event(&mut bob_rx).await.event
+    else {
+        panic!("opened first")
+    };
+    assert_eq!(direction, Direction::Incoming);
+    assert_eq!(peer.username, "alice");
+    // Once nobody waits, the listener reports peers as usual.
+    drop(awaited);
+    let (bob_tx, _bob_rx) = mpsc::channel(8);
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    tokio::spawn(net::initiate_punched(stream, bob, bob_tx));
+    let SessionEvent::Opened { direction, .. } = next_event(&mut alice_rx).await.event else {
+        panic!("opened first")
+    };
+    assert_eq!(direction, Direction::Incoming);
+}
+
+#[tokio::test]
+async fn someone_else_answering_a_punch_is_refused() {
+    let alice = peer("alice", None);
+    let mallory = peer("bob", None);
+    let (addr, _alice_rx) = listen_as(alice.clone()).await;
+    let mut awaited = net::reversal::await_peer(&alice, "bob");
+    let (tx, _rx) = mpsc::channel(8);
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    tokio::spawn(net::initiate_punched(stream, mallory, tx));
+    let reversed = tokio::time::timeout(PATIENCE, awaited.arrived())
+        .await
+        .unwrap();
+    // The real bob's key is another one.
+    let real_bob = *peer("bob", None).identity.public();
+    let (tx, _rx) = mpsc::channel(8);
+    let refused = net::adopt_punched(reversed, "bob", "bob", Some(&real_bob), 1, tx).await;
+    assert!(
+        matches!(refused, Err(net::DialError::Handshake { .. })),
+        "{refused:?}"
+    );
+}
