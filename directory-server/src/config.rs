@@ -195,6 +195,19 @@ pub struct Config {
     )]
     pub relay: bool,
 
+    /// Whether the directory times hole punches between users behind routers, so they can
+    /// connect directly (each then learns the address and port the other's client connects
+    /// to the directory from): on or off.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_HOLE_PUNCHING",
+        default_value = "on",
+        action = clap::ArgAction::Set,
+        value_parser = parse_on_off,
+        value_name = "on|off"
+    )]
+    pub hole_punching: bool,
+
     /// Most relayed sessions at once.
     #[arg(
         long,
@@ -303,6 +316,7 @@ impl Config {
                     .unwrap_or(MAX_SEALED_BYTES),
                 ttl: Duration::from_secs(self.mailbox_ttl_days * SECS_PER_DAY),
             },
+            hole_punching: self.hole_punching,
             relay: RelayLimits {
                 enabled: self.relay,
                 max_sessions: self.relay_max_sessions as usize,

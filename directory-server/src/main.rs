@@ -64,6 +64,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         mailbox_max_bytes = settings.mailbox.max_bytes,
         mailbox_ttl_secs = settings.mailbox.ttl.as_secs(),
         relay = settings.relay.enabled,
+        hole_punching = settings.hole_punching,
         max_connections = settings.connections.max_connections,
         "listening"
     );

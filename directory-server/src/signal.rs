@@ -40,6 +40,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const PUNCH_BURST: u32 = 10;
 /// See [`PUNCH_BURST`].
 const PUNCH_EVERY: Duration = Duration::from_secs(6);
+/// Requesters tracked before idle ones are forgotten: 10,000.
+const PRUNE_ABOVE: usize = 10_000;
 
 /// Who is connected, by username; each connection has its own queue of pushes.
 pub struct Hub {
@@ -82,6 +84,8 @@ struct Connection {
     observed: Option<SocketAddr>,
     /// The last measured round trip (ping to pong).
     rtt: Option<Duration>,
+    /// A short command's connection (see [`Hub::join`]).
+    brief: bool,
 }
 
 /// Where a hole punch reaches one side: the address of its newest signaling connection whose
@@ -108,12 +112,17 @@ pub enum PunchRefusal {
 
 impl Hub {
     /// Registers a connection of `username` coming from `observed` (when the directory sees
-    /// its port); returns its id, its queue, and whether it is the user's only connection (the
-    /// user just came online).
+    /// its port); returns its id, its queue, and whether it is the user's only running client
+    /// now (the user just came online).
+    ///
+    /// A `brief` connection belongs to a short command (`send`) that only needs to ask for hole
+    /// punches from its port: it is no running client (no presence, no pushes) and never the
+    /// target of a punch or a relay offer.
     pub fn join(
         &self,
         username: &str,
         observed: Option<SocketAddr>,
+        brief: bool,
     ) -> (u64, mpsc::Receiver<ServerSignal>, bool) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -125,8 +134,9 @@ impl Hub {
             tx,
             observed,
             rtt: None,
+            brief,
         });
-        let first = list.len() == 1;
+        let first = !brief && list.iter().filter(|c| !c.brief).count() == 1;
         (id, rx, first)
     }
 
@@ -142,19 +152,28 @@ impl Hub {
         }
     }
 
-    /// Where a punch reaches `username` (see [`PunchEnd`]), with the queue of that connection.
+    /// Where a punch reaches `username` (see [`PunchEnd`]), with the queue of that connection:
+    /// its newest connection with a port, of a running client for the `target` of a punch,
+    /// of any kind (a [brief](Hub::join) one first) for the requester.
     fn punch_end(
         inner: &HubInner,
         username: &str,
+        target: bool,
     ) -> Result<(PunchEnd, mpsc::Sender<ServerSignal>), PunchRefusal> {
         let list = inner
             .connections
             .get(username)
+            .map(|list| {
+                list.iter()
+                    .filter(|c| !(target && c.brief))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|list| !list.is_empty())
             .ok_or(PunchRefusal::NotConnected)?;
         let newest = list
             .iter()
             .rev()
-            .find_map(|c| Some((c.observed?, c)))
+            .find_map(|c| Some((c.observed?, *c)))
             .ok_or(PunchRefusal::NoPort)?;
         let (addr, connection) = newest;
         let rtt = connection.rtt.unwrap_or_default();
@@ -173,10 +192,13 @@ impl Hub {
     pub fn punch(&self, from: &str, to: &str) -> Result<PunchPlan, PunchRefusal> {
         let (ours, theirs, tx) = {
             let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            let (ours, _) = Self::punch_end(&inner, from)?;
-            let (theirs, tx) = Self::punch_end(&inner, to)?;
+            let (ours, _) = Self::punch_end(&inner, from, false)?;
+            let (theirs, tx) = Self::punch_end(&inner, to, true)?;
             (ours, theirs, tx)
         };
+        if self.punches.len() > PRUNE_ABOVE {
+            self.punches.retain_recent();
+        }
         if let Err(not_until) = self.punches.check_key(&from.to_owned()) {
             let clock = governor::clock::DefaultClock::default();
             return Err(PunchRefusal::TooMany(
@@ -198,19 +220,22 @@ impl Hub {
         })
     }
 
-    /// Forgets connection `id` of `username`; true when it was the user's last one.
+    /// Forgets connection `id` of `username`; true when it was the user's last running
+    /// client (not [brief](Hub::join)).
     pub fn leave(&self, username: &str, id: u64) -> bool {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let Some(list) = inner.connections.get_mut(username) else {
             return false;
         };
-        list.retain(|c| c.id != id);
+        let Some(at) = list.iter().position(|c| c.id == id) else {
+            return false;
+        };
+        let gone = list.remove(at);
+        let last = !gone.brief && list.iter().all(|c| c.brief);
         if list.is_empty() {
             inner.connections.remove(username);
-            true
-        } else {
-            false
         }
+        last
     }
 
     /// Closes every signaling connection of `username` (a logout, a password change or a
@@ -222,10 +247,14 @@ impl Hub {
         inner.connections.remove(username);
     }
 
-    /// Whether `username` has a signaling connection open.
+    /// Whether `username` has a running client connected (a signaling connection that is not
+    /// [brief](Hub::join)).
     pub fn is_connected(&self, username: &str) -> bool {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.connections.contains_key(username)
+        inner
+            .connections
+            .get(username)
+            .is_some_and(|list| list.iter().any(|c| !c.brief))
     }
 
     /// Number of open signaling connections.
@@ -237,7 +266,8 @@ impl Hub {
     /// Queues `signal` for every connection of `username`.
     pub fn send_to(&self, username: &str, signal: &ServerSignal) {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        for connection in inner.connections.get(username).into_iter().flatten() {
+        let running = inner.connections.get(username).into_iter().flatten();
+        for connection in running.filter(|c| !c.brief) {
             let _ = connection.tx.try_send(signal.clone());
         }
     }
@@ -249,7 +279,7 @@ impl Hub {
             if name == except {
                 continue;
             }
-            for connection in list {
+            for connection in list.iter().filter(|c| !c.brief) {
                 let _ = connection.tx.try_send(signal.clone());
             }
         }
@@ -278,19 +308,20 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// Serves one authenticated signaling connection of `username`, seen coming from `observed`,
-/// until it closes or stops answering pings.
+/// until it closes or stops answering pings; a `brief` one as [`Hub::join`] says.
 pub async fn serve(
     mut socket: WebSocket,
     state: AppState,
     username: String,
     observed: Option<String>,
+    brief: bool,
 ) {
     let hub = state.hub();
     // `IP:PORT` seen directly (or reported by a trusted proxy), or a bare IP.
     let with_port = observed
         .as_deref()
         .and_then(|addr| addr.parse::<SocketAddr>().ok());
-    let (id, mut pushes, first) = hub.join(&username, with_port);
+    let (id, mut pushes, first) = hub.join(&username, with_port, brief);
     let observed_host = with_port.map(|a| a.ip().to_string()).or_else(|| {
         observed
             .as_deref()
@@ -308,7 +339,10 @@ pub async fn serve(
             }
         }
     };
-    alive(&state, &username, observed_host.clone()).await;
+    // A brief connection is no running client: no heartbeat, no presence.
+    if !brief {
+        alive(&state, &username, observed_host.clone()).await;
+    }
     if first {
         hub.presence(&username, true);
     }
@@ -340,11 +374,15 @@ pub async fn serve(
                 Some(Ok(Message::Pong(payload))) => {
                     // Only the answer to our last ping measures anything; a client may also
                     // send pongs of its own as a heartbeat (RFC 6455 §5.5.3).
-                    if let (true, Some(sent)) = (*payload == ping.0.to_be_bytes(), ping.1.take()) {
+                    if *payload == ping.0.to_be_bytes()
+                        && let Some(sent) = ping.1.take()
+                    {
                         hub.measured(&username, id, sent.elapsed());
                     }
                     missed = 0;
-                    alive(&state, &username, None).await;
+                    if !brief {
+                        alive(&state, &username, None).await;
+                    }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 // Clients send nothing else yet; anything is a sign of life.
@@ -390,11 +428,11 @@ mod tests {
     #[test]
     fn the_hub_reports_first_and_last_connections_and_routes_pushes() {
         let hub = Hub::default();
-        let (a1, mut rx_a1, first) = hub.join("alice", None);
+        let (a1, mut rx_a1, first) = hub.join("alice", None, false);
         assert!(first);
-        let (_a2, mut rx_a2, first) = hub.join("alice", None);
+        let (_a2, mut rx_a2, first) = hub.join("alice", None, false);
         assert!(!first, "a second window of alice");
-        let (b, mut rx_b, _) = hub.join("bob", None);
+        let (b, mut rx_b, _) = hub.join("bob", None, false);
         assert_eq!(hub.connections(), 3);
         hub.send_to("alice", &ServerSignal::Mail);
         assert_eq!(rx_a1.try_recv().unwrap(), ServerSignal::Mail);
@@ -419,10 +457,10 @@ mod tests {
     #[test]
     fn both_sides_of_a_punch_dial_together_at_the_addresses_their_connections_came_from() {
         let hub = Hub::default();
-        let (a, _rx_a, _) = hub.join("alice", addr("203.0.113.1:40000"));
+        let (a, _rx_a, _) = hub.join("alice", addr("203.0.113.1:40000"), false);
         // bob's older connection has no port; the newer one is the one used.
-        let (_b0, mut rx_b0, _) = hub.join("bob", None);
-        let (b, mut rx_b, _) = hub.join("bob", addr("203.0.113.2:55555"));
+        let (_b0, mut rx_b0, _) = hub.join("bob", None, false);
+        let (b, mut rx_b, _) = hub.join("bob", addr("203.0.113.2:55555"), false);
         hub.measured("alice", a, Duration::from_millis(80));
         hub.measured("bob", b, Duration::from_millis(20));
         let plan = hub.punch("alice", "bob").unwrap();
@@ -451,11 +489,11 @@ mod tests {
     fn a_punch_needs_both_sides_connected_with_a_port_and_is_budgeted_per_requester() {
         let hub = Hub::default();
         assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NotConnected));
-        let _a = hub.join("alice", addr("203.0.113.1:40000"));
+        let _a = hub.join("alice", addr("203.0.113.1:40000"), false);
         assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NotConnected));
-        let _b = hub.join("bob", None);
+        let _b = hub.join("bob", None, false);
         assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NoPort));
-        let (_, mut rx_c, _) = hub.join("carol", addr("[2001:db8::3]:4000"));
+        let (_, mut rx_c, _) = hub.join("carol", addr("[2001:db8::3]:4000"), false);
         for _ in 0..PUNCH_BURST {
             let plan = hub.punch("alice", "carol").unwrap();
             assert_eq!(plan.addr, "[2001:db8::3]:4000");
@@ -470,7 +508,7 @@ mod tests {
             "a refused punch asks nothing of carol"
         );
         // carol's own budget is untouched.
-        let _a2 = hub.join("alice", addr("203.0.113.1:40001"));
+        let _a2 = hub.join("alice", addr("203.0.113.1:40001"), false);
         assert!(hub.punch("carol", "alice").is_ok());
     }
 }

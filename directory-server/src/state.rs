@@ -63,12 +63,15 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// What the relay may carry (see [`crate::relay`]).
     pub relay: RelayLimits,
+    /// Whether `POST /punch/{username}` arranges hole punches (see [`crate::signal::Hub::punch`]).
+    pub hole_punching: bool,
 }
 
 impl Default for Settings {
     /// 60 s presence window, 30-day tokens, cost 12, one hash per CPU, no trusted proxy, the
     /// default rate limit and login backoff, listing only with a token, the default mailbox
-    /// limits, the default connection limits, the relay on with its default limits.
+    /// limits, the default connection limits, the relay on with its default limits, hole
+    /// punching on.
     fn default() -> Self {
         Self {
             presence_window: Duration::from_secs(DEFAULT_PRESENCE_WINDOW_SECS),
@@ -82,6 +85,7 @@ impl Default for Settings {
             mailbox: MailboxLimits::default(),
             connections: ConnectionLimits::default(),
             relay: RelayLimits::default(),
+            hole_punching: true,
         }
     }
 }

@@ -165,7 +165,7 @@ impl Account {
     ) {
         let mut attempt = 0u32;
         loop {
-            match self.client.open_signaling(&self.token, local).await {
+            match self.client.open_signaling(&self.token, local, false).await {
                 Ok(mut signaling) => {
                     while let Some(signal) = signaling.next().await {
                         let event = match signal {
@@ -235,7 +235,7 @@ impl Account {
         let opened = async {
             let mut signaling = self
                 .client
-                .open_signaling(&self.token, Some(local))
+                .open_signaling(&self.token, Some(local), true)
                 .await
                 .ok()?;
             match signaling.next().await? {

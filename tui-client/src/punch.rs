@@ -42,7 +42,7 @@ pub const MAX_ANSWERS: usize = 4;
 /// Dials `remote` from `local` after `delay`, again each [`PUNCH_ROUND`] after an attempt is
 /// refused, until one connects or [`PUNCH_WINDOW`] has passed. With `accept_too` (we have no
 /// listener on `local`'s port, as in `send`), a listener is opened on the port for the
-/// duration and a connection from `remote`'s address is taken as well: whichever opens first.
+/// duration and a connection from `remote` is taken as well: whichever opens first.
 ///
 /// # Errors
 /// The last attempt's [`io::Error`], or `TimedOut`.
@@ -88,11 +88,13 @@ pub async fn simultaneous_open(
     }
 }
 
-/// The first connection on `listener` from `remote`'s IP address; others are closed.
+/// The first connection on `listener` from `remote` (the address and port the directory saw
+/// the peer's signaling connection come from, which its dial leaves from); others are closed.
 async fn accept_from(listener: &TcpListener, remote: SocketAddr) -> io::Result<TcpStream> {
     loop {
         let (stream, from) = listener.accept().await?;
-        if from.ip().to_canonical() == remote.ip().to_canonical() {
+        let canonical = |a: SocketAddr| (a.ip().to_canonical(), a.port());
+        if canonical(from) == canonical(remote) {
             return Ok(stream);
         }
     }
@@ -164,8 +166,15 @@ pub async fn answer(from: String, addr: String, delay_ms: u64, me: LocalPeer, ev
         return;
     };
     let delay = Duration::from_millis(delay_ms);
-    match simultaneous_open(local, remote, delay, me.listen_port.is_none()).await {
-        Ok(stream) => net::initiate_punched(stream, me, events).await,
+    // The requester's dial may reach our listener rather than cross ours.
+    let mut reversal = net::reversal::await_dial(&me, remote);
+    let opened = tokio::select! {
+        opened = simultaneous_open(local, remote, delay, me.listen_port.is_none()) => opened,
+        stream = reversal.arrived() => Ok(stream),
+    };
+    drop(reversal);
+    match opened {
+        Ok(stream) => net::initiate_punched(stream, &from, me, events).await,
         Err(e) => tracing::info!(%from, error = %e, "hole punch failed"),
     }
 }

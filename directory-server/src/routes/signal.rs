@@ -13,13 +13,22 @@ use super::clients::path_username;
 use crate::auth::Authenticated;
 use crate::client_ip::ClientAddr;
 use crate::error::ApiError;
-use crate::extract::ApiPath;
+use crate::extract::{ApiPath, ApiQuery};
 use crate::signal::PunchRefusal;
 use crate::state::AppState;
+use serde::Deserialize;
 
 /// Read buffer of one signaling connection: 4 KiB (its messages are small; thousands of
 /// idle connections must stay cheap).
 const READ_BUFFER: usize = 4 * 1024;
+
+/// The query of `GET /signal`.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct SignalQuery {
+    /// `true` for a short command's connection (see [`crate::signal::Hub::join`]).
+    #[serde(default)]
+    brief: bool,
+}
 
 /// Opens the signaling connection of the token's owner. The observed address is the TCP
 /// peer's `IP:PORT`; behind a trusted proxy, only the client IP the proxy reported.
@@ -28,6 +37,7 @@ pub(super) async fn open(
     ClientAddr(client): ClientAddr,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     auth: Authenticated,
+    ApiQuery(query): ApiQuery<SignalQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let observed = match (client, peer) {
@@ -41,12 +51,15 @@ pub(super) async fn open(
         .write_buffer_size(READ_BUFFER)
         .max_message_size(MAX_SIGNAL_BYTES)
         .max_frame_size(MAX_SIGNAL_BYTES)
-        .on_upgrade(move |socket| crate::signal::serve(socket, state, username, observed))
+        .on_upgrade(move |socket| {
+            crate::signal::serve(socket, state, username, observed, query.brief)
+        })
 }
 
 /// `POST /punch/{username}`: arranges a hole punch between the token's owner and `username`
 /// (see [`crate::signal::Hub::punch`]). 200 with a [`PunchPlan`]; 404 when either side has
-/// no signaling connection open; 503 when the directory cannot see a side's port; 429 over
+/// no signaling connection open; 503 when hole punching is off or the directory cannot see a
+/// side's port; 429 over
 /// the requester's budget of punches.
 pub(super) async fn punch(
     State(state): State<AppState>,
@@ -57,6 +70,12 @@ pub(super) async fn punch(
     if target == auth.username {
         return Err(ApiError::InvalidRequest(
             "a hole punch is between two different users".into(),
+        ));
+    }
+    if !state.settings().hole_punching {
+        return Err(ApiError::PathUnavailable(
+            "this directory does not arrange hole punches (--hole-punching off); the relay can              still connect you"
+                .into(),
         ));
     }
     let plan = state

@@ -260,3 +260,82 @@ async fn behind_a_proxy_that_hides_ports_a_punch_is_refused_with_503() {
     assert_eq!(reply.status, 503, "{}", reply.text);
     assert!(reply.text.contains("port"), "{}", reply.text);
 }
+
+#[tokio::test]
+async fn a_brief_connection_may_ask_for_punches_but_is_no_running_client() {
+    let state: AppState = memory_state(fast_settings()).await;
+    let router = app(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(run(listener, state.clone(), std::future::pending()));
+    for name in ["alice", "bob"] {
+        register(&router, name, 4000).await;
+    }
+    let (alice, bob) = (login(&router, "alice").await, login(&router, "bob").await);
+    let mut bob_socket = open(addr, Some(&bob)).await.unwrap();
+    assert!(matches!(
+        next(&mut bob_socket).await,
+        ServerSignal::Welcome { .. }
+    ));
+    // alice's `send` opens a brief connection.
+    let mut request = format!("ws://{addr}{SIGNAL_PATH}?brief=true")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {alice}").parse().unwrap());
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut brief, _) = client_async(request, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    let ServerSignal::Welcome { observed } = next(&mut brief).await else {
+        panic!("welcome first")
+    };
+    // It may ask for a punch, from its own port.
+    let reply = call(&router, "POST", "/punch/bob", None, Some(&alice)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let ServerSignal::Punch { addr: told, .. } = next(&mut bob_socket).await else {
+        panic!("bob hears the punch, and no presence of alice")
+    };
+    assert_eq!(Some(told), observed);
+    // But alice is not online, cannot be punched or relayed to, and hears no pushes.
+    let shown = call(&router, "GET", "/clients/alice", None, None).await;
+    assert_eq!(shown.json["online"], false, "{}", shown.text);
+    let reply = call(&router, "POST", "/punch/alice", None, Some(&bob)).await;
+    assert_eq!(reply.status, 404, "{}", reply.text);
+    let reply = call(&router, "POST", "/relay/alice", None, Some(&bob)).await;
+    assert_eq!(reply.status, 404, "{}", reply.text);
+    crate::mailbox::deposit(&router, Some(&bob), "alice", b"sealed").await;
+    let pushed = tokio::time::timeout(Duration::from_millis(300), async {
+        loop {
+            if let Some(Ok(Message::Text(text))) = brief.next().await {
+                return text;
+            }
+        }
+    })
+    .await;
+    assert!(
+        pushed.is_err(),
+        "a brief connection gets no pushes: {pushed:?}"
+    );
+    // Closing it signs nobody off and tells nobody anything.
+    brief.close(None).await.unwrap();
+    let quiet = tokio::time::timeout(Duration::from_millis(300), next(&mut bob_socket)).await;
+    assert!(quiet.is_err(), "{quiet:?}");
+}
+
+#[tokio::test]
+async fn an_operator_can_turn_hole_punching_off() {
+    let settings = p2p_chat_directory::Settings {
+        hole_punching: false,
+        ..fast_settings()
+    };
+    let router = app(memory_state(settings).await);
+    for name in ["alice", "bob"] {
+        register(&router, name, 4000).await;
+    }
+    let alice = login(&router, "alice").await;
+    let reply = call(&router, "POST", "/punch/bob", None, Some(&alice)).await;
+    assert_eq!(reply.status, 503, "{}", reply.text);
+    assert!(reply.text.contains("--hole-punching off"), "{}", reply.text);
+}

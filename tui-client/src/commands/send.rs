@@ -40,7 +40,7 @@ enum Outcome {
 
 /// `p2p-chat send`: `words` are USERNAME and the text, or only the text with `ip`; the text's
 /// words are joined with single spaces. Prints, with `json`, one object `{"id", "outcome":
-/// "delivered"|"deposited", "path": "direct"|"relayed"|"mailbox", "rtt_ms"}`.
+/// "delivered"|"deposited", "path": "direct"|"punched"|"relayed"|"mailbox", "rtt_ms"}`.
 ///
 /// Returns the exit status: success once the peer confirmed the message, [`EXIT_DEPOSITED`]
 /// when it waits in the mailbox.

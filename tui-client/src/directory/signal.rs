@@ -32,7 +32,8 @@ pub struct Signaling {
 impl DirectoryClient {
     /// Opens the signaling connection of `username` with `token`, from the port of `local`
     /// (our listener's address, see [`crate::net::port`]) when given and free, else from a
-    /// port the system picks.
+    /// port the system picks. A `brief` one (a short command such as `send`) only lets us ask
+    /// for hole punches: the directory does not count it as a running client.
     ///
     /// # Errors
     /// [`DirectoryError::TokenRejected`] (401 or 403), [`DirectoryError::NotFound`]-like
@@ -42,6 +43,7 @@ impl DirectoryClient {
         &self,
         token: &str,
         local: Option<std::net::SocketAddr>,
+        brief: bool,
     ) -> Result<Signaling, DirectoryError> {
         warn_before_sending(&self.base, Secret::Token);
         let unreachable = |detail: String| DirectoryError::Unreachable {
@@ -76,6 +78,9 @@ impl DirectoryClient {
         };
         // Only the scheme changes, from one that always has a host to one that does too.
         let _ = url.set_scheme(scheme);
+        if brief {
+            url.set_query(Some("brief=true"));
+        }
         let mut request = url
             .as_str()
             .into_client_request()
@@ -121,10 +126,17 @@ async fn connect(
     let mut last = None;
     for remote in tokio::net::lookup_host((host, port)).await? {
         let tcp = match crate::net::port::connect_from(local, remote).await {
-            Ok(tcp) => Ok(tcp),
-            // Our port cannot reach the directory (an earlier connection between the two still
-            // in TIME_WAIT, or a listener bound to loopback): signaling still works from
-            // another port; only hole punching waits for a reconnect from ours.
+            Ok(tcp) => {
+                // Closed with a reset rather than a FIN, so no TIME_WAIT of ours holds the
+                // pair of ports, and the next connection leaves from our port again.
+                if let Err(e) = tcp.set_zero_linger() {
+                    tracing::debug!(error = %e, "cannot turn lingering off");
+                }
+                Ok(tcp)
+            }
+            // Our port cannot reach the directory (a listener bound to loopback, or another
+            // connection between the two ports still open): signaling still works from
+            // another port; only hole punches then miss us.
             Err(e) => {
                 tracing::debug!(error = %e, "signaling leaves from another port this time");
                 TcpStream::connect(remote).await

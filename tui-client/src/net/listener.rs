@@ -146,6 +146,10 @@ pub async fn serve(listener: TcpListener, me: LocalPeer, events: EventSender) {
                 continue;
             }
         };
+        // A dial a hole punch of ours waits for: the punch starts the handshake on it.
+        let Some(stream) = super::reversal::deliver_dial(&me, addr, stream) else {
+            continue;
+        };
         let Some(addr_slot) = per_addr.take(addr.ip()) else {
             // Closed without reading a byte: the flood costs us one accept.
             tracing::debug!(%addr, "too many handshakes from one address; connection dropped");

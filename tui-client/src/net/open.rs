@@ -267,8 +267,9 @@ pub async fn adopt_punched(
 
 /// The asked side of a hole punch over `stream`: we run the dialling side's handshake (XX: we
 /// learn the requester's key) within [`HANDSHAKE_TIMEOUT`], and the session is reported as
-/// incoming, judged by the same trust rule as one our listener accepted. Failures are logged.
-pub async fn initiate_punched(stream: TcpStream, me: LocalPeer, events: EventSender) {
+/// incoming, judged by the same trust rule as one our listener accepted. A peer that is not
+/// `from` (the user who asked for the punch) is dropped. Failures are logged.
+pub async fn initiate_punched(stream: TcpStream, from: &str, me: LocalPeer, events: EventSender) {
     let Ok(remote_addr) = stream.peer_addr() else {
         return;
     };
@@ -289,8 +290,12 @@ pub async fn initiate_punched(stream: TcpStream, me: LocalPeer, events: EventSen
             return;
         }
     };
+    if username != from {
+        tracing::info!(%remote_addr, %from, "someone else answered a hole punch");
+        return;
+    }
     let peer = RemotePeer {
-        username: clip(username),
+        username,
         addr: remote_addr,
         listen_port: None,
         key,

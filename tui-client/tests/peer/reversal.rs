@@ -17,7 +17,7 @@ async fn a_punch_answer_that_reaches_our_listener_becomes_our_dial() {
     // bob, asked to punch, dials alice's listener and starts the handshake.
     let (bob_tx, mut bob_rx) = mpsc::channel(8);
     let stream = TcpStream::connect(&addr).await.unwrap();
-    tokio::spawn(net::initiate_punched(stream, bob.clone(), bob_tx));
+    tokio::spawn(net::initiate_punched(stream, "alice", bob.clone(), bob_tx));
     let reversed = tokio::time::timeout(PATIENCE, awaited.arrived())
         .await
         .expect("the listener hands the session over");
@@ -57,7 +57,7 @@ async fn a_punch_answer_that_reaches_our_listener_becomes_our_dial() {
     drop(awaited);
     let (bob_tx, _bob_rx) = mpsc::channel(8);
     let stream = TcpStream::connect(&addr).await.unwrap();
-    tokio::spawn(net::initiate_punched(stream, bob, bob_tx));
+    tokio::spawn(net::initiate_punched(stream, "alice", bob, bob_tx));
     let SessionEvent::Opened { direction, .. } = next_event(&mut alice_rx).await.event else {
         panic!("opened first")
     };
@@ -72,7 +72,7 @@ async fn someone_else_answering_a_punch_is_refused() {
     let mut awaited = net::reversal::await_peer(&alice, "bob");
     let (tx, _rx) = mpsc::channel(8);
     let stream = TcpStream::connect(&addr).await.unwrap();
-    tokio::spawn(net::initiate_punched(stream, mallory, tx));
+    tokio::spawn(net::initiate_punched(stream, "alice", mallory, tx));
     let reversed = tokio::time::timeout(PATIENCE, awaited.arrived())
         .await
         .unwrap();
@@ -84,4 +84,47 @@ async fn someone_else_answering_a_punch_is_refused() {
         matches!(refused, Err(net::DialError::Handshake { .. })),
         "{refused:?}"
     );
+}
+
+#[tokio::test]
+async fn a_requesters_dial_that_reaches_the_asked_listener_is_handed_to_the_punch() {
+    let alice = peer("alice", None);
+    let bob = peer("bob", None);
+    let (bob_addr, mut bob_listener_rx) = listen_as(bob.clone()).await;
+    // alice dials from the port she holds for the punch; bob, asked, waits for that dial.
+    let held = net::port::reserve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let alice_addr = held.local_addr().unwrap();
+    let mut awaited = net::reversal::await_dial(&bob, alice_addr);
+    let stream = net::port::connect_from(alice_addr, bob_addr.parse().unwrap())
+        .await
+        .unwrap();
+    let handed = tokio::time::timeout(PATIENCE, awaited.arrived())
+        .await
+        .expect("the listener hands the connection over");
+    let (bob_tx, mut bob_rx) = mpsc::channel(8);
+    tokio::spawn(net::initiate_punched(handed, "alice", bob, bob_tx));
+    let (alice_tx, _alice_rx) = mpsc::channel(8);
+    let handle = net::answer_punched(stream, "bob", "bob", &alice, None, 3, alice_tx)
+        .await
+        .expect("alice answers the handshake bob starts");
+    let SessionEvent::Opened {
+        direction, peer, ..
+    } = next_event(&mut bob_rx).await.event
+    else {
+        panic!("opened first")
+    };
+    assert_eq!(
+        direction,
+        Direction::Incoming,
+        "alice dialled, on bob's side too"
+    );
+    assert_eq!(
+        (peer.username.as_str(), peer.path),
+        ("alice", SessionPath::Punched)
+    );
+    assert!(
+        bob_listener_rx.try_recv().is_err(),
+        "the listener reported nothing"
+    );
+    drop(handle);
 }
