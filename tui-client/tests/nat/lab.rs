@@ -1,7 +1,8 @@
 //! A NAT lab in network namespaces, built by the test as root: an "internet" (a bridge on
 //! 203.0.113.0/24) with the directory on it, public hosts, and home routers with their own
 //! LANs (192.0.2.0/24, 198.51.100.0/24) that masquerade and either answer or drop unsolicited
-//! connections. Only documentation addresses are used. Everything is removed when the lab is
+//! connections, hosts behind a stateful firewall, and a carrier NAT (100.64.0.0/10) with home
+//! routers behind it. Only documentation addresses are used. Everything is removed when the lab is
 //! dropped.
 
 use std::path::{Path, PathBuf};
@@ -51,6 +52,7 @@ pub struct Lab {
     namespaces: Vec<String>,
     processes: Vec<Child>,
     sites: u8,
+    homes: u8,
     publics: u8,
     /// Where profiles and the directory's database live.
     pub dir: tempfile::TempDir,
@@ -87,6 +89,7 @@ impl Lab {
             namespaces: Vec::new(),
             processes: Vec::new(),
             sites: 0,
+            homes: 0,
             publics: 0,
             dir: tempfile::tempdir().expect("temp dir"),
             prefix,
@@ -135,20 +138,85 @@ impl Lab {
         Host { ns, ip }
     }
 
+    /// A host with a public address behind a stateful firewall without NAT: it may connect
+    /// anywhere, and only answers to its own connections come in (everything unsolicited is
+    /// dropped, as by a default-deny host or network firewall).
+    pub fn firewalled_host(&mut self) -> Host {
+        let host = self.public_host();
+        in_ns(
+            &host.ns,
+            &[
+                "iptables",
+                "-A",
+                "INPUT",
+                "-i",
+                "wan",
+                "-m",
+                "conntrack",
+                "--ctstate",
+                "NEW,INVALID",
+                "-j",
+                "DROP",
+            ],
+        );
+        host
+    }
+
     /// A home router on the internet with its own LAN, masquerading as `mapping` says,
     /// treating unsolicited connections as `unsolicited` says; returns the router and a
     /// handle to add hosts to its LAN (see [`Lab::lan_host`]).
     pub fn home_router(&mut self, mapping: Mapping, unsolicited: Unsolicited) -> Site {
-        self.sites += 1;
-        let n = self.sites;
-        let wan_ip = format!("203.0.113.{n}");
-        let lan_prefix = match n {
+        let lan_prefix = self.next_home_lan();
+        self.router(None, lan_prefix, mapping, unsolicited)
+    }
+
+    /// A carrier's NAT on the internet (RFC 6598's shared address space 100.64.0.0/10 on its
+    /// side, as carrier-grade NAT uses), keeping one public port per port (RFC 6888 asks
+    /// carrier NATs for endpoint-independent mapping) and dropping what nobody asked for.
+    /// Home routers go behind it with [`Lab::home_router_behind`].
+    pub fn carrier(&mut self) -> Site {
+        self.router(None, "100.64.0", Mapping::Easy, Unsolicited::Drop)
+    }
+
+    /// A home router (as [`Lab::home_router`]) whose "internet" side is `carrier`'s network.
+    pub fn home_router_behind(
+        &mut self,
+        carrier: &mut Site,
+        mapping: Mapping,
+        unsolicited: Unsolicited,
+    ) -> Site {
+        let lan_prefix = self.next_home_lan();
+        self.router(Some(carrier), lan_prefix, mapping, unsolicited)
+    }
+
+    fn next_home_lan(&mut self) -> &'static str {
+        self.homes += 1;
+        match self.homes {
             1 => "192.0.2",
             2 => "198.51.100",
             _ => panic!("the lab has two home LANs"),
-        };
+        }
+    }
+
+    /// A router with the LAN `lan_prefix`.0/24, on the internet or behind `upstream`.
+    fn router(
+        &mut self,
+        upstream: Option<&mut Site>,
+        lan_prefix: &str,
+        mapping: Mapping,
+        unsolicited: Unsolicited,
+    ) -> Site {
+        self.sites += 1;
+        let n = self.sites;
         let router = self.namespace(&format!("r{n}"));
-        self.plug(&router, &wan_ip);
+        let wan_ip = match upstream {
+            None => {
+                let wan_ip = format!("203.0.113.{n}");
+                self.plug(&router, &wan_ip);
+                wan_ip
+            }
+            Some(upstream) => self.attach(upstream, &router, "wan").ip,
+        };
         in_ns(&router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
         let mut masquerade = vec![
             "iptables",
@@ -210,21 +278,27 @@ impl Lab {
 
     /// A host on `site`'s LAN, routed through its router.
     pub fn lan_host(&mut self, site: &mut Site) -> Host {
-        site.hosts += 1;
-        let ip = format!("{}.{}", site.lan_prefix, 10 + site.hosts);
         let ns = self.namespace(&format!(
             "{}h{}",
             &site.router.ns[site.router.ns.len() - 2..],
-            site.hosts
+            site.hosts + 1
         ));
+        self.attach(site, &ns, "eth0")
+    }
+
+    /// Plugs namespace `ns` into `site`'s LAN as its next host, on its interface `dev`, with
+    /// the router as its default route.
+    fn attach(&mut self, site: &mut Site, ns: &str, dev: &str) -> Host {
+        site.hosts += 1;
+        let ip = format!("{}.{}", site.lan_prefix, 10 + site.hosts);
         let port = format!("h{}", site.hosts);
         run(&[
             "ip",
             "link",
             "add",
-            "eth0",
+            dev,
             "netns",
-            &ns,
+            ns,
             "type",
             "veth",
             "peer",
@@ -238,13 +312,10 @@ impl Lab {
             &["ip", "link", "set", &port, "master", "lan"],
         );
         in_ns(&site.router.ns, &["ip", "link", "set", &port, "up"]);
+        in_ns(ns, &["ip", "addr", "add", &format!("{ip}/24"), "dev", dev]);
+        in_ns(ns, &["ip", "link", "set", dev, "up"]);
         in_ns(
-            &ns,
-            &["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
-        );
-        in_ns(&ns, &["ip", "link", "set", "eth0", "up"]);
-        in_ns(
-            &ns,
+            ns,
             &[
                 "ip",
                 "route",
@@ -254,7 +325,10 @@ impl Lab {
                 &format!("{}.1", site.lan_prefix),
             ],
         );
-        Host { ns, ip }
+        Host {
+            ns: ns.to_owned(),
+            ip,
+        }
     }
 
     /// Starts the directory on its own public host.

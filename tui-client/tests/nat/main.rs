@@ -62,12 +62,18 @@ fn deliver(lab: &mut Lab, from: &Host, to: &Host) -> Delivery {
 /// Asserts the delivery took `path` and happened within the goal of 3 s (plus the start-up
 /// of the `send` process, which is not part of connecting).
 fn assert_path(delivery: &Delivery, path: &str) {
+    assert_path_among(delivery, &[path]);
+}
+
+/// Asserts the delivery took one of `paths`, within the goal (see [`assert_path`]).
+fn assert_path_among(delivery: &Delivery, paths: &[&str]) {
     assert_eq!(
         delivery.summary["outcome"], "delivered",
         "{}",
         delivery.summary
     );
-    assert_eq!(delivery.summary["path"], path, "{}", delivery.summary);
+    let path = delivery.summary["path"].as_str().unwrap_or_default();
+    assert!(paths.contains(&path), "{}", delivery.summary);
     assert!(
         delivery.took < Duration::from_secs(4),
         "took {:?} on the {path} path",
@@ -137,6 +143,48 @@ fn a_router_that_resets_and_one_that_drops_are_punched() {
     let a = lab.lan_host(&mut home_a);
     let b = lab.lan_host(&mut home_b);
     assert_path(&deliver(&mut lab, &a, &b), "punched");
+}
+
+#[test]
+fn two_firewalls_without_nat_are_punched() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let (a, b) = (lab.firewalled_host(), lab.firewalled_host());
+    assert_path(&deliver(&mut lab, &a, &b), "punched");
+}
+
+#[test]
+fn behind_a_carrier_nat_to_a_public_host_is_direct() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut carrier = lab.carrier();
+    let mut home = lab.home_router_behind(&mut carrier, Mapping::Easy, Unsolicited::Drop);
+    let a = lab.lan_host(&mut home);
+    let b = lab.public_host();
+    assert_path(&deliver(&mut lab, &a, &b), "direct");
+}
+
+#[test]
+fn a_public_host_to_one_behind_a_carrier_nat_is_relayed_or_better() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let a = lab.public_host();
+    let mut carrier = lab.carrier();
+    let mut home = lab.home_router_behind(&mut carrier, Mapping::Easy, Unsolicited::Drop);
+    let b = lab.lan_host(&mut home);
+    assert_path_among(&deliver(&mut lab, &a, &b), &["punched", "relayed"]);
+}
+
+#[test]
+fn a_home_router_and_one_behind_a_carrier_nat_are_relayed_or_better() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home_a = lab.home_router(Mapping::Easy, Unsolicited::Drop);
+    let mut carrier = lab.carrier();
+    let mut home_b = lab.home_router_behind(&mut carrier, Mapping::Easy, Unsolicited::Reset);
+    let a = lab.lan_host(&mut home_a);
+    let b = lab.lan_host(&mut home_b);
+    assert_path_among(&deliver(&mut lab, &a, &b), &["punched", "relayed"]);
 }
 
 #[test]
