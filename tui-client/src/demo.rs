@@ -164,7 +164,8 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
                     }
                     SessionEvent::Message { .. }
                     | SessionEvent::Delivered { .. }
-                    | SessionEvent::Read { .. } => {}
+                    | SessionEvent::Read { .. }
+                    | SessionEvent::RoundTrip { .. } => {}
                 }
             }
             if !replies.is_empty() {

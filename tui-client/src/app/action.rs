@@ -61,6 +61,13 @@ pub enum Action {
         /// Our message id.
         id: MessageId,
     },
+    /// A session's round trip was measured.
+    RoundTrip {
+        /// The session.
+        session: SessionId,
+        /// Ping to pong, in milliseconds.
+        rtt_ms: u32,
+    },
     /// A session ended.
     SessionClosed {
         /// The session.

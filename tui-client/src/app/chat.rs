@@ -46,6 +46,8 @@ pub enum Link {
         outgoing: bool,
         /// How its bytes travel (shown in the title and the status bar).
         path: crate::net::SessionPath,
+        /// The session's last measured round trip, in milliseconds, once known.
+        rtt_ms: Option<u32>,
     },
     /// The link broke; attempt number `attempt` is scheduled.
     Reconnecting {

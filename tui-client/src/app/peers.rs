@@ -89,6 +89,14 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::RoundTrip { session, rtt_ms } => {
+                if let Some(chat) = self.chat_by_session(session)
+                    && let Link::Connected { rtt_ms: shown, .. } = &mut chat.link
+                {
+                    *shown = Some(rtt_ms);
+                }
+                Vec::new()
+            }
             Action::SessionClosed { session, reason } => self.on_closed(session, reason),
             Action::DialFailed { chat, error } => {
                 let Some(chat) = self.chat_mut(chat) else {
@@ -289,6 +297,7 @@ impl App {
             session,
             outgoing,
             path: peer.path,
+            rtt_ms: None,
         };
         let how = match peer.path {
             crate::net::SessionPath::Direct => format!("directly, {}", peer.addr),

@@ -178,7 +178,8 @@ async fn handle_sessions(
             }
             SessionEvent::Message { .. }
             | SessionEvent::Delivered { .. }
-            | SessionEvent::Read { .. } => {}
+            | SessionEvent::Read { .. }
+            | SessionEvent::RoundTrip { .. } => {}
         }
     }
     Ok(())

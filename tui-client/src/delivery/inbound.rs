@@ -64,6 +64,7 @@ pub async fn take(
             }
             SessionEvent::Opened { .. }
             | SessionEvent::Read { .. }
+            | SessionEvent::RoundTrip { .. }
             | SessionEvent::Closed { .. } => {}
         }
     }

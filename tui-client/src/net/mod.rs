@@ -40,7 +40,8 @@ pub type PeerStream = Box<dyn PeerIo>;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the `Hello` → `Welcome`/`Refuse` exchange may take after connect: 10 s.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Interval between keepalive pings on an idle session: 15 s.
+/// Interval between keepalive pings on a session: 15 s; the first goes out as soon as the
+/// session opens, so its round trip is known at once.
 pub const PING_INTERVAL: Duration = Duration::from_secs(15);
 /// A session with no frame at all from the peer for this long is dead: 45 s (three pings).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
@@ -231,6 +232,12 @@ pub enum SessionEvent {
     Read {
         /// Id of our message.
         id: MessageId,
+    },
+    /// The peer answered our keepalive: the round trip of the session, in milliseconds
+    /// (measured at once when the session opens, then every [`PING_INTERVAL`]).
+    RoundTrip {
+        /// Ping to pong, in milliseconds.
+        rtt_ms: u32,
     },
     /// The session ended; no more events follow for it.
     Closed {

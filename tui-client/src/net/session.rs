@@ -79,9 +79,11 @@ async fn run(
     session: SessionId,
     events: &EventSender,
 ) -> CloseReason {
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut ping = tokio::time::interval(PING_INTERVAL);
     let mut last_heard = Instant::now();
     let mut nonce = 0u64;
+    // When our latest ping left, until its pong comes back.
+    let mut ping_sent: Option<Instant> = None;
     let mut unacked = 0usize;
     loop {
         tokio::select! {
@@ -131,7 +133,16 @@ async fn run(
                         }
                         continue;
                     }
-                    PeerMessage::Pong { .. } => continue,
+                    PeerMessage::Pong { nonce: answered } => match ping_sent.take() {
+                        Some(sent) if answered == nonce => {
+                            let rtt_ms = u32::try_from(sent.elapsed().as_millis()).unwrap_or(u32::MAX);
+                            SessionEvent::RoundTrip { rtt_ms }
+                        }
+                        earlier => {
+                            ping_sent = earlier;
+                            continue;
+                        }
+                    },
                     PeerMessage::Goodbye { reason } => return CloseReason::PeerLeft { reason: clip(reason) },
                     other @ (PeerMessage::Hello { .. } | PeerMessage::Welcome { .. } | PeerMessage::Refuse { .. }) => {
                         let detail = format!("unexpected {} after the handshake", other.kind());
@@ -161,6 +172,7 @@ async fn run(
                 if let Err(reason) = send_frame(&mut framed, PeerMessage::Ping { nonce }).await {
                     return reason;
                 }
+                ping_sent = Some(Instant::now());
             }
             () = sleep_until(last_heard + IDLE_TIMEOUT) => return CloseReason::TimedOut,
         }

@@ -160,6 +160,7 @@ impl Runner {
             }
             // Read state is shown, never stored: nothing to write first.
             SessionEvent::Read { id } => Some(Action::Read { session, id }),
+            SessionEvent::RoundTrip { rtt_ms } => Some(Action::RoundTrip { session, rtt_ms }),
             SessionEvent::Closed { reason } => {
                 self.sessions.remove(&session);
                 self.bindings.remove(&session);

@@ -16,18 +16,18 @@ pub fn link_state(link: &Link) -> Span<'static> {
     match link {
         Link::Idle => Span::styled("not connected", theme::DIM),
         Link::Dialing => Span::styled("connecting…", theme::BUSY),
-        Link::Connected {
-            path: SessionPath::Direct,
-            ..
-        } => Span::styled("connected", theme::GOOD),
-        Link::Connected {
-            path: SessionPath::Relayed,
-            ..
-        } => Span::styled("connected, relayed", theme::GOOD),
-        Link::Connected {
-            path: SessionPath::Punched,
-            ..
-        } => Span::styled("connected, punched", theme::GOOD),
+        Link::Connected { path, rtt_ms, .. } => {
+            let how = match path {
+                SessionPath::Direct => "connected",
+                SessionPath::Punched => "connected, punched",
+                SessionPath::Relayed => "connected, relayed",
+            };
+            let text = match rtt_ms {
+                Some(ms) => format!("{how}, {ms} ms"),
+                None => how.to_owned(),
+            };
+            Span::styled(text, theme::GOOD)
+        }
         Link::Reconnecting { attempt } => {
             Span::styled(format!("reconnecting (attempt {attempt})"), theme::BUSY)
         }
@@ -231,20 +231,20 @@ mod tests {
     use crate::net::SessionId;
 
     #[test]
-    fn relayed_and_punched_sessions_say_so_and_a_direct_one_does_not() {
-        let link = |path| Link::Connected {
+    fn the_path_and_round_trip_are_shown_once_known() {
+        let link = |path, rtt_ms| Link::Connected {
             session: SessionId(1),
             outgoing: true,
             path,
+            rtt_ms,
         };
-        assert_eq!(link_state(&link(SessionPath::Direct)).content, "connected");
+        let shown = |path, rtt| link_state(&link(path, rtt)).content.into_owned();
+        assert_eq!(shown(SessionPath::Direct, None), "connected");
+        assert_eq!(shown(SessionPath::Direct, Some(12)), "connected, 12 ms");
+        assert_eq!(shown(SessionPath::Relayed, None), "connected, relayed");
         assert_eq!(
-            link_state(&link(SessionPath::Relayed)).content,
-            "connected, relayed"
-        );
-        assert_eq!(
-            link_state(&link(SessionPath::Punched)).content,
-            "connected, punched"
+            shown(SessionPath::Punched, Some(0)),
+            "connected, punched, 0 ms"
         );
     }
 }

@@ -51,6 +51,8 @@ fn two_registered_users_chat_through_their_tuis() {
     alice.wait_for("bob");
     alice.type_text("\r");
     alice.wait_for("connected to bob");
+    // The title gives the session's round trip as soon as the first ping is answered.
+    alice.wait_for(" ms · ");
     alice.type_text("hello bob, it's alice\r");
     bob.wait_for("hello bob, it's alice");
     alice.wait_for("✓");
