@@ -49,6 +49,14 @@ pub struct GlobalOpts {
     #[arg(long, global = true, env = "P2P_CHAT_NO_BELL",
           value_parser = clap::builder::FalseyValueParser::new())]
     pub no_bell: bool,
+
+    /// Answer hole punches and relay offers only from people you have talked to (whose key is
+    /// pinned): a stranger then never learns your address through a punch, and reaches you
+    /// only if it can dial you, or through the mailbox. In the environment, any value but 0,
+    /// false, no, off or empty turns this on.
+    #[arg(long, global = true, env = "P2P_CHAT_REFUSE_STRANGERS",
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub refuse_strangers: bool,
 }
 
 /// The subcommands.

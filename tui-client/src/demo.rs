@@ -63,6 +63,7 @@ pub async fn run() -> anyhow::Result<()> {
         identity,
         store: LocalStore::in_memory().await?,
         bell: true,
+        answering: crate::relay::Answering::Anyone,
     };
     let result = tui::run(options).await;
     echo.abort();

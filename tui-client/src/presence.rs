@@ -28,7 +28,7 @@ pub struct Account {
 }
 
 /// What the signaling loop ([`Account::keep_signaling`]) reports.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum SignalReport {
     /// The signaling connection is open; the address the directory sees it come from.
     Connected {

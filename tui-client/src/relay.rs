@@ -205,31 +205,73 @@ pub async fn answer(account: Account, ticket: String, me: LocalPeer, events: Eve
     }
 }
 
+/// Whose requests to meet (a hole punch or the relay) we answer.
+#[derive(Clone, Debug)]
+pub enum Answering {
+    /// Everyone logged in to the directory (first contacts too).
+    Anyone,
+    /// Only users whose key this store has pinned (`--refuse-strangers`).
+    Known(crate::store::LocalStore),
+}
+
+impl Answering {
+    /// [`Answering::Known`] with `store` when `refuse_strangers` (the flag), else
+    /// [`Answering::Anyone`].
+    pub fn from_flag(refuse_strangers: bool, store: &crate::store::LocalStore) -> Self {
+        if refuse_strangers {
+            Self::Known(store.clone())
+        } else {
+            Self::Anyone
+        }
+    }
+
+    /// Whether a request from `from` is answered.
+    async fn allows(&self, from: &str) -> bool {
+        match self {
+            Self::Anyone => true,
+            Self::Known(store) => match store.pins().await {
+                Ok(pins) => pins.get(from).is_some(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the pinned keys");
+                    false
+                }
+            },
+        }
+    }
+}
+
 /// Answers what a peer asks of us over signaling — a relay offer ([`answer`]) or a hole punch
-/// ([`crate::punch::answer`]) — in a task of its own; the session it opens is reported on
-/// `events` like one our listener accepted. True when `report` was such a request.
+/// ([`crate::punch::answer`]) — in a task of its own, when `answering` allows the peer; the
+/// session it opens is reported on `events` like one our listener accepted. True when
+/// `report` was such a request.
 pub fn answer_request(
     report: &SignalReport,
+    answering: &Answering,
     account: &Account,
     me: &LocalPeer,
     events: &EventSender,
 ) -> bool {
-    match report {
-        SignalReport::RelayOffer { ticket, .. } => {
-            let (account, ticket) = (account.clone(), ticket.clone());
-            tokio::spawn(answer(account, ticket, me.clone(), events.clone()));
-            true
+    let (from, me, events, answering) = match report {
+        SignalReport::RelayOffer { from, .. } | SignalReport::Punch { from, .. } => {
+            (from.clone(), me.clone(), events.clone(), answering.clone())
         }
-        SignalReport::Punch {
-            from,
-            addr,
-            delay_ms,
-        } => {
-            let (from, addr) = (from.clone(), addr.clone());
-            let punch = crate::punch::answer(from, addr, *delay_ms, me.clone(), events.clone());
-            tokio::spawn(punch);
-            true
+        _ => return false,
+    };
+    let (account, report) = (account.clone(), report.clone());
+    tokio::spawn(async move {
+        if !answering.allows(&from).await {
+            tracing::info!(%from, "ignoring a request to meet from a stranger (--refuse-strangers)");
+            return;
         }
-        _ => false,
-    }
+        match report {
+            SignalReport::RelayOffer { ticket, .. } => answer(account, ticket, me, events).await,
+            SignalReport::Punch {
+                from,
+                addr,
+                delay_ms,
+            } => crate::punch::answer(from, addr, delay_ms, me, events).await,
+            _ => {}
+        }
+    });
+    true
 }

@@ -56,6 +56,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
         tokio::spawn(mailer.work(mail_jobs));
         let notices = mail_tx.clone();
         let (answer_as, answer_to, relay_account) = (local.clone(), tx.clone(), account.clone());
+        let answering = crate::relay::Answering::from_flag(global.refuse_strangers, &ctx.store);
         let mut seen_at = None;
         tokio::spawn(
             account
@@ -80,7 +81,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                         // a hole punch.
                         request => {
                             let (account, me, events) = (&relay_account, &answer_as, &answer_to);
-                            crate::relay::answer_request(&request, account, me, events);
+                            crate::relay::answer_request(&request, &answering, account, me, events);
                         }
                     }
                     !notices.is_closed()

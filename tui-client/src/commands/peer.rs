@@ -126,6 +126,7 @@ pub async fn chat(
         (None, None) => Some("not registered — run `p2p-chat register NAME --server URL`, or /connect --ip HOST:PORT".to_owned()),
         _ => None,
     };
+    let answering = crate::relay::Answering::from_flag(global.refuse_strangers, &ctx.store);
     tui::run(tui::Options {
         me,
         account: ctx.account,
@@ -135,6 +136,7 @@ pub async fn chat(
         identity: ctx.identity,
         store: ctx.store,
         bell: !global.no_bell,
+        answering,
     })
     .await
 }

@@ -46,6 +46,8 @@ pub struct Options {
     pub store: crate::store::LocalStore,
     /// Whether a message in a chat that is not shown rings the terminal bell.
     pub bell: bool,
+    /// Whose requests to meet (hole punches, relay offers) are answered.
+    pub answering: crate::relay::Answering,
 }
 
 /// Runs the chat window until the user quits.
@@ -69,10 +71,18 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     let signaling = options.account.clone().map(|account| {
         let tx = action_tx.clone();
         let (answer_as, answer_to, answer_with) = (local.clone(), net_tx.clone(), account.clone());
+        let options_answering = options.answering.clone();
         tokio::spawn(account.keep_signaling(local.local_addr, move |report| {
             // A peer that cannot reach us directly meets us on the relay or by a hole punch;
             // its session arrives like one our listener accepted (and is judged the same way).
-            if crate::relay::answer_request(&report, &answer_with, &answer_as, &answer_to) {
+            let answering = &options_answering;
+            if crate::relay::answer_request(
+                &report,
+                answering,
+                &answer_with,
+                &answer_as,
+                &answer_to,
+            ) {
                 return !tx.is_closed();
             }
             let action = match report {

@@ -8,6 +8,33 @@ use crate::listen::start_listen_on;
 use crate::procs::{Directory, alice_and_bob, client_bin, free_port, run_client};
 use crate::pty::Tui;
 
+/// Waits until `name`'s client is connected to the directory (and so can be offered a relay),
+/// as `home` sees it.
+fn wait_online(home: &std::path::Path, name: &str) {
+    let deadline = std::time::Instant::now() + crate::pty::PATIENCE;
+    loop {
+        let out = run_client(&["--home", home.to_str().unwrap(), "lookup", name], "");
+        if String::from_utf8_lossy(&out.stdout).contains("status:     online") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} never came online"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `send --json` from `home` to bob: its exit code and summary.
+fn send_json(home: &std::path::Path, words: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut args = vec!["--home", home.to_str().unwrap(), "send", "--json", "bob"];
+    args.extend_from_slice(words);
+    let out = run_client(&args, "");
+    let summary = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no summary: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), summary)
+}
+
 #[test]
 fn send_reaches_a_peer_without_a_reachable_address_through_the_relay() {
     let tmp = tempfile::tempdir().unwrap();
@@ -17,39 +44,9 @@ fn send_reaches_a_peer_without_a_reachable_address_through_the_relay() {
     let (alice, _, bob, _) = alice_and_bob(tmp.path(), &directory);
     let (mut listener, _) = start_listen_on(&bob, "127.0.0.1:0", &[]);
     let mut printed = std::io::BufReader::new(listener.stdout.take().unwrap());
-    // Wait until bob's client is connected to the directory (and so can be offered a relay).
-    let deadline = std::time::Instant::now() + crate::pty::PATIENCE;
-    loop {
-        let out = run_client(&["--home", alice.to_str().unwrap(), "lookup", "bob"], "");
-        if String::from_utf8_lossy(&out.stdout).contains("status:     online") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "bob never came online"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let out = run_client(
-        &[
-            "--home",
-            alice.to_str().unwrap(),
-            "send",
-            "--json",
-            "bob",
-            "over",
-            "the",
-            "relay",
-        ],
-        "",
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    wait_online(&alice, "bob");
+    let (code, summary) = send_json(&alice, &["over", "the", "relay"]);
+    assert_eq!(code, Some(0), "{summary}");
     assert_eq!(summary["outcome"], "delivered");
     assert_eq!(summary["path"], "relayed");
     let mut line = String::new();
@@ -57,6 +54,26 @@ fn send_reaches_a_peer_without_a_reachable_address_through_the_relay() {
     let message: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(message["from"], "alice");
     assert_eq!(message["text"], "over the relay");
+    listener.kill().unwrap();
+    listener.wait().unwrap();
+}
+
+#[test]
+fn a_client_that_refuses_strangers_is_not_met_on_the_relay_and_gets_mail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start_with(tmp.path(), "127.0.0.1:0", &["--hole-punching", "off"]);
+    let (alice, _, bob, _) = alice_and_bob(tmp.path(), &directory);
+    let (mut listener, _) = start_listen_on(&bob, "127.0.0.1:0", &["--refuse-strangers"]);
+    let mut printed = std::io::BufReader::new(listener.stdout.take().unwrap());
+    wait_online(&alice, "bob");
+    // bob never talked to alice: her relay offer goes unanswered, and the mailbox takes it.
+    let (code, summary) = send_json(&alice, &["from", "a", "stranger"]);
+    assert_eq!(code, Some(3), "{summary}");
+    assert_eq!(summary["path"], "mailbox");
+    let mut line = String::new();
+    printed.read_line(&mut line).unwrap();
+    let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(message["text"], "from a stranger");
     listener.kill().unwrap();
     listener.wait().unwrap();
 }
