@@ -79,7 +79,14 @@ pub async fn simultaneous_open(
         let Some(listener) = &listener else {
             return std::future::pending().await;
         };
-        accept_from(listener, remote).await
+        match accept_from(listener, remote).await {
+            Ok(stream) => Ok(stream),
+            // Out of descriptors, say: the dials may still open a connection.
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot accept during a hole punch");
+                std::future::pending().await
+            }
+        }
     };
     let timed_out = || io::Error::from(io::ErrorKind::TimedOut);
     tokio::select! {

@@ -200,8 +200,19 @@ async fn direct(
             _ => None,
         }
     };
-    let (resolved, _signaling) =
+    let (resolved, signaling) =
         tokio::join!(resolve::resolve(ctx.account.as_ref(), target), signaling);
+    // Without our signaling connection the directory would time a punch from another port.
+    let unpunched;
+    let local = if signaling.is_none() && local.local_addr.is_some() {
+        unpunched = LocalPeer {
+            local_addr: None,
+            ..local.clone()
+        };
+        &unpunched
+    } else {
+        local
+    };
     let resolved = match resolved {
         Ok(resolved) => resolved,
         Err(resolve::ResolveError::Gone(e)) => return Err(Failure::Final(anyhow::anyhow!(e))),
