@@ -49,7 +49,8 @@ pub const MAX_MAILBOX_TTL_DAYS: u64 = 365;
     about = "The p2p-chat directory: where peers register and look each other up",
     long_about = "The p2p-chat directory: a small HTTP service where peers register the \
 address they accept chat connections on, log in, send heartbeats and look each other up. \
-Live messages never pass through it; peers talk over direct TCP.\n\n\
+Peers talk directly where they can; otherwise it relays their end-to-end encrypted \
+sessions (--relay) and keeps sealed messages for offline users, reading neither.\n\n\
 Every option can also be set through the environment variable shown with it. Logs go to \
 stderr and are filtered with RUST_LOG (default: info). Once listening, the server prints one \
 line to stdout: \"p2p-chat-directory listening on http://ADDR\" (https:// with \

@@ -10,8 +10,9 @@ pub const DEFAULT_LISTEN: &str = "0.0.0.0:55555";
 
 /// p2p-chat: chat with people directly, peer to peer, in your terminal.
 ///
-/// Messages travel over a direct TCP connection between the two of you; a small directory
-/// server only tells peers where to find each other. Start with `p2p-chat demo`, then
+/// Messages travel end to end encrypted between the two of you, directly wherever the network
+/// allows, else through the directory's relay (which cannot read them); a small directory
+/// server helps peers find and reach each other. Start with `p2p-chat demo`, then
 /// `p2p-chat register NAME --server URL` and `p2p-chat` to open the chat window.
 #[derive(Debug, Parser)]
 #[command(name = "p2p-chat", version, propagate_version = true)]

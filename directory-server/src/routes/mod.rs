@@ -96,8 +96,10 @@ async fn log_request(request: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     // Routine requests (every running client sends a few every 20 s) only at `debug`;
-    // refusals at `info`, failures of the directory itself at `warn`.
+    // refusals at `info` (with 503: a relay or hole punch the operator turned off or that is
+    // full; a failing store is logged as such where it fails), failures at `warn`.
     match status {
+        503 => tracing::info!(%method, %path, status, elapsed_us, "request refused"),
         500.. => tracing::warn!(%method, %path, status, elapsed_us, "request failed"),
         400.. => tracing::info!(%method, %path, status, elapsed_us, "request refused"),
         _ => tracing::debug!(%method, %path, status, elapsed_us, "request"),
