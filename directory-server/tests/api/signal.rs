@@ -50,13 +50,20 @@ pub(crate) async fn next(socket: &mut Socket) -> ServerSignal {
     }
 }
 
-#[tokio::test]
-async fn presence_and_mail_are_pushed_over_the_signaling_connection() {
-    let state: AppState = memory_state(fast_settings()).await;
+/// A directory with `settings` serving on a loopback socket (signaling needs a real one), and
+/// its router for plain requests against the same state.
+async fn serve(settings: p2p_chat_directory::Settings) -> (axum::Router, std::net::SocketAddr) {
+    let state: AppState = memory_state(settings).await;
     let router = app(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(run(listener, state.clone(), std::future::pending()));
+    tokio::spawn(run(listener, state, std::future::pending()));
+    (router, addr)
+}
+
+#[tokio::test]
+async fn presence_and_mail_are_pushed_over_the_signaling_connection() {
+    let (router, addr) = serve(fast_settings()).await;
     for name in ["alice", "bob"] {
         register(&router, name, 4000).await;
     }
@@ -146,11 +153,7 @@ async fn presence_and_mail_are_pushed_over_the_signaling_connection() {
 
 #[tokio::test]
 async fn a_hole_punch_tells_both_sides_where_the_other_is_seen() {
-    let state: AppState = memory_state(fast_settings()).await;
-    let router = app(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(run(listener, state.clone(), std::future::pending()));
+    let (router, addr) = serve(fast_settings()).await;
     for name in ["alice", "bob", "carol"] {
         register(&router, name, 4000).await;
     }
@@ -227,11 +230,7 @@ async fn behind_a_proxy_that_hides_ports_a_punch_is_refused_with_503() {
         ],
         ..fast_settings()
     };
-    let state: AppState = memory_state(settings).await;
-    let router = app(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(run(listener, state.clone(), std::future::pending()));
+    let (router, addr) = serve(settings).await;
     let mut sockets = Vec::new();
     for (name, client) in [("alice", "203.0.113.7"), ("bob", "198.51.100.9")] {
         register(&router, name, 4000).await;
@@ -263,11 +262,7 @@ async fn behind_a_proxy_that_hides_ports_a_punch_is_refused_with_503() {
 
 #[tokio::test]
 async fn a_brief_connection_may_ask_for_punches_but_is_no_running_client() {
-    let state: AppState = memory_state(fast_settings()).await;
-    let router = app(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(run(listener, state.clone(), std::future::pending()));
+    let (router, addr) = serve(fast_settings()).await;
     for name in ["alice", "bob"] {
         register(&router, name, 4000).await;
     }
