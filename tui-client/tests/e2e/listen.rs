@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use p2p_chat::identity::Identity;
@@ -12,19 +12,19 @@ use p2p_chat::net::{
 use p2p_chat_protocol::MessageId;
 use tokio::sync::mpsc;
 
-use crate::procs::client_bin;
+use crate::procs::{Running, client_bin};
 
 /// Bound for anything that should happen at once; only reached on failure.
 const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Starts `listen --json` as "bot" in `home`; returns the process and its address.
-pub fn start_listen(home: &std::path::Path) -> (Child, String) {
+pub fn start_listen(home: &std::path::Path) -> (Running, String) {
     start_listen_on(home, "127.0.0.1:0", &["--name", "bot"])
 }
 
 /// Starts `listen --json EXTRA...` in `home` on `listen`; returns the process (its stdout
 /// piped) and the address it prints.
-pub fn start_listen_on(home: &std::path::Path, listen: &str, extra: &[&str]) -> (Child, String) {
+pub fn start_listen_on(home: &std::path::Path, listen: &str, extra: &[&str]) -> (Running, String) {
     let mut child = Command::new(client_bin())
         .args(["--home", home.to_str().unwrap(), "--listen", listen])
         .args(["listen", "--json"])
@@ -43,7 +43,7 @@ pub fn start_listen_on(home: &std::path::Path, listen: &str, extra: &[&str]) -> 
         .to_owned();
     // Keep draining its notices so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in stderr.lines() {});
-    (child, addr)
+    (Running(child), addr)
 }
 
 /// A `/proc/PID/status` field in KiB (VmHWM: peak resident memory).

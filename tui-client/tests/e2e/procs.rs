@@ -103,6 +103,30 @@ impl Drop for Directory {
     }
 }
 
+/// A child process that is killed (and reaped) when dropped, so a failing test leaves none
+/// behind; use it as the [`Child`] it holds.
+pub struct Running(pub Child);
+
+impl std::ops::Deref for Running {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Running {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Runs `p2p-chat args...` with `stdin` as its input and returns its output.
 pub fn run_client(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(client_bin())

@@ -3,16 +3,16 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::mpsc::{self, Receiver};
 use std::time::Instant;
 
 use crate::listen::start_listen_on;
-use crate::procs::{Directory, alice_and_bob, history_json, run_client};
+use crate::procs::{Directory, Running, alice_and_bob, history_json, run_client};
 use crate::pty::PATIENCE;
 
 /// `listen --json` for the profile `home` on `listen`; its stdout lines arrive on the receiver.
-fn listen(home: &Path, listen: &str) -> (Child, Receiver<serde_json::Value>) {
+fn listen(home: &Path, listen: &str) -> (Running, Receiver<serde_json::Value>) {
     let (mut child, _) = start_listen_on(home, listen, &[]);
     let (tx, rx) = mpsc::channel();
     let stdout = BufReader::new(child.stdout.take().unwrap());
@@ -56,7 +56,7 @@ fn history(home: &Path, peer: &str) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn stop(mut child: Child) {
+fn stop(mut child: Running) {
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
