@@ -264,6 +264,25 @@ impl Relay {
         None
     }
 
+    /// `username` declines `ticket` (a client that does not meet strangers): the ticket is
+    /// forgotten at once, and a side already waiting on it is closed, so the other user's
+    /// client stops waiting for [`PAIR_TIMEOUT`].
+    ///
+    /// # Errors
+    /// [`Refusal::UnknownTicket`] when no waiting ticket is for `username`.
+    pub fn decline(&self, ticket: &str, username: &str) -> Result<(), Refusal> {
+        let ours = self
+            .lock()
+            .tickets
+            .get(ticket)
+            .is_some_and(|t| t.users.iter().any(|u| u == username));
+        if !ours {
+            return Err(Refusal::UnknownTicket);
+        }
+        self.expire(ticket);
+        Ok(())
+    }
+
     /// Forgets `ticket` if it is still waiting for its second side (closing the first).
     pub fn expire(&self, ticket: &str) {
         let mut state = self.lock();

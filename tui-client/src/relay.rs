@@ -261,6 +261,12 @@ pub fn answer_request(
     tokio::spawn(async move {
         if !answering.allows(&from).await {
             tracing::info!(%from, "ignoring a request to meet from a stranger (--refuse-strangers)");
+            // Declined, so the stranger's client stops waiting on the relay at once.
+            if let SignalReport::RelayOffer { ticket, .. } = &report
+                && let Err(e) = account.client.decline_relay(ticket, &account.token).await
+            {
+                tracing::debug!(error = %e, "cannot decline a relay offer");
+            }
             return;
         }
         match report {

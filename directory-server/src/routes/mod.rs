@@ -49,7 +49,10 @@ pub(crate) fn router(state: AppState) -> Router {
             p2p_chat_protocol::api::signal::SIGNAL_PATH,
             get(signal::open),
         )
-        .route("/relay/{key}", post(relay::offer).get(relay::join))
+        .route(
+            "/relay/{key}",
+            post(relay::offer).get(relay::join).delete(relay::decline),
+        )
         .route("/punch/{key}", post(signal::punch))
         .route("/mailbox", get(mailbox::fetch))
         .route("/mailbox/{key}", mailbox_key_routes(&state))

@@ -68,6 +68,21 @@ pub(super) async fn offer(
     Ok((StatusCode::CREATED, Json(RelayTicket { ticket })))
 }
 
+/// `DELETE /relay/{ticket}`: one of the ticket's users declines it; 204, or 404 when no
+/// waiting ticket is theirs.
+pub(super) async fn decline(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(ticket): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .relay()
+        .decline(&ticket, &auth.username)
+        .map_err(refused)?;
+    tracing::debug!(username = %auth.username, "relay ticket declined");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET /relay/{ticket}` with `Upgrade: p2p-chat-relay`: 101, then the connection is one
 /// side of the relayed session.
 pub(super) async fn join(

@@ -165,3 +165,36 @@ async fn one_user_cannot_take_the_whole_relay() {
     let message = reply.error(axum::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable");
     assert!(message.contains("for one of you"), "{message}");
 }
+
+#[tokio::test]
+async fn a_declined_offer_closes_the_waiting_side_at_once() {
+    let (router, addr, alice, bob) = directory(RelayLimits::default()).await;
+    let carol = login(&router, "carol").await;
+    let mut bob_signal = open(addr, Some(&bob)).await.unwrap();
+    next(&mut bob_signal).await;
+    let reply = call(&router, "POST", "/relay/bob", None, Some(&alice)).await;
+    let ticket = reply.json["ticket"].as_str().unwrap().to_owned();
+    let mut waiting = join(addr, &ticket, &alice).await.unwrap();
+    // Someone else cannot decline it; bob can.
+    let path = format!("/relay/{ticket}");
+    let reply = call(&router, "DELETE", &path, None, Some(&carol)).await;
+    assert_eq!(reply.status, 404, "{}", reply.text);
+    let reply = call(&router, "DELETE", &path, None, Some(&bob)).await;
+    assert_eq!(reply.status, 204, "{}", reply.text);
+    // alice's side ends now, not when the ticket would have expired.
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), waiting.read(&mut byte))
+        .await
+        .expect("closed well before the ticket's 10 s");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // The ticket is gone.
+    assert_eq!(join(addr, &ticket, &bob).await.err(), Some(404));
+    let reply = call(&router, "DELETE", &path, None, Some(&bob)).await;
+    assert_eq!(reply.status, 404, "{}", reply.text);
+    assert_eq!(
+        call(&router, "DELETE", "/relay/garbage", None, None)
+            .await
+            .status,
+        401
+    );
+}

@@ -199,6 +199,19 @@ impl DirectoryClient {
         Ok(ticket.ticket)
     }
 
+    /// `DELETE /relay/{ticket}`: declines a relay offer, so the peer waiting on it stops at
+    /// once.
+    ///
+    /// # Errors
+    /// [`DirectoryError::NotFound`]-like errors for a ticket that is gone, and the transport
+    /// errors.
+    pub async fn decline_relay(&self, ticket: &str, token: &str) -> Result<(), DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
+        let url = self.url(&[RELAY_PATH.trim_start_matches('/'), ticket]);
+        let req = self.http.delete(url).bearer_auth(token);
+        self.send(Op::Relay, req).await.map(drop)
+    }
+
     /// `POST /punch/{username}`: asks the directory to time a hole punch between us and
     /// `username`; our part of it (the directory pushes theirs over signaling).
     ///
