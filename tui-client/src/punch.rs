@@ -31,6 +31,11 @@ pub const PUNCH_ROUND: Duration = Duration::from_millis(200);
 /// kernel sends it again after 1 s and 3 s), since the other side's SYN may still open the way.
 pub const PUNCH_WINDOW: Duration = Duration::from_secs(5);
 
+/// How much later than the directory's moment the requester dials: 30 ms, so that the asked
+/// side, told at the same moment, is ready to hand a dial that reaches its listener to its
+/// punch ([`net::reversal::await_dial`]) rather than answer it as a stranger's.
+pub const REQUESTER_LAG: Duration = Duration::from_millis(30);
+
 /// Longest wait before dialling that a directory may ask for: 2 s (half the round trip to
 /// the slower side; more means a directory too slow to time anything).
 pub const MAX_PUNCH_DELAY: Duration = Duration::from_secs(2);
@@ -144,7 +149,7 @@ pub async fn dial(
         .addr
         .parse()
         .map_err(|_| unreachable(format!("the directory gave no address: {:?}", plan.addr)))?;
-    let delay = Duration::from_millis(plan.delay_ms);
+    let delay = Duration::from_millis(plan.delay_ms) + REQUESTER_LAG;
     let accept_too = me.listen_port.is_none();
     tokio::select! {
         opened = simultaneous_open(local, remote, delay, accept_too) => {

@@ -1,0 +1,213 @@
+//! Benchmark: a direct dial and the directory's relay against each other, with a directory in
+//! this process and everything on loopback: the time to open a session (median of a series),
+//! and chat messages per second over a direct and a relayed session. (Hole punching is not
+//! measured yet: on loopback the requester's dial can reach the other side's listener before
+//! that side has heard of the punch, and the handshake then stalls; see issue 8's notes.) Prints the figures and their
+//! ratios to the direct path; no thresholds (machines here are noisy, and loopback has no
+//! latency, so the ratios show what each path costs, not how far away a peer is).
+//!
+//! Run: `cargo bench -p p2p-chat --bench paths`
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use p2p_chat::directory::DirectoryClient;
+use p2p_chat::identity::Identity;
+use p2p_chat::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent};
+use p2p_chat::presence::Account;
+use p2p_chat::relay::Answering;
+use p2p_chat_directory::{AppState, Settings, open_store};
+use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::api::RegisterRequest;
+use tokio::sync::mpsc;
+
+/// Sessions opened per path.
+const OPENS: usize = 30;
+/// Messages per throughput run.
+const MESSAGES: usize = 10_000;
+/// Text of each message: 100 bytes, a typical chat line.
+const TEXT: &str = "a chat line of about one hundred bytes, which is what people type most of the time in a chat...";
+
+/// A directory in this process, with bcrypt at its cheapest; its URL.
+async fn directory() -> String {
+    let store = open_store("sqlite::memory:").await.expect("store");
+    let settings = Settings {
+        bcrypt_cost: 4,
+        rate_limit: None,
+        ..Settings::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let state = AppState::new(store, settings);
+    tokio::spawn(p2p_chat_directory::run(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    url
+}
+
+/// A registered, logged-in user listening on loopback (sharing its port with its signaling
+/// connection), that answers punches and relay offers and acknowledges every message.
+async fn user(url: &str, name: &str) -> (Account, LocalPeer, SocketAddr) {
+    let client = DirectoryClient::new(url).expect("client");
+    let identity = Identity::generate().expect("identity");
+    let listener = net::port::listen("127.0.0.1:0".parse().expect("address")).expect("listen");
+    let addr = listener.local_addr().expect("address");
+    let password = MessageId::new().to_string();
+    client
+        .register(&RegisterRequest {
+            username: name.to_owned(),
+            password: password.clone(),
+            host: "127.0.0.1".to_owned(),
+            port: Some(addr.port()),
+            public_key: identity.public_hex(),
+        })
+        .await
+        .expect("register");
+    let token = client.login(name, &password).await.expect("login").token;
+    let account = Account {
+        client,
+        username: name.to_owned(),
+        token,
+        fixed_port: None,
+    };
+    let me = LocalPeer {
+        username: name.to_owned(),
+        listen_port: Some(addr.port()),
+        local_addr: Some(addr),
+        identity,
+    };
+    let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    tokio::spawn(net::listener::serve(listener, me.clone(), tx.clone()));
+    let (answer_as, answer_with) = (me.clone(), account.clone());
+    let (welcomed_tx, welcomed) = tokio::sync::oneshot::channel();
+    let mut welcomed_tx = Some(welcomed_tx);
+    tokio::spawn(account.clone().keep_signaling(Some(addr), move |report| {
+        if let p2p_chat::presence::SignalReport::Connected { .. } = report
+            && let Some(tx) = welcomed_tx.take()
+        {
+            let _ = tx.send(());
+        }
+        p2p_chat::relay::answer_request(&report, &Answering::Anyone, &answer_with, &answer_as, &tx);
+        true
+    }));
+    welcomed.await.expect("signaling opened");
+    // Acknowledge everything, as a client does once it stored a message.
+    tokio::spawn(async move {
+        let mut handles = std::collections::HashMap::new();
+        while let Some(NetEvent { session, event }) = rx.recv().await {
+            match event {
+                SessionEvent::Opened { handle, .. } => {
+                    handles.insert(session, handle);
+                }
+                SessionEvent::Message { id, .. } => {
+                    if let Some(handle) = handles.get(&session) {
+                        let _ = handle.acknowledge(id);
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    (account, me, addr)
+}
+
+#[derive(Clone, Copy)]
+enum Path {
+    Direct,
+    Relayed,
+}
+
+/// Opens one session from `me` to bob the way `path` says; its handle and event receiver.
+async fn open(
+    path: Path,
+    account: &Account,
+    me: &LocalPeer,
+    bob: SocketAddr,
+) -> (net::SessionHandle, mpsc::Receiver<NetEvent>) {
+    let (tx, rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
+    let handle = match path {
+        Path::Direct => net::dial(&bob.to_string(), me, None, 0, tx).await,
+        Path::Relayed => p2p_chat::relay::dial(account, "bob", me, None, 0, tx).await,
+    };
+    (handle.expect("session"), rx)
+}
+
+/// Median time to open a session on `path`.
+async fn setup(path: Path, account: &Account, me: &LocalPeer, bob: SocketAddr) -> Duration {
+    let mut samples = Vec::with_capacity(OPENS);
+    for _ in 0..OPENS {
+        let at = Instant::now();
+        let (handle, mut rx) = open(path, account, me, bob).await;
+        samples.push(at.elapsed());
+        handle.close();
+        // Closed before the next one, so the relay's per-user cap is never reached.
+        while let Some(event) = rx.recv().await {
+            if matches!(event.event, SessionEvent::Closed { .. }) {
+                break;
+            }
+        }
+    }
+    samples.sort();
+    samples[OPENS / 2]
+}
+
+/// Messages per second over one session on `path`, each acknowledged by bob.
+async fn throughput(path: Path, account: &Account, me: &LocalPeer, bob: SocketAddr) -> f64 {
+    let (handle, mut rx) = open(path, account, me, bob).await;
+    let started = Instant::now();
+    let sender = {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            for _ in 0..MESSAGES {
+                handle
+                    .send_chat(MessageId::new(), 0, TEXT.to_owned())
+                    .await
+                    .expect("send");
+            }
+        })
+    };
+    let mut receipts = 0;
+    while receipts < MESSAGES {
+        let event = rx.recv().await.expect("session open");
+        if matches!(event.event, SessionEvent::Delivered { .. }) {
+            receipts += 1;
+        }
+    }
+    let per_sec = MESSAGES as f64 / started.elapsed().as_secs_f64();
+    sender.await.expect("sender");
+    handle.close();
+    per_sec
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let url = directory().await;
+    let (_, _, bob) = user(&url, "bob").await;
+    let (account, me, _) = user(&url, "alice").await;
+    let millis = |d: Duration| d.as_secs_f64() * 1e3;
+    // Warm-up, then the measured runs.
+    for path in [Path::Direct, Path::Relayed] {
+        let _ = open(path, &account, &me, bob).await;
+    }
+    let direct = setup(Path::Direct, &account, &me, bob).await;
+    let relayed = setup(Path::Relayed, &account, &me, bob).await;
+    println!("open a session, median of {OPENS}:");
+    println!("  direct   {:>7.2} ms", millis(direct));
+    println!(
+        "  relayed  {:>7.2} ms  ({:.1}x direct)",
+        millis(relayed),
+        relayed.as_secs_f64() / direct.as_secs_f64()
+    );
+    let direct = throughput(Path::Direct, &account, &me, bob).await;
+    let relayed = throughput(Path::Relayed, &account, &me, bob).await;
+    println!("{MESSAGES} chat messages, each acknowledged:");
+    println!("  direct   {direct:>9.0} msg/s");
+    println!(
+        "  relayed  {relayed:>9.0} msg/s  ({:.2}x direct)",
+        relayed / direct
+    );
+}
