@@ -13,17 +13,20 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket};
 use chrono::Utc;
-use governor::{DefaultKeyedRateLimiter, Quota};
-use p2p_chat_protocol::api::signal::{PunchPlan, SIGNAL_PING_SECS, ServerSignal};
+use governor::DefaultKeyedRateLimiter;
+use p2p_chat_protocol::api::signal::{SIGNAL_PING_SECS, ServerSignal};
 use tokio::sync::mpsc;
 
 use crate::state::AppState;
+
+mod punch;
+
+pub use punch::{PunchEnd, PunchRefusal, punch_delays};
 
 /// Pushes queued for one connection before later ones are dropped: 64.
 const QUEUE: usize = 64;
@@ -35,14 +38,6 @@ const MISSED_PINGS: u32 = 3;
 /// dropped rather than holding its task and connection for ever.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Hole punches one user may ask for: 10 at once, then one more every 6 s (10 a minute):
-/// plenty for opening chats, too few to make the directory a scanner of other users' routers.
-const PUNCH_BURST: u32 = 10;
-/// See [`PUNCH_BURST`].
-const PUNCH_EVERY: Duration = Duration::from_secs(6);
-/// Requesters tracked before idle ones are forgotten: 10,000.
-const PRUNE_ABOVE: usize = 10_000;
-
 /// Who is connected, by username; each connection has its own queue of pushes.
 pub struct Hub {
     inner: Mutex<HubInner>,
@@ -51,12 +46,9 @@ pub struct Hub {
 
 impl Default for Hub {
     fn default() -> Self {
-        let quota = Quota::with_period(PUNCH_EVERY)
-            .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(PUNCH_BURST).unwrap_or(NonZeroU32::MIN));
         Self {
             inner: Mutex::default(),
-            punches: DefaultKeyedRateLimiter::keyed(quota),
+            punches: punch::budget(),
         }
     }
 }
@@ -86,28 +78,6 @@ struct Connection {
     rtt: Option<Duration>,
     /// A short command's connection (see [`Hub::join`]).
     brief: bool,
-}
-
-/// Where a hole punch reaches one side: the address of its newest signaling connection whose
-/// port the directory sees, and that connection's round trip.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PunchEnd {
-    /// `IP:PORT` of the signaling connection.
-    pub addr: SocketAddr,
-    /// Its last measured round trip; zero before the first pong.
-    pub rtt: Duration,
-}
-
-/// Why no hole punch can be arranged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PunchRefusal {
-    /// The user has no signaling connection open.
-    NotConnected,
-    /// The user is connected, but the directory does not see the port (behind a proxy that
-    /// reports only the client's IP).
-    NoPort,
-    /// The requester asked for too many punches lately; try again after this long.
-    TooMany(Duration),
 }
 
 impl Hub {
@@ -150,74 +120,6 @@ impl Hub {
         if let Some(connection) = found {
             connection.rtt = Some(rtt);
         }
-    }
-
-    /// Where a punch reaches `username` (see [`PunchEnd`]), with the queue of that connection:
-    /// its newest connection with a port, of a running client for the `target` of a punch,
-    /// of any kind (a [brief](Hub::join) one first) for the requester.
-    fn punch_end(
-        inner: &HubInner,
-        username: &str,
-        target: bool,
-    ) -> Result<(PunchEnd, mpsc::Sender<ServerSignal>), PunchRefusal> {
-        let list = inner
-            .connections
-            .get(username)
-            .map(|list| {
-                list.iter()
-                    .filter(|c| !(target && c.brief))
-                    .collect::<Vec<_>>()
-            })
-            .filter(|list| !list.is_empty())
-            .ok_or(PunchRefusal::NotConnected)?;
-        let newest = list
-            .iter()
-            .rev()
-            .find_map(|c| Some((c.observed?, *c)))
-            .ok_or(PunchRefusal::NoPort)?;
-        let (addr, connection) = newest;
-        let rtt = connection.rtt.unwrap_or_default();
-        Ok((PunchEnd { addr, rtt }, connection.tx.clone()))
-    }
-
-    /// Arranges a hole punch asked for by `from` towards `to`: pushes [`ServerSignal::Punch`]
-    /// to `to`'s newest signaling connection, and returns the plan for `from`. Both wait so
-    /// that they dial at the same moment: the slower side's one-way time (half its round trip)
-    /// after now, each making up the difference to its own. Addresses come only from the
-    /// users' own signaling connections, never from the request.
-    ///
-    /// # Errors
-    /// A [`PunchRefusal`]: either side without a usable signaling connection, or `from` over
-    /// its budget of punches ([`PUNCH_BURST`] at once, one more every [`PUNCH_EVERY`]).
-    pub fn punch(&self, from: &str, to: &str) -> Result<PunchPlan, PunchRefusal> {
-        let (ours, theirs, tx) = {
-            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            let (ours, _) = Self::punch_end(&inner, from, false)?;
-            let (theirs, tx) = Self::punch_end(&inner, to, true)?;
-            (ours, theirs, tx)
-        };
-        if self.punches.len() > PRUNE_ABOVE {
-            self.punches.retain_recent();
-        }
-        if let Err(not_until) = self.punches.check_key(&from.to_owned()) {
-            let clock = governor::clock::DefaultClock::default();
-            return Err(PunchRefusal::TooMany(
-                not_until.wait_time_from(governor::clock::Clock::now(&clock)),
-            ));
-        }
-        let (our_delay, their_delay) = punch_delays(ours.rtt, theirs.rtt);
-        let signal = ServerSignal::Punch {
-            from: from.to_owned(),
-            addr: ours.addr.to_string(),
-            delay_ms: millis(their_delay),
-        };
-        if tx.try_send(signal).is_err() {
-            return Err(PunchRefusal::NotConnected);
-        }
-        Ok(PunchPlan {
-            addr: theirs.addr.to_string(),
-            delay_ms: millis(our_delay),
-        })
     }
 
     /// Forgets connection `id` of `username`; true when it was the user's last running
@@ -293,18 +195,6 @@ impl Hub {
         };
         self.broadcast(&signal, username);
     }
-}
-
-/// How long each side of a punch waits before dialling, given the round trips of the
-/// requester (`ours`) and the target (`theirs`): both dial half the slower round trip after
-/// the directory answers, each making up the difference to its own one-way time.
-pub fn punch_delays(ours: Duration, theirs: Duration) -> (Duration, Duration) {
-    let together = ours.max(theirs) / 2;
-    (together - ours / 2, together - theirs / 2)
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Serves one authenticated signaling connection of `username`, seen coming from `observed`,
@@ -448,67 +338,5 @@ mod tests {
         assert!(hub.is_connected("alice"));
         assert!(hub.leave("bob", b));
         assert!(!hub.is_connected("bob"));
-    }
-
-    fn addr(s: &str) -> Option<SocketAddr> {
-        Some(s.parse().unwrap())
-    }
-
-    #[test]
-    fn both_sides_of_a_punch_dial_together_at_the_addresses_their_connections_came_from() {
-        let hub = Hub::default();
-        let (a, _rx_a, _) = hub.join("alice", addr("203.0.113.1:40000"), false);
-        // bob's older connection has no port; the newer one is the one used.
-        let (_b0, mut rx_b0, _) = hub.join("bob", None, false);
-        let (b, mut rx_b, _) = hub.join("bob", addr("203.0.113.2:55555"), false);
-        hub.measured("alice", a, Duration::from_millis(80));
-        hub.measured("bob", b, Duration::from_millis(20));
-        let plan = hub.punch("alice", "bob").unwrap();
-        assert_eq!(plan.addr, "203.0.113.2:55555");
-        // alice is 40 ms away and bob 10 ms: bob waits 30 ms so both dial 40 ms from now.
-        assert_eq!(plan.delay_ms, 0);
-        assert_eq!(
-            rx_b.try_recv().unwrap(),
-            ServerSignal::Punch {
-                from: "alice".into(),
-                addr: "203.0.113.1:40000".into(),
-                delay_ms: 30,
-            }
-        );
-        assert!(
-            rx_b0.try_recv().is_err(),
-            "only the connection with a port is asked"
-        );
-        assert_eq!(
-            punch_delays(Duration::from_millis(10), Duration::from_millis(50)),
-            (Duration::from_millis(20), Duration::ZERO)
-        );
-    }
-
-    #[test]
-    fn a_punch_needs_both_sides_connected_with_a_port_and_is_budgeted_per_requester() {
-        let hub = Hub::default();
-        assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NotConnected));
-        let _a = hub.join("alice", addr("203.0.113.1:40000"), false);
-        assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NotConnected));
-        let _b = hub.join("bob", None, false);
-        assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NoPort));
-        let (_, mut rx_c, _) = hub.join("carol", addr("[2001:db8::3]:4000"), false);
-        for _ in 0..PUNCH_BURST {
-            let plan = hub.punch("alice", "carol").unwrap();
-            assert_eq!(plan.addr, "[2001:db8::3]:4000");
-        }
-        assert!(matches!(
-            hub.punch("alice", "carol"),
-            Err(PunchRefusal::TooMany(wait)) if wait > Duration::ZERO
-        ));
-        let asked = std::iter::from_fn(|| rx_c.try_recv().ok()).count();
-        assert_eq!(
-            asked, PUNCH_BURST as usize,
-            "a refused punch asks nothing of carol"
-        );
-        // carol's own budget is untouched.
-        let _a2 = hub.join("alice", addr("203.0.113.1:40001"), false);
-        assert!(hub.punch("carol", "alice").is_ok());
     }
 }
