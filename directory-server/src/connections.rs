@@ -179,6 +179,9 @@ where
                 Ok(peeked) => drop(peeked?),
                 Err(_) => return Err(io::Error::other("nothing sent within the header timeout")),
             }
+            // Relayed sessions and signaling carry small frames that must not wait for
+            // Nagle's algorithm to meet the peer's delayed acknowledgement (~40 ms a frame).
+            stream.set_nodelay(true)?;
             let (stream, service) = inner.accept(stream, service).await?;
             Ok((
                 Counted {
