@@ -1,10 +1,11 @@
-//! Benchmark: a direct dial and the directory's relay against each other, with a directory in
-//! this process and everything on loopback: the time to open a session (median of a series),
-//! and chat messages per second over a direct and a relayed session. (Hole punching is not
-//! measured yet: on loopback the requester's dial can reach the other side's listener before
-//! that side has heard of the punch, and the handshake then stalls; see issue 8's notes.) Prints the figures and their
-//! ratios to the direct path; no thresholds (machines here are noisy, and loopback has no
-//! latency, so the ratios show what each path costs, not how far away a peer is).
+//! Benchmark: a direct dial, a hole punch timed by the directory and the directory's relay
+//! against each other, with a directory in this process and everything on loopback: the time
+//! to open a session (median of a series), and chat messages per second over a direct and a
+//! relayed session (a punched session is a TCP connection like a direct one). Prints the
+//! figures and their ratios to the direct path; no thresholds (machines here are noisy, and
+//! loopback has no latency, so the ratios show what each path costs, not how far away a peer
+//! is). A punch includes the directory's scheduled start (half the measured round trip) and
+//! the requester's lag (`punch::REQUESTER_LAG`).
 //!
 //! Run: `cargo bench -p p2p-chat --bench paths`
 
@@ -23,6 +24,9 @@ use tokio::sync::mpsc;
 
 /// Sessions opened per path.
 const OPENS: usize = 30;
+/// Punches measured: 9, since the directory times 10 at once per requester (one more each
+/// 6 s after that), and the warm-up takes one.
+const PUNCHES: usize = 9;
 /// Messages per throughput run.
 const MESSAGES: usize = 10_000;
 /// Text of each message: 100 bytes, a typical chat line.
@@ -118,6 +122,7 @@ async fn user(url: &str, name: &str) -> (Account, LocalPeer, SocketAddr) {
 #[derive(Clone, Copy)]
 enum Path {
     Direct,
+    Punched,
     Relayed,
 }
 
@@ -131,15 +136,22 @@ async fn open(
     let (tx, rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let handle = match path {
         Path::Direct => net::dial(&bob.to_string(), me, None, 0, tx).await,
+        Path::Punched => p2p_chat::punch::dial(account, "bob", me, None, 0, tx).await,
         Path::Relayed => p2p_chat::relay::dial(account, "bob", me, None, 0, tx).await,
     };
     (handle.expect("session"), rx)
 }
 
-/// Median time to open a session on `path`.
-async fn setup(path: Path, account: &Account, me: &LocalPeer, bob: SocketAddr) -> Duration {
-    let mut samples = Vec::with_capacity(OPENS);
-    for _ in 0..OPENS {
+/// Median time to open a session on `path`, of `opens`.
+async fn setup(
+    path: Path,
+    opens: usize,
+    account: &Account,
+    me: &LocalPeer,
+    bob: SocketAddr,
+) -> Duration {
+    let mut samples = Vec::with_capacity(opens);
+    for _ in 0..opens {
         let at = Instant::now();
         let (handle, mut rx) = open(path, account, me, bob).await;
         samples.push(at.elapsed());
@@ -152,7 +164,7 @@ async fn setup(path: Path, account: &Account, me: &LocalPeer, bob: SocketAddr) -
         }
     }
     samples.sort();
-    samples[OPENS / 2]
+    samples[opens / 2]
 }
 
 /// Messages per second over one session on `path`, each acknowledged by bob.
@@ -190,18 +202,21 @@ async fn main() {
     let (account, me, _) = user(&url, "alice").await;
     let millis = |d: Duration| d.as_secs_f64() * 1e3;
     // Warm-up, then the measured runs.
-    for path in [Path::Direct, Path::Relayed] {
+    for path in [Path::Direct, Path::Punched, Path::Relayed] {
         let _ = open(path, &account, &me, bob).await;
     }
-    let direct = setup(Path::Direct, &account, &me, bob).await;
-    let relayed = setup(Path::Relayed, &account, &me, bob).await;
-    println!("open a session, median of {OPENS}:");
+    let direct = setup(Path::Direct, OPENS, &account, &me, bob).await;
+    let punched = setup(Path::Punched, PUNCHES, &account, &me, bob).await;
+    let relayed = setup(Path::Relayed, OPENS, &account, &me, bob).await;
+    println!("open a session (median of {OPENS}; punches: of {PUNCHES}):");
     println!("  direct   {:>7.2} ms", millis(direct));
-    println!(
-        "  relayed  {:>7.2} ms  ({:.1}x direct)",
-        millis(relayed),
-        relayed.as_secs_f64() / direct.as_secs_f64()
-    );
+    for (name, took) in [("punched", punched), ("relayed", relayed)] {
+        println!(
+            "  {name}  {:>7.2} ms  ({:.1}x direct)",
+            millis(took),
+            took.as_secs_f64() / direct.as_secs_f64()
+        );
+    }
     let direct = throughput(Path::Direct, &account, &me, bob).await;
     let relayed = throughput(Path::Relayed, &account, &me, bob).await;
     println!("{MESSAGES} chat messages, each acknowledged:");

@@ -151,12 +151,17 @@ pub async fn dial(
         .map_err(|_| unreachable(format!("the directory gave no address: {:?}", plan.addr)))?;
     let delay = Duration::from_millis(plan.delay_ms) + REQUESTER_LAG;
     let accept_too = me.listen_port.is_none();
+    let punched = async {
+        let stream = simultaneous_open(local, remote, delay, accept_too)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        net::answer_punched(stream, &label, peer, me, expected, request, events.clone()).await
+    };
+    // The peer starts the handshake on the first connection it has: ours, or its own dial
+    // that reached our listener (connection reversal). Both may open (on a LAN, say), so we
+    // answer on whichever it chose.
     tokio::select! {
-        opened = simultaneous_open(local, remote, delay, accept_too) => {
-            let stream = opened.map_err(|e| unreachable(e.to_string()))?;
-            net::answer_punched(stream, &label, peer, me, expected, request, events).await
-        }
-        // The peer's SYN reached our listener instead (connection reversal).
+        opened = punched => opened,
         reversed = reversal.arrived() => {
             net::adopt_punched(reversed, &label, peer, expected, request, events).await
         }

@@ -158,6 +158,11 @@ pub async fn serve(listener: TcpListener, me: LocalPeer, events: EventSender) {
         let slot = pending.admit(addr_slot);
         let session_permit = sessions.clone().try_acquire_owned().ok();
         let (me, events) = (me.clone(), events.clone());
-        tokio::spawn(open::accept(stream, me, events, session_permit, slot));
+        tokio::spawn(async move {
+            // A punch may still claim a silent connection (see `reversal`).
+            if let Some(stream) = super::reversal::unless_punched_late(&me, addr, stream).await {
+                open::accept(stream, me, events, session_permit, slot).await;
+            }
+        });
     }
 }

@@ -9,16 +9,21 @@
 //!   reporting a new incoming session;
 //! - the requester's dial reaches the asked side's listener (its router lets it in): the
 //!   listener hands the bare connection, before reading a byte, to the asked side's punch
-//!   ([`await_dial`]), which starts the handshake on it.
+//!   ([`await_dial`]), which starts the handshake on it. The asked side may learn of the
+//!   punch after that dial arrived (its signaling push was slower than the requester's
+//!   answer): a connection that sends nothing stays claimable for [`LATE_PUNCH`]
+//!   ([`unless_punched_late`]), since a peer that dials for its own reasons speaks first.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use super::handshake::Accepted;
 use super::{LocalPeer, PeerKey};
@@ -132,4 +137,34 @@ pub(super) fn deliver_dial(
     stream: TcpStream,
 ) -> Option<TcpStream> {
     DIALS.deliver(&(*me.identity.public(), canonical(from)), stream)
+}
+
+/// How long a connection that has sent nothing may still be claimed by a punch that starts
+/// waiting for it late: 1 s (the requester dials 30 ms after the directory's moment; a busy
+/// asked side may hear of the punch later than that).
+pub const LATE_PUNCH: Duration = Duration::from_secs(1);
+
+/// How often a silent connection is offered again to late punches: every 50 ms.
+const LATE_PUNCH_CHECK: Duration = Duration::from_millis(50);
+
+/// For a connection our listener accepted from `from` that no punch waited for: returns it
+/// for the listener's own handshake as soon as it sends a byte (a dialling peer speaks first)
+/// or closes, or after [`LATE_PUNCH`] of silence; hands it to a punch of `me` that starts
+/// waiting for `from` meanwhile, and then returns `None`.
+pub(super) async fn unless_punched_late(
+    me: &LocalPeer,
+    from: SocketAddr,
+    mut stream: TcpStream,
+) -> Option<TcpStream> {
+    let until = Instant::now() + LATE_PUNCH;
+    let mut first = [0u8; 1];
+    while Instant::now() < until {
+        tokio::select! {
+            _ = stream.peek(&mut first) => return Some(stream),
+            () = tokio::time::sleep(LATE_PUNCH_CHECK) => {}
+        }
+        // `None`: a punch took it.
+        stream = deliver_dial(me, from, stream)?;
+    }
+    Some(stream)
 }

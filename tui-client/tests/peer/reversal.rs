@@ -125,3 +125,66 @@ async fn a_requesters_dial_that_reaches_the_asked_listener_is_handed_to_the_punc
     );
     drop(handle);
 }
+
+#[tokio::test]
+async fn a_requesters_dial_that_arrives_before_the_asked_side_waits_is_still_handed_over() {
+    let alice = peer("alice", None);
+    let bob = peer("bob", None);
+    let (bob_addr, mut bob_listener_rx) = listen_as(bob.clone()).await;
+    let held = net::port::reserve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let alice_addr = held.local_addr().unwrap();
+    // alice's dial reaches bob's listener first; bob hears of the punch a moment later.
+    let stream = net::port::connect_from(alice_addr, bob_addr.parse().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(net::reversal::LATE_PUNCH / 4).await;
+    let mut awaited = net::reversal::await_dial(&bob, alice_addr);
+    let handed = tokio::time::timeout(PATIENCE, awaited.arrived())
+        .await
+        .expect("the silent connection waits for the late punch");
+    let (bob_tx, mut bob_rx) = mpsc::channel(8);
+    tokio::spawn(net::initiate_punched(handed, "alice", bob, bob_tx));
+    let (alice_tx, _alice_rx) = mpsc::channel(8);
+    let handle = net::answer_punched(stream, "bob", "bob", &alice, None, 3, alice_tx)
+        .await
+        .expect("alice answers the handshake bob starts");
+    let SessionEvent::Opened { direction, .. } = next_event(&mut bob_rx).await.event else {
+        panic!("opened first")
+    };
+    assert_eq!(direction, Direction::Incoming);
+    assert!(
+        !has_event(&mut bob_listener_rx),
+        "the listener reported nothing"
+    );
+    drop(handle);
+}
+
+#[tokio::test]
+async fn a_silent_connection_nobody_claims_goes_to_the_listener_after_the_grace() {
+    let alice = peer("alice", None);
+    let bob = peer("bob", None);
+    let (bob_addr, mut bob_listener_rx) = listen_as(bob.clone()).await;
+    let held = net::port::reserve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let alice_addr = held.local_addr().unwrap();
+    let stream = net::port::connect_from(alice_addr, bob_addr.parse().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(net::reversal::LATE_PUNCH * 2).await;
+    // Too late for a punch: the listener has it and answers alice's ordinary handshake.
+    let mut awaited = net::reversal::await_dial(&bob, alice_addr);
+    let (alice_tx, _alice_rx) = mpsc::channel(8);
+    let dialled = net::initiate_punched(stream, "bob", alice, alice_tx);
+    let (_, waited) = tokio::join!(
+        dialled,
+        tokio::time::timeout(net::reversal::LATE_PUNCH, awaited.arrived())
+    );
+    assert!(waited.is_err(), "the punch got nothing");
+    let SessionEvent::Opened {
+        direction, peer, ..
+    } = next_event(&mut bob_listener_rx).await.event
+    else {
+        panic!("opened first")
+    };
+    assert_eq!(direction, Direction::Incoming);
+    assert_eq!(peer.username, "alice");
+}
