@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace (README.md, "Tests"). The tests build network namespaces
-# with iptables for the NAT lab and mount a tmpfs for the full-disk test, so they run as root;
-# this script first installs what they need from Debian's packages when it is missing
-# (iproute2, iptables, conntrack, procps, util-linux, and a C compiler for the bundled
-# SQLite).
+# with iptables and nftables for the NAT lab, run miniupnpd on one of its routers, and mount a
+# tmpfs for the full-disk test, so they run as root; this script first installs what they
+# need from Debian's packages when it is missing (iproute2, iptables, nftables, conntrack,
+# miniupnpd-nftables, procps, util-linux, and a C compiler for the bundled SQLite).
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 
@@ -14,6 +14,8 @@ missing=()
 type -P ip >/dev/null 2>&1 || missing+=(iproute2)
 type -P iptables >/dev/null 2>&1 || missing+=(iptables)
 type -P conntrack >/dev/null 2>&1 || missing+=(conntrack)
+type -P nft >/dev/null 2>&1 || missing+=(nftables)
+type -P miniupnpd >/dev/null 2>&1 || missing+=(miniupnpd-nftables)
 { type -P kill >/dev/null 2>&1 && type -P sysctl >/dev/null 2>&1; } || missing+=(procps)
 { type -P mount >/dev/null 2>&1 && type -P umount >/dev/null 2>&1; } || missing+=(util-linux)
 if [ "${#missing[@]}" -gt 0 ]; then

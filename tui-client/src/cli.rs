@@ -58,6 +58,15 @@ pub struct GlobalOpts {
     #[arg(long, global = true, env = "P2P_CHAT_REFUSE_STRANGERS",
           value_parser = clap::builder::FalseyValueParser::new())]
     pub refuse_strangers: bool,
+
+    /// Do not ask the router for a port mapping (UPnP-IGD). By default the chat window and
+    /// `listen` ask the router on the LAN to forward a public port to --listen, so that peers
+    /// can dial us even behind a router that hole punching cannot cross; the mapping is
+    /// renewed while we run and removed when we quit. In the environment, any value but 0,
+    /// false, no, off or empty turns port mapping off.
+    #[arg(long, global = true, env = "P2P_CHAT_NO_PORT_MAPPING",
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_port_mapping: bool,
 }
 
 /// The subcommands.

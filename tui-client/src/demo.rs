@@ -64,6 +64,7 @@ pub async fn run() -> anyhow::Result<()> {
         store: LocalStore::in_memory().await?,
         bell: true,
         answering: crate::relay::Answering::Anyone,
+        port_mapping: false,
     };
     let result = tui::run(options).await;
     echo.abort();
@@ -131,7 +132,7 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
     };
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     tokio::spawn(net::listener::serve(listener, local, tx));
-    tokio::spawn(account.keep_fresh(port, false, |_| true));
+    tokio::spawn(account.keep_fresh(port, false, None, |_| true));
     // The echo peer follows the same delivery rules as every client: it stores what it
     // receives (deduplicating resends) before acknowledging, and answers through its outbox.
     let mut sessions = Sessions::new(LocalStore::in_memory().await?);

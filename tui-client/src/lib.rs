@@ -6,6 +6,8 @@
 //! - [`tui`]: the interactive loop and the effect runner that owns the sessions.
 //! - [`directory`], [`presence`], [`profile`]: the directory client, our record's upkeep, and
 //!   the profile on disk.
+//! - [`relay`], [`punch`], [`portmap`]: reaching peers behind routers (the relay, hole
+//!   punching, port mapping on our router).
 //! - [`delivery`]: the delivery rules (outbox pump, store-then-acknowledge) for every mode.
 //! - [`commands`], [`demo`], [`cli`]: what the `p2p-chat` binary runs.
 
@@ -20,6 +22,7 @@ pub mod identity;
 pub mod instance;
 pub mod net;
 pub mod pins;
+pub mod portmap;
 pub mod presence;
 pub mod profile;
 pub mod punch;

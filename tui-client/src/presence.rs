@@ -78,28 +78,34 @@ pub enum PresenceReport {
 
 impl Account {
     /// Publishes the port peers should dial — [`Account::fixed_port`], else `listen_port` —
-    /// keeping the host we registered with, and our LAN address (`IP:listen_port`) as a
-    /// candidate for peers on the same network.
+    /// keeping the host we registered with, our LAN address (`IP:listen_port`) as a candidate
+    /// for peers on the same network, and `mapped` (the router's public address and port that
+    /// it forwards to us, see [`crate::portmap`]) as a candidate for everyone.
     ///
     /// # Errors
     /// Any [`DirectoryError`] of the lookup or the update.
-    pub async fn announce(&self, listen_port: u16) -> Result<ClientRecord, DirectoryError> {
+    pub async fn announce(
+        &self,
+        listen_port: u16,
+        mapped: Option<std::net::SocketAddr>,
+    ) -> Result<ClientRecord, DirectoryError> {
         let record = self.client.lookup(&self.username).await?;
         let port = self.fixed_port.unwrap_or(listen_port);
         // Our address on the local network, where a peer behind the same router reaches us
         // without it (routers rarely forward a connection back into their own network).
-        let candidates = match self.client.local_ip().await {
+        let lan = match self.client.local_ip().await {
             Ok(ip) if !ip.is_loopback() && listen_port != 0 => {
-                let lan = std::net::SocketAddr::new(ip, listen_port).to_string();
-                let published = crate::tui::resolve::peer_addr(&record.host, port);
-                if lan == published {
-                    Vec::new()
-                } else {
-                    vec![lan]
-                }
+                Some(std::net::SocketAddr::new(ip, listen_port).to_string())
             }
-            _ => Vec::new(),
+            _ => None,
         };
+        let published = crate::tui::resolve::peer_addr(&record.host, port);
+        let mut candidates: Vec<String> = Vec::new();
+        for candidate in lan.into_iter().chain(mapped.map(|m| m.to_string())) {
+            if candidate != published && !candidates.contains(&candidate) {
+                candidates.push(candidate);
+            }
+        }
         self.client
             .update_address(&self.username, &self.token, &record.host, port, candidates)
             .await
@@ -114,21 +120,38 @@ impl Account {
         }
     }
 
-    /// Announces `listen_port`, then sends a heartbeat every [`HEARTBEAT_INTERVAL`] (and
-    /// reloads the contacts when `with_contacts`) forever, calling `report` after each round.
+    /// Announces `listen_port` (with the port `mapped` says our router forwards to us, again
+    /// each time that changes), then sends a heartbeat every [`HEARTBEAT_INTERVAL`] (and
+    /// reloads the contacts when `with_contacts`) for as long as `report`, called after each
+    /// round, returns true.
     pub async fn keep_fresh(
         self,
         listen_port: u16,
         with_contacts: bool,
+        mut mapped: Option<tokio::sync::watch::Receiver<Option<std::net::SocketAddr>>>,
         mut report: impl FnMut(PresenceReport) -> bool,
     ) {
         let mut announced = false;
         let mut tick = tokio::time::interval(HEARTBEAT_INTERVAL);
         loop {
-            tick.tick().await;
+            let remapped = async {
+                let changed = match &mut mapped {
+                    Some(mapped) => mapped.changed().await.is_ok(),
+                    None => false,
+                };
+                if !changed {
+                    // No mapper, or it stopped: only the heartbeats remain.
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = remapped => announced = false,
+            }
             let round = async {
                 if !announced {
-                    self.announce(listen_port).await?;
+                    let now_mapped = mapped.as_ref().and_then(|m| *m.borrow());
+                    self.announce(listen_port, now_mapped).await?;
                     announced = true;
                 } else {
                     self.client.heartbeat(&self.username, &self.token).await?;

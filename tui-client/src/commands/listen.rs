@@ -46,6 +46,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
     tokio::spawn(net::listener::serve(listener, local.clone(), tx.clone()));
     let (action_tx, mut action_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let (mail_tx, mail_jobs) = mpsc::unbounded_channel();
+    let mut port_mapper = None;
     if let Some(account) = ctx.account.clone() {
         let mailer = Mailer {
             account: account.clone(),
@@ -88,16 +89,34 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                 }),
         );
         let fetch = mail_tx.clone();
-        tokio::spawn(account.keep_fresh(bound.port(), false, move |report| {
-            match report {
-                PresenceReport::Failed(e) => eprintln!("warning: {e}"),
-                // After every heartbeat, as the chat window does after each contact list.
-                PresenceReport::Ok { .. } => {
-                    let _ = fetch.send(MailEffect::Fetch);
+        if !global.no_port_mapping {
+            let mapper = crate::portmap::PortMapper::start(account.client.clone(), bound.port());
+            let mut mapped = mapper.mapped();
+            port_mapper = Some(mapper);
+            tokio::spawn(async move {
+                while mapped.changed().await.is_ok() {
+                    match *mapped.borrow_and_update() {
+                        Some(addr) => eprintln!(
+                            "the router forwards {addr} to this client (UPnP-IGD port mapping)"
+                        ),
+                        None => eprintln!("the router no longer forwards a port to this client"),
+                    }
                 }
-            }
-            true
-        }));
+            });
+        }
+        let mapped = port_mapper.as_ref().map(crate::portmap::PortMapper::mapped);
+        tokio::spawn(
+            account.keep_fresh(bound.port(), false, mapped, move |report| {
+                match report {
+                    PresenceReport::Failed(e) => eprintln!("warning: {e}"),
+                    // After every heartbeat, as the chat window does after each contact list.
+                    PresenceReport::Ok { .. } => {
+                        let _ = fetch.send(MailEffect::Fetch);
+                    }
+                }
+                true
+            }),
+        );
     }
     drop(action_tx);
     let mut sessions = Sessions::new(ctx.store.clone());
@@ -116,6 +135,9 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                 sessions.close_all();
                 if let Some(account) = &ctx.account {
                     account.sign_off().await;
+                }
+                if let Some(mapper) = port_mapper.take() {
+                    mapper.release().await;
                 }
                 return Ok(());
             }

@@ -137,6 +137,7 @@ pub async fn chat(
         store: ctx.store,
         bell: !global.no_bell,
         answering,
+        port_mapping: !global.no_port_mapping,
     })
     .await
 }

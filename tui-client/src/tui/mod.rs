@@ -48,6 +48,8 @@ pub struct Options {
     pub bell: bool,
     /// Whose requests to meet (hole punches, relay offers) are answered.
     pub answering: crate::relay::Answering,
+    /// Whether to keep a port mapping on our router (see [`crate::portmap`]).
+    pub port_mapping: bool,
 }
 
 /// Runs the chat window until the user quits.
@@ -98,10 +100,17 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             tx.try_send(action).is_ok() || !tx.is_closed()
         }))
     });
+    let port_mapper = match (&options.account, local.listen_port) {
+        (Some(account), Some(port)) if options.port_mapping => Some(
+            crate::portmap::PortMapper::start(account.client.clone(), port),
+        ),
+        _ => None,
+    };
     let presence = options.account.clone().map(|account| {
         let tx = action_tx.clone();
         let port = local.listen_port.unwrap_or(0);
-        tokio::spawn(account.keep_fresh(port, true, move |report| {
+        let mapped = port_mapper.as_ref().map(crate::portmap::PortMapper::mapped);
+        tokio::spawn(account.keep_fresh(port, true, mapped, move |report| {
             let action = match report {
                 PresenceReport::Ok {
                     contacts: Some(list),
@@ -122,6 +131,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     for task in presence.into_iter().chain(signaling) {
         runner.keep_presence(task);
     }
+    runner.port_mapper = port_mapper;
     let mut initial = Vec::new();
     if let Some(target) = options.open {
         initial.push(crate::app::command::SlashCommand::Connect(target));

@@ -43,6 +43,8 @@ pub struct Runner {
     action_tx: mpsc::Sender<Action>,
     /// The presence loops (heartbeats, signaling), stopped before we sign off.
     presence: Vec<tokio::task::JoinHandle<()>>,
+    /// Our port mapping, removed when we quit.
+    pub port_mapper: Option<crate::portmap::PortMapper>,
 }
 
 /// Where the runner reports to.
@@ -75,6 +77,7 @@ impl Runner {
             net_tx: channels.net_tx,
             action_tx: channels.action_tx,
             presence: Vec::new(),
+            port_mapper: None,
         }
     }
 
@@ -332,6 +335,9 @@ impl Runner {
         }
         if let Some(account) = &self.account {
             account.sign_off().await;
+        }
+        if let Some(mapper) = self.port_mapper.take() {
+            mapper.release().await;
         }
         for handle in self.sessions.values() {
             handle.close();

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 mod sites;
+mod stun;
 
 /// The directory's address on the internet of the lab.
 pub const DIRECTORY_IP: &str = "203.0.113.10";
@@ -53,6 +54,7 @@ pub struct Lab {
     prefix: String,
     namespaces: Vec<String>,
     processes: Vec<Child>,
+    stun: Vec<stun::Responder>,
     sites: u8,
     homes: u8,
     publics: u8,
@@ -90,6 +92,7 @@ impl Lab {
         let mut lab = Lab {
             namespaces: Vec::new(),
             processes: Vec::new(),
+            stun: Vec::new(),
             sites: 0,
             homes: 0,
             publics: 0,
@@ -286,6 +289,7 @@ impl Drop for Lab {
             let _ = child.kill();
             let _ = child.wait();
         }
+        self.stun.clear();
         for ns in self.namespaces.iter().rev() {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
@@ -300,4 +304,21 @@ pub fn client_bin() -> PathBuf {
 /// The directory binary, built next to the client (`cargo test --workspace`).
 pub fn directory_bin() -> PathBuf {
     client_bin().with_file_name("p2p-chat-directory")
+}
+
+/// The rules of chain `chain` in the nftables table of `router` (one that runs miniupnpd), as
+/// `nft list chain` prints them.
+pub fn nft_chain(router: &Host, chain: &str) -> String {
+    let out = Command::new("ip")
+        .args(["netns", "exec", &router.ns, "nft", "list", "chain", "inet"])
+        .arg(sites::TABLE)
+        .arg(chain)
+        .output()
+        .expect("run nft");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

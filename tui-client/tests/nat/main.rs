@@ -18,18 +18,37 @@ struct Delivery {
 
 /// Registers alice on `from` and bob on `to`, starts bob's `listen`, and sends from alice.
 fn deliver(lab: &mut Lab, from: &Host, to: &Host) -> Delivery {
+    deliver_once(lab, from, to, &[], None)
+}
+
+/// [`deliver`], with `options` for bob's client, sending once bob's `listen` printed a line
+/// containing `ready` on stderr (when given).
+fn deliver_once(
+    lab: &mut Lab,
+    from: &Host,
+    to: &Host,
+    options: &[&str],
+    ready: Option<&str>,
+) -> Delivery {
     let alice = lab.register(from, "alice");
     let bob = lab.register(to, "bob");
     let listen = format!("0.0.0.0:{PEER_PORT}");
     let bob_home = bob.to_str().unwrap().to_owned();
-    let mut listener = lab.spawn(
-        &to.ns,
-        &client_bin(),
-        &["--home", &bob_home, "--listen", &listen, "listen", "--json"],
-        Stdio::piped(),
-    );
+    let mut args = vec!["--home", &bob_home, "--listen", &listen];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&["listen", "--json"]);
+    let mut listener = lab.spawn(&to.ns, &client_bin(), &args, Stdio::piped());
     let printed = BufReader::new(listener.stdout.take().unwrap());
+    let mut said = BufReader::new(listener.stderr.take().unwrap()).lines();
     lab.keep(listener);
+    if let Some(ready) = ready {
+        let line = said
+            .find(|line| line.as_ref().is_ok_and(|l| l.contains(ready)))
+            .unwrap_or_else(|| panic!("bob's listen never said {ready:?}"));
+        eprintln!("bob: {}", line.unwrap());
+    }
+    // Read on, so that bob never blocks on a full pipe.
+    std::thread::spawn(move || said.for_each(drop));
     // bob's client is up once the directory shows it online.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -241,4 +260,79 @@ fn without_the_relay_two_hard_routers_get_mail() {
     );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["path"], "mailbox");
+}
+
+#[test]
+fn a_hard_router_that_maps_a_port_is_reached_directly_from_a_hard_router() {
+    // bob's router forwards the port his client asked for (UPnP-IGD): alice dials it, and
+    // neither hard NAT matters.
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Drop);
+    let mut home_b = lab.upnp_router(Mapping::Hard);
+    let a = lab.lan_host(&mut home_a);
+    let b = lab.lan_host(&mut home_b);
+    let delivery = deliver_once(&mut lab, &a, &b, &[], Some("the router forwards"));
+    assert_path(&delivery, "direct");
+}
+
+#[test]
+fn without_port_mapping_the_same_routers_are_relayed() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Drop);
+    let mut home_b = lab.upnp_router(Mapping::Hard);
+    let a = lab.lan_host(&mut home_a);
+    let b = lab.lan_host(&mut home_b);
+    let delivery = deliver_once(&mut lab, &a, &b, &["--no-port-mapping"], None);
+    assert_path(&delivery, "relayed");
+}
+
+#[test]
+fn a_port_mapping_is_removed_when_the_client_quits() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home = lab.upnp_router(Mapping::Easy);
+    let host = lab.lan_host(&mut home);
+    let bob = lab.register(&host, "bob");
+    let listen = format!("0.0.0.0:{PEER_PORT}");
+    let mut listener = lab.spawn(
+        &host.ns,
+        &client_bin(),
+        &[
+            "--home",
+            bob.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "listen",
+        ],
+        Stdio::null(),
+    );
+    let mut said = BufReader::new(listener.stderr.take().unwrap()).lines();
+    let forwarded = said
+        .find(|line| {
+            line.as_ref()
+                .is_ok_and(|l| l.contains("the router forwards"))
+        })
+        .expect("the router forwards a port")
+        .unwrap();
+    assert!(
+        forwarded.contains(&format!("{}:", home.router.ip)),
+        "{forwarded}"
+    );
+    let redirects = || lab::nft_chain(&home.router, "prerouting_miniupnpd");
+    assert!(
+        redirects().contains(&format!("dnat ip to {}:{PEER_PORT}", host.ip)),
+        "{}",
+        redirects()
+    );
+    // Quitting (Ctrl+C) removes it.
+    std::process::Command::new("kill")
+        .args(["-INT", &listener.id().to_string()])
+        .status()
+        .unwrap();
+    std::thread::spawn(move || said.for_each(drop));
+    let quit = listener.wait().unwrap();
+    assert!(quit.success(), "{quit:?}");
+    assert!(!redirects().contains("dnat"), "{}", redirects());
 }

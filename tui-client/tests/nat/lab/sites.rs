@@ -1,7 +1,14 @@
 //! The lab's routers and LANs: home routers (easy or hard NAT, resetting or dropping what
-//! nobody asked for), a carrier NAT with home routers behind it, and hosts on their LANs.
+//! nobody asked for), home routers that map ports on request (miniupnpd), a carrier NAT with
+//! home routers behind it, and hosts on their LANs.
 
-use super::{Host, Lab, Mapping, Unsolicited, in_ns, run};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use super::{Host, Lab, Mapping, Unsolicited, in_ns, run, stun};
+
+/// The nftables table of a router that runs miniupnpd.
+pub const TABLE: &str = "p2plab";
 
 /// A home router and its LAN.
 pub struct Site {
@@ -17,7 +24,9 @@ impl Lab {
     /// handle to add hosts to its LAN (see [`Lab::lan_host`]).
     pub fn home_router(&mut self, mapping: Mapping, unsolicited: Unsolicited) -> Site {
         let lan_prefix = self.next_home_lan();
-        self.router(None, lan_prefix, mapping, unsolicited)
+        let site = self.router(None, lan_prefix);
+        iptables_rules(&site.router.ns, mapping, unsolicited);
+        site
     }
 
     /// A carrier's NAT on the internet (RFC 6598's shared address space 100.64.0.0/10 on its
@@ -25,7 +34,9 @@ impl Lab {
     /// carrier NATs for endpoint-independent mapping) and dropping what nobody asked for.
     /// Home routers go behind it with [`Lab::home_router_behind`].
     pub fn carrier(&mut self) -> Site {
-        self.router(None, "100.64.0", Mapping::Easy, Unsolicited::Drop)
+        let site = self.router(None, "100.64.0");
+        iptables_rules(&site.router.ns, Mapping::Easy, Unsolicited::Drop);
+        site
     }
 
     /// A home router (as [`Lab::home_router`]) whose "internet" side is `carrier`'s network.
@@ -36,7 +47,99 @@ impl Lab {
         unsolicited: Unsolicited,
     ) -> Site {
         let lan_prefix = self.next_home_lan();
-        self.router(Some(carrier), lan_prefix, mapping, unsolicited)
+        let site = self.router(Some(carrier), lan_prefix);
+        iptables_rules(&site.router.ns, mapping, unsolicited);
+        site
+    }
+
+    /// A home router (dropping what nobody asked for) that runs miniupnpd from Debian's
+    /// packages: hosts on its LAN may ask it for port mappings with UPnP-IGD, NAT-PMP or PCP.
+    /// Its NAT and filter are an nftables table whose chains miniupnpd fills.
+    pub fn upnp_router(&mut self, mapping: Mapping) -> Site {
+        let lan_prefix = self.next_home_lan();
+        let site = self.router(None, lan_prefix);
+        let ns = &site.router.ns;
+        let random = if mapping == Mapping::Hard {
+            " fully-random"
+        } else {
+            ""
+        };
+        let ruleset = format!(
+            "table inet {TABLE} {{
+  chain forward {{ type filter hook forward priority 0; policy drop;
+    ct state established,related accept; iifname \"lan\" accept; jump miniupnpd; }}
+  chain miniupnpd {{ }}
+  chain prerouting {{ type nat hook prerouting priority -100; policy accept;
+    jump prerouting_miniupnpd; }}
+  chain postrouting {{ type nat hook postrouting priority 100; policy accept;
+    jump postrouting_miniupnpd;
+    ip saddr {lan_prefix}.0/24 oifname \"wan\" masquerade{random}; }}
+  chain prerouting_miniupnpd {{ }}
+  chain postrouting_miniupnpd {{ }}
+}}
+"
+        );
+        let rules = self.dir.path().join(format!("{ns}.nft"));
+        std::fs::write(&rules, ruleset).expect("write the router's rules");
+        in_ns(ns, &["nft", "-f", rules.to_str().unwrap()]);
+        // miniupnpd maps ports only for a router with a public address, which it learns
+        // by STUN (it refuses a documentation address given in its configuration): a small
+        // STUN responder on the router's own address tells it.
+        let stun = stun::Responder::start(ns, &site.router.ip);
+        let conf = self.dir.path().join(format!("{ns}-miniupnpd.conf"));
+        let config = format!(
+            "ext_ifname=wan
+listening_ip=lan
+http_port=0
+enable_upnp=yes
+enable_natpmp=yes
+secure_mode=yes
+system_uptime=yes
+ext_perform_stun=yes
+ext_stun_host={ip}
+ext_stun_port={port}
+upnp_table_name={TABLE}
+upnp_nat_table_name={TABLE}
+allow 1024-65535 {lan_prefix}.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+",
+            ip = site.router.ip,
+            port = stun.port,
+        );
+        std::fs::write(&conf, config).expect("write miniupnpd's configuration");
+        let pid = self.dir.path().join(format!("{ns}-miniupnpd.pid"));
+        let mut daemon = Command::new("ip")
+            .args(["netns", "exec", ns, "miniupnpd", "-d", "-f"])
+            .arg(&conf)
+            .arg("-P")
+            .arg(&pid)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start miniupnpd (Debian's miniupnpd-nftables)");
+        // It logs to stderr as it runs (-d): read on, and go on once it listens.
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let log = BufReader::new(daemon.stderr.take().expect("stderr"));
+        std::thread::spawn(move || {
+            for line in log.lines().map_while(Result::ok) {
+                if line.contains("Listening for NAT-PMP") {
+                    let _ = ready_tx.send(Ok(()));
+                }
+                if line.contains("EXITING") || line.contains("Port forwarding is now disabled") {
+                    let _ = ready_tx.send(Err(line));
+                }
+            }
+        });
+        let started = ready.recv_timeout(std::time::Duration::from_secs(20));
+        self.keep(daemon);
+        self.stun.push(stun);
+        match started {
+            Ok(Ok(())) => {}
+            Ok(Err(line)) => panic!("miniupnpd: {line}"),
+            Err(_) => panic!("miniupnpd did not start within 20 s"),
+        }
+        site
     }
 
     fn next_home_lan(&mut self) -> &'static str {
@@ -48,14 +151,9 @@ impl Lab {
         }
     }
 
-    /// A router with the LAN `lan_prefix`.0/24, on the internet or behind `upstream`.
-    fn router(
-        &mut self,
-        upstream: Option<&mut Site>,
-        lan_prefix: &str,
-        mapping: Mapping,
-        unsolicited: Unsolicited,
-    ) -> Site {
+    /// A router with the LAN `lan_prefix`.0/24, on the internet or behind `upstream`, without
+    /// NAT or filter rules yet.
+    fn router(&mut self, upstream: Option<&mut Site>, lan_prefix: &str) -> Site {
         self.sites += 1;
         let n = self.sites;
         let router = self.namespace(&format!("r{n}"));
@@ -68,41 +166,6 @@ impl Lab {
             Some(upstream) => self.attach(upstream, &router, "wan").ip,
         };
         in_ns(&router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        let mut masquerade = vec![
-            "iptables",
-            "-t",
-            "nat",
-            "-A",
-            "POSTROUTING",
-            "-o",
-            "wan",
-            "-j",
-            "MASQUERADE",
-        ];
-        if mapping == Mapping::Hard {
-            masquerade.push("--random-fully");
-        }
-        in_ns(&router, &masquerade);
-        if unsolicited == Unsolicited::Drop {
-            for chain in ["INPUT", "FORWARD"] {
-                in_ns(
-                    &router,
-                    &[
-                        "iptables",
-                        "-A",
-                        chain,
-                        "-i",
-                        "wan",
-                        "-m",
-                        "conntrack",
-                        "--ctstate",
-                        "NEW,INVALID",
-                        "-j",
-                        "DROP",
-                    ],
-                );
-            }
-        }
         in_ns(&router, &["ip", "link", "add", "lan", "type", "bridge"]);
         in_ns(
             &router,
@@ -178,6 +241,45 @@ impl Lab {
         Host {
             ns: ns.to_owned(),
             ip,
+        }
+    }
+}
+
+/// A router's NAT (`mapping`) and filter (`unsolicited`) as iptables rules.
+fn iptables_rules(router: &str, mapping: Mapping, unsolicited: Unsolicited) {
+    let mut masquerade = vec![
+        "iptables",
+        "-t",
+        "nat",
+        "-A",
+        "POSTROUTING",
+        "-o",
+        "wan",
+        "-j",
+        "MASQUERADE",
+    ];
+    if mapping == Mapping::Hard {
+        masquerade.push("--random-fully");
+    }
+    in_ns(router, &masquerade);
+    if unsolicited == Unsolicited::Drop {
+        for chain in ["INPUT", "FORWARD"] {
+            in_ns(
+                router,
+                &[
+                    "iptables",
+                    "-A",
+                    chain,
+                    "-i",
+                    "wan",
+                    "-m",
+                    "conntrack",
+                    "--ctstate",
+                    "NEW,INVALID",
+                    "-j",
+                    "DROP",
+                ],
+            );
         }
     }
 }
