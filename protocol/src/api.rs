@@ -81,6 +81,11 @@ pub struct UpdateRequest {
     /// without the router. Replaces the earlier list; unchanged when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidates: Option<Vec<String>>,
+    /// `true`: reach me only through the directory's relay. The directory then publishes none
+    /// of the peer's addresses (see [`ClientRecord::relay_only`]) and arranges no hole punch
+    /// with it; `false` publishes them again. Unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_only: Option<bool>,
 }
 
 /// Most extra addresses ([`UpdateRequest::candidates`]) a client may publish: 4.
@@ -126,6 +131,24 @@ pub struct ClientRecord {
     /// `host:port`. Empty for older directories and clients.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<String>,
+    /// The peer takes sessions only through the directory's relay (`--relay-only`): its
+    /// addresses are withheld, so `host` is empty, `port` 0, `observed_host` null and
+    /// `candidates` empty. Left out when false (and by older directories).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub relay_only: bool,
+}
+
+impl ClientRecord {
+    /// The `host` and `port` an update sends to keep this record's address: its own, or
+    /// [`HOST_AUTO`] and [`DEFAULT_PEER_PORT`] when the record withholds them
+    /// ([`ClientRecord::relay_only`]).
+    pub fn address_to_keep(&self) -> (&str, u16) {
+        if self.relay_only {
+            (HOST_AUTO, DEFAULT_PEER_PORT)
+        } else {
+            (&self.host, self.port)
+        }
+    }
 }
 
 /// Query of `GET /clients`.
@@ -198,4 +221,45 @@ pub struct ErrorBody {
     pub error: ErrorCode,
     /// Human-readable explanation, safe to show to the user.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(relay_only: bool) -> ClientRecord {
+        ClientRecord {
+            username: "bob".into(),
+            host: if relay_only { "" } else { "203.0.113.4" }.into(),
+            port: if relay_only { 0 } else { 4000 },
+            public_key: "ab".repeat(32),
+            observed_host: None,
+            registered_at: DateTime::<Utc>::UNIX_EPOCH,
+            last_seen: DateTime::<Utc>::UNIX_EPOCH,
+            online: true,
+            candidates: Vec::new(),
+            relay_only,
+        }
+    }
+
+    #[test]
+    fn relay_only_is_left_out_when_false_and_read_as_false_when_absent() {
+        let json = serde_json::to_value(record(false)).unwrap();
+        assert!(json.get("relay_only").is_none(), "{json}");
+        let back: ClientRecord = serde_json::from_value(json).unwrap();
+        assert!(!back.relay_only, "an older directory's record");
+        let json = serde_json::to_value(record(true)).unwrap();
+        assert_eq!(json["relay_only"], true);
+        let update: UpdateRequest = serde_json::from_str(r#"{"host":"auto"}"#).unwrap();
+        assert_eq!(update.relay_only, None, "absent keeps the earlier choice");
+    }
+
+    #[test]
+    fn an_update_keeps_a_withheld_address_as_auto() {
+        assert_eq!(record(false).address_to_keep(), ("203.0.113.4", 4000));
+        assert_eq!(
+            record(true).address_to_keep(),
+            (HOST_AUTO, DEFAULT_PEER_PORT)
+        );
+    }
 }

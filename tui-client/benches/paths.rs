@@ -77,6 +77,7 @@ async fn user(url: &str, name: &str) -> (Account, LocalPeer, SocketAddr) {
         username: name.to_owned(),
         token,
         fixed_port: None,
+        relay_only: false,
     };
     let me = LocalPeer {
         username: name.to_owned(),

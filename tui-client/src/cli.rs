@@ -67,6 +67,16 @@ pub struct GlobalOpts {
     #[arg(long, global = true, env = "P2P_CHAT_NO_PORT_MAPPING",
           value_parser = clap::builder::FalseyValueParser::new())]
     pub no_port_mapping: bool,
+
+    /// Never reveal your addresses to peers: the directory withholds them from your record and
+    /// arranges no hole punch with you, your client never dials a peer (sessions open through
+    /// the directory's relay only, both ways) and asks the router for no port mapping. Needs a
+    /// directory with its relay on; messages wait in the mailbox otherwise. Costs a little
+    /// latency, and the directory sees how much you and your contacts exchange (never what).
+    /// In the environment, any value but 0, false, no, off or empty turns this on.
+    #[arg(long, global = true, env = "P2P_CHAT_RELAY_ONLY",
+          value_parser = clap::builder::FalseyValueParser::new())]
+    pub relay_only: bool,
 }
 
 /// The subcommands.

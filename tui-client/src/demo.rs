@@ -113,6 +113,7 @@ async fn register(
         username: username.to_owned(),
         token: login.token,
         fixed_port: None,
+        relay_only: false,
     })
 }
 

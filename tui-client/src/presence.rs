@@ -25,6 +25,9 @@ pub struct Account {
     pub token: String,
     /// Port to announce instead of the one we listen on (`register --port`).
     pub fixed_port: Option<u16>,
+    /// Whether we take and open sessions only through the directory's relay (`--relay-only`):
+    /// the directory withholds our addresses, and we never dial a peer or answer a punch.
+    pub relay_only: bool,
 }
 
 /// What the signaling loop ([`Account::keep_signaling`]) reports.
@@ -80,7 +83,9 @@ impl Account {
     /// Publishes the port peers should dial — [`Account::fixed_port`], else `listen_port` —
     /// keeping the host we registered with, our LAN address (`IP:listen_port`) as a candidate
     /// for peers on the same network, and `mapped` (the router's public address and port that
-    /// it forwards to us, see [`crate::portmap`]) as a candidate for everyone.
+    /// it forwards to us, see [`crate::portmap`]) as a candidate for everyone. With
+    /// [`Account::relay_only`], asks the directory to withhold all of them, and publishes no
+    /// candidates.
     ///
     /// # Errors
     /// Any [`DirectoryError`] of the lookup or the update.
@@ -90,16 +95,18 @@ impl Account {
         mapped: Option<std::net::SocketAddr>,
     ) -> Result<ClientRecord, DirectoryError> {
         let record = self.client.lookup(&self.username).await?;
+        let (host, _) = record.address_to_keep();
         let port = self.fixed_port.unwrap_or(listen_port);
         // Our address on the local network, where a peer behind the same router reaches us
         // without it (routers rarely forward a connection back into their own network).
         let lan = match self.client.local_ip().await {
-            Ok(ip) if !ip.is_loopback() && listen_port != 0 => {
+            Ok(ip) if !ip.is_loopback() && listen_port != 0 && !self.relay_only => {
                 Some(std::net::SocketAddr::new(ip, listen_port).to_string())
             }
             _ => None,
         };
-        let published = crate::tui::resolve::peer_addr(&record.host, port);
+        let mapped = mapped.filter(|_| !self.relay_only);
+        let published = crate::tui::resolve::peer_addr(host, port);
         let mut candidates: Vec<String> = Vec::new();
         for candidate in lan.into_iter().chain(mapped.map(|m| m.to_string())) {
             if candidate != published && !candidates.contains(&candidate) {
@@ -107,7 +114,14 @@ impl Account {
             }
         }
         self.client
-            .update_address(&self.username, &self.token, &record.host, port, candidates)
+            .update_address(
+                &self.username,
+                &self.token,
+                host,
+                port,
+                candidates,
+                self.relay_only,
+            )
             .await
     }
 

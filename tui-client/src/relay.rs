@@ -14,6 +14,9 @@ use tokio::sync::{Notify, Semaphore};
 use crate::net::{self, DialError, EventSender, LocalPeer, PeerKey, SessionHandle, SessionPath};
 use crate::presence::{Account, SignalReport};
 
+/// Why a client with `--relay-only` dials no address (`--ip HOST:PORT`, `/connect --ip`).
+pub const RELAY_ONLY_DIALS_NO_ADDRESS: &str = "--relay-only: this client dials no address, since the peer would see yours; reach users by name, through the directory's relay";
+
 /// How long a direct dial has before the relay is tried too: 2 s (magic-wormhole starts its
 /// relay after 2 s; a direct connection that works opens well within it).
 pub const RELAY_AFTER: Duration = Duration::from_secs(2);
@@ -28,8 +31,8 @@ pub const PUNCH_AFTER: Duration = Duration::from_millis(500);
 /// ([`crate::punch::dial`], after [`PUNCH_AFTER`] or once the direct dials failed) or, when
 /// neither opened a session within
 /// [`RELAY_AFTER`] (or both failed before), through the directory's relay. The first session
-/// to open wins; the other attempts are dropped. `expected` is the key the peer must prove
-/// (its pin, else the directory's key).
+/// to open wins; the other attempts are dropped. With [`Account::relay_only`] only the relay
+/// is tried. `expected` is the key the peer must prove (its pin, else the directory's key).
 ///
 /// # Errors
 /// The direct dial's [`DialError`] when there is no relay to try; [`DialError::NoPath`] when
@@ -48,6 +51,9 @@ pub async fn connect(
     let Some(account) = account else {
         return dial_any(addr, candidates, me, expected, request, events).await;
     };
+    if account.relay_only {
+        return dial(account, peer, me, expected, request, events).await;
+    }
     // The direct dials, then the punch; the relay starts early once both have failed.
     let (failed, gave_up, direct_failed) = (AtomicUsize::new(0), Notify::new(), Notify::new());
     let give_up = || {
@@ -258,6 +264,11 @@ pub fn answer_request(
         _ => return false,
     };
     let (account, report) = (account.clone(), report.clone());
+    if account.relay_only && matches!(report, SignalReport::Punch { .. }) {
+        // The directory arranges none with us; a punch would show the peer our address.
+        tracing::info!(%from, "ignoring a hole punch (--relay-only)");
+        return true;
+    }
     tokio::spawn(async move {
         if !answering.allows(&from).await {
             tracing::info!(%from, "ignoring a request to meet from a stranger (--refuse-strangers)");

@@ -150,6 +150,7 @@ pub(super) async fn update(
             public_key,
             observed_host,
             candidates,
+            relay_only: request.relay_only,
             now,
         })
         .await?

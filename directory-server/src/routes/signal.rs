@@ -74,9 +74,21 @@ pub(super) async fn punch(
     }
     if !state.settings().hole_punching {
         return Err(ApiError::PathUnavailable(
-            "this directory does not arrange hole punches (--hole-punching off); the relay can              still connect you"
+            "this directory does not arrange hole punches (--hole-punching off); the relay can \
+             still connect you"
                 .into(),
         ));
+    }
+    // A user who asked to be reached only through the relay never has its address handed out.
+    for user in [&target, &auth.username] {
+        if let Some(row) = state.store().client(user).await?
+            && row.relay_only
+        {
+            return Err(ApiError::PathUnavailable(format!(
+                "{user} takes sessions only through the relay (--relay-only); the relay can \
+                 connect you"
+            )));
+        }
     }
     let plan = state
         .hub()

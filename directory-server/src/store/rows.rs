@@ -30,11 +30,15 @@ pub struct ClientRow {
     pub heartbeat_at: Option<DateTime<Utc>>,
     /// Other addresses the client published, `IP:PORT`.
     pub candidates: Vec<String>,
+    /// Whether the client asked to be reached only through the relay; its record then
+    /// withholds every address.
+    pub relay_only: bool,
 }
 
 impl ClientRow {
     /// The public record at time `now`: `online` is true when a running client's heartbeat
-    /// ([`heartbeat_at`](Self::heartbeat_at)) is at most `presence_window` before `now`.
+    /// ([`heartbeat_at`](Self::heartbeat_at)) is at most `presence_window` before `now`; the
+    /// addresses are withheld when [`relay_only`](Self::relay_only).
     pub fn to_record(&self, now: DateTime<Utc>, presence_window: Duration) -> ClientRecord {
         // A heartbeat in the future (clock stepped back) counts as online.
         let online = self.heartbeat_at.is_some_and(|at| {
@@ -42,7 +46,7 @@ impl ClientRow {
                 .to_std()
                 .map_or(true, |age| age <= presence_window)
         });
-        ClientRecord {
+        let record = ClientRecord {
             username: self.username.clone(),
             host: self.host.clone(),
             port: self.port,
@@ -52,6 +56,19 @@ impl ClientRow {
             last_seen: self.last_seen,
             online,
             candidates: self.candidates.clone(),
+            relay_only: false,
+        };
+        if self.relay_only {
+            ClientRecord {
+                host: String::new(),
+                port: 0,
+                observed_host: None,
+                candidates: Vec::new(),
+                relay_only: true,
+                ..record
+            }
+        } else {
+            record
         }
     }
 }
@@ -90,6 +107,8 @@ pub struct AddressUpdate {
     pub observed_host: Option<String>,
     /// New candidate addresses (validated `IP:PORT`); `None` keeps the earlier ones.
     pub candidates: Option<Vec<String>>,
+    /// Whether to withhold the addresses from now on; `None` keeps the earlier choice.
+    pub relay_only: Option<bool>,
     /// Time of the update; becomes `last_seen`.
     pub now: DateTime<Utc>,
 }
@@ -122,6 +141,7 @@ mod tests {
             last_seen,
             heartbeat_at: Some(last_seen),
             candidates: Vec::new(),
+            relay_only: false,
         }
     }
 
@@ -149,5 +169,21 @@ mod tests {
         let record = row.to_record(now, Duration::from_secs(60));
         assert_eq!(record.public_key, "ab".repeat(32));
         assert_eq!(record.observed_host.as_deref(), Some("203.0.113.9"));
+    }
+
+    #[test]
+    fn a_relay_only_record_withholds_every_address() {
+        let now = Utc::now();
+        let mut row = row(now);
+        row.observed_host = Some("203.0.113.9".into());
+        row.candidates = vec!["192.0.2.7:55555".into()];
+        row.relay_only = true;
+        let record = row.to_record(now, Duration::from_secs(60));
+        assert!(record.relay_only);
+        assert_eq!((record.host.as_str(), record.port), ("", 0));
+        assert_eq!(record.observed_host, None);
+        assert!(record.candidates.is_empty());
+        assert_eq!(record.public_key, "ab".repeat(32), "the key stays public");
+        assert!(record.online, "and so does presence");
     }
 }

@@ -46,7 +46,7 @@ pub struct SqliteStore {
 macro_rules! client_columns {
     () => {
         "username, host, port, public_key, observed_host, registered_at, last_seen, heartbeat_at, \
-         candidates"
+         candidates, relay_only"
     };
 }
 
@@ -141,6 +141,7 @@ impl Store for SqliteStore {
                     now,
                     None,
                     String::new(),
+                    false,
                 ))
             }
             Err(err) if is_unique_violation(&err) => {
@@ -204,7 +205,7 @@ impl Store for SqliteStore {
         let sql = concat!(
             "UPDATE clients SET host = ?, port = ?, public_key = COALESCE(?, public_key), ",
             "observed_host = COALESCE(?, observed_host), last_seen = ?, heartbeat_at = ?, ",
-            "candidates = COALESCE(?, candidates) ",
+            "candidates = COALESCE(?, candidates), relay_only = COALESCE(?, relay_only) ",
             "WHERE username = ? ",
             "RETURNING ",
             client_columns!()
@@ -218,6 +219,7 @@ impl Store for SqliteStore {
             .bind(millis(update.now))
             .bind(millis(update.now))
             .bind(update.candidates.as_ref().map(|list| list.join(" ")))
+            .bind(update.relay_only)
             .bind(&update.username)
             .fetch_optional(writer.conn())
             .await?;

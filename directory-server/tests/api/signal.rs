@@ -334,3 +334,75 @@ async fn an_operator_can_turn_hole_punching_off() {
     assert_eq!(reply.status, 503, "{}", reply.text);
     assert!(reply.text.contains("--hole-punching off"), "{}", reply.text);
 }
+
+#[tokio::test]
+async fn a_relay_only_user_has_its_addresses_withheld_and_is_never_punched() {
+    let (router, addr) = serve(fast_settings()).await;
+    for name in ["alice", "bob"] {
+        register(&router, name, 4000).await;
+    }
+    let (alice, bob) = (login(&router, "alice").await, login(&router, "bob").await);
+    let mut sockets = Vec::new();
+    for token in [&alice, &bob] {
+        let mut socket = open(addr, Some(token)).await.unwrap();
+        assert!(matches!(
+            next(&mut socket).await,
+            ServerSignal::Welcome { .. }
+        ));
+        sockets.push(socket);
+    }
+    let update = |relay_only: serde_json::Value| {
+        let body = serde_json::json!({
+            "host": "203.0.113.40",
+            "port": 4100,
+            "candidates": ["192.0.2.40:4100"],
+            "relay_only": relay_only,
+        });
+        let (router, bob) = (router.clone(), bob.clone());
+        async move { call(&router, "PUT", "/clients/bob", Some(body), Some(&bob)).await }
+    };
+    let reply = update(serde_json::json!(true)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // Neither the lookup nor the listing tells where bob is.
+    let record = call(&router, "GET", "/clients/bob", None, None).await.json;
+    assert_eq!(record["relay_only"], true);
+    assert_eq!(record["host"], "");
+    assert_eq!(record["port"], 0);
+    assert_eq!(record["observed_host"], serde_json::Value::Null);
+    assert!(record.get("candidates").is_none(), "{record}");
+    assert_eq!(record["online"], true, "presence stays visible");
+    let listing = call(&router, "GET", "/clients", None, Some(&alice))
+        .await
+        .json;
+    let listed = listing["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["username"] == "bob")
+        .unwrap()
+        .clone();
+    assert_eq!(listed, record, "the listing withholds the same");
+    // Nobody is told where bob's client connects from, in either direction.
+    for (to, token) in [("bob", &alice), ("alice", &bob)] {
+        let reply = call(&router, "POST", &format!("/punch/{to}"), None, Some(token)).await;
+        assert_eq!(reply.status, 503, "{}", reply.text);
+        assert!(reply.text.contains("relay"), "{}", reply.text);
+    }
+    // An update without the field keeps the choice; `false` publishes the address again.
+    let body = serde_json::json!({"host": "203.0.113.40", "port": 4100});
+    call(&router, "PUT", "/clients/bob", Some(body), Some(&bob)).await;
+    let record = call(&router, "GET", "/clients/bob", None, None).await.json;
+    assert_eq!(record["relay_only"], true);
+    // Garbage in the field is refused and changes nothing.
+    assert_eq!(update(serde_json::json!("yes")).await.status, 400);
+    let reply = update(serde_json::json!(false)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let record = call(&router, "GET", "/clients/bob", None, None).await.json;
+    assert!(record.get("relay_only").is_none(), "{record}");
+    assert_eq!(
+        (record["host"].as_str(), record["port"].as_u64()),
+        (Some("203.0.113.40"), Some(4100))
+    );
+    let reply = call(&router, "POST", "/punch/bob", None, Some(&alice)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+}

@@ -89,7 +89,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                 }),
         );
         let fetch = mail_tx.clone();
-        if !global.no_port_mapping {
+        if !global.no_port_mapping && !global.relay_only {
             let mapper = crate::portmap::PortMapper::start(account.client.clone(), bound.port());
             let mut mapped = mapper.mapped();
             port_mapper = Some(mapper);

@@ -44,6 +44,7 @@ pub(super) async fn load(global: &GlobalOpts) -> anyhow::Result<Loaded> {
             username: username.clone(),
             token: token.clone(),
             fixed_port: profile.port,
+            relay_only: global.relay_only,
         }),
         _ => None,
     };
@@ -73,9 +74,16 @@ pub(super) fn my_name(name: Option<String>, profile: &Profile) -> anyhow::Result
 ///
 /// # Errors
 /// [`UsageError`] for a bad address or username, or neither.
-pub(super) fn target(username: Option<String>, ip: Option<String>) -> anyhow::Result<DialTarget> {
+pub(super) fn target(
+    global: &GlobalOpts,
+    username: Option<String>,
+    ip: Option<String>,
+) -> anyhow::Result<DialTarget> {
     let usage = |message: String| anyhow::Error::new(UsageError(message));
     match (username, ip) {
+        (_, Some(_)) if global.relay_only => {
+            Err(usage(crate::relay::RELAY_ONLY_DIALS_NO_ADDRESS.into()))
+        }
         (_, Some(addr)) => Ok(DialTarget::Addr(
             crate::app::command::peer_addr(&addr).map_err(usage)?,
         )),
@@ -104,7 +112,9 @@ pub async fn chat(
     name: Option<String>,
 ) -> anyhow::Result<()> {
     let ctx = load(global).await?;
-    let open = open.map(|(user, ip)| target(user, ip)).transpose()?;
+    let open = open
+        .map(|(user, ip)| target(global, user, ip))
+        .transpose()?;
     if matches!(open, Some(DialTarget::Username(_))) && ctx.account.is_none() {
         bail!(
             "not registered: run `p2p-chat register NAME --server URL` first, or use connect --ip HOST:PORT"
@@ -137,7 +147,7 @@ pub async fn chat(
         store: ctx.store,
         bell: !global.no_bell,
         answering,
-        port_mapping: !global.no_port_mapping,
+        port_mapping: !global.no_port_mapping && !global.relay_only,
     })
     .await
 }

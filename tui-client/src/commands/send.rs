@@ -59,7 +59,7 @@ pub async fn send(
 ) -> anyhow::Result<ExitCode> {
     let (username, text) = split_words(words, ip.is_some())?;
     let mut ctx = load(global).await?;
-    let target = target(username, ip)?;
+    let target = target(global, username, ip)?;
     if let (DialTarget::Username(name), None) = (&target, &ctx.account) {
         bail!(
             "cannot look up {name}: no directory configured — register first, or use \

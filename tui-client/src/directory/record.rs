@@ -8,8 +8,9 @@ use super::transport::{Secret, warn_before_sending};
 use super::{DirectoryClient, DirectoryError};
 
 impl DirectoryClient {
-    /// `PUT /clients/{username}`: tells the directory our new address, and the other
-    /// addresses (`IP:PORT`, e.g. our LAN address) peers may try.
+    /// `PUT /clients/{username}`: tells the directory our new address, the other addresses
+    /// (`IP:PORT`, e.g. our LAN address) peers may try, and whether to withhold them all
+    /// because we take sessions only through the relay (`relay_only`).
     ///
     /// # Errors
     /// [`DirectoryError::TokenRejected`], [`DirectoryError::Invalid`] and the transport errors.
@@ -20,12 +21,14 @@ impl DirectoryClient {
         host: &str,
         port: u16,
         candidates: Vec<String>,
+        relay_only: bool,
     ) -> Result<ClientRecord, DirectoryError> {
         let body = UpdateRequest {
             host: host.to_owned(),
             port: Some(port),
             public_key: None,
             candidates: Some(candidates),
+            relay_only: Some(relay_only),
         };
         self.put_record(username, token, &body).await
     }
@@ -50,6 +53,7 @@ impl DirectoryClient {
             port: Some(port),
             public_key: Some(public_key.to_owned()),
             candidates: None,
+            relay_only: None,
         };
         self.put_record(username, token, &body).await
     }

@@ -242,6 +242,7 @@ async fn the_contact_list_is_cached_for_the_next_start() {
         public_key: "00".repeat(32),
         observed_host: None,
         candidates: Vec::new(),
+        relay_only: false,
         registered_at: at,
         last_seen: at,
         online: true,

@@ -133,6 +133,7 @@ fn interrupted_or_refused_rotations_leave_one_consistent_key() {
         port: Some(4000),
         public_key: Some(published.public_hex()),
         candidates: None,
+        relay_only: None,
     };
     let status = dir.runtime.block_on(async {
         let http = reqwest::Client::new();

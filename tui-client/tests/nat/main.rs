@@ -18,30 +18,34 @@ struct Delivery {
 
 /// Registers alice on `from` and bob on `to`, starts bob's `listen`, and sends from alice.
 fn deliver(lab: &mut Lab, from: &Host, to: &Host) -> Delivery {
-    deliver_once(lab, from, to, &[], None)
+    deliver_with(lab, from, to, Options::default())
 }
 
-/// [`deliver`], with `options` for bob's client, sending once bob's `listen` printed a line
-/// containing `ready` on stderr (when given).
-fn deliver_once(
-    lab: &mut Lab,
-    from: &Host,
-    to: &Host,
-    options: &[&str],
-    ready: Option<&str>,
-) -> Delivery {
+/// Options of one delivery's clients.
+#[derive(Default)]
+struct Options<'a> {
+    /// For alice's `send`.
+    alice: &'a [&'a str],
+    /// For bob's `listen`.
+    bob: &'a [&'a str],
+    /// Send once bob's `listen` printed a line containing this on stderr.
+    bob_ready: Option<&'a str>,
+}
+
+/// [`deliver`], with `options`.
+fn deliver_with(lab: &mut Lab, from: &Host, to: &Host, options: Options) -> Delivery {
     let alice = lab.register(from, "alice");
     let bob = lab.register(to, "bob");
     let listen = format!("0.0.0.0:{PEER_PORT}");
     let bob_home = bob.to_str().unwrap().to_owned();
     let mut args = vec!["--home", &bob_home, "--listen", &listen];
-    args.extend_from_slice(options);
+    args.extend_from_slice(options.bob);
     args.extend_from_slice(&["listen", "--json"]);
     let mut listener = lab.spawn(&to.ns, &client_bin(), &args, Stdio::piped());
     let printed = BufReader::new(listener.stdout.take().unwrap());
     let mut said = BufReader::new(listener.stderr.take().unwrap()).lines();
     lab.keep(listener);
-    if let Some(ready) = ready {
+    if let Some(ready) = options.bob_ready {
         let line = said
             .find(|line| line.as_ref().is_ok_and(|l| l.contains(ready)))
             .unwrap_or_else(|| panic!("bob's listen never said {ready:?}"));
@@ -60,11 +64,9 @@ fn deliver_once(
         std::thread::sleep(Duration::from_millis(50));
     }
     let started = Instant::now();
-    let out = lab.client(
-        from,
-        &alice,
-        &["send", "--json", "bob", "hello", "across", "the", "lab"],
-    );
+    let mut send = options.alice.to_vec();
+    send.extend_from_slice(&["send", "--json", "bob", "hello", "across", "the", "lab"]);
+    let out = lab.client(from, &alice, &send);
     let took = started.elapsed();
     assert!(
         out.status.success(),
@@ -272,7 +274,11 @@ fn a_hard_router_that_maps_a_port_is_reached_directly_from_a_hard_router() {
     let mut home_b = lab.upnp_router(Mapping::Hard);
     let a = lab.lan_host(&mut home_a);
     let b = lab.lan_host(&mut home_b);
-    let delivery = deliver_once(&mut lab, &a, &b, &[], Some("the router forwards"));
+    let ready = Options {
+        bob_ready: Some("the router forwards"),
+        ..Options::default()
+    };
+    let delivery = deliver_with(&mut lab, &a, &b, ready);
     assert_path(&delivery, "direct");
 }
 
@@ -284,7 +290,11 @@ fn without_port_mapping_the_same_routers_are_relayed() {
     let mut home_b = lab.upnp_router(Mapping::Hard);
     let a = lab.lan_host(&mut home_a);
     let b = lab.lan_host(&mut home_b);
-    let delivery = deliver_once(&mut lab, &a, &b, &["--no-port-mapping"], None);
+    let options = Options {
+        bob: &["--no-port-mapping"],
+        ..Options::default()
+    };
+    let delivery = deliver_with(&mut lab, &a, &b, options);
     assert_path(&delivery, "relayed");
 }
 
@@ -335,4 +345,52 @@ fn a_port_mapping_is_removed_when_the_client_quits() {
     let quit = listener.wait().unwrap();
     assert!(quit.success(), "{quit:?}");
     assert!(!redirects().contains("dnat"), "{}", redirects());
+}
+
+#[test]
+fn a_relay_only_receiver_is_relayed_and_its_address_is_withheld() {
+    // Two easy routers would be punched; bob's --relay-only keeps his address to himself.
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home_a = lab.home_router(Mapping::Easy, Unsolicited::Drop);
+    let mut home_b = lab.home_router(Mapping::Easy, Unsolicited::Drop);
+    let a = lab.lan_host(&mut home_a);
+    let b = lab.lan_host(&mut home_b);
+    let options = Options {
+        bob: &["--relay-only"],
+        ..Options::default()
+    };
+    assert_path(&deliver_with(&mut lab, &a, &b, options), "relayed");
+    let alice = lab.dir.path().join("alice");
+    let out = lab.client(&a, &alice, &["lookup", "bob"]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(!shown.contains(&home_b.router.ip), "{shown}");
+    assert!(!shown.contains(&b.ip), "{shown}");
+    assert!(shown.contains("relay"), "{shown}");
+}
+
+#[test]
+fn a_relay_only_sender_never_dials_a_public_peer() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let (a, b) = (lab.public_host(), lab.public_host());
+    let options = Options {
+        alice: &["--relay-only"],
+        ..Options::default()
+    };
+    assert_path(&deliver_with(&mut lab, &a, &b, options), "relayed");
+    let alice = lab.dir.path().join("alice");
+    let out = lab.client(
+        &a,
+        &alice,
+        &[
+            "--relay-only",
+            "send",
+            "--ip",
+            &format!("{}:{PEER_PORT}", b.ip),
+            "hi",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--relay-only"));
 }

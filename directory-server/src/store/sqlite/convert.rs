@@ -15,6 +15,7 @@ pub(super) type RawClientRow = (
     i64,
     Option<i64>,
     String,
+    bool,
 );
 
 /// A timestamp as stored: milliseconds since the Unix epoch.
@@ -40,6 +41,7 @@ pub(super) fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
         last_seen,
         heartbeat_at,
         candidates,
+        relay_only,
     ) = raw;
     let port = u16::try_from(port)
         .ok()
@@ -55,5 +57,6 @@ pub(super) fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
         last_seen: from_millis(last_seen)?,
         heartbeat_at: heartbeat_at.map(from_millis).transpose()?,
         candidates: candidates.split_whitespace().map(str::to_owned).collect(),
+        relay_only,
     })
 }

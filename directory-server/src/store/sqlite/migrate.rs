@@ -36,6 +36,11 @@ pub(super) fn migrator() -> Migrator {
             "candidates",
             include_str!("../../../migrations/sqlite/0006_candidates.sql"),
         ),
+        (
+            7,
+            "relay only",
+            include_str!("../../../migrations/sqlite/0007_relay_only.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

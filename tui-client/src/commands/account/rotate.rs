@@ -47,14 +47,9 @@ pub(super) async fn rotate_key(home: &Path, yes: bool) -> anyhow::Result<()> {
 
     let new = Identity::generate()?;
     new.save_pending(home)?;
+    let (host, port) = record.address_to_keep();
     let published = client
-        .publish_key(
-            &username,
-            &token,
-            &record.host,
-            record.port,
-            &new.public_hex(),
-        )
+        .publish_key(&username, &token, host, port, &new.public_hex())
         .await;
     match published {
         Ok(record) if record.public_key == new.public_hex() => {}

@@ -18,6 +18,16 @@ pub fn address(host: &str, port: u16) -> String {
     }
 }
 
+/// Where `record`'s peer takes sessions: its `host:port`, or "relay only" when it withholds
+/// its addresses (`--relay-only`).
+pub fn reached_at(record: &ClientRecord) -> String {
+    if record.relay_only {
+        "relay only".to_owned()
+    } else {
+        address(&record.host, record.port)
+    }
+}
+
 /// How long ago `then` was, in the largest whole unit: "just now", "5 minutes ago",
 /// "1 hour ago", "3 days ago".
 pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -45,10 +55,7 @@ pub fn status(record: &ClientRecord, now: DateTime<Utc>) -> String {
 pub fn table(records: &[ClientRecord], now: DateTime<Utc>) -> String {
     let rows: Vec<[String; 3]> = records
         .iter()
-        .map(|r| {
-            let addr = address(&r.host, r.port);
-            [r.username.clone(), addr, status(r, now)]
-        })
+        .map(|r| [r.username.clone(), reached_at(r), status(r, now)])
         .collect();
     let header = ["USERNAME", "ADDRESS", "STATUS"].map(str::to_owned);
     let width = |col: usize| {
@@ -70,7 +77,7 @@ pub fn record(record: &ClientRecord, now: DateTime<Utc>) -> String {
     format!(
         "username:   {}\naddress:    {}\nstatus:     {}\nregistered: {registered}\n",
         record.username,
-        address(&record.host, record.port),
+        reached_at(record),
         status(record, now),
     )
 }
@@ -92,6 +99,7 @@ mod tests {
             registered_at: seen,
             last_seen: seen,
             online,
+            relay_only: false,
         }
     }
 
@@ -127,6 +135,21 @@ bobby-the-builder  [::1]:4000     last seen 5 minutes ago
 ";
         assert_eq!(table(&records, now), expected);
         assert_eq!(table(&[], now).lines().count(), 1);
+    }
+
+    #[test]
+    fn a_relay_only_peer_shows_no_address() {
+        let now: DateTime<Utc> = "2030-06-01T12:00:00Z".parse().unwrap();
+        let hidden = ClientRecord {
+            host: String::new(),
+            port: 0,
+            relay_only: true,
+            ..rec("carol", "", true, now)
+        };
+        assert!(record(&hidden, now).contains("address:    relay only\n"));
+        let table = table(&[hidden], now);
+        let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(row, ["carol", "relay", "only", "online"]);
     }
 
     #[test]

@@ -38,6 +38,11 @@ impl Runner {
                         DialTarget::Username(name) => account.as_ref().map(|a| (a, name)),
                         DialTarget::Addr(_) => None,
                     };
+                    if relay_to.is_none() && account.as_ref().is_some_and(|a| a.relay_only) {
+                        let error = relay::RELAY_ONLY_DIALS_NO_ADDRESS.to_owned();
+                        let _ = action_tx.send(Action::DialFailed { chat, error }).await;
+                        return;
+                    }
                     let outcome = match relay_to {
                         Some((account, name)) => {
                             relay::connect(

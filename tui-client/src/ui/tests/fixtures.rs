@@ -35,6 +35,7 @@ pub fn record(name: &str, online: bool) -> ClientRecord {
         public_key: p2p_chat_protocol::validate::key_hex(&key_of(name)),
         observed_host: None,
         candidates: Vec::new(),
+        relay_only: false,
     }
 }
 
