@@ -136,53 +136,6 @@ fn help_documents_every_option_and_its_variable() {
 }
 
 #[test]
-fn the_readme_table_lists_every_option_and_variable_of_help() {
-    let output = run(&["--help"]);
-    let help = String::from_utf8(output.stdout).unwrap();
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md");
-    // The directory's table: the block of `|` rows that holds its listen variable.
-    let lines: Vec<&str> = readme.lines().collect();
-    let at = lines
-        .iter()
-        .position(|l| l.starts_with('|') && l.contains("P2P_CHAT_DIRECTORY_LISTEN"))
-        .expect("the README has the directory's table");
-    let start = (0..at)
-        .rev()
-        .find(|&i| !lines[i].starts_with('|'))
-        .map_or(0, |i| i + 1);
-    let end = (at..lines.len())
-        .find(|&i| !lines[i].starts_with('|'))
-        .unwrap_or(lines.len());
-    let table = lines[start..end].join("\n");
-    let options = help.split_whitespace().filter_map(|word| {
-        let flag = word.trim_end_matches([',', '=']);
-        let name = flag.strip_prefix("--")?;
-        (!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
-            .then(|| flag.to_owned())
-    });
-    let variables = help
-        .split("[env: ")
-        .skip(1)
-        .filter_map(|rest| rest.split('=').next().map(str::to_owned));
-    let mut checked = 0;
-    for needle in options.chain(variables) {
-        if matches!(needle.as_str(), "--help" | "--version") {
-            continue;
-        }
-        assert!(
-            table.contains(&format!("`{needle}`")),
-            "README's directory table lacks `{needle}`:\n{table}"
-        );
-        checked += 1;
-    }
-    assert!(
-        checked > 20,
-        "only {checked} options and variables found in --help"
-    );
-}
-
-#[test]
 fn bad_option_values_are_named() {
     for (args, needle) in [
         (&["--listen", "not-an-address"][..], "--listen"),

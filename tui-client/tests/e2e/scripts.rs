@@ -8,7 +8,9 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::Instant;
 
 use crate::listen::start_listen_on;
-use crate::procs::{Directory, Running, alice_and_bob, history_json, run_client};
+use crate::procs::{
+    Directory, Running, alice_and_bob, client_bin, directory_bin, history_json, run_client,
+};
 use crate::pty::PATIENCE;
 
 /// `listen --json` for the profile `home` on `listen`; its stdout lines arrive on the receiver.
@@ -144,4 +146,72 @@ fn send_help_has_one_usage_line_and_bad_words_are_explained() {
     let (code, _, err) = send(&home, &["bob", "deploy", "--force"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--"), "{err}");
+}
+
+#[test]
+fn the_readme_tables_list_every_option_and_variable_of_help() {
+    let help = |bin: &Path| {
+        let out = Command::new(bin)
+            .arg("--help")
+            .output()
+            .expect("run --help");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let client = assert_table_covers(&readme, "`P2P_CHAT_LISTEN`", &help(&client_bin()));
+    assert!(
+        client >= 12,
+        "only {client} client options and variables in --help"
+    );
+    let directory = assert_table_covers(
+        &readme,
+        "`P2P_CHAT_DIRECTORY_LISTEN`",
+        &help(&directory_bin()),
+    );
+    assert!(
+        directory > 20,
+        "only {directory} directory options and variables in --help"
+    );
+}
+
+/// Asserts that the README's table holding `anchor` (a block of `|` rows) names every option
+/// and environment variable of `help`; returns how many it checked.
+fn assert_table_covers(readme: &str, anchor: &str, help: &str) -> usize {
+    let lines: Vec<&str> = readme.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with('|') && l.contains(anchor))
+        .unwrap_or_else(|| panic!("the README has no table with {anchor}"));
+    let start = (0..at)
+        .rev()
+        .find(|&i| !lines[i].starts_with('|'))
+        .map_or(0, |i| i + 1);
+    let end = (at..lines.len())
+        .find(|&i| !lines[i].starts_with('|'))
+        .unwrap_or(lines.len());
+    let table = lines[start..end].join("\n");
+    let options = help.split_whitespace().filter_map(|word| {
+        let flag = word.trim_end_matches([',', '=']);
+        let name = flag.strip_prefix("--")?;
+        (!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+            .then(|| flag.to_owned())
+    });
+    let variables = help
+        .split("[env: ")
+        .skip(1)
+        .filter_map(|rest| rest.split('=').next().map(str::to_owned));
+    let mut checked = 0;
+    for needle in options.chain(variables) {
+        if matches!(needle.as_str(), "--help" | "--version") {
+            continue;
+        }
+        // A flag may be followed by its value's name: `--listen ADDR`.
+        assert!(
+            table.contains(&format!("`{needle}`")) || table.contains(&format!("`{needle} ")),
+            "README's table with {anchor} lacks `{needle}`:\n{table}"
+        );
+        checked += 1;
+    }
+    checked
 }
