@@ -143,6 +143,13 @@ pub enum Command {
         json: bool,
     },
 
+    /// Check how peers can reach you: the address the directory sees, whether your router
+    /// keeps one public port for every connection (an "easy" NAT, which hole punching can
+    /// cross) or not ("hard"), whether it maps a port for you (UPnP-IGD), whether the
+    /// directory can connect to your listening port (--listen), and whether the directory
+    /// relays and times hole punches; each finding with what it means. Needs an account.
+    Doctor,
+
     /// Show one user's directory record.
     Lookup {
         /// The username to look up.

@@ -81,6 +81,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         }) => commands::history::history(global, &username, limit, json).await,
         Some(Command::Export { username }) => commands::history::export(global, &username).await,
         Some(Command::Whoami) => commands::trust::whoami(global).await,
+        Some(Command::Doctor) => commands::doctor::doctor(global).await,
         Some(Command::Verify {
             username,
             confirm,

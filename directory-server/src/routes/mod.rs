@@ -54,6 +54,7 @@ pub(crate) fn router(state: AppState) -> Router {
             post(relay::offer).get(relay::join).delete(relay::decline),
         )
         .route("/punch/{key}", post(signal::punch))
+        .route("/reachability", post(signal::reachability))
         .route("/mailbox", get(mailbox::fetch))
         .route("/mailbox/{key}", mailbox_key_routes(&state))
         // A route layer sees the matched route, which tells the limited routes apart.

@@ -1,5 +1,6 @@
-//! `GET /signal`: the WebSocket a running client keeps open (see [`crate::signal`]), and
-//! `POST /punch/{username}`, which arranges a hole punch over two such connections.
+//! `GET /signal`: the WebSocket a running client keeps open (see [`crate::signal`]),
+//! `POST /punch/{username}`, which arranges a hole punch over two such connections, and
+//! `POST /reachability`, which tells a client whether the directory can dial it.
 
 use std::net::SocketAddr;
 
@@ -7,13 +8,15 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use axum::{Extension, Json};
-use p2p_chat_protocol::api::signal::{MAX_SIGNAL_BYTES, PunchPlan};
+use p2p_chat_protocol::api::signal::{
+    MAX_SIGNAL_BYTES, PunchPlan, Reachability, ReachabilityRequest,
+};
 
 use super::clients::path_username;
 use crate::auth::Authenticated;
 use crate::client_ip::ClientAddr;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::signal::PunchRefusal;
 use crate::state::AppState;
 use serde::Deserialize;
@@ -109,4 +112,54 @@ pub(super) async fn punch(
         })?;
     tracing::debug!(from = %auth.username, to = %target, delay_ms = plan.delay_ms, "hole punch arranged");
     Ok(Json(plan))
+}
+
+/// How long the reachability check waits for the TCP connection to open: 3 s (a SYN that a
+/// router drops would be sent again after 1 s; a router that answers, answers within a round
+/// trip).
+pub const REACHABILITY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `POST /reachability`: dials the address the request comes from (never any other), at the
+/// asked port, and closes the connection at once; answers a [`Reachability`] with what the
+/// directory offers too. Each check counts against the caller's budget of dials
+/// ([`crate::signal::Hub::charge_dial`]): 429 with `Retry-After` over it; 400 for a bad body
+/// or port 0; 503 when the directory cannot see the caller's address.
+pub(super) async fn reachability(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    auth: Authenticated,
+    body: Result<ApiJson<ReachabilityRequest>, ApiError>,
+) -> Result<Json<Reachability>, ApiError> {
+    let ApiJson(request) = body?;
+    let port = p2p_chat_protocol::validate::port(request.port)?;
+    let ip = client.ok_or_else(|| {
+        ApiError::PathUnavailable("the directory cannot see the address you connect from".into())
+    })?;
+    state
+        .hub()
+        .charge_dial(&auth.username)
+        .map_err(|wait| ApiError::TooManyRequests {
+            retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        })?;
+    let addr = SocketAddr::new(ip, port);
+    let dialled = tokio::time::timeout(REACHABILITY_TIMEOUT, tokio::net::TcpStream::connect(addr));
+    let (reachable, detail) = match dialled.await {
+        Ok(Ok(_stream)) => (true, None),
+        Ok(Err(e)) => (false, Some(e.to_string())),
+        Err(_) => (
+            false,
+            Some(format!(
+                "nothing answered within {} s",
+                REACHABILITY_TIMEOUT.as_secs()
+            )),
+        ),
+    };
+    tracing::debug!(user = %auth.username, %addr, reachable, "reachability checked");
+    Ok(Json(Reachability {
+        addr: addr.to_string(),
+        reachable,
+        detail,
+        relay: state.settings().relay.enabled,
+        hole_punching: state.settings().hole_punching,
+    }))
 }

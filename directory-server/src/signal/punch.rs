@@ -51,6 +51,24 @@ pub enum PunchRefusal {
 }
 
 impl Hub {
+    /// Takes one dial the directory makes happen on `user`'s behalf (a hole punch, or a
+    /// reachability check) from its budget: [`PUNCH_BURST`] at once, one more every
+    /// [`PUNCH_EVERY`].
+    ///
+    /// # Errors
+    /// How long to wait until the budget allows the next one.
+    pub fn charge_dial(&self, user: &str) -> Result<(), Duration> {
+        if self.punches.len() > PRUNE_ABOVE {
+            self.punches.retain_recent();
+        }
+        self.punches
+            .check_key(&user.to_owned())
+            .map_err(|not_until| {
+                let clock = governor::clock::DefaultClock::default();
+                not_until.wait_time_from(governor::clock::Clock::now(&clock))
+            })
+    }
+
     /// Where a punch reaches `username` (see [`PunchEnd`]), with the queue of that connection:
     /// its newest connection with a port, of a running client for the `target` of a punch,
     /// of any kind (a [brief](Hub::join) one first) for the requester.
@@ -95,15 +113,7 @@ impl Hub {
             let (theirs, tx) = Self::punch_end(&inner, to, true)?;
             (ours, theirs, tx)
         };
-        if self.punches.len() > PRUNE_ABOVE {
-            self.punches.retain_recent();
-        }
-        if let Err(not_until) = self.punches.check_key(&from.to_owned()) {
-            let clock = governor::clock::DefaultClock::default();
-            return Err(PunchRefusal::TooMany(
-                not_until.wait_time_from(governor::clock::Clock::now(&clock)),
-            ));
-        }
+        self.charge_dial(from).map_err(PunchRefusal::TooMany)?;
         let (our_delay, their_delay) = punch_delays(ours.rtt, theirs.rtt);
         let signal = ServerSignal::Punch {
             from: from.to_owned(),

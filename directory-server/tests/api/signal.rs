@@ -406,3 +406,76 @@ async fn a_relay_only_user_has_its_addresses_withheld_and_is_never_punched() {
     let reply = call(&router, "POST", "/punch/bob", None, Some(&alice)).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
+
+#[tokio::test]
+async fn the_reachability_check_dials_only_the_callers_address() {
+    let (router, _) = serve(fast_settings()).await;
+    register(&router, "alice", 4000).await;
+    let alice = login(&router, "alice").await;
+    let check = |port: serde_json::Value, from: &str| {
+        let body = serde_json::json!({ "port": port });
+        let request = crate::support::request_from(
+            from,
+            None,
+            crate::support::request("POST", "/reachability", Some(body), Some(&alice)),
+        );
+        let router = router.clone();
+        async move { crate::support::send(&router, request).await }
+    };
+    // A port that listens on the caller's address is reachable.
+    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = open.local_addr().unwrap().port();
+    let reply = check(port.into(), "127.0.0.1:50000").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["addr"], format!("127.0.0.1:{port}"));
+    assert_eq!(reply.json["reachable"], true);
+    assert_eq!(reply.json["relay"], true);
+    assert_eq!(reply.json["hole_punching"], true);
+    let (dialled, _) = open.accept().await.unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(
+        dialled.try_read(&mut byte).unwrap_or(0),
+        0,
+        "nothing is sent"
+    );
+    // Closed: not reachable, with the reason.
+    drop(open);
+    let reply = check(port.into(), "127.0.0.1:50000").await;
+    assert_eq!(reply.json["reachable"], false, "{}", reply.text);
+    assert!(reply.json["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    // Only the address the request comes from is dialled: another client's is its own.
+    let reply = check(port.into(), "127.0.0.2:50000").await;
+    assert_eq!(reply.json["addr"], format!("127.0.0.2:{port}"));
+    // Garbage is refused and dials nothing.
+    for bad in [
+        serde_json::json!(0),
+        serde_json::json!(70_000),
+        serde_json::json!("x"),
+    ] {
+        assert_eq!(check(bad, "127.0.0.1:50000").await.status, 400);
+    }
+    let unauthenticated = call(
+        &router,
+        "POST",
+        "/reachability",
+        Some(serde_json::json!({"port": port})),
+        None,
+    )
+    .await;
+    assert_eq!(unauthenticated.status, 401);
+    // A flood is cut off by the caller's budget of dials (shared with hole punches).
+    let mut refused = None;
+    for _ in 0..20 {
+        let reply = check(port.into(), "127.0.0.1:50000").await;
+        if reply.status == 429 {
+            refused = Some(reply);
+            break;
+        }
+    }
+    assert!(
+        refused
+            .expect("a flood is refused")
+            .headers
+            .contains_key("retry-after")
+    );
+}

@@ -52,6 +52,36 @@ pub struct PunchPlan {
     pub delay_ms: u64,
 }
 
+/// Path of the reachability check: `POST /reachability` with a [`ReachabilityRequest`]
+/// answers a [`Reachability`].
+pub const REACHABILITY_PATH: &str = "/reachability";
+
+/// `POST /reachability`: asks the directory to dial the address the request comes from, at
+/// `port`, to tell whether peers can reach us there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReachabilityRequest {
+    /// The TCP port to dial (1–65535): where our listener is seen from the internet.
+    pub port: u16,
+}
+
+/// Answer to `POST /reachability`: whether the directory could open a TCP connection to the
+/// requester, and which ways to meet peers it offers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reachability {
+    /// `HOST:PORT` the directory dialled: the address the request came from (IPv6 in
+    /// brackets), at the asked port.
+    pub addr: String,
+    /// Whether the TCP connection opened (it is closed at once, without sending a byte).
+    pub reachable: bool,
+    /// Why not, when not: the connect error, or that nothing answered within the timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Whether the directory relays sessions (`--relay on`).
+    pub relay: bool,
+    /// Whether the directory arranges hole punches (`--hole-punching on`).
+    pub hole_punching: bool,
+}
+
 /// Largest signaling message either side accepts, in bytes: 16 KiB.
 pub const MAX_SIGNAL_BYTES: usize = 16 * 1024;
 

@@ -1,6 +1,7 @@
 //! The subcommands other than the demo.
 
 pub mod account;
+pub mod doctor;
 pub mod history;
 pub mod listen;
 pub mod peer;

@@ -5,8 +5,8 @@
 
 use futures::StreamExt;
 use p2p_chat_protocol::api::signal::{
-    MAX_SIGNAL_BYTES, PUNCH_PATH, PunchPlan, RELAY_PATH, RELAY_UPGRADE, RelayTicket, SIGNAL_PATH,
-    SIGNAL_PING_SECS, ServerSignal,
+    MAX_SIGNAL_BYTES, PUNCH_PATH, PunchPlan, REACHABILITY_PATH, RELAY_PATH, RELAY_UPGRADE,
+    RelayTicket, SIGNAL_PATH, SIGNAL_PING_SECS, ServerSignal,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -223,6 +223,25 @@ impl DirectoryClient {
         warn_before_sending(&self.base, Secret::Token);
         let url = self.url(&[PUNCH_PATH.trim_start_matches('/'), username]);
         let req = self.http.post(url).bearer_auth(token);
+        self.json(Op::Relay, req).await
+    }
+
+    /// `POST /reachability`: asks the directory to dial the address our request comes from at
+    /// `port` (where our listener should be seen), and which ways to meet peers it offers.
+    ///
+    /// # Errors
+    /// 429 over our budget of dials (shared with hole punches), a 404-like
+    /// [`DirectoryError::UnexpectedResponse`] from a directory without the check (an older
+    /// release), and the transport errors.
+    pub async fn check_reachability(
+        &self,
+        token: &str,
+        port: u16,
+    ) -> Result<p2p_chat_protocol::api::signal::Reachability, DirectoryError> {
+        warn_before_sending(&self.base, Secret::Token);
+        let url = self.url(&[REACHABILITY_PATH.trim_start_matches('/')]);
+        let body = p2p_chat_protocol::api::signal::ReachabilityRequest { port };
+        let req = self.http.post(url).bearer_auth(token).json(&body);
         self.json(Op::Relay, req).await
     }
 

@@ -215,3 +215,18 @@ fn assert_table_covers(readme: &str, anchor: &str, help: &str) -> usize {
     }
     checked
 }
+
+#[test]
+fn doctor_without_an_account_says_to_register() {
+    let home = tempfile::tempdir().unwrap();
+    let out = run_client(&["--home", home.path().to_str().unwrap(), "doctor"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("p2p-chat register"), "{said}");
+    // Garbage after the command is a usage error.
+    let out = run_client(
+        &["--home", home.path().to_str().unwrap(), "doctor", "now"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

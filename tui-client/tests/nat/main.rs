@@ -394,3 +394,53 @@ fn a_relay_only_sender_never_dials_a_public_peer() {
     assert_eq!(out.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--relay-only"));
 }
+
+#[test]
+fn doctor_tells_each_host_what_its_network_allows() {
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let public = lab.public_host();
+    let mut easy = lab.home_router(Mapping::Easy, Unsolicited::Drop);
+    let behind_easy = lab.lan_host(&mut easy);
+    let mut mapping = lab.upnp_router(Mapping::Hard);
+    let behind_mapping = lab.lan_host(&mut mapping);
+    let doctor = |host: &Host, name: &str| {
+        let home = lab.register(host, name);
+        let out = lab.client(host, &home, &["doctor"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        eprintln!("doctor on {name}'s host:\n{text}");
+        let field = |label: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(label))
+                .unwrap_or_else(|| panic!("no {label} in:\n{text}"))
+                .trim()
+                .to_owned()
+        };
+        assert!(field("relay").starts_with("on"), "{text}");
+        assert!(field("punching").starts_with("on"), "{text}");
+        (
+            field("NAT"),
+            field("port mapping"),
+            field("reachable"),
+            text,
+        )
+    };
+    let (nat, _, reachable, text) = doctor(&public, "pat");
+    assert!(nat.starts_with("none"), "{text}");
+    assert!(reachable.starts_with("yes"), "{text}");
+    let (nat, mapped, reachable, text) = doctor(&behind_easy, "erin");
+    assert!(nat.starts_with("easy"), "{text}");
+    assert!(mapped.starts_with("none"), "{text}");
+    assert!(reachable.starts_with("no"), "{text}");
+    let (nat, mapped, reachable, text) = doctor(&behind_mapping, "hal");
+    assert!(nat.starts_with("hard"), "{text}");
+    assert!(mapped.starts_with(&mapping.router.ip), "{text}");
+    assert!(reachable.starts_with("yes"), "{text}");
+    // doctor removed the mapping it made to check.
+    assert!(!lab::nft_chain(&mapping.router, "prerouting_miniupnpd").contains("dnat"));
+}
