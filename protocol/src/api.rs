@@ -138,7 +138,27 @@ pub struct ClientRecord {
     pub relay_only: bool,
 }
 
+/// `host:port`, with brackets around an IPv6 host so the port stays unambiguous
+/// (RFC 3986 §3.2.2).
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 impl ClientRecord {
+    /// Where the peer takes sessions, as shown to users: its `host:port` ([`host_port`]), or
+    /// `relay only` when it withholds its addresses ([`ClientRecord::relay_only`]).
+    pub fn reached_at(&self) -> String {
+        if self.relay_only {
+            "relay only".to_owned()
+        } else {
+            host_port(&self.host, self.port)
+        }
+    }
+
     /// The `host` and `port` an update sends to keep this record's address: its own, or
     /// [`HOST_AUTO`] and [`DEFAULT_PEER_PORT`] when the record withholds them
     /// ([`ClientRecord::relay_only`]).
@@ -252,6 +272,14 @@ mod tests {
         assert_eq!(json["relay_only"], true);
         let update: UpdateRequest = serde_json::from_str(r#"{"host":"auto"}"#).unwrap();
         assert_eq!(update.relay_only, None, "absent keeps the earlier choice");
+    }
+
+    #[test]
+    fn ipv6_hosts_get_brackets_and_withheld_addresses_say_so() {
+        assert_eq!(host_port("::1", 5), "[::1]:5");
+        assert_eq!(host_port("example.org", 5), "example.org:5");
+        assert_eq!(record(false).reached_at(), "203.0.113.4:4000");
+        assert_eq!(record(true).reached_at(), "relay only");
     }
 
     #[test]

@@ -106,7 +106,7 @@ impl Account {
             _ => None,
         };
         let mapped = mapped.filter(|_| !self.relay_only);
-        let published = crate::tui::resolve::peer_addr(host, port);
+        let published = p2p_chat_protocol::api::host_port(host, port);
         let mut candidates: Vec<String> = Vec::new();
         for candidate in lan.into_iter().chain(mapped.map(|m| m.to_string())) {
             if candidate != published && !candidates.contains(&candidate) {

@@ -185,7 +185,13 @@ pub enum Action {
     /// The directory pushed that mail arrived for us (signaling): fetch it now.
     MailNotice,
     /// The signaling connection (re)opened: what it could not push meanwhile is fetched.
-    SignalingOpened,
+    SignalingOpened {
+        /// `HOST:PORT` the directory sees it come from.
+        observed: Option<String>,
+    },
+    /// Our router's port mapping changed: the public `HOST:PORT` it forwards to us, or `None`
+    /// when there is none (see [`crate::portmap`]).
+    PortMapped(Option<String>),
     /// A directory request failed.
     DirectoryFailed(String),
 }

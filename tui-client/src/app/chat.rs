@@ -46,6 +46,8 @@ pub enum Link {
         outgoing: bool,
         /// How its bytes travel (shown in the title and the status bar).
         path: crate::net::SessionPath,
+        /// The other end of its TCP connection: the peer, or the directory for a relayed one.
+        remote: std::net::SocketAddr,
         /// The session's last measured round trip, in milliseconds, once known.
         rtt_ms: Option<u32>,
     },

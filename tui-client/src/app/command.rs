@@ -25,6 +25,9 @@ pub enum SlashCommand {
     },
     /// `/receipts on|off`: whether to send read receipts; without an argument, says which.
     Receipts(Option<bool>),
+    /// `/info`: where we and the current chat's peer can be reached, and how its session was
+    /// made.
+    Info,
 }
 
 /// Every command with its usage, for `/help` and error messages.
@@ -35,6 +38,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("/verify [confirm]", "show safety number / mark verified"),
     ("/accept", "trust a new or changed key"),
     ("/receipts on|off", "send read receipts (default off)"),
+    ("/info", "addresses, session path"),
     ("/contacts", "reload the contact list"),
     ("/quit", "leave p2p-chat"),
 ];
@@ -55,6 +59,7 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         ("/accept", []) => Ok(SlashCommand::Accept),
         ("/verify", []) => Ok(SlashCommand::Verify { confirm: false }),
         ("/verify", ["confirm"]) => Ok(SlashCommand::Verify { confirm: true }),
+        ("/info", []) => Ok(SlashCommand::Info),
         ("/receipts", []) => Ok(SlashCommand::Receipts(None)),
         ("/receipts", ["on"]) => Ok(SlashCommand::Receipts(Some(true))),
         ("/receipts", ["off"]) => Ok(SlashCommand::Receipts(Some(false))),
@@ -117,6 +122,8 @@ mod tests {
         assert_eq!(parse("/help"), Ok(SlashCommand::Help));
         assert_eq!(parse("/quit"), Ok(SlashCommand::Quit));
         assert_eq!(parse("/accept"), Ok(SlashCommand::Accept));
+        assert_eq!(parse("/info"), Ok(SlashCommand::Info));
+        assert!(parse("/info bob").is_err());
         assert_eq!(
             parse("/verify"),
             Ok(SlashCommand::Verify { confirm: false })

@@ -9,6 +9,7 @@ mod attention;
 pub mod chat;
 pub mod command;
 mod history;
+mod info;
 pub mod input;
 pub mod keys;
 mod mail;
@@ -103,6 +104,15 @@ pub struct Entry {
     pub last_seen_ms: Option<u64>,
 }
 
+/// Where we can be reached besides our listening address (`/info`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// `HOST:PORT` the directory sees our signaling connection come from.
+    pub observed: Option<String>,
+    /// The public `HOST:PORT` our router forwards to us (a port mapping).
+    pub mapped: Option<String>,
+}
+
 /// How long an informational status-bar notice stays: 10 s.
 pub const INFO_NOTICE_MS: u64 = 10_000;
 
@@ -153,6 +163,8 @@ pub struct App {
     /// Whether shown messages send read receipts to their sender (`/receipts`); off by
     /// default, for privacy.
     pub read_receipts: bool,
+    /// Where we can be reached, as far as we know (shown by `/info`).
+    pub reach: Reach,
     /// When the status-bar notice goes by itself, unix ms (see `App::tell`).
     notice_expires_ms: Option<u64>,
     /// When the bell last rang, unix ms.
@@ -194,6 +206,7 @@ impl App {
             now_ms: clock(),
             bell: true,
             read_receipts: false,
+            reach: Reach::default(),
             notice_expires_ms: None,
             last_bell_ms: None,
             impostor_notices: std::collections::HashMap::new(),

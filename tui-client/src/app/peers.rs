@@ -297,6 +297,7 @@ impl App {
             session,
             outgoing,
             path: peer.path,
+            remote: peer.addr,
             rtt_ms: None,
         };
         let how = match peer.path {

@@ -12,6 +12,7 @@ use crate::net::{Direction, RemotePeer, SessionId};
 
 mod attention;
 mod delivery;
+mod info;
 mod input;
 mod sessions;
 mod trust;

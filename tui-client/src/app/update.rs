@@ -76,7 +76,14 @@ impl App {
             Action::MailNotice => vec![Effect::Mail(MailEffect::Fetch)],
             // Presence and mail pushed while it was closed are missed: catch up (the contact
             // list's arrival fetches the mailbox too).
-            Action::SignalingOpened => vec![Effect::LoadContacts],
+            Action::SignalingOpened { observed } => {
+                self.reach.observed = observed;
+                vec![Effect::LoadContacts]
+            }
+            Action::PortMapped(mapped) => {
+                self.reach.mapped = mapped;
+                Vec::new()
+            }
             Action::DirectoryFailed(error) => {
                 self.tell(Level::Error, error.clone());
                 self.directory = DirectoryState::Unreachable(error);
@@ -295,6 +302,7 @@ impl App {
             SlashCommand::Accept => return self.accept_key(),
             SlashCommand::Verify { confirm } => return self.verify(confirm),
             SlashCommand::Receipts(on) => self.set_receipts(on),
+            SlashCommand::Info => self.info(),
         }
         Vec::new()
     }

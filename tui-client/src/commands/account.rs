@@ -139,7 +139,7 @@ async fn register(
     out(&format!(
         "Registered {username} on {}; peers will reach you at {}. Run `p2p-chat` to start chatting.\n",
         client.base_url(),
-        show::address(&record.host, record.port),
+        record.reached_at(),
     ))
 }
 

@@ -92,7 +92,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                     Action::Presence { username, online }
                 }
                 SignalReport::Mail => Action::MailNotice,
-                SignalReport::Connected { .. } => Action::SignalingOpened,
+                SignalReport::Connected { observed } => Action::SignalingOpened { observed },
                 SignalReport::RelayOffer { .. }
                 | SignalReport::Punch { .. }
                 | SignalReport::Lost => return !tx.is_closed(),
@@ -126,9 +126,21 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     app.utc_offset = crate::clock::local_utc_offset_secs;
     app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
     app.bell = options.bell;
+    // The chat window learns of the mapping for /info; the task ends with the mapper.
+    let forward_mapping = port_mapper.as_ref().map(|mapper| {
+        let (mut mapped, tx) = (mapper.mapped(), action_tx.clone());
+        tokio::spawn(async move {
+            while mapped.changed().await.is_ok() {
+                let now = mapped.borrow_and_update().map(|addr| addr.to_string());
+                if tx.send(Action::PortMapped(now)).await.is_err() {
+                    return;
+                }
+            }
+        })
+    });
     let channels = Channels { net_tx, action_tx };
     let mut runner = Runner::new(options.account, local, options.store, channels);
-    for task in presence.into_iter().chain(signaling) {
+    for task in presence.into_iter().chain(signaling).chain(forward_mapping) {
         runner.keep_presence(task);
     }
     runner.port_mapper = port_mapper;

@@ -62,20 +62,11 @@ pub async fn resolve(
             })?;
             let key = p2p_chat_protocol::validate::public_key(&record.public_key).ok();
             Ok(Resolved {
-                addr: peer_addr(&record.host, record.port),
+                addr: p2p_chat_protocol::api::host_port(&record.host, record.port),
                 key,
                 candidates: record.candidates,
             })
         }
-    }
-}
-
-/// `host:port`, with brackets around IPv6 addresses.
-pub fn peer_addr(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
     }
 }
 
@@ -110,11 +101,5 @@ mod tests {
                 "attempt {attempt}: {delay:?}"
             );
         }
-    }
-
-    #[test]
-    fn ipv6_hosts_get_brackets() {
-        assert_eq!(peer_addr("::1", 5), "[::1]:5");
-        assert_eq!(peer_addr("example.org", 5), "example.org:5");
     }
 }

@@ -236,6 +236,7 @@ mod tests {
             session: SessionId(1),
             outgoing: true,
             path,
+            remote: "127.0.0.1:4000".parse().unwrap(),
             rtt_ms,
         };
         let shown = |path, rtt| link_state(&link(path, rtt)).content.into_owned();

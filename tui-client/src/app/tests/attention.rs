@@ -278,7 +278,7 @@ fn pushed_presence_updates_the_list_at_once_and_sends_what_waits() {
         vec![Effect::Mail(MailEffect::Fetch)]
     );
     assert_eq!(
-        app.update(Action::SignalingOpened),
+        app.update(Action::SignalingOpened { observed: None }),
         vec![Effect::LoadContacts]
     );
 }

@@ -9,25 +9,6 @@ const MINUTE: i64 = 60;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
-/// `host:port`, with brackets around IPv6 addresses so the port stays unambiguous.
-pub fn address(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-/// Where `record`'s peer takes sessions: its `host:port`, or "relay only" when it withholds
-/// its addresses (`--relay-only`).
-pub fn reached_at(record: &ClientRecord) -> String {
-    if record.relay_only {
-        "relay only".to_owned()
-    } else {
-        address(&record.host, record.port)
-    }
-}
-
 /// How long ago `then` was, in the largest whole unit: "just now", "5 minutes ago",
 /// "1 hour ago", "3 days ago".
 pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -55,7 +36,7 @@ pub fn status(record: &ClientRecord, now: DateTime<Utc>) -> String {
 pub fn table(records: &[ClientRecord], now: DateTime<Utc>) -> String {
     let rows: Vec<[String; 3]> = records
         .iter()
-        .map(|r| [r.username.clone(), reached_at(r), status(r, now)])
+        .map(|r| [r.username.clone(), r.reached_at(), status(r, now)])
         .collect();
     let header = ["USERNAME", "ADDRESS", "STATUS"].map(str::to_owned);
     let width = |col: usize| {
@@ -77,7 +58,7 @@ pub fn record(record: &ClientRecord, now: DateTime<Utc>) -> String {
     format!(
         "username:   {}\naddress:    {}\nstatus:     {}\nregistered: {registered}\n",
         record.username,
-        reached_at(record),
+        record.reached_at(),
         status(record, now),
     )
 }
