@@ -26,13 +26,38 @@ pub const RELAY_AFTER: Duration = Duration::from_secs(2);
 /// timeout). A direct dial that fails starts the punch at once.
 pub const PUNCH_AFTER: Duration = Duration::from_millis(500);
 
+/// First wait before a chat window tries to move a session it opened through the relay to a
+/// direct one ([`Ways::DirectOnly`]): 10 s; each later try waits twice as long, up to
+/// [`UPGRADE_MAX`].
+pub const UPGRADE_FIRST: Duration = Duration::from_secs(10);
+
+/// Longest wait between two tries to move a relayed session to a direct one: 5 min.
+pub const UPGRADE_MAX: Duration = Duration::from_secs(300);
+
+/// Wait before try `attempt` (1-based) to move a relayed session to a direct one:
+/// [`UPGRADE_FIRST`], doubling, at most [`UPGRADE_MAX`].
+pub fn upgrade_delay(attempt: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
+    UPGRADE_FIRST.saturating_mul(factor).min(UPGRADE_MAX)
+}
+
+/// Which ways [`connect`] may try.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ways {
+    /// Direct dials, hole punching, and the relay.
+    All,
+    /// Direct dials and hole punching only: moving a relayed session to a direct one.
+    DirectOnly,
+}
+
 /// Opens a session with `peer` at `addr` or one of its `candidates` (dialled at once, in
 /// parallel), and — when `account` can reach a directory — by a hole punch the directory times
 /// ([`crate::punch::dial`], after [`PUNCH_AFTER`] or once the direct dials failed) or, when
 /// neither opened a session within
-/// [`RELAY_AFTER`] (or both failed before), through the directory's relay. The first session
-/// to open wins; the other attempts are dropped. With [`Account::relay_only`] only the relay
-/// is tried. `expected` is the key the peer must prove (its pin, else the directory's key).
+/// [`RELAY_AFTER`] (or both failed before), through the directory's relay (unless `ways` is
+/// [`Ways::DirectOnly`]). The first session to open wins; the other attempts are dropped. With
+/// [`Account::relay_only`] only the relay is tried. `expected` is the key the peer must prove
+/// (its pin, else the directory's key).
 ///
 /// # Errors
 /// The direct dial's [`DialError`] when there is no relay to try; [`DialError::NoPath`] when
@@ -40,6 +65,7 @@ pub const PUNCH_AFTER: Duration = Duration::from_millis(500);
 #[allow(clippy::too_many_arguments)]
 pub async fn connect(
     account: Option<&Account>,
+    ways: Ways,
     peer: &str,
     addr: &str,
     candidates: &[String],
@@ -51,8 +77,15 @@ pub async fn connect(
     let Some(account) = account else {
         return dial_any(addr, candidates, me, expected, request, events).await;
     };
-    if account.relay_only {
-        return dial(account, peer, me, expected, request, events).await;
+    match (account.relay_only, ways) {
+        (true, Ways::All) => return dial(account, peer, me, expected, request, events).await,
+        (true, Ways::DirectOnly) => {
+            return Err(DialError::Unreachable {
+                addr: peer.to_owned(),
+                detail: RELAY_ONLY_DIALS_NO_ADDRESS.to_owned(),
+            });
+        }
+        (false, _) => {}
     }
     // The direct dials, then the punch; the relay starts early once both have failed.
     let (failed, gave_up, direct_failed) = (AtomicUsize::new(0), Notify::new(), Notify::new());
@@ -84,6 +117,9 @@ pub async fn connect(
         outcome
     };
     let relayed = async {
+        if ways == Ways::DirectOnly {
+            return std::future::pending().await;
+        }
         tokio::select! {
             () = tokio::time::sleep(RELAY_AFTER) => {}
             () = gave_up.notified() => {}
@@ -108,6 +144,7 @@ pub async fn connect(
             },
         }
         (direct_error, relay_error) = match (direct_error, relay_error, punch_over) {
+            (Some(direct), _, true) if ways == Ways::DirectOnly => return Err(direct),
             (Some(direct), Some(relay), true) => {
                 return Err(DialError::NoPath {
                     direct: Box::new(direct),

@@ -102,6 +102,15 @@ pub enum Action {
         /// The chat.
         chat: ChatId,
     },
+    /// A scheduled try to move a chat's relayed session to a direct one is due.
+    UpgradeDue {
+        /// The chat.
+        chat: ChatId,
+        /// The relayed session it was scheduled for (a later session makes it stale).
+        session: SessionId,
+        /// 1-based attempt number.
+        attempt: u32,
+    },
     /// The local store's conversations and undelivered messages, read at start.
     StoreLoaded {
         /// Every stored conversation with its unread count.
@@ -280,6 +289,26 @@ pub enum Effect {
     ScheduleReconnect {
         /// The chat.
         chat: ChatId,
+        /// 1-based attempt number.
+        attempt: u32,
+    },
+    /// Try to open a direct session for a chat whose session runs through the relay (direct
+    /// dials and hole punching only; see `relay::Ways::DirectOnly`). A session that opens
+    /// replaces the relayed one; a failure reports nothing.
+    Upgrade {
+        /// The chat; becomes `request` of the session's `Direction::Outgoing`.
+        chat: ChatId,
+        /// Whom to dial.
+        target: DialTarget,
+        /// The key the peer must prove (its pin), if we know one.
+        expected: Option<PeerKey>,
+    },
+    /// Report [`Action::UpgradeDue`] after `relay::upgrade_delay(attempt)`.
+    ScheduleUpgrade {
+        /// The chat.
+        chat: ChatId,
+        /// Its relayed session.
+        session: SessionId,
         /// 1-based attempt number.
         attempt: u32,
     },

@@ -63,6 +63,13 @@ pub enum Link {
     },
 }
 
+impl Link {
+    /// Whether the link is `session`, open through the directory's relay.
+    pub fn is_relayed(&self, session: SessionId) -> bool {
+        matches!(self, Link::Connected { session: s, path: crate::net::SessionPath::Relayed, .. } if *s == session)
+    }
+}
+
 /// What we know about the key of a chat's peer (shown with the link state).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Security {

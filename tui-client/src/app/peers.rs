@@ -9,6 +9,38 @@ use super::{
 use crate::trust::{Decision, Origin};
 
 impl App {
+    /// A try to go direct at once ([`Effect::Upgrade`]) for each chat whose session we opened
+    /// through the relay and whose peer now publishes other addresses than in `before` (a port
+    /// its router forwards now, say) — rather than waiting for the next scheduled try.
+    pub(super) fn upgrade_on_new_addresses(
+        &self,
+        before: &[p2p_chat_protocol::api::ClientRecord],
+    ) -> Vec<Effect> {
+        let addresses = |r: &p2p_chat_protocol::api::ClientRecord| {
+            (r.host.clone(), r.port, r.candidates.clone())
+        };
+        self.chats
+            .iter()
+            .filter(|chat| match chat.link {
+                Link::Connected {
+                    session,
+                    outgoing: true,
+                    ..
+                } => chat.link.is_relayed(session),
+                _ => false,
+            })
+            .filter_map(|chat| {
+                let now = self.contacts.iter().find(|r| r.username == chat.name)?;
+                let then = before.iter().find(|r| r.username == chat.name)?;
+                let Some(DialTarget::Username(name)) = &chat.target else {
+                    return None;
+                };
+                (addresses(now) != addresses(then) && !now.relay_only)
+                    .then(|| self.upgrade_effect(chat.id, name))
+            })
+            .collect()
+    }
+
     /// Opens (or shows) the chat for `target` and dials when no session is up.
     pub(super) fn open(&mut self, target: DialTarget) -> Vec<Effect> {
         let existing = self.chats.iter().find(|c| match &target {
@@ -188,6 +220,24 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::UpgradeDue {
+                chat,
+                session,
+                attempt,
+            } => match self.chat(chat) {
+                Some(c) if c.link.is_relayed(session) => match &c.target {
+                    Some(DialTarget::Username(name)) => vec![
+                        self.upgrade_effect(chat, name),
+                        Effect::ScheduleUpgrade {
+                            chat,
+                            session,
+                            attempt: attempt + 1,
+                        },
+                    ],
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            },
             Action::ReconnectDue { chat } => match self.chat(chat) {
                 Some(c) if matches!(c.link, Link::Reconnecting { .. }) => match c.target.clone() {
                     Some(target) => vec![self.dial_effect(chat, target)],
@@ -248,11 +298,15 @@ impl App {
         if let Link::Connected {
             session: old,
             outgoing: old_outgoing,
+            path: old_path,
             ..
         } = chat.link
         {
-            // Both sides dialled at once: keep the session dialled by the smaller name, so both
+            // A direct session replaces a relayed one and is never replaced by one (both ends
+            // see the same paths, so both make the same choice). Between two of one kind, both
+            // sides dialled at once: keep the session dialled by the smaller name, so both
             // ends make the same choice; a repeat dial by the same side replaces the old one.
+            let relayed = |path| path == crate::net::SessionPath::Relayed;
             let dialer = |out: bool| {
                 if out {
                     me.as_str()
@@ -261,7 +315,12 @@ impl App {
                 }
             };
             let preferred = me.as_str().min(peer.username.as_str());
-            if old_outgoing != outgoing && dialer(old_outgoing) == preferred {
+            let keep_old = match (relayed(old_path), relayed(peer.path)) {
+                (false, true) => true,
+                (true, false) => false,
+                _ => old_outgoing != outgoing && dialer(old_outgoing) == preferred,
+            };
+            if keep_old {
                 return vec![Effect::CloseSession { session }];
             }
             effects.push(Effect::CloseSession { session: old });
@@ -300,6 +359,14 @@ impl App {
             remote: peer.addr,
             rtt_ms: None,
         };
+        // A relayed session we opened is moved to a direct one when a later try succeeds.
+        if outgoing && peer.path == crate::net::SessionPath::Relayed {
+            effects.push(Effect::ScheduleUpgrade {
+                chat: id,
+                session,
+                attempt: 1,
+            });
+        }
         let how = match peer.path {
             crate::net::SessionPath::Direct => format!("directly, {}", peer.addr),
             crate::net::SessionPath::Relayed => {

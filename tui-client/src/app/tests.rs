@@ -16,6 +16,7 @@ mod info;
 mod input;
 mod sessions;
 mod trust;
+mod upgrade;
 
 const NOW: u64 = 1_700_000_000_000;
 

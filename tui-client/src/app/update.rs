@@ -63,6 +63,7 @@ impl App {
                 // Every contact-list refresh (about every 20 s) also looks for mail, and the list
                 // is kept for the next start.
                 let mut effects = self.resend_to_online_contacts();
+                effects.extend(self.upgrade_on_new_addresses(&before));
                 effects.extend(self.refresh_from_store());
                 effects.push(Effect::Mail(MailEffect::Fetch));
                 effects.push(Effect::CacheContacts(self.contacts.clone()));

@@ -243,6 +243,7 @@ async fn direct(
     };
     let handle = relay::connect(
         account,
+        relay::Ways::All,
         peer_name,
         &resolved.addr,
         &resolved.candidates,

@@ -189,7 +189,28 @@ impl Runner {
                     chat,
                     target,
                     expected,
-                } => self.dial(chat, target, expected),
+                } => self.dial(chat, target, expected, crate::relay::Ways::All),
+                Effect::Upgrade {
+                    chat,
+                    target,
+                    expected,
+                } => self.dial(chat, target, expected, crate::relay::Ways::DirectOnly),
+                Effect::ScheduleUpgrade {
+                    chat,
+                    session,
+                    attempt,
+                } => {
+                    let tx = self.action_tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(crate::relay::upgrade_delay(attempt)).await;
+                        let due = Action::UpgradeDue {
+                            chat,
+                            session,
+                            attempt,
+                        };
+                        let _ = tx.send(due).await;
+                    });
+                }
                 Effect::Queue {
                     peer,
                     id,

@@ -322,3 +322,38 @@ pub fn nft_chain(router: &Host, chain: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Makes `router` (one with iptables rules) forward TCP `port` on its public address to
+/// `host` on its LAN, as a port forwarding rule or a port mapping would.
+pub fn forward_port(router: &Host, host: &Host, port: u16) {
+    let port = port.to_string();
+    let to = format!("{}:{port}", host.ip);
+    in_ns(
+        &router.ns,
+        &[
+            "iptables",
+            "-t",
+            "nat",
+            "-A",
+            "PREROUTING",
+            "-i",
+            "wan",
+            "-p",
+            "tcp",
+            "--dport",
+            &port,
+            "-j",
+            "DNAT",
+            "--to-destination",
+            &to,
+        ],
+    );
+    // Before the rule that drops what nobody asked for.
+    in_ns(
+        &router.ns,
+        &[
+            "iptables", "-I", "FORWARD", "1", "-i", "wan", "-p", "tcp", "-d", &host.ip, "--dport",
+            &port, "-j", "ACCEPT",
+        ],
+    );
+}

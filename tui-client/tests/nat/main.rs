@@ -3,6 +3,10 @@
 //! (network namespaces and iptables, which `.ci/run` installs).
 
 mod lab;
+// The e2e tests' pseudo-terminal driver, for chat windows inside the lab's namespaces.
+#[allow(dead_code)]
+#[path = "../e2e/pty.rs"]
+mod pty;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -443,4 +447,70 @@ fn doctor_tells_each_host_what_its_network_allows() {
     assert!(reachable.starts_with("yes"), "{text}");
     // doctor removed the mapping it made to check.
     assert!(!lab::nft_chain(&mapping.router, "prerouting_miniupnpd").contains("dnat"));
+}
+
+#[test]
+fn a_relayed_chat_turns_direct_when_the_peers_router_starts_forwarding_its_port() {
+    // alice's chat window reaches bob (behind a hard NAT) through the relay. Then bob's router
+    // forwards his port (as a port mapping or a forwarding rule would): the window's next try
+    // opens a direct session, which replaces the relayed one; no message is lost or repeated.
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Drop);
+    let mut home_b = lab.home_router(Mapping::Hard, Unsolicited::Drop);
+    let a = lab.lan_host(&mut home_a);
+    let b = lab.lan_host(&mut home_b);
+    let alice = lab.register(&a, "alice");
+    let bob = lab.register(&b, "bob");
+    let listen = format!("0.0.0.0:{PEER_PORT}");
+    let mut listener = lab.spawn(
+        &b.ns,
+        &client_bin(),
+        &[
+            "--home",
+            bob.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "listen",
+            "--json",
+        ],
+        Stdio::piped(),
+    );
+    let mut printed = BufReader::new(listener.stdout.take().unwrap()).lines();
+    lab.keep(listener);
+    let alice_home = alice.to_str().unwrap();
+    let client = client_bin();
+    let mut window = pty::Tui::spawn(
+        "alice",
+        std::path::Path::new("ip"),
+        &[
+            "netns",
+            "exec",
+            &a.ns,
+            client.to_str().unwrap(),
+            "--home",
+            alice_home,
+            "connect",
+            "bob",
+        ],
+    );
+    window.wait_for("connected, relayed");
+    window.type_text("before\r");
+    let text = |line: Option<std::io::Result<String>>| {
+        let line = line.expect("bob printed a line").unwrap();
+        let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+        message["text"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(text(printed.next()), "before");
+    // bob's router now forwards his published port to him.
+    lab::forward_port(&home_b.router, &b, PEER_PORT);
+    window.wait_for("connected to bob (directly");
+    window.wait_until("the relayed path gone", |screen| {
+        !screen.contains("relayed")
+    });
+    window.type_text("after\r");
+    assert_eq!(text(printed.next()), "after");
+    window.type_text("/info\r");
+    window.wait_for("session: direct");
+    window.quit();
 }

@@ -9,9 +9,17 @@ use crate::tui::resolve::{ResolveError, Resolved, resolve};
 
 impl Runner {
     /// Looks the target up and dials it, expecting `expected` (the pin) if given, directly or
-    /// — for a user of the directory — through its relay ([`relay::connect`]); a failure, a
-    /// gone user or a key the directory lists instead of the pin comes back as an action.
-    pub(super) fn dial(&self, chat: ChatId, target: DialTarget, expected: Option<PeerKey>) {
+    /// — for a user of the directory — through its relay ([`relay::connect`], the `ways` it
+    /// says); a failure, a gone user or a key the directory lists instead of the pin comes back
+    /// as an action. A failed [`relay::Ways::DirectOnly`] try (moving a relayed session to a
+    /// direct one) reports nothing: the relayed session goes on.
+    pub(super) fn dial(
+        &self,
+        chat: ChatId,
+        target: DialTarget,
+        expected: Option<PeerKey>,
+        ways: relay::Ways,
+    ) {
         let account = self.account.clone();
         let local = self.local.clone();
         let net_tx = self.net_tx.clone();
@@ -47,6 +55,7 @@ impl Runner {
                         Some((account, name)) => {
                             relay::connect(
                                 Some(account),
+                                ways,
                                 name,
                                 &addr,
                                 &candidates,
@@ -68,6 +77,10 @@ impl Runner {
                     }
                 }
             };
+            if ways == relay::Ways::DirectOnly {
+                tracing::debug!(?action, "the relayed session stays: no direct one opened");
+                return;
+            }
             let _ = action_tx.send(action).await;
         });
     }
