@@ -58,7 +58,7 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
         let notices = mail_tx.clone();
         let (answer_as, answer_to, relay_account) = (local.clone(), tx.clone(), account.clone());
         let answering = crate::relay::Answering::from_flag(global.refuse_strangers, &ctx.store);
-        let mut seen_at = None;
+        let (mut seen_at, mut lost) = (None, false);
         tokio::spawn(
             account
                 .clone()
@@ -67,6 +67,9 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                         // Mail pushed by the directory is fetched at once, and so is what may have
                         // come while the signaling connection was closed.
                         SignalReport::Connected { observed } => {
+                            if std::mem::take(&mut lost) {
+                                eprintln!("the signaling connection to the directory is back");
+                            }
                             if observed.is_some() && observed != seen_at {
                                 if let Some(addr) = &observed {
                                     eprintln!("the directory sees this client at {addr}");
@@ -77,6 +80,14 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
                         }
                         SignalReport::Mail => {
                             let _ = notices.send(MailEffect::Fetch);
+                        }
+                        SignalReport::Lost => {
+                            if seen_at.is_some() && !std::mem::replace(&mut lost, true) {
+                                eprintln!(
+                                    "lost the signaling connection to the directory; reconnecting \
+                                     (chats that are open go on)"
+                                );
+                            }
                         }
                         // A peer that cannot reach us directly meets us on the relay or by
                         // a hole punch.

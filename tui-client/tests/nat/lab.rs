@@ -54,6 +54,8 @@ pub struct Lab {
     prefix: String,
     namespaces: Vec<String>,
     processes: Vec<Child>,
+    directory: Option<Child>,
+    directory_args: Vec<String>,
     stun: Vec<stun::Responder>,
     sites: u8,
     homes: u8,
@@ -92,6 +94,8 @@ impl Lab {
         let mut lab = Lab {
             namespaces: Vec::new(),
             processes: Vec::new(),
+            directory: None,
+            directory_args: Vec::new(),
             stun: Vec::new(),
             sites: 0,
             homes: 0,
@@ -171,6 +175,25 @@ impl Lab {
     pub fn directory(&mut self, extra: &[&str]) -> Host {
         let ns = self.namespace("dir");
         self.plug(&ns, DIRECTORY_IP);
+        let host = Host {
+            ns,
+            ip: DIRECTORY_IP.to_owned(),
+        };
+        self.directory_args = extra.iter().map(|s| (*s).to_owned()).collect();
+        self.start_directory(&host);
+        host
+    }
+
+    /// Kills the directory (SIGKILL: no goodbye to anyone) and starts it again on the same
+    /// database, waiting until it answers.
+    pub fn restart_directory(&mut self, host: &Host) {
+        let mut old = self.directory.take().expect("a running directory");
+        let _ = old.kill();
+        let _ = old.wait();
+        self.start_directory(host);
+    }
+
+    fn start_directory(&mut self, host: &Host) {
         let db = format!(
             "sqlite://{}",
             self.dir.path().join("directory.db").display()
@@ -186,20 +209,15 @@ impl Lab {
             "--rate-limit-per-minute",
             "0",
         ];
-        args.extend_from_slice(extra);
-        let child = self.spawn(&ns, &directory_bin(), &args, Stdio::null());
-        self.processes.push(child);
-        let host = Host {
-            ns,
-            ip: DIRECTORY_IP.to_owned(),
-        };
+        let extra = self.directory_args.clone();
+        args.extend(extra.iter().map(String::as_str));
+        self.directory = Some(self.spawn(&host.ns, &directory_bin(), &args, Stdio::null()));
         // Wait until it answers on the lab's internet.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.reachable(&host, DIRECTORY_PORT) {
+        while !self.reachable(host, DIRECTORY_PORT) {
             assert!(Instant::now() < deadline, "the directory never answered");
             std::thread::sleep(Duration::from_millis(50));
         }
-        host
     }
 
     fn reachable(&self, host: &Host, port: u16) -> bool {
@@ -285,7 +303,7 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        for child in &mut self.processes {
+        for child in self.processes.iter_mut().chain(&mut self.directory) {
             let _ = child.kill();
             let _ = child.wait();
         }

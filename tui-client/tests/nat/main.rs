@@ -514,3 +514,85 @@ fn a_relayed_chat_turns_direct_when_the_peers_router_starts_forwarding_its_port(
     window.wait_for("session: direct");
     window.quit();
 }
+
+#[test]
+fn a_directory_restarted_mid_chat_keeps_the_chat_and_signaling_comes_back() {
+    let mut lab = Lab::new();
+    let directory = lab.directory(&[]);
+    let mut home_a = lab.home_router(Mapping::Easy, Unsolicited::Drop);
+    let mut home_b = lab.home_router(Mapping::Easy, Unsolicited::Drop);
+    let a = lab.lan_host(&mut home_a);
+    let b = lab.lan_host(&mut home_b);
+    let alice = lab.register(&a, "alice");
+    let carol = lab.register(&a, "carol");
+    let bob = lab.register(&b, "bob");
+    let listen = format!("0.0.0.0:{PEER_PORT}");
+    let mut listener = lab.spawn(
+        &b.ns,
+        &client_bin(),
+        &[
+            "--home",
+            bob.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "listen",
+            "--json",
+        ],
+        Stdio::piped(),
+    );
+    let mut printed = BufReader::new(listener.stdout.take().unwrap()).lines();
+    let mut said = BufReader::new(listener.stderr.take().unwrap()).lines();
+    lab.keep(listener);
+    let mut wait_said = move |what: &str| {
+        said.find(|line| line.as_ref().is_ok_and(|l| l.contains(what)))
+            .unwrap_or_else(|| panic!("bob's listen never said {what:?}"))
+            .unwrap()
+    };
+    let mut next_text = move || {
+        let line = printed.next().expect("bob printed a line").unwrap();
+        let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+        message["text"].as_str().unwrap().to_owned()
+    };
+    wait_said("the directory sees this client");
+    let client = client_bin();
+    let mut window = pty::Tui::spawn(
+        "alice",
+        std::path::Path::new("ip"),
+        &[
+            "netns",
+            "exec",
+            &a.ns,
+            client.to_str().unwrap(),
+            "--home",
+            alice.to_str().unwrap(),
+            "connect",
+            "bob",
+        ],
+    );
+    window.wait_for("connected, punched");
+    window.type_text("before the restart\r");
+    assert_eq!(next_text(), "before the restart");
+    lab.restart_directory(&directory);
+    // The punched session never needed the directory.
+    window.type_text("after the restart\r");
+    assert_eq!(next_text(), "after the restart");
+    // bob's signaling connection comes back by itself...
+    wait_said("lost the signaling connection");
+    wait_said("the signaling connection to the directory is back");
+    // ...so a new sender punches through to him (a punch needs both sides' connections).
+    let out = lab.client(&a, &carol, &["send", "--json", "bob", "hello again"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["path"], "punched", "{summary}");
+    assert_eq!(next_text(), "hello again");
+    assert!(
+        window.contents().contains("connected, punched"),
+        "{}",
+        window.contents()
+    );
+    window.quit();
+}
