@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{Message, WebSocket};
@@ -27,6 +27,10 @@ use crate::state::AppState;
 mod punch;
 
 pub use punch::{PunchEnd, PunchRefusal, punch_delays};
+
+/// One queued push: shared by every connection a broadcast goes to, so a queue slot is a
+/// pointer (idle connections stay small) and a broadcast copies no strings.
+pub type Push = Arc<ServerSignal>;
 
 /// Pushes queued for one connection before later ones are dropped: 64.
 const QUEUE: usize = 64;
@@ -71,7 +75,7 @@ struct HubInner {
 #[derive(Debug)]
 struct Connection {
     id: u64,
-    tx: mpsc::Sender<ServerSignal>,
+    tx: mpsc::Sender<Push>,
     /// The `IP:PORT` it comes from, when the directory sees the port.
     observed: Option<SocketAddr>,
     /// The last measured round trip (ping to pong).
@@ -93,7 +97,7 @@ impl Hub {
         username: &str,
         observed: Option<SocketAddr>,
         brief: bool,
-    ) -> (u64, mpsc::Receiver<ServerSignal>, bool) {
+    ) -> (u64, mpsc::Receiver<Push>, bool) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let id = inner.next;
@@ -167,22 +171,24 @@ impl Hub {
 
     /// Queues `signal` for every connection of `username`.
     pub fn send_to(&self, username: &str, signal: &ServerSignal) {
+        let signal = Arc::new(signal.clone());
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let running = inner.connections.get(username).into_iter().flatten();
         for connection in running.filter(|c| !c.brief) {
-            let _ = connection.tx.try_send(signal.clone());
+            let _ = connection.tx.try_send(Arc::clone(&signal));
         }
     }
 
     /// Queues `signal` for every connection but those of `except`.
     pub fn broadcast(&self, signal: &ServerSignal, except: &str) {
+        let signal = Arc::new(signal.clone());
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         for (name, list) in &inner.connections {
             if name == except {
                 continue;
             }
             for connection in list.iter().filter(|c| !c.brief) {
-                let _ = connection.tx.try_send(signal.clone());
+                let _ = connection.tx.try_send(Arc::clone(&signal));
             }
         }
     }
@@ -325,12 +331,12 @@ mod tests {
         let (b, mut rx_b, _) = hub.join("bob", None, false);
         assert_eq!(hub.connections(), 3);
         hub.send_to("alice", &ServerSignal::Mail);
-        assert_eq!(rx_a1.try_recv().unwrap(), ServerSignal::Mail);
-        assert_eq!(rx_a2.try_recv().unwrap(), ServerSignal::Mail);
+        assert_eq!(*rx_a1.try_recv().unwrap(), ServerSignal::Mail);
+        assert_eq!(*rx_a2.try_recv().unwrap(), ServerSignal::Mail);
         assert!(rx_b.try_recv().is_err());
         hub.presence("bob", false);
         assert!(matches!(
-            rx_a1.try_recv().unwrap(),
+            *rx_a1.try_recv().unwrap(),
             ServerSignal::Presence { online: false, .. }
         ));
         assert!(rx_b.try_recv().is_err(), "not told about itself");

@@ -21,9 +21,14 @@ use crate::signal::PunchRefusal;
 use crate::state::AppState;
 use serde::Deserialize;
 
-/// Read buffer of one signaling connection: 4 KiB (its messages are small; thousands of
-/// idle connections must stay cheap).
-const READ_BUFFER: usize = 4 * 1024;
+/// Read buffer of one signaling connection: 1 KiB. A client sends only pongs and small
+/// requests, and thousands of idle connections must stay cheap (`benches/signaling_memory.rs`
+/// measures them); a larger message grows the buffer as needed, up to [`MAX_SIGNAL_BYTES`].
+const READ_BUFFER: usize = 1024;
+
+/// Bytes of outgoing frames collected before they are written: none, so each push is written
+/// at once and no buffer is kept between pushes.
+const WRITE_BUFFER: usize = 0;
 
 /// The query of `GET /signal`.
 #[derive(Debug, Default, Deserialize)]
@@ -51,7 +56,7 @@ pub(super) async fn open(
     let username = auth.username;
     upgrade
         .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(MAX_SIGNAL_BYTES)
         .max_frame_size(MAX_SIGNAL_BYTES)
         .on_upgrade(move |socket| {

@@ -76,7 +76,7 @@ impl Hub {
         inner: &HubInner,
         username: &str,
         target: bool,
-    ) -> Result<(PunchEnd, mpsc::Sender<ServerSignal>), PunchRefusal> {
+    ) -> Result<(PunchEnd, mpsc::Sender<super::Push>), PunchRefusal> {
         let list = inner
             .connections
             .get(username)
@@ -120,7 +120,7 @@ impl Hub {
             addr: ours.addr.to_string(),
             delay_ms: millis(their_delay),
         };
-        if tx.try_send(signal).is_err() {
+        if tx.try_send(std::sync::Arc::new(signal)).is_err() {
             return Err(PunchRefusal::NotConnected);
         }
         Ok(PunchPlan {
@@ -164,7 +164,7 @@ mod tests {
         // alice is 40 ms away and bob 10 ms: bob waits 30 ms so both dial 40 ms from now.
         assert_eq!(plan.delay_ms, 0);
         assert_eq!(
-            rx_b.try_recv().unwrap(),
+            *rx_b.try_recv().unwrap(),
             ServerSignal::Punch {
                 from: "alice".into(),
                 addr: "203.0.113.1:40000".into(),
