@@ -59,7 +59,7 @@ pub struct GlobalOpts {
           value_parser = clap::builder::FalseyValueParser::new())]
     pub refuse_strangers: bool,
 
-    /// Do not ask the router for a port mapping (UPnP-IGD). By default the chat window and
+    /// Do not ask the router for a port mapping (PCP, NAT-PMP or UPnP-IGD). By default the chat window and
     /// `listen` ask the router on the LAN to forward a public port to --listen, so that peers
     /// can dial us even behind a router that hole punching cannot cross; the mapping is
     /// renewed while we run and removed when we quit. In the environment, any value but 0,
@@ -145,7 +145,7 @@ pub enum Command {
 
     /// Check how peers can reach you: the address the directory sees, whether your router
     /// keeps one public port for every connection (an "easy" NAT, which hole punching can
-    /// cross) or not ("hard"), whether it maps a port for you (UPnP-IGD), whether the
+    /// cross) or not ("hard"), whether it maps a port for you (PCP, NAT-PMP or UPnP-IGD), whether the
     /// directory can connect to your listening port (--listen), and whether the directory
     /// relays and times hole punches; each finding with what it means. Needs an account.
     Doctor,

@@ -1,14 +1,20 @@
-//! Port mapping: asks the router in front of us to forward a public TCP port to our listener,
-//! with UPnP-IGD (the UPnP Forum's Internet Gateway Device protocol, `WANIPConnection`) through
-//! the igd-next crate. A mapped port makes us reachable by a plain dial even behind a router
-//! that hole punching cannot cross (one that picks a new public port for every destination);
-//! we publish it as a candidate address ([`crate::presence::Account::announce`]).
+//! Port mapping: asks the router in front of us to forward a public TCP port to our listener.
+//! A mapped port makes us reachable by a plain dial even behind a router that hole punching
+//! cannot cross (one that picks a new public port for every destination); we publish it as a
+//! candidate address ([`crate::presence::Account::announce`]).
+//!
+//! Three protocols, through well-kept crates: PCP (RFC 6887) with NAT-PMP (RFC 6886) as its
+//! fallback, asked of the default gateway through crab_nat, then UPnP-IGD (the UPnP Forum's
+//! Internet Gateway Device protocol, `WANIPConnection`) through igd-next, which finds the
+//! router by an SSDP search. PCP and NAT-PMP go first: a router without them says so at once
+//! (an ICMP port unreachable), while a UPnP search waits for [`SEARCH_TIMEOUT`].
 //!
 //! [`map`] makes one mapping (`doctor` uses it), [`PortMapper::start`] keeps one for as long as
 //! the client runs: renewed at half its lease, sought again when the router lost it, removed
 //! when the client quits ([`PortMapper::release`]).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU16;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +29,14 @@ use crate::directory::DirectoryClient;
 /// answers an SSDP search within milliseconds on its LAN; the search holds up nothing else).
 pub const SEARCH_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Timing of PCP and NAT-PMP requests: 250 ms for the first answer (RFC 6886 §3.1 and RFC
+/// 6887 §8.1.1 start there), doubling, 2 retries: under 2 s in all, like the UPnP search.
+const PCP_TIMEOUT: crab_nat::TimeoutConfig = crab_nat::TimeoutConfig {
+    initial_timeout: Duration::from_millis(250),
+    max_retries: 2,
+    max_retry_timeout: Some(Duration::from_secs(1)),
+};
+
 /// Lease asked for a mapping: 1 h, renewed at half, so that the mapping of a client that
 /// crashed expires on its own.
 pub const LEASE: Duration = Duration::from_secs(3600);
@@ -35,7 +49,7 @@ pub const RETRY: Duration = Duration::from_secs(300);
 /// anyway).
 pub const RELEASE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// What the router shows as the mapping's description.
+/// What the router shows as the mapping's description (UPnP-IGD).
 pub const DESCRIPTION: &str = "p2p-chat";
 
 /// A TCP port mapping on our router.
@@ -45,34 +59,139 @@ pub struct PortMapping {
     pub external: SocketAddr,
     /// Our listener's address on the LAN, where the router forwards to.
     pub internal: SocketAddr,
-    /// Where the router answers UPnP-IGD requests.
+    /// Where the router answers mapping requests.
     pub router: SocketAddr,
-    gateway: Gateway<Tokio>,
+    via: Via,
+}
+
+/// The protocol a mapping was made with, and what it needs to renew or remove it.
+#[derive(Clone, Debug)]
+enum Via {
+    Upnp(Gateway<Tokio>),
+    Pcp(crab_nat::PortMapping),
+}
+
+/// The public side of a mapping, as [`PortMapper::mapped`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mapped {
+    /// The router's public address and port that it forwards to us.
+    pub external: SocketAddr,
+    /// The protocol that made it: "PCP", "NAT-PMP" or "UPnP-IGD".
+    pub protocol: &'static str,
 }
 
 /// Why no port mapping was made.
 #[derive(Debug, thiserror::Error)]
 pub enum PortMapError {
-    /// Nothing on the LAN answered the search (no router, or UPnP is off on it).
-    #[error("no router on this network answered a UPnP-IGD search within {} s (none there, or UPnP is off on it)", SEARCH_TIMEOUT.as_secs())]
+    /// Nothing on the LAN answered.
+    #[error("no router on this network answered PCP, NAT-PMP or a UPnP-IGD search within {} s (none there, or port mapping is off on it)", SEARCH_TIMEOUT.as_secs())]
     NoRouter,
     /// The router answered but made no mapping.
     #[error("the router at {router} made no port mapping: {detail}")]
     Refused {
-        /// Where the router answers UPnP-IGD requests.
+        /// Where the router answers mapping requests.
         router: SocketAddr,
         /// What it said.
         detail: String,
     },
 }
 
+impl PortMapping {
+    /// The protocol that made it: "PCP", "NAT-PMP" or "UPnP-IGD".
+    pub fn protocol(&self) -> &'static str {
+        match &self.via {
+            Via::Upnp(_) => "UPnP-IGD",
+            Via::Pcp(mapping) => match mapping.mapping_type() {
+                crab_nat::PortMappingType::NatPmp => "NAT-PMP",
+                crab_nat::PortMappingType::Pcp { .. } => "PCP",
+            },
+        }
+    }
+
+    /// The public side, as [`PortMapper::mapped`] reports it.
+    pub fn mapped(&self) -> Mapped {
+        Mapped {
+            external: self.external,
+            protocol: self.protocol(),
+        }
+    }
+}
+
 /// Asks the router to forward a public TCP port to `internal` (our LAN address and listening
-/// port) for [`LEASE`]: the same port number when it is free, else any the router picks.
+/// port) for [`LEASE`]: the same port number when it is free, else any the router picks. PCP
+/// (or NAT-PMP) first, at the default gateway, then UPnP-IGD.
 ///
 /// # Errors
-/// [`PortMapError::NoRouter`] when nothing answers the search within [`SEARCH_TIMEOUT`];
-/// [`PortMapError::Refused`] when the router tells no public address or maps no port.
+/// [`PortMapError::NoRouter`] when nothing answers; [`PortMapError::Refused`] when a router
+/// answered but made no mapping (the last refusal when both protocols were refused).
 pub async fn map(internal: SocketAddr) -> Result<PortMapping, PortMapError> {
+    let pcp = match default_gateway() {
+        Some(gateway) => map_pcp(gateway, internal).await,
+        None => Err(PortMapError::NoRouter),
+    };
+    let pcp = match pcp {
+        Ok(mapping) => return Ok(mapping),
+        Err(e) => {
+            tracing::debug!(error = %e, "no port mapping by PCP or NAT-PMP");
+            e
+        }
+    };
+    let upnp = map_upnp(internal).await;
+    match (upnp, pcp) {
+        (Ok(mapping), _) => Ok(mapping),
+        (Err(PortMapError::NoRouter), refused @ PortMapError::Refused { .. }) => Err(refused),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// PCP, falling back to NAT-PMP, at `gateway`.
+async fn map_pcp(gateway: Ipv4Addr, internal: SocketAddr) -> Result<PortMapping, PortMapError> {
+    let router = SocketAddr::new(IpAddr::V4(gateway), crab_nat::GATEWAY_PORT);
+    let refused = |detail: String| PortMapError::Refused { router, detail };
+    let port = NonZeroU16::new(internal.port()).ok_or_else(|| refused("no port to map".into()))?;
+    let options = crab_nat::PortMappingOptions {
+        external_port: Some(port),
+        lifetime_seconds: Some(lease_secs()),
+        timeout_config: Some(PCP_TIMEOUT),
+    };
+    let mapping = crab_nat::PortMapping::new(
+        gateway.into(),
+        internal.ip(),
+        crab_nat::InternetProtocol::Tcp,
+        port,
+        options,
+    )
+    .await
+    .map_err(|e| {
+        use crab_nat::{MappingFailure, natpmp, pcp};
+        match e {
+            // Nothing listens for either protocol there (a port unreachable), or no answer.
+            MappingFailure::NatPmp(natpmp::Failure::Socket(_) | natpmp::Failure::Timeout)
+            | MappingFailure::Pcp(pcp::Failure::Socket(_) | pcp::Failure::Timeout) => {
+                PortMapError::NoRouter
+            }
+            other => refused(other.to_string()),
+        }
+    })?;
+    let ip = match mapping.mapping_type() {
+        crab_nat::PortMappingType::Pcp { external_ip, .. } => external_ip,
+        crab_nat::PortMappingType::NatPmp => {
+            crab_nat::natpmp::external_address(gateway.into(), Some(PCP_TIMEOUT))
+                .await
+                .map(IpAddr::V4)
+                .map_err(|e| refused(format!("no public address: {e}")))?
+        }
+    };
+    Ok(PortMapping {
+        external: SocketAddr::new(ip, mapping.external_port().get()),
+        internal,
+        router,
+        via: Via::Pcp(mapping),
+    })
+}
+
+/// UPnP-IGD: finds the router by an SSDP search from our LAN address, then maps.
+async fn map_upnp(internal: SocketAddr) -> Result<PortMapping, PortMapError> {
     let mut options = SearchOptions::default();
     options.timeout = Some(SEARCH_TIMEOUT);
     options.single_search_timeout = Some(SEARCH_TIMEOUT);
@@ -111,7 +230,7 @@ pub async fn map(internal: SocketAddr) -> Result<PortMapping, PortMapError> {
         external: SocketAddr::new(ip, port),
         internal,
         router,
-        gateway,
+        via: Via::Upnp(gateway),
     })
 }
 
@@ -119,33 +238,67 @@ fn lease_secs() -> u32 {
     u32::try_from(LEASE.as_secs()).unwrap_or(u32::MAX)
 }
 
+/// The IPv4 default gateway from the kernel's routing table (`/proc/net/route`, Linux); `None`
+/// elsewhere or without a default route (PCP and NAT-PMP are then not tried).
+fn default_gateway() -> Option<Ipv4Addr> {
+    let table = std::fs::read_to_string("/proc/net/route").ok()?;
+    default_gateway_in(&table)
+}
+
+/// The gateway of the first default route (destination 0.0.0.0, flags RTF_UP | RTF_GATEWAY)
+/// in `/proc/net/route` text, whose addresses are hexadecimal in the host's byte order.
+fn default_gateway_in(table: &str) -> Option<Ipv4Addr> {
+    /// RTF_UP | RTF_GATEWAY (linux/route.h).
+    const UP_GATEWAY: u32 = 0x1 | 0x2;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (destination, gateway, flags) = (fields.get(1)?, fields.get(2)?, fields.get(3)?);
+        let flags = u32::from_str_radix(flags, 16).ok()?;
+        if *destination != "00000000" || flags & UP_GATEWAY != UP_GATEWAY {
+            return None;
+        }
+        let raw = u32::from_str_radix(gateway, 16).ok()?;
+        Some(Ipv4Addr::from(raw.to_ne_bytes()))
+    })
+}
+
 impl PortMapping {
     /// Asks the router for another [`LEASE`] of this mapping.
     ///
     /// # Errors
     /// [`PortMapError::Refused`] with the router's answer.
-    pub async fn renew(&self) -> Result<(), PortMapError> {
-        self.gateway
-            .add_port(
-                PortMappingProtocol::TCP,
-                self.external.port(),
-                self.internal,
-                lease_secs(),
-                DESCRIPTION,
-            )
-            .await
-            .map_err(|e| PortMapError::Refused {
-                router: self.router,
-                detail: e.to_string(),
-            })
+    pub async fn renew(&mut self) -> Result<(), PortMapError> {
+        let refused = |detail: String| PortMapError::Refused {
+            router: self.router,
+            detail,
+        };
+        match &mut self.via {
+            Via::Upnp(gateway) => gateway
+                .add_port(
+                    PortMappingProtocol::TCP,
+                    self.external.port(),
+                    self.internal,
+                    lease_secs(),
+                    DESCRIPTION,
+                )
+                .await
+                .map_err(|e| refused(e.to_string())),
+            Via::Pcp(mapping) => mapping.renew().await.map_err(|e| refused(e.to_string())),
+        }
     }
 
     /// Asks the router to remove this mapping, waiting at most [`RELEASE_TIMEOUT`]; failures
     /// are logged (the lease ends the mapping anyway).
-    pub async fn remove(&self) {
-        let removal = self
-            .gateway
-            .remove_port(PortMappingProtocol::TCP, self.external.port());
+    pub async fn remove(self) {
+        let removal = async {
+            match self.via {
+                Via::Upnp(gateway) => gateway
+                    .remove_port(PortMappingProtocol::TCP, self.external.port())
+                    .await
+                    .map_err(|e| e.to_string()),
+                Via::Pcp(mapping) => mapping.try_drop().await.map_err(|(e, _)| e.to_string()),
+            }
+        };
         match tokio::time::timeout(RELEASE_TIMEOUT, removal).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::debug!(error = %e, "the router did not remove our mapping"),
@@ -157,7 +310,7 @@ impl PortMapping {
 /// Keeps a port mapping to our listener for as long as the client runs; see the module.
 #[derive(Debug)]
 pub struct PortMapper {
-    mapped: watch::Receiver<Option<SocketAddr>>,
+    mapped: watch::Receiver<Option<Mapped>>,
     current: Arc<Mutex<Option<PortMapping>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -178,7 +331,7 @@ impl PortMapper {
 
     /// The router's public address and port forwarded to us now (`None` while there is no
     /// mapping); `changed()` on it wakes when that changes.
-    pub fn mapped(&self) -> watch::Receiver<Option<SocketAddr>> {
+    pub fn mapped(&self) -> watch::Receiver<Option<Mapped>> {
         self.mapped.clone()
     }
 
@@ -202,11 +355,11 @@ impl PortMapper {
 async fn keep(
     directory: DirectoryClient,
     listen_port: u16,
-    tx: watch::Sender<Option<SocketAddr>>,
+    tx: watch::Sender<Option<Mapped>>,
     current: Arc<Mutex<Option<PortMapping>>>,
 ) {
     let set = |mapping: Option<PortMapping>| {
-        tx.send_replace(mapping.as_ref().map(|m| m.external));
+        tx.send_replace(mapping.as_ref().map(PortMapping::mapped));
         *current.lock().unwrap_or_else(|e| e.into_inner()) = mapping;
     };
     loop {
@@ -220,8 +373,8 @@ async fn keep(
             }
         };
         match map(internal).await {
-            Ok(mapping) => {
-                tracing::info!(external = %mapping.external, router = %mapping.router, "the router forwards a port to us (UPnP-IGD)");
+            Ok(mut mapping) => {
+                tracing::info!(external = %mapping.external, router = %mapping.router, protocol = mapping.protocol(), "the router forwards a port to us");
                 set(Some(mapping.clone()));
                 loop {
                     tokio::time::sleep(LEASE / 2).await;
@@ -230,6 +383,8 @@ async fn keep(
                         set(None);
                         break;
                     }
+                    // A renewal may update what `release` removes (PCP's lifetime, say).
+                    set(Some(mapping.clone()));
                 }
             }
             Err(e) => {
@@ -237,5 +392,31 @@ async fn keep(
                 tokio::time::sleep(RETRY).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_gateway_is_read_from_the_kernels_routing_table() {
+        // Addresses are in the host's byte order; build the line the way the kernel does.
+        let hex = |ip: Ipv4Addr| format!("{:08X}", u32::from_ne_bytes(ip.octets()));
+        let gateway = Ipv4Addr::new(192, 0, 2, 1);
+        let table = format!(
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+             eth0\t{}\t00000000\t0001\t0\t0\t0\t{}\t0\t0\t0\n\
+             eth0\t00000000\t{}\t0003\t0\t0\t0\t00000000\t0\t0\t0\n",
+            hex(Ipv4Addr::new(192, 0, 2, 0)),
+            hex(Ipv4Addr::new(255, 255, 255, 0)),
+            hex(gateway),
+        );
+        assert_eq!(default_gateway_in(&table), Some(gateway));
+        // No default route, a route that is down, or garbage: none.
+        let down = table.replace("\t0003\t", "\t0002\t");
+        assert_eq!(default_gateway_in(&down), None);
+        assert_eq!(default_gateway_in("Iface\n"), None);
+        assert_eq!(default_gateway_in("Iface\neth0 00000000 zz 0003\n"), None);
     }
 }

@@ -142,7 +142,7 @@ impl Account {
         self,
         listen_port: u16,
         with_contacts: bool,
-        mut mapped: Option<tokio::sync::watch::Receiver<Option<std::net::SocketAddr>>>,
+        mut mapped: Option<tokio::sync::watch::Receiver<Option<crate::portmap::Mapped>>>,
         mut report: impl FnMut(PresenceReport) -> bool,
     ) {
         let mut announced = false;
@@ -164,7 +164,7 @@ impl Account {
             }
             let round = async {
                 if !announced {
-                    let now_mapped = mapped.as_ref().and_then(|m| *m.borrow());
+                    let now_mapped = mapped.as_ref().and_then(|m| m.borrow().map(|m| m.external));
                     self.announce(listen_port, now_mapped).await?;
                     announced = true;
                 } else {

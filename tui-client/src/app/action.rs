@@ -198,9 +198,10 @@ pub enum Action {
         /// `HOST:PORT` the directory sees it come from.
         observed: Option<String>,
     },
-    /// Our router's port mapping changed: the public `HOST:PORT` it forwards to us, or `None`
-    /// when there is none (see [`crate::portmap`]).
-    PortMapped(Option<String>),
+    /// Our router's port mapping changed: the public `HOST:PORT` it forwards to us and the
+    /// protocol that made it ("PCP", "NAT-PMP", "UPnP-IGD"), or `None` when there is none (see
+    /// [`crate::portmap`]).
+    PortMapped(Option<(String, &'static str)>),
     /// A directory request failed.
     DirectoryFailed(String),
 }

@@ -81,9 +81,9 @@ impl App {
             None => {}
         }
         match &self.reach.mapped {
-            Some(mapped) => {
-                text.push_str(&format!("; the router forwards {mapped} to you (UPnP-IGD)"))
-            }
+            Some((mapped, protocol)) => text.push_str(&format!(
+                "; the router forwards {mapped} to you ({protocol})"
+            )),
             None => text.push_str("; no port mapping"),
         }
         text

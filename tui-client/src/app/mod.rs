@@ -110,7 +110,7 @@ pub struct Reach {
     /// `HOST:PORT` the directory sees our signaling connection come from.
     pub observed: Option<String>,
     /// The public `HOST:PORT` our router forwards to us (a port mapping).
-    pub mapped: Option<String>,
+    pub mapped: Option<(String, &'static str)>,
 }
 
 /// How long an informational status-bar notice stays: 10 s.

@@ -128,8 +128,11 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
                 line(
                     "port mapping",
                     format!(
-                        "{} → {} (UPnP-IGD, router at {}) — peers can dial you there",
-                        mapping.external, mapping.internal, mapping.router
+                        "{} → {} ({}, router at {}) — peers can dial you there",
+                        mapping.external,
+                        mapping.internal,
+                        mapping.protocol(),
+                        mapping.router
                     ),
                 );
                 Some(mapping)

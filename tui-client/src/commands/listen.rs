@@ -107,8 +107,9 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
             tokio::spawn(async move {
                 while mapped.changed().await.is_ok() {
                     match *mapped.borrow_and_update() {
-                        Some(addr) => eprintln!(
-                            "the router forwards {addr} to this client (UPnP-IGD port mapping)"
+                        Some(m) => eprintln!(
+                            "the router forwards {} to this client ({} port mapping)",
+                            m.external, m.protocol
                         ),
                         None => eprintln!("the router no longer forwards a port to this client"),
                     }

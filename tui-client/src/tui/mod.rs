@@ -131,7 +131,9 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         let (mut mapped, tx) = (mapper.mapped(), action_tx.clone());
         tokio::spawn(async move {
             while mapped.changed().await.is_ok() {
-                let now = mapped.borrow_and_update().map(|addr| addr.to_string());
+                let now = mapped
+                    .borrow_and_update()
+                    .map(|m| (m.external.to_string(), m.protocol));
                 if tx.send(Action::PortMapped(now)).await.is_err() {
                     return;
                 }

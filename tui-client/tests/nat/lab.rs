@@ -40,6 +40,17 @@ pub enum Mapping {
     Hard,
 }
 
+/// Which port mapping protocols a router that runs miniupnpd answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapProtocol {
+    /// UPnP-IGD only.
+    UpnpIgd,
+    /// PCP and NAT-PMP only (miniupnpd's `enable_natpmp` turns on both).
+    PcpNatPmp,
+    /// All three.
+    All,
+}
+
 /// A namespace of the lab.
 #[derive(Clone, Debug)]
 pub struct Host {

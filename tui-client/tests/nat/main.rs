@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use lab::{Host, Lab, Mapping, PEER_PORT, Unsolicited, client_bin};
+use lab::{Host, Lab, MapProtocol, Mapping, PEER_PORT, Unsolicited, client_bin};
 
 /// What one delivery showed: `send --json`'s summary and how long `send` took.
 struct Delivery {
@@ -268,18 +268,17 @@ fn without_the_relay_two_hard_routers_get_mail() {
     assert_eq!(summary["path"], "mailbox");
 }
 
-#[test]
-fn a_hard_router_that_maps_a_port_is_reached_directly_from_a_hard_router() {
-    // bob's router forwards the port his client asked for (UPnP-IGD): alice dials it, and
-    // neither hard NAT matters.
+/// bob's router (a hard NAT) forwards the port his client asked for with `protocol`: alice,
+/// behind a hard NAT too, dials it, and neither hard NAT matters.
+fn mapped_hard_from_hard(protocol: MapProtocol, said: &str) {
     let mut lab = Lab::new();
     lab.directory(&[]);
     let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Drop);
-    let mut home_b = lab.upnp_router(Mapping::Hard);
+    let mut home_b = lab.mapping_router(Mapping::Hard, protocol);
     let a = lab.lan_host(&mut home_a);
     let b = lab.lan_host(&mut home_b);
     let ready = Options {
-        bob_ready: Some("the router forwards"),
+        bob_ready: Some(said),
         ..Options::default()
     };
     let delivery = deliver_with(&mut lab, &a, &b, ready);
@@ -287,11 +286,21 @@ fn a_hard_router_that_maps_a_port_is_reached_directly_from_a_hard_router() {
 }
 
 #[test]
+fn a_hard_router_that_maps_a_port_by_upnp_is_reached_directly_from_a_hard_router() {
+    mapped_hard_from_hard(MapProtocol::UpnpIgd, "(UPnP-IGD port mapping)");
+}
+
+#[test]
+fn a_hard_router_that_maps_a_port_by_pcp_is_reached_directly_from_a_hard_router() {
+    mapped_hard_from_hard(MapProtocol::PcpNatPmp, "(PCP port mapping)");
+}
+
+#[test]
 fn without_port_mapping_the_same_routers_are_relayed() {
     let mut lab = Lab::new();
     lab.directory(&[]);
     let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Drop);
-    let mut home_b = lab.upnp_router(Mapping::Hard);
+    let mut home_b = lab.mapping_router(Mapping::Hard, MapProtocol::All);
     let a = lab.lan_host(&mut home_a);
     let b = lab.lan_host(&mut home_b);
     let options = Options {
@@ -304,9 +313,15 @@ fn without_port_mapping_the_same_routers_are_relayed() {
 
 #[test]
 fn a_port_mapping_is_removed_when_the_client_quits() {
+    for protocol in [MapProtocol::UpnpIgd, MapProtocol::PcpNatPmp] {
+        mapping_removed_on_quit(protocol);
+    }
+}
+
+fn mapping_removed_on_quit(protocol: MapProtocol) {
     let mut lab = Lab::new();
     lab.directory(&[]);
-    let mut home = lab.upnp_router(Mapping::Easy);
+    let mut home = lab.mapping_router(Mapping::Easy, protocol);
     let host = lab.lan_host(&mut home);
     let bob = lab.register(&host, "bob");
     let listen = format!("0.0.0.0:{PEER_PORT}");
@@ -406,7 +421,7 @@ fn doctor_tells_each_host_what_its_network_allows() {
     let public = lab.public_host();
     let mut easy = lab.home_router(Mapping::Easy, Unsolicited::Drop);
     let behind_easy = lab.lan_host(&mut easy);
-    let mut mapping = lab.upnp_router(Mapping::Hard);
+    let mut mapping = lab.mapping_router(Mapping::Hard, MapProtocol::All);
     let behind_mapping = lab.lan_host(&mut mapping);
     let doctor = |host: &Host, name: &str| {
         let home = lab.register(host, name);

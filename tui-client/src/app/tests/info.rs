@@ -17,7 +17,10 @@ fn info_shows_our_addresses_the_peers_and_the_session() {
     app.update(Action::SignalingOpened {
         observed: Some("203.0.113.2:34850".into()),
     });
-    app.update(Action::PortMapped(Some("203.0.113.2:55555".into())));
+    app.update(Action::PortMapped(Some((
+        "203.0.113.2:55555".into(),
+        "PCP",
+    ))));
     let mut bob = record("bob", true);
     bob.candidates = vec!["192.0.2.12:4001".into()];
     bob.observed_host = Some("203.0.113.1".into());
@@ -32,7 +35,7 @@ fn info_shows_our_addresses_the_peers_and_the_session() {
         lines,
         [
             "you: listening on 127.0.0.1:4000; the directory sees you at 203.0.113.2:34850; \
-             the router forwards 203.0.113.2:55555 to you (UPnP-IGD)",
+             the router forwards 203.0.113.2:55555 to you (PCP)",
             "bob: published 127.0.0.1:4001",
             "session: direct, to 127.0.0.1:50000; we dialled, 23 ms round trip",
         ]

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use super::{Host, Lab, Mapping, Unsolicited, in_ns, run, stun};
+use super::{Host, Lab, MapProtocol, Mapping, Unsolicited, in_ns, run, stun};
 
 /// The nftables table of a router that runs miniupnpd.
 pub const TABLE: &str = "p2plab";
@@ -53,9 +53,9 @@ impl Lab {
     }
 
     /// A home router (dropping what nobody asked for) that runs miniupnpd from Debian's
-    /// packages: hosts on its LAN may ask it for port mappings with UPnP-IGD, NAT-PMP or PCP.
+    /// packages: hosts on its LAN may ask it for port mappings with the `protocols` given.
     /// Its NAT and filter are an nftables table whose chains miniupnpd fills.
-    pub fn upnp_router(&mut self, mapping: Mapping) -> Site {
+    pub fn mapping_router(&mut self, mapping: Mapping, protocols: MapProtocol) -> Site {
         let lan_prefix = self.next_home_lan();
         let site = self.router(None, lan_prefix);
         let ns = &site.router.ns;
@@ -87,12 +87,15 @@ impl Lab {
         // STUN responder on the router's own address tells it.
         let stun = stun::Responder::start(ns, &site.router.ip);
         let conf = self.dir.path().join(format!("{ns}-miniupnpd.conf"));
+        let yes_no = |on: bool| if on { "yes" } else { "no" };
+        let upnp = yes_no(protocols != MapProtocol::PcpNatPmp);
+        let natpmp = yes_no(protocols != MapProtocol::UpnpIgd);
         let config = format!(
             "ext_ifname=wan
 listening_ip=lan
 http_port=0
-enable_upnp=yes
-enable_natpmp=yes
+enable_upnp={upnp}
+enable_natpmp={natpmp}
 secure_mode=yes
 system_uptime=yes
 ext_perform_stun=yes
@@ -121,9 +124,15 @@ deny 0-65535 0.0.0.0/0 0-65535
         // It logs to stderr as it runs (-d): read on, and go on once it listens.
         let (ready_tx, ready) = std::sync::mpsc::channel();
         let log = BufReader::new(daemon.stderr.take().expect("stderr"));
+        // The last line of its start: NAT-PMP's socket opens after UPnP's.
+        let ready_line = if protocols == MapProtocol::UpnpIgd {
+            "HTTP listening on port"
+        } else {
+            "Listening for NAT-PMP"
+        };
         std::thread::spawn(move || {
             for line in log.lines().map_while(Result::ok) {
-                if line.contains("Listening for NAT-PMP") {
+                if line.contains(ready_line) {
                     let _ = ready_tx.send(Ok(()));
                 }
                 if line.contains("EXITING") || line.contains("Port forwarding is now disabled") {
