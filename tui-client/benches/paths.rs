@@ -1,7 +1,10 @@
 //! Benchmark: a direct dial, a hole punch timed by the directory and the directory's relay
 //! against each other, with a directory in this process and everything on loopback: the time
-//! to open a session (median of a series), and chat messages per second over a direct and a
-//! relayed session (a punched session is a TCP connection like a direct one). Prints the
+//! to open a session (median of a series), chat messages per second and bulk throughput
+//! (large messages) over a direct and a relayed session (a punched session is a TCP
+//! connection like a direct one), and the directory's CPU time per relayed megabyte: the
+//! process's CPU time (`/proc/self/stat`) of the relayed run less that of the direct run, which
+//! moves the same messages between the same peers. Prints the
 //! figures and their ratios to the direct path; no thresholds (machines here are noisy, and
 //! loopback has no latency, so the ratios show what each path costs, not how far away a peer
 //! is). A punch includes the directory's scheduled start (half the measured round trip) and
@@ -31,13 +34,39 @@ const PUNCHES: usize = 9;
 const MESSAGES: usize = 10_000;
 /// Text of each message: 100 bytes, a typical chat line.
 const TEXT: &str = "a chat line of about one hundred bytes, which is what people type most of the time in a chat...";
+/// Messages per bulk run: 25,000 of [`BULK_BYTES`], 205 MB (enough CPU time to measure in
+/// clock ticks of 10 ms).
+const BULK_MESSAGES: usize = 25_000;
+/// Size of each bulk message: 8 KiB (half the largest chat message).
+const BULK_BYTES: usize = 8 * 1024;
 
-/// A directory in this process, with bcrypt at its cheapest; its URL.
+/// CPU time (user and system) this process has used so far.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // proc(5): the fields after the command name in parentheses; utime and stime are the
+    // 14th and 15th of the line, in clock ticks.
+    let after = stat.rsplit_once(')').expect("a stat line").1;
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|f| f.parse().expect("a tick count"))
+        .collect();
+    let ticks = fields.iter().sum::<u64>();
+    Duration::from_secs_f64(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
+/// A directory in this process, with bcrypt at its cheapest and a relay that carries the
+/// bulk run (more than its default 64 MiB a session); its URL.
 async fn directory() -> String {
     let store = open_store("sqlite::memory:").await.expect("store");
     let settings = Settings {
         bcrypt_cost: 4,
         rate_limit: None,
+        relay: p2p_chat_directory::relay::RelayLimits {
+            max_bytes: u64::MAX,
+            ..Default::default()
+        },
         ..Settings::default()
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -168,32 +197,48 @@ async fn setup(
     samples[opens / 2]
 }
 
-/// Messages per second over one session on `path`, each acknowledged by bob.
-async fn throughput(path: Path, account: &Account, me: &LocalPeer, bob: SocketAddr) -> f64 {
+/// One throughput run: messages per second and the process's CPU time.
+struct Run {
+    per_sec: f64,
+    cpu: Duration,
+}
+
+/// `count` messages of `text` over one session on `path`, each acknowledged by bob.
+async fn throughput(
+    path: Path,
+    text: &str,
+    count: usize,
+    account: &Account,
+    me: &LocalPeer,
+    bob: SocketAddr,
+) -> Run {
     let (handle, mut rx) = open(path, account, me, bob).await;
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_time());
     let sender = {
-        let handle = handle.clone();
+        let (handle, text) = (handle.clone(), text.to_owned());
         tokio::spawn(async move {
-            for _ in 0..MESSAGES {
+            for _ in 0..count {
                 handle
-                    .send_chat(MessageId::new(), 0, TEXT.to_owned())
+                    .send_chat(MessageId::new(), 0, text.clone())
                     .await
                     .expect("send");
             }
         })
     };
     let mut receipts = 0;
-    while receipts < MESSAGES {
+    while receipts < count {
         let event = rx.recv().await.expect("session open");
         if matches!(event.event, SessionEvent::Delivered { .. }) {
             receipts += 1;
         }
     }
-    let per_sec = MESSAGES as f64 / started.elapsed().as_secs_f64();
+    let run = Run {
+        per_sec: count as f64 / started.elapsed().as_secs_f64(),
+        cpu: cpu_time().saturating_sub(cpu),
+    };
     sender.await.expect("sender");
     handle.close();
-    per_sec
+    run
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -218,12 +263,33 @@ async fn main() {
             took.as_secs_f64() / direct.as_secs_f64()
         );
     }
-    let direct = throughput(Path::Direct, &account, &me, bob).await;
-    let relayed = throughput(Path::Relayed, &account, &me, bob).await;
-    println!("{MESSAGES} chat messages, each acknowledged:");
-    println!("  direct   {direct:>9.0} msg/s");
+    let run = |path, text, count| throughput(path, text, count, &account, &me, bob);
+    let direct = run(Path::Direct, TEXT, MESSAGES).await;
+    let relayed = run(Path::Relayed, TEXT, MESSAGES).await;
+    println!("{MESSAGES} chat messages of {} bytes, each acknowledged:", TEXT.len());
+    println!("  direct   {:>9.0} msg/s", direct.per_sec);
     println!(
-        "  relayed  {relayed:>9.0} msg/s  ({:.2}x direct)",
-        relayed / direct
+        "  relayed  {:>9.0} msg/s  ({:.2}x direct)",
+        relayed.per_sec,
+        relayed.per_sec / direct.per_sec
+    );
+    let bulk = "x".repeat(BULK_BYTES);
+    let direct = run(Path::Direct, &bulk, BULK_MESSAGES).await;
+    let relayed = run(Path::Relayed, &bulk, BULK_MESSAGES).await;
+    let mb_per_sec = |r: &Run| r.per_sec * BULK_BYTES as f64 / 1e6;
+    println!("{BULK_MESSAGES} messages of {} KiB, each acknowledged:", BULK_BYTES / 1024);
+    println!("  direct   {:>9.1} MB/s", mb_per_sec(&direct));
+    println!(
+        "  relayed  {:>9.1} MB/s  ({:.2}x direct)",
+        mb_per_sec(&relayed),
+        mb_per_sec(&relayed) / mb_per_sec(&direct)
+    );
+    let megabytes = (BULK_MESSAGES * BULK_BYTES) as f64 / 1e6;
+    let extra = relayed.cpu.saturating_sub(direct.cpu);
+    println!(
+        "directory CPU per relayed MB: {:.2} ms (the relayed run used {:.2} s of CPU, the direct one {:.2} s)",
+        extra.as_secs_f64() * 1e3 / megabytes,
+        relayed.cpu.as_secs_f64(),
+        direct.cpu.as_secs_f64()
     );
 }
