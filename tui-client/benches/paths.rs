@@ -266,7 +266,10 @@ async fn main() {
     let run = |path, text, count| throughput(path, text, count, &account, &me, bob);
     let direct = run(Path::Direct, TEXT, MESSAGES).await;
     let relayed = run(Path::Relayed, TEXT, MESSAGES).await;
-    println!("{MESSAGES} chat messages of {} bytes, each acknowledged:", TEXT.len());
+    println!(
+        "{MESSAGES} chat messages of {} bytes, each acknowledged:",
+        TEXT.len()
+    );
     println!("  direct   {:>9.0} msg/s", direct.per_sec);
     println!(
         "  relayed  {:>9.0} msg/s  ({:.2}x direct)",
@@ -277,7 +280,10 @@ async fn main() {
     let direct = run(Path::Direct, &bulk, BULK_MESSAGES).await;
     let relayed = run(Path::Relayed, &bulk, BULK_MESSAGES).await;
     let mb_per_sec = |r: &Run| r.per_sec * BULK_BYTES as f64 / 1e6;
-    println!("{BULK_MESSAGES} messages of {} KiB, each acknowledged:", BULK_BYTES / 1024);
+    println!(
+        "{BULK_MESSAGES} messages of {} KiB, each acknowledged:",
+        BULK_BYTES / 1024
+    );
     println!("  direct   {:>9.1} MB/s", mb_per_sec(&direct));
     println!(
         "  relayed  {:>9.1} MB/s  ({:.2}x direct)",

@@ -133,7 +133,8 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
     };
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     tokio::spawn(net::listener::serve(listener, local, tx));
-    tokio::spawn(account.keep_fresh(port, false, None, |_| true));
+    let listening = crate::presence::Listening { port, ipv6: false };
+    tokio::spawn(account.keep_fresh(listening, false, None, |_| true));
     // The echo peer follows the same delivery rules as every client: it stores what it
     // receives (deduplicating resends) before acknowledging, and answers through its outbox.
     let mut sessions = Sessions::new(LocalStore::in_memory().await?);

@@ -67,6 +67,16 @@ pub enum SignalReport {
     Lost,
 }
 
+/// Where our listener accepts peers, for [`Account::announce`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Listening {
+    /// Its port; 0 when we do not listen.
+    pub port: u16,
+    /// Whether it accepts IPv6 connections too ([`crate::net::port::listen_v6_beside`]), so
+    /// our global IPv6 addresses are worth publishing.
+    pub ipv6: bool,
+}
+
 /// What one round of the presence loop reports.
 #[derive(Debug)]
 pub enum PresenceReport {
@@ -83,7 +93,9 @@ impl Account {
     /// Publishes the port peers should dial — [`Account::fixed_port`], else `listen_port` —
     /// keeping the host we registered with, our LAN address (`IP:listen_port`) as a candidate
     /// for peers on the same network, and `mapped` (the router's public address and port that
-    /// it forwards to us, see [`crate::portmap`]) as a candidate for everyone. With
+    /// it forwards to us, see [`crate::portmap`]) and, when we listen on IPv6 too, our global
+    /// IPv6 addresses ([`crate::net::port::global_ipv6`]) as candidates for everyone: at most
+    /// [`MAX_CANDIDATES`](p2p_chat_protocol::api::MAX_CANDIDATES), in that order. With
     /// [`Account::relay_only`], asks the directory to withhold all of them, and publishes no
     /// candidates.
     ///
@@ -91,9 +103,10 @@ impl Account {
     /// Any [`DirectoryError`] of the lookup or the update.
     pub async fn announce(
         &self,
-        listen_port: u16,
+        listening: Listening,
         mapped: Option<std::net::SocketAddr>,
     ) -> Result<ClientRecord, DirectoryError> {
+        let listen_port = listening.port;
         let record = self.client.lookup(&self.username).await?;
         let (host, _) = record.address_to_keep();
         let port = self.fixed_port.unwrap_or(listen_port);
@@ -106,13 +119,26 @@ impl Account {
             _ => None,
         };
         let mapped = mapped.filter(|_| !self.relay_only);
+        let ipv6 = if listening.ipv6 && listen_port != 0 && !self.relay_only {
+            crate::net::port::global_ipv6()
+        } else {
+            Vec::new()
+        };
+        let ipv6 = ipv6
+            .into_iter()
+            .map(|ip| std::net::SocketAddr::new(ip.into(), listen_port).to_string());
         let published = p2p_chat_protocol::api::host_port(host, port);
         let mut candidates: Vec<String> = Vec::new();
-        for candidate in lan.into_iter().chain(mapped.map(|m| m.to_string())) {
+        for candidate in lan
+            .into_iter()
+            .chain(mapped.map(|m| m.to_string()))
+            .chain(ipv6)
+        {
             if candidate != published && !candidates.contains(&candidate) {
                 candidates.push(candidate);
             }
         }
+        candidates.truncate(p2p_chat_protocol::api::MAX_CANDIDATES);
         self.client
             .update_address(
                 &self.username,
@@ -134,13 +160,13 @@ impl Account {
         }
     }
 
-    /// Announces `listen_port` (with the port `mapped` says our router forwards to us, again
+    /// Announces where we are `listening` (with the port `mapped` says our router forwards to us, again
     /// each time that changes), then sends a heartbeat every [`HEARTBEAT_INTERVAL`] (and
     /// reloads the contacts when `with_contacts`) for as long as `report`, called after each
     /// round, returns true.
     pub async fn keep_fresh(
         self,
-        listen_port: u16,
+        listening: Listening,
         with_contacts: bool,
         mut mapped: Option<tokio::sync::watch::Receiver<Option<crate::portmap::Mapped>>>,
         mut report: impl FnMut(PresenceReport) -> bool,
@@ -165,7 +191,7 @@ impl Account {
             let round = async {
                 if !announced {
                     let now_mapped = mapped.as_ref().and_then(|m| m.borrow().map(|m| m.external));
-                    self.announce(listen_port, now_mapped).await?;
+                    self.announce(listening, now_mapped).await?;
                     announced = true;
                 } else {
                     self.client.heartbeat(&self.username, &self.token).await?;

@@ -43,7 +43,17 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
         local.username
     );
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
-    tokio::spawn(net::listener::serve(listener, local.clone(), tx.clone()));
+    let v6 = net::port::listen_v6_beside(bound);
+    let listening = crate::presence::Listening {
+        port: bound.port(),
+        ipv6: v6.is_some(),
+    };
+    tokio::spawn(net::listener::serve_dual(
+        listener,
+        v6,
+        local.clone(),
+        tx.clone(),
+    ));
     let (action_tx, mut action_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let (mail_tx, mail_jobs) = mpsc::unbounded_channel();
     let mut port_mapper = None;
@@ -117,18 +127,16 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
             });
         }
         let mapped = port_mapper.as_ref().map(crate::portmap::PortMapper::mapped);
-        tokio::spawn(
-            account.keep_fresh(bound.port(), false, mapped, move |report| {
-                match report {
-                    PresenceReport::Failed(e) => eprintln!("warning: {e}"),
-                    // After every heartbeat, as the chat window does after each contact list.
-                    PresenceReport::Ok { .. } => {
-                        let _ = fetch.send(MailEffect::Fetch);
-                    }
+        tokio::spawn(account.keep_fresh(listening, false, mapped, move |report| {
+            match report {
+                PresenceReport::Failed(e) => eprintln!("warning: {e}"),
+                // After every heartbeat, as the chat window does after each contact list.
+                PresenceReport::Ok { .. } => {
+                    let _ = fetch.send(MailEffect::Fetch);
                 }
-                true
-            }),
-        );
+            }
+            true
+        }));
     }
     drop(action_tx);
     let mut sessions = Sessions::new(ctx.store.clone());

@@ -134,11 +134,32 @@ impl Drop for HandshakeSlot {
 /// Accepts peers on `listener` forever, within the budgets above. A misbehaving peer ends
 /// only its own connection.
 pub async fn serve(listener: TcpListener, me: LocalPeer, events: EventSender) {
+    serve_dual(listener, None, me, events).await;
+}
+
+/// [`serve`] on `listener` and on `v6`, an IPv6 listener on the same port
+/// ([`super::port::listen_v6_beside`]), within one set of budgets.
+pub async fn serve_dual(
+    listener: TcpListener,
+    v6: Option<TcpListener>,
+    me: LocalPeer,
+    events: EventSender,
+) {
     let sessions = Arc::new(Semaphore::new(MAX_SESSIONS));
     let pending = Pending::default();
     let per_addr = PerAddress::default();
+    let accept_v6 = || async {
+        match &v6 {
+            Some(v6) => v6.accept().await,
+            None => std::future::pending().await,
+        }
+    };
     loop {
-        let (stream, addr) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            accepted = accept_v6() => accepted,
+        };
+        let (stream, addr) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!(error = %e, "accepting a peer failed");

@@ -16,14 +16,28 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 /// Connections waiting in the listen backlog: 1024 (tokio's default).
 const BACKLOG: u32 = 1024;
 
+/// A socket for `addr`'s family sharing its port ([`SO_REUSEPORT`](self)); an IPv6 one takes
+/// IPv6 only (`IPV6_V6ONLY`), so that it never competes with an IPv4 listener on the port.
 fn socket_for(addr: SocketAddr) -> io::Result<TcpSocket> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
-        TcpSocket::new_v6()?
+        TcpSocket::from_std_stream(v6_only()?.into())
     };
     socket.set_reuseaddr(true)?;
     socket.set_reuseport(true)?;
+    Ok(socket)
+}
+
+/// A non-blocking IPv6 TCP socket that takes IPv6 only.
+fn v6_only() -> io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV6,
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_only_v6(true)?;
+    socket.set_nonblocking(true)?;
     Ok(socket)
 }
 
@@ -36,13 +50,70 @@ fn socket_for(addr: SocketAddr) -> io::Result<TcpSocket> {
 /// # Errors
 /// The bind's or listen's [`io::Error`].
 pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    let probe = std::net::TcpListener::bind(addr)?;
-    // Port 0: keep the port the system picked for the probe.
-    let addr = probe.local_addr()?;
-    drop(probe);
+    let addr = {
+        let probe = if addr.is_ipv4() {
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?
+        } else {
+            v6_only()?
+        };
+        // As a plain bind does (std sets it too): a connection of ours lingering in
+        // TIME_WAIT does not hold the port, a socket bound or listening there does.
+        probe.set_reuse_address(true)?;
+        probe.bind(&addr.into())?;
+        // Port 0: keep the port the system picked for the probe.
+        probe
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::other("not an IP socket"))?
+    };
     let socket = socket_for(addr)?;
     socket.bind(addr)?;
     socket.listen(BACKLOG)
+}
+
+/// Listens on IPv6 too, beside a listener on `v4` (the unspecified IPv4 address with its
+/// port): on `[::]` at the same port, IPv6 only, so that peers reach us at our global IPv6
+/// addresses ([`global_ipv6`]). `None` when `v4` is not the unspecified IPv4 address, the
+/// host has no IPv6, or the port is taken there.
+pub fn listen_v6_beside(v4: SocketAddr) -> Option<TcpListener> {
+    if v4.ip() != IpAddr::V4(Ipv4Addr::UNSPECIFIED) {
+        return None;
+    }
+    listen(SocketAddr::new(
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        v4.port(),
+    ))
+    .ok()
+}
+
+/// The global IPv6 addresses of this host's interfaces: not loopback, unspecified, link-local
+/// (fe80::/10), unique local (fc00::/7, RFC 4193), site-local (fec0::/10, deprecated),
+/// multicast or IPv4-mapped. Peers on the IPv6 internet may reach us there without any NAT.
+pub fn global_ipv6() -> Vec<Ipv6Addr> {
+    let Ok(interfaces) = if_addrs::get_if_addrs() else {
+        return Vec::new();
+    };
+    let mut found: Vec<Ipv6Addr> = interfaces
+        .iter()
+        .filter_map(|i| match i.ip() {
+            IpAddr::V6(v6) if is_global_v6(v6) => Some(v6),
+            _ => None,
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+fn is_global_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || ip.to_ipv4_mapped().is_some()
+        || first & 0xffc0 == 0xfe80
+        || first & 0xffc0 == 0xfec0
+        || first & 0xfe00 == 0xfc00)
 }
 
 /// Holds a port at `addr` (port 0: one the system picks) for outgoing connections of a
@@ -133,5 +204,41 @@ mod tests {
         let _first = connect_from(local, remote).await.unwrap();
         // The same four-tuple twice cannot exist; the error says so instead of hanging.
         assert!(connect_from(local, remote).await.is_err());
+    }
+
+    #[test]
+    fn only_global_ipv6_addresses_count() {
+        for global in ["2001:db8::7", "2a00:1450::1"] {
+            assert!(is_global_v6(global.parse().unwrap()), "{global}");
+        }
+        for local in [
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "fec0::1",
+            "ff02::1",
+            "::ffff:192.0.2.1",
+        ] {
+            assert!(!is_global_v6(local.parse().unwrap()), "{local}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ipv6_listener_shares_the_port_of_the_ipv4_one() {
+        let v4 = listen("0.0.0.0:0".parse().unwrap()).unwrap();
+        let port = v4.local_addr().unwrap().port();
+        // This machine may have no IPv6 at all; then there is nothing to share.
+        let Some(v6) = listen_v6_beside(v4.local_addr().unwrap()) else {
+            return;
+        };
+        assert_eq!(v6.local_addr().unwrap().port(), port);
+        let (_out, accepted) = tokio::join!(TcpStream::connect(("::1", port)), v6.accept());
+        accepted.unwrap();
+        // IPv4 still goes to the IPv4 listener.
+        let (_out, accepted) = tokio::join!(TcpStream::connect(("127.0.0.1", port)), v4.accept());
+        accepted.unwrap();
+        // A second client is still refused the port, on either family.
+        assert!(listen(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port)).is_err());
     }
 }

@@ -65,8 +65,16 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     };
     let (net_tx, net_rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let (action_tx, action_rx) = mpsc::channel(ACTION_CHANNEL_CAPACITY);
-    let listener = tokio::spawn(net::listener::serve(
+    // Peers reach us over IPv6 too when the host has it (our global IPv6 addresses are then
+    // published as candidates).
+    let v6 = local.local_addr.and_then(net::port::listen_v6_beside);
+    let listening = crate::presence::Listening {
+        port: local.listen_port.unwrap_or(0),
+        ipv6: v6.is_some(),
+    };
+    let listener = tokio::spawn(net::listener::serve_dual(
         options.listener,
+        v6,
         local.clone(),
         net_tx.clone(),
     ));
@@ -108,9 +116,8 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     };
     let presence = options.account.clone().map(|account| {
         let tx = action_tx.clone();
-        let port = local.listen_port.unwrap_or(0);
         let mapped = port_mapper.as_ref().map(crate::portmap::PortMapper::mapped);
-        tokio::spawn(account.keep_fresh(port, true, mapped, move |report| {
+        tokio::spawn(account.keep_fresh(listening, true, mapped, move |report| {
             let action = match report {
                 PresenceReport::Ok {
                     contacts: Some(list),

@@ -115,7 +115,21 @@ impl Lab {
             prefix,
         };
         let inet = lab.namespace("inet");
-        in_ns(&inet, &["ip", "link", "add", "br0", "type", "bridge"]);
+        // Without multicast snooping: IPv6 neighbour discovery is multicast, and a snooping
+        // bridge drops it until it has seen listeners report.
+        in_ns(
+            &inet,
+            &[
+                "ip",
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "0",
+            ],
+        );
         in_ns(&inet, &["ip", "link", "set", "br0", "up"]);
         lab
     }
@@ -124,6 +138,12 @@ impl Lab {
         let ns = format!("{}-{name}", self.prefix);
         run(&["ip", "netns", "add", &ns]);
         in_ns(&ns, &["ip", "link", "set", "lo", "up"]);
+        // IPv6 addresses usable at once: no duplicate address detection (a second or two of
+        // "tentative" link-local addresses, during which neighbour discovery fails).
+        for scope in ["all", "default"] {
+            let key = format!("net.ipv6.conf.{scope}.accept_dad=0");
+            in_ns(&ns, &["sysctl", "-qw", &key]);
+        }
         self.namespaces.push(ns.clone());
         ns
     }

@@ -34,6 +34,8 @@ struct Options<'a> {
     bob: &'a [&'a str],
     /// Send once bob's `listen` printed a line containing this on stderr.
     bob_ready: Option<&'a str>,
+    /// Send once bob's directory record (`lookup --json`) contains this (a candidate).
+    bob_published: Option<&'a str>,
 }
 
 /// [`deliver`], with `options`.
@@ -57,14 +59,19 @@ fn deliver_with(lab: &mut Lab, from: &Host, to: &Host, options: Options) -> Deli
     }
     // Read on, so that bob never blocks on a full pipe.
     std::thread::spawn(move || said.for_each(drop));
-    // bob's client is up once the directory shows it online.
+    // bob's client is up once the directory shows it online (and, when asked, publishes
+    // what the cell needs).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let out = lab.client(from, &alice, &["lookup", "bob"]);
-        if String::from_utf8_lossy(&out.stdout).contains("status:     online") {
+        let out = lab.client(from, &alice, &["lookup", "--json", "bob"]);
+        let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let published = options
+            .bob_published
+            .is_none_or(|what| record.to_string().contains(what));
+        if record["online"] == true && published {
             break;
         }
-        assert!(Instant::now() < deadline, "bob never came online");
+        assert!(Instant::now() < deadline, "bob never came online: {record}");
         std::thread::sleep(Duration::from_millis(50));
     }
     let started = Instant::now();
@@ -244,7 +251,12 @@ fn two_hosts_on_one_lan_connect_directly_at_their_lan_addresses() {
     let mut home = lab.home_router(Mapping::Easy, Unsolicited::Reset);
     let a = lab.lan_host(&mut home);
     let b = lab.lan_host(&mut home);
-    assert_path(&deliver(&mut lab, &a, &b), "direct");
+    let lan = format!("{}:{PEER_PORT}", b.ip);
+    let options = Options {
+        bob_published: Some(&lan),
+        ..Options::default()
+    };
+    assert_path(&deliver_with(&mut lab, &a, &b, options), "direct");
 }
 
 #[test]
@@ -610,4 +622,22 @@ fn a_directory_restarted_mid_chat_keeps_the_chat_and_signaling_comes_back() {
         window.contents()
     );
     window.quit();
+}
+
+#[test]
+fn two_hard_routers_with_global_ipv6_connect_directly_over_ipv6() {
+    // Relayed over IPv4 (both NATs are hard), but bob publishes his global IPv6 address,
+    // which no NAT stands in front of.
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Drop);
+    let mut home_b = lab.home_router(Mapping::Hard, Unsolicited::Drop);
+    lab.ipv6(&mut [&mut home_a, &mut home_b]);
+    let a = lab.lan_host(&mut home_a);
+    let b = lab.lan_host(&mut home_b);
+    let options = Options {
+        bob_published: Some("[2001:db8:2::"),
+        ..Options::default()
+    };
+    assert_path(&deliver_with(&mut lab, &a, &b, options), "direct");
 }

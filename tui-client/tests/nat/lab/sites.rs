@@ -16,6 +16,8 @@ pub struct Site {
     pub router: Host,
     lan_prefix: String,
     hosts: u8,
+    /// The site's number in 2001:db8:N::/64 once it has IPv6 ([`Lab::ipv6`]).
+    ipv6: Option<u8>,
 }
 
 impl Lab {
@@ -175,7 +177,19 @@ deny 0-65535 0.0.0.0/0 0-65535
             Some(upstream) => self.attach(upstream, &router, "wan").ip,
         };
         in_ns(&router, &["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-        in_ns(&router, &["ip", "link", "add", "lan", "type", "bridge"]);
+        in_ns(
+            &router,
+            &[
+                "ip",
+                "link",
+                "add",
+                "lan",
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "0",
+            ],
+        );
         in_ns(
             &router,
             &[
@@ -195,6 +209,43 @@ deny 0-65535 0.0.0.0/0 0-65535
             },
             lan_prefix: lan_prefix.to_owned(),
             hosts: 0,
+            ipv6: None,
+        }
+    }
+
+    /// Gives `sites` (home routers on the internet, before their hosts are added) global IPv6
+    /// from the documentation prefix 2001:db8::/32 (RFC 3849): site N's router is 2001:db8::N on
+    /// the internet and routes 2001:db8:N::/64 to its LAN without NAT or filter (iptables
+    /// rules are IPv4 only), and each router knows the way to the others' LANs.
+    pub fn ipv6(&mut self, sites: &mut [&mut Site]) {
+        for site in sites.iter_mut() {
+            let n: u8 = site.router.ip.rsplit('.').next().unwrap().parse().unwrap();
+            let ns = &site.router.ns;
+            in_ns(ns, &["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+            let wan = format!("2001:db8::{n}/64");
+            in_ns(
+                ns,
+                &["ip", "-6", "addr", "add", &wan, "dev", "wan", "nodad"],
+            );
+            let lan = format!("2001:db8:{n}::1/64");
+            in_ns(
+                ns,
+                &["ip", "-6", "addr", "add", &lan, "dev", "lan", "nodad"],
+            );
+            site.ipv6 = Some(n);
+        }
+        let numbers: Vec<u8> = sites.iter().filter_map(|s| s.ipv6).collect();
+        for site in sites.iter() {
+            for &other in numbers.iter().filter(|&&m| Some(m) != site.ipv6) {
+                let (to, via) = (
+                    format!("2001:db8:{other}::/64"),
+                    format!("2001:db8::{other}"),
+                );
+                in_ns(
+                    &site.router.ns,
+                    &["ip", "-6", "route", "add", &to, "via", &via],
+                );
+            }
         }
     }
 
@@ -247,6 +298,12 @@ deny 0-65535 0.0.0.0/0 0-65535
                 &format!("{}.1", site.lan_prefix),
             ],
         );
+        if let Some(n) = site.ipv6 {
+            let addr = format!("2001:db8:{n}::{}/64", 10 + site.hosts);
+            in_ns(ns, &["ip", "-6", "addr", "add", &addr, "dev", dev, "nodad"]);
+            let via = format!("2001:db8:{n}::1");
+            in_ns(ns, &["ip", "-6", "route", "add", "default", "via", &via]);
+        }
         Host {
             ns: ns.to_owned(),
             ip,
