@@ -3,16 +3,19 @@
 //! (network namespaces and iptables, which `.ci/run` installs).
 
 mod lab;
+mod peers;
 // The e2e tests' pseudo-terminal driver, for chat windows inside the lab's namespaces.
 #[allow(dead_code)]
 #[path = "../e2e/pty.rs"]
 mod pty;
+mod scenarios;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use lab::{Host, Lab, MapProtocol, Mapping, PEER_PORT, Unsolicited, client_bin};
+use peers::Listener;
 
 /// What one delivery showed: `send --json`'s summary and how long `send` took.
 struct Delivery {
@@ -42,23 +45,11 @@ struct Options<'a> {
 fn deliver_with(lab: &mut Lab, from: &Host, to: &Host, options: Options) -> Delivery {
     let alice = lab.register(from, "alice");
     let bob = lab.register(to, "bob");
-    let listen = format!("0.0.0.0:{PEER_PORT}");
-    let bob_home = bob.to_str().unwrap().to_owned();
-    let mut args = vec!["--home", &bob_home, "--listen", &listen];
-    args.extend_from_slice(options.bob);
-    args.extend_from_slice(&["listen", "--json"]);
-    let mut listener = lab.spawn(&to.ns, &client_bin(), &args, Stdio::piped());
-    let printed = BufReader::new(listener.stdout.take().unwrap());
-    let mut said = BufReader::new(listener.stderr.take().unwrap()).lines();
-    lab.keep(listener);
+    let mut listener = Listener::start(lab, to, &bob, options.bob);
     if let Some(ready) = options.bob_ready {
-        let line = said
-            .find(|line| line.as_ref().is_ok_and(|l| l.contains(ready)))
-            .unwrap_or_else(|| panic!("bob's listen never said {ready:?}"));
-        eprintln!("bob: {}", line.unwrap());
+        eprintln!("bob: {}", listener.wait_said(ready));
     }
-    // Read on, so that bob never blocks on a full pipe.
-    std::thread::spawn(move || said.for_each(drop));
+    listener.drain_said();
     // bob's client is up once the directory shows it online (and, when asked, publishes
     // what the cell needs).
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -85,9 +76,7 @@ fn deliver_with(lab: &mut Lab, from: &Host, to: &Host, options: Options) -> Deli
         String::from_utf8_lossy(&out.stderr)
     );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let line = printed.lines().next().expect("bob printed a line").unwrap();
-    let message: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(message["text"], "hello across the lab");
+    assert_eq!(listener.next_text(), "hello across the lab");
     Delivery { summary, took }
 }
 
@@ -474,154 +463,6 @@ fn doctor_tells_each_host_what_its_network_allows() {
     assert!(reachable.starts_with("yes"), "{text}");
     // doctor removed the mapping it made to check.
     assert!(!lab::nft_chain(&mapping.router, "prerouting_miniupnpd").contains("dnat"));
-}
-
-#[test]
-fn a_relayed_chat_turns_direct_when_the_peers_router_starts_forwarding_its_port() {
-    // alice's chat window reaches bob (behind a hard NAT) through the relay. Then bob's router
-    // forwards his port (as a port mapping or a forwarding rule would): the window's next try
-    // opens a direct session, which replaces the relayed one; no message is lost or repeated.
-    let mut lab = Lab::new();
-    lab.directory(&[]);
-    let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Drop);
-    let mut home_b = lab.home_router(Mapping::Hard, Unsolicited::Drop);
-    let a = lab.lan_host(&mut home_a);
-    let b = lab.lan_host(&mut home_b);
-    let alice = lab.register(&a, "alice");
-    let bob = lab.register(&b, "bob");
-    let listen = format!("0.0.0.0:{PEER_PORT}");
-    let mut listener = lab.spawn(
-        &b.ns,
-        &client_bin(),
-        &[
-            "--home",
-            bob.to_str().unwrap(),
-            "--listen",
-            &listen,
-            "listen",
-            "--json",
-        ],
-        Stdio::piped(),
-    );
-    let mut printed = BufReader::new(listener.stdout.take().unwrap()).lines();
-    lab.keep(listener);
-    let alice_home = alice.to_str().unwrap();
-    let client = client_bin();
-    let mut window = pty::Tui::spawn(
-        "alice",
-        std::path::Path::new("ip"),
-        &[
-            "netns",
-            "exec",
-            &a.ns,
-            client.to_str().unwrap(),
-            "--home",
-            alice_home,
-            "connect",
-            "bob",
-        ],
-    );
-    window.wait_for("connected, relayed");
-    window.type_text("before\r");
-    let text = |line: Option<std::io::Result<String>>| {
-        let line = line.expect("bob printed a line").unwrap();
-        let message: serde_json::Value = serde_json::from_str(&line).unwrap();
-        message["text"].as_str().unwrap().to_owned()
-    };
-    assert_eq!(text(printed.next()), "before");
-    // bob's router now forwards his published port to him.
-    lab::forward_port(&home_b.router, &b, PEER_PORT);
-    window.wait_for("connected to bob (directly");
-    window.wait_until("the relayed path gone", |screen| {
-        !screen.contains("relayed")
-    });
-    window.type_text("after\r");
-    assert_eq!(text(printed.next()), "after");
-    window.type_text("/info\r");
-    window.wait_for("session: direct");
-    window.quit();
-}
-
-#[test]
-fn a_directory_restarted_mid_chat_keeps_the_chat_and_signaling_comes_back() {
-    let mut lab = Lab::new();
-    let directory = lab.directory(&[]);
-    let mut home_a = lab.home_router(Mapping::Easy, Unsolicited::Drop);
-    let mut home_b = lab.home_router(Mapping::Easy, Unsolicited::Drop);
-    let a = lab.lan_host(&mut home_a);
-    let b = lab.lan_host(&mut home_b);
-    let alice = lab.register(&a, "alice");
-    let carol = lab.register(&a, "carol");
-    let bob = lab.register(&b, "bob");
-    let listen = format!("0.0.0.0:{PEER_PORT}");
-    let mut listener = lab.spawn(
-        &b.ns,
-        &client_bin(),
-        &[
-            "--home",
-            bob.to_str().unwrap(),
-            "--listen",
-            &listen,
-            "listen",
-            "--json",
-        ],
-        Stdio::piped(),
-    );
-    let mut printed = BufReader::new(listener.stdout.take().unwrap()).lines();
-    let mut said = BufReader::new(listener.stderr.take().unwrap()).lines();
-    lab.keep(listener);
-    let mut wait_said = move |what: &str| {
-        said.find(|line| line.as_ref().is_ok_and(|l| l.contains(what)))
-            .unwrap_or_else(|| panic!("bob's listen never said {what:?}"))
-            .unwrap()
-    };
-    let mut next_text = move || {
-        let line = printed.next().expect("bob printed a line").unwrap();
-        let message: serde_json::Value = serde_json::from_str(&line).unwrap();
-        message["text"].as_str().unwrap().to_owned()
-    };
-    wait_said("the directory sees this client");
-    let client = client_bin();
-    let mut window = pty::Tui::spawn(
-        "alice",
-        std::path::Path::new("ip"),
-        &[
-            "netns",
-            "exec",
-            &a.ns,
-            client.to_str().unwrap(),
-            "--home",
-            alice.to_str().unwrap(),
-            "connect",
-            "bob",
-        ],
-    );
-    window.wait_for("connected, punched");
-    window.type_text("before the restart\r");
-    assert_eq!(next_text(), "before the restart");
-    lab.restart_directory(&directory);
-    // The punched session never needed the directory.
-    window.type_text("after the restart\r");
-    assert_eq!(next_text(), "after the restart");
-    // bob's signaling connection comes back by itself...
-    wait_said("lost the signaling connection");
-    wait_said("the signaling connection to the directory is back");
-    // ...so a new sender punches through to him (a punch needs both sides' connections).
-    let out = lab.client(&a, &carol, &["send", "--json", "bob", "hello again"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["path"], "punched", "{summary}");
-    assert_eq!(next_text(), "hello again");
-    assert!(
-        window.contents().contains("connected, punched"),
-        "{}",
-        window.contents()
-    );
-    window.quit();
 }
 
 #[test]
