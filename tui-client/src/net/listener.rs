@@ -7,17 +7,18 @@
 //! oldest one still in its handshake (the defence against slow-handshake floods: a real peer
 //! finishes in one round trip, so a flood would have to open [`MAX_HANDSHAKES`] connections
 //! within that round trip to push it out, while stalled connections cannot hold the door).
-//! A connection over its address's share is closed without reading a byte. Sessions are
-//! capped at [`MAX_SESSIONS`]; a peer that completes the handshake beyond that is refused as
-//! busy.
+//! A connection over its address's share is closed without reading a byte. Sessions peers
+//! open with us are capped at [`MAX_SESSIONS`] for the whole process, however they arrive
+//! (this listener, the relay, a hole punch: [`incoming_permit`]); a peer that completes the
+//! handshake beyond that is refused as busy.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::{EventSender, LocalPeer, MAX_SESSIONS, open};
 
@@ -131,6 +132,17 @@ impl Drop for HandshakeSlot {
     }
 }
 
+/// Places for the sessions peers open with us, in the whole process: [`MAX_SESSIONS`].
+static INCOMING: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new(MAX_SESSIONS)));
+
+/// A place for one more session a peer opens with us (through our listener, the relay or a
+/// hole punch), held for as long as the session runs; `None` when [`MAX_SESSIONS`] run
+/// already (the peer is then refused as busy, or the punch not answered).
+pub fn incoming_permit() -> Option<OwnedSemaphorePermit> {
+    Arc::clone(&INCOMING).try_acquire_owned().ok()
+}
+
 /// Accepts peers on `listener` forever, within the budgets above. A misbehaving peer ends
 /// only its own connection.
 pub async fn serve(listener: TcpListener, me: LocalPeer, events: EventSender) {
@@ -145,7 +157,6 @@ pub async fn serve_dual(
     me: LocalPeer,
     events: EventSender,
 ) {
-    let sessions = Arc::new(Semaphore::new(MAX_SESSIONS));
     let pending = Pending::default();
     let per_addr = PerAddress::default();
     let accept_v6 = || async {
@@ -177,7 +188,7 @@ pub async fn serve_dual(
             continue;
         };
         let slot = pending.admit(addr_slot);
-        let session_permit = sessions.clone().try_acquire_owned().ok();
+        let session_permit = incoming_permit();
         let (me, events) = (me.clone(), events.clone());
         tokio::spawn(async move {
             // A punch may still claim a silent connection (see `reversal`).

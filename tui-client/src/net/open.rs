@@ -174,16 +174,19 @@ pub(super) async fn accept(
 
 /// Runs the answering side's handshake over `stream` (the directory's relay, seen at
 /// `remote_addr`) within [`ACCEPT_HANDSHAKE_TIMEOUT`](super::listener::ACCEPT_HANDSHAKE_TIMEOUT),
-/// then the session, as for a peer that connected to our listener.
+/// then the session, as for a peer that connected to our listener: within the same budget
+/// of sessions ([`super::listener::incoming_permit`]), refused as busy beyond it.
 pub async fn accept_relayed(
     stream: PeerStream,
     remote_addr: SocketAddr,
     me: LocalPeer,
     events: EventSender,
 ) {
+    let permit = super::listener::incoming_permit();
+    let busy = permit.is_none();
     let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
-    let outcome = timeout(deadline, handshake::respond(stream, &me, false)).await;
-    open_incoming(outcome, SessionPath::Relayed, remote_addr, events, None).await;
+    let outcome = timeout(deadline, handshake::respond(stream, &me, busy)).await;
+    open_incoming(outcome, SessionPath::Relayed, remote_addr, events, permit).await;
 }
 
 /// The requester's side of a hole punch over `stream` (a TCP connection to `peer`, who was
@@ -267,10 +270,16 @@ pub async fn adopt_punched(
 
 /// The asked side of a hole punch over `stream`: we run the dialling side's handshake (XX: we
 /// learn the requester's key) within [`HANDSHAKE_TIMEOUT`], and the session is reported as
-/// incoming, judged by the same trust rule as one our listener accepted. A peer that is not
-/// `from` (the user who asked for the punch) is dropped. Failures are logged.
+/// incoming, judged by the same trust rule as one our listener accepted, within the same
+/// budget of sessions ([`super::listener::incoming_permit`]: beyond it the connection is
+/// closed). A peer that is not `from` (the user who asked for the punch) is dropped. Failures
+/// are logged.
 pub async fn initiate_punched(stream: TcpStream, from: &str, me: LocalPeer, events: EventSender) {
     let Ok(remote_addr) = stream.peer_addr() else {
+        return;
+    };
+    let Some(permit) = super::listener::incoming_permit() else {
+        tracing::info!(%remote_addr, %from, "too many sessions: hole punch not answered");
         return;
     };
     no_delay(&stream);
@@ -301,7 +310,7 @@ pub async fn initiate_punched(stream: TcpStream, from: &str, me: LocalPeer, even
         key,
         path: SessionPath::Punched,
     };
-    start(framed, peer, Direction::Incoming, events, None).await;
+    start(framed, peer, Direction::Incoming, events, Some(permit)).await;
 }
 
 /// Starts the session of an answered handshake (`outcome`), or logs why there is none.
