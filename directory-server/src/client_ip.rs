@@ -38,6 +38,33 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
+/// The client address of a request with its source port when known (see
+/// [`resolve_endpoint`]): what the signaling connection reports as observed.
+///
+/// Never rejects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientEndpoint(pub Option<(IpAddr, Option<u16>)>);
+
+impl FromRequestParts<AppState> for ClientEndpoint {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| *addr);
+        let trusted = &state.settings().trusted_proxies;
+        Ok(ClientEndpoint(resolve_endpoint(
+            peer,
+            &parts.headers,
+            trusted,
+        )))
+    }
+}
+
 /// The resolved client address of a request (see [`resolve`]).
 pub fn client_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
     let peer = parts
@@ -57,8 +84,21 @@ pub fn client_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
 ///
 /// IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) count as their IPv4 address.
 pub fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
-    let mut client = peer?.to_canonical();
-    if !is_trusted(client, trusted) {
+    let peer = peer.map(|ip| SocketAddr::new(ip, 0));
+    resolve_endpoint(peer, headers, trusted).map(|(ip, _)| ip)
+}
+
+/// [`resolve`], with the client's source port: the TCP peer's own for a peer that is not a
+/// trusted proxy; otherwise the port of the `X-Forwarded-For` entry that names the client,
+/// when the proxy wrote one there (`203.0.113.7:41234`, `[2001:db8::7]:41234`), else `None`.
+pub fn resolve_endpoint(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+) -> Option<(IpAddr, Option<u16>)> {
+    let peer = peer?;
+    let mut client = (peer.ip().to_canonical(), Some(peer.port()));
+    if !is_trusted(client.0, trusted) {
         return Some(client);
     }
     let hops: Vec<&str> = headers
@@ -67,11 +107,11 @@ pub fn resolve(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpNet]) -> 
         .flat_map(|value| value.to_str().unwrap_or("").split(','))
         .collect();
     for hop in hops.iter().rev() {
-        let Some(addr) = parse_hop(hop) else {
+        let Some(hop) = parse_hop(hop) else {
             break;
         };
-        client = addr;
-        if !is_trusted(addr, trusted) {
+        client = hop;
+        if !is_trusted(hop.0, trusted) {
             break;
         }
     }
@@ -83,13 +123,14 @@ fn is_trusted(addr: IpAddr, trusted: &[IpNet]) -> bool {
 }
 
 /// One `X-Forwarded-For` entry: an IP address, possibly with a port (`1.2.3.4:5`, `[::1]:5`).
-fn parse_hop(hop: &str) -> Option<IpAddr> {
+fn parse_hop(hop: &str) -> Option<(IpAddr, Option<u16>)> {
     let hop = hop.trim();
-    let addr = hop
+    let (addr, port) = hop
         .parse::<IpAddr>()
-        .or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip()))
+        .map(|ip| (ip, None))
+        .or_else(|_| hop.parse::<SocketAddr>().map(|s| (s.ip(), Some(s.port()))))
         .ok()?;
-    Some(addr.to_canonical())
+    Some((addr.to_canonical(), port.filter(|&p| p != 0)))
 }
 
 /// Parses a `--trusted-proxy` value: an IP address (a single host) or a CIDR network.
@@ -150,6 +191,33 @@ mod tests {
             let got = resolve(peer, &with_xff(values), &trusted);
             assert_eq!(got, Some(ip(expected)), "{values:?}");
         }
+    }
+
+    #[test]
+    fn a_port_the_proxy_writes_beside_the_client_is_kept() {
+        let trusted = [parse_trusted_proxy("10.0.0.0/8").unwrap()];
+        let proxy: SocketAddr = "10.0.0.1:51000".parse().unwrap();
+        let endpoint = |values: &[&str]| resolve_endpoint(Some(proxy), &with_xff(values), &trusted);
+        assert_eq!(
+            endpoint(&["203.0.113.7:41234"]),
+            Some((ip("203.0.113.7"), Some(41234)))
+        );
+        assert_eq!(
+            endpoint(&["[2001:db8::7]:41234, 10.1.1.1"]),
+            Some((ip("2001:db8::7"), Some(41234)))
+        );
+        // No port written: none known (the proxy's own is not the client's).
+        assert_eq!(endpoint(&["203.0.113.7"]), Some((ip("203.0.113.7"), None)));
+        assert_eq!(
+            endpoint(&["203.0.113.7:0"]),
+            Some((ip("203.0.113.7"), None))
+        );
+        // An untrusted peer is its own socket address; what it writes is ignored.
+        let direct: SocketAddr = "198.51.100.9:40000".parse().unwrap();
+        assert_eq!(
+            resolve_endpoint(Some(direct), &with_xff(&["6.6.6.6:1"]), &trusted),
+            Some((ip("198.51.100.9"), Some(40000)))
+        );
     }
 
     #[test]

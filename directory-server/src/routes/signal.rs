@@ -4,17 +4,17 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
-use axum::{Extension, Json};
 use p2p_chat_protocol::api::signal::{
     MAX_SIGNAL_BYTES, PunchPlan, Reachability, ReachabilityRequest,
 };
 
 use super::clients::path_username;
 use crate::auth::Authenticated;
-use crate::client_ip::ClientAddr;
+use crate::client_ip::{ClientAddr, ClientEndpoint};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::signal::PunchRefusal;
@@ -39,20 +39,19 @@ pub(super) struct SignalQuery {
 }
 
 /// Opens the signaling connection of the token's owner. The observed address is the TCP
-/// peer's `IP:PORT`; behind a trusted proxy, only the client IP the proxy reported.
+/// peer's `IP:PORT`; behind a trusted proxy, the client `IP:PORT` the proxy reported, or only
+/// its IP when the proxy wrote no port ([`crate::client_ip::resolve_endpoint`]).
 pub(super) async fn open(
     State(state): State<AppState>,
-    ClientAddr(client): ClientAddr,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientEndpoint(client): ClientEndpoint,
     auth: Authenticated,
     ApiQuery(query): ApiQuery<SignalQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let observed = match (client, peer) {
-        (Some(ip), Some(Extension(ConnectInfo(peer)))) if ip == peer.ip() => Some(peer.to_string()),
-        (Some(ip), _) => Some(ip.to_string()),
-        (None, _) => None,
-    };
+    let observed = client.map(|(ip, port)| match port {
+        Some(port) => SocketAddr::new(ip, port).to_string(),
+        None => ip.to_string(),
+    });
     let username = auth.username;
     upgrade
         .read_buffer_size(READ_BUFFER)

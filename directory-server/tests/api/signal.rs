@@ -224,6 +224,29 @@ async fn a_hole_punch_tells_both_sides_where_the_other_is_seen() {
 
 #[tokio::test]
 async fn behind_a_proxy_that_hides_ports_a_punch_is_refused_with_503() {
+    let (router, sockets) =
+        through_proxy([("alice", "203.0.113.7"), ("bob", "198.51.100.9")]).await;
+    let alice = &sockets[0].1;
+    let reply = call(&router, "POST", "/punch/bob", None, Some(alice)).await;
+    assert_eq!(reply.status, 503, "{}", reply.text);
+    assert!(reply.text.contains("port"), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_that_reports_the_clients_ports_a_punch_works() {
+    let clients = [
+        ("alice", "203.0.113.7:40001"),
+        ("bob", "[2001:db8::9]:40002"),
+    ];
+    let (router, sockets) = through_proxy(clients).await;
+    let reply = call(&router, "POST", "/punch/bob", None, Some(&sockets[0].1)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json["addr"], "[2001:db8::9]:40002");
+}
+
+/// Two users' signaling connections through a trusted proxy (loopback) that reports each
+/// `(name, client)` in `X-Forwarded-For`; asserts the welcome tells that client back.
+async fn through_proxy(clients: [(&str, &str); 2]) -> (axum::Router, Vec<(Socket, String)>) {
     let settings = p2p_chat_directory::Settings {
         trusted_proxies: vec![
             p2p_chat_directory::client_ip::parse_trusted_proxy("127.0.0.1").unwrap(),
@@ -232,7 +255,7 @@ async fn behind_a_proxy_that_hides_ports_a_punch_is_refused_with_503() {
     };
     let (router, addr) = serve(settings).await;
     let mut sockets = Vec::new();
-    for (name, client) in [("alice", "203.0.113.7"), ("bob", "198.51.100.9")] {
+    for (name, client) in clients {
         register(&router, name, 4000).await;
         let token = login(&router, name).await;
         let mut request = format!("ws://{addr}{SIGNAL_PATH}")
@@ -245,7 +268,7 @@ async fn behind_a_proxy_that_hides_ports_a_punch_is_refused_with_503() {
         let (mut socket, _) = client_async(request, MaybeTlsStream::Plain(stream))
             .await
             .unwrap();
-        // The proxy reported only the client's IP.
+        // What the proxy reported, the port included when it wrote one.
         assert_eq!(
             next(&mut socket).await,
             ServerSignal::Welcome {
@@ -254,10 +277,7 @@ async fn behind_a_proxy_that_hides_ports_a_punch_is_refused_with_503() {
         );
         sockets.push((socket, token));
     }
-    let alice = &sockets[0].1;
-    let reply = call(&router, "POST", "/punch/bob", None, Some(alice)).await;
-    assert_eq!(reply.status, 503, "{}", reply.text);
-    assert!(reply.text.contains("port"), "{}", reply.text);
+    (router, sockets)
 }
 
 #[tokio::test]
