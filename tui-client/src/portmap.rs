@@ -41,9 +41,21 @@ const PCP_TIMEOUT: crab_nat::TimeoutConfig = crab_nat::TimeoutConfig {
 /// crashed expires on its own.
 pub const LEASE: Duration = Duration::from_secs(3600);
 
-/// Wait before seeking a mapping again after the search or the router said no: 5 min (a
-/// router switched on, or UPnP turned on, meanwhile).
-pub const RETRY: Duration = Duration::from_secs(300);
+/// First wait before seeking a mapping again after the search or the router said no: 30 s
+/// (port mapping turned on meanwhile, a router switched on); each later one waits twice as
+/// long, up to [`RETRY_MAX`].
+pub const RETRY_FIRST: Duration = Duration::from_secs(30);
+
+/// Longest wait between two searches for a router that maps ports: 5 min (each costs a few
+/// small datagrams on the LAN).
+pub const RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// Wait before search `attempt` (1-based) after failures: [`RETRY_FIRST`], doubling, at most
+/// [`RETRY_MAX`].
+pub fn retry_delay(attempt: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
+    RETRY_FIRST.saturating_mul(factor).min(RETRY_MAX)
+}
 
 /// Longest wait for the router to remove our mapping when we quit: 1 s (the lease ends it
 /// anyway).
@@ -351,7 +363,7 @@ impl PortMapper {
 }
 
 /// The loop behind [`PortMapper`]: map, renew at half the lease, map again after a loss,
-/// retry after [`RETRY`] when there is no router.
+/// retry after [`retry_delay`] when there is no router.
 async fn keep(
     directory: DirectoryClient,
     listen_port: u16,
@@ -362,18 +374,21 @@ async fn keep(
         tx.send_replace(mapping.as_ref().map(PortMapping::mapped));
         *current.lock().unwrap_or_else(|e| e.into_inner()) = mapping;
     };
+    let mut failures = 0u32;
     loop {
         let internal = match directory.local_ip().await {
             Ok(ip) if ip.is_loopback() => return,
             Ok(ip) => SocketAddr::new(ip, listen_port),
             Err(e) => {
                 tracing::debug!(error = %e, "no LAN address to map a port to yet");
-                tokio::time::sleep(RETRY).await;
+                failures = failures.saturating_add(1);
+                tokio::time::sleep(retry_delay(failures)).await;
                 continue;
             }
         };
         match map(internal).await {
             Ok(mut mapping) => {
+                failures = 0;
                 tracing::info!(external = %mapping.external, router = %mapping.router, protocol = mapping.protocol(), "the router forwards a port to us");
                 set(Some(mapping.clone()));
                 loop {
@@ -389,7 +404,8 @@ async fn keep(
             }
             Err(e) => {
                 tracing::debug!(error = %e, "no port mapping");
-                tokio::time::sleep(RETRY).await;
+                failures = failures.saturating_add(1);
+                tokio::time::sleep(retry_delay(failures)).await;
             }
         }
     }
@@ -398,6 +414,15 @@ async fn keep(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn searches_back_off_from_thirty_seconds_to_five_minutes() {
+        assert_eq!(retry_delay(1), Duration::from_secs(30));
+        assert_eq!(retry_delay(2), Duration::from_secs(60));
+        assert_eq!(retry_delay(4), Duration::from_secs(240));
+        assert_eq!(retry_delay(5), Duration::from_secs(300));
+        assert_eq!(retry_delay(u32::MAX), Duration::from_secs(300));
+    }
 
     #[test]
     fn the_default_gateway_is_read_from_the_kernels_routing_table() {

@@ -92,7 +92,12 @@ impl Tui {
 
     /// Waits until `check` holds for the screen text.
     pub fn wait_until(&mut self, what: &str, check: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + PATIENCE;
+        self.wait_longer(what, PATIENCE, check);
+    }
+
+    /// [`Tui::wait_until`] with a patience of its own, for what takes long by design.
+    pub fn wait_longer(&mut self, what: &str, patience: Duration, check: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + patience;
         loop {
             let screen = self.contents();
             if check(&screen) {

@@ -1,7 +1,9 @@
 //! Longer stories in the lab, with a chat window: a relayed chat that turns direct, and a
 //! directory that restarts mid-chat.
 
-use crate::lab::{self, Lab, Mapping, PEER_PORT, Unsolicited};
+use std::time::Duration;
+
+use crate::lab::{self, Lab, MapProtocol, Mapping, PEER_PORT, Unsolicited};
 use crate::peers::{Listener, window};
 
 #[test]
@@ -77,4 +79,49 @@ fn a_directory_restarted_mid_chat_keeps_the_chat_and_signaling_comes_back() {
         chat.contents()
     );
     chat.quit();
+}
+
+#[test]
+fn two_chat_windows_behind_hard_nats_go_direct_once_a_router_maps_a_port() {
+    // The issue's own story: alice and bob chat in their windows, both behind hard NATs, so
+    // through the relay. Then bob's router starts offering port mapping: bob's client maps
+    // its port on its next search, and alice's window, trying again, reaches bob directly.
+    // Both windows show the path; nothing is lost or repeated.
+    let mut lab = Lab::new();
+    lab.directory(&[]);
+    let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Drop);
+    let mut home_b = lab.mapping_router_off(Mapping::Hard);
+    let a = lab.lan_host(&mut home_a);
+    let b = lab.lan_host(&mut home_b);
+    let alice = lab.register(&a, "alice");
+    let bob = lab.register(&b, "bob");
+    let mut bob_window = window("bob", &b, &bob, &[]);
+    bob_window.wait_for("bob");
+    let mut alice_window = window("alice", &a, &alice, &["connect", "bob"]);
+    alice_window.wait_for("connected, relayed");
+    alice_window.type_text("hello through the relay\r");
+    bob_window.wait_for("hello through the relay");
+    bob_window.wait_for("relayed");
+    // bob's router now maps ports (its user turned UPnP on).
+    lab.start_port_mapping(&home_b, MapProtocol::All);
+    // bob's client searches again within 30 s; alice's window tries again at 10, 30 and 70 s.
+    let patience = Duration::from_secs(120);
+    alice_window.wait_longer("a direct session", patience, |screen| {
+        screen.contains("connected to bob (directly")
+    });
+    alice_window.type_text("hello directly\r");
+    bob_window.wait_for("hello directly");
+    for window in [&mut alice_window, &mut bob_window] {
+        window.wait_until("the relayed path gone", |screen| {
+            !screen.contains("relayed")
+        });
+    }
+    let screen = bob_window.contents();
+    assert_eq!(
+        screen.matches("hello through the relay").count(),
+        1,
+        "{screen}"
+    );
+    alice_window.quit();
+    bob_window.quit();
 }

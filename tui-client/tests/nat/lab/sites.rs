@@ -58,6 +58,14 @@ impl Lab {
     /// packages: hosts on its LAN may ask it for port mappings with the `protocols` given.
     /// Its NAT and filter are an nftables table whose chains miniupnpd fills.
     pub fn mapping_router(&mut self, mapping: Mapping, protocols: MapProtocol) -> Site {
+        let site = self.mapping_router_off(mapping);
+        self.start_port_mapping(&site, protocols);
+        site
+    }
+
+    /// A router as [`Lab::mapping_router`] makes, with port mapping still off (its user has
+    /// not turned it on yet): [`Lab::start_port_mapping`] starts miniupnpd.
+    pub fn mapping_router_off(&mut self, mapping: Mapping) -> Site {
         let lan_prefix = self.next_home_lan();
         let site = self.router(None, lan_prefix);
         let ns = &site.router.ns;
@@ -84,6 +92,13 @@ impl Lab {
         let rules = self.dir.path().join(format!("{ns}.nft"));
         std::fs::write(&rules, ruleset).expect("write the router's rules");
         in_ns(ns, &["nft", "-f", rules.to_str().unwrap()]);
+        site
+    }
+
+    /// Starts miniupnpd on `site` (made by [`Lab::mapping_router_off`]), answering
+    /// `protocols`, and waits until it listens.
+    pub fn start_port_mapping(&mut self, site: &Site, protocols: MapProtocol) {
+        let (ns, lan_prefix) = (&site.router.ns, &site.lan_prefix);
         // miniupnpd maps ports only for a router with a public address, which it learns
         // by STUN (it refuses a documentation address given in its configuration): a small
         // STUN responder on the router's own address tells it.
@@ -150,7 +165,6 @@ deny 0-65535 0.0.0.0/0 0-65535
             Ok(Err(line)) => panic!("miniupnpd: {line}"),
             Err(_) => panic!("miniupnpd did not start within 20 s"),
         }
-        site
     }
 
     fn next_home_lan(&mut self) -> &'static str {
