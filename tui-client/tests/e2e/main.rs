@@ -6,6 +6,7 @@ mod delivery;
 mod listen;
 mod presence;
 mod procs;
+mod proxy;
 mod pty;
 mod relay;
 mod scripts;

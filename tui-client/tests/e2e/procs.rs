@@ -147,6 +147,11 @@ pub fn run_client(args: &[&str], stdin: &str) -> Output {
 
 /// Registers `name` in the profile `home`, reachable on 127.0.0.1:`port`.
 pub fn register(home: &Path, directory: &Directory, name: &str, port: u16) {
+    register_at(home, &directory.url, name, port);
+}
+
+/// [`register`] with the directory at `url` (behind a proxy, say).
+pub fn register_at(home: &Path, url: &str, name: &str, port: u16) {
     let home = home.to_str().unwrap();
     let port = port.to_string();
     let args = [
@@ -155,7 +160,7 @@ pub fn register(home: &Path, directory: &Directory, name: &str, port: u16) {
         "register",
         name,
         "--server",
-        &directory.url,
+        url,
         "--host",
         "127.0.0.1",
         "--port",

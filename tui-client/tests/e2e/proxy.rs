@@ -1,0 +1,148 @@
+//! The reverse proxy configuration of docs/deploy.md, as written there, with Debian's nginx in
+//! front of the real directory: the signaling WebSocket and the relay pass through it (HTTP
+//! upgrades), and the directory learns each client's source port from it (what hole punching
+//! needs).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::procs::{Directory, Running, client_bin, free_port, register_at, run_client};
+
+/// The block that starts at the line containing `start` in `text`, through its matching `}`.
+fn block(text: &str, start: &str) -> String {
+    let at = text
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in deploy.md"));
+    let mut depth = 0;
+    for (i, c) in text[at..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return text[at..=at + i].to_owned();
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("{start:?} is not closed in deploy.md")
+}
+
+/// nginx on a free loopback port with deploy.md's `location` and `map` blocks, passing to
+/// `directory`; its URL.
+fn nginx_in_front_of(directory: &Directory, dir: &Path) -> (Running, String) {
+    let deploy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploy.md"))
+        .expect("docs/deploy.md");
+    let fence = deploy
+        .find("```nginx")
+        .expect("an nginx example in deploy.md");
+    let example = &deploy[fence..];
+    let example = &example[..example[3..].find("```").expect("a closed fence") + 3];
+    let upstream = directory.url.trim_start_matches("http://");
+    let location = block(example, "location / {")
+        .replace("http://127.0.0.1:27182", &format!("http://{upstream}"));
+    assert!(location.contains(&upstream.to_string()), "{location}");
+    let map = block(example, "map $http_upgrade");
+    let port = free_port();
+    let d = dir.display();
+    let conf = format!(
+        "user root;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/nginx-error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/nginx-body;
+    proxy_temp_path {d}/nginx-proxy;
+    fastcgi_temp_path {d}/nginx-fastcgi;
+    uwsgi_temp_path {d}/nginx-uwsgi;
+    scgi_temp_path {d}/nginx-scgi;
+    {map}
+    server {{
+        listen 127.0.0.1:{port};
+        {location}
+    }}
+}}
+"
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    let child = Command::new("nginx")
+        .arg("-c")
+        .arg(&path)
+        .arg("-e")
+        .arg(dir.join("nginx-error.log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start nginx (Debian's nginx-light)");
+    let running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nginx never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (running, format!("http://127.0.0.1:{port}"))
+}
+
+#[test]
+fn behind_nginx_as_deploy_md_configures_it_signaling_ports_and_the_relay_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Punching off, and bob published at a port where he does not listen: the relay it is.
+    let directory = Directory::start_with(
+        tmp.path(),
+        "127.0.0.1:0",
+        &["--trusted-proxy", "127.0.0.1", "--hole-punching", "off"],
+    );
+    let (_nginx, url) = nginx_in_front_of(&directory, tmp.path());
+    let (alice, bob) = (tmp.path().join("alice"), tmp.path().join("bob"));
+    register_at(&alice, &url, "alice", free_port());
+    register_at(&bob, &url, "bob", free_port());
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(client_bin())
+        .args([
+            "--home",
+            bob.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "listen",
+            "--json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let printed = BufReader::new(child.stdout.take().unwrap());
+    let mut said = BufReader::new(child.stderr.take().unwrap()).lines();
+    let _listening = Running(child);
+    // The WebSocket passed through nginx, which told the directory bob's source port: the
+    // port of his listener, where the signaling connection leaves from.
+    let seen = said
+        .find(|l| {
+            l.as_ref()
+                .is_ok_and(|l| l.contains("the directory sees this client"))
+        })
+        .expect("a welcome through nginx")
+        .unwrap();
+    assert!(seen.ends_with(&format!("at {listen}")), "{seen}");
+    std::thread::spawn(move || said.for_each(drop));
+    let home = alice.to_str().unwrap();
+    let out = run_client(&["--home", home, "send", "--json", "bob", "via nginx"], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["path"], "relayed", "{summary}");
+    let line = printed
+        .lines()
+        .next()
+        .expect("bob printed the message")
+        .unwrap();
+    assert!(line.contains("via nginx"), "{line}");
+}
