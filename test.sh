@@ -3,8 +3,8 @@
 # with iptables and nftables for the NAT lab, run miniupnpd on one of its routers, and mount a
 # tmpfs for the full-disk test, so they run as root; this script first installs what they
 # need from Debian's packages when it is missing (iproute2, iptables, nftables, conntrack,
-# miniupnpd-nftables, nginx-light for the reverse proxy example of docs/deploy.md, procps,
-# util-linux, and a C compiler for the bundled SQLite).
+# miniupnpd-nftables, nginx-light and caddy for the reverse proxy examples of
+# docs/deploy.md, procps, util-linux, and a C compiler for the bundled SQLite).
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 
@@ -18,6 +18,7 @@ type -P conntrack >/dev/null 2>&1 || missing+=(conntrack)
 type -P nft >/dev/null 2>&1 || missing+=(nftables)
 type -P miniupnpd >/dev/null 2>&1 || missing+=(miniupnpd-nftables)
 type -P nginx >/dev/null 2>&1 || missing+=(nginx-light)
+type -P caddy >/dev/null 2>&1 || missing+=(caddy)
 { type -P kill >/dev/null 2>&1 && type -P sysctl >/dev/null 2>&1; } || missing+=(procps)
 { type -P mount >/dev/null 2>&1 && type -P umount >/dev/null 2>&1; } || missing+=(util-linux)
 if [ "${#missing[@]}" -gt 0 ]; then

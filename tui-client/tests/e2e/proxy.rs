@@ -1,7 +1,7 @@
-//! The reverse proxy configuration of docs/deploy.md, as written there, with Debian's nginx in
-//! front of the real directory: the signaling WebSocket and the relay pass through it (HTTP
-//! upgrades), and the directory learns each client's source port from it (what hole punching
-//! needs).
+//! The reverse proxy configurations of docs/deploy.md, as written there, with Debian's nginx
+//! and Caddy in front of the real directory: the signaling WebSocket and the relay pass
+//! through them (HTTP upgrades), and the directory learns each client's source port from them
+//! (what hole punching needs).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -31,21 +31,37 @@ fn block(text: &str, start: &str) -> String {
     panic!("{start:?} is not closed in deploy.md")
 }
 
+/// The example of deploy.md in the code fence for `language`, with the directory's address
+/// (127.0.0.1:27182) replaced by `directory`'s.
+fn example(language: &str, directory: &Directory) -> String {
+    let deploy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploy.md"))
+        .expect("docs/deploy.md");
+    let fence = format!("```{language}\n");
+    let at = deploy
+        .find(&fence)
+        .unwrap_or_else(|| panic!("no {language} example in deploy.md"));
+    let example = &deploy[at + fence.len()..];
+    let example = &example[..example.find("```").expect("a closed fence")];
+    assert!(example.contains("127.0.0.1:27182"), "{example}");
+    let upstream = directory.url.trim_start_matches("http://");
+    example.replace("127.0.0.1:27182", upstream)
+}
+
+/// Waits until `port` on loopback accepts connections.
+fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// nginx on a free loopback port with deploy.md's `location` and `map` blocks, passing to
 /// `directory`; its URL.
 fn nginx_in_front_of(directory: &Directory, dir: &Path) -> (Running, String) {
-    let deploy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploy.md"))
-        .expect("docs/deploy.md");
-    let fence = deploy
-        .find("```nginx")
-        .expect("an nginx example in deploy.md");
-    let example = &deploy[fence..];
-    let example = &example[..example[3..].find("```").expect("a closed fence") + 3];
-    let upstream = directory.url.trim_start_matches("http://");
-    let location = block(example, "location / {")
-        .replace("http://127.0.0.1:27182", &format!("http://{upstream}"));
-    assert!(location.contains(&upstream.to_string()), "{location}");
-    let map = block(example, "map $http_upgrade");
+    let example = example("nginx", directory);
+    let location = block(&example, "location / {");
+    let map = block(&example, "map $http_upgrade");
     let port = free_port();
     let d = dir.display();
     let conf = format!(
@@ -81,16 +97,51 @@ http {{
         .spawn()
         .expect("start nginx (Debian's nginx-light)");
     let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nginx never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_listening(port, "nginx");
+    (running, format!("http://127.0.0.1:{port}"))
+}
+
+/// Caddy on a free loopback port with deploy.md's site, served over plain HTTP there (no
+/// certificate to fetch in a test), passing to `directory`; its URL.
+fn caddy_in_front_of(directory: &Directory, dir: &Path) -> (Running, String) {
+    let port = free_port();
+    let site = example("caddyfile", directory).replace(
+        "directory.example.org {",
+        &format!("http://127.0.0.1:{port} {{"),
+    );
+    let conf = format!(
+        "{{\n    admin off\n    storage file_system {}\n}}\n{site}",
+        dir.join("caddy").display()
+    );
+    let path = dir.join("Caddyfile");
+    std::fs::write(&path, conf).unwrap();
+    let child = Command::new("caddy")
+        .args(["run", "--adapter", "caddyfile", "--config"])
+        .arg(&path)
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir.join("caddy-data"))
+        .env("XDG_CONFIG_HOME", dir.join("caddy-config"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start caddy (Debian's caddy)");
+    let running = Running(child);
+    wait_listening(port, "caddy");
     (running, format!("http://127.0.0.1:{port}"))
 }
 
 #[test]
 fn behind_nginx_as_deploy_md_configures_it_signaling_ports_and_the_relay_work() {
+    behind_a_proxy(nginx_in_front_of);
+}
+
+#[test]
+fn behind_caddy_as_deploy_md_configures_it_signaling_ports_and_the_relay_work() {
+    behind_a_proxy(caddy_in_front_of);
+}
+
+/// bob's `listen` and alice's `send` through the proxy `start` puts in front of a directory.
+fn behind_a_proxy(start: fn(&Directory, &Path) -> (Running, String)) {
     let tmp = tempfile::tempdir().unwrap();
     // Punching off, and bob published at a port where he does not listen: the relay it is.
     let directory = Directory::start_with(
@@ -98,7 +149,7 @@ fn behind_nginx_as_deploy_md_configures_it_signaling_ports_and_the_relay_work() 
         "127.0.0.1:0",
         &["--trusted-proxy", "127.0.0.1", "--hole-punching", "off"],
     );
-    let (_nginx, url) = nginx_in_front_of(&directory, tmp.path());
+    let (_proxy, url) = start(&directory, tmp.path());
     let (alice, bob) = (tmp.path().join("alice"), tmp.path().join("bob"));
     register_at(&alice, &url, "alice", free_port());
     register_at(&bob, &url, "bob", free_port());
@@ -119,19 +170,22 @@ fn behind_nginx_as_deploy_md_configures_it_signaling_ports_and_the_relay_work() 
     let printed = BufReader::new(child.stdout.take().unwrap());
     let mut said = BufReader::new(child.stderr.take().unwrap()).lines();
     let _listening = Running(child);
-    // The WebSocket passed through nginx, which told the directory bob's source port: the
+    // The WebSocket passed through the proxy, which told the directory bob's source port: the
     // port of his listener, where the signaling connection leaves from.
     let seen = said
         .find(|l| {
             l.as_ref()
                 .is_ok_and(|l| l.contains("the directory sees this client"))
         })
-        .expect("a welcome through nginx")
+        .expect("a welcome through the proxy")
         .unwrap();
     assert!(seen.ends_with(&format!("at {listen}")), "{seen}");
     std::thread::spawn(move || said.for_each(drop));
     let home = alice.to_str().unwrap();
-    let out = run_client(&["--home", home, "send", "--json", "bob", "via nginx"], "");
+    let out = run_client(
+        &["--home", home, "send", "--json", "bob", "via the proxy"],
+        "",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -144,5 +198,5 @@ fn behind_nginx_as_deploy_md_configures_it_signaling_ports_and_the_relay_work() 
         .next()
         .expect("bob printed the message")
         .unwrap();
-    assert!(line.contains("via nginx"), "{line}");
+    assert!(line.contains("via the proxy"), "{line}");
 }
