@@ -65,6 +65,12 @@ impl FromRequestParts<AppState> for ClientEndpoint {
     }
 }
 
+/// Whether `ip` is one of the `trusted` proxies: a request resolved to it came from the proxy
+/// itself, or its `X-Forwarded-For` could not be read.
+pub fn is_trusted_proxy(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    is_trusted(ip.to_canonical(), trusted)
+}
+
 /// The resolved client address of a request (see [`resolve`]).
 pub fn client_ip(parts: &Parts, trusted: &[IpNet]) -> Option<IpAddr> {
     let peer = parts

@@ -127,7 +127,8 @@ pub const REACHABILITY_TIMEOUT: std::time::Duration = std::time::Duration::from_
 /// asked port, and closes the connection at once; answers a [`Reachability`] with what the
 /// directory offers too. Each check counts against the caller's budget of dials
 /// ([`crate::signal::Hub::charge_dial`]): 429 with `Retry-After` over it; 400 for a bad body
-/// or port 0; 503 when the directory cannot see the caller's address.
+/// or port 0; 503 when the directory cannot see the caller's address (behind a trusted proxy
+/// that names no client it can read, say).
 pub(super) async fn reachability(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -136,9 +137,15 @@ pub(super) async fn reachability(
 ) -> Result<Json<Reachability>, ApiError> {
     let ApiJson(request) = body?;
     let port = p2p_chat_protocol::validate::port(request.port)?;
-    let ip = client.ok_or_else(|| {
+    let unseen = || {
         ApiError::PathUnavailable("the directory cannot see the address you connect from".into())
-    })?;
+    };
+    let ip = client.ok_or_else(unseen)?;
+    // A request that resolves to a trusted proxy (it named no client we could read) would
+    // have the directory dial the proxy's host, not the caller's.
+    if crate::client_ip::is_trusted_proxy(ip, &state.settings().trusted_proxies) {
+        return Err(unseen());
+    }
     state
         .hub()
         .charge_dial(&auth.username)

@@ -499,3 +499,28 @@ async fn the_reachability_check_dials_only_the_callers_address() {
             .contains_key("retry-after")
     );
 }
+
+#[tokio::test]
+async fn behind_a_proxy_that_names_no_readable_client_nothing_is_dialled() {
+    let settings = p2p_chat_directory::Settings {
+        trusted_proxies: vec![
+            p2p_chat_directory::client_ip::parse_trusted_proxy("127.0.0.1").unwrap(),
+        ],
+        ..fast_settings()
+    };
+    let (router, _) = serve(settings).await;
+    register(&router, "alice", 4000).await;
+    let alice = login(&router, "alice").await;
+    // An IPv6 client written without brackets, or garbage: the request resolves to the proxy
+    // itself, whose own ports must not be probed.
+    for forwarded in ["2001:db8::7:41234:x", "garbage", ""] {
+        let body = serde_json::json!({ "port": 22 });
+        let request = crate::support::request_from(
+            "127.0.0.1:50000",
+            Some(forwarded),
+            crate::support::request("POST", "/reachability", Some(body), Some(&alice)),
+        );
+        let reply = crate::support::send(&router, request).await;
+        assert_eq!(reply.status, 503, "{forwarded:?}: {}", reply.text);
+    }
+}

@@ -56,12 +56,17 @@ fn wait_listening(port: u16, what: &str) {
     }
 }
 
-/// nginx on a free loopback port with deploy.md's `location` and `map` blocks, passing to
-/// `directory`; its URL.
-fn nginx_in_front_of(directory: &Directory, dir: &Path) -> (Running, String) {
+/// nginx on a free port of 127.0.0.1 and ::1 with deploy.md's `location` and `map` blocks,
+/// passing to `directory`; the port.
+fn nginx_in_front_of(directory: &Directory, dir: &Path) -> (Running, u16) {
     let example = example("nginx", directory);
     let location = block(&example, "location / {");
-    let map = block(&example, "map $http_upgrade");
+    // Every `map` block (they go in the http block).
+    let maps: Vec<String> = example
+        .match_indices("map $")
+        .map(|(at, _)| block(&example[at..], "map $"))
+        .collect();
+    let map = maps.join("\n");
     let port = free_port();
     let d = dir.display();
     let conf = format!(
@@ -80,6 +85,7 @@ http {{
     {map}
     server {{
         listen 127.0.0.1:{port};
+        listen [::1]:{port};
         {location}
     }}
 }}
@@ -98,16 +104,16 @@ http {{
         .expect("start nginx (Debian's nginx-light)");
     let running = Running(child);
     wait_listening(port, "nginx");
-    (running, format!("http://127.0.0.1:{port}"))
+    (running, port)
 }
 
-/// Caddy on a free loopback port with deploy.md's site, served over plain HTTP there (no
-/// certificate to fetch in a test), passing to `directory`; its URL.
-fn caddy_in_front_of(directory: &Directory, dir: &Path) -> (Running, String) {
+/// Caddy on a free port of 127.0.0.1 and ::1 with deploy.md's site, served over plain HTTP
+/// there (no certificate to fetch in a test), passing to `directory`; the port.
+fn caddy_in_front_of(directory: &Directory, dir: &Path) -> (Running, u16) {
     let port = free_port();
     let site = example("caddyfile", directory).replace(
         "directory.example.org {",
-        &format!("http://127.0.0.1:{port} {{"),
+        &format!("http://127.0.0.1:{port}, http://[::1]:{port} {{\n    bind 127.0.0.1 [::1]"),
     );
     let conf = format!(
         "{{\n    admin off\n    storage file_system {}\n}}\n{site}",
@@ -127,7 +133,7 @@ fn caddy_in_front_of(directory: &Directory, dir: &Path) -> (Running, String) {
         .expect("start caddy (Debian's caddy)");
     let running = Running(child);
     wait_listening(port, "caddy");
-    (running, format!("http://127.0.0.1:{port}"))
+    (running, port)
 }
 
 #[test]
@@ -140,8 +146,9 @@ fn behind_caddy_as_deploy_md_configures_it_signaling_ports_and_the_relay_work() 
     behind_a_proxy(caddy_in_front_of);
 }
 
-/// bob's `listen` and alice's `send` through the proxy `start` puts in front of a directory.
-fn behind_a_proxy(start: fn(&Directory, &Path) -> (Running, String)) {
+/// bob's `listen` and alice's `send` through the proxy `start` puts in front of a directory:
+/// alice over IPv4, bob over IPv6 (his address written in brackets, or his port is lost).
+fn behind_a_proxy(start: fn(&Directory, &Path) -> (Running, u16)) {
     let tmp = tempfile::tempdir().unwrap();
     // Punching off, and bob published at a port where he does not listen: the relay it is.
     let directory = Directory::start_with(
@@ -149,11 +156,17 @@ fn behind_a_proxy(start: fn(&Directory, &Path) -> (Running, String)) {
         "127.0.0.1:0",
         &["--trusted-proxy", "127.0.0.1", "--hole-punching", "off"],
     );
-    let (_proxy, url) = start(&directory, tmp.path());
+    let (_proxy, port) = start(&directory, tmp.path());
     let (alice, bob) = (tmp.path().join("alice"), tmp.path().join("bob"));
-    register_at(&alice, &url, "alice", free_port());
-    register_at(&bob, &url, "bob", free_port());
-    let listen = format!("127.0.0.1:{}", free_port());
+    register_at(
+        &alice,
+        &format!("http://127.0.0.1:{port}"),
+        "alice",
+        free_port(),
+    );
+    register_at(&bob, &format!("http://[::1]:{port}"), "bob", free_port());
+    let bob_port = free_port();
+    let listen = format!("127.0.0.1:{bob_port}");
     let mut child = Command::new(client_bin())
         .args([
             "--home",
@@ -179,7 +192,7 @@ fn behind_a_proxy(start: fn(&Directory, &Path) -> (Running, String)) {
         })
         .expect("a welcome through the proxy")
         .unwrap();
-    assert!(seen.ends_with(&format!("at {listen}")), "{seen}");
+    assert!(seen.ends_with(&format!("at [::1]:{bob_port}")), "{seen}");
     std::thread::spawn(move || said.for_each(drop));
     let home = alice.to_str().unwrap();
     let out = run_client(
