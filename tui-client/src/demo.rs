@@ -65,6 +65,7 @@ pub async fn run() -> anyhow::Result<()> {
         bell: true,
         answering: crate::relay::Answering::Anyone,
         port_mapping: false,
+        relay_only: false,
     };
     let result = tui::run(options).await;
     echo.abort();

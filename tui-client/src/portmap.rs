@@ -53,8 +53,7 @@ pub const RETRY_MAX: Duration = Duration::from_secs(300);
 /// Wait before search `attempt` (1-based) after failures: [`RETRY_FIRST`], doubling, at most
 /// [`RETRY_MAX`].
 pub fn retry_delay(attempt: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-    RETRY_FIRST.saturating_mul(factor).min(RETRY_MAX)
+    crate::clock::backoff(RETRY_FIRST, RETRY_MAX, attempt)
 }
 
 /// Longest wait for the router to remove our mapping when we quit: 1 s (the lease ends it
@@ -329,7 +328,8 @@ pub struct PortMapper {
 
 impl PortMapper {
     /// Starts keeping a mapping to `listen_port` at the address this machine uses to reach
-    /// `directory` (our LAN address). Nothing is sought when that address is a loopback one.
+    /// `directory` (our LAN address). Nothing is sought when that address is a loopback or an
+    /// IPv6 one (port mapping crosses an IPv4 NAT).
     pub fn start(directory: DirectoryClient, listen_port: u16) -> PortMapper {
         let (tx, mapped) = watch::channel(None);
         let current = Arc::new(Mutex::new(None));
@@ -351,6 +351,8 @@ impl PortMapper {
     /// [`PortMapping::remove`]).
     pub async fn release(self) {
         self.task.abort();
+        // Stopped for good before its mapping is taken: it cannot store another one after.
+        let _ = self.task.await;
         let current = self
             .current
             .lock()
@@ -371,13 +373,21 @@ async fn keep(
     current: Arc<Mutex<Option<PortMapping>>>,
 ) {
     let set = |mapping: Option<PortMapping>| {
-        tx.send_replace(mapping.as_ref().map(PortMapping::mapped));
+        let mapped = mapping.as_ref().map(PortMapping::mapped);
+        // Watchers wake only for a change (a renewal changes nothing they see).
+        tx.send_if_modified(|seen| {
+            let changed = *seen != mapped;
+            *seen = mapped;
+            changed
+        });
         *current.lock().unwrap_or_else(|e| e.into_inner()) = mapping;
     };
     let mut failures = 0u32;
     loop {
         let internal = match directory.local_ip().await {
-            Ok(ip) if ip.is_loopback() => return,
+            // Loopback: nothing between us and the directory. IPv6: no NAT to map through
+            // (our global IPv6 addresses are published as they are).
+            Ok(ip) if ip.is_loopback() || ip.is_ipv6() => return,
             Ok(ip) => SocketAddr::new(ip, listen_port),
             Err(e) => {
                 tracing::debug!(error = %e, "no LAN address to map a port to yet");

@@ -37,8 +37,7 @@ pub const UPGRADE_MAX: Duration = Duration::from_secs(300);
 /// Wait before try `attempt` (1-based) to move a relayed session to a direct one:
 /// [`UPGRADE_FIRST`], doubling, at most [`UPGRADE_MAX`].
 pub fn upgrade_delay(attempt: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-    UPGRADE_FIRST.saturating_mul(factor).min(UPGRADE_MAX)
+    crate::clock::backoff(UPGRADE_FIRST, UPGRADE_MAX, attempt)
 }
 
 /// Which ways [`connect`] may try.

@@ -302,10 +302,11 @@ impl App {
             ..
         } = chat.link
         {
-            // A direct session replaces a relayed one and is never replaced by one (both ends
-            // see the same paths, so both make the same choice). Between two of one kind, both
-            // sides dialled at once: keep the session dialled by the smaller name, so both
-            // ends make the same choice; a repeat dial by the same side replaces the old one.
+            // A repeat dial by the same side replaces the old session (that side dialled again
+            // for a reason: its old one went quiet, or it found a better path). Sessions
+            // dialled by the two sides: a direct one wins over a relayed one; between two of
+            // one kind (both sides dialled at once), the one dialled by the smaller name. Both
+            // ends see the same directions and paths, so both make the same choice.
             let relayed = |path| path == crate::net::SessionPath::Relayed;
             let dialer = |out: bool| {
                 if out {
@@ -315,11 +316,12 @@ impl App {
                 }
             };
             let preferred = me.as_str().min(peer.username.as_str());
-            let keep_old = match (relayed(old_path), relayed(peer.path)) {
-                (false, true) => true,
-                (true, false) => false,
-                _ => old_outgoing != outgoing && dialer(old_outgoing) == preferred,
-            };
+            let keep_old = old_outgoing != outgoing
+                && match (relayed(old_path), relayed(peer.path)) {
+                    (false, true) => true,
+                    (true, false) => false,
+                    _ => dialer(old_outgoing) == preferred,
+                };
             if keep_old {
                 return vec![Effect::CloseSession { session }];
             }

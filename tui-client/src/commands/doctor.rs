@@ -38,7 +38,10 @@ pub enum NatKind {
 /// Judges the NAT from the two addresses the directory saw (`first`, `second`) of connections
 /// from our local address `local` (our LAN IP and port).
 pub fn judge_nat(local: SocketAddr, first: Option<&str>, second: Option<&str>) -> NatKind {
-    let parse = |seen: Option<&str>| seen.and_then(|s| s.parse::<SocketAddr>().ok());
+    let (Some(first), Some(second)) = (first, second) else {
+        return NatKind::Unknown("no signaling connection opened (an older directory?)".into());
+    };
+    let parse = |seen: &str| seen.parse::<SocketAddr>().ok();
     let (Some(first), Some(second)) = (parse(first), parse(second)) else {
         return NatKind::Unknown(
             "the directory does not see the port of a connection (a reverse proxy in front of it that reports only addresses)".into(),
@@ -73,8 +76,13 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
         .local_ip()
         .await
         .context("cannot reach the directory")?;
-    // Our listening port, held for the checks unless a running client of ours listens there.
+    // Our listening port (IPv6 too, as the chat window holds it), held for the checks unless
+    // a running client of ours listens there.
     let held = port::listen(global.listen).ok();
+    let held_v6 = held
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .and_then(port::listen_v6_beside);
     let bound = held
         .as_ref()
         .and_then(|l| l.local_addr().ok())
@@ -87,39 +95,45 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
     };
     line("directory", account.client.base_url().to_owned());
     if held.is_none() {
-        line(
-            "port",
-            format!(
-                "{port} is in use (a running chat window or listen, probably): checked from it as it is"
-            ),
+        // The running client's own signaling connection holds the way out of this port: a
+        // check from another port would judge another mapping.
+        let busy = format!(
+            "not checked: port {port} is held by a running chat window or listen; quit it, or give doctor another --listen port"
         );
+        line("seen at", busy.clone());
+        line("NAT", busy.clone());
+        line("port mapping", busy);
+    } else {
+        let first = observed(&account, bound).await;
+        let second = observed(&account, bound).await;
+        match &first {
+            Some(seen) => line(
+                "seen at",
+                format!(
+                    "{seen} — the address and port the directory sees this computer connect from"
+                ),
+            ),
+            None => line(
+                "seen at",
+                "unknown — no signaling connection opened (an older directory?)".into(),
+            ),
+        }
+        let nat = judge_nat(local, first.as_deref(), second.as_deref());
+        line("NAT", nat_meaning(&nat));
     }
 
-    let first = observed(&account, bound).await;
-    let second = observed(&account, bound).await;
-    match &first {
-        Some(seen) => line(
-            "seen at",
-            format!("{seen} — the address and port the directory sees this computer connect from"),
-        ),
-        None => line(
-            "seen at",
-            "unknown — no signaling connection opened (an older directory?)".into(),
-        ),
-    }
-    let nat = judge_nat(local, first.as_deref(), second.as_deref());
-    line("NAT", nat_meaning(&nat));
-
-    let mapping = if global.relay_only || global.no_port_mapping {
+    let mapping = if held.is_none() {
+        None
+    } else if global.relay_only || global.no_port_mapping {
         line(
             "port mapping",
             "off (--relay-only or --no-port-mapping)".into(),
         );
         None
-    } else if held.is_none() {
+    } else if lan_ip.is_ipv6() {
         line(
             "port mapping",
-            "not checked: the running client keeps its own".into(),
+            "not needed: the directory is reached over IPv6, where no NAT stands in the way".into(),
         );
         None
     } else {
@@ -146,8 +160,11 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
 
     // Peers dial the mapped port when there is one, else our listening port.
     let dial_port = mapping.as_ref().map_or(port, |m| m.external.port());
-    let accepting =
-        held.map(|listener| tokio::spawn(async move { while listener.accept().await.is_ok() {} }));
+    let accepting: Vec<_> = held
+        .into_iter()
+        .chain(held_v6)
+        .map(|listener| tokio::spawn(async move { while listener.accept().await.is_ok() {} }))
+        .collect();
     match account
         .client
         .check_reachability(&account.token, dial_port)
@@ -174,7 +191,7 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
         }
         Err(e) => line("reachable", format!("not checked: {e}")),
     }
-    if let Some(task) = accepting {
+    for task in accepting {
         task.abort();
     }
     if let Some(mapping) = mapping {
@@ -267,10 +284,10 @@ mod tests {
             judge_nat(local(), Some("203.0.113.1"), Some("203.0.113.1")),
             NatKind::Unknown(_)
         ));
-        assert!(matches!(
-            judge_nat(local(), None, None),
-            NatKind::Unknown(_)
-        ));
+        let NatKind::Unknown(why) = judge_nat(local(), None, None) else {
+            panic!("no connection, no verdict")
+        };
+        assert!(why.contains("no signaling connection"), "{why}");
         let mapped_v6 = Some("[::ffff:192.0.2.11]:55555");
         assert_eq!(judge_nat(local(), mapped_v6, mapped_v6), NatKind::None);
     }

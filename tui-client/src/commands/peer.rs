@@ -148,6 +148,7 @@ pub async fn chat(
         bell: !global.no_bell,
         answering,
         port_mapping: !global.no_port_mapping && !global.relay_only,
+        relay_only: global.relay_only,
     })
     .await
 }

@@ -50,6 +50,8 @@ pub struct Options {
     pub answering: crate::relay::Answering,
     /// Whether to keep a port mapping on our router (see [`crate::portmap`]).
     pub port_mapping: bool,
+    /// `--relay-only`: dial no address, account or not.
+    pub relay_only: bool,
 }
 
 /// Runs the chat window until the user quits.
@@ -153,6 +155,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         runner.keep_presence(task);
     }
     runner.port_mapper = port_mapper;
+    runner.relay_only = options.relay_only;
     let mut initial = Vec::new();
     if let Some(target) = options.open {
         initial.push(crate::app::command::SlashCommand::Connect(target));

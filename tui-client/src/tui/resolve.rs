@@ -74,10 +74,7 @@ pub async fn resolve(
 /// stretched by up to a quarter at random ("jitter", so peers that lost each other at the same
 /// moment do not retry in lockstep).
 pub fn reconnect_delay(attempt: u32) -> Duration {
-    let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-    let base = FIRST_RECONNECT_DELAY
-        .saturating_mul(factor)
-        .min(MAX_RECONNECT_DELAY);
+    let base = crate::clock::backoff(FIRST_RECONNECT_DELAY, MAX_RECONNECT_DELAY, attempt);
     let mut byte = [0u8; 1];
     let jitter = if getrandom::fill(&mut byte).is_ok() {
         f64::from(byte[0]) / 255.0 / 4.0

@@ -45,6 +45,8 @@ pub struct Runner {
     presence: Vec<tokio::task::JoinHandle<()>>,
     /// Our port mapping, removed when we quit.
     pub port_mapper: Option<crate::portmap::PortMapper>,
+    /// `--relay-only`: no address is dialled (`/connect --ip` is refused).
+    pub relay_only: bool,
 }
 
 /// Where the runner reports to.
@@ -78,6 +80,7 @@ impl Runner {
             action_tx: channels.action_tx,
             presence: Vec::new(),
             port_mapper: None,
+            relay_only: false,
         }
     }
 

@@ -110,3 +110,15 @@ fn two_chat_windows_without_reachable_addresses_chat_through_the_relay() {
     alice.quit();
     bob.quit();
 }
+
+#[test]
+fn a_relay_only_chat_window_dials_no_address_even_without_an_account() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().to_str().unwrap();
+    let args = ["--home", home, "--listen", "127.0.0.1:0", "--relay-only"];
+    let mut window = Tui::spawn("alice", &client_bin(), &args);
+    window.wait_for("not registered");
+    window.type_text("/connect --ip 127.0.0.1:9\r");
+    window.wait_for("--relay-only: this client dials no address");
+    window.quit();
+}

@@ -166,3 +166,21 @@ fn new_addresses_of_the_peer_start_a_try_at_once() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn a_repeat_dial_by_the_same_side_replaces_even_a_direct_session() {
+    // bob's direct session went quiet (he changed networks, say) and he dials again, through
+    // the relay this time: his new session replaces the old one.
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    opened_on(&mut app, 1, SessionPath::Direct, Direction::Incoming);
+    let effects = opened_on(&mut app, 2, SessionPath::Relayed, Direction::Incoming);
+    assert!(
+        effects.contains(&Effect::CloseSession {
+            session: SessionId(1)
+        }),
+        "{effects:?}"
+    );
+    let chat = app.chats.iter().find(|c| c.name == "bob").unwrap();
+    assert!(chat.link.is_relayed(SessionId(2)));
+}

@@ -21,6 +21,7 @@ impl Runner {
         ways: relay::Ways,
     ) {
         let account = self.account.clone();
+        let relay_only = self.relay_only;
         let local = self.local.clone();
         let net_tx = self.net_tx.clone();
         let action_tx = self.action_tx.clone();
@@ -46,7 +47,7 @@ impl Runner {
                         DialTarget::Username(name) => account.as_ref().map(|a| (a, name)),
                         DialTarget::Addr(_) => None,
                     };
-                    if relay_to.is_none() && account.as_ref().is_some_and(|a| a.relay_only) {
+                    if relay_to.is_none() && relay_only {
                         let error = relay::RELAY_ONLY_DIALS_NO_ADDRESS.to_owned();
                         let _ = action_tx.send(Action::DialFailed { chat, error }).await;
                         return;
