@@ -186,4 +186,36 @@ mod tests {
         assert_eq!(serde_json::to_string(&plan).unwrap(), json);
         assert_eq!(serde_json::from_str::<PunchPlan>(json).unwrap(), plan);
     }
+
+    #[test]
+    fn the_reachability_check_has_a_stable_json_shape() {
+        let request = ReachabilityRequest { port: 55555 };
+        assert_eq!(
+            serde_json::to_string(&request).unwrap(),
+            r#"{"port":55555}"#
+        );
+        for bad in [r#"{"port":70000}"#, r#"{"port":"x"}"#, r#"{}"#] {
+            assert!(
+                serde_json::from_str::<ReachabilityRequest>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        let refused = Reachability {
+            addr: "203.0.113.7:55555".into(),
+            reachable: false,
+            detail: Some("nothing answered within 3 s".into()),
+            relay: true,
+            hole_punching: false,
+        };
+        let json = r#"{"addr":"203.0.113.7:55555","reachable":false,"detail":"nothing answered within 3 s","relay":true,"hole_punching":false}"#;
+        assert_eq!(serde_json::to_string(&refused).unwrap(), json);
+        assert_eq!(serde_json::from_str::<Reachability>(json).unwrap(), refused);
+        let open = Reachability {
+            reachable: true,
+            detail: None,
+            ..refused
+        };
+        let json = serde_json::to_string(&open).unwrap();
+        assert!(!json.contains("detail"), "{json}");
+    }
 }
