@@ -194,7 +194,8 @@ pub enum Command {
         #[arg(long)]
         no_mailbox: bool,
         /// Print one JSON object on standard output: {"id", "outcome": "delivered" or
-        /// "deposited", "path": "direct" or "mailbox", "rtt_ms": round trip in ms or null}.
+        /// "deposited", "path": "direct", "punched", "relayed" or "mailbox", "rtt_ms": round
+        /// trip in ms or null}.
         #[arg(long)]
         json: bool,
     },

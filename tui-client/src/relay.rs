@@ -76,12 +76,33 @@ pub async fn connect(
     let Some(account) = account else {
         return dial_any(addr, candidates, me, expected, request, events).await;
     };
-    match (account.relay_only, ways) {
-        (true, Ways::All) => return dial(account, peer, me, expected, request, events).await,
+    // We dial no address (--relay-only), or the peer publishes none (it is relay only).
+    let peer_relay_only = addr.is_empty() && candidates.is_empty();
+    match (account.relay_only || peer_relay_only, ways) {
+        (true, Ways::All) => {
+            return dial(account, peer, me, expected, request, events)
+                .await
+                .map_err(|e| match e {
+                    DialError::Unreachable { detail, .. } if peer_relay_only => {
+                        DialError::Unreachable {
+                            addr: peer.to_owned(),
+                            detail: format!(
+                                "{peer} takes sessions only through the directory's relay, which did not connect: {detail}"
+                            ),
+                        }
+                    }
+                    other => other,
+                });
+        }
         (true, Ways::DirectOnly) => {
+            let detail = if account.relay_only {
+                RELAY_ONLY_DIALS_NO_ADDRESS.to_owned()
+            } else {
+                format!("{peer} takes sessions only through the directory's relay")
+            };
             return Err(DialError::Unreachable {
                 addr: peer.to_owned(),
-                detail: RELAY_ONLY_DIALS_NO_ADDRESS.to_owned(),
+                detail,
             });
         }
         (false, _) => {}
@@ -145,9 +166,14 @@ pub async fn connect(
         (direct_error, relay_error) = match (direct_error, relay_error, punch_over) {
             (Some(direct), _, true) if ways == Ways::DirectOnly => return Err(direct),
             (Some(direct), Some(relay), true) => {
+                // The relay's own reason, without the advice a failed direct dial carries.
+                let relay = match relay {
+                    DialError::Unreachable { detail, .. } => detail,
+                    other => other.to_string(),
+                };
                 return Err(DialError::NoPath {
                     direct: Box::new(direct),
-                    relay: relay.to_string(),
+                    relay,
                 });
             }
             (direct, relay, _) => (direct, relay),

@@ -90,6 +90,7 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
     let port = bound.port();
     let local = SocketAddr::new(lan_ip, port);
     let mut report = String::new();
+    let mut relay_only_said = false;
     let mut line = |label: &str, text: String| {
         let _ = writeln!(report, "{label:<13}{text}");
     };
@@ -97,12 +98,12 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
     if held.is_none() {
         // The running client's own signaling connection holds the way out of this port: a
         // check from another port would judge another mapping.
-        let busy = format!(
-            "not checked: port {port} is held by a running chat window or listen; quit it, or give doctor another --listen port"
+        line(
+            "NAT",
+            format!(
+                "not checked (nor the address seen, nor port mapping): port {port} is held by a running chat window or listen; quit it, or give doctor another --listen port"
+            ),
         );
-        line("seen at", busy.clone());
-        line("NAT", busy.clone());
-        line("port mapping", busy);
     } else {
         let first = observed(&account, bound).await;
         let second = observed(&account, bound).await;
@@ -119,7 +120,15 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
             ),
         }
         let nat = judge_nat(local, first.as_deref(), second.as_deref());
-        line("NAT", nat_meaning(&nat));
+        if lan_ip.is_loopback() {
+            line(
+                "NAT",
+                "none — the directory runs on this machine (loopback), so nothing stands between"
+                    .into(),
+            );
+        } else {
+            line("NAT", nat_meaning(&nat));
+        }
     }
 
     let mapping = if held.is_none() {
@@ -171,7 +180,18 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
         .await
     {
         Ok(answer) => {
-            line("reachable", reachable_meaning(&answer));
+            let mut reachable = reachable_meaning(&answer);
+            if global.relay_only && answer.reachable {
+                reachable.push_str(" (but --relay-only withholds this address from them)");
+            }
+            line("reachable", reachable);
+            if global.relay_only && !answer.relay {
+                relay_only_said = true;
+                line(
+                    "relay only",
+                    "cannot work here — this directory's relay is off, so with --relay-only peers reach you only through the mailbox".into(),
+                );
+            }
             line(
                 "relay",
                 if answer.relay {
@@ -197,7 +217,7 @@ pub async fn doctor(global: &GlobalOpts) -> anyhow::Result<()> {
     if let Some(mapping) = mapping {
         mapping.remove().await;
     }
-    if global.relay_only {
+    if global.relay_only && !relay_only_said {
         line(
             "relay only",
             "on — your addresses are withheld and every session goes through the relay".into(),

@@ -97,7 +97,7 @@ pub enum DirectoryError {
         id: MailId,
     },
     /// Any other error status, e.g. 500 or 503.
-    #[error("the directory failed (HTTP {status}): {message}")]
+    #[error("the directory answered HTTP {status}: {message}")]
     Server {
         /// The HTTP status code.
         status: u16,

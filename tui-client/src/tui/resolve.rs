@@ -61,8 +61,14 @@ pub async fn resolve(
                 other => ResolveError::Other(other.to_string()),
             })?;
             let key = p2p_chat_protocol::validate::public_key(&record.public_key).ok();
+            // A peer that withholds its addresses (relay only) has none to dial.
+            let addr = if record.relay_only {
+                String::new()
+            } else {
+                p2p_chat_protocol::api::host_port(&record.host, record.port)
+            };
             Ok(Resolved {
-                addr: p2p_chat_protocol::api::host_port(&record.host, record.port),
+                addr,
                 key,
                 candidates: record.candidates,
             })

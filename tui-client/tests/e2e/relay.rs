@@ -122,3 +122,37 @@ fn a_relay_only_chat_window_dials_no_address_even_without_an_account() {
     window.wait_for("--relay-only: this client dials no address");
     window.quit();
 }
+
+#[test]
+fn a_relay_only_peer_on_a_directory_without_relay_gets_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start_with(tmp.path(), "127.0.0.1:0", &["--relay", "off"]);
+    let (alice, _, bob, bob_port) = alice_and_bob(tmp.path(), &directory);
+    let listen = format!("127.0.0.1:{bob_port}");
+    let (_bob_listening, _) = start_listen_on(&bob, &listen, &["--relay-only"]);
+    // bob's record withholds his address once his listen has announced itself.
+    let deadline = std::time::Instant::now() + crate::pty::PATIENCE;
+    loop {
+        let out = run_client(&["--home", alice.to_str().unwrap(), "lookup", "bob"], "");
+        if String::from_utf8_lossy(&out.stdout).contains("relay only") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob's address stayed published"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let home = alice.to_str().unwrap();
+    let out = run_client(&["--home", home, "send", "--no-mailbox", "bob", "hi"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("bob takes sessions only through the directory's relay"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("resolve"),
+        "no made-up address is dialled: {said}"
+    );
+}

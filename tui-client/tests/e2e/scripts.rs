@@ -230,3 +230,47 @@ fn doctor_without_an_account_says_to_register() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn doctor_on_this_machine_says_what_each_finding_means() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start_with(tmp.path(), "127.0.0.1:0", &["--relay", "off"]);
+    let (alice, alice_port, _, _) = alice_and_bob(tmp.path(), &directory);
+    let listen = format!("127.0.0.1:{alice_port}");
+    let args = [
+        "--home",
+        alice.to_str().unwrap(),
+        "--listen",
+        &listen,
+        "--no-port-mapping",
+    ];
+    let run = |extra: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(extra);
+        all.push("doctor");
+        let out = run_client(&all, "");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let said = run(&[]);
+    assert!(
+        said.contains("NAT          none — the directory runs on this machine"),
+        "{said}"
+    );
+    assert!(said.contains("reachable    yes"), "{said}");
+    assert!(said.contains("relay        off"), "{said}");
+    assert!(said.contains("port mapping off"), "{said}");
+    // With --relay-only on a directory without relay, the conflict is named.
+    let said = run(&["--relay-only"]);
+    assert!(said.contains("withholds this address"), "{said}");
+    assert!(said.contains("relay only   cannot work here"), "{said}");
+    // While a client of the profile holds the port, doctor says so once instead of judging
+    // another port's mapping.
+    let (_listening, _) = crate::listen::start_listen_on(&alice, &listen, &[]);
+    let said = run(&[]);
+    assert_eq!(said.matches("is held by a running").count(), 1, "{said}");
+}
