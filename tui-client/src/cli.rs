@@ -25,6 +25,38 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Parses `--listen`: an IP address and a port, `IP:PORT` (IPv6 in brackets), with an error
+/// that says which part is wrong.
+///
+/// # Errors
+/// A missing or out-of-range port, a host name instead of an IP address, or garbage.
+pub fn parse_listen(raw: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(addr) = raw.parse() {
+        return Ok(addr);
+    }
+    let example = "for example 0.0.0.0:55555 (every interface) or 127.0.0.1:0 (any free port)";
+    let Some((host, port)) = raw.rsplit_once(':') else {
+        return Err(format!("{raw:?} has no port: give IP:PORT, {example}"));
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(format!(
+            "{port:?} is not a port (0-65535; 0 picks a free one): give IP:PORT, {example}"
+        ));
+    }
+    if host.contains(':') && !host.starts_with('[') {
+        return Err(format!(
+            "an IPv6 address goes in brackets before its port: [{host}]:{port}"
+        ));
+    }
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.parse::<std::net::IpAddr>().is_err() {
+        return Err(format!(
+            "{host:?} is not an IP address (a host name cannot be listened on; IPv6 goes in brackets, [::]:55555): {example}"
+        ));
+    }
+    Err(format!("{raw:?} is not IP:PORT: {example}"))
+}
+
 /// Arguments clap accepted but the command cannot use (a message without text, an address
 /// that is not HOST:PORT): reported like clap's own usage errors, with exit status 2.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +74,8 @@ pub struct GlobalOpts {
 
     /// Address to accept peers on while the chat window, `connect` or `listen` runs.
     /// Use port 0 to let the system pick a free port.
-    #[arg(long, global = true, env = "P2P_CHAT_LISTEN", value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    #[arg(long, global = true, env = "P2P_CHAT_LISTEN", value_name = "ADDR", default_value = DEFAULT_LISTEN,
+          value_parser = parse_listen)]
     pub listen: std::net::SocketAddr,
 
     /// Do not ring the terminal bell when a message arrives in a chat that is not shown.
@@ -301,6 +334,20 @@ mod tests {
     #[test]
     fn bad_listen_address_and_port_are_refused() {
         assert!(Cli::try_parse_from(["p2p-chat", "--listen", "nonsense", "listen"]).is_err());
+        // Each mistake is named.
+        let cases = [
+            ("127.0.0.1", "has no port"),
+            ("127.0.0.1:99999", "is not a port"),
+            ("localhost:55555", "is not an IP address"),
+            ("::1:55555", "goes in brackets"),
+        ];
+        for (bad, says) in cases {
+            let err = parse_listen(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        for good in ["0.0.0.0:55555", "127.0.0.1:0", "[::]:55555", "[::1]:4000"] {
+            assert!(parse_listen(good).is_ok(), "{good}");
+        }
         let zero_port = [
             "p2p-chat", "register", "bob", "--server", "http://x", "--port", "0",
         ];

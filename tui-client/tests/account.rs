@@ -26,9 +26,11 @@ fn register_list_lookup_login_unregister() {
         &register_args("Alice", &dir.url),
         &format!("{PASSWORD}\n"),
     );
+    // The test's profile is not the default one: the hint names it.
     let expected = format!(
-        "Registered alice on {}; peers will reach you at 127.0.0.1:4000. Run `p2p-chat` to start chatting.\n",
-        dir.url
+        "Registered alice on {}; peers will reach you at 127.0.0.1:4000. Run `p2p-chat --home {}` to start chatting.\n",
+        dir.url,
+        home.display()
     );
     assert_eq!(out.assert_ok(), expected);
     let saved = profile(home);

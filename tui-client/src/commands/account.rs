@@ -52,6 +52,7 @@ pub async fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<()> {
                 host,
                 (port, default_port),
                 password_stdin,
+                &start_command(global),
             )
             .await
         }
@@ -70,6 +71,19 @@ pub async fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// The command that opens the chat window with this profile and listen address: `p2p-chat`,
+/// with `--home` and `--listen` when they were given.
+fn start_command(global: &GlobalOpts) -> String {
+    let mut command = "p2p-chat".to_owned();
+    if let Some(home) = &global.home {
+        command.push_str(&format!(" --home {}", home.display()));
+    }
+    if global.listen.to_string() != crate::cli::DEFAULT_LISTEN {
+        command.push_str(&format!(" --listen {}", global.listen));
+    }
+    command
+}
+
 async fn register(
     home: &Path,
     username: Option<String>,
@@ -77,6 +91,7 @@ async fn register(
     host: Option<String>,
     (fixed_port, default_port): (Option<u16>, u16),
     password_stdin: bool,
+    start: &str,
 ) -> anyhow::Result<()> {
     // Everything that can be checked locally is, before the user types a password.
     let client = DirectoryClient::new(server)?;
@@ -117,7 +132,19 @@ async fn register(
         port: Some(fixed_port.unwrap_or(default_port)),
         public_key: identity.public_hex(),
     };
-    let record = client.register(&request).await?;
+    let record = match client.register(&request).await {
+        // This very profile holds the name on this directory: not someone else's.
+        Err(DirectoryError::UsernameTaken { .. })
+            if profile.username.as_deref() == Some(username.as_str())
+                && profile.server.as_deref() == Some(client.base_url()) =>
+        {
+            bail!(
+                "you are already registered as {username} on {} with this profile — run `{start} login` to log in again, or `{start} unregister` first to start over",
+                client.base_url()
+            )
+        }
+        other => other?,
+    };
     note_if_replacing(&profile, &username, client.base_url());
     // Saved before logging in, so that a failed login can be retried with a bare `login`.
     profile = Profile {
@@ -137,7 +164,7 @@ async fn register(
     profile.token_expires_at = Some(login.expires_at);
     profile.save(home)?;
     out(&format!(
-        "Registered {username} on {}; peers will reach you at {}. Run `p2p-chat` to start chatting.\n",
+        "Registered {username} on {}; peers will reach you at {}. Run `{start}` to start chatting.\n",
         client.base_url(),
         record.reached_at(),
     ))

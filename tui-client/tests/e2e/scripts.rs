@@ -274,3 +274,49 @@ fn doctor_on_this_machine_says_what_each_finding_means() {
     let said = run(&[]);
     assert_eq!(said.matches("is held by a running").count(), 1, "{said}");
 }
+
+#[test]
+fn register_tells_the_command_for_this_profile_and_knows_its_own_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let home = tmp.path().join("carol");
+    let register = || {
+        run_client(
+            &[
+                "--home",
+                home.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:55601",
+                "register",
+                "carol",
+                "--server",
+                &directory.url,
+                "--host",
+                "127.0.0.1",
+                "--password-stdin",
+            ],
+            "correct horse battery\n",
+        )
+    };
+    let out = register();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    let start = format!(
+        "p2p-chat --home {} --listen 127.0.0.1:55601",
+        home.display()
+    );
+    assert!(
+        said.contains(&format!("Run `{start}` to start chatting")),
+        "{said}"
+    );
+    // The same name again, from the profile that holds it: not "taken by someone".
+    let out = register();
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("already registered as carol"), "{said}");
+    assert!(said.contains(&format!("`{start} login`")), "{said}");
+}
