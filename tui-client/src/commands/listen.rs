@@ -42,6 +42,11 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
         "p2p-chat listening for peers on {bound} as {}",
         local.username
     );
+    if global.relay_only && ctx.account.is_some() {
+        eprintln!(
+            "relay only: the directory withholds your addresses, and peers reach you through its relay"
+        );
+    }
     let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
     let v6 = net::port::listen_v6_beside(bound);
     let listening = crate::presence::Listening {

@@ -129,7 +129,28 @@ fn a_relay_only_peer_on_a_directory_without_relay_gets_a_clear_error() {
     let directory = Directory::start_with(tmp.path(), "127.0.0.1:0", &["--relay", "off"]);
     let (alice, _, bob, bob_port) = alice_and_bob(tmp.path(), &directory);
     let listen = format!("127.0.0.1:{bob_port}");
-    let (_bob_listening, _) = start_listen_on(&bob, &listen, &["--relay-only"]);
+    let mut child = std::process::Command::new(client_bin())
+        .args([
+            "--home",
+            bob.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "--relay-only",
+        ])
+        .args(["listen", "--json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let _bob_listening = crate::procs::Running(child);
+    // listen confirms the mode at start.
+    let second = said.nth(1).expect("a second line").unwrap();
+    assert!(
+        second.starts_with("relay only: the directory withholds"),
+        "{second}"
+    );
+    std::thread::spawn(move || said.for_each(drop));
     // bob's record withholds his address once his listen has announced itself.
     let deadline = std::time::Instant::now() + crate::pty::PATIENCE;
     loop {
