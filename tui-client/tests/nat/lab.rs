@@ -93,6 +93,27 @@ fn in_ns(ns: &str, args: &[&str]) {
     run(&full);
 }
 
+/// Makes iptables in `ns` drop what arrives on `wan` in `chain` (INPUT or FORWARD) that is not
+/// part of a connection from inside: a stateful firewall.
+fn drop_unsolicited(ns: &str, chain: &str) {
+    in_ns(
+        ns,
+        &[
+            "iptables",
+            "-A",
+            chain,
+            "-i",
+            "wan",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "NEW,INVALID",
+            "-j",
+            "DROP",
+        ],
+    );
+}
+
 impl Lab {
     /// A lab with only its internet: a bridge in a namespace of its own.
     pub fn new() -> Lab {
@@ -183,22 +204,7 @@ impl Lab {
     /// dropped, as by a default-deny host or network firewall).
     pub fn firewalled_host(&mut self) -> Host {
         let host = self.public_host();
-        in_ns(
-            &host.ns,
-            &[
-                "iptables",
-                "-A",
-                "INPUT",
-                "-i",
-                "wan",
-                "-m",
-                "conntrack",
-                "--ctstate",
-                "NEW,INVALID",
-                "-j",
-                "DROP",
-            ],
-        );
+        drop_unsolicited(&host.ns, "INPUT");
         host
     }
 

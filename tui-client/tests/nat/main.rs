@@ -145,24 +145,22 @@ fn a_router_that_drops_unsolicited_connections_is_punched() {
 #[test]
 fn two_easy_home_routers_are_punched() {
     // The usual home router: one public port per local port, unsolicited SYNs dropped.
-    let mut lab = Lab::new();
-    lab.directory(&[]);
-    let mut home_a = lab.home_router(Mapping::Easy, Unsolicited::Drop);
-    let mut home_b = lab.home_router(Mapping::Easy, Unsolicited::Drop);
-    let a = lab.lan_host(&mut home_a);
-    let b = lab.lan_host(&mut home_b);
+    let (mut lab, a, b) = Lab::two_homes(
+        &[],
+        (Mapping::Easy, Unsolicited::Drop),
+        (Mapping::Easy, Unsolicited::Drop),
+    );
     assert_path(&deliver(&mut lab, &a, &b), "punched");
 }
 
 #[test]
 fn a_router_that_resets_and_one_that_drops_are_punched() {
     // The reset side's SYN must be out before the other's arrives; a refused round retries.
-    let mut lab = Lab::new();
-    lab.directory(&[]);
-    let mut home_a = lab.home_router(Mapping::Easy, Unsolicited::Reset);
-    let mut home_b = lab.home_router(Mapping::Easy, Unsolicited::Drop);
-    let a = lab.lan_host(&mut home_a);
-    let b = lab.lan_host(&mut home_b);
+    let (mut lab, a, b) = Lab::two_homes(
+        &[],
+        (Mapping::Easy, Unsolicited::Reset),
+        (Mapping::Easy, Unsolicited::Drop),
+    );
     assert_path(&deliver(&mut lab, &a, &b), "punched");
 }
 
@@ -211,23 +209,21 @@ fn a_home_router_and_one_behind_a_carrier_nat_are_relayed_or_better() {
 #[test]
 fn an_easy_and_a_hard_router_are_relayed() {
     // The hard router gives the punch a new random port: nothing the directory saw.
-    let mut lab = Lab::new();
-    lab.directory(&[]);
-    let mut home_a = lab.home_router(Mapping::Easy, Unsolicited::Drop);
-    let mut home_b = lab.home_router(Mapping::Hard, Unsolicited::Drop);
-    let a = lab.lan_host(&mut home_a);
-    let b = lab.lan_host(&mut home_b);
+    let (mut lab, a, b) = Lab::two_homes(
+        &[],
+        (Mapping::Easy, Unsolicited::Drop),
+        (Mapping::Hard, Unsolicited::Drop),
+    );
     assert_path(&deliver(&mut lab, &a, &b), "relayed");
 }
 
 #[test]
 fn two_hard_routers_are_relayed() {
-    let mut lab = Lab::new();
-    lab.directory(&[]);
-    let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Reset);
-    let mut home_b = lab.home_router(Mapping::Hard, Unsolicited::Drop);
-    let a = lab.lan_host(&mut home_a);
-    let b = lab.lan_host(&mut home_b);
+    let (mut lab, a, b) = Lab::two_homes(
+        &[],
+        (Mapping::Hard, Unsolicited::Reset),
+        (Mapping::Hard, Unsolicited::Drop),
+    );
     assert_path(&deliver(&mut lab, &a, &b), "relayed");
 }
 
@@ -250,12 +246,11 @@ fn two_hosts_on_one_lan_connect_directly_at_their_lan_addresses() {
 
 #[test]
 fn without_the_relay_two_hard_routers_get_mail() {
-    let mut lab = Lab::new();
-    lab.directory(&["--relay", "off"]);
-    let mut home_a = lab.home_router(Mapping::Hard, Unsolicited::Drop);
-    let mut home_b = lab.home_router(Mapping::Hard, Unsolicited::Reset);
-    let a = lab.lan_host(&mut home_a);
-    let b = lab.lan_host(&mut home_b);
+    let (lab, a, b) = Lab::two_homes(
+        &["--relay", "off"],
+        (Mapping::Hard, Unsolicited::Drop),
+        (Mapping::Hard, Unsolicited::Reset),
+    );
     let alice = lab.register(&a, "alice");
     lab.register(&b, "bob");
     let out = lab.client(&a, &alice, &["send", "--json", "bob", "hello"]);

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use super::{Host, Lab, MapProtocol, Mapping, Unsolicited, in_ns, run, stun};
+use super::{Host, Lab, MapProtocol, Mapping, Unsolicited, drop_unsolicited, in_ns, run, stun};
 
 /// The nftables table of a router that runs miniupnpd.
 pub const TABLE: &str = "p2plab";
@@ -29,6 +29,22 @@ impl Lab {
         let site = self.router(None, lan_prefix);
         iptables_rules(&site.router.ns, mapping, unsolicited);
         site
+    }
+
+    /// A lab with its directory (started with `directory` options) and one host behind each
+    /// of two home routers of the kinds given: the lab and the two hosts.
+    pub fn two_homes(
+        directory: &[&str],
+        (mapping_a, unsolicited_a): (Mapping, Unsolicited),
+        (mapping_b, unsolicited_b): (Mapping, Unsolicited),
+    ) -> (Lab, Host, Host) {
+        let mut lab = Lab::new();
+        lab.directory(directory);
+        let mut home_a = lab.home_router(mapping_a, unsolicited_a);
+        let mut home_b = lab.home_router(mapping_b, unsolicited_b);
+        let a = lab.lan_host(&mut home_a);
+        let b = lab.lan_host(&mut home_b);
+        (lab, a, b)
     }
 
     /// A carrier's NAT on the internet (RFC 6598's shared address space 100.64.0.0/10 on its
@@ -344,22 +360,7 @@ fn iptables_rules(router: &str, mapping: Mapping, unsolicited: Unsolicited) {
     in_ns(router, &masquerade);
     if unsolicited == Unsolicited::Drop {
         for chain in ["INPUT", "FORWARD"] {
-            in_ns(
-                router,
-                &[
-                    "iptables",
-                    "-A",
-                    chain,
-                    "-i",
-                    "wan",
-                    "-m",
-                    "conntrack",
-                    "--ctstate",
-                    "NEW,INVALID",
-                    "-j",
-                    "DROP",
-                ],
-            );
+            drop_unsolicited(router, chain);
         }
     }
 }
