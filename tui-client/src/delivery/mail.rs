@@ -3,6 +3,11 @@
 //! jobs in order, so its owner never waits on HTTP and mail is stored in the order it was
 //! deposited (the sender's order). Whether a mail's sender is trusted is the owner's call
 //! ([`crate::trust::decide`]), between [`Action::MailArrived`] and the job it answers with.
+//! A fetch that runs before that answer (two fetches were queued) does not report the same
+//! mail again ([`ANSWER_WITHIN`]).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use p2p_chat_protocol::api::MailId;
 use p2p_chat_protocol::sealed::{self, Mail};
@@ -14,6 +19,11 @@ use crate::directory::DirectoryError;
 use crate::net::{LocalPeer, PeerKey};
 use crate::presence::Account;
 use crate::store::{Delivery, LocalStore};
+
+/// How long a reported mail waits for its answer (stored, receipt recorded or discarded)
+/// before a fetch reports it again: 60 s. An owner that never answers (it quit, say) gets it
+/// again on a later fetch; one that answers in time never sees it twice.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 /// What the mailbox tasks need: our account and identity, the store, and where to report.
 #[derive(Clone)]
@@ -31,10 +41,12 @@ pub struct Mailer {
 impl Mailer {
     /// Takes jobs one after another until the runner is gone.
     pub async fn work(self, mut jobs: mpsc::UnboundedReceiver<MailEffect>) {
+        // Mail reported and not answered yet, with when it was reported.
+        let mut reported: HashMap<MailId, Instant> = HashMap::new();
         while let Some(job) = jobs.recv().await {
             match job {
                 MailEffect::Deposit { peer, key } => self.deposit(peer, key).await,
-                MailEffect::Fetch => self.fetch().await,
+                MailEffect::Fetch => self.fetch(&mut reported).await,
                 MailEffect::Store {
                     mail,
                     peer,
@@ -42,11 +54,18 @@ impl Mailer {
                     id,
                     sent_at_ms,
                     text,
-                } => self.store(mail, peer, key, id, sent_at_ms, text).await,
-                MailEffect::StoreReceipt { mail, peer, id } => {
-                    self.store_receipt(mail, peer, id).await
+                } => {
+                    reported.remove(&mail);
+                    self.store(mail, peer, key, id, sent_at_ms, text).await;
                 }
-                MailEffect::Discard { mail } => self.delete(mail).await,
+                MailEffect::StoreReceipt { mail, peer, id } => {
+                    reported.remove(&mail);
+                    self.store_receipt(mail, peer, id).await;
+                }
+                MailEffect::Discard { mail } => {
+                    reported.remove(&mail);
+                    self.delete(mail).await;
+                }
             }
         }
     }
@@ -132,14 +151,19 @@ impl Mailer {
         }
     }
 
-    /// Fetches our mailbox and reports every mail that opens; mail that does not open (not
-    /// for us, damaged) is deleted.
-    async fn fetch(&self) {
+    /// Fetches our mailbox and reports every mail that opens, unless it was `reported` within
+    /// [`ANSWER_WITHIN`] and not answered yet; mail that does not open (not for us, damaged)
+    /// is deleted.
+    async fn fetch(&self, reported: &mut HashMap<MailId, Instant>) {
         let items = match self.account.client.fetch_mailbox(&self.account.token).await {
             Ok(items) => items,
             Err(e) => return self.report(Action::DirectoryFailed(e.to_string())).await,
         };
+        reported.retain(|_, at| at.elapsed() < ANSWER_WITHIN);
         for item in items {
+            if reported.contains_key(&item.id) {
+                continue;
+            }
             let opened = item
                 .sealed_bytes()
                 .map_err(|e| e.to_string())
@@ -154,6 +178,7 @@ impl Mailer {
                         key,
                         message: mail.message,
                     };
+                    reported.insert(item.id, Instant::now());
                     self.report(action).await;
                 }
                 Err(error) => {

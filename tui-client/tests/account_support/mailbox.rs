@@ -132,3 +132,74 @@ fn refusals_are_decoded_into_their_own_errors() {
         assert_eq!(client.fetch_mailbox(&bob).await.unwrap().len(), 1);
     });
 }
+
+#[test]
+fn a_mail_is_reported_once_while_its_answer_is_queued_behind_a_second_fetch() {
+    use p2p_chat::app::{Action, MailEffect};
+    use p2p_chat::delivery::mail::Mailer;
+    use p2p_chat::identity::Identity;
+    use p2p_chat::net::LocalPeer;
+    use p2p_chat::presence::Account;
+    use p2p_chat_protocol::sealed::{self, Mail};
+    use p2p_chat_protocol::{MessageId, PeerMessage};
+    use std::time::Duration;
+
+    let dir = directory_with(Settings {
+        bcrypt_cost: 4,
+        rate_limit: None,
+        ..Default::default()
+    });
+    dir.runtime.block_on(async {
+        let client = DirectoryClient::new(&dir.url).unwrap();
+        let alice = account(&client, "alice").await;
+        let bob = account(&client, "bob").await;
+        let (alice_key, bob_key) = (Identity::generate().unwrap(), Identity::generate().unwrap());
+        let mail = Mail {
+            sender: "alice".into(),
+            message: PeerMessage::Chat {
+                id: MessageId::new(),
+                sent_at_ms: 1,
+                text: "hi".into(),
+            },
+        };
+        let sealed = sealed::seal(alice_key.secret(), bob_key.public(), &mail).unwrap();
+        client.deposit("bob", &alice, &sealed).await.unwrap();
+
+        let (action_tx, mut actions) = tokio::sync::mpsc::channel(16);
+        let mailer = Mailer {
+            account: Account {
+                client: client.clone(),
+                username: "bob".into(),
+                token: bob.clone(),
+                fixed_port: None,
+                relay_only: false,
+            },
+            local: LocalPeer {
+                username: "bob".into(),
+                listen_port: None,
+                local_addr: None,
+                identity: bob_key,
+            },
+            store: p2p_chat::store::LocalStore::in_memory().await.unwrap(),
+            action_tx,
+        };
+        let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(mailer.work(queue));
+        // Two fetches queued (a heartbeat's and a notice's) before the answer to the first.
+        jobs.send(MailEffect::Fetch).unwrap();
+        jobs.send(MailEffect::Fetch).unwrap();
+        let first = actions.recv().await.unwrap();
+        let Action::MailArrived { mail, .. } = first else {
+            panic!("{first:?}")
+        };
+        // The second fetch, done before the answer came, reports nothing again.
+        let quiet = tokio::time::timeout(Duration::from_millis(500), actions.recv()).await;
+        assert!(quiet.is_err(), "reported again: {quiet:?}");
+        // Answered: the mail goes, and a later fetch finds nothing.
+        jobs.send(MailEffect::Discard { mail }).unwrap();
+        jobs.send(MailEffect::Fetch).unwrap();
+        let quiet = tokio::time::timeout(Duration::from_millis(500), actions.recv()).await;
+        assert!(quiet.is_err(), "reported after its answer: {quiet:?}");
+        assert!(client.fetch_mailbox(&bob).await.unwrap().is_empty());
+    });
+}
