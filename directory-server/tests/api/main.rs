@@ -10,7 +10,6 @@ mod disk;
 mod health;
 mod limits;
 mod listing;
-mod logging;
 mod mailbox;
 mod observed;
 mod persistence;

@@ -1,4 +1,10 @@
-//! Passwords and tokens never reach the log.
+//! Passwords and tokens never reach the log. A test binary of its own: tracing caches each
+//! call site's interest for the whole process, so a thread-local subscriber can miss events
+//! whose call sites other tests' threads registered at the same moment.
+
+#[allow(dead_code)]
+#[path = "api/support.rs"]
+mod support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
