@@ -131,10 +131,7 @@ pub async fn dial(
     events: EventSender,
 ) -> Result<SessionHandle, DialError> {
     let label = format!("{peer} by hole punching");
-    let unreachable = |detail: String| DialError::Unreachable {
-        addr: label.clone(),
-        detail,
-    };
+    let unreachable = DialError::unreachable_at(&label);
     let local = me
         .local_addr
         .ok_or_else(|| unreachable("no local port to punch from".into()))?;

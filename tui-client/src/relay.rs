@@ -234,10 +234,7 @@ pub async fn dial(
     events: EventSender,
 ) -> Result<SessionHandle, DialError> {
     let label = format!("{peer} through the directory's relay");
-    let unreachable = |detail: String| DialError::Unreachable {
-        addr: label.clone(),
-        detail,
-    };
+    let unreachable = DialError::unreachable_at(&label);
     let ticket = account
         .client
         .relay_ticket(peer, &account.token)

@@ -319,3 +319,14 @@ pub enum DialError {
         relay: String,
     },
 }
+
+impl DialError {
+    /// Makes [`DialError::Unreachable`]s naming `addr` (an address, or a way such as "bob
+    /// through the directory's relay") from each failure's detail.
+    pub fn unreachable_at(addr: &str) -> impl Fn(String) -> DialError + '_ {
+        move |detail| DialError::Unreachable {
+            addr: addr.to_owned(),
+            detail,
+        }
+    }
+}
