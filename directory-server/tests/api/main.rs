@@ -13,6 +13,8 @@ mod listing;
 mod mailbox;
 mod observed;
 mod persistence;
+mod punch;
+mod reachability;
 mod relay;
 mod session;
 mod signal;
