@@ -52,7 +52,9 @@ pub(crate) async fn next(socket: &mut Socket) -> ServerSignal {
 
 /// A directory with `settings` serving on a loopback socket (signaling needs a real one), and
 /// its router for plain requests against the same state.
-pub(crate) async fn serve(settings: p2p_chat_directory::Settings) -> (axum::Router, std::net::SocketAddr) {
+pub(crate) async fn serve(
+    settings: p2p_chat_directory::Settings,
+) -> (axum::Router, std::net::SocketAddr) {
     let state: AppState = memory_state(settings).await;
     let router = app(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
