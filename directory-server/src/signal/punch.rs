@@ -52,8 +52,8 @@ pub enum PunchRefusal {
 
 impl Hub {
     /// Takes one dial the directory makes happen on `user`'s behalf (a hole punch, or a
-    /// reachability check) from its budget: [`PUNCH_BURST`] at once, one more every
-    /// [`PUNCH_EVERY`].
+    /// reachability check) from its budget: 10 at once, one more every
+    /// 6 s (`PUNCH_BURST`, `PUNCH_EVERY`).
     ///
     /// # Errors
     /// How long to wait until the budget allows the next one.
@@ -105,7 +105,7 @@ impl Hub {
     ///
     /// # Errors
     /// A [`PunchRefusal`]: either side without a usable signaling connection, or `from` over
-    /// its budget of punches ([`PUNCH_BURST`] at once, one more every [`PUNCH_EVERY`]).
+    /// its budget of punches (see [`Hub::charge_dial`]).
     pub fn punch(&self, from: &str, to: &str) -> Result<PunchPlan, PunchRefusal> {
         let (ours, theirs, tx) = {
             let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -8,6 +8,7 @@ mod action;
 mod attention;
 pub mod chat;
 pub mod command;
+mod effect;
 mod history;
 mod info;
 pub mod input;
@@ -26,8 +27,9 @@ use p2p_chat_protocol::api::ClientRecord;
 use crate::net::{PeerKey, SessionId};
 use crate::pins::Pins;
 pub use crate::store::PageRequest;
-pub use action::{Action, Effect, MailEffect};
+pub use action::Action;
 pub use chat::{Chat, ChatId, ChatLine, Delivery, DialTarget, LineKind, Link, Security};
+pub use effect::{Effect, MailEffect};
 use input::InputLine;
 pub use window::MAX_LOADED_LINES;
 

@@ -77,7 +77,7 @@ impl SessionHandle {
         self.id
     }
 
-    /// Queues a chat message for sending, waiting while [`COMMAND_CHANNEL_CAPACITY`] messages
+    /// Queues a chat message for sending, waiting while `COMMAND_CHANNEL_CAPACITY` messages
     /// are already queued (the peer reads slowly); the peer's receipt arrives later as
     /// [`SessionEvent::Delivered`](super::SessionEvent::Delivered).
     ///

@@ -20,7 +20,7 @@ use super::{
 ///
 /// With `expected`, the Noise IK pattern proves that the peer holds that key; without it, XX
 /// learns the peer's key (reported in [`RemotePeer::key`] for the caller to check or pin).
-/// The [`SessionEvent::Opened`] event (with `Direction::Outgoing { request }`) is sent on
+/// The [`super::SessionEvent::Opened`] event (with `Direction::Outgoing { request }`) is sent on
 /// `events` before any other event of the session, and the same handle is returned.
 ///
 /// # Errors

@@ -1,0 +1,208 @@
+//! What the client state asks of the runtime: [`Effect`]s out (for the runner to carry out),
+//! and the mailbox worker's jobs ([`MailEffect`]); results come back as [`super::Action`]s.
+
+use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::api::ClientRecord;
+
+use super::{ChatId, DialTarget, PageRequest};
+use crate::net::{PeerKey, SessionId};
+use crate::pins::Pin;
+
+/// Work for the runtime; results come back as [`super::Action`]s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Look up (if needed) and dial a peer for a chat.
+    Dial {
+        /// The chat; becomes `request` of the session's `Direction::Outgoing`.
+        chat: ChatId,
+        /// Whom to dial.
+        target: DialTarget,
+        /// The key the peer must prove (its pin), if we know one.
+        expected: Option<PeerKey>,
+    },
+    /// Write one of our messages to the local store as queued; the runner carries out no
+    /// `Send` of it unless this succeeded.
+    Queue {
+        /// The conversation.
+        peer: String,
+        /// Message id.
+        id: MessageId,
+        /// Send time, unix ms.
+        sent_at_ms: u64,
+        /// Text.
+        text: String,
+    },
+    /// Send the peer's outbox on this session: every unacknowledged message once, in the
+    /// order written, then each message queued later (`delivery::outbound::Pump`).
+    Flush {
+        /// The session, already bound to the peer's conversation.
+        session: SessionId,
+    },
+    /// Say goodbye and close a session.
+    CloseSession {
+        /// The session.
+        session: SessionId,
+    },
+    /// Store the messages of `session` under the conversation `peer`.
+    Bind {
+        /// The session.
+        session: SessionId,
+        /// The conversation its messages belong to.
+        peer: String,
+    },
+    /// Read a page of stored history for a chat.
+    LoadHistory {
+        /// The chat.
+        chat: ChatId,
+        /// The conversation.
+        peer: String,
+        /// Which page.
+        request: PageRequest,
+    },
+    /// Move the read marker of `peer` to `seq`.
+    MarkRead {
+        /// The conversation.
+        peer: String,
+        /// The newest seen `seq`.
+        seq: i64,
+    },
+    /// Work for the mailbox, carried out in order by one worker.
+    Mail(MailEffect),
+    /// Fetch the contact list from the directory.
+    LoadContacts,
+    /// Store the pin of `peer`.
+    SavePin {
+        /// The peer.
+        peer: String,
+        /// Its pin.
+        pin: Pin,
+    },
+    /// Record our messages `ids` to `peer` as failed, with the reason.
+    MarkFailed {
+        /// The conversation.
+        peer: String,
+        /// The messages.
+        ids: Vec<MessageId>,
+        /// Why, for the user.
+        reason: String,
+    },
+    /// Cache the directory's contact list for the next start.
+    CacheContacts(Vec<ClientRecord>),
+    /// Send [`super::Action::ReconnectDue`] after the backoff delay for `attempt`.
+    ScheduleReconnect {
+        /// The chat.
+        chat: ChatId,
+        /// 1-based attempt number.
+        attempt: u32,
+    },
+    /// Try to open a direct session for a chat whose session runs through the relay (direct
+    /// dials and hole punching only; see `relay::Ways::DirectOnly`). A session that opens
+    /// replaces the relayed one; a failure reports nothing.
+    Upgrade {
+        /// The chat; becomes `request` of the session's `Direction::Outgoing`.
+        chat: ChatId,
+        /// Whom to dial.
+        target: DialTarget,
+        /// The key the peer must prove (its pin), if we know one.
+        expected: Option<PeerKey>,
+    },
+    /// Report [`super::Action::UpgradeDue`] after `relay::upgrade_delay(attempt)`.
+    ScheduleUpgrade {
+        /// The chat.
+        chat: ChatId,
+        /// Its relayed session.
+        session: SessionId,
+        /// 1-based attempt number.
+        attempt: u32,
+    },
+    /// Ring the terminal bell (a message arrived in a chat that is not shown).
+    Bell,
+    /// Send a read receipt for the peer's message `id` on a session.
+    SendRead {
+        /// The session.
+        session: SessionId,
+        /// The peer's message.
+        id: MessageId,
+    },
+    /// Leave the program.
+    Quit,
+}
+
+/// What the mailbox worker does, one after another in the order given, so mail is stored in
+/// the order it was deposited (the sender's order).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MailEffect {
+    /// Seal `peer`'s undelivered messages that are not in the mailbox yet (from the store's
+    /// outbox, oldest first) to its key and leave them in the directory's mailbox.
+    Deposit {
+        /// The recipient.
+        peer: String,
+        /// The key to seal to (its pin); the directory's key when `None`.
+        key: Option<PeerKey>,
+    },
+    /// Fetch our mailbox; each mail comes back as [`super::Action::MailArrived`].
+    Fetch,
+    /// Store a mailed chat message, delete the mail, and send a sealed receipt back.
+    Store {
+        /// The mail to delete afterwards.
+        mail: p2p_chat_protocol::api::MailId,
+        /// The sender.
+        peer: String,
+        /// The sender's key, to seal the receipt to.
+        key: PeerKey,
+        /// Message id.
+        id: MessageId,
+        /// Sender's clock, unix ms.
+        sent_at_ms: u64,
+        /// Text.
+        text: String,
+    },
+    /// Record a mailed receipt (our message delivered) and delete the mail.
+    StoreReceipt {
+        /// The mail to delete afterwards.
+        mail: p2p_chat_protocol::api::MailId,
+        /// The recipient who stored our message.
+        peer: String,
+        /// Our message id.
+        id: MessageId,
+    },
+    /// Delete a mail without using it (it failed the key check).
+    Discard {
+        /// The mail.
+        mail: p2p_chat_protocol::api::MailId,
+    },
+}
+
+impl MailEffect {
+    /// What to do with an opened mail whose sender passed the trust check: store a chat
+    /// message (then delete the mail and seal a receipt back), record a receipt, or delete
+    /// anything else.
+    pub fn for_trusted(
+        mail: p2p_chat_protocol::api::MailId,
+        sender: String,
+        key: PeerKey,
+        message: p2p_chat_protocol::PeerMessage,
+    ) -> Self {
+        use p2p_chat_protocol::PeerMessage;
+        match message {
+            PeerMessage::Chat {
+                id,
+                sent_at_ms,
+                text,
+            } => Self::Store {
+                mail,
+                peer: sender,
+                key,
+                id,
+                sent_at_ms,
+                text,
+            },
+            PeerMessage::Receipt { id } => Self::StoreReceipt {
+                mail,
+                peer: sender,
+                id,
+            },
+            _ => Self::Discard { mail },
+        }
+    }
+}
