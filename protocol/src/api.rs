@@ -1,7 +1,7 @@
 //! Bodies of the directory's HTTP API (`docs/api.md`), shared by server and client.
 //!
 //! All bodies are JSON. Timestamps are RFC 3339 strings in UTC. The offline mailbox's bodies
-//! are in [`mailbox`] and re-exported here; the signaling connection's messages are in
+//! are in `mailbox` and re-exported here; the signaling connection's messages are in
 //! [`signal`].
 
 mod mailbox;

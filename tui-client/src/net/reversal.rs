@@ -12,7 +12,7 @@
 //!   ([`await_dial`]), which starts the handshake on it. The asked side may learn of the
 //!   punch after that dial arrived (its signaling push was slower than the requester's
 //!   answer): a connection that sends nothing stays claimable for [`LATE_PUNCH`]
-//!   ([`unless_punched_late`]), since a peer that dials for its own reasons speaks first.
+//!   (`unless_punched_late`), since a peer that dials for its own reasons speaks first.
 
 use std::collections::HashMap;
 use std::hash::Hash;
