@@ -17,6 +17,7 @@ mod mail;
 mod peers;
 mod trust;
 mod update;
+mod upgrade;
 mod window;
 
 #[cfg(test)]

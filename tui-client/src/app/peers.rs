@@ -9,38 +9,6 @@ use super::{
 use crate::trust::{Decision, Origin};
 
 impl App {
-    /// A try to go direct at once ([`Effect::Upgrade`]) for each chat whose session we opened
-    /// through the relay and whose peer now publishes other addresses than in `before` (a port
-    /// its router forwards now, say) — rather than waiting for the next scheduled try.
-    pub(super) fn upgrade_on_new_addresses(
-        &self,
-        before: &[p2p_chat_protocol::api::ClientRecord],
-    ) -> Vec<Effect> {
-        let addresses = |r: &p2p_chat_protocol::api::ClientRecord| {
-            (r.host.clone(), r.port, r.candidates.clone())
-        };
-        self.chats
-            .iter()
-            .filter(|chat| match chat.link {
-                Link::Connected {
-                    session,
-                    outgoing: true,
-                    ..
-                } => chat.link.is_relayed(session),
-                _ => false,
-            })
-            .filter_map(|chat| {
-                let now = self.contacts.iter().find(|r| r.username == chat.name)?;
-                let then = before.iter().find(|r| r.username == chat.name)?;
-                let Some(DialTarget::Username(name)) = &chat.target else {
-                    return None;
-                };
-                (addresses(now) != addresses(then) && !now.relay_only)
-                    .then(|| self.upgrade_effect(chat.id, name))
-            })
-            .collect()
-    }
-
     /// Opens (or shows) the chat for `target` and dials when no session is up.
     pub(super) fn open(&mut self, target: DialTarget) -> Vec<Effect> {
         let existing = self.chats.iter().find(|c| match &target {
@@ -224,20 +192,7 @@ impl App {
                 chat,
                 session,
                 attempt,
-            } => match self.chat(chat) {
-                Some(c) if c.link.is_relayed(session) => match &c.target {
-                    Some(DialTarget::Username(name)) => vec![
-                        self.upgrade_effect(chat, name),
-                        Effect::ScheduleUpgrade {
-                            chat,
-                            session,
-                            attempt: attempt + 1,
-                        },
-                    ],
-                    _ => Vec::new(),
-                },
-                _ => Vec::new(),
-            },
+            } => self.upgrade_due(chat, session, attempt),
             Action::ReconnectDue { chat } => match self.chat(chat) {
                 Some(c) if matches!(c.link, Link::Reconnecting { .. }) => match c.target.clone() {
                     Some(target) => vec![self.dial_effect(chat, target)],
@@ -302,27 +257,8 @@ impl App {
             ..
         } = chat.link
         {
-            // A repeat dial by the same side replaces the old session (that side dialled again
-            // for a reason: its old one went quiet, or it found a better path). Sessions
-            // dialled by the two sides: a direct one wins over a relayed one; between two of
-            // one kind (both sides dialled at once), the one dialled by the smaller name. Both
-            // ends see the same directions and paths, so both make the same choice.
-            let relayed = |path| path == crate::net::SessionPath::Relayed;
-            let dialer = |out: bool| {
-                if out {
-                    me.as_str()
-                } else {
-                    peer.username.as_str()
-                }
-            };
-            let preferred = me.as_str().min(peer.username.as_str());
-            let keep_old = old_outgoing != outgoing
-                && match (relayed(old_path), relayed(peer.path)) {
-                    (false, true) => true,
-                    (true, false) => false,
-                    _ => dialer(old_outgoing) == preferred,
-                };
-            if keep_old {
+            let (old_kind, new_kind) = ((old_outgoing, old_path), (outgoing, peer.path));
+            if super::upgrade::keeps_old_session(&me, &peer.username, old_kind, new_kind) {
                 return vec![Effect::CloseSession { session }];
             }
             effects.push(Effect::CloseSession { session: old });

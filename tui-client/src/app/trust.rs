@@ -311,14 +311,4 @@ impl App {
             expected: self.expected_key(&name),
         }
     }
-
-    /// The try to move chat `id`'s relayed session to a direct one, to its peer `name`,
-    /// expecting the key we pinned (or the directory lists).
-    pub(super) fn upgrade_effect(&self, id: ChatId, name: &str) -> Effect {
-        Effect::Upgrade {
-            chat: id,
-            target: DialTarget::Username(name.to_owned()),
-            expected: self.expected_key(name),
-        }
-    }
 }
