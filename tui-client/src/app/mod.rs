@@ -12,6 +12,7 @@ mod effect;
 mod history;
 mod info;
 pub mod input;
+mod keyboard;
 pub mod keys;
 mod mail;
 mod peers;
