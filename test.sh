@@ -4,7 +4,8 @@
 # tmpfs for the full-disk test, so they run as root; this script first installs what they
 # need from Debian's packages when it is missing (iproute2, iptables, nftables, conntrack,
 # miniupnpd-nftables, nginx-light and caddy for the reverse proxy examples of
-# docs/deploy.md, procps, util-linux, and a C compiler for the bundled SQLite).
+# docs/deploy.md, postgresql for the PostgreSQL backend's tests, which start their own server
+# on loopback, procps, util-linux, and a C compiler for the bundled SQLite).
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ type -P nft >/dev/null 2>&1 || missing+=(nftables)
 type -P miniupnpd >/dev/null 2>&1 || missing+=(miniupnpd-nftables)
 type -P nginx >/dev/null 2>&1 || missing+=(nginx-light)
 type -P caddy >/dev/null 2>&1 || missing+=(caddy)
+{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || type -P initdb >/dev/null 2>&1; } || missing+=(postgresql)
 { type -P kill >/dev/null 2>&1 && type -P sysctl >/dev/null 2>&1; } || missing+=(procps)
 { type -P mount >/dev/null 2>&1 && type -P umount >/dev/null 2>&1; } || missing+=(util-linux)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -64,10 +64,22 @@ pub struct Config {
     #[arg(long, env = "P2P_CHAT_DIRECTORY_LISTEN", default_value = DEFAULT_LISTEN, value_name = "ADDR")]
     pub listen: SocketAddr,
 
-    /// Database URL: sqlite://PATH (file, created if missing) or sqlite::memory: (lost on
-    /// exit).
+    /// Database URL: sqlite://PATH (file, created if missing), sqlite::memory: (lost on
+    /// exit), or postgres://USER:PASSWORD@HOST:PORT/DATABASE (an existing database; several
+    /// directory processes may share it, see docs/deploy.md).
     #[arg(long, env = "P2P_CHAT_DIRECTORY_DATABASE", default_value = DEFAULT_DATABASE, value_name = "URL")]
     pub database: String,
+
+    /// Most database connections this process keeps open (1-1000). Default: 8 for a SQLite
+    /// file, 10 for PostgreSQL; the sum over all directory processes must stay below the
+    /// PostgreSQL server's max_connections (100 by default).
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_DATABASE_MAX_CONNECTIONS",
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        value_name = "N"
+    )]
+    pub database_max_connections: Option<u32>,
 
     /// bcrypt cost for password hashes (4-31); each step doubles the time per hash.
     #[arg(

@@ -42,7 +42,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub use error::ApiError;
 pub use state::{AppState, Settings};
-pub use store::{Store, StoreError, open_store};
+pub use store::{Store, StoreError, StoreOptions, open_store, open_store_with};
 
 /// The directory's router with all routes and middleware, ready for `oneshot` or `serve`.
 pub fn app(state: AppState) -> Router {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use p2p_chat_directory::config::Config;
-use p2p_chat_directory::{AppState, open_store, run, run_tls, tls};
+use p2p_chat_directory::{AppState, StoreOptions, open_store_with, run, run_tls, tls};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -41,7 +41,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let store = open_store(&config.database)
+    let options = StoreOptions {
+        max_connections: config.database_max_connections,
+    };
+    let store = open_store_with(&config.database, options)
         .await
         .with_context(|| format!("cannot open database {}", redact(&config.database)))?;
     let addr = listener

@@ -1,11 +1,15 @@
 //! Persistence: the [`Store`] trait every database backend implements, its error type and the
 //! rows it returns.
 //!
-//! The backend is chosen by the scheme of the database URL in [`open_store`]. Today only SQLite
-//! exists ([`sqlite::SqliteStore`]); a PostgreSQL backend can be added as a second module and a
-//! second arm in [`open_store`] without touching the HTTP layer.
+//! The backend is chosen by the scheme of the database URL in [`open_store`]:
+//! [`sqlite::SqliteStore`] for one directory process, [`postgres::PostgresStore`] for one or
+//! several processes sharing a PostgreSQL database. Both keep timestamps as milliseconds since
+//! the Unix epoch and order usernames bytewise, so the HTTP layer cannot tell them apart.
 
+mod convert;
 mod mail;
+mod migrate;
+pub mod postgres;
 mod rows;
 pub mod sqlite;
 
@@ -32,8 +36,8 @@ pub enum StoreError {
     UsernameTaken(String),
     /// The database URL names a backend this build does not have.
     #[error(
-        "unsupported database URL scheme {scheme:?}: use sqlite://PATH or sqlite::memory: \
-         (PostgreSQL support is planned but not available yet)"
+        "unsupported database URL scheme {scheme:?}: use sqlite://PATH, sqlite::memory: or \
+         postgres://USER:PASSWORD@HOST:PORT/DATABASE"
     )]
     UnsupportedScheme {
         /// The scheme found in the URL (text before the first `:`).
@@ -76,19 +80,47 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err),
-            sqlx::Error::Database(ref db) if is_disk_full(db.code().as_deref()) => {
-                StoreError::DiskFull(err)
-            }
+            sqlx::Error::Database(ref db) => match classify(db.as_ref()) {
+                Some(Trouble::DiskFull) => StoreError::DiskFull(err),
+                Some(Trouble::Unavailable) => StoreError::Unavailable(err),
+                None => StoreError::Backend(err),
+            },
             other => StoreError::Backend(other),
         }
     }
 }
 
-/// Whether a database error code means the disk is full: SQLite's `SQLITE_FULL` (13, in its
-/// primary or an extended form, <https://www.sqlite.org/rescode.html#full>).
-fn is_disk_full(code: Option<&str>) -> bool {
-    code.and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|code| code & 0xff == 13)
+/// A database error that is not about the statement itself.
+enum Trouble {
+    DiskFull,
+    Unavailable,
+}
+
+/// What a database error means for the caller, from its code:
+/// - SQLite's `SQLITE_FULL` (13, in its primary or an extended form,
+///   <https://www.sqlite.org/rescode.html#full>) and PostgreSQL's `53100` (disk_full) mean a
+///   full disk;
+/// - PostgreSQL's classes `08` (connection exception) and `57P` (operator intervention: the
+///   server is shutting down or restarting) and `53300` (too many connections) mean the
+///   database is unavailable for now
+///   (<https://www.postgresql.org/docs/current/errcodes-appendix.html>).
+fn classify(db: &dyn sqlx::error::DatabaseError) -> Option<Trouble> {
+    let code = db.code()?;
+    if db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        return match code.as_ref() {
+            "53100" => Some(Trouble::DiskFull),
+            "53300" => Some(Trouble::Unavailable),
+            c if c.starts_with("08") || c.starts_with("57P") => Some(Trouble::Unavailable),
+            _ => None,
+        };
+    }
+    code.parse::<i32>()
+        .ok()
+        .filter(|code| code & 0xff == 13)
+        .map(|_| Trouble::DiskFull)
 }
 
 /// The directory's persistence, one implementation per database backend.
@@ -252,24 +284,63 @@ pub trait Store: Send + Sync + 'static {
     async fn close(&self);
 }
 
-/// Opens the store named by `database_url`, creating the database if needed and applying the
-/// embedded migrations.
+/// How to open a store, beyond its URL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Most pooled database connections of this process; `None` for the backend's default
+    /// ([`sqlite::DEFAULT_MAX_CONNECTIONS`], [`postgres::DEFAULT_MAX_CONNECTIONS`]). An
+    /// in-memory SQLite database always has exactly one.
+    pub max_connections: Option<u32>,
+}
+
+/// Opens the store named by `database_url` with default [`StoreOptions`], creating the
+/// database if needed and applying the embedded migrations.
 ///
 /// Supported: `sqlite://PATH` (file, created on first use, WAL journal), `sqlite::memory:`
-/// (private in-memory database, gone when the store is dropped).
+/// (private in-memory database, gone when the store is dropped), `postgres://` or
+/// `postgresql://` URLs (an existing database; the tables are created).
 ///
 /// # Errors
 /// [`StoreError::UnsupportedScheme`] for any other scheme, [`StoreError::InvalidUrl`],
 /// [`StoreError::Unavailable`] or [`StoreError::Backend`] when the database cannot be opened,
 /// [`StoreError::Migrate`] when migrations fail.
 pub async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_store_with(database_url, StoreOptions::default()).await
+}
+
+/// [`open_store`] with `options`.
+///
+/// # Errors
+/// As [`open_store`].
+pub async fn open_store_with(
+    database_url: &str,
+    options: StoreOptions,
+) -> Result<Arc<dyn Store>, StoreError> {
     let Some((scheme, _)) = database_url.split_once(':') else {
         return Err(StoreError::InvalidUrl(
-            "expected a URL such as sqlite://PATH or sqlite::memory:".into(),
+            "expected a URL such as sqlite://PATH, sqlite::memory: or postgres://HOST/DATABASE"
+                .into(),
         ));
     };
     match scheme.to_ascii_lowercase().as_str() {
-        "sqlite" => Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?)),
+        "sqlite" => Ok(Arc::new(
+            sqlite::SqliteStore::open(
+                database_url,
+                options
+                    .max_connections
+                    .unwrap_or(sqlite::DEFAULT_MAX_CONNECTIONS),
+            )
+            .await?,
+        )),
+        "postgres" | "postgresql" => Ok(Arc::new(
+            postgres::PostgresStore::open(
+                database_url,
+                options
+                    .max_connections
+                    .unwrap_or(postgres::DEFAULT_MAX_CONNECTIONS),
+            )
+            .await?,
+        )),
         _ => Err(StoreError::UnsupportedScheme {
             scheme: scheme.to_owned(),
         }),
@@ -282,7 +353,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_schemes_are_refused_by_name() {
-        for url in ["postgres://u@h/db", "mysql://h/db", "file:x.db"] {
+        for url in ["mysql://h/db", "file:x.db", "redis://h"] {
             let err = open_store(url).await.err().map(|e| e.to_string());
             let msg = err.unwrap_or_default();
             assert!(

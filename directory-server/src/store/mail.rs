@@ -31,6 +31,25 @@ pub struct MailboxQuota {
     pub max_total_bytes: u64,
 }
 
+impl MailboxQuota {
+    /// Whether a sealed message of `size` bytes fits beside what is held: `count` unexpired
+    /// messages of `bytes` bytes in the recipient's mailbox, and `total` bytes in the whole
+    /// mailbox. The recipient is known; the first limit it breaks is the answer. Both backends
+    /// decide with this one rule.
+    pub fn judge(&self, count: i64, bytes: i64, total: i64, size: i64) -> DepositOutcome {
+        let after = |held: i64| u64::try_from(held.saturating_add(size)).unwrap_or(u64::MAX);
+        if count >= i64::from(self.max_messages) {
+            DepositOutcome::TooManyMessages
+        } else if after(bytes) > self.max_bytes {
+            DepositOutcome::TooManyBytes
+        } else if after(total) > self.max_total_bytes {
+            DepositOutcome::StorageFull
+        } else {
+            DepositOutcome::Stored
+        }
+    }
+}
+
 /// What became of a deposit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DepositOutcome {

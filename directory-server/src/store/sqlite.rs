@@ -7,25 +7,23 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-mod convert;
 mod mailbox;
-mod migrate;
 mod tokens;
 mod write;
 
 use p2p_chat_protocol::api::MailId;
 
+use super::convert::{RawClientRow, client_row, millis};
 use super::{
     AddressUpdate, ClientRow, DepositOutcome, MailRow, MailboxQuota, NewClient, NewMail, NewToken,
     Store, StoreError, TokenHash,
 };
-use convert::{RawClientRow, client_row, millis};
-use migrate::migrator;
 use write::Writer;
 
-/// Most pooled connections to a database file. WAL lets readers run beside the single writer;
-/// a handful is plenty for a directory that answers small queries.
-const MAX_FILE_CONNECTIONS: u32 = 8;
+/// Most pooled connections to a database file unless the operator chooses
+/// (`--database-max-connections`). WAL lets readers run beside the single writer; a handful
+/// is plenty for a directory that answers small queries.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// How long a writer waits for another writer's lock before failing: 5 s, far above the
 /// duration of any of our statements.
@@ -51,7 +49,8 @@ macro_rules! client_columns {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` and applies the migrations.
+    /// Opens (creating if missing) the database at `url` with a pool of at most
+    /// `max_connections` (at least one), and applies the migrations.
     ///
     /// An in-memory URL (`sqlite::memory:`) gets a pool of exactly one connection that never
     /// expires: each SQLite connection to `:memory:` would otherwise see its own empty database.
@@ -59,7 +58,7 @@ impl SqliteStore {
     /// # Errors
     /// [`StoreError::InvalidUrl`], [`StoreError::Unavailable`] / [`StoreError::Backend`] when the
     /// file cannot be opened, [`StoreError::Migrate`].
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|err| StoreError::InvalidUrl(err.to_string()))?
             .create_if_missing(true)
@@ -78,10 +77,10 @@ impl SqliteStore {
                 .idle_timeout(None)
                 .max_lifetime(None)
         } else {
-            pool_options.max_connections(MAX_FILE_CONNECTIONS)
+            pool_options.max_connections(max_connections.max(1))
         };
         let pool = pool_options.connect_with(options).await?;
-        migrator().run(&pool).await?;
+        super::migrate::sqlite().run(&pool).await?;
         Ok(Self { pool })
     }
 }

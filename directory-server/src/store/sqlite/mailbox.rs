@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use p2p_chat_protocol::api::MailId;
 use sqlx::sqlite::SqlitePool;
 
-use super::convert::{from_millis, millis};
 use super::write::Writer;
+use crate::store::convert::{mail_row, millis};
 use crate::store::{DepositOutcome, MailRow, MailboxQuota, NewMail, StoreError};
 
 /// Stores `mail` unless the recipient is unknown or its mailbox is full, in one transaction.
@@ -35,17 +35,10 @@ pub(super) async fn deposit(
     .bind(&mail.recipient)
     .fetch_one(tx.conn())
     .await?;
-    let after = |held: i64| u64::try_from(held.saturating_add(size)).unwrap_or(u64::MAX);
     let outcome = if known == 0 {
         DepositOutcome::UnknownRecipient
-    } else if count >= i64::from(quota.max_messages) {
-        DepositOutcome::TooManyMessages
-    } else if after(bytes) > quota.max_bytes {
-        DepositOutcome::TooManyBytes
-    } else if after(total) > quota.max_total_bytes {
-        DepositOutcome::StorageFull
     } else {
-        DepositOutcome::Stored
+        quota.judge(count, bytes, total, size)
     };
     if outcome == DepositOutcome::Stored {
         insert(&mut tx, mail, size).await?;
@@ -93,15 +86,7 @@ pub(super) async fn fetch(
     .fetch_all(pool)
     .await?;
     rows.into_iter()
-        .map(|(id, sealed, deposited_at)| {
-            Ok(MailRow {
-                id: id
-                    .parse()
-                    .map_err(|_| StoreError::Corrupt(format!("mailbox id {id:?}")))?,
-                sealed,
-                deposited_at: from_millis(deposited_at)?,
-            })
-        })
+        .map(|(id, sealed, deposited_at)| mail_row(&id, sealed, deposited_at))
         .collect()
 }
 

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqlitePool;
 
-use super::convert::millis;
 use super::write::Writer;
+use crate::store::convert::millis;
 use crate::store::{NewToken, StoreError, TokenHash};
 
 /// Stores a token, purging the owner's expired tokens in the same transaction.

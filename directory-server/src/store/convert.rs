@@ -1,8 +1,9 @@
-//! Conversions between SQLite columns and store rows.
+//! Conversions between database columns and store rows, shared by both backends: timestamps
+//! are stored as milliseconds since the Unix epoch, ports as 64-bit integers.
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{ClientRow, StoreError};
+use crate::store::{ClientRow, MailRow, StoreError};
 
 /// The columns of `client_columns!`, in order.
 pub(super) type RawClientRow = (
@@ -58,5 +59,20 @@ pub(super) fn client_row(raw: RawClientRow) -> Result<ClientRow, StoreError> {
         heartbeat_at: heartbeat_at.map(from_millis).transpose()?,
         candidates: candidates.split_whitespace().map(str::to_owned).collect(),
         relay_only,
+    })
+}
+
+/// A mailbox row from its columns (`id` as hyphenated text).
+pub(super) fn mail_row(
+    id: &str,
+    sealed: Vec<u8>,
+    deposited_at: i64,
+) -> Result<MailRow, StoreError> {
+    Ok(MailRow {
+        id: id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("mailbox id {id:?}")))?,
+        sealed,
+        deposited_at: from_millis(deposited_at)?,
     })
 }
