@@ -73,6 +73,8 @@ fn out_of_range_values_are_refused() {
         ["--mailbox-max-message-bytes", "65537"],
         ["--mailbox-ttl-days", "0"],
         ["--mailbox-ttl-days", "366"],
+        ["--database-max-connections", "0"],
+        ["--database-max-connections", "1001"],
     ] {
         let parsed = Config::try_parse_from(["p2p-chat-directory", args[0], args[1]]);
         assert!(parsed.is_err(), "{args:?} accepted");

@@ -9,7 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use p2p_chat_protocol::api::MailId;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 mod mailbox;
 mod tokens;
@@ -59,6 +60,9 @@ impl PostgresStore {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|err: sqlx::Error| StoreError::InvalidUrl(err.to_string()))?;
+        // One connection first, so that a refused connection or a bad password is reported
+        // as itself at once rather than as the pool's timeout ten seconds later.
+        PgConnection::connect_with(&options).await?.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -191,9 +191,27 @@ fn startup_errors_are_one_line_and_a_failure() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("cannot open database"), "{lines:?}");
 
-    let output = run(&["--listen", "127.0.0.1:0", "--database", "postgres://h/db"]);
+    let output = run(&["--listen", "127.0.0.1:0", "--database", "mysql://h/db"]);
     assert!(!output.status.success());
     assert!(stderr_lines(&output)[0].contains("unsupported database URL scheme"));
+
+    // A PostgreSQL server that is not there: the cause, at once, and no password.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let url = format!("postgres://dir:s3cret@127.0.0.1:{port}/directory");
+    let output = run(&["--listen", "127.0.0.1:0", "--database", &url]);
+    assert!(!output.status.success());
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(&format!(
+            "cannot open database postgres://dir:***@127.0.0.1:{port}/"
+        )) && lines[0].contains("database unavailable")
+            && lines[0].contains("refused"),
+        "{lines:?}"
+    );
+    assert!(!lines[0].contains("s3cret"), "{lines:?}");
 }
 
 #[test]

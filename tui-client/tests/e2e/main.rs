@@ -4,6 +4,8 @@ mod attention;
 mod crashes;
 mod delivery;
 mod listen;
+#[path = "../../../directory-server/tests/support/postgres.rs"]
+mod postgres;
 mod presence;
 mod procs;
 mod proxy;

@@ -55,13 +55,19 @@ impl Directory {
     /// [`Directory::start_at`] with `extra` options (e.g. `--relay off`).
     pub fn start_with(dir: &Path, listen: &str, extra: &[&str]) -> Directory {
         let db = format!("sqlite://{}", dir.join("directory.db").display());
+        Self::start_on(&db, listen, extra)
+    }
+
+    /// Starts the directory on `listen` with the database at URL `db` (a PostgreSQL database
+    /// several directories may share, say) and `extra` options.
+    pub fn start_on(db: &str, listen: &str, extra: &[&str]) -> Directory {
         let mut child = Command::new(directory_bin())
             // Many accounts act from one address within seconds here: no per-address limit.
             .args([
                 "--listen",
                 listen,
                 "--database",
-                &db,
+                db,
                 "--bcrypt-cost",
                 "4",
                 "--rate-limit-per-minute",

@@ -73,7 +73,22 @@ fn stop(mut child: Running) {
 fn send_delivers_words_directly_or_leaves_them_in_the_mailbox_for_listen() {
     let tmp = tempfile::tempdir().unwrap();
     let directory = Directory::start(tmp.path());
-    let (alice, _, bob, bob_port) = alice_and_bob(tmp.path(), &directory);
+    words_directly_or_through_the_mailbox(tmp.path(), &directory);
+}
+
+/// The same story with the directory on PostgreSQL (a database on the test server of
+/// `directory-server/tests/support/postgres.rs`).
+#[test]
+fn on_postgresql_too_users_register_chat_and_use_the_mailbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start_on(&crate::postgres::database(), "127.0.0.1:0", &[]);
+    words_directly_or_through_the_mailbox(tmp.path(), &directory);
+}
+
+/// alice and bob register under `dir`; `send` leaves a message in the mailbox while bob is
+/// away, `listen` prints it once, and a second message goes directly.
+fn words_directly_or_through_the_mailbox(dir: &Path, directory: &Directory) {
+    let (alice, _, bob, bob_port) = alice_and_bob(dir, directory);
     let bob_listen = format!("127.0.0.1:{bob_port}");
 
     // bob is offline: the message waits in the mailbox, exit status 3.
