@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use ipnet::IpNet;
 use p2p_chat_protocol::api::MAX_SEALED_BYTES;
 
@@ -59,6 +59,10 @@ The mailbox keeps sealed messages for offline users, which only their recipient 
 the --mailbox-* options bound what it keeps per user and for how long."
 )]
 pub struct Config {
+    /// What to do instead of serving; without one the directory serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Socket address to listen on (IP:PORT). Port 0 picks a free port; the address actually
     /// bound is printed on stdout.
     #[arg(long, env = "P2P_CHAT_DIRECTORY_LISTEN", default_value = DEFAULT_LISTEN, value_name = "ADDR")]
@@ -67,7 +71,7 @@ pub struct Config {
     /// Database URL: sqlite://PATH (file, created if missing), sqlite::memory: (lost on
     /// exit), or postgres://USER:PASSWORD@HOST:PORT/DATABASE (an existing database; several
     /// directory processes may share it, see docs/deploy.md).
-    #[arg(long, env = "P2P_CHAT_DIRECTORY_DATABASE", default_value = DEFAULT_DATABASE, value_name = "URL")]
+    #[arg(long, global = true, env = "P2P_CHAT_DIRECTORY_DATABASE", default_value = DEFAULT_DATABASE, value_name = "URL")]
     pub database: String,
 
     /// Most database connections this process keeps open (1-1000). Default: 8 for a SQLite
@@ -297,6 +301,23 @@ pub struct Config {
         value_name = "DAYS"
     )]
     pub mailbox_ttl_days: u64,
+}
+
+/// One-off jobs of the `p2p-chat-directory` binary.
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Copy a SQLite directory into an empty PostgreSQL database, then exit.
+    ///
+    /// Copies every account, login token and mailbox message from the SQLite database named
+    /// by --database into the PostgreSQL database URL. Stop the directory first:
+    /// what it writes during the copy is not copied. Afterwards start it with
+    /// --database URL. The SQLite file is left as it was.
+    MigrateTo {
+        /// The PostgreSQL database to copy into: postgres://USER:PASSWORD@HOST:PORT/DATABASE.
+        /// It must exist and have no accounts; the tables are created.
+        #[arg(value_name = "URL")]
+        url: String,
+    },
 }
 
 /// `on` or `off` (also `true`/`false`, `yes`/`no`, `1`/`0`).

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use p2p_chat_directory::config::Config;
+use p2p_chat_directory::config::{Command, Config};
 use p2p_chat_directory::{AppState, StoreOptions, open_store_with, run, run_tls, tls};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -21,7 +21,11 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match serve(config).await {
+    let result = match config.command.clone() {
+        Some(Command::MigrateTo { url }) => migrate_to(&config.database, &url).await,
+        None => serve(config).await,
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("p2p-chat-directory: error: {err:#}");
@@ -86,6 +90,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     result.context("server failed")
+}
+
+/// `migrate-to URL`: copies the SQLite directory at `from` into the PostgreSQL database `to`.
+async fn migrate_to(from: &str, to: &str) -> anyhow::Result<()> {
+    tls::install_crypto_provider();
+    let report = p2p_chat_directory::store::copy::sqlite_to_postgres(from, to)
+        .await
+        .with_context(|| format!("cannot copy {} to {}", redact(from), redact(to)))?;
+    println!(
+        "copied {} accounts, {} login tokens and {} mailbox messages from {} to {}\n\
+         next: start the directory with --database '{}'",
+        report.clients,
+        report.tokens,
+        report.mail,
+        redact(from),
+        redact(to),
+        redact(to),
+    );
+    Ok(())
 }
 
 /// Hides a password in a database URL (`scheme://user:secret@host` → `scheme://user:***@host`)

@@ -7,6 +7,7 @@
 //! the Unix epoch and order usernames bytewise, so the HTTP layer cannot tell them apart.
 
 mod convert;
+pub mod copy;
 mod mail;
 mod migrate;
 pub mod postgres;

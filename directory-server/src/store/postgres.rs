@@ -46,6 +46,11 @@ macro_rules! client_columns {
 }
 
 impl PostgresStore {
+    /// The pool, for whole-database work such as a copy.
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Connects to the database at `url` (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`, with
     /// libpq's query parameters such as `sslmode=require`) with a pool of at most
     /// `max_connections` (at least one), and applies the migrations. The database must exist; the tables are
@@ -60,6 +65,9 @@ impl PostgresStore {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|err: sqlx::Error| StoreError::InvalidUrl(err.to_string()))?;
+        // The server's notices (such as "relation … already exists, skipping" while
+        // migrating) are not worth a log line; its warnings and errors still are.
+        let options = options.options([("client_min_messages", "warning")]);
         // One connection first, so that a refused connection or a bad password is reported
         // as itself at once rather than as the pool's timeout ten seconds later.
         PgConnection::connect_with(&options).await?.close().await?;

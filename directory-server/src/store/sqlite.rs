@@ -49,6 +49,11 @@ macro_rules! client_columns {
 }
 
 impl SqliteStore {
+    /// The pool, for whole-database work such as a copy.
+    pub(super) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Opens (creating if missing) the database at `url` with a pool of at most
     /// `max_connections` (at least one), and applies the migrations.
     ///

@@ -4,6 +4,7 @@
 
 mod clients;
 mod mailbox;
+mod migrate;
 mod tokens;
 
 #[path = "../support/postgres.rs"]
