@@ -148,5 +148,6 @@ fn spawn_janitor(state: &AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(mailbox::purge_periodically(
         Arc::clone(state.store()),
         every,
+        state.settings().login_backoff,
     ))
 }

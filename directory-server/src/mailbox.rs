@@ -10,6 +10,7 @@ use p2p_chat_protocol::api::{MAX_BODY_BYTES, MAX_SEALED_BYTES};
 
 use crate::state::SECS_PER_DAY;
 use crate::store::{MailboxQuota, Store};
+use crate::throttle::LoginBackoff;
 
 /// Default number of messages one recipient's mailbox holds: 1000, far more than a contact
 /// list sends during a holiday, few enough that a mailbox is quick to page through.
@@ -105,17 +106,25 @@ impl MailboxLimits {
     }
 }
 
-/// Deletes expired messages now and then every `every`, for ever; failures are logged and
-/// retried at the next turn. Spawned by [`crate::run`] and [`crate::run_tls`].
-pub async fn purge_periodically(store: Arc<dyn Store>, every: Duration) {
+/// Deletes expired messages, and counts of wrong passwords that `backoff` has forgotten, now
+/// and then every `every`, for ever; failures are logged and retried at the next turn.
+/// Spawned by [`crate::run`] and [`crate::run_tls`].
+pub async fn purge_periodically(store: Arc<dyn Store>, every: Duration, backoff: LoginBackoff) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        match store.purge_expired_mail(Utc::now()).await {
+        let now = Utc::now();
+        match store.purge_expired_mail(now).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired mailbox messages deleted"),
             Err(err) => tracing::warn!(%err, "cannot purge expired mailbox messages"),
+        }
+        if let Err(err) = store
+            .purge_password_failures(backoff.forget_before(now))
+            .await
+        {
+            tracing::warn!(%err, "cannot purge forgotten password failures");
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::Utc;
 use ipnet::IpNet;
 
 use crate::auth::PasswordHasher;
@@ -12,8 +13,8 @@ use crate::limits::{Limiter, RateLimit};
 use crate::mailbox::MailboxLimits;
 use crate::relay::{Relay, RelayLimits};
 use crate::signal::Hub;
-use crate::store::Store;
-use crate::throttle::{LoginBackoff, PasswordGuard};
+use crate::store::{Store, StoreError};
+use crate::throttle::LoginBackoff;
 
 /// Default presence window: 60 s, twice the heartbeat interval a client is expected to use, so
 /// one lost heartbeat does not flip a peer offline.
@@ -107,7 +108,6 @@ struct Inner {
     settings: Settings,
     hasher: PasswordHasher,
     limiter: Option<Limiter>,
-    guard: PasswordGuard,
     hub: Hub,
     relay: Relay,
 }
@@ -122,7 +122,6 @@ impl AppState {
         settings.mailbox = settings.mailbox.clamped();
         let hasher = PasswordHasher::new(settings.bcrypt_cost, settings.hash_concurrency);
         let limiter = settings.rate_limit.map(Limiter::new);
-        let guard = PasswordGuard::new(settings.login_backoff);
         let settings_relay = settings.relay;
         Self {
             inner: Arc::new(Inner {
@@ -130,7 +129,6 @@ impl AppState {
                 settings,
                 hasher,
                 limiter,
-                guard,
                 hub: Hub::default(),
                 relay: Relay::new(settings_relay),
             }),
@@ -166,8 +164,17 @@ impl AppState {
 
     /// How long the next password check for `username` would be held back because of
     /// earlier wrong passwords (see [`crate::throttle`]); zero for most users.
-    pub fn login_delay(&self, username: &str) -> Duration {
-        self.inner.guard.delay(username)
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn login_delay(&self, username: &str) -> Result<Duration, StoreError> {
+        let backoff = self.inner.settings.login_backoff;
+        let failures = self
+            .inner
+            .store
+            .password_failures(username, backoff.forget_before(Utc::now()))
+            .await?;
+        Ok(backoff.delay_after(failures))
     }
 
     pub(crate) fn hasher(&self) -> &PasswordHasher {
@@ -190,15 +197,20 @@ impl AppState {
         password: String,
         stored_hash: Option<String>,
     ) -> Result<bool, ApiError> {
-        let delay = self.inner.guard.delay(username);
+        let backoff = self.inner.settings.login_backoff;
+        let now = Utc::now();
+        let earlier = self
+            .inner
+            .store
+            .count_password_check(username, now, backoff.forget_before(now))
+            .await?;
+        let delay = backoff.delay_after(earlier);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
         let matches = self.inner.hasher.verify(password, stored_hash).await?;
         if matches {
-            self.inner.guard.succeeded(username);
-        } else {
-            self.inner.guard.failed(username);
+            self.inner.store.clear_password_failures(username).await?;
         }
         Ok(matches)
     }

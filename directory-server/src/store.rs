@@ -280,6 +280,43 @@ pub trait Store: Send + Sync + 'static {
     /// Database failures only.
     async fn purge_expired_mail(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 
+    /// Counts one password check of `username` that is about to run and returns how many
+    /// were counted before it: checks that failed, or are running now. A count whose last
+    /// check was at or before `forget_before` starts over. Atomic, so concurrent checks on
+    /// any number of processes each see a different count. `username` may be unregistered
+    /// (or `""` for every invalid name).
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn count_password_check(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
+
+    /// The checks counted for `username` whose last one was after `forget_before`.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn password_failures(
+        &self,
+        username: &str,
+        forget_before: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
+
+    /// Forgets `username`'s counted checks: its password was right.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn clear_password_failures(&self, username: &str) -> Result<(), StoreError>;
+
+    /// Deletes the counts whose last check was at or before `before`; returns how many.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn purge_password_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// Closes all connections; every later call fails with [`StoreError::Unavailable`].
     /// Called on shutdown so SQLite can checkpoint its write-ahead log.
     async fn close(&self);

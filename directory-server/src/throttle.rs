@@ -6,10 +6,15 @@
 //! password always works, only later, and resets the count. There is no lockout, so an
 //! attacker cannot keep the owner out — at worst they make the owner wait `max_delay`.
 //! Failures are forgotten [`LoginBackoff::forget_after`] after the last one.
+//!
+//! The counts live in the database
+//! ([`Store::count_password_check`](crate::Store::count_password_check)), so every directory
+//! process sharing it slows a guesser down alike: N processes give no more tries than one. A
+//! check is counted before it runs, so concurrent guesses each wait longer than the last.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 /// Wrong passwords allowed before the delay starts: 5, room for typos.
 pub const DEFAULT_FREE_FAILURES: u32 = 5;
@@ -19,10 +24,6 @@ pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(250);
 pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(4);
 /// Failures are forgotten 15 minutes after the last one.
 pub const DEFAULT_FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
-
-/// Usernames tracked at most; beyond that, new names are not tracked until old entries are
-/// forgotten (the per-address rate limit still applies to them).
-const MAX_TRACKED: usize = 10_000;
 
 /// How failed password checks slow down the next ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,74 +58,13 @@ impl LoginBackoff {
         let factor = 1u32.checked_shl(beyond - 1).unwrap_or(u32::MAX);
         self.base_delay.saturating_mul(factor).min(self.max_delay)
     }
-}
 
-#[derive(Clone, Copy, Debug)]
-struct Failures {
-    count: u32,
-    last: Instant,
-}
-
-/// Failure counts per username.
-pub(crate) struct PasswordGuard {
-    backoff: LoginBackoff,
-    failures: Mutex<HashMap<String, Failures>>,
-}
-
-impl PasswordGuard {
-    pub(crate) fn new(backoff: LoginBackoff) -> Self {
-        Self {
-            backoff,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn with_map<T>(&self, f: impl FnOnce(&mut HashMap<String, Failures>) -> T) -> T {
-        // A panic while holding the lock cannot leave the map inconsistent: keep using it.
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut map)
-    }
-
-    /// How long a password check for `username` must wait now.
-    pub(crate) fn delay(&self, username: &str) -> Duration {
-        let now = Instant::now();
-        self.with_map(|map| match map.get(username) {
-            Some(f) if now.duration_since(f.last) < self.backoff.forget_after => {
-                self.backoff.delay_after(f.count)
-            }
-            _ => Duration::ZERO,
-        })
-    }
-
-    /// Records a wrong password for `username`.
-    pub(crate) fn failed(&self, username: &str) {
-        let now = Instant::now();
-        let forget_after = self.backoff.forget_after;
-        self.with_map(|map| {
-            if map.len() >= MAX_TRACKED && !map.contains_key(username) {
-                map.retain(|_, f| now.duration_since(f.last) < forget_after);
-                if map.len() >= MAX_TRACKED {
-                    return;
-                }
-            }
-            let entry = map.entry(username.to_owned()).or_insert(Failures {
-                count: 0,
-                last: now,
-            });
-            if now.duration_since(entry.last) >= forget_after {
-                entry.count = 0;
-            }
-            entry.count = entry.count.saturating_add(1);
-            entry.last = now;
-        });
-    }
-
-    /// Forgets the failures of `username` after a right password.
-    pub(crate) fn succeeded(&self, username: &str) {
-        self.with_map(|map| map.remove(username));
+    /// The time at or before which a last failure is forgotten, seen at `now`.
+    pub fn forget_before(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        chrono::Duration::from_std(self.forget_after)
+            .ok()
+            .and_then(|age| now.checked_sub_signed(age))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 }
 
@@ -142,23 +82,17 @@ mod tests {
     }
 
     #[test]
-    fn success_resets_and_old_failures_are_forgotten() {
-        let guard = PasswordGuard::new(LoginBackoff::default());
-        for _ in 0..7 {
-            guard.failed("eve");
-        }
-        assert_eq!(guard.delay("eve"), Duration::from_millis(500));
-        assert_eq!(guard.delay("bob"), Duration::ZERO, "per username");
-        guard.succeeded("eve");
-        assert_eq!(guard.delay("eve"), Duration::ZERO);
-
-        let forgetful = PasswordGuard::new(LoginBackoff {
-            forget_after: Duration::ZERO,
-            ..LoginBackoff::default()
-        });
-        for _ in 0..9 {
-            forgetful.failed("eve");
-        }
-        assert_eq!(forgetful.delay("eve"), Duration::ZERO);
+    fn failures_are_forgotten_after_the_window() {
+        let backoff = LoginBackoff::default();
+        let now = Utc::now();
+        assert_eq!(
+            backoff.forget_before(now),
+            now - chrono::Duration::minutes(15)
+        );
+        let forever = LoginBackoff {
+            forget_after: Duration::MAX,
+            ..backoff
+        };
+        assert_eq!(forever.forget_before(now), DateTime::<Utc>::MIN_UTC);
     }
 }

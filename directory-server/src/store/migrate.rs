@@ -45,16 +45,28 @@ pub(super) fn sqlite() -> Migrator {
             "relay only",
             include_str!("../../migrations/sqlite/0007_relay_only.sql"),
         ),
+        (
+            8,
+            "password failures",
+            include_str!("../../migrations/sqlite/0008_password_failures.sql"),
+        ),
     ])
 }
 
 /// The PostgreSQL migrations, in order.
 pub(super) fn postgres() -> Migrator {
-    migrator(&[(
-        1,
-        "schema",
-        include_str!("../../migrations/postgres/0001_schema.sql"),
-    )])
+    migrator(&[
+        (
+            1,
+            "schema",
+            include_str!("../../migrations/postgres/0001_schema.sql"),
+        ),
+        (
+            2,
+            "password failures",
+            include_str!("../../migrations/postgres/0002_password_failures.sql"),
+        ),
+    ])
 }
 
 /// A migrator over `(version, description, SQL)` triples.

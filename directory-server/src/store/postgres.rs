@@ -286,6 +286,31 @@ impl Store for PostgresStore {
         Ok(done.rows_affected())
     }
 
+    async fn count_password_check(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        tokens::count_password_check(&self.pool, username, now, forget_before).await
+    }
+
+    async fn password_failures(
+        &self,
+        username: &str,
+        forget_before: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        tokens::password_failures(&self.pool, username, forget_before).await
+    }
+
+    async fn clear_password_failures(&self, username: &str) -> Result<(), StoreError> {
+        tokens::clear_password_failures(&self.pool, username).await
+    }
+
+    async fn purge_password_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        tokens::purge_password_failures(&self.pool, before).await
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

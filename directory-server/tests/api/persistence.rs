@@ -1,7 +1,7 @@
 //! A file database keeps its data across restarts.
 
 use axum::http::StatusCode;
-use p2p_chat_directory::{AppState, app, open_store};
+use p2p_chat_directory::{AppState, StoreError, app, open_store};
 use serde_json::json;
 
 use crate::support::{PASSWORD, call, fast_settings, key, login, register};
@@ -81,11 +81,20 @@ async fn unopenable_databases_fail_clearly() {
         .expect("garbage");
     assert!(err.to_string().contains("not a database"), "{err}");
 
-    let err = open_store("postgres://user:pw@localhost/db")
+    // A PostgreSQL server that is not there is unavailable (so worth retrying), at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let err = open_store(&format!("postgres://user:pw@127.0.0.1:{port}/db"))
         .await
         .err()
         .expect("postgres");
-    assert!(err.to_string().contains("PostgreSQL"), "{err}");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let err = open_store("postgres://user:pw@127.0.0.1:notaport/db")
+        .await
+        .err()
+        .expect("bad URL");
+    assert!(matches!(err, StoreError::InvalidUrl(_)), "{err:?}");
 }
 
 #[tokio::test]

@@ -1,4 +1,5 @@
-//! Login tokens: stored as hashes, expiring, deleted on logout, purged when stale.
+//! Login tokens: stored as hashes, expiring, deleted on logout, purged when stale; and the
+//! counts of wrong passwords behind the login back-off.
 
 use chrono::Duration;
 
@@ -9,6 +10,8 @@ conformance!(
     a_logout_deletes_one_token,
     expired_tokens_are_purged_when_the_owner_logs_in_again,
     a_token_for_a_missing_user_is_refused,
+    password_checks_are_counted_until_forgotten_or_cleared,
+    concurrent_checks_each_get_their_own_count,
 );
 
 async fn a_token_names_its_owner_until_it_expires(db: Backend) {
@@ -77,4 +80,87 @@ async fn a_token_for_a_missing_user_is_refused(db: Backend) {
             .is_err()
     );
     assert_eq!(db.token_owner(&[1; 32], t0()).await.unwrap(), None);
+}
+
+async fn password_checks_are_counted_until_forgotten_or_cleared(db: Backend) {
+    let forget = |at: chrono::DateTime<chrono::Utc>| at - Duration::minutes(15);
+    // Unregistered names are counted too.
+    for expected in 0..3 {
+        let at = t0() + Duration::seconds(expected);
+        assert_eq!(
+            db.count_password_check("eve", at, forget(at))
+                .await
+                .unwrap(),
+            expected as u32
+        );
+    }
+    let at = t0() + Duration::seconds(2);
+    assert_eq!(db.password_failures("eve", forget(at)).await.unwrap(), 3);
+    assert_eq!(
+        db.password_failures("bob", forget(at)).await.unwrap(),
+        0,
+        "per name"
+    );
+    let forgotten = at + Duration::minutes(15);
+    assert_eq!(
+        db.password_failures("eve", forget(forgotten))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        db.count_password_check("eve", forgotten, forget(forgotten))
+            .await
+            .unwrap(),
+        0,
+        "a forgotten count starts over"
+    );
+    assert_eq!(
+        db.password_failures("eve", forget(forgotten))
+            .await
+            .unwrap(),
+        1
+    );
+    db.clear_password_failures("eve").await.unwrap();
+    assert_eq!(
+        db.password_failures("eve", forget(forgotten))
+            .await
+            .unwrap(),
+        0
+    );
+    db.clear_password_failures("nobody").await.unwrap();
+
+    db.count_password_check("old", t0(), forget(t0()))
+        .await
+        .unwrap();
+    db.count_password_check("new", forgotten, forget(forgotten))
+        .await
+        .unwrap();
+    assert_eq!(db.purge_password_failures(t0()).await.unwrap(), 1);
+    assert_eq!(
+        db.password_failures("new", forget(forgotten))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn concurrent_checks_each_get_their_own_count(db: Backend) {
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                store
+                    .count_password_check("eve", t0(), t0() - Duration::minutes(15))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for task in tasks {
+        counts.push(task.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (0..30).collect::<Vec<u32>>());
 }

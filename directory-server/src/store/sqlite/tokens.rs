@@ -1,4 +1,4 @@
-//! Token and password statements of the SQLite backend.
+//! Token and password statements of the SQLite backend, and the counts of wrong passwords.
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqlitePool;
@@ -76,4 +76,76 @@ pub(super) async fn set_password_hash(
         .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Counts a password check; the count before it (see `Store::count_password_check`).
+pub(super) async fn count_password_check(
+    pool: &SqlitePool,
+    username: &str,
+    now: DateTime<Utc>,
+    forget_before: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let mut writer = Writer::statement(pool).await?;
+    let counted: i64 = sqlx::query_scalar(
+        "INSERT INTO password_failures (username, failures, last_at) VALUES (?, 1, ?) \
+         ON CONFLICT (username) DO UPDATE SET \
+         failures = CASE WHEN last_at <= ? THEN 1 ELSE failures + 1 END, \
+         last_at = excluded.last_at \
+         RETURNING failures",
+    )
+    .bind(username)
+    .bind(millis(now))
+    .bind(millis(forget_before))
+    .fetch_one(writer.conn())
+    .await?;
+    writer.commit().await?;
+    Ok(count(counted - 1))
+}
+
+/// The unforgotten count of `username`.
+pub(super) async fn password_failures(
+    pool: &SqlitePool,
+    username: &str,
+    forget_before: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let counted: Option<i64> = sqlx::query_scalar(
+        "SELECT failures FROM password_failures WHERE username = ? AND last_at > ?",
+    )
+    .bind(username)
+    .bind(millis(forget_before))
+    .fetch_optional(pool)
+    .await?;
+    Ok(count(counted.unwrap_or(0)))
+}
+
+/// Forgets `username`'s count.
+pub(super) async fn clear_password_failures(
+    pool: &SqlitePool,
+    username: &str,
+) -> Result<(), StoreError> {
+    let mut writer = Writer::statement(pool).await?;
+    sqlx::query("DELETE FROM password_failures WHERE username = ?")
+        .bind(username)
+        .execute(writer.conn())
+        .await?;
+    writer.commit().await
+}
+
+/// Deletes stale counts.
+pub(super) async fn purge_password_failures(
+    pool: &SqlitePool,
+    before: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut writer = Writer::statement(pool).await?;
+    let done = sqlx::query("DELETE FROM password_failures WHERE last_at <= ?")
+        .bind(millis(before))
+        .execute(writer.conn())
+        .await?;
+    writer.commit().await?;
+    Ok(done.rows_affected())
+}
+
+/// A stored count as a `u32` (saturating; never negative).
+fn count(stored: i64) -> u32 {
+    u32::try_from(stored.max(0)).unwrap_or(u32::MAX)
 }
