@@ -85,6 +85,14 @@ pub struct Config {
     )]
     pub database_max_connections: Option<u32>,
 
+    /// With PostgreSQL: the URL at which the other directory processes sharing the database
+    /// reach this one, for relayed sessions whose two sides arrived at different processes
+    /// (http://HOST:PORT on a private network). Default: http://LISTEN when --listen names
+    /// an address rather than 0.0.0.0 or [::]; without one, such sessions fail and the peers
+    /// retry (through the same process, or by the mailbox).
+    #[arg(long, env = "P2P_CHAT_DIRECTORY_REPLICA_URL", value_name = "URL")]
+    pub replica_url: Option<String>,
+
     /// bcrypt cost for password hashes (4-31); each step doubles the time per hash.
     #[arg(
         long,
@@ -363,6 +371,14 @@ impl Config {
                 header_timeout: Duration::from_secs(self.header_timeout_secs),
             },
         }
+    }
+
+    /// The URL other replicas reach this one at: `--replica-url`, or `http://ADDR` of the
+    /// address actually bound when it is a specific one (not 0.0.0.0 or [::]).
+    pub fn replica_url(&self, bound: SocketAddr) -> Option<String> {
+        self.replica_url
+            .clone()
+            .or_else(|| (!bound.ip().is_unspecified()).then(|| format!("http://{bound}")))
     }
 
     /// The certificate and key files when HTTPS is asked for (clap ensures both or neither).

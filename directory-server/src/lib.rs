@@ -58,8 +58,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 ///
 /// Each request carries its TCP peer address (for [`client_ip`] and rate limiting).
 /// Connections are held to the state's [`connections::ConnectionLimits`]. While it serves,
-/// expired mailbox messages are purged in the background ([`mailbox::purge_periodically`]).
-/// The store is not closed here: the caller owns it (see [`Store::close`]).
+/// expired mailbox messages are purged in the background ([`mailbox::purge_periodically`]),
+/// and a replica of a [`signal::Cluster`] runs its part of it, leaving the cluster when the
+/// server stops. The store is not closed here: the caller owns it (see [`Store::close`]).
 ///
 /// # Errors
 /// I/O errors of the listener.
@@ -136,9 +137,25 @@ where
     let mut server = axum_server::from_tcp(listener.into_std()?)?.acceptor(acceptor);
     limits.configure(server.http_builder());
     let janitor = spawn_janitor(&state);
+    let cluster = state.hub().cluster().cloned();
+    let member = cluster.clone().map(|cluster| {
+        let (apply, rejoin) = (state.clone(), state.clone());
+        tokio::spawn(async move {
+            cluster
+                .run(
+                    move |event| apply.hub().apply(event),
+                    move || rejoin.hub().snapshot(),
+                )
+                .await;
+        })
+    });
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = server.handle(handle).serve(service).await;
     janitor.abort();
+    if let (Some(task), Some(cluster)) = (member, cluster) {
+        task.abort();
+        cluster.leave().await;
+    }
     result
 }
 

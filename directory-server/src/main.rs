@@ -3,10 +3,12 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use p2p_chat_directory::config::{Command, Config};
+use p2p_chat_directory::signal::Cluster;
 use p2p_chat_directory::{AppState, StoreOptions, open_store_with, run, run_tls, tls};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -62,6 +64,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .context("cannot write to stdout")?;
     }
     let settings = config.settings();
+    let postgres = store_is_postgres(&config.database);
+    let cluster = if postgres {
+        let url = config.replica_url(addr);
+        let cluster = Cluster::join(&config.database, url.clone())
+            .await
+            .context("cannot join the other directory processes sharing the database")?;
+        tracing::info!(replica = cluster.replica(), url = ?url, "joined the replicas sharing the database");
+        Some(Arc::new(cluster))
+    } else {
+        None
+    };
     tracing::info!(
         %addr,
         tls = tls.is_some(),
@@ -75,7 +88,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         max_connections = settings.connections.max_connections,
         "listening"
     );
-    let state = AppState::new(store.clone(), settings);
+    let state = match cluster {
+        Some(cluster) => AppState::clustered(store.clone(), settings, cluster),
+        None => AppState::new(store.clone(), settings),
+    };
     let result = match tls {
         Some(tls) => {
             let reload = reload_on_sighup(
@@ -109,6 +125,16 @@ async fn migrate_to(from: &str, to: &str) -> anyhow::Result<()> {
         redact(to),
     );
     Ok(())
+}
+
+/// Whether `url` names a PostgreSQL database (whose directories may run as replicas).
+fn store_is_postgres(url: &str) -> bool {
+    let scheme = url
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    matches!(scheme.as_str(), "postgres" | "postgresql")
 }
 
 /// Hides a password in a database URL (`scheme://user:secret@host` → `scheme://user:***@host`)

@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::limits::{Limiter, RateLimit};
 use crate::mailbox::MailboxLimits;
 use crate::relay::{Relay, RelayLimits};
-use crate::signal::Hub;
+use crate::signal::{Cluster, Hub};
 use crate::store::{Store, StoreError};
 use crate::throttle::LoginBackoff;
 
@@ -116,7 +116,17 @@ impl AppState {
     /// Builds the state from a store (see [`crate::open_store`]) and settings. The bcrypt cost
     /// is clamped to the range bcrypt accepts, a concurrency of 0 counts as 1, and the mailbox
     /// limits are [clamped](MailboxLimits::clamped).
-    pub fn new(store: Arc<dyn Store>, mut settings: Settings) -> Self {
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Self {
+        Self::with_hub(store, settings, Hub::default())
+    }
+
+    /// [`AppState::new`] for one replica of `cluster`: several directory processes sharing
+    /// one PostgreSQL database (see [`crate::signal::Cluster`]).
+    pub fn clustered(store: Arc<dyn Store>, settings: Settings, cluster: Arc<Cluster>) -> Self {
+        Self::with_hub(store, settings, Hub::clustered(cluster))
+    }
+
+    fn with_hub(store: Arc<dyn Store>, mut settings: Settings, hub: Hub) -> Self {
         settings.bcrypt_cost = settings.bcrypt_cost.clamp(MIN_BCRYPT_COST, MAX_BCRYPT_COST);
         settings.hash_concurrency = settings.hash_concurrency.max(1);
         settings.mailbox = settings.mailbox.clamped();
@@ -129,7 +139,7 @@ impl AppState {
                 settings,
                 hasher,
                 limiter,
-                hub: Hub::default(),
+                hub,
                 relay: Relay::new(settings_relay),
             }),
         }

@@ -48,7 +48,7 @@ pub(super) async fn offer(
             "a relay ticket is for meeting another user".into(),
         ));
     }
-    if !state.hub().is_connected(&target) {
+    if !state.hub().is_connected(&target).await {
         return Err(ApiError::NotFound(format!(
             "{target} has no client connected to the directory right now"
         )));

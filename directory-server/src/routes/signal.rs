@@ -97,10 +97,8 @@ pub(super) async fn punch(
             )));
         }
     }
-    let plan = state
-        .hub()
-        .punch(&auth.username, &target)
-        .map_err(|refusal| match refusal {
+    let plan = state.hub().punch(&auth.username, &target).await.map_err(
+        |refusal| match refusal {
             PunchRefusal::NotConnected => ApiError::NotFound(format!(
                 "{target} or you have no client connected to the directory right now (a running \
                  chat window or listen keeps one)"
@@ -113,7 +111,8 @@ pub(super) async fn punch(
             PunchRefusal::TooMany(wait) => ApiError::TooManyRequests {
                 retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
             },
-        })?;
+        },
+    )?;
     tracing::debug!(from = %auth.username, to = %target, delay_ms = plan.delay_ms, "hole punch arranged");
     Ok(Json(plan))
 }

@@ -5,11 +5,9 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use super::{Event, Hub, Recorded};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use p2p_chat_protocol::api::signal::{PunchPlan, ServerSignal};
-use tokio::sync::mpsc;
-
-use super::{Hub, HubInner};
 
 /// Hole punches one user may ask for: 10 at once, then one more every 6 s (10 a minute):
 /// plenty for opening chats, too few to make the directory a scanner of other users' routers.
@@ -69,50 +67,50 @@ impl Hub {
             })
     }
 
-    /// Where a punch reaches `username` (see [`PunchEnd`]), with the queue of that connection:
-    /// its newest connection with a port, of a running client for the `target` of a punch,
-    /// of any kind (a [brief](Hub::join) one first) for the requester.
-    fn punch_end(
-        inner: &HubInner,
-        username: &str,
-        target: bool,
-    ) -> Result<(PunchEnd, mpsc::Sender<super::Push>), PunchRefusal> {
-        let list = inner
+    /// The signaling connections of `username` on every replica, oldest first; those of
+    /// this replica carry an empty replica id.
+    async fn recorded(&self, username: &str) -> Result<Vec<Recorded>, PunchRefusal> {
+        if let Some(cluster) = &self.cluster {
+            let mut list = cluster.connections(username).await.map_err(|err| {
+                tracing::warn!(%err, "cannot read other replicas' signaling connections");
+                PunchRefusal::NotConnected
+            })?;
+            for entry in &mut list {
+                if entry.replica == cluster.replica() {
+                    entry.replica.clear();
+                }
+            }
+            return Ok(list);
+        }
+        let inner = self.lock();
+        Ok(inner
             .connections
             .get(username)
-            .map(|list| {
-                list.iter()
-                    .filter(|c| !(target && c.brief))
-                    .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .map(|c| Recorded {
+                replica: String::new(),
+                id: c.id,
+                addr: c.observed,
+                rtt: c.rtt,
+                brief: c.brief,
             })
-            .filter(|list| !list.is_empty())
-            .ok_or(PunchRefusal::NotConnected)?;
-        let newest = list
-            .iter()
-            .rev()
-            .find_map(|c| Some((c.observed?, *c)))
-            .ok_or(PunchRefusal::NoPort)?;
-        let (addr, connection) = newest;
-        let rtt = connection.rtt.unwrap_or_default();
-        Ok((PunchEnd { addr, rtt }, connection.tx.clone()))
+            .collect())
     }
 
     /// Arranges a hole punch asked for by `from` towards `to`: pushes [`ServerSignal::Punch`]
-    /// to `to`'s newest signaling connection, and returns the plan for `from`. Both wait so
-    /// that they dial at the same moment: the slower side's one-way time (half its round trip)
-    /// after now, each making up the difference to its own. Addresses come only from the
-    /// users' own signaling connections, never from the request.
+    /// to `to`'s newest signaling connection (on whichever replica holds it), and returns the
+    /// plan for `from`. Both wait so that they dial at the same moment: the slower side's
+    /// one-way time (half its round trip) after now, each making up the difference to its
+    /// own. Addresses come only from the users' own signaling connections, never from the
+    /// request.
     ///
     /// # Errors
     /// A [`PunchRefusal`]: either side without a usable signaling connection, or `from` over
     /// its budget of punches (see [`Hub::charge_dial`]).
-    pub fn punch(&self, from: &str, to: &str) -> Result<PunchPlan, PunchRefusal> {
-        let (ours, theirs, tx) = {
-            let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            let (ours, _) = Self::punch_end(&inner, from, false)?;
-            let (theirs, tx) = Self::punch_end(&inner, to, true)?;
-            (ours, theirs, tx)
-        };
+    pub async fn punch(&self, from: &str, to: &str) -> Result<PunchPlan, PunchRefusal> {
+        let (ours, _) = punch_end(&self.recorded(from).await?, false)?;
+        let (theirs, target) = punch_end(&self.recorded(to).await?, true)?;
         self.charge_dial(from).map_err(PunchRefusal::TooMany)?;
         let (our_delay, their_delay) = punch_delays(ours.rtt, theirs.rtt);
         let signal = ServerSignal::Punch {
@@ -120,14 +118,42 @@ impl Hub {
             addr: ours.addr.to_string(),
             delay_ms: millis(their_delay),
         };
-        if tx.try_send(std::sync::Arc::new(signal)).is_err() {
-            return Err(PunchRefusal::NotConnected);
+        match &self.cluster {
+            Some(cluster) if !target.replica.is_empty() => cluster.publish(Event::ToConnection {
+                replica: target.replica,
+                id: target.id,
+                signal,
+            }),
+            _ => {
+                if !self.send_to_connection_here(target.id, std::sync::Arc::new(signal)) {
+                    return Err(PunchRefusal::NotConnected);
+                }
+            }
         }
         Ok(PunchPlan {
             addr: theirs.addr.to_string(),
             delay_ms: millis(our_delay),
         })
     }
+}
+
+/// Where a punch reaches a user with the signaling connections `list` (oldest first), and
+/// which connection that is: its newest connection with a port, of a running client for the
+/// `target` of a punch, of any kind for the requester.
+fn punch_end(list: &[Recorded], target: bool) -> Result<(PunchEnd, Recorded), PunchRefusal> {
+    let mut usable = list.iter().filter(|c| !(target && c.brief)).peekable();
+    if usable.peek().is_none() {
+        return Err(PunchRefusal::NotConnected);
+    }
+    let newest = usable
+        .rev()
+        .find(|c| c.addr.is_some())
+        .ok_or(PunchRefusal::NoPort)?;
+    let end = PunchEnd {
+        addr: newest.addr.ok_or(PunchRefusal::NoPort)?,
+        rtt: newest.rtt.unwrap_or_default(),
+    };
+    Ok((end, newest.clone()))
 }
 
 /// How long each side of a punch waits before dialling, given the round trips of the
@@ -150,16 +176,16 @@ mod tests {
         Some(s.parse().unwrap())
     }
 
-    #[test]
-    fn both_sides_of_a_punch_dial_together_at_the_addresses_their_connections_came_from() {
+    #[tokio::test]
+    async fn both_sides_of_a_punch_dial_together_at_the_addresses_their_connections_came_from() {
         let hub = Hub::default();
-        let (a, _rx_a, _) = hub.join("alice", addr("203.0.113.1:40000"), false);
+        let (a, _rx_a, _) = hub.join("alice", addr("203.0.113.1:40000"), false).await;
         // bob's older connection has no port; the newer one is the one used.
-        let (_b0, mut rx_b0, _) = hub.join("bob", None, false);
-        let (b, mut rx_b, _) = hub.join("bob", addr("203.0.113.2:55555"), false);
-        hub.measured("alice", a, Duration::from_millis(80));
-        hub.measured("bob", b, Duration::from_millis(20));
-        let plan = hub.punch("alice", "bob").unwrap();
+        let (_b0, mut rx_b0, _) = hub.join("bob", None, false).await;
+        let (b, mut rx_b, _) = hub.join("bob", addr("203.0.113.2:55555"), false).await;
+        hub.measured("alice", a, Duration::from_millis(80)).await;
+        hub.measured("bob", b, Duration::from_millis(20)).await;
+        let plan = hub.punch("alice", "bob").await.unwrap();
         assert_eq!(plan.addr, "203.0.113.2:55555");
         // alice is 40 ms away and bob 10 ms: bob waits 30 ms so both dial 40 ms from now.
         assert_eq!(plan.delay_ms, 0);
@@ -181,21 +207,27 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_punch_needs_both_sides_connected_with_a_port_and_is_budgeted_per_requester() {
+    #[tokio::test]
+    async fn a_punch_needs_both_sides_connected_with_a_port_and_is_budgeted_per_requester() {
         let hub = Hub::default();
-        assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NotConnected));
-        let _a = hub.join("alice", addr("203.0.113.1:40000"), false);
-        assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NotConnected));
-        let _b = hub.join("bob", None, false);
-        assert_eq!(hub.punch("alice", "bob"), Err(PunchRefusal::NoPort));
-        let (_, mut rx_c, _) = hub.join("carol", addr("[2001:db8::3]:4000"), false);
+        assert_eq!(
+            hub.punch("alice", "bob").await,
+            Err(PunchRefusal::NotConnected)
+        );
+        let _a = hub.join("alice", addr("203.0.113.1:40000"), false).await;
+        assert_eq!(
+            hub.punch("alice", "bob").await,
+            Err(PunchRefusal::NotConnected)
+        );
+        let _b = hub.join("bob", None, false).await;
+        assert_eq!(hub.punch("alice", "bob").await, Err(PunchRefusal::NoPort));
+        let (_, mut rx_c, _) = hub.join("carol", addr("[2001:db8::3]:4000"), false).await;
         for _ in 0..PUNCH_BURST {
-            let plan = hub.punch("alice", "carol").unwrap();
+            let plan = hub.punch("alice", "carol").await.unwrap();
             assert_eq!(plan.addr, "[2001:db8::3]:4000");
         }
         assert!(matches!(
-            hub.punch("alice", "carol"),
+            hub.punch("alice", "carol").await,
             Err(PunchRefusal::TooMany(wait)) if wait > Duration::ZERO
         ));
         let asked = std::iter::from_fn(|| rx_c.try_recv().ok()).count();
@@ -204,7 +236,7 @@ mod tests {
             "a refused punch asks nothing of carol"
         );
         // carol's own budget is untouched.
-        let _a2 = hub.join("alice", addr("203.0.113.1:40001"), false);
-        assert!(hub.punch("carol", "alice").is_ok());
+        let _a2 = hub.join("alice", addr("203.0.113.1:40001"), false).await;
+        assert!(hub.punch("carol", "alice").await.is_ok());
     }
 }

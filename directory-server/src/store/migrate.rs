@@ -66,6 +66,11 @@ pub(super) fn postgres() -> Migrator {
             "password failures",
             include_str!("../../migrations/postgres/0002_password_failures.sql"),
         ),
+        (
+            3,
+            "replicas",
+            include_str!("../../migrations/postgres/0003_replicas.sql"),
+        ),
     ])
 }
 

@@ -18,6 +18,8 @@ mod reachability;
 mod relay;
 mod session;
 mod signal;
+#[path = "../support/sockets.rs"]
+mod sockets;
 mod support;
 mod tls;
 mod tokens;

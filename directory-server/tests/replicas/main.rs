@@ -8,6 +8,11 @@ mod support;
 #[path = "../support/postgres.rs"]
 mod postgres;
 
+#[path = "../support/sockets.rs"]
+mod sockets;
+
+mod signaling;
+
 use std::time::Duration;
 
 use axum::Router;

@@ -1,0 +1,431 @@
+//! Signaling across replicas: several directory processes sharing one PostgreSQL database
+//! act as one directory for the clients connected to any of them.
+//!
+//! - **Who is connected where** is a table (`signal_connections`, migration 0003), so
+//!   presence (a user's first and last running client), hole punches (where each side's
+//!   signaling connection comes from, and its round trip) and relay offers see connections on
+//!   every replica.
+//! - **Pushes** to connections held by other replicas travel as [`Event`]s over PostgreSQL's
+//!   `LISTEN/NOTIFY` on the channel [`CHANNEL`]; each replica applies the events of the others
+//!   to its own connections. NOTIFY is delivered when the sending transaction commits, in
+//!   about a millisecond on a LAN; a payload is at most 8000 bytes
+//!   (<https://www.postgresql.org/docs/current/sql-notify.html>), far above any signal.
+//! - **Liveness**: each replica refreshes its row in `replicas` every [`ALIVE_EVERY`]; one
+//!   silent for [`REPLICA_TIMEOUT`] (killed, or cut off from the database) is deleted by the
+//!   others together with its connections, whose clients reconnect to a live replica.
+//!
+//! Pushes stay best effort, as within one process: an event published while the listener is
+//! reconnecting is lost, and clients catch up with their periodic reload.
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::Utc;
+use p2p_chat_protocol::api::signal::ServerSignal;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::sync::mpsc;
+
+use crate::store::StoreError;
+
+/// The `LISTEN/NOTIFY` channel of signaling events.
+pub const CHANNEL: &str = "p2p_chat_signal";
+
+/// How often a replica says it is alive: every 5 s.
+pub const ALIVE_EVERY: Duration = Duration::from_secs(5);
+
+/// A replica silent this long is taken for dead: 20 s (four missed refreshes), well under
+/// the 60 s a client waits before it gives up on its signaling connection.
+pub const REPLICA_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Events queued for publishing before more are dropped: 1024.
+const OUTBOX: usize = 1024;
+
+/// Pooled connections of the cluster (beside the store's): 4.
+const POOL: u32 = 4;
+
+/// What one replica asks the others to do with their connections.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// Push `signal` to every running client of `username`.
+    ToUser {
+        /// Who it is for.
+        username: String,
+        /// What to push.
+        signal: ServerSignal,
+    },
+    /// Push `signal` to one connection (the newest of a user with a port: a hole punch).
+    ToConnection {
+        /// The replica holding it.
+        replica: String,
+        /// Its id there.
+        id: u64,
+        /// What to push.
+        signal: ServerSignal,
+    },
+    /// Push `signal` to every running client but those of `except`.
+    Broadcast {
+        /// Whose clients are left out.
+        except: String,
+        /// What to push.
+        signal: ServerSignal,
+    },
+    /// Close every signaling connection of `username`.
+    Disconnect {
+        /// Whose.
+        username: String,
+    },
+}
+
+/// An event with the replica it came from, as it travels.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    origin: String,
+    event: Event,
+}
+
+/// One signaling connection as the cluster records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The replica holding it.
+    pub replica: String,
+    /// Its id there.
+    pub id: u64,
+    /// `IP:PORT` it came from, when that replica saw the port.
+    pub addr: Option<SocketAddr>,
+    /// Its last measured round trip.
+    pub rtt: Option<Duration>,
+    /// A short command's connection.
+    pub brief: bool,
+}
+
+/// A connection this replica holds, as recorded again after it was taken for dead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Held {
+    /// Whose.
+    pub username: String,
+    /// Its id here.
+    pub id: u64,
+    /// `IP:PORT` it came from, when seen.
+    pub addr: Option<SocketAddr>,
+    /// A short command's connection.
+    pub brief: bool,
+}
+
+/// This process's membership in a cluster of replicas.
+pub struct Cluster {
+    pool: PgPool,
+    replica: String,
+    url: Option<String>,
+    outbox: mpsc::Sender<Event>,
+    pending: Mutex<Option<mpsc::Receiver<Event>>>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("replica", &self.replica)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Cluster {
+    /// Joins the cluster of the PostgreSQL database at `database_url` (already migrated by
+    /// [`crate::open_store`]) as a new replica with a random id, reachable by the others at
+    /// `url` (for relayed sessions; `None` when it cannot be reached).
+    ///
+    /// # Errors
+    /// When the database cannot be reached or the random id cannot be drawn.
+    pub async fn join(database_url: &str, url: Option<String>) -> Result<Self, StoreError> {
+        let options: sqlx::postgres::PgConnectOptions = database_url
+            .parse()
+            .map_err(|err: sqlx::Error| StoreError::InvalidUrl(err.to_string()))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL)
+            .connect_with(options.options([("client_min_messages", "warning")]))
+            .await?;
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes)
+            .map_err(|err| StoreError::Corrupt(format!("no random replica id: {err}")))?;
+        let replica: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        sqlx::query("INSERT INTO replicas (replica, url, seen_at) VALUES ($1, $2, $3)")
+            .bind(&replica)
+            .bind(&url)
+            .bind(Utc::now().timestamp_millis())
+            .execute(&pool)
+            .await?;
+        let (outbox, pending) = mpsc::channel(OUTBOX);
+        Ok(Self {
+            pool,
+            replica,
+            url,
+            outbox,
+            pending: Mutex::new(Some(pending)),
+        })
+    }
+
+    /// This replica's id (16 hex digits).
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Queues `event` for the other replicas; dropped (and logged) when the queue is full.
+    pub fn publish(&self, event: Event) {
+        if self.outbox.try_send(event).is_err() {
+            tracing::warn!("signaling events for other replicas are piling up; one dropped");
+        }
+    }
+
+    /// Records connection `id` of `username`; true when it is the user's first running
+    /// client on any replica (a brief one never is).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn opened(
+        &self,
+        username: &str,
+        id: u64,
+        addr: Option<SocketAddr>,
+        brief: bool,
+    ) -> Result<bool, StoreError> {
+        // The SELECT sees the table as it was before the INSERT (one snapshot).
+        let running: i64 = sqlx::query_scalar(
+            "WITH added AS (INSERT INTO signal_connections \
+             (replica, id, username, addr, brief, opened_at) VALUES ($1, $2, $3, $4, $5, $6)) \
+             SELECT COUNT(*) FROM signal_connections WHERE username = $3 AND NOT brief",
+        )
+        .bind(&self.replica)
+        .bind(id_column(id))
+        .bind(username)
+        .bind(addr.map(|a| a.to_string()))
+        .bind(brief)
+        .bind(Utc::now().timestamp_millis())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(!brief && running == 0)
+    }
+
+    /// Forgets connection `id` of `username`; true when it was the user's last running
+    /// client on any replica.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn closed(&self, username: &str, id: u64) -> Result<bool, StoreError> {
+        let (brief, others): (Option<bool>, i64) = sqlx::query_as(
+            "WITH gone AS (DELETE FROM signal_connections WHERE replica = $1 AND id = $2 \
+             RETURNING brief) \
+             SELECT (SELECT brief FROM gone), (SELECT COUNT(*) FROM signal_connections \
+             WHERE username = $3 AND NOT brief AND NOT (replica = $1 AND id = $2))",
+        )
+        .bind(&self.replica)
+        .bind(id_column(id))
+        .bind(username)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(brief == Some(false) && others == 0)
+    }
+
+    /// Records the round trip just measured on connection `id`.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn measured(&self, id: u64, rtt: Duration) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signal_connections SET rtt_ms = $3 WHERE replica = $1 AND id = $2")
+            .bind(&self.replica)
+            .bind(id_column(id))
+            .bind(i32::try_from(rtt.as_millis()).unwrap_or(i32::MAX))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The signaling connections of `username` on every replica, oldest first.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn connections(&self, username: &str) -> Result<Vec<Recorded>, StoreError> {
+        type Row = (String, i64, Option<String>, Option<i32>, bool);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT replica, id, addr, rtt_ms, brief FROM signal_connections \
+             WHERE username = $1 ORDER BY opened_at, id",
+        )
+        .bind(username)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(replica, id, addr, rtt, brief)| Recorded {
+                replica,
+                id: u64::try_from(id).unwrap_or_default(),
+                addr: addr.and_then(|a| a.parse().ok()),
+                rtt: rtt.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))),
+                brief,
+            })
+            .collect())
+    }
+
+    /// The URL at which `replica` said other replicas reach it, if it is alive and said one.
+    ///
+    /// # Errors
+    /// Database failures.
+    pub async fn url_of(&self, replica: &str) -> Result<Option<String>, StoreError> {
+        let url: Option<Option<String>> =
+            sqlx::query_scalar("SELECT url FROM replicas WHERE replica = $1")
+                .bind(replica)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(url.flatten())
+    }
+
+    /// Leaves the cluster: this replica's row and connections are deleted at once (a clean
+    /// shutdown), rather than after [`REPLICA_TIMEOUT`].
+    pub async fn leave(&self) {
+        let done = sqlx::query("DELETE FROM replicas WHERE replica = $1")
+            .bind(&self.replica)
+            .execute(&self.pool)
+            .await;
+        if let Err(err) = done {
+            tracing::warn!(%err, "cannot leave the cluster of replicas");
+        }
+        self.pool.close().await;
+    }
+
+    /// Runs the replica's side of the cluster until aborted: publishes queued events,
+    /// applies the other replicas' events with `apply`, says every [`ALIVE_EVERY`] that this
+    /// replica is alive (re-joining with `rejoin` if it was taken for dead), and deletes
+    /// replicas silent for [`REPLICA_TIMEOUT`]. Call once.
+    pub async fn run(
+        &self,
+        apply: impl Fn(Event) + Send + Sync,
+        rejoin: impl Fn() -> Vec<Held> + Send + Sync,
+    ) {
+        let Some(mut pending) = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        else {
+            return;
+        };
+        let mut listener = None;
+        let mut alive = tokio::time::interval(ALIVE_EVERY);
+        alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if listener.is_none() {
+                listener = self.listen().await;
+            }
+            tokio::select! {
+                event = pending.recv() => match event {
+                    Some(event) => self.notify(event).await,
+                    None => return,
+                },
+                _ = alive.tick() => self.keep_alive(&rejoin).await,
+                note = next_notification(&mut listener) => match note {
+                    Some(payload) => match serde_json::from_str::<Envelope>(&payload) {
+                        Ok(envelope) if envelope.origin != self.replica => apply(envelope.event),
+                        Ok(_) => {}
+                        Err(err) => tracing::warn!(%err, "unreadable signaling event"),
+                    },
+                    None => {
+                        listener = None;
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                },
+            }
+        }
+    }
+
+    async fn listen(&self) -> Option<PgListener> {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for other replicas' signaling events");
+                return None;
+            }
+        };
+        match listener.listen(CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for other replicas' signaling events");
+                None
+            }
+        }
+    }
+
+    async fn notify(&self, event: Event) {
+        let envelope = Envelope {
+            origin: self.replica.clone(),
+            event,
+        };
+        let Ok(payload) = serde_json::to_string(&envelope) else {
+            return;
+        };
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(&self.pool)
+            .await;
+        if let Err(err) = sent {
+            tracing::warn!(%err, "cannot publish a signaling event to other replicas");
+        }
+    }
+
+    async fn keep_alive(&self, rejoin: &(impl Fn() -> Vec<Held> + Send + Sync)) {
+        let now = Utc::now().timestamp_millis();
+        let result: Result<(), sqlx::Error> = async {
+            let refreshed = sqlx::query("UPDATE replicas SET seen_at = $2 WHERE replica = $1")
+                .bind(&self.replica)
+                .bind(now)
+                .execute(&self.pool)
+                .await?;
+            sqlx::query("DELETE FROM replicas WHERE seen_at < $1")
+                .bind(now - ms(REPLICA_TIMEOUT))
+                .execute(&self.pool)
+                .await?;
+            if refreshed.rows_affected() == 0 {
+                // Taken for dead (cut off from the database for a while): back in, with the
+                // connections this replica still holds.
+                tracing::warn!("this replica was taken for dead by the others; rejoining");
+                sqlx::query("INSERT INTO replicas (replica, url, seen_at) VALUES ($1, $2, $3)")
+                    .bind(&self.replica)
+                    .bind(&self.url)
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?;
+                for held in rejoin() {
+                    let _ = self
+                        .opened(&held.username, held.id, held.addr, held.brief)
+                        .await;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(err) = result {
+            tracing::warn!(%err, "cannot tell other replicas this one is alive");
+        }
+    }
+}
+
+/// The next notification's payload; `None` when the listener is gone or failed (then the
+/// caller connects again).
+async fn next_notification(listener: &mut Option<PgListener>) -> Option<String> {
+    match listener {
+        Some(l) => match l.try_recv().await {
+            Ok(Some(note)) => Some(note.payload().to_owned()),
+            Ok(None) | Err(_) => None,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// A connection id as stored (ids count up from 0 in each process, far below `i64::MAX`).
+fn id_column(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,48 @@
+//! A signaling WebSocket client for tests: open `/signal` with a token, read the next
+//! signal.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use p2p_chat_protocol::api::signal::{SIGNAL_PATH, ServerSignal};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, client_async};
+
+/// An open signaling connection.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens `/signal` on `addr` with `token`; the HTTP status of a refusal otherwise.
+pub async fn open(addr: std::net::SocketAddr, token: Option<&str>) -> Result<Socket, u16> {
+    let mut request = format!("ws://{addr}{SIGNAL_PATH}")
+        .into_client_request()
+        .unwrap();
+    if let Some(token) = token {
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    let stream = TcpStream::connect(addr).await.unwrap();
+    match client_async(request, MaybeTlsStream::Plain(stream)).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The next signal on `socket` (control frames skipped).
+pub async fn next(socket: &mut Socket) -> ServerSignal {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a signal in time")
+            .expect("socket open")
+            .expect("a frame");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
