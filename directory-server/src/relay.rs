@@ -18,6 +18,8 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
+pub mod forward;
+
 /// How long a ticket waits for its two sides: 10 s.
 pub const PAIR_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -79,6 +81,8 @@ const BUFFER: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct Relay {
     limits: RelayLimits,
+    /// The replica id that starts each ticket (`REPLICA.HEX`), in a cluster of replicas.
+    issuer: Option<String>,
     state: Mutex<State>,
     sessions: Arc<Semaphore>,
 }
@@ -142,9 +146,25 @@ impl Relay {
     pub fn new(limits: RelayLimits) -> Self {
         Self {
             limits,
+            issuer: None,
             state: Mutex::new(State::default()),
             sessions: Arc::new(Semaphore::new(limits.max_sessions.max(1))),
         }
+    }
+
+    /// The relay of replica `replica` of a cluster: its tickets start with `replica.`, so
+    /// that the other replicas pass requests for them on to this one
+    /// ([`forward::forward`]).
+    pub fn issued_by(self, replica: &str) -> Self {
+        Self {
+            issuer: Some(replica.to_owned()),
+            ..self
+        }
+    }
+
+    /// Whether `ticket` was issued by another replica, and which.
+    pub fn foreign<'t>(&self, ticket: &'t str) -> Option<&'t str> {
+        forward::issuer(ticket).filter(|&replica| self.issuer.as_deref() != Some(replica))
     }
 
     /// Its limits.
@@ -180,7 +200,11 @@ impl Relay {
         }
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|_| Refusal::Busy)?;
-        let ticket: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let ticket = match &self.issuer {
+            Some(replica) => format!("{replica}.{hex}"),
+            None => hex,
+        };
         state.tickets.insert(
             ticket.clone(),
             Ticket {

@@ -132,7 +132,10 @@ impl AppState {
         settings.mailbox = settings.mailbox.clamped();
         let hasher = PasswordHasher::new(settings.bcrypt_cost, settings.hash_concurrency);
         let limiter = settings.rate_limit.map(Limiter::new);
-        let settings_relay = settings.relay;
+        let relay = match hub.cluster() {
+            Some(cluster) => Relay::new(settings.relay).issued_by(cluster.replica()),
+            None => Relay::new(settings.relay),
+        };
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -140,7 +143,7 @@ impl AppState {
                 hasher,
                 limiter,
                 hub,
-                relay: Relay::new(settings_relay),
+                relay,
             }),
         }
     }

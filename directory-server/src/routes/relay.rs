@@ -15,6 +15,7 @@ use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
 use crate::relay::Refusal;
+use crate::relay::forward::forward;
 use crate::state::AppState;
 
 fn refused(refusal: Refusal) -> ApiError {
@@ -68,19 +69,40 @@ pub(super) async fn offer(
     Ok((StatusCode::CREATED, Json(RelayTicket { ticket })))
 }
 
+/// Passes a request for a ticket that replica `replica` issued on to it (see
+/// [`crate::relay::forward`]).
+async fn pass_on(state: &AppState, replica: &str, request: Request) -> Result<Response, ApiError> {
+    let url = match state.hub().cluster() {
+        Some(cluster) => cluster.url_of(replica).await?,
+        None => None,
+    };
+    let url = url.ok_or_else(|| {
+        ApiError::PathUnavailable(
+            "the directory process that issued this relay ticket is gone or cannot be reached \
+             by the others (see --replica-url); ask for a new ticket"
+                .into(),
+        )
+    })?;
+    forward(&url, request).await
+}
+
 /// `DELETE /relay/{ticket}`: one of the ticket's users declines it; 204, or 404 when no
 /// waiting ticket is theirs.
 pub(super) async fn decline(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiPath(ticket): ApiPath<String>,
-) -> Result<StatusCode, ApiError> {
+    request: Request,
+) -> Result<Response, ApiError> {
+    if let Some(replica) = state.relay().foreign(&ticket) {
+        return pass_on(&state, replica, request).await;
+    }
     state
         .relay()
         .decline(&ticket, &auth.username)
         .map_err(refused)?;
     tracing::debug!(username = %auth.username, "relay ticket declined");
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /relay/{ticket}` with `Upgrade: p2p-chat-relay`: 101, then the connection is one
@@ -91,6 +113,9 @@ pub(super) async fn join(
     ApiPath(ticket): ApiPath<String>,
     mut request: Request,
 ) -> Result<Response, ApiError> {
+    if let Some(replica) = state.relay().foreign(&ticket) {
+        return pass_on(&state, replica, request).await;
+    }
     let upgrade = request
         .headers()
         .get(header::UPGRADE)

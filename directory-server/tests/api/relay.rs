@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use p2p_chat_directory::relay::RelayLimits;
 use p2p_chat_directory::{AppState, Settings, app, run};
-use p2p_chat_protocol::api::signal::{RELAY_UPGRADE, ServerSignal};
+use p2p_chat_protocol::api::signal::ServerSignal;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::signal::{next, open};
+use crate::sockets::{join, read_exactly};
 use crate::support::{call, fast_settings, login, memory_state, register};
 
 /// A directory with `relay` limits on a real socket; returns its router (for plain calls),
@@ -28,36 +29,6 @@ async fn directory(relay: RelayLimits) -> (axum::Router, std::net::SocketAddr, S
     }
     let (alice, bob) = (login(&router, "alice").await, login(&router, "bob").await);
     (router, addr, alice, bob)
-}
-
-/// Joins `ticket` as the owner of `token`: the upgraded byte stream, or the refusal's status.
-async fn join(
-    addr: std::net::SocketAddr,
-    ticket: &str,
-    token: &str,
-) -> Result<reqwest::Upgraded, u16> {
-    p2p_chat_directory::tls::install_crypto_provider();
-    let response = reqwest::Client::new()
-        .get(format!("http://{addr}/relay/{ticket}"))
-        .bearer_auth(token)
-        .header("upgrade", RELAY_UPGRADE)
-        .header("connection", "upgrade")
-        .send()
-        .await
-        .unwrap();
-    if response.status().as_u16() != 101 {
-        return Err(response.status().as_u16());
-    }
-    Ok(response.upgrade().await.unwrap())
-}
-
-async fn read_exactly(stream: &mut reqwest::Upgraded, n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut buf))
-        .await
-        .expect("bytes in time")
-        .expect("read");
-    buf
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Signaling across replicas on real sockets: clients connected to different replicas see
-//! each other's presence and mail notices, and can punch and ask for the relay.
+//! each other's presence and mail notices, can punch, and meet on the relay.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,8 +12,9 @@ use p2p_chat_directory::{AppState, app, open_store, run};
 use p2p_chat_protocol::api::encode_sealed;
 use p2p_chat_protocol::api::signal::ServerSignal;
 use serde_json::json;
+use tokio::io::AsyncWriteExt;
 
-use crate::sockets::{Socket, next, open};
+use crate::sockets::{Socket, join, next, open, read_exactly};
 use crate::support::{call, fast_settings, login, register};
 
 /// One replica serving on a loopback socket.
@@ -111,13 +112,47 @@ async fn clients_on_different_replicas_see_presence_mail_punches_and_relay_offer
         ServerSignal::Punch { from, .. } if from == "bob"
     ));
 
-    // A relay ticket asked on A reaches bob on B.
-    let ticket = call(&a.router, "POST", "/relay/bob", None, Some(&alice)).await;
-    assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.text);
-    assert!(matches!(
-        next_about(&mut bob_socket, "").await,
-        ServerSignal::RelayOffer { from, .. } if from == "alice"
-    ));
+    // A relay ticket asked on A reaches bob on B; alice joins on A, bob on B (which passes
+    // him on to A, where the ticket was issued), and bytes flow both ways.
+    let reply = call(&a.router, "POST", "/relay/bob", None, Some(&alice)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let ticket = reply.json["ticket"].as_str().unwrap().to_owned();
+    let ServerSignal::RelayOffer {
+        from,
+        ticket: offered,
+    } = next_about(&mut bob_socket, "").await
+    else {
+        panic!("bob is offered the relay")
+    };
+    assert_eq!(
+        (from.as_str(), offered.as_str()),
+        ("alice", ticket.as_str())
+    );
+    let alice_side = tokio::spawn({
+        let (addr, ticket, alice) = (a.addr, ticket.clone(), alice.clone());
+        async move { join(addr, &ticket, &alice).await }
+    });
+    let mut bob_side = join(b.addr, &ticket, &bob)
+        .await
+        .expect("bob joins through B");
+    let mut alice_side = alice_side.await.unwrap().expect("alice joins on A");
+    alice_side.write_all(b"hello over the relay").await.unwrap();
+    assert_eq!(
+        read_exactly(&mut bob_side, 20).await,
+        b"hello over the relay"
+    );
+    bob_side.write_all(b"hi back").await.unwrap();
+    assert_eq!(read_exactly(&mut alice_side, 7).await, b"hi back");
+    // A ticket of a replica that is gone is refused clearly, not hung on.
+    let reply = call(
+        &b.router,
+        "DELETE",
+        "/relay/ffffffffffffffff.00ff",
+        None,
+        Some(&bob),
+    )
+    .await;
+    reply.error(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
 
     // bob's last connection closes on B: alice hears he is offline, on A.
     bob_socket.close(None).await.unwrap();

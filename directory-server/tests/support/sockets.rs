@@ -1,10 +1,11 @@
-//! A signaling WebSocket client for tests: open `/signal` with a token, read the next
-//! signal.
+//! Clients of the directory's sockets for tests: open `/signal` with a token and read the
+//! next signal; join a relay ticket and read from the relayed stream.
 
 use std::time::Duration;
 
 use futures::StreamExt;
-use p2p_chat_protocol::api::signal::{SIGNAL_PATH, ServerSignal};
+use p2p_chat_protocol::api::signal::{RELAY_UPGRADE, SIGNAL_PATH, ServerSignal};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -45,4 +46,35 @@ pub async fn next(socket: &mut Socket) -> ServerSignal {
             return serde_json::from_str(&text).unwrap();
         }
     }
+}
+
+/// Joins `ticket` as the owner of `token`: the upgraded byte stream, or the refusal's status.
+pub async fn join(
+    addr: std::net::SocketAddr,
+    ticket: &str,
+    token: &str,
+) -> Result<reqwest::Upgraded, u16> {
+    p2p_chat_directory::tls::install_crypto_provider();
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/relay/{ticket}"))
+        .bearer_auth(token)
+        .header("upgrade", RELAY_UPGRADE)
+        .header("connection", "upgrade")
+        .send()
+        .await
+        .unwrap();
+    if response.status().as_u16() != 101 {
+        return Err(response.status().as_u16());
+    }
+    Ok(response.upgrade().await.unwrap())
+}
+
+/// Reads exactly `n` bytes from a relayed stream; fails after 10 s.
+pub async fn read_exactly(stream: &mut reqwest::Upgraded, n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut buf))
+        .await
+        .expect("bytes in time")
+        .expect("read");
+    buf
 }
