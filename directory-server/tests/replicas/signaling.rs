@@ -182,3 +182,71 @@ async fn clients_on_different_replicas_see_presence_mail_punches_and_relay_offer
     a.server.abort();
     b.server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_silent_for_the_timeout_is_forgotten_with_its_connections() {
+    use p2p_chat_directory::signal::REPLICA_TIMEOUT;
+    let url = tokio::task::spawn_blocking(crate::postgres::database)
+        .await
+        .unwrap();
+    let store = open_store(&url).await.unwrap();
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let timeout = i64::try_from(REPLICA_TIMEOUT.as_millis()).unwrap();
+    // One replica silent for longer than the timeout, one that spoke just now; each holds a
+    // running client.
+    for (replica, seen_at, user) in [
+        ("dead000000000000", now - timeout - 1000, "ghost"),
+        ("live000000000000", now, "carol"),
+    ] {
+        sqlx::query("INSERT INTO replicas (replica, seen_at) VALUES ($1, $2)")
+            .bind(replica)
+            .bind(seen_at)
+            .execute(&db)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO signal_connections (replica, id, username, addr, brief, opened_at) \
+             VALUES ($1, 0, $2, '127.0.0.1:9', FALSE, $3)",
+        )
+        .bind(replica)
+        .bind(user)
+        .bind(seen_at)
+        .execute(&db)
+        .await
+        .unwrap();
+    }
+    drop(store);
+    let a = replica(&url).await;
+    for name in ["alice", "ghost", "carol"] {
+        register(&a.router, name, 4000).await;
+    }
+    let alice = login(&a.router, "alice").await;
+    // The new replica's first round forgets the dead one: ghost has nobody to offer a relay
+    // to, while carol, on the live replica, still has.
+    crate::support::eventually("the dead replica is forgotten", || {
+        let (router, alice) = (a.router.clone(), alice.clone());
+        async move {
+            call(&router, "POST", "/relay/ghost", None, Some(&alice))
+                .await
+                .status
+                == StatusCode::NOT_FOUND
+        }
+    })
+    .await;
+    let offered = call(&a.router, "POST", "/relay/carol", None, Some(&alice)).await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.text);
+    let left: Vec<String> = sqlx::query_scalar("SELECT replica FROM replicas ORDER BY replica")
+        .fetch_all(&db)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&"live000000000000".to_owned()), "{left:?}");
+    let ghosts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM signal_connections WHERE username = 'ghost'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    assert_eq!(ghosts, 0, "its connections went with it");
+    a.server.abort();
+}

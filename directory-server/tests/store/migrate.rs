@@ -105,6 +105,41 @@ async fn a_sqlite_directory_moves_to_postgresql_whole() {
     );
     new.close().await;
 
+    // deploy.md's backup: pg_dump while it runs, pg_restore into a new database.
+    let dump = dir.path().join("directory.dump");
+    let restored = crate::postgres::database();
+    for (program, args) in [
+        (
+            "pg_dump",
+            vec![
+                "--format=custom".to_owned(),
+                format!("--file={}", dump.display()),
+                crate::postgres::name_of(&pg_url).to_owned(),
+            ],
+        ),
+        (
+            "pg_restore",
+            vec![
+                format!("--dbname={}", crate::postgres::name_of(&restored)),
+                dump.display().to_string(),
+            ],
+        ),
+    ] {
+        let out = crate::postgres::tool(program).args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let copy = open_store(&restored).await.unwrap();
+    assert_eq!(copy.list_clients(None, 100).await.unwrap(), before);
+    assert_eq!(
+        copy.fetch_mail("alice", None, 10, far).await.unwrap(),
+        fetched
+    );
+    copy.close().await;
+
     // Never into a directory that has accounts; the SQLite file is untouched.
     let (ok, _, err) = migrate(&["migrate-to", &pg_url, "--database", &sqlite_url]);
     assert!(!ok);

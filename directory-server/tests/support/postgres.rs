@@ -60,6 +60,27 @@ pub fn database() -> String {
     format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
 }
 
+/// One of PostgreSQL's client programs (`pg_dump`, `pg_restore`, `psql`, …) aimed at the test
+/// server as its superuser: `-h 127.0.0.1 -p PORT -U postgres` are given; add the rest.
+pub fn tool(program: &str) -> Command {
+    let server = SERVER.get_or_init(start);
+    let mut command = Command::new(server.bin.join(program));
+    command.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &server.port.to_string(),
+        "-U",
+        "postgres",
+    ]);
+    command
+}
+
+/// The database name at the end of a URL from [`database`].
+pub fn name_of(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or_default()
+}
+
 /// The folder of PostgreSQL's server programs: the newest `/usr/lib/postgresql/N/bin` (where
 /// Debian puts them), else the folder of `pg_ctl` on the PATH.
 fn bin_dir() -> PathBuf {
