@@ -11,6 +11,7 @@ mod procs;
 mod proxy;
 mod pty;
 mod relay;
+mod replicas;
 mod scripts;
 mod trust;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::procs::{Directory, Running, client_bin, free_port, register_at, run_client};
 
 /// The block that starts at the line containing `start` in `text`, through its matching `}`.
-fn block(text: &str, start: &str) -> String {
+pub(crate) fn block(text: &str, start: &str) -> String {
     let at = text
         .find(start)
         .unwrap_or_else(|| panic!("no {start:?} in deploy.md"));
@@ -31,19 +31,25 @@ fn block(text: &str, start: &str) -> String {
     panic!("{start:?} is not closed in deploy.md")
 }
 
-/// The example of deploy.md in the code fence for `language`, with the directory's address
-/// (127.0.0.1:27182) replaced by `directory`'s.
-fn example(language: &str, directory: &Directory) -> String {
-    let deploy = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploy.md"))
-        .expect("docs/deploy.md");
+/// docs/deploy.md.
+pub(crate) fn deploy_md() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/deploy.md"))
+        .expect("docs/deploy.md")
+}
+
+/// The example of deploy.md in the first code fence for `language` that passes to the
+/// directory's address (127.0.0.1:27182), with that address replaced by `upstream`.
+fn example(language: &str, upstream: &str) -> String {
+    let deploy = deploy_md();
     let fence = format!("```{language}\n");
-    let at = deploy
-        .find(&fence)
-        .unwrap_or_else(|| panic!("no {language} example in deploy.md"));
-    let example = &deploy[at + fence.len()..];
-    let example = &example[..example.find("```").expect("a closed fence")];
-    assert!(example.contains("127.0.0.1:27182"), "{example}");
-    let upstream = directory.url.trim_start_matches("http://");
+    let example = deploy
+        .match_indices(&fence)
+        .map(|(at, _)| {
+            let example = &deploy[at + fence.len()..];
+            &example[..example.find("```").expect("a closed fence")]
+        })
+        .find(|example| example.contains("127.0.0.1:27182"))
+        .unwrap_or_else(|| panic!("no {language} example passing to 127.0.0.1:27182 in deploy.md"));
     example.replace("127.0.0.1:27182", upstream)
 }
 
@@ -59,7 +65,16 @@ fn wait_listening(port: u16, what: &str) {
 /// nginx on a free port of 127.0.0.1 and ::1 with deploy.md's `location` and `map` blocks,
 /// passing to `directory`; the port.
 fn nginx_in_front_of(directory: &Directory, dir: &Path) -> (Running, u16) {
-    let example = example("nginx", directory);
+    let port = free_port();
+    let upstream = directory.url.trim_start_matches("http://");
+    (nginx(dir, "", &[(port, upstream.to_owned())]), port)
+}
+
+/// nginx with `http` (upstream blocks, say) in its http block, and for each `(port, target)` a
+/// server on 127.0.0.1 and ::1 at `port` with deploy.md's `location` block passing to
+/// `http://target` (an address, or an upstream's name), and deploy.md's `map` blocks.
+pub(crate) fn nginx(dir: &Path, http: &str, fronts: &[(u16, String)]) -> Running {
+    let example = example("nginx", "DIRECTORY");
     let location = block(&example, "location / {");
     // Every `map` block (they go in the http block).
     let maps: Vec<String> = example
@@ -67,7 +82,15 @@ fn nginx_in_front_of(directory: &Directory, dir: &Path) -> (Running, u16) {
         .map(|(at, _)| block(&example[at..], "map $"))
         .collect();
     let map = maps.join("\n");
-    let port = free_port();
+    let servers: String = fronts
+        .iter()
+        .map(|(port, target)| {
+            let location = location.replace("DIRECTORY", target);
+            format!(
+                "server {{\n listen 127.0.0.1:{port};\n listen [::1]:{port};\n {location}\n}}\n"
+            )
+        })
+        .collect();
     let d = dir.display();
     let conf = format!(
         "user root;
@@ -83,11 +106,8 @@ http {{
     uwsgi_temp_path {d}/nginx-uwsgi;
     scgi_temp_path {d}/nginx-scgi;
     {map}
-    server {{
-        listen 127.0.0.1:{port};
-        listen [::1]:{port};
-        {location}
-    }}
+    {http}
+    {servers}
 }}
 "
     );
@@ -103,15 +123,18 @@ http {{
         .spawn()
         .expect("start nginx (Debian's nginx-light)");
     let running = Running(child);
-    wait_listening(port, "nginx");
-    (running, port)
+    for (port, _) in fronts {
+        wait_listening(*port, "nginx");
+    }
+    running
 }
 
 /// Caddy on a free port of 127.0.0.1 and ::1 with deploy.md's site, served over plain HTTP
 /// there (no certificate to fetch in a test), passing to `directory`; the port.
 fn caddy_in_front_of(directory: &Directory, dir: &Path) -> (Running, u16) {
     let port = free_port();
-    let site = example("caddyfile", directory).replace(
+    let upstream = directory.url.trim_start_matches("http://");
+    let site = example("caddyfile", upstream).replace(
         "directory.example.org {",
         &format!("http://127.0.0.1:{port}, http://[::1]:{port} {{\n    bind 127.0.0.1 [::1]"),
     );
