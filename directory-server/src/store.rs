@@ -29,6 +29,10 @@ pub const TOKEN_HASH_BYTES: usize = 32;
 /// A token as the store sees it: the SHA-256 of the secret the client holds.
 pub type TokenHash = [u8; TOKEN_HASH_BYTES];
 
+/// The database driver's error inside a [`StoreError`] (sqlx's, or rusqlite's for the SQLite
+/// backend's reads).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -47,16 +51,17 @@ pub enum StoreError {
     /// The database URL could not be parsed.
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
-    /// The database cannot be reached: pool closed or timed out, I/O error, crashed worker.
+    /// The database cannot be reached: pool closed or timed out, I/O error, crashed worker,
+    /// busy beyond the timeout.
     #[error("database unavailable: {0}")]
-    Unavailable(sqlx::Error),
+    Unavailable(BoxError),
     /// The disk under the database is full (SQLite's `SQLITE_FULL`): the write was not made.
     /// It succeeds again once there is space; nothing needs restarting.
     #[error("the database's disk is full: {0}")]
-    DiskFull(sqlx::Error),
+    DiskFull(BoxError),
     /// The database answered with an error.
     #[error("{0}")]
-    Backend(sqlx::Error),
+    Backend(BoxError),
     /// The embedded migrations could not be applied.
     #[error("cannot apply database migrations: {0}")]
     Migrate(sqlx::migrate::MigrateError),
@@ -80,13 +85,13 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err),
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.into()),
             sqlx::Error::Database(ref db) => match classify(db.as_ref()) {
-                Some(Trouble::DiskFull) => StoreError::DiskFull(err),
-                Some(Trouble::Unavailable) => StoreError::Unavailable(err),
-                None => StoreError::Backend(err),
+                Some(Trouble::DiskFull) => StoreError::DiskFull(err.into()),
+                Some(Trouble::Unavailable) => StoreError::Unavailable(err.into()),
+                None => StoreError::Backend(err.into()),
             },
-            other => StoreError::Backend(other),
+            other => StoreError::Backend(other.into()),
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 mod mailbox;
+mod read;
 mod tokens;
 mod write;
 
@@ -37,15 +38,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
-}
-
-/// Columns of [`ClientRow`], in the order [`client_row`] expects; a macro so that queries stay
-/// `&'static str` literals built with `concat!`.
-macro_rules! client_columns {
-    () => {
-        "username, host, port, public_key, observed_host, registered_at, last_seen, heartbeat_at, \
-         candidates, relay_only"
-    };
+    /// Plain connections for reads of a database file; `None` for an in-memory database,
+    /// which only the pool's one connection can see.
+    readers: Option<std::sync::Arc<read::Readers>>,
 }
 
 impl SqliteStore {
@@ -84,9 +79,11 @@ impl SqliteStore {
         } else {
             pool_options.max_connections(max_connections.max(1))
         };
+        let readers = (!in_memory)
+            .then(|| std::sync::Arc::new(read::Readers::new(options.get_filename().to_owned())));
         let pool = pool_options.connect_with(options).await?;
         super::migrate::sqlite().run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, readers })
     }
 }
 
@@ -157,12 +154,10 @@ impl Store for SqliteStore {
     }
 
     async fn client(&self, username: &str) -> Result<Option<ClientRow>, StoreError> {
-        let sql = concat!(
-            "SELECT ",
-            client_columns!(),
-            " FROM clients WHERE username = ?"
-        );
-        sqlx::query_as::<_, RawClientRow>(sql)
+        if let Some(readers) = &self.readers {
+            return readers.client(username);
+        }
+        sqlx::query_as::<_, RawClientRow>(read::CLIENT)
             .bind(username)
             .fetch_optional(&self.pool)
             .await?
@@ -171,12 +166,13 @@ impl Store for SqliteStore {
     }
 
     async fn password_hash(&self, username: &str) -> Result<Option<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT password_hash FROM clients WHERE username = ?")
-                .bind(username)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        if let Some(readers) = &self.readers {
+            return readers.password_hash(username);
+        }
+        Ok(sqlx::query_scalar(read::PASSWORD_HASH)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     async fn list_clients(
@@ -184,15 +180,13 @@ impl Store for SqliteStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ClientRow>, StoreError> {
-        // `username > ''` matches every row, so one statement serves both cases. SQLite
-        // compares TEXT bytewise (BINARY collation), which is the documented page order.
-        let sql = concat!(
-            "SELECT ",
-            client_columns!(),
-            " FROM clients WHERE username > ? ORDER BY username LIMIT ?"
-        );
-        sqlx::query_as::<_, RawClientRow>(sql)
-            .bind(after.unwrap_or(""))
+        // `username > ''` matches every row, so one statement serves both cases.
+        let after = after.unwrap_or("");
+        if let Some(readers) = &self.readers {
+            return readers.page(after, limit);
+        }
+        sqlx::query_as::<_, RawClientRow>(read::PAGE)
+            .bind(after)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?
@@ -212,7 +206,7 @@ impl Store for SqliteStore {
             "candidates = COALESCE(?, candidates), relay_only = COALESCE(?, relay_only) ",
             "WHERE username = ? ",
             "RETURNING ",
-            client_columns!()
+            read::client_columns!()
         );
         let mut writer = Writer::statement(&self.pool).await?;
         let row = sqlx::query_as::<_, RawClientRow>(sql)
@@ -291,6 +285,9 @@ impl Store for SqliteStore {
         hash: &TokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
+        if let Some(readers) = &self.readers {
+            return readers.token_owner(&hash[..], millis(now));
+        }
         tokens::owner(&self.pool, hash, now).await
     }
 
@@ -313,7 +310,13 @@ impl Store for SqliteStore {
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<Vec<MailRow>, StoreError> {
-        mailbox::fetch(&self.pool, recipient, after, limit, now).await
+        // Hyphenated lower-case UUIDs have one length and sort as text like their bytes, and
+        // every id sorts after ''.
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
+        if let Some(readers) = &self.readers {
+            return readers.mail(recipient, &after, millis(now), limit);
+        }
+        mailbox::fetch(&self.pool, recipient, &after, limit, now).await
     }
 
     async fn delete_mail(
@@ -343,6 +346,11 @@ impl Store for SqliteStore {
         username: &str,
         forget_before: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
+        if let Some(readers) = &self.readers {
+            return Ok(tokens::count(
+                readers.failures(username, millis(forget_before))?,
+            ));
+        }
         tokens::password_failures(&self.pool, username, forget_before).await
     }
 
@@ -355,6 +363,9 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Some(readers) = &self.readers {
+            readers.close();
+        }
         self.pool.close().await;
     }
 }

@@ -64,27 +64,22 @@ async fn insert(tx: &mut Writer, mail: &NewMail, size: i64) -> Result<(), StoreE
     Ok(())
 }
 
-/// Up to `limit` unexpired messages of `recipient` after `after`, by id.
+/// Up to `limit` unexpired messages of `recipient` after the id `after` (text; `""` for all),
+/// by id.
 pub(super) async fn fetch(
     pool: &SqlitePool,
     recipient: &str,
-    after: Option<MailId>,
+    after: &str,
     limit: u32,
     now: DateTime<Utc>,
 ) -> Result<Vec<MailRow>, StoreError> {
-    // Hyphenated lower-case UUIDs have one length and sort as text like their bytes, and every
-    // id sorts after ''.
-    let after = after.map(|id| id.to_string()).unwrap_or_default();
-    let rows: Vec<(String, Vec<u8>, i64)> = sqlx::query_as(
-        "SELECT id, sealed, deposited_at FROM mailbox \
-         WHERE recipient = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT ?",
-    )
-    .bind(recipient)
-    .bind(after)
-    .bind(millis(now))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<(String, Vec<u8>, i64)> = sqlx::query_as(super::read::MAIL_PAGE)
+        .bind(recipient)
+        .bind(after)
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?;
     rows.into_iter()
         .map(|(id, sealed, deposited_at)| mail_row(&id, sealed, deposited_at))
         .collect()

@@ -33,13 +33,11 @@ pub(super) async fn owner(
     hash: &TokenHash,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT username FROM tokens WHERE token_hash = ? AND expires_at > ?")
-            .bind(&hash[..])
-            .bind(millis(now))
-            .fetch_optional(pool)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(super::read::TOKEN_OWNER)
+        .bind(&hash[..])
+        .bind(millis(now))
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// Deletes one token; whether it existed.
@@ -108,13 +106,11 @@ pub(super) async fn password_failures(
     username: &str,
     forget_before: DateTime<Utc>,
 ) -> Result<u32, StoreError> {
-    let counted: Option<i64> = sqlx::query_scalar(
-        "SELECT failures FROM password_failures WHERE username = ? AND last_at > ?",
-    )
-    .bind(username)
-    .bind(millis(forget_before))
-    .fetch_optional(pool)
-    .await?;
+    let counted: Option<i64> = sqlx::query_scalar(super::read::FAILURES)
+        .bind(username)
+        .bind(millis(forget_before))
+        .fetch_optional(pool)
+        .await?;
     Ok(count(counted.unwrap_or(0)))
 }
 
@@ -146,6 +142,6 @@ pub(super) async fn purge_password_failures(
 }
 
 /// A stored count as a `u32` (saturating; never negative).
-fn count(stored: i64) -> u32 {
+pub(super) fn count(stored: i64) -> u32 {
     u32::try_from(stored.max(0)).unwrap_or(u32::MAX)
 }
