@@ -1,9 +1,16 @@
 //! Passwords, login tokens and the bearer-token extractor.
 //!
 //! bcrypt is deliberately slow (about 0.25 s at cost 12), so it never runs on the async
-//! workers: every hash and verify goes to tokio's blocking pool, at most `hash_concurrency` at a
-//! time, so a burst of logins cannot stall the requests that need no hashing.
+//! workers: every hash and verify goes to threads of its own, `hash_concurrency` of them (half
+//! the CPUs by default). Each runs at a lower scheduling priority ([`HASH_NICENESS`]) and
+//! within a budget of time ([`HASH_DUTY_PER_SECOND`], with a burst of [`HASH_BURST`]): a few
+//! logins on a quiet directory take their usual time, while a registration or login storm
+//! gets a bounded share of the CPU and cannot starve the requests that need no hashing
+//! (lookups, heartbeats, signaling). A request waits at most [`HASH_WAIT`] for a hashing
+//! thread, then is answered 503 with `Retry-After`: a queued registration is answered
+//! promptly either way.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -12,7 +19,11 @@ use axum::http::request::Parts;
 use chrono::Utc;
 use p2p_chat_protocol::validate::PASSWORD_MAX_BYTES;
 use sha2::{Digest, Sha256};
-use tokio::sync::{OnceCell, Semaphore};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,21 +39,58 @@ pub const TOKEN_HEX_CHARS: usize = TOKEN_BYTES * 2;
 /// same bcrypt time as one for a known username.
 const DUMMY_PASSWORD: &str = "p2p-chat-directory timing equaliser";
 
-/// Runs bcrypt on the blocking pool with bounded concurrency.
+/// Niceness of the hashing threads: 10, a tenth of the CPU weight of a normal thread
+/// (Linux's CFS weights each nice step by 1.25×, <https://docs.kernel.org/scheduler/sched-nice-design.html>).
+pub const HASH_NICENESS: u8 = 10;
+
+/// Hashing time each hashing thread may spend per second of wall time, sustained: 200 ms (a
+/// 20 % duty cycle; with one thread per two CPUs, 10 % of the machine). Measured against the
+/// lookups of `benches/scale/run.sh`: the budget that keeps them at 0.8× their calm rate during
+/// a registration storm.
+pub const HASH_DUTY_PER_SECOND: Duration = Duration::from_millis(200);
+
+/// Hashing time a thread may spend at once before the duty cycle applies: 2 s, about eight
+/// bcrypt computations at cost 12, so a handful of logins never wait for the budget.
+pub const HASH_BURST: Duration = Duration::from_secs(2);
+
+/// Longest wait of a request for a hashing thread: 5 s. Beyond it the request is answered 503
+/// with `Retry-After` rather than left waiting.
+pub const HASH_WAIT: Duration = Duration::from_secs(5);
+
+/// A computation for a hashing thread, and the slot it holds: the slot is given back only
+/// after the thread has rested as its budget demands, so a request waiting for a slot waits
+/// for a thread that is ready.
+type Job = (Box<dyn FnOnce() + Send>, OwnedSemaphorePermit);
+
+/// Runs bcrypt on threads of its own, at a lower priority, with bounded concurrency.
 pub(crate) struct PasswordHasher {
     cost: u32,
     concurrency: usize,
     permits: Arc<Semaphore>,
+    jobs: Mutex<mpsc::Sender<Job>>,
     dummy_hash: OnceCell<String>,
 }
 
 impl PasswordHasher {
-    /// `cost` must be 4–31 and `concurrency` at least 1 (ensured by `AppState::new`).
+    /// `cost` must be 4–31 and `concurrency` at least 1 (ensured by `AppState::new`). Starts
+    /// `concurrency` hashing threads, which end when the hasher is dropped.
     pub(crate) fn new(cost: u32, concurrency: usize) -> Self {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..concurrency {
+            let queue = Arc::clone(&queue);
+            let spawned = std::thread::Builder::new()
+                .name(format!("bcrypt-{n}"))
+                .spawn(move || hashing_thread(&queue));
+            if let Err(err) = spawned {
+                tracing::error!(%err, "cannot start a password-hashing thread");
+            }
+        }
         Self {
             cost,
             concurrency,
             permits: Arc::new(Semaphore::new(concurrency)),
+            jobs: Mutex::new(jobs),
             dummy_hash: OnceCell::new(),
         }
     }
@@ -53,22 +101,34 @@ impl PasswordHasher {
             .saturating_sub(self.permits.available_permits())
     }
 
-    async fn on_blocking_pool<T: Send + 'static>(
+    /// Runs `work` on a hashing thread once one is free, waiting at most [`HASH_WAIT`].
+    async fn on_hashing_thread<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
+        let permit = tokio::time::timeout(HASH_WAIT, Arc::clone(&self.permits).acquire_owned())
             .await
+            .map_err(|_| ApiError::Busy {
+                retry_after_secs: HASH_WAIT.as_secs(),
+            })?
             .map_err(ApiError::internal)?;
-        // The permit moves into the closure: if the request is cancelled the computation
-        // still finishes, and it keeps counting against the limit until it does.
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(ApiError::internal)
+        let (done, answer) = oneshot::channel();
+        // The permit goes with the job: if the request is cancelled the computation still
+        // finishes, and it keeps counting against the limit until the thread is free again.
+        let job: Job = (
+            Box::new(move || {
+                let _ = done.send(work());
+            }),
+            permit,
+        );
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(job)
+            .map_err(|_| ApiError::internal("no password-hashing thread is running"))?;
+        answer
+            .await
+            .map_err(|_| ApiError::internal("a password-hashing thread stopped"))
     }
 
     /// The bcrypt hash of `password` (modular crypt format, `$2b$`).
@@ -77,7 +137,7 @@ impl PasswordHasher {
     /// 500 when bcrypt fails (it does not for valid costs).
     pub(crate) async fn hash(&self, password: String) -> Result<String, ApiError> {
         let cost = self.cost;
-        self.on_blocking_pool(move || bcrypt::hash(password, cost))
+        self.on_hashing_thread(move || bcrypt::hash(password, cost))
             .await?
             .map_err(ApiError::internal)
     }
@@ -101,7 +161,7 @@ impl PasswordHasher {
         };
         let too_long = password.len() > PASSWORD_MAX_BYTES;
         let matches = self
-            .on_blocking_pool(move || bcrypt::verify(password, &hash))
+            .on_hashing_thread(move || bcrypt::verify(password, &hash))
             .await?
             .map_err(ApiError::internal)?;
         Ok(known && matches && !too_long)
@@ -112,6 +172,90 @@ impl PasswordHasher {
             .get_or_try_init(|| self.hash(DUMMY_PASSWORD.to_owned()))
             .await
     }
+}
+
+/// A hashing thread: lowers its own priority to [`HASH_NICENESS`] (where the system lets it;
+/// otherwise it hashes at normal priority and says so), then runs jobs until the hasher is
+/// gone.
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+        set_current_thread_priority,
+    };
+    // thread-priority takes a value of 0-99 and maps it onto niceness for normal threads:
+    // the value that maps onto ours.
+    let normal = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
+    let value = (0..=99u8)
+        .filter_map(|v| ThreadPriorityValue::try_from(v).ok())
+        .find(|&v| {
+            ThreadPriority::Crossplatform(v).to_posix(normal) == Ok(i32::from(HASH_NICENESS))
+        });
+    let lowered = match value {
+        // Already as low or lower (the whole directory runs niced): leave it.
+        _ if own_niceness().is_some_and(|nice| nice >= i64::from(HASH_NICENESS)) => Ok(()),
+        Some(value) => set_current_thread_priority(ThreadPriority::Crossplatform(value))
+            .map_err(|err| err.to_string()),
+        None => Err(format!("no priority maps onto niceness {HASH_NICENESS}")),
+    };
+    if let Err(err) = lowered {
+        tracing::warn!(%err, "cannot lower the priority of a password-hashing thread");
+    }
+    let budget = HashBudget::new();
+    loop {
+        let job = queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .recv();
+        let Ok((work, permit)) = job else { return };
+        let started = std::time::Instant::now();
+        work();
+        budget.take(started.elapsed());
+        drop(permit);
+    }
+}
+
+/// A hashing thread's budget of time: [`HASH_DUTY_PER_SECOND`] sustained, [`HASH_BURST`] at
+/// once, counted in milliseconds with governor's rate limiter (GCRA).
+struct HashBudget(governor::DefaultDirectRateLimiter);
+
+impl HashBudget {
+    fn new() -> Self {
+        let per_second = u32::try_from(HASH_DUTY_PER_SECOND.as_millis()).unwrap_or(u32::MAX);
+        let burst = u32::try_from(HASH_BURST.as_millis()).unwrap_or(u32::MAX);
+        let quota =
+            governor::Quota::per_second(NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN))
+                .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+        Self(governor::RateLimiter::direct(quota))
+    }
+
+    /// Charges `spent` (the wall time of one computation, at least 1 ms, at most the burst),
+    /// first resting for as long as the budget does not cover it.
+    fn take(&self, spent: Duration) {
+        let burst = u32::try_from(HASH_BURST.as_millis()).unwrap_or(u32::MAX);
+        let ms = u32::try_from(spent.as_millis())
+            .unwrap_or(u32::MAX)
+            .clamp(1, burst);
+        let cells = NonZeroU32::new(ms).unwrap_or(NonZeroU32::MIN);
+        let clock = governor::clock::DefaultClock::default();
+        while let Ok(Err(not_until)) = self.0.check_n(cells) {
+            std::thread::sleep(not_until.wait_time_from(governor::clock::Clock::now(&clock)));
+        }
+    }
+}
+
+/// The calling thread's niceness, from `/proc/thread-self/stat` (field 19, proc(5)); `None`
+/// where that cannot be read.
+fn own_niceness() -> Option<i64> {
+    niceness_in(&std::fs::read_to_string("/proc/thread-self/stat").ok()?)
+}
+
+/// The niceness in a `/proc/…/stat` line (field 19; the name in field 2 may hold spaces).
+fn niceness_in(stat: &str) -> Option<i64> {
+    stat[stat.rfind(')')? + 2..]
+        .split(' ')
+        .nth(16)?
+        .parse()
+        .ok()
 }
 
 /// A freshly issued login token.
@@ -246,6 +390,82 @@ mod tests {
         assert_eq!(hash_token_hex(&"g".repeat(64)), None);
         assert_eq!(hash_token_hex(&"é".repeat(32)), None);
         assert_eq!(hash_token_hex(&"+f".repeat(32)), None);
+    }
+
+    /// (name, niceness) of this process's threads, from /proc/self/task/*/stat (fields 2 and
+    /// 19, proc(5)).
+    fn threads() -> Vec<(String, i64)> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+            .filter_map(|stat| {
+                let name = stat[stat.find('(')? + 1..stat.rfind(')')?].to_owned();
+                Some((name, niceness_in(&stat)?))
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn hashes_run_on_their_own_threads_at_a_lower_priority() {
+        let hasher = PasswordHasher::new(4, 2);
+        hasher.hash("correct horse".into()).await.unwrap();
+        hasher.hash("battery staple".into()).await.unwrap();
+        let hashing: Vec<i64> = threads()
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("bcrypt-"))
+            .map(|(_, nice)| nice)
+            .collect();
+        // Relative to the process's own niceness (the tests may run niced).
+        let base = niceness_in(&std::fs::read_to_string("/proc/self/stat").unwrap()).unwrap();
+        // This hasher's two threads have run a job each, so both lowered their priority
+        // before it (other tests' threads may be starting at the same moment).
+        let lowered = hashing
+            .iter()
+            .filter(|&&nice| nice == base.max(i64::from(HASH_NICENESS)))
+            .count();
+        assert!(lowered >= 2, "{:?}", threads());
+        let workers = threads();
+        assert!(
+            workers
+                .iter()
+                .filter(|(name, _)| !name.starts_with("bcrypt-"))
+                .all(|&(_, nice)| nice == base),
+            "the other threads keep their priority: {workers:?}"
+        );
+    }
+
+    #[test]
+    fn a_hashing_thread_spends_its_burst_then_only_its_duty_cycle() {
+        let budget = HashBudget::new();
+        // The whole burst is there at once, without resting...
+        budget.take(HASH_BURST);
+        // ...and then nothing is left: the next computation rests first.
+        assert!(matches!(budget.0.check_n(NonZeroU32::MIN), Ok(Err(_))));
+        // A charge beyond the burst counts as the burst (it can never be covered otherwise).
+        assert!(
+            budget
+                .0
+                .check_n(NonZeroU32::new(u32::MAX).unwrap())
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_waits_for_a_hashing_thread_at_most_the_limit() {
+        let hasher = Arc::new(PasswordHasher::new(4, 1));
+        // Hold the only slot, as a long hash would.
+        let held = Arc::clone(&hasher.permits).acquire_owned().await.unwrap();
+        tokio::time::pause();
+        let waiting = tokio::spawn({
+            let hasher = Arc::clone(&hasher);
+            async move { hasher.hash("correct horse".into()).await }
+        });
+        tokio::time::advance(HASH_WAIT + Duration::from_millis(1)).await;
+        match waiting.await.unwrap() {
+            Err(ApiError::Busy { retry_after_secs }) => assert_eq!(retry_after_secs, 5),
+            other => panic!("expected Busy, got {other:?}"),
+        }
+        drop(held);
     }
 
     #[tokio::test]

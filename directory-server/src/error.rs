@@ -83,6 +83,13 @@ pub enum ApiError {
         /// Seconds until a request will be accepted again (at least 1).
         retry_after_secs: u64,
     },
+    /// 503 `unavailable`: every password-hashing slot stayed taken for as long as a request
+    /// may wait for one (a registration or login storm); sent with `Retry-After`.
+    #[error("the directory is busy checking passwords; try again in {retry_after_secs} s")]
+    Busy {
+        /// Seconds after which to try again (at least 1).
+        retry_after_secs: u64,
+    },
     /// 503 `unavailable`: the store cannot be reached. The cause is logged, not sent.
     #[error("the directory's database is unavailable; try again later")]
     Unavailable(#[source] StoreError),
@@ -134,9 +141,10 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
             }
-            ApiError::Unavailable(_) | ApiError::DiskFull(_) | ApiError::PathUnavailable(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
-            }
+            ApiError::Unavailable(_)
+            | ApiError::DiskFull(_)
+            | ApiError::PathUnavailable(_)
+            | ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
@@ -175,7 +183,9 @@ impl IntoResponse for ApiError {
             message: self.to_string(),
         };
         let mut response = (status, Json(body)).into_response();
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
+        if let ApiError::TooManyRequests { retry_after_secs }
+        | ApiError::Busy { retry_after_secs } = self
+        {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs.max(1)),

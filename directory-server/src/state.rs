@@ -91,10 +91,11 @@ impl Default for Settings {
     }
 }
 
-/// One bcrypt computation per CPU the process may use (1 if unknown): more would only queue
-/// inside the OS scheduler and slow every other request.
+/// One bcrypt computation per two CPUs the process may use, at least one: a registration or
+/// login storm then takes at most half the machine and leaves the rest to the requests that
+/// need no hashing (lookups, heartbeats, signaling); further hashes wait their turn.
 pub fn default_hash_concurrency() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
+    std::thread::available_parallelism().map_or(1, |cpus| (usize::from(cpus) / 2).max(1))
 }
 
 /// Everything a handler needs; cheap to clone (one `Arc`).

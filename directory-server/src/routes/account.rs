@@ -57,7 +57,7 @@ pub(super) async fn register(
         .await?;
     tracing::info!(username = %row.username, "registered");
     let location = format!("/clients/{}", row.username);
-    let record = row.to_record(now, state.settings().presence_window);
+    let record = row.into_record(now, state.settings().presence_window);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],

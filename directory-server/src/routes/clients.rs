@@ -84,7 +84,10 @@ pub(super) async fn list(
     let now = Utc::now();
     let window = state.settings().presence_window;
     Ok(Json(ClientList {
-        clients: rows.iter().map(|row| row.to_record(now, window)).collect(),
+        clients: rows
+            .into_iter()
+            .map(|row| row.into_record(now, window))
+            .collect(),
         next,
     }))
 }
@@ -101,7 +104,7 @@ pub(super) async fn show(
         .await?
         .ok_or_else(|| not_found(&username))?;
     Ok(Json(
-        row.to_record(Utc::now(), state.settings().presence_window),
+        row.into_record(Utc::now(), state.settings().presence_window),
     ))
 }
 
@@ -156,7 +159,7 @@ pub(super) async fn update(
         .await?
         .ok_or_else(|| not_found(&username))?;
     tracing::debug!(%username, "address updated");
-    Ok(Json(row.to_record(now, state.settings().presence_window)))
+    Ok(Json(row.into_record(now, state.settings().presence_window)))
 }
 
 /// Records a sign of life: 204.

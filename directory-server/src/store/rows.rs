@@ -39,7 +39,7 @@ impl ClientRow {
     /// The public record at time `now`: `online` is true when a running client's heartbeat
     /// ([`heartbeat_at`](Self::heartbeat_at)) is at most `presence_window` before `now`; the
     /// addresses are withheld when [`relay_only`](Self::relay_only).
-    pub fn to_record(&self, now: DateTime<Utc>, presence_window: Duration) -> ClientRecord {
+    pub fn into_record(self, now: DateTime<Utc>, presence_window: Duration) -> ClientRecord {
         // A heartbeat in the future (clock stepped back) counts as online.
         let online = self.heartbeat_at.is_some_and(|at| {
             now.signed_duration_since(at)
@@ -47,15 +47,15 @@ impl ClientRow {
                 .map_or(true, |age| age <= presence_window)
         });
         let record = ClientRecord {
-            username: self.username.clone(),
-            host: self.host.clone(),
+            username: self.username,
+            host: self.host,
             port: self.port,
-            public_key: self.public_key.clone(),
-            observed_host: self.observed_host.clone(),
+            public_key: self.public_key,
+            observed_host: self.observed_host,
             registered_at: self.registered_at,
             last_seen: self.last_seen,
             online,
-            candidates: self.candidates.clone(),
+            candidates: self.candidates,
             relay_only: false,
         };
         if self.relay_only {
@@ -149,14 +149,14 @@ mod tests {
     fn online_means_seen_within_the_window() {
         let now = Utc::now();
         let window = Duration::from_secs(60);
-        assert!(row(now).to_record(now, window).online);
+        assert!(row(now).into_record(now, window).online);
         let old = now - chrono::Duration::seconds(61);
-        assert!(!row(old).to_record(now, window).online);
+        assert!(!row(old).into_record(now, window).online);
         let future = now + chrono::Duration::seconds(5);
-        assert!(row(future).to_record(now, window).online);
+        assert!(row(future).into_record(now, window).online);
         let edge = now - chrono::Duration::seconds(60);
         assert!(
-            row(edge).to_record(now, window).online,
+            row(edge).into_record(now, window).online,
             "the window is inclusive"
         );
     }
@@ -166,7 +166,7 @@ mod tests {
         let now = Utc::now();
         let mut row = row(now);
         row.observed_host = Some("203.0.113.9".into());
-        let record = row.to_record(now, Duration::from_secs(60));
+        let record = row.into_record(now, Duration::from_secs(60));
         assert_eq!(record.public_key, "ab".repeat(32));
         assert_eq!(record.observed_host.as_deref(), Some("203.0.113.9"));
     }
@@ -178,7 +178,7 @@ mod tests {
         row.observed_host = Some("203.0.113.9".into());
         row.candidates = vec!["192.0.2.7:55555".into()];
         row.relay_only = true;
-        let record = row.to_record(now, Duration::from_secs(60));
+        let record = row.into_record(now, Duration::from_secs(60));
         assert!(record.relay_only);
         assert_eq!((record.host.as_str(), record.port), ("", 0));
         assert_eq!(record.observed_host, None);

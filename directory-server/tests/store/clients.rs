@@ -162,7 +162,7 @@ async fn heartbeats_make_a_client_online_and_signing_off_ends_it(db: Backend) {
                 .await
                 .unwrap()
                 .unwrap()
-                .to_record(at, window)
+                .into_record(at, window)
         }
     };
     assert!(!record(t0()).await.online, "registered, never running");
