@@ -169,9 +169,9 @@ impl AppState {
         &self.inner.settings
     }
 
-    /// Number of bcrypt computations running right now on the blocking pool, at most
-    /// `hash_concurrency`. Useful for metrics, and for tests that check hashing is off the
-    /// async workers.
+    /// Hashing slots taken right now, at most `hash_concurrency`: bcrypt computations running
+    /// on the hashing threads, or threads resting as their time budget demands. Useful for
+    /// metrics, and for tests that check hashing is off the async workers.
     pub fn hashes_in_flight(&self) -> usize {
         self.inner.hasher.in_flight()
     }

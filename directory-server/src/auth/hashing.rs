@@ -72,7 +72,7 @@ impl PasswordHasher {
         }
     }
 
-    /// Computations running now.
+    /// Slots taken now: computations running, or threads resting as their budget demands.
     pub(crate) fn in_flight(&self) -> usize {
         self.concurrency
             .saturating_sub(self.permits.available_permits())
