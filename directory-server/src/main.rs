@@ -115,13 +115,13 @@ async fn migrate_to(from: &str, to: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot copy {} to {}", redact(from), redact(to)))?;
     println!(
-        "copied {} accounts, {} login tokens and {} mailbox messages from {} to {}\n\
+        "copied from {} to {}: accounts {}, login tokens {}, mailbox messages {}\n\
          next: start the directory with --database '{}'",
+        redact(from),
+        redact(to),
         report.clients,
         report.tokens,
         report.mail,
-        redact(from),
-        redact(to),
         redact(to),
     );
     Ok(())

@@ -40,9 +40,17 @@ bin="$root/target/release/p2p-chat-directory"
 work="$(mktemp -d /tmp/p2p-chat-scale-XXXXXX)"
 directory_pid=""
 pg_pid=""
+as_postgres=()
 cleanup() {
-    [ -n "$directory_pid" ] && kill "$directory_pid" 2>/dev/null && wait "$directory_pid" 2>/dev/null
-    [ -n "$pg_pid" ] && kill -INT "$pg_pid" 2>/dev/null && wait "$pg_pid" 2>/dev/null
+    if [ -n "$directory_pid" ]; then
+        kill "$directory_pid" 2>/dev/null || true
+        wait "$directory_pid" 2>/dev/null || true
+    fi
+    if [ -n "$pg_pid" ]; then
+        # pg_ctl stops the server itself (a signal to runuser would not reach it).
+        "${as_postgres[@]}" "$pgbin/pg_ctl" -D "$work/pg" stop -m fast >/dev/null 2>&1 || true
+        wait "$pg_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -147,7 +155,6 @@ stop_directory
 
 # PostgreSQL ------------------------------------------------------------------------------
 echo "--- PostgreSQL: $users users"
-as_postgres=()
 if [ "$(id -u)" -eq 0 ]; then
     chown postgres: "$work"
     as_postgres=(runuser -u postgres --)

@@ -384,10 +384,18 @@ impl Cluster {
                 .bind(now)
                 .execute(&self.pool)
                 .await?;
-            sqlx::query("DELETE FROM replicas WHERE seen_at < $1")
+            let forgotten = sqlx::query("DELETE FROM replicas WHERE seen_at < $1")
                 .bind(now - ms(REPLICA_TIMEOUT))
                 .execute(&self.pool)
-                .await?;
+                .await?
+                .rows_affected();
+            if forgotten > 0 {
+                tracing::info!(
+                    forgotten,
+                    "forgot replicas silent for {} s, with their connections",
+                    REPLICA_TIMEOUT.as_secs()
+                );
+            }
             if refreshed.rows_affected() == 0 {
                 // Taken for dead (cut off from the database for a while): back in, with the
                 // connections this replica still holds.

@@ -63,7 +63,7 @@ async fn a_sqlite_directory_moves_to_postgresql_whole() {
     let (ok, out, err) = migrate(&["--database", &sqlite_url, "migrate-to", &pg_url]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("copied 4 accounts, 1 login tokens and 1 mailbox messages")
+        out.contains("accounts 4, login tokens 1, mailbox messages 1")
             && out.contains(&format!("--database '{pg_url}'")),
         "{out}"
     );
