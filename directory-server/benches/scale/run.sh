@@ -217,6 +217,8 @@ goals() {
 }
 
 out="$root/docs/performance.md"
+# Before the file is rewritten, or the tree would always read as changed.
+commit="$(cd "$root" && git describe --always --dirty)"
 {
     echo "# Directory performance"
     echo
@@ -224,7 +226,7 @@ out="$root/docs/performance.md"
     echo "again). The figures come from one run on one machine; the ratios compare requests"
     echo "measured in that same run, which is what carries over to other machines."
     echo
-    echo "- Date: $(date -u +%Y-%m-%d), commit $(cd "$root" && git describe --always --dirty)"
+    echo "- Date: $(date -u +%Y-%m-%d), commit $commit"
     echo "- Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "- Load average (1, 5, 15 min) before SQLite: $(cat "$work/sqlite.load"); before PostgreSQL: $(cat "$work/postgres.load")"
     echo "- $users users; wrk with $connections connections and 2 threads for $duration s per figure, on the same machine as the directory (it takes CPU too); the storm is a second wrk with 8 connections registering new users (bcrypt cost 12), started 2 s before the lookups and ended 2 s after them"
