@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 use p2p_chat_directory::config::{Command, Config};
 use p2p_chat_directory::signal::Cluster;
+use p2p_chat_directory::store::Backend;
 use p2p_chat_directory::{AppState, StoreOptions, open_store_with, run, run_tls, tls};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -64,7 +65,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .context("cannot write to stdout")?;
     }
     let settings = config.settings();
-    let postgres = store_is_postgres(&config.database);
+    let postgres = Backend::of(&config.database) == Some(Backend::Postgres);
     let cluster = if postgres {
         let url = config.replica_url(addr);
         let cluster = Cluster::join(&config.database, url.clone())
@@ -125,16 +126,6 @@ async fn migrate_to(from: &str, to: &str) -> anyhow::Result<()> {
         redact(to),
     );
     Ok(())
-}
-
-/// Whether `url` names a PostgreSQL database (whose directories may run as replicas).
-fn store_is_postgres(url: &str) -> bool {
-    let scheme = url
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    matches!(scheme.as_str(), "postgres" | "postgresql")
 }
 
 /// Hides a password in a database URL (`scheme://user:secret@host` → `scheme://user:***@host`)

@@ -253,6 +253,28 @@ pub async fn open_store(database_url: &str) -> Result<Arc<dyn Store>, StoreError
     open_store_with(database_url, StoreOptions::default()).await
 }
 
+/// The database backends, as a URL's scheme names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:` URLs.
+    Sqlite,
+    /// `postgres:` and `postgresql:` URLs.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend `url` names, from its scheme (any case); `None` for another scheme or no
+    /// scheme at all.
+    pub fn of(url: &str) -> Option<Self> {
+        let (scheme, _) = url.split_once(':')?;
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => Some(Self::Sqlite),
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            _ => None,
+        }
+    }
+}
+
 /// [`open_store`] with `options`.
 ///
 /// # Errors
@@ -267,8 +289,8 @@ pub async fn open_store_with(
                 .into(),
         ));
     };
-    match scheme.to_ascii_lowercase().as_str() {
-        "sqlite" => Ok(Arc::new(
+    match Backend::of(database_url) {
+        Some(Backend::Sqlite) => Ok(Arc::new(
             sqlite::SqliteStore::open(
                 database_url,
                 options
@@ -277,7 +299,7 @@ pub async fn open_store_with(
             )
             .await?,
         )),
-        "postgres" | "postgresql" => Ok(Arc::new(
+        Some(Backend::Postgres) => Ok(Arc::new(
             postgres::PostgresStore::open(
                 database_url,
                 options
@@ -286,7 +308,7 @@ pub async fn open_store_with(
             )
             .await?,
         )),
-        _ => Err(StoreError::UnsupportedScheme {
+        None => Err(StoreError::UnsupportedScheme {
             scheme: scheme.to_owned(),
         }),
     }

@@ -138,12 +138,9 @@ impl Cluster {
     /// # Errors
     /// When the database cannot be reached or the random id cannot be drawn.
     pub async fn join(database_url: &str, url: Option<String>) -> Result<Self, StoreError> {
-        let options: sqlx::postgres::PgConnectOptions = database_url
-            .parse()
-            .map_err(|err: sqlx::Error| StoreError::InvalidUrl(err.to_string()))?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL)
-            .connect_with(options.options([("client_min_messages", "warning")]))
+            .connect_with(crate::store::postgres::connect_options(database_url)?)
             .await?;
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes)

@@ -7,9 +7,9 @@ use sqlx::postgres::Postgres;
 use sqlx::sqlite::Sqlite;
 use sqlx::{PgPool, SqlitePool, Transaction};
 
-use super::StoreError;
 use super::postgres::PostgresStore;
 use super::sqlite::SqliteStore;
+use super::{Backend, StoreError};
 
 /// Rows per page read from SQLite and per `INSERT … SELECT FROM UNNEST(…)` into PostgreSQL: big enough that a million
 /// accounts take about a thousand statements, small enough to keep a batch in a few MB.
@@ -52,20 +52,15 @@ pub enum CopyError {
 /// [`CopyError::Backends`] unless `from` is `sqlite:` and `to` is `postgres:`,
 /// [`CopyError::TargetNotEmpty`], [`CopyError::Store`] for any database failure.
 pub async fn sqlite_to_postgres(from: &str, to: &str) -> Result<CopyReport, CopyError> {
-    let scheme = |url: &str| {
-        url.split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-    };
-    if scheme(from) != "sqlite" {
+    let scheme = |url: &str| url.split(':').next().unwrap_or_default().to_owned();
+    if Backend::of(from) != Some(Backend::Sqlite) {
         return Err(CopyError::Backends(format!(
             "migrate-to copies from a SQLite directory: --database must be sqlite://PATH, \
              not {}:…",
             scheme(from)
         )));
     }
-    if !matches!(scheme(to).as_str(), "postgres" | "postgresql") {
+    if Backend::of(to) != Some(Backend::Postgres) {
         return Err(CopyError::Backends(format!(
             "migrate-to copies into PostgreSQL: the target must be postgres://…, not {}:…",
             scheme(to)

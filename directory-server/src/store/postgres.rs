@@ -62,12 +62,7 @@ impl PostgresStore {
     /// reached, [`StoreError::Backend`] when it refuses (authentication, no such database),
     /// [`StoreError::Migrate`].
     pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let options: PgConnectOptions = url
-            .parse()
-            .map_err(|err: sqlx::Error| StoreError::InvalidUrl(err.to_string()))?;
-        // The server's notices (such as "relation … already exists, skipping" while
-        // migrating) are not worth a log line; its warnings and errors still are.
-        let options = options.options([("client_min_messages", "warning")]);
+        let options = connect_options(url)?;
         // One connection first, so that a refused connection or a bad password is reported
         // as itself at once rather than as the pool's timeout ten seconds later.
         PgConnection::connect_with(&options).await?.close().await?;
@@ -79,6 +74,19 @@ impl PostgresStore {
         super::migrate::postgres().run(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+/// The connection options of `url`, without the server's notices (such as "relation …
+/// already exists, skipping" while migrating: not worth a log line; warnings and errors still
+/// are). Shared with the replicas' own pool (`signal::Cluster`).
+///
+/// # Errors
+/// [`StoreError::InvalidUrl`].
+pub fn connect_options(url: &str) -> Result<PgConnectOptions, StoreError> {
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|err: sqlx::Error| StoreError::InvalidUrl(err.to_string()))?;
+    Ok(options.options([("client_min_messages", "warning")]))
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
