@@ -57,14 +57,40 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.into()),
-            sqlx::Error::Database(ref db) => match classify(db.as_ref()) {
-                Some(Trouble::DiskFull) => StoreError::DiskFull(err.into()),
-                Some(Trouble::Unavailable) => StoreError::Unavailable(err.into()),
-                None => StoreError::Backend(err.into()),
-            },
+            sqlx::Error::Database(ref db) => {
+                let trouble = classify(db.as_ref());
+                let cause = postgres_cause(db.as_ref()).unwrap_or_else(|| err.into());
+                match trouble {
+                    Some(Trouble::DiskFull) => StoreError::DiskFull(cause),
+                    Some(Trouble::Unavailable) => StoreError::Unavailable(cause),
+                    None => StoreError::Backend(cause),
+                }
+            }
             other => StoreError::Backend(other.into()),
         }
     }
+}
+
+/// PostgreSQL's error in words an operator can act on: its message and SQLSTATE, without the
+/// line of the server's source that sqlx appends ("… at line 334"), and the next step for the
+/// errors met when setting a directory up (28P01 wrong password, 3D000 no such database,
+/// <https://www.postgresql.org/docs/current/errcodes-appendix.html>). `None` for other
+/// databases.
+fn postgres_cause(db: &dyn sqlx::error::DatabaseError) -> Option<BoxError> {
+    let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    let hint = match pg.code() {
+        "28P01" | "28000" => ": check the user and password in the database URL",
+        "3D000" => ": create the database first (createdb), then start the directory",
+        _ => "",
+    };
+    Some(
+        format!(
+            "PostgreSQL: {} (SQLSTATE {}){hint}",
+            pg.message(),
+            pg.code()
+        )
+        .into(),
+    )
 }
 
 /// A database error that is not about the statement itself.

@@ -182,3 +182,19 @@ fn migrate_to_says_what_is_wrong_with_its_databases() {
         "no empty file left behind"
     );
 }
+
+#[test]
+fn a_missing_postgresql_database_is_named_with_the_next_step() {
+    let url = crate::postgres::database();
+    let missing = format!(
+        "{}nosuchdb",
+        url.strip_suffix(crate::postgres::name_of(&url)).unwrap()
+    );
+    let (ok, _, err) = migrate(&["--listen", "127.0.0.1:0", "--database", &missing]);
+    assert!(!ok);
+    assert!(
+        err.contains("database \"nosuchdb\" does not exist (SQLSTATE 3D000): create the database"),
+        "{err}"
+    );
+    assert!(!err.contains(" at line "), "{err}");
+}
