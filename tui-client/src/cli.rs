@@ -66,6 +66,12 @@ pub struct UsageError(pub String);
 /// Options every command understands.
 #[derive(Debug, Args)]
 pub struct GlobalOpts {
+    /// Config file (TOML). Default: config.toml in the platform's config directory, e.g.
+    /// ~/.config/p2p-chat/config.toml on Linux; a missing default file means the defaults.
+    /// Flags and environment variables override the file. `p2p-chat config` shows what applies.
+    #[arg(long, global = true, env = crate::config::CONFIG_ENV, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Profile directory (directory URL, username, login token). Use different ones to run
     /// several users on one machine. Default: the platform's data directory, e.g.
     /// ~/.local/share/p2p-chat on Linux.
@@ -268,6 +274,10 @@ pub enum Command {
 
     /// Print your username, your identity key's fingerprint and the key itself.
     Whoami,
+
+    /// Print the effective settings, each with where it came from (command line, environment,
+    /// config file or default), as TOML you can copy into the config file.
+    Config,
 
     /// Show the safety number of your conversation with USERNAME, to compare with them
     /// (in person or by phone); mark their key verified, or accept a changed key.

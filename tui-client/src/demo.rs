@@ -29,11 +29,12 @@ pub const ECHO_NAME: &str = "echo";
 /// as the demo and their passwords are random.
 const DEMO_BCRYPT_COST: u32 = 4;
 
-/// Runs the demo until the user quits.
+/// Runs the demo until the user quits, with the user's window `settings` (theme,
+/// timestamps); nothing changed in it is saved.
 ///
 /// # Errors
 /// When a loopback socket cannot be bound or the terminal cannot be used.
-pub async fn run() -> anyhow::Result<()> {
+pub async fn run(settings: crate::config::WindowSettings) -> anyhow::Result<()> {
     tui::terminal::require()?;
     let directory = start_directory().await?;
     let client = DirectoryClient::new(&directory)?;
@@ -63,6 +64,9 @@ pub async fn run() -> anyhow::Result<()> {
         identity,
         store: LocalStore::in_memory().await?,
         bell: true,
+        // The user's theme and timestamps; changes made in the demo are not saved.
+        settings,
+        config_path: None,
         answering: crate::relay::Answering::Anyone,
         port_mapping: false,
         relay_only: false,

@@ -9,12 +9,14 @@
 //! - [`relay`], [`punch`], [`portmap`]: reaching peers behind routers (the relay, hole
 //!   punching, port mapping on our router).
 //! - [`delivery`]: the delivery rules (outbox pump, store-then-acknowledge) for every mode.
-//! - [`commands`], [`demo`], [`cli`]: what the `p2p-chat` binary runs.
+//! - [`commands`], [`demo`], [`cli`], [`config`]: what the `p2p-chat` binary runs, and the
+//!   settings it runs with.
 
 pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod directory;

@@ -1,12 +1,21 @@
 //! `p2p-chat`: the terminal chat client. See `p2p-chat --help`.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use p2p_chat::cli::{Cli, Command};
+use p2p_chat::config::Config;
 use p2p_chat::{commands, demo};
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let config = match p2p_chat::config::load(&matches, &mut cli.global) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     init_logging(cli.command.as_ref());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -15,7 +24,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(dispatch(cli));
+    let result = runtime.block_on(dispatch(cli, config));
     // Sessions and timers still running are dropped without waiting for them.
     runtime.shutdown_background();
     match result {
@@ -54,17 +63,17 @@ fn init_logging(command: Option<&Command>) {
 }
 
 /// Runs the command; its exit status is success unless it says otherwise (`send`).
-async fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+async fn dispatch(cli: Cli, config: Config) -> anyhow::Result<std::process::ExitCode> {
     let global = &cli.global;
     let done = match cli.command {
         None => {
             commands::account::warn_before_chat(global);
-            commands::peer::chat(global, None, None).await
+            commands::peer::chat(global, &config, None, None).await
         }
-        Some(Command::Demo) => demo::run().await,
+        Some(Command::Demo) => demo::run(config.window.clone()).await,
         Some(Command::Connect { target, name }) => {
             commands::account::warn_before_chat(global);
-            commands::peer::chat(global, Some((target.username, target.ip)), name).await
+            commands::peer::chat(global, &config, Some((target.username, target.ip)), name).await
         }
         Some(Command::Send {
             words,
@@ -80,6 +89,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             json,
         }) => commands::history::history(global, &username, limit, json).await,
         Some(Command::Export { username }) => commands::history::export(global, &username).await,
+        Some(Command::Config) => {
+            print!("{}", p2p_chat::config::report(&config));
+            Ok(())
+        }
         Some(Command::Whoami) => commands::trust::whoami(global).await,
         Some(Command::Doctor) => commands::doctor::doctor(global).await,
         Some(Command::Verify {

@@ -2,6 +2,8 @@
 //! served in-process on a random port, each test with its own profile directories.
 
 mod account_support;
+#[path = "account_support/config.rs"]
+mod config;
 #[path = "account_support/https.rs"]
 mod https;
 #[path = "account_support/keys.rs"]

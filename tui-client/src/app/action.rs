@@ -133,6 +133,8 @@ pub enum Action {
     },
     /// The local store failed; the message says what could not be saved or read.
     StoreFailed(String),
+    /// A setting changed in the window could not be written to the config file.
+    SettingNotSaved(String),
     /// A session's outbox pump handed these messages to the session.
     Sent(crate::delivery::outbound::SentBatch),
     /// Our queued messages to `peer` were sealed and left in the directory's mailbox.

@@ -5,6 +5,7 @@ use p2p_chat_protocol::MessageId;
 use p2p_chat_protocol::api::ClientRecord;
 
 use super::{App, Chat, ChatId, Effect, Focus, Level, LineKind};
+use crate::config::Change;
 
 /// Shortest gap between two bells, in ms: a burst of messages (a mailbox fetch, a peer
 /// resending its outbox) rings once instead of once per message.
@@ -48,6 +49,11 @@ impl App {
         };
         chat.unread += 1;
         chat.first_unread.get_or_insert(message);
+        // A muted chat counts its unread messages but never calls for attention.
+        let name = chat.name.clone();
+        if self.settings.mute.contains(&name) {
+            return Vec::new();
+        }
         self.ring().into_iter().collect()
     }
 
@@ -137,9 +143,10 @@ impl App {
     /// `/receipts on|off`, or without a setting, which one is in force.
     pub(super) fn set_receipts(&mut self, on: Option<bool>) {
         if let Some(on) = on {
-            self.read_receipts = on;
+            self.settings.read_receipts = on;
+            self.emit(Effect::SaveSetting(Change::ReadReceipts(on)));
         }
-        let text = if self.read_receipts {
+        let text = if self.settings.read_receipts {
             "read receipts on: peers see ✓✓ once their messages are on your screen — /receipts off stops it"
         } else {
             "read receipts off: peers are not told when you read their messages — /receipts on sends them"
@@ -151,7 +158,7 @@ impl App {
     /// message has not been reported yet (it arrived while shown, the chat was just opened,
     /// or its history was just loaded).
     pub(super) fn read_receipt(&mut self) -> Option<Effect> {
-        let id = self.current.filter(|_| self.read_receipts)?;
+        let id = self.current.filter(|_| self.settings.read_receipts)?;
         if !self.may_send(id) {
             return None;
         }
@@ -166,5 +173,34 @@ impl App {
             session,
             id: newest,
         })
+    }
+
+    /// `/mute [NAME]` and `/unmute [NAME]` (default: the shown chat): a muted chat counts
+    /// unread messages but never rings or notifies; the list is saved in the config file.
+    pub(super) fn set_muted(&mut self, name: Option<String>, muted: bool) {
+        let Some(name) = name.or_else(|| self.current_chat().map(|c| c.name.clone())) else {
+            let verb = if muted { "mute" } else { "unmute" };
+            return self.tell(
+                Level::Error,
+                format!("no chat shown: /{verb} NAME, or open the chat first"),
+            );
+        };
+        let changed = if muted {
+            self.settings.mute.insert(name.clone())
+        } else {
+            self.settings.mute.remove(&name)
+        };
+        let text = match (muted, changed) {
+            (true, true) => format!(
+                "{name} muted: unread messages are counted, nothing rings — /unmute {name} undoes it"
+            ),
+            (true, false) => format!("{name} was already muted — /unmute {name} undoes it"),
+            (false, true) => format!("{name} unmuted: new messages ring again"),
+            (false, false) => format!("{name} was not muted"),
+        };
+        if changed {
+            self.emit(Effect::SaveSetting(Change::Mute(name, muted)));
+        }
+        self.tell(Level::Info, text);
     }
 }

@@ -25,6 +25,8 @@ pub enum SlashCommand {
     },
     /// `/receipts on|off`: whether to send read receipts; without an argument, says which.
     Receipts(Option<bool>),
+    /// `/mute [NAME]` (`true`) or `/unmute [NAME]`; without a name, the shown chat.
+    Mute(Option<String>, bool),
     /// `/info`: where we and the current chat's peer can be reached, and how its session was
     /// made.
     Info,
@@ -36,8 +38,9 @@ pub const USAGE: &[(&str, &str)] = &[
     ("/connect --ip HOST:PORT", "chat with a peer at an address"),
     ("/close", "close the current chat"),
     ("/verify [confirm]", "show safety number / mark verified"),
-    ("/accept", "trust a new or changed key"),
-    ("/receipts on|off", "send read receipts (default off)"),
+    ("/accept", "trust the offered key"),
+    ("/receipts on|off", "send read receipts"),
+    ("/mute [NAME]", "never ring (/unmute)"),
     ("/info", "addresses, session path"),
     ("/contacts", "reload the contact list"),
     ("/quit", "leave p2p-chat"),
@@ -63,6 +66,13 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         ("/receipts", []) => Ok(SlashCommand::Receipts(None)),
         ("/receipts", ["on"]) => Ok(SlashCommand::Receipts(Some(true))),
         ("/receipts", ["off"]) => Ok(SlashCommand::Receipts(Some(false))),
+        ("/mute" | "/unmute", []) => Ok(SlashCommand::Mute(None, name == "/mute")),
+        ("/mute" | "/unmute", [user]) if !user.starts_with('-') => {
+            p2p_chat_protocol::validate::username(user)
+                .map(|user| SlashCommand::Mute(Some(user), name == "/mute"))
+                .map_err(|e| e.message)
+        }
+        ("/mute" | "/unmute", _) => Err(format!("usage: {name} (the shown chat) or {name} NAME")),
         ("/receipts", _) => Err(
             "usage: /receipts on (peers see when you read their messages) or /receipts off"
                 .to_owned(),

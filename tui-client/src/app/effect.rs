@@ -70,6 +70,8 @@ pub enum Effect {
     Mail(MailEffect),
     /// Fetch the contact list from the directory.
     LoadContacts,
+    /// Write a setting the user changed in the window into the config file.
+    SaveSetting(crate::config::Change),
     /// Store the pin of `peer`.
     SavePin {
         /// The peer.

@@ -164,9 +164,9 @@ pub struct App {
     pub now_ms: u64,
     /// Whether a message in a chat that is not shown rings the terminal bell.
     pub bell: bool,
-    /// Whether shown messages send read receipts to their sender (`/receipts`); off by
-    /// default, for privacy.
-    pub read_receipts: bool,
+    /// The user's settings for the window (read receipts, mutes, timestamps, colours);
+    /// `/receipts` and `/mute` change them and ask for them to be saved.
+    pub settings: crate::config::WindowSettings,
     /// Where we can be reached, as far as we know (shown by `/info`).
     pub reach: Reach,
     /// When the status-bar notice goes by itself, unix ms (see `App::tell`).
@@ -209,7 +209,7 @@ impl App {
             quit: false,
             now_ms: clock(),
             bell: true,
-            read_receipts: false,
+            settings: crate::config::WindowSettings::default(),
             reach: Reach::default(),
             notice_expires_ms: None,
             last_bell_ms: None,

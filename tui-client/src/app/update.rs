@@ -110,6 +110,13 @@ impl App {
                 page,
             } => self.on_history_loaded(chat, request, page),
             Action::StoreFailed(error) => self.on_store_failed(error),
+            Action::SettingNotSaved(error) => {
+                self.tell(
+                    Level::Error,
+                    format!("setting not saved, it lasts for this run only: {error}"),
+                );
+                Vec::new()
+            }
             Action::Sent(batch) => {
                 if let Some(chat) = self.chats.iter_mut().find(|c| c.name == batch.peer) {
                     for id in batch.ids {
@@ -162,6 +169,7 @@ impl App {
             SlashCommand::Accept => return self.accept_key(),
             SlashCommand::Verify { confirm } => return self.verify(confirm),
             SlashCommand::Receipts(on) => self.set_receipts(on),
+            SlashCommand::Mute(name, muted) => self.set_muted(name, muted),
             SlashCommand::Info => self.info(),
         }
         Vec::new()

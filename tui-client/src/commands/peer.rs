@@ -108,6 +108,7 @@ pub(super) async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
 /// When the listen address cannot be bound or the terminal cannot be used.
 pub async fn chat(
     global: &GlobalOpts,
+    config: &crate::config::Config,
     open: Option<(Option<String>, Option<String>)>,
     name: Option<String>,
 ) -> anyhow::Result<()> {
@@ -146,6 +147,8 @@ pub async fn chat(
         identity: ctx.identity,
         store: ctx.store,
         bell: !global.no_bell,
+        settings: config.window.clone(),
+        config_path: Some(config.path.clone()),
         answering,
         port_mapping: !global.no_port_mapping && !global.relay_only,
         relay_only: global.relay_only,

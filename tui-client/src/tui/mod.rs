@@ -46,6 +46,11 @@ pub struct Options {
     pub store: crate::store::LocalStore,
     /// Whether a message in a chat that is not shown rings the terminal bell.
     pub bell: bool,
+    /// The window's settings from the config file.
+    pub settings: crate::config::WindowSettings,
+    /// The config file that settings changed in the window are written to; `None` keeps
+    /// them for this run (the demo).
+    pub config_path: Option<std::path::PathBuf>,
     /// Whose requests to meet (hole punches, relay offers) are answered.
     pub answering: crate::relay::Answering,
     /// Whether to keep a port mapping on our router (see [`crate::portmap`]).
@@ -135,6 +140,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     app.utc_offset = crate::clock::local_utc_offset_secs;
     app.notice = options.notice.map(|text| (crate::app::Level::Info, text));
     app.bell = options.bell;
+    app.settings = options.settings;
     // The chat window learns of the mapping for /info; the task ends with the mapper.
     let forward_mapping = port_mapper.as_ref().map(|mapper| {
         let (mut mapped, tx) = (mapper.mapped(), action_tx.clone());
@@ -156,6 +162,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     }
     runner.port_mapper = port_mapper;
     runner.relay_only = options.relay_only;
+    runner.config_path = options.config_path;
     let mut initial = Vec::new();
     if let Some(target) = options.open {
         initial.push(crate::app::command::SlashCommand::Connect(target));

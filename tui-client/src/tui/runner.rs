@@ -47,6 +47,8 @@ pub struct Runner {
     pub port_mapper: Option<crate::portmap::PortMapper>,
     /// `--relay-only`: no address is dialled (`/connect --ip` is refused).
     pub relay_only: bool,
+    /// The config file that settings changed in the window go to; `None`: not saved.
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 /// Where the runner reports to.
@@ -81,6 +83,7 @@ impl Runner {
             presence: Vec::new(),
             port_mapper: None,
             relay_only: false,
+            config_path: None,
         }
     }
 
@@ -302,6 +305,14 @@ impl Runner {
                     }
                 }
                 Effect::LoadContacts => self.load_contacts(),
+                Effect::SaveSetting(change) => {
+                    // The demo and tests have no config file: the change lasts for the run.
+                    if let Some(path) = &self.config_path
+                        && let Err(e) = crate::config::file::write_change(path, &change)
+                    {
+                        self.report(Action::SettingNotSaved(e));
+                    }
+                }
                 Effect::Mail(job) => self.mail(job),
                 Effect::ScheduleReconnect { chat, attempt } => {
                     let tx = self.action_tx.clone();

@@ -12,8 +12,6 @@ use crate::app::{App, Chat, ChatLine, Delivery, LineKind};
 
 /// Widest sender name shown; longer names are cut with `…`.
 const NAME_MAX_WIDTH: usize = 12;
-/// `HH:MM` and a space.
-const TIME_WIDTH: usize = 6;
 /// Narrowest text column worth keeping the timestamp column for.
 const TEXT_MIN_WIDTH: usize = 12;
 /// Keeps the delivery mark on the row of the last word (`wrap` breaks only at spaces).
@@ -21,8 +19,8 @@ const NO_BREAK: char = '\u{a0}';
 
 /// How a pane width is split between timestamp, sender and text.
 pub struct Columns {
-    /// Whether the `HH:MM` column is shown.
-    time: bool,
+    /// Width of the time column with its space; 0 hides it.
+    time: usize,
     /// Width of the sender column; 0 hides it.
     name: usize,
     /// Width of the text column.
@@ -36,21 +34,22 @@ impl Columns {
         let name = width(&app.me.name)
             .max(width(&chat.name))
             .clamp(2, NAME_MAX_WIDTH);
-        if pane >= TIME_WIDTH + name + 1 + TEXT_MIN_WIDTH {
+        let time = time_width(app) + 1;
+        if pane >= time + name + 1 + TEXT_MIN_WIDTH {
             Self {
-                time: true,
+                time,
                 name,
-                text: pane - TIME_WIDTH - name - 1,
+                text: pane - time - name - 1,
             }
         } else if pane >= name + 1 + TEXT_MIN_WIDTH / 2 {
             Self {
-                time: false,
+                time: 0,
                 name,
                 text: pane - name - 1,
             }
         } else {
             Self {
-                time: false,
+                time: 0,
                 name: 0,
                 text: pane.max(1),
             }
@@ -59,9 +58,8 @@ impl Columns {
 
     /// Columns before the text.
     fn gutter(&self) -> usize {
-        let time = if self.time { TIME_WIDTH } else { 0 };
         let name = if self.name > 0 { self.name + 1 } else { 0 };
-        time + name
+        self.time + name
     }
 
     /// The screen rows of one chat line, top to bottom.
@@ -100,9 +98,10 @@ impl Columns {
             if i > 0 {
                 spans.push(Span::raw(indent.clone()));
             } else {
-                if self.time {
+                if self.time > 0 {
+                    let time = super::text::truncate(&clock(app, line.at_ms), self.time - 1);
                     spans.push(Span::styled(
-                        format!("{} ", clock(app, line.at_ms)),
+                        format!("{} ", pad_left(&time, self.time - 1)),
                         theme::DIM,
                     ));
                 }
@@ -128,9 +127,22 @@ pub fn local_time(app: &App, at_ms: u64) -> Option<DateTime<FixedOffset>> {
     Some(DateTime::from_timestamp_millis(ms)?.with_timezone(&offset))
 }
 
-/// `HH:MM` of a unix-ms time in local time; `--:--` if out of range.
+/// A unix-ms time in local time in the configured `timestamp_format`; `--:--` if out of range.
 fn clock(app: &App, at_ms: u64) -> String {
-    local_time(app, at_ms).map_or_else(|| "--:--".to_owned(), |t| t.format("%H:%M").to_string())
+    local_time(app, at_ms).map_or_else(
+        || "--:--".to_owned(),
+        |t| t.format(&app.settings.timestamp_format).to_string(),
+    )
+}
+
+/// Width of the time column: the configured format applied to a late time of a long month
+/// (formats such as `%B` vary; longer times are cut).
+fn time_width(app: &App) -> usize {
+    chrono::NaiveDate::from_ymd_opt(2026, 9, 30)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map_or(5, |t| {
+            width(&t.format(&app.settings.timestamp_format).to_string())
+        })
 }
 
 /// The marks of [`delivery_mark`] and [`READ_MARK`] in order, for the help overlay's legend.

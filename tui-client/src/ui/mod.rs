@@ -77,4 +77,5 @@ pub fn render(app: &App, frame: &mut Frame) {
     if app.show_help {
         help::render(frame, area);
     }
+    theme::apply(&app.settings, frame.buffer_mut());
 }

@@ -6,6 +6,7 @@ mod attention;
 mod facts;
 mod fixtures;
 mod interaction;
+mod themes;
 
 use crossterm::event::KeyCode;
 use ratatui::style::Modifier;

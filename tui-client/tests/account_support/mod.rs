@@ -54,6 +54,8 @@ pub fn directory_with(settings: Settings) -> Directory {
 pub struct Output {
     /// Whether it exited with status 0.
     pub success: bool,
+    /// Its exit status; `None` when a signal ended it.
+    pub code: Option<i32>,
     /// Standard output.
     pub stdout: String,
     /// Standard error.
@@ -94,6 +96,9 @@ pub fn p2p_env(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &Path)]) -
         .env_remove("P2P_CHAT_SERVER")
         .env_remove("P2P_CHAT_LISTEN")
         .env_remove("P2P_CHAT_CA_CERT")
+        .env_remove("P2P_CHAT_CONFIG")
+        // A config file of the user running the tests must not change them.
+        .env("XDG_CONFIG_HOME", home.join("no-config"))
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -124,6 +129,7 @@ pub fn p2p_env(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &Path)]) -
     };
     Output {
         success: status.success(),
+        code: status.code(),
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     }

@@ -137,6 +137,12 @@ impl Drop for Running {
 pub fn run_client(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(client_bin())
         .args(args)
+        // A config file of the user running the tests must not change them.
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("p2p-chat-tests-no-config"),
+        )
+        .env_remove("P2P_CHAT_CONFIG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

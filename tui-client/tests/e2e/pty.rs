@@ -18,6 +18,8 @@ pub struct Tui {
     child: Box<dyn Child + Send + Sync>,
     writer: Box<dyn Write + Send>,
     screen: Arc<Mutex<vt100::Parser<Bells>>>,
+    /// `XDG_CONFIG_HOME` of the program: settings it saves stay out of the user's own.
+    _config: tempfile::TempDir,
 }
 
 /// Counts the terminal bells (BEL) the program rang.
@@ -44,6 +46,9 @@ impl Tui {
         let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
+        let config = tempfile::tempdir().expect("config dir");
+        cmd.env("XDG_CONFIG_HOME", config.path());
+        cmd.env_remove("P2P_CHAT_CONFIG");
         cmd.env_remove("RUST_LOG");
         let child = pair.slave.spawn_command(cmd).expect("spawn the program");
         drop(pair.slave);
@@ -70,6 +75,7 @@ impl Tui {
             child,
             writer,
             screen,
+            _config: config,
         }
     }
 

@@ -178,7 +178,7 @@ fn read_receipts_are_off_by_default_and_name_the_newest_message_on_screen() {
     let nth = |n: u128| MessageId(uuid::Uuid::from_u128(n));
     let (mut app, _, _) = with_carol();
     assert!(sent_reads(&message(&mut app, 1, 1)).is_empty(), "off");
-    assert!(!app.read_receipts);
+    assert!(!app.settings.read_receipts);
 
     let effects = type_line(&mut app, "/receipts on");
     assert_eq!(sent_reads(&effects), [(SessionId(1), nth(1))]);
@@ -281,4 +281,49 @@ fn pushed_presence_updates_the_list_at_once_and_sends_what_waits() {
         app.update(Action::SignalingOpened { observed: None }),
         vec![Effect::LoadContacts]
     );
+}
+
+#[test]
+fn a_muted_chat_counts_unread_but_never_rings_and_the_change_is_saved() {
+    let saved = |effects: &[Effect]| -> Vec<crate::config::Change> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::SaveSetting(change) => Some(change.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (mut app, _, carol) = with_carol();
+    let effects = type_line(&mut app, "/mute carol");
+    assert_eq!(
+        saved(&effects),
+        [crate::config::Change::Mute("carol".into(), true)]
+    );
+    assert!(app.settings.mute.contains("carol"));
+    assert_eq!(bells(&message(&mut app, 2, 1)), 0, "muted");
+    assert_eq!(app.chat(carol).unwrap().unread, 1, "still counted");
+    // Muting twice saves nothing new; unmuting the shown chat needs no name.
+    assert!(saved(&type_line(&mut app, "/mute carol")).is_empty());
+    app.update(Action::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    let effects = type_line(&mut app, "/unmute");
+    assert_eq!(
+        saved(&effects),
+        [crate::config::Change::Mute("carol".into(), false)]
+    );
+    assert!(app.settings.mute.is_empty());
+    assert!(matches!(&app.notice, Some((Level::Info, text)) if text.contains("unmuted")));
+    // /receipts on|off is saved too; asking which is in force saves nothing.
+    let effects = type_line(&mut app, "/receipts on");
+    assert_eq!(saved(&effects), [crate::config::Change::ReadReceipts(true)]);
+    assert!(saved(&type_line(&mut app, "/receipts")).is_empty());
+    // A failed save says so and keeps the setting for the run.
+    app.update(Action::SettingNotSaved(
+        "cannot write config.toml: read-only".into(),
+    ));
+    assert!(matches!(&app.notice, Some((Level::Error, text)) if text.contains("this run only")));
+    assert!(app.settings.read_receipts);
+    // Bad arguments are refused with the usage.
+    type_line(&mut app, "/mute ../bob");
+    assert!(matches!(&app.notice, Some((Level::Error, _))));
 }

@@ -1,0 +1,391 @@
+//! The user's settings: defaults, the config file, the environment and flags, with one
+//! precedence — **flag > environment > file > default** — and a record of where each effective
+//! value came from (`p2p-chat config`).
+//!
+//! The file is `$XDG_CONFIG_HOME/p2p-chat/config.toml` (the platform's config directory, via
+//! `directories`), or the one `--config FILE` / `P2P_CHAT_CONFIG` names. Settings the chat
+//! window changes (`/receipts`, `/mute`) are written back into it ([`file::write_change`]).
+//! The profile's data (keys, history) stays in the data directory ([`crate::profile`]).
+
+pub mod file;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use serde::Deserialize;
+
+use crate::cli::GlobalOpts;
+pub use file::{Change, FileConfig};
+
+/// Environment variable naming the config file (as `--config` does).
+pub const CONFIG_ENV: &str = "P2P_CHAT_CONFIG";
+
+/// Default `timestamp_format`: hours and minutes (chrono's strftime syntax).
+pub const DEFAULT_TIMESTAMP_FORMAT: &str = "%H:%M";
+
+/// Colour theme of the chat window.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// Light text colours for a dark terminal background (the default).
+    #[default]
+    Dark,
+    /// Darker text colours for a light terminal background.
+    Light,
+}
+
+/// Where an effective setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag.
+    Flag,
+    /// An environment variable (its name).
+    Env(&'static str),
+    /// The config file.
+    File,
+    /// The built-in default.
+    Default,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Flag => f.write_str("command line"),
+            Self::Env(name) => write!(f, "environment {name}"),
+            Self::File => f.write_str("config file"),
+            Self::Default => f.write_str("default"),
+        }
+    }
+}
+
+/// Settings of the chat window that have no flag (the network ones live in [`GlobalOpts`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WindowSettings {
+    /// Send read receipts (`/receipts`); off by default, for privacy.
+    pub read_receipts: bool,
+    /// Chats that count unread messages but never ring or notify (`/mute`).
+    pub mute: BTreeSet<String>,
+    /// How message times are shown (chrono's strftime syntax).
+    pub timestamp_format: String,
+    /// The colour theme.
+    pub theme: Theme,
+    /// `false` when `NO_COLOR` is set: no colours at all, only bold, italic and reverse.
+    pub colour: bool,
+}
+
+impl Default for WindowSettings {
+    fn default() -> Self {
+        Self {
+            read_receipts: false,
+            mute: BTreeSet::new(),
+            timestamp_format: DEFAULT_TIMESTAMP_FORMAT.to_owned(),
+            theme: Theme::Dark,
+            colour: true,
+        }
+    }
+}
+
+/// One effective setting as `p2p-chat config` prints it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Effective {
+    /// The key in the config file.
+    pub key: &'static str,
+    /// The value, written as TOML.
+    pub value: String,
+    /// Where it came from.
+    pub source: Source,
+}
+
+/// The loaded configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The config file consulted; changes made in the window are written here.
+    pub path: PathBuf,
+    /// Whether that file exists.
+    pub exists: bool,
+    /// The window's settings.
+    pub window: WindowSettings,
+    /// Every setting with its effective value and source, in the file's order.
+    pub effective: Vec<Effective>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `--config` or `P2P_CHAT_CONFIG` names a file that does not exist.
+    #[error(
+        "config file {} does not exist: create it (see the README's configuration section) or drop --config / {CONFIG_ENV}",
+        .0.display()
+    )]
+    Missing(PathBuf),
+    /// The file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has an unknown key or a bad value.
+    #[error("config file {}: {message}\n(fix or remove that line; `p2p-chat config` shows the settings)", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line, column and key.
+        message: String,
+    },
+    /// The platform has no config directory (no home directory).
+    #[error("no config directory on this system: give one with --config FILE")]
+    NoConfigDir,
+}
+
+/// The default config file: `config.toml` in the platform's config directory for p2p-chat
+/// (`$XDG_CONFIG_HOME/p2p-chat/` on Linux).
+///
+/// # Errors
+/// [`ConfigError::NoConfigDir`] when the platform has none.
+pub fn default_path() -> Result<PathBuf, ConfigError> {
+    let dirs =
+        directories::ProjectDirs::from("", "", "p2p-chat").ok_or(ConfigError::NoConfigDir)?;
+    Ok(dirs.config_dir().join("config.toml"))
+}
+
+/// Checks a chrono strftime format.
+///
+/// # Errors
+/// A message naming the format when chrono cannot format with it.
+pub fn check_timestamp_format(format: &str) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
+        return Err(format!(
+            "{format:?} is not a strftime format (for example \"%H:%M\" or \"%H:%M:%S\")"
+        ));
+    }
+    Ok(())
+}
+
+/// Loads the configuration and applies the file's values to `global` wherever neither a flag
+/// nor the environment set them; `matches` tells which did.
+///
+/// # Errors
+/// See [`ConfigError`].
+pub fn load(matches: &ArgMatches, global: &mut GlobalOpts) -> Result<Config, ConfigError> {
+    let (path, named) = match &global.config {
+        Some(path) => (path.clone(), true),
+        None => (default_path()?, false),
+    };
+    let (file, exists) = read(&path, named)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    Ok(resolve(
+        path,
+        exists,
+        &file,
+        |id| matches.value_source(id),
+        no_color,
+        global,
+    ))
+}
+
+fn read(path: &Path, named: bool) -> Result<(FileConfig, bool), ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => file::parse(&text)
+            .map(|file| (file, true))
+            .map_err(|message| ConfigError::Invalid {
+                path: path.to_owned(),
+                message,
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => {
+            Ok((FileConfig::default(), false))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(ConfigError::Missing(path.to_owned()))
+        }
+        Err(source) => Err(ConfigError::Unreadable {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
+/// The precedence itself, pure: `source_of(id)` says whether clap took a global option from
+/// the command line, the environment or its default.
+fn resolve(
+    path: PathBuf,
+    exists: bool,
+    file: &FileConfig,
+    source_of: impl Fn(&str) -> Option<ValueSource>,
+    no_color: bool,
+    global: &mut GlobalOpts,
+) -> Config {
+    let mut effective = Vec::new();
+    // A flag's source, or the file's value when neither flag nor environment gave one.
+    let mut layer = |key: &'static str,
+                     id: &str,
+                     env: &'static str,
+                     file: Option<bool>,
+                     value: &mut bool,
+                     invert: bool| {
+        let source = match source_of(id) {
+            Some(ValueSource::CommandLine) => Source::Flag,
+            Some(ValueSource::EnvVariable) => Source::Env(env),
+            _ => match file {
+                Some(on) => {
+                    *value = on != invert;
+                    Source::File
+                }
+                None => Source::Default,
+            },
+        };
+        effective.push(Effective {
+            key,
+            value: (*value != invert).to_string(),
+            source,
+        });
+    };
+    layer(
+        "bell",
+        "no_bell",
+        "P2P_CHAT_NO_BELL",
+        file.bell,
+        &mut global.no_bell,
+        true,
+    );
+    layer(
+        "refuse_strangers",
+        "refuse_strangers",
+        "P2P_CHAT_REFUSE_STRANGERS",
+        file.refuse_strangers,
+        &mut global.refuse_strangers,
+        false,
+    );
+    layer(
+        "port_mapping",
+        "no_port_mapping",
+        "P2P_CHAT_NO_PORT_MAPPING",
+        file.port_mapping,
+        &mut global.no_port_mapping,
+        true,
+    );
+    layer(
+        "relay_only",
+        "relay_only",
+        "P2P_CHAT_RELAY_ONLY",
+        file.relay_only,
+        &mut global.relay_only,
+        false,
+    );
+    let listen_source = match source_of("listen") {
+        Some(ValueSource::CommandLine) => Source::Flag,
+        Some(ValueSource::EnvVariable) => Source::Env("P2P_CHAT_LISTEN"),
+        _ => match file.listen {
+            Some(addr) => {
+                global.listen = addr;
+                Source::File
+            }
+            None => Source::Default,
+        },
+    };
+    effective.insert(
+        0,
+        Effective {
+            key: "listen",
+            value: format!("\"{}\"", global.listen),
+            source: listen_source,
+        },
+    );
+
+    let defaults = WindowSettings::default();
+    let from_file = |present: bool| {
+        if present {
+            Source::File
+        } else {
+            Source::Default
+        }
+    };
+    let window = WindowSettings {
+        read_receipts: file.read_receipts.unwrap_or(defaults.read_receipts),
+        mute: file.mute.clone().unwrap_or_default(),
+        timestamp_format: file
+            .timestamp_format
+            .clone()
+            .unwrap_or(defaults.timestamp_format),
+        theme: file.theme.unwrap_or_default(),
+        colour: !no_color,
+    };
+    let quoted = |names: &BTreeSet<String>| {
+        let names: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+        format!("[{}]", names.join(", "))
+    };
+    effective.extend([
+        Effective {
+            key: "read_receipts",
+            value: window.read_receipts.to_string(),
+            source: from_file(file.read_receipts.is_some()),
+        },
+        Effective {
+            key: "mute",
+            value: quoted(&window.mute),
+            source: from_file(file.mute.is_some()),
+        },
+        Effective {
+            key: "timestamp_format",
+            value: format!("{:?}", window.timestamp_format),
+            source: from_file(file.timestamp_format.is_some()),
+        },
+        Effective {
+            key: "theme",
+            value: format!(
+                "\"{}\"",
+                if window.theme == Theme::Light {
+                    "light"
+                } else {
+                    "dark"
+                }
+            ),
+            source: from_file(file.theme.is_some()),
+        },
+    ]);
+    Config {
+        path,
+        exists,
+        window,
+        effective,
+    }
+}
+
+/// `p2p-chat config`: the file consulted and every effective setting with its source, as
+/// TOML a user can copy into the file.
+pub fn report(config: &Config) -> String {
+    let state = if config.exists {
+        ""
+    } else {
+        " (absent: defaults apply)"
+    };
+    let mut out = format!("# config file: {}{state}\n", config.path.display());
+    out.push_str("# precedence: command line > environment > config file > default\n");
+    let width = config
+        .effective
+        .iter()
+        .map(|e| e.key.len() + e.value.len())
+        .max()
+        .unwrap_or(0);
+    for e in &config.effective {
+        let pad = width - e.key.len() - e.value.len();
+        out.push_str(&format!(
+            "{} = {}{}  # {}\n",
+            e.key,
+            e.value,
+            " ".repeat(pad),
+            e.source
+        ));
+    }
+    if !config.window.colour {
+        out.push_str("# colours off: NO_COLOR is set in the environment\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
