@@ -73,6 +73,8 @@ pub struct WindowSettings {
     pub theme: Theme,
     /// `false` when `NO_COLOR` is set: no colours at all, only bold, italic and reverse.
     pub colour: bool,
+    /// The key bindings: the defaults with the file's `[keys]` changes.
+    pub keys: crate::app::keys::Keymap,
 }
 
 impl Default for WindowSettings {
@@ -83,6 +85,7 @@ impl Default for WindowSettings {
             timestamp_format: DEFAULT_TIMESTAMP_FORMAT.to_owned(),
             theme: Theme::Dark,
             colour: true,
+            keys: crate::app::keys::Keymap::default(),
         }
     }
 }
@@ -109,6 +112,8 @@ pub struct Config {
     pub window: WindowSettings,
     /// Every setting with its effective value and source, in the file's order.
     pub effective: Vec<Effective>,
+    /// The actions the file's `[keys]` table rebinds.
+    pub keys_from_file: BTreeSet<String>,
 }
 
 /// Why the configuration could not be loaded.
@@ -313,6 +318,11 @@ fn resolve(
             .unwrap_or(defaults.timestamp_format),
         theme: file.theme.unwrap_or_default(),
         colour: !no_color,
+        keys: file
+            .keys
+            .as_ref()
+            .map(|k| k.keymap.clone())
+            .unwrap_or_default(),
     };
     let quoted = |names: &BTreeSet<String>| {
         let names: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
@@ -347,11 +357,17 @@ fn resolve(
             source: from_file(file.theme.is_some()),
         },
     ]);
+    let keys_from_file = file
+        .keys
+        .as_ref()
+        .map(|k| k.names.keys().cloned().collect())
+        .unwrap_or_default();
     Config {
         path,
         exists,
         window,
         effective,
+        keys_from_file,
     }
 }
 
@@ -383,6 +399,16 @@ pub fn report(config: &Config) -> String {
     }
     if !config.window.colour {
         out.push_str("# colours off: NO_COLOR is set in the environment\n");
+    }
+    out.push_str("\n[keys]\n");
+    for (name, keys) in config.window.keys.describe() {
+        let quoted: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+        let source = if config.keys_from_file.contains(name) {
+            Source::File
+        } else {
+            Source::Default
+        };
+        out.push_str(&format!("{name} = [{}]  # {source}\n", quoted.join(", ")));
     }
     out
 }

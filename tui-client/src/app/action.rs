@@ -135,6 +135,8 @@ pub enum Action {
     StoreFailed(String),
     /// A setting changed in the window could not be written to the config file.
     SettingNotSaved(String),
+    /// The editor (`/edit`, Ctrl+X Ctrl+E) closed: the message written, or why there is none.
+    Composed(Result<String, String>),
     /// A session's outbox pump handed these messages to the session.
     Sent(crate::delivery::outbound::SentBatch),
     /// Our queued messages to `peer` were sealed and left in the directory's mailbox.

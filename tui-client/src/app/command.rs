@@ -27,6 +27,8 @@ pub enum SlashCommand {
     Receipts(Option<bool>),
     /// `/mute [NAME]` (`true`) or `/unmute [NAME]`; without a name, the shown chat.
     Mute(Option<String>, bool),
+    /// `/edit`: write the message in `$EDITOR`.
+    Edit,
     /// `/info`: where we and the current chat's peer can be reached, and how its session was
     /// made.
     Info,
@@ -41,6 +43,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("/accept", "trust the offered key"),
     ("/receipts on|off", "send read receipts"),
     ("/mute [NAME]", "never ring (/unmute)"),
+    ("/edit", "write it in $EDITOR"),
     ("/info", "addresses, session path"),
     ("/contacts", "reload the contact list"),
     ("/quit", "leave p2p-chat"),
@@ -63,6 +66,7 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         ("/verify", []) => Ok(SlashCommand::Verify { confirm: false }),
         ("/verify", ["confirm"]) => Ok(SlashCommand::Verify { confirm: true }),
         ("/info", []) => Ok(SlashCommand::Info),
+        ("/edit", []) => Ok(SlashCommand::Edit),
         ("/receipts", []) => Ok(SlashCommand::Receipts(None)),
         ("/receipts", ["on"]) => Ok(SlashCommand::Receipts(Some(true))),
         ("/receipts", ["off"]) => Ok(SlashCommand::Receipts(Some(false))),

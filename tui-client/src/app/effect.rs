@@ -72,6 +72,14 @@ pub enum Effect {
     LoadContacts,
     /// Write a setting the user changed in the window into the config file.
     SaveSetting(crate::config::Change),
+    /// Clear the terminal and draw the whole screen again (Ctrl+L).
+    Redraw,
+    /// Hand the terminal to `$VISUAL` / `$EDITOR` to write the message, starting from
+    /// `draft`; the result comes back as [`super::Action::Composed`].
+    Compose {
+        /// The text to start from.
+        draft: String,
+    },
     /// Store the pin of `peer`.
     SavePin {
         /// The peer.

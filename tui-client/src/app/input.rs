@@ -1,4 +1,6 @@
-//! The input line: text editing (tui-input) plus a history of submitted lines.
+//! The input line: text editing (tui-input) plus a history of submitted lines. The text may
+//! hold several lines (`\n`); Up and Down then move between them before they reach the
+//! history.
 
 use tui_input::{Input, InputRequest};
 
@@ -39,6 +41,52 @@ impl InputLine {
             }
         }
         line
+    }
+
+    /// Whether the cursor is at the end of the text.
+    pub fn at_line_end(&self) -> bool {
+        self.input.cursor() == self.input.value().chars().count()
+    }
+
+    /// Up: to the line above in a multi-line text, else the previous history entry.
+    pub fn up(&mut self) {
+        if !self.move_line(-1) {
+            self.history_prev();
+        }
+    }
+
+    /// Down: to the line below in a multi-line text, else the next history entry.
+    pub fn down(&mut self) {
+        if !self.move_line(1) {
+            self.history_next();
+        }
+    }
+
+    /// Moves the cursor to the same column (in chars) of the line `step` away; `false` when
+    /// there is no such line.
+    fn move_line(&mut self, step: isize) -> bool {
+        let value = self.input.value();
+        let cursor = self.input.cursor();
+        // Char index where each line starts.
+        let mut starts = vec![0];
+        starts.extend(
+            value
+                .chars()
+                .enumerate()
+                .filter(|(_, c)| *c == '\n')
+                .map(|(i, _)| i + 1),
+        );
+        let row = starts.iter().rposition(|s| *s <= cursor).unwrap_or(0);
+        let Some(target) = row.checked_add_signed(step).filter(|r| *r < starts.len()) else {
+            return false;
+        };
+        let column = cursor - starts[row];
+        let end = starts
+            .get(target + 1)
+            .map_or(value.chars().count(), |next| next - 1);
+        let to = (starts[target] + column).min(end);
+        self.input = Input::new(value.to_owned()).with_cursor(to);
+        true
     }
 
     /// Shows the previous history entry.
@@ -97,6 +145,36 @@ mod tests {
         assert_eq!(line.value(), "two");
         line.history_next();
         assert_eq!(line.value(), "dra");
+    }
+
+    #[test]
+    fn up_and_down_walk_the_lines_of_a_message_before_the_history() {
+        let mut line = InputLine::default();
+        typed(&mut line, "old");
+        line.take();
+        typed(&mut line, "first line\nsecond\nthird line");
+        line.up();
+        assert_eq!(
+            line.input.cursor(),
+            "first line\nsecond".len(),
+            "column kept, cut to the line"
+        );
+        line.up();
+        assert_eq!(line.input.cursor(), 6);
+        line.down();
+        line.down();
+        assert_eq!(line.input.cursor(), "first line\nsecond\nthird ".len());
+        assert!(!line.at_line_end());
+        line.down();
+        assert_eq!(
+            line.value(),
+            "first line\nsecond\nthird line",
+            "no newer history"
+        );
+        for _ in 0..3 {
+            line.up();
+        }
+        assert_eq!(line.value(), "old", "past the first line: the history");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod action;
 mod attention;
 pub mod chat;
 pub mod command;
+pub mod complete;
 mod effect;
 mod history;
 mod info;
@@ -145,6 +146,12 @@ pub struct App {
     pub input: InputLine,
     /// Whether the help overlay is shown.
     pub show_help: bool,
+    /// Rows the help overlay is scrolled down (when it does not fit the terminal).
+    pub help_scroll: u16,
+    /// The first key of a two-key sequence (`Ctrl+X` of `Ctrl+X Ctrl+E`), once pressed.
+    pub pending_key: Option<keys::KeyPress>,
+    /// The Tab completion in progress, if the last key was Tab.
+    pub completion: Option<complete::Completion>,
     /// A chat whose peer's key changed: its blocking warning is shown.
     pub key_warning: Option<ChatId>,
     /// Pinned peer keys.
@@ -201,6 +208,9 @@ impl App {
             filtering: false,
             input: InputLine::default(),
             show_help: false,
+            help_scroll: 0,
+            pending_key: None,
+            completion: None,
             key_warning: None,
             pins: Pins::default(),
             notice: None,

@@ -12,6 +12,7 @@ use crate::net::{Direction, RemotePeer, SessionId};
 
 mod attention;
 mod delivery;
+mod editing;
 mod info;
 mod input;
 mod sessions;

@@ -40,8 +40,12 @@ impl App {
             }
             Action::Paste(text) => {
                 self.focus = Focus::Input;
+                self.completion = None;
+                // A paste keeps its lines (whatever their line ends); other control
+                // characters could move the cursor or recolour the screen: spaces.
+                let text = text.replace("\r\n", "\n").replace('\r', "\n");
                 for c in text.chars() {
-                    let c = if c.is_control() { ' ' } else { c };
+                    let c = if c.is_control() && c != '\n' { ' ' } else { c };
                     self.input.edit(InputRequest::InsertChar(c));
                 }
                 Vec::new()
@@ -110,6 +114,16 @@ impl App {
                 page,
             } => self.on_history_loaded(chat, request, page),
             Action::StoreFailed(error) => self.on_store_failed(error),
+            Action::Composed(Ok(text)) => {
+                self.focus = Focus::Input;
+                self.input.input = tui_input::Input::new(text.trim_end().to_owned());
+                self.tell(Level::Info, "Enter sends it, Esc then Ctrl+U drops it");
+                Vec::new()
+            }
+            Action::Composed(Err(error)) => {
+                self.tell(Level::Error, format!("{error} — the draft is kept"));
+                Vec::new()
+            }
             Action::SettingNotSaved(error) => {
                 self.tell(
                     Level::Error,
@@ -170,6 +184,11 @@ impl App {
             SlashCommand::Verify { confirm } => return self.verify(confirm),
             SlashCommand::Receipts(on) => self.set_receipts(on),
             SlashCommand::Mute(name, muted) => self.set_muted(name, muted),
+            SlashCommand::Edit => {
+                return vec![Effect::Compose {
+                    draft: String::new(),
+                }];
+            }
             SlashCommand::Info => self.info(),
         }
         Vec::new()

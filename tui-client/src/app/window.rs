@@ -128,6 +128,33 @@ impl App {
         usize::from(self.viewport.1.saturating_sub(6)).max(1)
     }
 
+    /// End at the end of the input: the shown chat follows its newest message again; lines
+    /// dropped from memory meanwhile are reloaded as the newest page.
+    pub(super) fn jump_to_newest(&mut self) {
+        let Some(id) = self.current else { return };
+        let Some(chat) = self.chat_mut(id) else {
+            return;
+        };
+        chat.scroll = 0;
+        if !chat.history.newer_dropped || chat.history.loading {
+            return;
+        }
+        // What is loaded is an older stretch: start again from the newest page.
+        chat.lines.clear();
+        chat.seen.clear();
+        chat.history = super::chat::History {
+            requested: true,
+            loading: true,
+            ..Default::default()
+        };
+        let peer = chat.name.clone();
+        self.emit(Effect::LoadHistory {
+            chat: id,
+            peer,
+            request: PageRequest::Newest,
+        });
+    }
+
     pub(super) fn scroll_by(&mut self, lines: isize) {
         let Some(id) = self.current else { return };
         let Some(chat) = self.chat_mut(id) else {

@@ -5,11 +5,14 @@
 //! the chat window) edits the document with `toml_edit`, which keeps the user's comments,
 //! order and layout, and replaces the file atomically.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::Path;
 
 use serde::{Deserialize, Deserializer};
+
+use crate::app::keys::table::COMMANDS;
+use crate::app::keys::{Keymap, Sequence, parse_sequence};
 
 /// The config file as written by the user: `None` where a key is absent.
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
@@ -36,6 +39,60 @@ pub struct FileConfig {
     pub timestamp_format: Option<String>,
     /// `theme = "dark"|"light"`.
     pub theme: Option<super::Theme>,
+    /// `[keys]`: `action = ["Key", …]` rebinds an action (see `app::keys::table`).
+    #[serde(default, deserialize_with = "keys")]
+    pub keys: Option<KeyOverrides>,
+}
+
+/// The `[keys]` table: the actions it names and the keymap they make with the defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyOverrides {
+    /// The actions the file rebinds, with their keys.
+    pub names: BTreeMap<String, Vec<Sequence>>,
+    /// The defaults with those changes.
+    pub keymap: Keymap,
+}
+
+/// An action name of `[keys]`, checked against the table of actions.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct ActionName(String);
+
+impl<'de> Deserialize<'de> for ActionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        if COMMANDS.iter().any(|c| c.name == name) {
+            return Ok(Self(name));
+        }
+        let names: Vec<&str> = COMMANDS.iter().map(|c| c.name).collect();
+        Err(serde::de::Error::custom(format!(
+            "{name:?} is not an action; the actions are: {}",
+            names.join(", ")
+        )))
+    }
+}
+
+/// One key sequence of `[keys]` ("Ctrl+N", "Ctrl+X Ctrl+E").
+struct KeySpec(Sequence);
+
+impl<'de> Deserialize<'de> for KeySpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        parse_sequence(&raw)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+fn keys<'de, D: Deserializer<'de>>(d: D) -> Result<Option<KeyOverrides>, D::Error> {
+    let raw = BTreeMap::<ActionName, Vec<KeySpec>>::deserialize(d)?;
+    let names: BTreeMap<String, Vec<Sequence>> = raw
+        .into_iter()
+        .map(|(name, specs)| (name.0, specs.into_iter().map(|s| s.0).collect()))
+        .collect();
+    // Clashes involve two actions: reported on the table, naming both.
+    let keymap =
+        Keymap::with(&names).map_err(|e| serde::de::Error::custom(format!("[keys]: {e}")))?;
+    Ok(Some(KeyOverrides { names, keymap }))
 }
 
 fn listen<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
@@ -166,6 +223,13 @@ theme = "light"
             ("mute = [\"../x\"]\n", "line 1", "mute"),
             ("timestamp_format = \"%Q\"\n", "line 1", "timestamp_format"),
             ("bell = \n", "line 1", "bell"),
+            ("[keys]\nnext-chat = [\"Hyper+X\"]\n", "line 2", "next-chat"),
+            (
+                "[keys]\nquit = [\"F1\"]\nnext-chatt = [\"F3\"]\n",
+                "line 3",
+                "next-chatt",
+            ),
+            ("[keys]\nredraw = [\"Ctrl+N\"]\n", "line 1", "redraw"),
         ];
         for (text, line, key) in cases {
             let err = parse(text).unwrap_err();

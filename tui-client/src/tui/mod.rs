@@ -9,6 +9,7 @@
 //!
 //! The [`Runner`] owns every [`SessionHandle`]; it is the one place that talks to sessions.
 
+mod editor;
 pub mod resolve;
 mod runner;
 pub mod terminal;
@@ -20,7 +21,7 @@ use ratatui::crossterm::event::{Event, KeyEventKind};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::app::{Action, App, DialTarget, Me};
+use crate::app::{Action, App, DialTarget, Effect, Me};
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent};
 use crate::presence::{Account, PresenceReport, SignalReport};
 pub use runner::{Channels, Runner};
@@ -175,12 +176,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
             height: size.height,
         });
     }
-    let events = crossterm::event::EventStream::new();
     let result = event_loop(
         &mut terminal,
         app,
         initial,
-        events,
+        crossterm::event::EventStream::new,
         net_rx,
         action_rx,
         runner,
@@ -192,21 +192,25 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
 }
 
 /// The loop, generic over the terminal backend and the event source so tests can drive it.
+/// `new_events` opens the terminal's event stream; it is opened again after the editor had
+/// the terminal (`/edit`), since a stream left open would read the editor's keys.
 ///
 /// # Errors
 /// When drawing fails.
-pub async fn event_loop<B: Backend>(
+pub async fn event_loop<B: Backend, S>(
     terminal: &mut Terminal<B>,
     mut app: App,
     initial: Vec<crate::app::command::SlashCommand>,
-    mut events: impl Stream<Item = std::io::Result<Event>> + Unpin,
+    mut new_events: impl FnMut() -> S,
     mut net_rx: mpsc::Receiver<NetEvent>,
     mut action_rx: mpsc::Receiver<Action>,
     mut runner: Runner,
 ) -> anyhow::Result<()>
 where
     B::Error: Send + Sync + 'static,
+    S: Stream<Item = std::io::Result<Event>> + Unpin,
 {
+    let mut events = new_events();
     let restored = runner.restore().await;
     let mut pending: std::collections::VecDeque<Action> = [restored].into();
     let mut initial = initial.into_iter();
@@ -214,8 +218,23 @@ where
         // The runner's own reports and a whole batch of session events are handled before
         // the loop waits again; nothing here waits on a session.
         while let Some(action) = pending.pop_front() {
-            let effects = app.update(action);
+            let (screen, effects): (Vec<Effect>, Vec<Effect>) = app
+                .update(action)
+                .into_iter()
+                .partition(|e| matches!(e, Effect::Redraw | Effect::Compose { .. }));
             runner.run(effects).await;
+            for effect in screen {
+                if let Effect::Compose { draft } = effect {
+                    drop(events);
+                    terminal::suspend();
+                    let written = editor::compose(&draft).await;
+                    terminal::resume();
+                    events = new_events();
+                    pending.push_back(Action::Composed(written));
+                }
+                // After the editor, and on Ctrl+L: the whole screen is drawn again.
+                terminal.clear()?;
+            }
             pending.extend(runner.take_reports());
             if app.quit {
                 runner.shutdown(&mut net_rx).await;

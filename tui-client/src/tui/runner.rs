@@ -328,6 +328,8 @@ impl Runner {
                     }
                 }
                 Effect::Bell => ring_bell(),
+                // The event loop gives the terminal to these before the runner sees effects.
+                Effect::Redraw | Effect::Compose { .. } => {}
                 Effect::Quit => {}
             }
         }

@@ -49,3 +49,27 @@ pub fn leave() {
     let _ = execute!(stdout(), DisableMouseCapture, DisableBracketedPaste);
     ratatui::restore();
 }
+
+/// Hands the terminal to another program (the editor): normal screen, cooked mode, no mouse
+/// or paste reporting. [`resume`] takes it back.
+pub fn suspend() {
+    let _ = execute!(
+        stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = crossterm::terminal::disable_raw_mode();
+}
+
+/// Takes the terminal back after [`suspend`]; the caller redraws the whole screen.
+pub fn resume() {
+    let _ = crossterm::terminal::enable_raw_mode();
+    let _ = execute!(
+        stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste
+    );
+}

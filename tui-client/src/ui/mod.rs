@@ -28,8 +28,6 @@ use crate::app::{App, Focus};
 const CONTACTS_WIDTH: u16 = 26;
 /// Narrower than this, only one of the two panes is shown: the one with the focus.
 const TWO_PANES_MIN_WIDTH: u16 = 60;
-/// Rows of the bordered input box.
-const INPUT_HEIGHT: u16 = 3;
 /// Shorter than this, the input box is left out so the chat keeps some rows.
 const INPUT_MIN_SCREEN_HEIGHT: u16 = 5;
 
@@ -37,7 +35,7 @@ const INPUT_MIN_SCREEN_HEIGHT: u16 = 5;
 pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
     let input_height = if area.height >= INPUT_MIN_SCREEN_HEIGHT {
-        INPUT_HEIGHT
+        input::height(app, area.width).min(area.height / 2)
     } else {
         0
     };
@@ -75,7 +73,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     warning::render(app, frame, area);
     if app.show_help {
-        help::render(frame, area);
+        help::render(app, frame, area);
     }
     theme::apply(&app.settings, frame.buffer_mut());
 }

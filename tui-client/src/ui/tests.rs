@@ -94,3 +94,33 @@ fn snapshot_key_changed() {
         "{screen}"
     );
 }
+
+#[test]
+fn snapshot_multi_line_messages_and_grapheme_clusters() {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    let mut app = chatting();
+    // A three-line message with a family joined by zero-width joiners, a flag, a combining
+    // accent and a skin tone, none of which may be split.
+    fixtures::receive(
+        &mut app,
+        1,
+        90,
+        3,
+        "first line\nfamily \u{1f469}\u{200d}\u{1f469}\u{200d}\u{1f467} flag \u{1f1e9}\u{1f1ea} caf\u{e9} cafe\u{301} \u{1f44d}\u{1f3fd}\nthird line",
+    );
+    // And a two-line draft in the input box, which grows for it.
+    fixtures::type_text(&mut app, "draft one");
+    app.update(crate::app::Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::ALT,
+    )));
+    fixtures::type_text(&mut app, "draft two \u{1f1e9}\u{1f1ea}");
+    let terminal = draw(&app, 60, 20);
+    insta::assert_snapshot!("multi_line", terminal.backend());
+    let screen = fixtures::text(&terminal);
+    assert!(
+        screen.contains("first line") && screen.contains("third line"),
+        "{screen}"
+    );
+    assert!(screen.contains("> draft one"), "{screen}");
+}

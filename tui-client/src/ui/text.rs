@@ -1,16 +1,19 @@
-//! Measuring, truncating and wrapping text by display width (`unicode-width`), so wide
-//! characters and emoji line up.
+//! Measuring, truncating and wrapping text by display width, one grapheme cluster at a time
+//! (Unicode UAX #29 via `unicode-segmentation`, widths via `unicode-width`): an emoji joined by
+//! zero-width joiners, a flag or a letter with combining marks is one unit that is never split
+//! across rows or columns, and it is measured the way ratatui's buffer draws it.
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
-/// Display width of `s` in terminal columns.
+/// Display width of `s` in terminal columns: the sum of its grapheme clusters' widths.
 pub fn width(s: &str) -> usize {
-    s.width()
+    s.graphemes(true).map(cluster_width).sum()
 }
 
-/// Display width of one character; control characters count as zero.
-fn char_width(c: char) -> usize {
-    c.width().unwrap_or(0)
+/// Display width of one grapheme cluster (what ratatui's buffer gives it).
+fn cluster_width(g: &str) -> usize {
+    g.width()
 }
 
 /// Replaces control characters (other than `\n`) with spaces, so text from a peer cannot move
@@ -28,12 +31,12 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
     let mut out = String::new();
     let mut used = 0;
-    for c in s.chars() {
-        let w = char_width(c);
+    for g in s.graphemes(true) {
+        let w = cluster_width(g);
         if used + w + 1 > max {
             break;
         }
-        out.push(c);
+        out.push_str(g);
         used += w;
     }
     if max > 0 {
@@ -58,7 +61,7 @@ pub fn pad_right(s: &str, w: usize) -> String {
 /// Splits `s` into rows of at most `max` columns: at spaces when possible, inside a word when
 /// the word alone is wider than a row. `\n` starts a new row; spaces at a break are dropped.
 ///
-/// Always returns at least one row. A character wider than `max` gets a row of its own.
+/// Always returns at least one row. A grapheme cluster wider than `max` gets a row of its own.
 pub fn wrap(s: &str, max: usize) -> Vec<String> {
     let max = max.max(1);
     let mut rows = Vec::new();
@@ -80,14 +83,14 @@ pub fn wrap(s: &str, max: usize) -> Vec<String> {
                 rows.push(std::mem::take(&mut row));
                 used = 0;
             }
-            for c in word.chars() {
-                let cw = char_width(c);
-                if used + cw > max && !row.is_empty() {
+            for g in word.graphemes(true) {
+                let gw = cluster_width(g);
+                if used + gw > max && !row.is_empty() {
                     rows.push(std::mem::take(&mut row));
                     used = 0;
                 }
-                row.push(c);
-                used += cw;
+                row.push_str(g);
+                used += gw;
             }
         }
         rows.push(row);
@@ -135,6 +138,43 @@ mod tests {
         assert_eq!(truncate("abc", 0), "");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 3), "abc");
+    }
+
+    #[test]
+    fn grapheme_clusters_are_never_split() {
+        // A family joined by zero-width joiners, a flag, an e with a combining accent, a
+        // thumbs-up with a skin tone: each one cluster, each as wide as ratatui draws it.
+        let family = "\u{1f469}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+        let flag = "\u{1f1e9}\u{1f1ea}";
+        let accent = "e\u{301}";
+        let thumb = "\u{1f44d}\u{1f3fd}";
+        for cluster in [family, flag, accent, thumb] {
+            let drawn = ratatui::buffer::Buffer::with_lines([cluster]);
+            assert_eq!(width(cluster), usize::from(drawn.area.width), "{cluster:?}");
+        }
+        let text = format!("{family}{flag}{accent}{thumb}{family}");
+        for max in 1..=6 {
+            let rows = wrap(&text, max);
+            assert_eq!(rows.concat(), text, "nothing lost at {max}");
+            for row in &rows {
+                // Every row starts on a cluster boundary: no joiner, no lone half of a flag,
+                // no combining mark or skin tone without its base.
+                let first = row.graphemes(true).next().unwrap_or("");
+                assert!(
+                    [family, flag, accent, thumb].contains(&first),
+                    "{max}: row {row:?} starts inside a cluster"
+                );
+                assert!(width(row) <= max.max(2), "{max}: {row:?}");
+            }
+        }
+        assert_eq!(
+            truncate(&format!("{accent}{accent}{accent}"), 2),
+            format!("{accent}…")
+        );
+        assert_eq!(
+            truncate(&format!("{family}{family}"), 3),
+            format!("{family}…")
+        );
     }
 
     #[test]

@@ -136,20 +136,40 @@ fn a_bad_config_file_is_refused_with_file_line_and_key() {
 }
 
 #[test]
-fn the_readme_example_config_is_valid_and_applies() {
+fn the_readme_example_configs_are_valid_and_apply() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
         .expect("README.md");
-    let (_, after) = readme
-        .split_once("An example `~/.config/p2p-chat/config.toml`")
-        .expect("the README's example config");
-    let (_, block) = after.split_once("```toml\n").expect("a toml block");
-    let (example, _) = block.split_once("```").expect("its end");
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("```").map(|(block, _)| block))
+        .collect();
+    assert!(blocks.len() >= 2, "the README's config examples");
     let home = TempDir::new().unwrap();
     let file = home.path().join("config.toml");
-    std::fs::write(&file, example).unwrap();
-    let out = p2p(home.path(), &["--config", file.to_str().unwrap(), "config"], "");
-    let printed = out.assert_ok();
-    for key in ["listen", "bell", "read_receipts", "mute", "timestamp_format", "theme"] {
-        assert!(line(printed, key).ends_with("# config file"), "{key}: {printed}");
+    let mut keys = Vec::new();
+    for example in blocks {
+        std::fs::write(&file, example).unwrap();
+        let out = p2p(
+            home.path(),
+            &["--config", file.to_str().unwrap(), "config"],
+            "",
+        );
+        let printed = out.assert_ok();
+        // Every key of the example is in force, from the file.
+        for row in example.lines() {
+            let Some((key, _)) = row.split_once(" = ") else {
+                continue;
+            };
+            let key = key.trim();
+            assert!(
+                line(printed, key).ends_with("# config file"),
+                "{key}: {printed}"
+            );
+            keys.push(key.to_owned());
+        }
+    }
+    for key in ["listen", "theme", "mute", "next-chat", "redraw"] {
+        assert!(keys.iter().any(|k| k == key), "{key} not in the examples");
     }
 }

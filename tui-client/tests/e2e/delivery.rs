@@ -120,7 +120,7 @@ fn history_survives_a_restart_and_opens_on_the_newest_messages() {
     bob.quit();
     let mut alice = start("alice", &alice_home, alice_port);
     alice.wait_for("bob");
-    alice.type_text("\t");
+    alice.type_text("\x0e");
     alice.wait_for("remember this");
     alice.quit();
     let out = run_client(

@@ -189,9 +189,9 @@ fn connect_by_ip_needs_no_directory() {
     dave.wait_for("needs /accept");
     dave.type_text("/accept\r");
     dave.wait_for("trusting carol's key");
-    // Dave's chat appears in carol's list with an unread count; Tab switches to it.
+    // Dave's chat appears in carol's list with an unread count; Ctrl+N switches to it.
     carol.wait_for("dave             (1)");
-    carol.type_text("\t");
+    carol.type_text("\x0e");
     carol.wait_for("hi carol, no directory needed");
     carol.type_text("hello dave\r");
     dave.wait_for("hello dave");

@@ -82,9 +82,12 @@ impl Window {
         });
         let runner = Runner::new(None, local, store.clone(), Channels { net_tx, action_tx });
         let (keys, keys_rx) = mpsc::unbounded_channel();
-        let events = Box::pin(futures::stream::unfold(keys_rx, |mut rx| async move {
-            rx.recv().await.map(|event| (event, rx))
-        }));
+        let mut events = Some(Box::pin(futures::stream::unfold(
+            keys_rx,
+            |mut rx| async move { rx.recv().await.map(|event| (event, rx)) },
+        )));
+        // Opened once: these tests never hand the terminal to an editor.
+        let events = move || events.take().expect("the key stream is opened once");
         let task = tokio::spawn(async move {
             let mut terminal = Terminal::new(TestBackend::new(100, 30))?;
             event_loop(

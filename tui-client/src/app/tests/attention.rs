@@ -86,18 +86,27 @@ fn the_new_messages_marker_sits_on_the_first_unread_until_seen() {
     let first = Some(MessageId(uuid::Uuid::from_u128(2)));
     assert_eq!(app.chat(carol).unwrap().first_unread, first);
     // Shown: the marker stays while the user reads, also when more arrives.
-    key(&mut app, KeyCode::Tab);
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Right,
+        KeyModifiers::ALT,
+    )));
     assert_eq!(app.current, Some(carol));
     message(&mut app, 2, 4);
     assert_eq!(app.chat(carol).unwrap().first_unread, first);
     // Switching away clears it; the next message while away sets it anew.
-    key(&mut app, KeyCode::Tab);
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Right,
+        KeyModifiers::ALT,
+    )));
     assert_eq!(app.chat(carol).unwrap().first_unread, None);
     message(&mut app, 2, 5);
     let fifth = Some(MessageId(uuid::Uuid::from_u128(5)));
     assert_eq!(app.chat(carol).unwrap().first_unread, fifth);
     // Answering clears it too.
-    key(&mut app, KeyCode::Tab);
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Right,
+        KeyModifiers::ALT,
+    )));
     type_line(&mut app, "sorry, was away");
     assert_eq!(app.chat(carol).unwrap().first_unread, None);
 }
@@ -191,7 +200,10 @@ fn read_receipts_are_off_by_default_and_name_the_newest_message_on_screen() {
     // Carol's message waits until her chat is shown.
     assert!(sent_reads(&message(&mut app, 2, 3)).is_empty());
     assert_eq!(
-        sent_reads(&app.update(Action::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)))),
+        sent_reads(&app.update(Action::Key(KeyEvent::new(
+            KeyCode::Right,
+            KeyModifiers::ALT
+        )))),
         [(SessionId(2), nth(3))]
     );
 
@@ -305,7 +317,10 @@ fn a_muted_chat_counts_unread_but_never_rings_and_the_change_is_saved() {
     assert_eq!(app.chat(carol).unwrap().unread, 1, "still counted");
     // Muting twice saves nothing new; unmuting the shown chat needs no name.
     assert!(saved(&type_line(&mut app, "/mute carol")).is_empty());
-    app.update(Action::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Right,
+        KeyModifiers::ALT,
+    )));
     let effects = type_line(&mut app, "/unmute");
     assert_eq!(
         saved(&effects),

@@ -1,10 +1,10 @@
-//! The help's content: one section per key scope of [`BINDINGS`] and one for [`USAGE`],
-//! laid out as aligned `label  description` rows in a column of a given width.
+//! The help's content: one section per key scope of the keymap in force and one for
+//! [`USAGE`], laid out as aligned `label  description` rows in a column of a given width.
 
 use ratatui::text::{Line, Span};
 
 use crate::app::command::USAGE;
-use crate::app::keys::{BINDINGS, Scope};
+use crate::app::keys::{Keymap, Scope};
 use crate::ui::text::{pad_right, truncate, width, wrap};
 use crate::ui::theme;
 
@@ -18,7 +18,7 @@ pub struct Section {
     /// Heading.
     title: &'static str,
     /// `(key or command, description)` rows.
-    rows: Vec<(&'static str, &'static str)>,
+    rows: Vec<(String, &'static str)>,
 }
 
 /// The heading of a scope's section.
@@ -30,53 +30,34 @@ fn scope_title(scope: Scope) -> &'static str {
     }
 }
 
-/// The key sections in the order their scopes first appear in [`BINDINGS`], then the commands.
-pub fn sections() -> Vec<Section> {
-    let mut scopes: Vec<Scope> = Vec::new();
-    for binding in BINDINGS {
-        if !scopes.contains(&binding.scope) {
-            scopes.push(binding.scope);
-        }
-    }
-    let mut sections: Vec<Section> = scopes
+/// The key sections (global, contact list, input line) of `keymap`, then the commands.
+pub fn sections(keymap: &Keymap) -> Vec<Section> {
+    let mut sections: Vec<Section> = [Scope::Global, Scope::Contacts, Scope::Input]
         .into_iter()
         .map(|scope| Section {
             title: scope_title(scope),
-            rows: BINDINGS
-                .iter()
-                .filter(|b| b.scope == scope && !b.label.is_empty())
-                .map(|b| (b.label, b.help))
-                .collect(),
+            rows: keymap.help_rows(scope),
         })
         .collect();
     sections.push(Section {
         title: "Commands",
-        rows: USAGE.to_vec(),
+        rows: USAGE.iter().map(|(u, h)| ((*u).to_owned(), *h)).collect(),
     });
     sections.push(Section {
         title: "Contacts",
         rows: vec![(
-            super::super::contacts::PRESENCE_MARKS,
+            super::super::contacts::PRESENCE_MARKS.to_owned(),
             super::super::contacts::PRESENCE_LEGEND,
         )],
     });
     sections.push(Section {
         title: "Your messages",
         rows: vec![(
-            super::super::message::DELIVERY_MARKS,
+            super::super::message::DELIVERY_MARKS.to_owned(),
             super::super::message::DELIVERY_LEGEND,
         )],
     });
     sections
-}
-
-/// How descriptions that do not fit their column are shown.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Fit {
-    /// Wrapped onto more rows, under the description column.
-    Wrap,
-    /// Cut with `…` to one row.
-    Cut,
 }
 
 impl Section {
@@ -92,7 +73,7 @@ impl Section {
     fn label_width(&self, column: usize) -> usize {
         let cap = column * LABEL_SHARE.0 / LABEL_SHARE.1;
         let rows = |label_width: usize| -> usize {
-            let row = |(label, help): &(&str, &str)| {
+            let row = |(label, help): &(String, &str)| {
                 let (beside, indent) = slot(label, label_width);
                 wrap(help, column.saturating_sub(indent)).len() + usize::from(!beside)
             };
@@ -110,16 +91,13 @@ impl Section {
     }
 
     /// The section laid out in a column `column` wide.
-    pub fn lines(&self, column: usize, fit: Fit) -> Vec<Line<'static>> {
+    pub fn lines(&self, column: usize) -> Vec<Line<'static>> {
         let label_width = self.label_width(column);
         let mut lines = vec![Line::styled(self.title, theme::ACCENT_BOLD)];
         for (label, help) in &self.rows {
             let (beside, indent) = slot(label, label_width);
             let room = column.saturating_sub(indent);
-            let rows = match fit {
-                Fit::Wrap => wrap(help, room),
-                Fit::Cut => vec![truncate(help, room)],
-            };
+            let rows = wrap(help, room);
             if !beside {
                 let label = truncate(label, column.saturating_sub(1));
                 lines.push(Line::styled(format!(" {label}"), theme::BOLD));

@@ -3,23 +3,36 @@
 use crossterm::event::KeyCode;
 use ratatui::style::Color;
 
-use super::fixtures::{NOW_MS, chatting, draw, find, press, text, with_contacts};
+use super::fixtures::{NOW_MS, chatting, draw, find, text, with_contacts};
 use crate::app::{Action, LineKind};
 use crate::net::SessionId;
+
+/// Alt+→ (`step` 1) or Alt+← to the next or previous chat.
+fn next_chat(app: &mut crate::app::App, step: i8) {
+    let code = if step > 0 {
+        KeyCode::Right
+    } else {
+        KeyCode::Left
+    };
+    app.update(Action::Key(crossterm::event::KeyEvent::new(
+        code,
+        crossterm::event::KeyModifiers::ALT,
+    )));
+}
 
 #[test]
 fn snapshot_new_messages() {
     let mut app = chatting();
-    // Tab goes from bob to dave, whose two messages arrived while bob's chat was shown.
-    press(&mut app, KeyCode::Tab);
+    // Alt+→ goes from bob to dave, whose two messages arrived while bob's chat was shown.
+    next_chat(&mut app, 1);
     let terminal = draw(&app, 80, 24);
     insta::assert_snapshot!("new_messages", terminal.backend());
     let rule = find(&terminal, " new messages ").expect("the rule is drawn");
     let first = find(&terminal, "lunch?").expect("the first unread message is shown");
     assert_eq!(rule.y + 1, first.y, "the rule sits right above it");
     // Gone once the user has been away.
-    press(&mut app, KeyCode::Tab);
-    press(&mut app, KeyCode::BackTab);
+    next_chat(&mut app, 1);
+    next_chat(&mut app, -1);
     assert!(!text(&draw(&app, 80, 24)).contains("new messages"));
 }
 

@@ -8,7 +8,7 @@ use super::fixtures::{
     chatting, draw, failing, filter, find, fresh, press, text, type_text, with_contacts,
 };
 use crate::app::command::USAGE;
-use crate::app::keys::BINDINGS;
+use crate::app::keys::{Keymap, Scope, parse_sequence};
 
 #[test]
 fn the_cursor_follows_the_focus() {
@@ -59,35 +59,59 @@ fn long_input_scrolls_to_keep_the_cursor_in_view() {
 
 #[test]
 fn help_lists_every_binding_and_command() {
+    let rows: Vec<(String, &str)> = [Scope::Global, Scope::Contacts, Scope::Input]
+        .into_iter()
+        .flat_map(|scope| Keymap::default().help_rows(scope))
+        .collect();
+    assert!(rows.len() > 20, "{rows:?}");
+    // A large terminal shows it all at once, nothing cut.
     let mut app = chatting();
     press(&mut app, KeyCode::F(1));
-    for (width, height) in [(80, 24), (120, 40)] {
-        let screen = text(&draw(&app, width, height));
-        for binding in BINDINGS.iter().filter(|b| !b.label.is_empty()) {
-            assert!(
-                screen.contains(binding.label),
-                "{width}x{height}: {} missing\n{screen}",
-                binding.label
-            );
-        }
-        for (usage, _) in USAGE {
-            assert!(
-                screen.contains(usage),
-                "{width}x{height}: {usage} missing\n{screen}"
-            );
-        }
-        assert!(screen.contains("any key closes this help"));
-        let mut popup = screen.lines().skip_while(|l| !l.contains("┌ Help"));
-        let cut = popup.any(|l| l.contains('…'));
-        assert!(!cut, "{width}x{height}: nothing cut\n{screen}");
-    }
     let wide = text(&draw(&app, 120, 40));
-    for binding in BINDINGS {
-        assert!(wide.contains(binding.help), "{} missing", binding.help);
+    for (label, help) in &rows {
+        assert!(wide.contains(label.as_str()), "{label} missing\n{wide}");
+        assert!(wide.contains(help), "{help} missing\n{wide}");
     }
-    for (_, help) in USAGE {
-        assert!(wide.contains(help), "{help} missing");
+    for (usage, help) in USAGE {
+        assert!(
+            wide.contains(usage) && wide.contains(help),
+            "{usage} missing\n{wide}"
+        );
     }
+    assert!(wide.contains("any key closes this help"));
+    let mut popup = wide.lines().skip_while(|l| !l.contains("┌ Help"));
+    assert!(!popup.any(|l| l.contains('…')), "nothing cut\n{wide}");
+    // A small one scrolls: every row is seen on the way down, and other keys still close it.
+    let mut seen = String::new();
+    for _ in 0..40 {
+        let screen = text(&draw(&app, 80, 24));
+        assert!(screen.contains("↑↓ PgUp PgDn scroll"), "{screen}");
+        seen.push_str(&screen);
+        press(&mut app, KeyCode::Down);
+    }
+    assert!(app.show_help, "arrows scroll, they do not close");
+    for (label, _) in &rows {
+        assert!(seen.contains(label.as_str()), "80x24: {label} never shown");
+    }
+    for (usage, _) in USAGE {
+        assert!(seen.contains(usage), "80x24: {usage} never shown");
+    }
+    assert!(
+        text(&draw(&app, 80, 24)).contains("end ·"),
+        "scrolled to the end"
+    );
+    press(&mut app, KeyCode::Char('q'));
+    assert!(!app.show_help);
+}
+
+#[test]
+fn rebound_keys_show_in_the_help() {
+    let mut app = chatting();
+    let names = [("next-chat".to_owned(), vec![parse_sequence("F7").unwrap()])];
+    app.settings.keys = Keymap::with(&names.into_iter().collect()).unwrap();
+    press(&mut app, KeyCode::F(1));
+    let wide = text(&draw(&app, 120, 40));
+    assert!(wide.contains("Alt+←, Ctrl+P / F7"), "{wide}");
 }
 
 #[test]
