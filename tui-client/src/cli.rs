@@ -264,6 +264,11 @@ pub enum Command {
         /// Print one JSON object per message instead of text.
         #[arg(long)]
         json: bool,
+        /// Only the messages holding every word of TEXT (a word matches from its start, in
+        /// any case and with or without accents), as /search in the chat window finds them;
+        /// at most --limit of the newest, oldest first.
+        #[arg(long, value_name = "TEXT")]
+        grep: Option<String>,
     },
 
     /// Write a whole conversation to standard output as JSON lines, oldest first.

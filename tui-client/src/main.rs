@@ -87,7 +87,8 @@ async fn dispatch(cli: Cli, config: Config) -> anyhow::Result<std::process::Exit
             username,
             limit,
             json,
-        }) => commands::history::history(global, &username, limit, json).await,
+            grep,
+        }) => commands::history::history(global, &username, limit, json, grep.as_deref()).await,
         Some(Command::Export { username }) => commands::history::export(global, &username).await,
         Some(Command::Config) => {
             print!("{}", p2p_chat::config::report(&config));

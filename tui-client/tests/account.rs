@@ -349,3 +349,58 @@ fn history_says_when_older_messages_are_not_shown() {
     assert_eq!(all.assert_ok().lines().count(), 25);
     assert!(all.stderr.is_empty(), "{}", all.stderr);
 }
+
+#[test]
+fn history_grep_finds_messages_as_search_does() {
+    let home = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = p2p_chat::store::LocalStore::open(home.path())
+            .await
+            .unwrap();
+        let texts = [
+            ("bob", "Lunch at the Café?"),
+            ("bob", "no"),
+            ("carol", "cafe with carol"),
+            ("bob", "first line\nthe cafe again"),
+        ];
+        for (n, (peer, text)) in texts.into_iter().enumerate() {
+            let id = p2p_chat_protocol::MessageId::new();
+            store
+                .insert_incoming(peer, id, 1_700_000_000_000 + n as u64, text)
+                .await
+                .unwrap();
+        }
+        store.close().await;
+    });
+    let out = p2p(home.path(), &["history", "bob", "--grep", "CAFE"], "");
+    let lines: Vec<&str> = out.assert_ok().lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].ends_with("bob: Lunch at the Café?"),
+        "oldest first: {lines:?}"
+    );
+    assert!(
+        lines[1].ends_with("bob: first line the cafe again"),
+        "{lines:?}"
+    );
+    let out = p2p(
+        home.path(),
+        &["history", "bob", "--grep", "caf", "--json", "--limit", "1"],
+        "",
+    );
+    let json: serde_json::Value = serde_json::from_str(out.assert_ok().trim()).unwrap();
+    assert_eq!(json["text"], "first line\nthe cafe again", "the newest hit");
+    let out = p2p(home.path(), &["history", "bob", "--grep", "zebra"], "");
+    assert!(
+        out.assert_ok()
+            .contains("no message with bob contains \"zebra\"")
+    );
+    // FTS5 syntax is matched as words, never an error.
+    let out = p2p(
+        home.path(),
+        &["history", "bob", "--grep", "\"NEAR( AND *"],
+        "",
+    );
+    assert!(out.assert_ok().contains("no message"), "{out:?}");
+}

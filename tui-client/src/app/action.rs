@@ -137,6 +137,13 @@ pub enum Action {
     SettingNotSaved(String),
     /// The editor (`/edit`, Ctrl+X Ctrl+E) closed: the message written, or why there is none.
     Composed(Result<String, String>),
+    /// The local store's hits for a `/search`, newest first.
+    SearchResults {
+        /// What was searched for.
+        query: String,
+        /// The messages found.
+        hits: Vec<crate::store::Stored>,
+    },
     /// A session's outbox pump handed these messages to the session.
     Sent(crate::delivery::outbound::SentBatch),
     /// Our queued messages to `peer` were sealed and left in the directory's mailbox.

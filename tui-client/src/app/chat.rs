@@ -196,6 +196,8 @@ pub struct Chat {
     pub security: Security,
     /// How many messages are hidden below the view (0 follows new messages).
     pub scroll: usize,
+    /// The message a search jumped to, drawn highlighted until the user moves on.
+    pub highlight: Option<MessageId>,
     /// The largest useful [`scroll`](Self::scroll): the one that shows the first loaded
     /// message at the top of a full view. Measured by the last render, which alone knows how
     /// many rows each message wraps to; `usize::MAX` until the chat was drawn.
@@ -227,6 +229,7 @@ impl Chat {
             link: Link::Idle,
             security: Security::Unknown,
             scroll: 0,
+            highlight: None,
             scroll_top: Cell::new(usize::MAX),
             history: History::default(),
             newest_seq: None,

@@ -29,6 +29,8 @@ pub enum SlashCommand {
     Mute(Option<String>, bool),
     /// `/edit`: write the message in `$EDITOR`.
     Edit,
+    /// `/search TEXT`: find messages in the local history.
+    Search(String),
     /// `/info`: where we and the current chat's peer can be reached, and how its session was
     /// made.
     Info,
@@ -44,6 +46,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("/receipts on|off", "send read receipts"),
     ("/mute [NAME]", "never ring (/unmute)"),
     ("/edit", "write it in $EDITOR"),
+    ("/search TEXT", "find in the history"),
     ("/info", "addresses, session path"),
     ("/contacts", "reload the contact list"),
     ("/quit", "leave p2p-chat"),
@@ -54,6 +57,18 @@ pub const USAGE: &[(&str, &str)] = &[
 /// # Errors
 /// A message for the user when the command is unknown or its arguments are wrong.
 pub fn parse(line: &str) -> Result<SlashCommand, String> {
+    if let Some(rest) = line
+        .strip_prefix("/search")
+        .filter(|r| r.is_empty() || r.starts_with(char::is_whitespace))
+    {
+        let query = rest.trim();
+        if query.is_empty() {
+            return Err(
+                "usage: /search TEXT — finds the messages holding every word of TEXT".to_owned(),
+            );
+        }
+        return Ok(SlashCommand::Search(query.to_owned()));
+    }
     let mut words = line.split_whitespace();
     let name = words.next().unwrap_or("/");
     let args: Vec<&str> = words.collect();

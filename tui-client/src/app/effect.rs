@@ -74,6 +74,11 @@ pub enum Effect {
     SaveSetting(crate::config::Change),
     /// Clear the terminal and draw the whole screen again (Ctrl+L).
     Redraw,
+    /// Search the local history; the hits come back as [`super::Action::SearchResults`].
+    Search {
+        /// What the user typed after `/search`.
+        query: String,
+    },
     /// Hand the terminal to `$VISUAL` / `$EDITOR` to write the message, starting from
     /// `draft`; the result comes back as [`super::Action::Composed`].
     Compose {

@@ -24,6 +24,10 @@ impl App {
             self.on_filter_key(key.code);
             return Vec::new();
         }
+        if self.search.as_ref().is_some_and(|s| !s.hits.is_empty()) && !ctrl_c {
+            self.on_search_key(key.code);
+            return Vec::new();
+        }
         let scope = match self.focus {
             Focus::Contacts => Scope::Contacts,
             Focus::Input => Scope::Input,

@@ -17,6 +17,7 @@ mod keyboard;
 pub mod keys;
 mod mail;
 mod peers;
+pub mod search;
 mod trust;
 mod update;
 mod upgrade;
@@ -152,6 +153,8 @@ pub struct App {
     pub pending_key: Option<keys::KeyPress>,
     /// The Tab completion in progress, if the last key was Tab.
     pub completion: Option<complete::Completion>,
+    /// The `/search` in progress: its hits are listed and keys move between them.
+    pub search: Option<search::Search>,
     /// A chat whose peer's key changed: its blocking warning is shown.
     pub key_warning: Option<ChatId>,
     /// Pinned peer keys.
@@ -211,6 +214,7 @@ impl App {
             help_scroll: 0,
             pending_key: None,
             completion: None,
+            search: None,
             key_warning: None,
             pins: Pins::default(),
             notice: None,

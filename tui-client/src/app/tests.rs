@@ -15,6 +15,7 @@ mod delivery;
 mod editing;
 mod info;
 mod input;
+mod search;
 mod sessions;
 mod trust;
 mod upgrade;

@@ -114,6 +114,10 @@ impl App {
                 page,
             } => self.on_history_loaded(chat, request, page),
             Action::StoreFailed(error) => self.on_store_failed(error),
+            Action::SearchResults { query, hits } => {
+                self.on_search_results(query, hits);
+                Vec::new()
+            }
             Action::Composed(Ok(text)) => {
                 self.focus = Focus::Input;
                 self.input.input = tui_input::Input::new(text.trim_end().to_owned());
@@ -184,6 +188,7 @@ impl App {
             SlashCommand::Verify { confirm } => return self.verify(confirm),
             SlashCommand::Receipts(on) => self.set_receipts(on),
             SlashCommand::Mute(name, muted) => self.set_muted(name, muted),
+            SlashCommand::Search(query) => return self.start_search(query),
             SlashCommand::Edit => {
                 return vec![Effect::Compose {
                     draft: String::new(),

@@ -8,11 +8,13 @@ use std::collections::HashSet;
 use p2p_chat_protocol::MessageId;
 
 use super::chat::{Chat, ChatLine};
-use super::{App, Effect};
+use super::{App, ChatId, Effect};
 use crate::store::{PageRequest, Stored};
 
 /// Most lines of one chat kept in memory: ten pages.
 pub const MAX_LOADED_LINES: usize = 1000;
+/// Lines shown below a search hit, so it is read in context.
+const HIT_CONTEXT_LINES: usize = 3;
 
 impl Chat {
     /// `seq` of the newest loaded message.
@@ -82,6 +84,22 @@ impl Chat {
                 self.lines.extend(lines);
                 self.drop_oldest();
             }
+            PageRequest::Around(seq) => {
+                // A stretch in the middle: older and newer pages load as the user scrolls.
+                let newer = lines.iter().filter(|l| l.seq > Some(seq)).count();
+                self.history.newer_dropped = newer >= page_size / 2;
+                self.history.complete = lines.len() - newer < page_size / 2 + 1;
+                self.history.oldest_seq = lines.first().and_then(|l| l.seq);
+                self.lines = lines;
+                // The hit sits a few lines above the bottom of the view.
+                let below = self.lines.iter().filter(|l| l.seq > Some(seq)).count();
+                self.scroll = below.saturating_sub(HIT_CONTEXT_LINES);
+                self.highlight = self
+                    .lines
+                    .iter()
+                    .find(|l| l.seq == Some(seq))
+                    .and_then(ChatLine::id);
+            }
         }
     }
 
@@ -136,10 +154,18 @@ impl App {
             return;
         };
         chat.scroll = 0;
-        if !chat.history.newer_dropped || chat.history.loading {
-            return;
+        chat.highlight = None;
+        if chat.history.newer_dropped && !chat.history.loading {
+            // What is loaded is an older stretch: start again from the newest page.
+            self.reload(id, PageRequest::Newest);
         }
-        // What is loaded is an older stretch: start again from the newest page.
+    }
+
+    /// Forgets the loaded lines of chat `id` and loads the page `request` in their place.
+    pub(super) fn reload(&mut self, id: ChatId, request: PageRequest) {
+        let Some(chat) = self.chat_mut(id) else {
+            return;
+        };
         chat.lines.clear();
         chat.seen.clear();
         chat.history = super::chat::History {
@@ -151,7 +177,7 @@ impl App {
         self.emit(Effect::LoadHistory {
             chat: id,
             peer,
-            request: PageRequest::Newest,
+            request,
         });
     }
 

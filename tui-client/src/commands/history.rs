@@ -78,9 +78,22 @@ pub async fn history(
     username: &str,
     limit: u32,
     json: bool,
+    grep: Option<&str>,
 ) -> anyhow::Result<()> {
     let peer = validate::username(username)?;
     let store = open(global).await?;
+    if let Some(text) = grep {
+        // The same index and rules as the chat window's /search.
+        let mut hits = store.search(Some(&peer), text, limit).await?;
+        hits.reverse();
+        if hits.is_empty() && !json {
+            writeln!(
+                std::io::stdout(),
+                "no message with {peer} contains {text:?}"
+            )?;
+        }
+        return print(&peer, &hits, json);
+    }
     let messages = newest(&store, &peer, limit).await?;
     if let Some(first) = messages.first()
         && messages.len() as u64 == u64::from(limit)
@@ -91,11 +104,16 @@ pub async fn history(
              `p2p-chat export {peer}`"
         );
     }
-    let mut out = std::io::stdout().lock();
     if messages.is_empty() && !json {
-        writeln!(out, "no messages with {peer} yet")?;
+        writeln!(std::io::stdout(), "no messages with {peer} yet")?;
     }
-    for message in &messages {
+    print(&peer, &messages, json)
+}
+
+/// Prints `messages` with `peer` as `history` does: one line (or JSON object) each.
+fn print(peer: &str, messages: &[Stored], json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for message in messages {
         if json {
             write_line(&mut out, "me", message)?;
         } else {
@@ -106,11 +124,7 @@ pub async fn history(
                         .to_string()
                 })
                 .unwrap_or_default();
-            let who = if message.outgoing {
-                "me"
-            } else {
-                peer.as_str()
-            };
+            let who = if message.outgoing { "me" } else { peer };
             let state = if message.outgoing {
                 format!(" [{}]", delivery_name(message.delivery))
             } else {

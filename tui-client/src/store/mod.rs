@@ -11,6 +11,7 @@ mod keys;
 mod schema;
 
 pub use delivery::Incoming;
+pub use search::MAX_HITS;
 
 use std::path::Path;
 
@@ -33,6 +34,9 @@ pub enum PageRequest {
     Before(i64),
     /// Messages newer than this `seq`.
     After(i64),
+    /// This message and those around it: half a page older (it included), half newer
+    /// (a search hit shown in context).
+    Around(i64),
 }
 
 /// Where one of our messages stands.
@@ -116,8 +120,9 @@ macro_rules! columns {
     };
 }
 
-// After `columns!`, which it uses.
+// After `columns!`, which they use.
 mod delivery;
+mod search;
 
 fn stored(row: &SqliteRow) -> Result<Stored, sqlx::Error> {
     let id: Vec<u8> = row.try_get("id")?;
@@ -279,6 +284,13 @@ impl LocalStore {
             PageRequest::Newest => self.page(peer, None, limit).await,
             PageRequest::Before(seq) => self.page(peer, Some(seq), limit).await,
             PageRequest::After(seq) => self.page_after(peer, seq, limit).await,
+            PageRequest::Around(seq) => {
+                let mut page = self
+                    .page(peer, Some(seq.saturating_add(1)), limit / 2 + 1)
+                    .await?;
+                page.extend(self.page_after(peer, seq, limit / 2).await?);
+                Ok(page)
+            }
         }
     }
 

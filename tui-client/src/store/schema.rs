@@ -34,6 +34,11 @@ fn migrator() -> Migrator {
             "deposited",
             include_str!("../../migrations/0003_deposited.sql"),
         ),
+        (
+            4,
+            "search",
+            include_str!("../../migrations/0004_search.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

@@ -262,3 +262,92 @@ async fn the_contact_list_is_cached_for_the_next_start() {
         ["bob"]
     );
 }
+
+#[tokio::test]
+async fn search_finds_words_by_prefix_any_case_and_accent_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(dir.path()).await.unwrap();
+    let texts = [
+        ("bob", "Lunch at the Café tomorrow?"),
+        ("carol", "the cafe downstairs is closed"),
+        ("bob", "first line\nsecond line with a needle\nthird"),
+        ("bob", "nothing here"),
+        ("carol", "NEAR(a b) \"quoted\" AND col:x*"),
+    ];
+    for (n, (peer, text)) in texts.iter().enumerate() {
+        store
+            .insert_outgoing(peer, id(n as u128), n as u64, text)
+            .await
+            .unwrap();
+    }
+    let found = |hits: Vec<Stored>| hits.into_iter().map(|m| m.text).collect::<Vec<_>>();
+    assert_eq!(
+        found(store.search(None, "cafe", 10).await.unwrap()),
+        [texts[1].1, texts[0].1],
+        "accents and case folded, newest first"
+    );
+    assert_eq!(
+        found(store.search(Some("bob"), "caf", 10).await.unwrap()),
+        [texts[0].1]
+    );
+    assert_eq!(
+        found(store.search(None, "needle second", 10).await.unwrap()),
+        [texts[2].1]
+    );
+    assert!(
+        store
+            .search(None, "needle missing", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // FTS5's own syntax in the text is matched as words, never run.
+    assert_eq!(
+        found(store.search(None, "NEAR(a", 10).await.unwrap()),
+        [texts[4].1]
+    );
+    assert_eq!(
+        found(store.search(None, "\"quoted\" AND", 10).await.unwrap()),
+        [texts[4].1]
+    );
+    assert!(store.search(None, "*** ((", 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.search(None, "line", 1).await.unwrap().len(),
+        1,
+        "the limit holds"
+    );
+    // Received messages and messages stored before a reopen are found too.
+    store
+        .insert_incoming("dave", id(9), 9, "a zebra crossing")
+        .await
+        .unwrap();
+    drop(store);
+    let store = LocalStore::open(dir.path()).await.unwrap();
+    assert_eq!(
+        found(store.search(None, "zeb", 10).await.unwrap()),
+        ["a zebra crossing"]
+    );
+}
+
+#[tokio::test]
+async fn a_page_around_a_message_holds_it_and_its_neighbours() {
+    let store = LocalStore::in_memory().await.unwrap();
+    for n in 1..=50u128 {
+        store
+            .insert_outgoing("bob", id(n), n as u64, &format!("m{n}"))
+            .await
+            .unwrap();
+    }
+    let hit = store.search(None, "m20", 10).await.unwrap()[0].seq;
+    let page = store
+        .read_page("bob", PageRequest::Around(hit), 10)
+        .await
+        .unwrap();
+    let texts: Vec<&str> = page.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "m15", "m16", "m17", "m18", "m19", "m20", "m21", "m22", "m23", "m24", "m25"
+        ]
+    );
+}

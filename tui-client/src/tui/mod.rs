@@ -232,8 +232,10 @@ where
                     events = new_events();
                     pending.push_back(Action::Composed(written));
                 }
-                // After the editor, and on Ctrl+L: the whole screen is drawn again.
-                terminal.clear()?;
+                // After the editor, and on Ctrl+L: the whole screen is drawn again. (A resize
+                // to the same size clears without `clear`'s cursor-position query.)
+                let area = terminal.size()?;
+                terminal.resize(area.into())?;
             }
             pending.extend(runner.take_reports());
             if app.quit {

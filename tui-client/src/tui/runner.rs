@@ -328,6 +328,16 @@ impl Runner {
                     }
                 }
                 Effect::Bell => ring_bell(),
+                Effect::Search { query } => {
+                    match self
+                        .store
+                        .search(None, &query, crate::store::MAX_HITS)
+                        .await
+                    {
+                        Ok(hits) => self.report(Action::SearchResults { query, hits }),
+                        Err(e) => self.report(Action::StoreFailed(e.to_string())),
+                    }
+                }
                 // The event loop gives the terminal to these before the runner sees effects.
                 Effect::Redraw | Effect::Compose { .. } => {}
                 Effect::Quit => {}

@@ -79,6 +79,12 @@ impl Columns {
             LineKind::Own { delivery, .. } => Some(delivery_mark(delivery)),
             _ => None,
         };
+        // The search hit stands out until the user moves on.
+        let text_style = if line.id().is_some() && line.id() == chat.highlight {
+            text_style.add_modifier(Modifier::REVERSED)
+        } else {
+            text_style
+        };
         let mut body = sanitize(&line.text).trim_end().to_owned();
         if let Some((mark, _)) = mark {
             // Joined to the last word by a no-break space, so it never wraps onto a row alone.

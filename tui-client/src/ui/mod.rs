@@ -9,10 +9,23 @@ mod help;
 mod input;
 mod message;
 mod presence;
+mod search;
 mod status;
 mod text;
 mod theme;
 mod warning;
+
+/// The chat, below the `/search` hits while a search is shown.
+fn chat_pane(app: &App, frame: &mut Frame, area: ratatui::layout::Rect) {
+    let Some(search) = app.search.as_ref().filter(|s| !s.hits.is_empty()) else {
+        return chat::render(app, frame, area);
+    };
+    let list = search::height(search).min(area.height / 2);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(list), Constraint::Fill(1)]).areas(area);
+    search::render(app, search, frame, top);
+    chat::render(app, frame, bottom);
+}
 
 #[cfg(test)]
 mod tests;
@@ -56,11 +69,11 @@ pub fn render(app: &App, frame: &mut Frame) {
             Layout::horizontal([Constraint::Length(CONTACTS_WIDTH), Constraint::Fill(1)])
                 .areas(main);
         contacts::render(app, frame, contacts);
-        chat::render(app, frame, chat);
+        chat_pane(app, frame, chat);
     } else if app.focus == Focus::Contacts || app.filtering || app.current.is_none() {
         contacts::render(app, frame, main);
     } else {
-        chat::render(app, frame, main);
+        chat_pane(app, frame, main);
     }
     if !input_area.is_empty() {
         input::render(app, frame, input_area);

@@ -124,3 +124,49 @@ fn snapshot_multi_line_messages_and_grapheme_clusters() {
     );
     assert!(screen.contains("> draft one"), "{screen}");
 }
+
+#[test]
+fn snapshot_search_results() {
+    use crate::app::Action;
+    use crate::store::{Delivery, PageRequest, Stored};
+    let mut app = chatting();
+    let stored = |seq: i64, peer: &str, outgoing: bool, text: &str| Stored {
+        seq,
+        id: p2p_chat_protocol::MessageId(uuid::Uuid::from_u128(seq as u128 + 1000)),
+        peer: peer.to_owned(),
+        outgoing,
+        sent_at_ms: fixtures::NOW_MS - 86_400_000 + seq as u64 * 60_000,
+        text: text.to_owned(),
+        delivery: Delivery::Delivered,
+        detail: None,
+    };
+    fixtures::type_text(&mut app, "/search notes");
+    press(&mut app, KeyCode::Enter);
+    app.update(Action::SearchResults {
+        query: "notes".into(),
+        hits: vec![
+            stored(7, "bob", false, "the notes, finally\nsecond line"),
+            stored(3, "dave", true, "did you read my notes?"),
+        ],
+    });
+    let bob = app.current.expect("bob's chat");
+    let page = vec![
+        stored(5, "bob", true, "are the notes ready?"),
+        stored(6, "bob", false, "almost"),
+        stored(7, "bob", false, "the notes, finally\nsecond line"),
+        stored(8, "bob", true, "thanks!"),
+    ];
+    app.update(Action::HistoryLoaded {
+        chat: bob,
+        request: PageRequest::Around(7),
+        page,
+    });
+    let terminal = draw(&app, 80, 24);
+    insta::assert_snapshot!("search", terminal.backend());
+    // The hit is highlighted in the chat.
+    let hit = find(&terminal, "the notes, finally").expect("the hit in context");
+    let lower = find(&terminal, "thanks!").expect("a line after it");
+    assert!(lower.y > hit.y);
+    let buffer = terminal.backend().buffer();
+    assert!(buffer[(hit.x, hit.y)].modifier.contains(Modifier::REVERSED));
+}

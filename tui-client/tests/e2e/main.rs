@@ -14,6 +14,7 @@ mod relay;
 mod replicas;
 mod scripts;
 mod trust;
+mod window;
 
 use std::io::{BufRead, BufReader};
 

@@ -35,6 +35,11 @@ impl vt100::Callbacks for Bells {
 impl Tui {
     /// Starts `program args...` in a new pseudo-terminal; `name` labels failure messages.
     pub fn spawn(name: &str, program: &Path, args: &[&str]) -> Tui {
+        Self::spawn_env(name, program, args, &[])
+    }
+
+    /// [`Tui::spawn`] with extra environment variables.
+    pub fn spawn_env(name: &str, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Tui {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows: ROWS,
@@ -49,6 +54,9 @@ impl Tui {
         let config = tempfile::tempdir().expect("config dir");
         cmd.env("XDG_CONFIG_HOME", config.path());
         cmd.env_remove("P2P_CHAT_CONFIG");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         cmd.env_remove("RUST_LOG");
         let child = pair.slave.spawn_command(cmd).expect("spawn the program");
         drop(pair.slave);
