@@ -75,6 +75,10 @@ pub struct WindowSettings {
     pub colour: bool,
     /// The key bindings: the defaults with the file's `[keys]` changes.
     pub keys: crate::app::keys::Keymap,
+    /// How a message in a chat that is not shown is announced beside the bell.
+    pub notifications: crate::notify::Setting,
+    /// Whether a notification shows the message's text (off: only who sent it, for privacy).
+    pub notification_text: bool,
 }
 
 impl Default for WindowSettings {
@@ -86,6 +90,8 @@ impl Default for WindowSettings {
             theme: Theme::Dark,
             colour: true,
             keys: crate::app::keys::Keymap::default(),
+            notifications: crate::notify::Setting::Auto,
+            notification_text: false,
         }
     }
 }
@@ -323,6 +329,8 @@ fn resolve(
             .as_ref()
             .map(|k| k.keymap.clone())
             .unwrap_or_default(),
+        notifications: file.notifications.unwrap_or_default(),
+        notification_text: file.notification_text.unwrap_or(defaults.notification_text),
     };
     let quoted = |names: &BTreeSet<String>| {
         let names: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
@@ -343,6 +351,16 @@ fn resolve(
             key: "timestamp_format",
             value: format!("{:?}", window.timestamp_format),
             source: from_file(file.timestamp_format.is_some()),
+        },
+        Effective {
+            key: "notifications",
+            value: format!("{:?}", format!("{:?}", window.notifications).to_lowercase()),
+            source: from_file(file.notifications.is_some()),
+        },
+        Effective {
+            key: "notification_text",
+            value: window.notification_text.to_string(),
+            source: from_file(file.notification_text.is_some()),
         },
         Effective {
             key: "theme",

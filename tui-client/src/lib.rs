@@ -23,6 +23,7 @@ pub mod directory;
 pub mod identity;
 pub mod instance;
 pub mod net;
+pub mod notify;
 pub mod pins;
 pub mod portmap;
 pub mod presence;

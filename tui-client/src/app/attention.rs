@@ -42,33 +42,56 @@ impl Chat {
 
 impl App {
     /// Counts a message that arrived in chat `id` while it was not shown: the unread badge,
-    /// the "new messages" marker and the bell.
+    /// the "new messages" marker, the bell and the notification.
     pub(super) fn note_unread(&mut self, id: ChatId, message: MessageId) -> Vec<Effect> {
         let Some(chat) = self.chat_mut(id) else {
             return Vec::new();
         };
         chat.unread += 1;
         chat.first_unread.get_or_insert(message);
-        // A muted chat counts its unread messages but never calls for attention.
         let name = chat.name.clone();
+        let text = chat
+            .lines
+            .iter()
+            .rev()
+            .find(|l| l.id() == Some(message))
+            .map(|l| l.text.clone())
+            .unwrap_or_default();
+        // A muted chat counts its unread messages but never calls for attention.
         if self.settings.mute.contains(&name) {
             return Vec::new();
         }
-        self.ring().into_iter().collect()
+        self.call_attention(&name, &text)
     }
 
-    /// A bell, unless the user turned it off or one rang less than [`BELL_MIN_INTERVAL_MS`]
-    /// ago.
-    fn ring(&mut self) -> Option<Effect> {
+    /// The bell (unless turned off) and a notification (unless turned off) for a message from
+    /// `from`, at most once per [`BELL_MIN_INTERVAL_MS`]. The notification names the sender;
+    /// its text only with `notification_text = true`.
+    fn call_attention(&mut self, from: &str, text: &str) -> Vec<Effect> {
         let now = self.now();
         let recent = self
             .last_bell_ms
             .is_some_and(|at| now.saturating_sub(at) < BELL_MIN_INTERVAL_MS);
-        if !self.bell || recent {
-            return None;
+        if recent {
+            return Vec::new();
         }
         self.last_bell_ms = Some(now);
-        Some(Effect::Bell)
+        let mut effects = Vec::new();
+        if self.bell {
+            effects.push(Effect::Bell);
+        }
+        if self.settings.notifications != crate::notify::Setting::Off {
+            let body = if self.settings.notification_text {
+                format!("{from}: {}", text.lines().next().unwrap_or(""))
+            } else {
+                format!("message from {from}")
+            };
+            effects.push(Effect::Notify {
+                title: "p2p-chat".to_owned(),
+                body,
+            });
+        }
+        effects
     }
 
     /// Adds "bob is online" to the chat of every contact that was offline in `before` and is

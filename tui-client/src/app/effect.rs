@@ -74,6 +74,14 @@ pub enum Effect {
     SaveSetting(crate::config::Change),
     /// Clear the terminal and draw the whole screen again (Ctrl+L).
     Redraw,
+    /// Tell the user of a message in a chat that is not shown: on the desktop or through the
+    /// terminal (see [`crate::notify`]).
+    Notify {
+        /// Its title.
+        title: String,
+        /// Its text.
+        body: String,
+    },
     /// Search the local history; the hits come back as [`super::Action::SearchResults`].
     Search {
         /// What the user typed after `/search`.

@@ -39,6 +39,10 @@ pub struct FileConfig {
     pub timestamp_format: Option<String>,
     /// `theme = "dark"|"light"`.
     pub theme: Option<super::Theme>,
+    /// `notifications = "auto"|"desktop"|"terminal"|"off"`.
+    pub notifications: Option<crate::notify::Setting>,
+    /// `notification_text = true|false`: show the message's text, not only its sender.
+    pub notification_text: Option<bool>,
     /// `[keys]`: `action = ["Key", …]` rebinds an action (see `app::keys::table`).
     #[serde(default, deserialize_with = "keys")]
     pub keys: Option<KeyOverrides>,

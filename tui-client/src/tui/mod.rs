@@ -164,6 +164,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     runner.port_mapper = port_mapper;
     runner.relay_only = options.relay_only;
     runner.config_path = options.config_path;
+    runner.notifier = Some(crate::notify::Notifier::new(app.settings.notifications));
     let mut initial = Vec::new();
     if let Some(target) = options.open {
         initial.push(crate::app::command::SlashCommand::Connect(target));

@@ -49,6 +49,8 @@ pub struct Runner {
     pub relay_only: bool,
     /// The config file that settings changed in the window go to; `None`: not saved.
     pub config_path: Option<std::path::PathBuf>,
+    /// Shows notifications; `None` shows none (tests).
+    pub notifier: Option<crate::notify::Notifier>,
 }
 
 /// Where the runner reports to.
@@ -84,6 +86,7 @@ impl Runner {
             port_mapper: None,
             relay_only: false,
             config_path: None,
+            notifier: None,
         }
     }
 
@@ -328,6 +331,11 @@ impl Runner {
                     }
                 }
                 Effect::Bell => ring_bell(),
+                Effect::Notify { title, body } => {
+                    if let Some(notifier) = &self.notifier {
+                        notifier.show(title, body);
+                    }
+                }
                 Effect::Search { query } => {
                     match self
                         .store

@@ -52,12 +52,22 @@ fn read_receipts_bells_and_alt_a_between_three_clients() {
     carol.wait_for("hi alice ✓");
     alice.wait_until("carol's unread badge", |s| s.contains("(1)"));
     assert_eq!(alice.bells(), 1, "a message in a chat not shown rings");
+    // Without a D-Bus session the terminal shows the notification: the sender, not the text.
+    assert_eq!(
+        alice.notifications(),
+        ["777;notify;p2p-chat;message from carol"]
+    );
     carol.type_text("/connect bob\r");
     carol.wait_for("connected to bob");
     carol.type_text("psst bob\r");
     carol.wait_for("psst bob ✓");
     bob.wait_until("carol's unread badge", |s| s.contains("(1)"));
     assert_eq!(bob.bells(), 0, "--no-bell");
+    assert_eq!(
+        bob.notifications().len(),
+        1,
+        "the bell is off, notifications are not"
+    );
 
     // Alt+A shows carol's chat with the rule above her message.
     bob.type_text("\x1ba");

@@ -22,13 +22,24 @@ pub struct Tui {
     _config: tempfile::TempDir,
 }
 
-/// Counts the terminal bells (BEL) the program rang.
+/// Counts the terminal bells (BEL) the program rang and keeps the terminal notifications
+/// (OSC 777 and OSC 9) it sent.
 #[derive(Default)]
-struct Bells(usize);
+struct Bells(usize, Vec<String>);
 
 impl vt100::Callbacks for Bells {
     fn audible_bell(&mut self, _: &mut vt100::Screen) {
         self.0 += 1;
+    }
+
+    fn unhandled_osc(&mut self, _: &mut vt100::Screen, params: &[&[u8]]) {
+        if matches!(params.first().copied(), Some(b"777" | b"9")) {
+            let fields: Vec<String> = params
+                .iter()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect();
+            self.1.push(fields.join(";"));
+        }
     }
 }
 
@@ -54,6 +65,17 @@ impl Tui {
         let config = tempfile::tempdir().expect("config dir");
         cmd.env("XDG_CONFIG_HOME", config.path());
         cmd.env_remove("P2P_CHAT_CONFIG");
+        // No D-Bus session and a plain xterm: notifications come as OSC 777 on the terminal.
+        cmd.env("XDG_RUNTIME_DIR", config.path());
+        for name in [
+            "DBUS_SESSION_BUS_ADDRESS",
+            "TERM_PROGRAM",
+            "TMUX",
+            "WT_SESSION",
+            "SSH_TTY",
+        ] {
+            cmd.env_remove(name);
+        }
         for (key, value) in env {
             cmd.env(key, value);
         }
@@ -95,6 +117,11 @@ impl Tui {
     /// How many times the program has rung the terminal bell so far.
     pub fn bells(&self) -> usize {
         self.screen.lock().unwrap().callbacks().0
+    }
+
+    /// The terminal notifications sent so far, as `777;notify;TITLE;BODY` or `9;TEXT`.
+    pub fn notifications(&self) -> Vec<String> {
+        self.screen.lock().unwrap().callbacks().1.clone()
     }
 
     /// Waits until the screen shows `text`.

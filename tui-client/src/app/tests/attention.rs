@@ -342,3 +342,38 @@ fn a_muted_chat_counts_unread_but_never_rings_and_the_change_is_saved() {
     type_line(&mut app, "/mute ../bob");
     assert!(matches!(&app.notice, Some((Level::Error, _))));
 }
+
+#[test]
+fn a_notification_names_the_sender_and_shows_text_only_when_asked() {
+    let notices = |effects: &[Effect]| -> Vec<String> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Notify { body, .. } => Some(body.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (mut app, _, _) = with_carol();
+    assert_eq!(
+        notices(&message(&mut app, 1, 1)),
+        Vec::<String>::new(),
+        "bob's chat is shown"
+    );
+    assert_eq!(notices(&message(&mut app, 2, 2)), ["message from carol"]);
+
+    let (mut app, _, _) = with_carol();
+    app.settings.notification_text = true;
+    assert_eq!(notices(&message(&mut app, 2, 3)), ["carol: message 3"]);
+
+    // Off: the bell alone; --no-bell too: nothing.
+    let (mut app, _, _) = with_carol();
+    app.settings.notifications = crate::notify::Setting::Off;
+    let effects = message(&mut app, 2, 4);
+    assert!(notices(&effects).is_empty());
+    assert_eq!(bells(&effects), 1);
+    let (mut app, _, _) = with_carol();
+    app.bell = false;
+    let effects = message(&mut app, 2, 5);
+    assert_eq!((bells(&effects), notices(&effects).len()), (0, 1));
+}
