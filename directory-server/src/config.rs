@@ -326,6 +326,13 @@ pub enum Command {
         #[arg(value_name = "URL")]
         url: String,
     },
+
+    /// Print the shell completion script for SHELL, for example
+    /// `p2p-chat-directory completions bash > /etc/bash_completion.d/p2p-chat-directory`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `on` or `off` (also `true`/`false`, `yes`/`no`, `1`/`0`).

@@ -26,6 +26,12 @@ async fn main() -> ExitCode {
         .init();
     let result = match config.command.clone() {
         Some(Command::MigrateTo { url }) => migrate_to(&config.database, &url).await,
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let name = "p2p-chat-directory";
+            clap_complete::generate(shell, &mut Config::command(), name, &mut std::io::stdout());
+            Ok(())
+        }
         None => serve(config).await,
     };
     match result {

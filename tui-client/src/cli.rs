@@ -284,6 +284,13 @@ pub enum Command {
     /// config file or default), as TOML you can copy into the config file.
     Config,
 
+    /// Print the shell completion script for SHELL, for example
+    /// `p2p-chat completions bash > ~/.local/share/bash-completion/completions/p2p-chat`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+
     /// Show the safety number of your conversation with USERNAME, to compare with them
     /// (in person or by phone); mark their key verified, or accept a changed key.
     Verify {
@@ -326,6 +333,43 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The man pages in docs/man of both programs are generated from their clap definitions:
+    /// a changed `--help` needs `P2P_CHAT_WRITE_MAN=1 cargo test -p p2p-chat --lib man_pages`
+    /// (CI fails otherwise).
+    #[test]
+    fn man_pages_match_the_code() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/man");
+        check_man_pages(Cli::command(), &dir);
+        check_man_pages(p2p_chat_directory::config::Config::command(), &dir);
+    }
+
+    /// Renders the pages of `command` and its subcommands and compares them with the files
+    /// in `dir` (or writes them there with `P2P_CHAT_WRITE_MAN=1`).
+    fn check_man_pages(command: clap::Command, dir: &std::path::Path) {
+        let fresh = tempfile::tempdir().unwrap();
+        clap_mangen::generate_to(command.clone(), fresh.path()).unwrap();
+        if std::env::var_os("P2P_CHAT_WRITE_MAN").is_some() {
+            std::fs::create_dir_all(dir).unwrap();
+            clap_mangen::generate_to(command, dir).unwrap();
+            return;
+        }
+        let mut pages: Vec<_> = std::fs::read_dir(fresh.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        pages.sort();
+        assert!(pages.len() > 1, "{pages:?}");
+        for page in pages {
+            let want = std::fs::read_to_string(fresh.path().join(&page)).unwrap();
+            let have = std::fs::read_to_string(dir.join(&page)).unwrap_or_default();
+            assert!(
+                want == have,
+                "docs/man/{} is stale: run P2P_CHAT_WRITE_MAN=1 cargo test man_pages",
+                page.to_string_lossy()
+            );
+        }
     }
 
     #[test]

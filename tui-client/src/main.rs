@@ -90,6 +90,15 @@ async fn dispatch(cli: Cli, config: Config) -> anyhow::Result<std::process::Exit
             grep,
         }) => commands::history::history(global, &username, limit, json, grep.as_deref()).await,
         Some(Command::Export { username }) => commands::history::export(global, &username).await,
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "p2p-chat",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         Some(Command::Config) => {
             print!("{}", p2p_chat::config::report(&config));
             Ok(())

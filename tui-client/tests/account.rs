@@ -404,3 +404,36 @@ fn history_grep_finds_messages_as_search_does() {
     );
     assert!(out.assert_ok().contains("no message"), "{out:?}");
 }
+
+#[test]
+fn completion_scripts_for_each_shell_and_bash_accepts_its_own() {
+    let home = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F _p2p__chat"),
+        ("zsh", "#compdef p2p-chat"),
+        ("fish", "complete -c p2p-chat"),
+    ] {
+        let out = p2p(home.path(), &["completions", shell], "");
+        let script = out.assert_ok();
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Subcommands and their options are offered.
+        for word in ["register", "send", "history", "grep", "config"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+        if shell == "bash" {
+            let path = home.path().join("p2p-chat.bash");
+            std::fs::write(&path, script).unwrap();
+            let syntax = std::process::Command::new("bash")
+                .arg("-n")
+                .arg(&path)
+                .status()
+                .unwrap();
+            assert!(syntax.success(), "bash -n refuses the script");
+        }
+    }
+    let out = p2p(home.path(), &["completions", "tcsh"], "");
+    assert!(
+        !out.success && out.stderr.contains("possible values"),
+        "{out:?}"
+    );
+}

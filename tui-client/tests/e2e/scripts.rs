@@ -335,3 +335,26 @@ fn register_tells_the_command_for_this_profile_and_knows_its_own_name() {
     assert!(said.contains("already registered as carol"), "{said}");
     assert!(said.contains(&format!("`{start} login`")), "{said}");
 }
+
+#[test]
+fn the_directory_prints_completion_scripts() {
+    let out = Command::new(directory_bin())
+        .args(["completions", "bash"])
+        .output()
+        .expect("run completions");
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "_p2p__chat__directory",
+        "migrate-to",
+        "--database",
+        "--relay",
+    ] {
+        assert!(script.contains(word), "lacks {word}");
+    }
+    let out = Command::new(directory_bin())
+        .args(["completions", "zsh"])
+        .output()
+        .expect("run completions");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("#compdef p2p-chat-directory"));
+}
