@@ -99,6 +99,59 @@ impl Preamble {
     }
 }
 
+/// What a side understands beyond the session format, carried as the payload of its
+/// encrypted handshake message (the dialler's last: message 1 of `IK`, 3 of `XX`; the
+/// acceptor's: message 2 of either). Releases before features send empty payloads and ignore
+/// payloads they receive, so a peer without features is read as
+/// [`Features::legacy`]. Fields are only appended; a receiver ignores bytes after the
+/// fields it knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Features {
+    /// How many [`PeerMessage`] variants the side understands: it can decode those whose
+    /// [`PeerMessage::index`] is below this, and must be sent no others.
+    pub known_messages: u16,
+}
+
+impl Features {
+    /// This build's features.
+    pub fn ours() -> Self {
+        Self {
+            known_messages: crate::peer::KNOWN_MESSAGES,
+        }
+    }
+
+    /// What a peer that announced nothing understands.
+    pub fn legacy() -> Self {
+        Self {
+            known_messages: crate::peer::LEGACY_KNOWN_MESSAGES,
+        }
+    }
+
+    /// The payload bytes (postcard).
+    pub fn to_bytes(self) -> Vec<u8> {
+        // Serializing one small field into a Vec cannot fail.
+        postcard::to_stdvec(&self).unwrap_or_default()
+    }
+
+    /// Reads a handshake payload: empty is [`Features::legacy`]; bytes after the known fields
+    /// are ignored (a newer peer's additions).
+    ///
+    /// # Errors
+    /// [`FrameError::Malformed`] when the fields cannot be read.
+    pub fn from_payload(bytes: &[u8]) -> Result<Self, FrameError> {
+        if bytes.is_empty() {
+            return Ok(Self::legacy());
+        }
+        let (features, _newer) = postcard::take_from_bytes::<Features>(bytes)?;
+        Ok(features)
+    }
+
+    /// Whether a peer with these features can decode `message`.
+    pub fn understands(self, message: &PeerMessage) -> bool {
+        message.index() < self.known_messages
+    }
+}
+
 /// A codec for raw frames (preamble, handshake messages, cleartext refusals): the same
 /// 4-byte big-endian prefix and [`crate::MAX_FRAME_BYTES`] limit as every other frame, payload
 /// untouched.

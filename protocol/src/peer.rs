@@ -157,7 +157,27 @@ pub enum PeerMessage {
         /// Id of the newest `Chat` shown to the user.
         id: MessageId,
     },
+    /// The sender's user is typing a message in this chat: show it for [`TYPING_SHOW_MS`]
+    /// unless another `Typing` or a message comes. Sent at most every [`TYPING_INTERVAL_MS`]
+    /// while typing, by users who did not turn it off, and only to peers whose
+    /// [`crate::noise::Features`] list it (index 9, added with features).
+    Typing {},
 }
+
+/// Variants of [`PeerMessage`] a peer understands when its handshake announced no
+/// [`crate::noise::Features`] (the releases before them): `Hello` to `Read`, indices 0 to 8.
+pub const LEGACY_KNOWN_MESSAGES: u16 = 9;
+
+/// Variants of [`PeerMessage`] this build understands (indices 0 to 9, up to `Typing`).
+pub const KNOWN_MESSAGES: u16 = 10;
+
+/// Shortest gap between two `Typing` from one side, in ms: 3 s, so a fast typist sends one
+/// every few seconds, not one per key.
+pub const TYPING_INTERVAL_MS: u64 = 3_000;
+
+/// How long a `Typing` is shown without a newer one, in ms: 6 s, two intervals, so one lost or
+/// late `Typing` does not make the indicator flicker.
+pub const TYPING_SHOW_MS: u64 = 6_000;
 
 impl PeerMessage {
     /// A `Hello` for this build's [`PROTOCOL_VERSION`].
@@ -191,6 +211,24 @@ impl PeerMessage {
             Self::Pong { .. } => "pong",
             Self::Goodbye { .. } => "goodbye",
             Self::Read { .. } => "read",
+            Self::Typing { .. } => "typing",
+        }
+    }
+
+    /// The variant's index, which is also its tag on the wire: a peer that announced it
+    /// understands `n` variants can decode exactly those with an index below `n`.
+    pub fn index(&self) -> u16 {
+        match self {
+            Self::Hello { .. } => 0,
+            Self::Welcome { .. } => 1,
+            Self::Refuse { .. } => 2,
+            Self::Chat { .. } => 3,
+            Self::Receipt { .. } => 4,
+            Self::Ping { .. } => 5,
+            Self::Pong { .. } => 6,
+            Self::Goodbye { .. } => 7,
+            Self::Read { .. } => 8,
+            Self::Typing { .. } => 9,
         }
     }
 }

@@ -102,6 +102,7 @@ fn golden() -> Vec<(PeerMessage, &'static str)> {
             PeerMessage::Read { id: id() },
             "081001923456789a7bcd8ef0112233445566",
         ),
+        (PeerMessage::Typing {}, "09"),
     ]
 }
 
@@ -114,7 +115,36 @@ fn every_message_has_golden_bytes() {
     }
     // Every variant appears at least once above.
     let kinds: std::collections::BTreeSet<_> = golden().iter().map(|(m, _)| m.kind()).collect();
-    assert_eq!(kinds.len(), 9);
+    assert_eq!(
+        kinds.len(),
+        usize::from(p2p_chat_protocol::peer::KNOWN_MESSAGES)
+    );
+    // The index is the wire tag.
+    for (msg, expected) in golden() {
+        assert_eq!(format!("{:02x}", msg.index()), expected[..2], "{msg:?}");
+    }
+}
+
+#[test]
+fn features_have_golden_bytes_and_read_every_release() {
+    use p2p_chat_protocol::noise::Features;
+    assert_eq!(hex(&Features::ours().to_bytes()), "0a");
+    assert_eq!(Features::from_payload(&[0x0a]).unwrap(), Features::ours());
+    // A release before features sends an empty payload: it knows Hello to Read.
+    let legacy = Features::from_payload(&[]).unwrap();
+    assert_eq!(legacy, Features::legacy());
+    assert!(legacy.understands(&PeerMessage::Read { id: id() }));
+    assert!(!legacy.understands(&PeerMessage::Typing {}));
+    assert!(Features::ours().understands(&PeerMessage::Typing {}));
+    // A newer peer's added fields are skipped; garbage is refused.
+    assert_eq!(
+        Features::from_payload(&[0x0c, 0x01, 0x02])
+            .unwrap()
+            .known_messages,
+        12
+    );
+    assert!(Features::from_payload(&[0xff]).is_err());
+    assert!(Features::from_payload(&[0xff, 0xff, 0xff, 0xff]).is_err());
 }
 
 #[test]

@@ -79,6 +79,8 @@ pub struct WindowSettings {
     pub notifications: crate::notify::Setting,
     /// Whether a notification shows the message's text (off: only who sent it, for privacy).
     pub notification_text: bool,
+    /// Whether peers are told while the user types (`Typing`).
+    pub typing: bool,
 }
 
 impl Default for WindowSettings {
@@ -92,6 +94,7 @@ impl Default for WindowSettings {
             keys: crate::app::keys::Keymap::default(),
             notifications: crate::notify::Setting::Auto,
             notification_text: false,
+            typing: true,
         }
     }
 }
@@ -331,6 +334,7 @@ fn resolve(
             .unwrap_or_default(),
         notifications: file.notifications.unwrap_or_default(),
         notification_text: file.notification_text.unwrap_or(defaults.notification_text),
+        typing: file.typing.unwrap_or(defaults.typing),
     };
     let quoted = |names: &BTreeSet<String>| {
         let names: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
@@ -361,6 +365,11 @@ fn resolve(
             key: "notification_text",
             value: window.notification_text.to_string(),
             source: from_file(file.notification_text.is_some()),
+        },
+        Effective {
+            key: "typing",
+            value: window.typing.to_string(),
+            source: from_file(file.typing.is_some()),
         },
         Effective {
             key: "theme",

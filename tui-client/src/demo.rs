@@ -174,6 +174,7 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
                     SessionEvent::Message { .. }
                     | SessionEvent::Delivered { .. }
                     | SessionEvent::Read { .. }
+                    | SessionEvent::Typing
                     | SessionEvent::RoundTrip { .. } => {}
                 }
             }

@@ -61,6 +61,13 @@ pub enum Action {
         /// Our message id.
         id: MessageId,
     },
+    /// The peer's user on `session` is typing.
+    Typing {
+        /// The session.
+        session: SessionId,
+    },
+    /// A wake-up asked for with [`super::Effect::Wake`]: the time moved on.
+    Tick,
     /// A session's round trip was measured.
     RoundTrip {
         /// The session.

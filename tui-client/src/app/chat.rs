@@ -198,6 +198,10 @@ pub struct Chat {
     pub scroll: usize,
     /// The message a search jumped to, drawn highlighted until the user moves on.
     pub highlight: Option<MessageId>,
+    /// Until when (unix ms) the peer counts as typing, from its last `Typing`.
+    pub typing_until: Option<u64>,
+    /// When we last told the peer our user is typing, unix ms.
+    pub typing_sent_ms: Option<u64>,
     /// The largest useful [`scroll`](Self::scroll): the one that shows the first loaded
     /// message at the top of a full view. Measured by the last render, which alone knows how
     /// many rows each message wraps to; `usize::MAX` until the chat was drawn.
@@ -230,6 +234,8 @@ impl Chat {
             security: Security::Unknown,
             scroll: 0,
             highlight: None,
+            typing_until: None,
+            typing_sent_ms: None,
             scroll_top: Cell::new(usize::MAX),
             history: History::default(),
             newest_seq: None,
@@ -294,6 +300,8 @@ impl Chat {
         if self.seen.contains(&id) {
             return false;
         }
+        // The message they were typing is here.
+        self.typing_until = None;
         // While newer lines are dropped from memory, this one is too: it is in the store and
         // comes back with the pages below.
         if !self.history.newer_dropped {

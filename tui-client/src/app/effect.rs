@@ -74,6 +74,17 @@ pub enum Effect {
     SaveSetting(crate::config::Change),
     /// Clear the terminal and draw the whole screen again (Ctrl+L).
     Redraw,
+    /// Tell the peer on `session` our user is typing.
+    SendTyping {
+        /// The session.
+        session: SessionId,
+    },
+    /// Send [`super::Action::Tick`] after `after_ms`, so what expires then (a typing
+    /// indicator) leaves the screen.
+    Wake {
+        /// Delay in ms.
+        after_ms: u64,
+    },
     /// Tell the user of a message in a chat that is not shown: on the desktop or through the
     /// terminal (see [`crate::notify`]).
     Notify {

@@ -68,6 +68,7 @@ impl App {
                     // Typing in the contact list starts a message, as in most chat clients.
                     self.focus = Focus::Input;
                     self.input.edit(InputRequest::InsertChar(c));
+                    return self.typing_effect().into_iter().collect();
                 }
                 Vec::new()
             }
@@ -146,7 +147,10 @@ impl App {
                 self.filter.get_or_insert_with(String::new);
             }
             Intent::Submit => return self.submit(),
-            Intent::Newline => self.input.edit(InputRequest::InsertChar('\n')),
+            Intent::Newline => {
+                self.input.edit(InputRequest::InsertChar('\n'));
+                return self.typing_effect().into_iter().collect();
+            }
             Intent::Complete => self.complete(true),
             Intent::CompleteBack => self.complete(false),
             Intent::Compose => {
@@ -163,7 +167,10 @@ impl App {
                     self.input.edit(InputRequest::GoToEnd);
                 }
             }
-            Intent::Edit(request) => self.input.edit(request),
+            Intent::Edit(request) => {
+                self.input.edit(request);
+                return self.typing_effect().into_iter().collect();
+            }
         }
         Vec::new()
     }

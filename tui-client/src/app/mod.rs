@@ -19,6 +19,7 @@ mod mail;
 mod peers;
 pub mod search;
 mod trust;
+mod typing;
 mod update;
 mod upgrade;
 mod window;

@@ -18,6 +18,7 @@ mod input;
 mod search;
 mod sessions;
 mod trust;
+mod typing;
 mod upgrade;
 
 const NOW: u64 = 1_700_000_000_000;

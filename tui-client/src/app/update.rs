@@ -48,7 +48,7 @@ impl App {
                     let c = if c.is_control() && c != '\n' { ' ' } else { c };
                     self.input.edit(InputRequest::InsertChar(c));
                 }
-                Vec::new()
+                self.typing_effect().into_iter().collect()
             }
             Action::Resize { width, height } => {
                 self.viewport = (width, height);
@@ -114,6 +114,8 @@ impl App {
                 page,
             } => self.on_history_loaded(chat, request, page),
             Action::StoreFailed(error) => self.on_store_failed(error),
+            Action::Typing { session } => self.on_typing(session),
+            Action::Tick => Vec::new(),
             Action::SearchResults { query, hits } => {
                 self.on_search_results(query, hits);
                 Vec::new()
@@ -167,6 +169,10 @@ impl App {
                     Vec::new()
                 }
             };
+        }
+        // The peer clears "typing" when the message arrives: the next keys say it again.
+        if let Some(chat) = self.current.and_then(|id| self.chat_mut(id)) {
+            chat.typing_sent_ms = None;
         }
         self.send_text(line)
     }

@@ -227,6 +227,7 @@ async fn handle_sessions(
             SessionEvent::Message { .. }
             | SessionEvent::Delivered { .. }
             | SessionEvent::Read { .. }
+            | SessionEvent::Typing
             | SessionEvent::RoundTrip { .. } => {}
         }
     }

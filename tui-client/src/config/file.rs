@@ -43,6 +43,8 @@ pub struct FileConfig {
     pub notifications: Option<crate::notify::Setting>,
     /// `notification_text = true|false`: show the message's text, not only its sender.
     pub notification_text: Option<bool>,
+    /// `typing = true|false`: tell peers while typing.
+    pub typing: Option<bool>,
     /// `[keys]`: `action = ["Key", …]` rebinds an action (see `app::keys::table`).
     #[serde(default, deserialize_with = "keys")]
     pub keys: Option<KeyOverrides>,

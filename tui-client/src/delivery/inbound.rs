@@ -64,6 +64,7 @@ pub async fn take(
             }
             SessionEvent::Opened { .. }
             | SessionEvent::Read { .. }
+            | SessionEvent::Typing
             | SessionEvent::RoundTrip { .. }
             | SessionEvent::Closed { .. } => {}
         }

@@ -38,6 +38,7 @@ pub(super) enum Command {
 pub(super) enum Control {
     Receipt { id: MessageId },
     Read { id: MessageId },
+    Typing,
 }
 
 /// Cloneable handle to a running session; dropping every handle closes the session.
@@ -62,6 +63,7 @@ impl std::fmt::Debug for Control {
         match self {
             Self::Receipt { id } => write!(f, "Receipt({id})"),
             Self::Read { id } => write!(f, "Read({id})"),
+            Self::Typing => f.write_str("Typing"),
         }
     }
 }
@@ -125,6 +127,18 @@ impl SessionHandle {
     /// [`SessionGone`] if the session has ended (the receipt is not resent).
     pub fn send_read(&self, id: MessageId) -> Result<(), SessionGone> {
         match self.control.try_send(Control::Read { id }) {
+            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SessionGone),
+        }
+    }
+
+    /// Tells the peer our user is typing, if it understands that (see
+    /// [`p2p_chat_protocol::noise::Features`]); best effort, as [`SessionHandle::send_read`].
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended.
+    pub fn send_typing(&self) -> Result<(), SessionGone> {
+        match self.control.try_send(Control::Typing) {
             Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(SessionGone),
         }

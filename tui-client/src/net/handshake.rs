@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use p2p_chat_protocol::frame::{decode_payload, encode_payload};
-use p2p_chat_protocol::noise::{Pattern, Preamble, RawCodec, SecureCodec, raw_codec};
+use p2p_chat_protocol::noise::{Features, Pattern, Preamble, RawCodec, SecureCodec, raw_codec};
 use p2p_chat_protocol::{FrameError, PROTOCOL_VERSION, PeerMessage, RefuseReason, validate};
 use tokio_util::codec::Framed;
 
@@ -57,40 +57,67 @@ async fn next_raw(raw: &mut RawFramed) -> Result<Bytes, HandshakeError> {
     }
 }
 
-/// Runs the Noise messages until the handshake is finished and returns the encrypted channel
-/// and the peer's proven static key. A cleartext `Refuse` in place of a Noise message (sent
-/// before the acceptor starts its side) is reported as [`HandshakeError::Refused`].
+/// Runs the Noise messages until the handshake is finished and returns the encrypted channel,
+/// the peer's proven static key and the [`Features`] it announced. Ours go into message
+/// `features_at` (0-based), the first one we write that is encrypted; the peer's come in the
+/// payload of its messages (empty from releases before features). A cleartext `Refuse` in
+/// place of a Noise message (sent before the acceptor starts its side) is reported as
+/// [`HandshakeError::Refused`].
 async fn noise_exchange(
     mut raw: RawFramed,
     mut state: snow::HandshakeState,
-) -> Result<(SecureFramed, PeerKey), HandshakeError> {
+    features_at: usize,
+) -> Result<(SecureFramed, PeerKey, Features), HandshakeError> {
     let mut buf = scratch();
+    let ours = Features::ours().to_bytes();
+    let mut theirs = Features::legacy();
+    let mut message = 0;
     while !state.is_handshake_finished() {
         if state.is_my_turn() {
-            let len = state.write_message(&[], &mut buf).map_err(noise)?;
+            let payload: &[u8] = if message == features_at { &ours } else { &[] };
+            let len = state.write_message(payload, &mut buf).map_err(noise)?;
             raw.send(Bytes::copy_from_slice(&buf[..len])).await?;
         } else {
             let frame = next_raw(&mut raw).await?;
-            if let Err(e) = state.read_message(&frame, &mut buf) {
-                return Err(match decode_payload(&frame) {
-                    Ok(PeerMessage::Refuse { reason, message }) => {
-                        HandshakeError::Refused { reason, message }
-                    }
-                    _ => noise(e),
-                });
+            match state.read_message(&frame, &mut buf) {
+                Ok(0) => {}
+                Ok(len) => {
+                    theirs = Features::from_payload(&buf[..len])
+                        .map_err(|e| HandshakeError::Protocol(format!("bad features: {e}")))?;
+                }
+                Err(e) => {
+                    return Err(match decode_payload(&frame) {
+                        Ok(PeerMessage::Refuse { reason, message }) => {
+                            HandshakeError::Refused { reason, message }
+                        }
+                        _ => noise(e),
+                    });
+                }
             }
         }
+        message += 1;
     }
     let key = state
         .get_remote_static()
         .and_then(|k| PeerKey::try_from(k).ok())
         .ok_or_else(|| HandshakeError::Noise("the peer proved no static key".into()))?;
     let transport = state.into_transport_mode().map_err(noise)?;
-    Ok((raw.map_codec(|_| SecureCodec::new(transport)), key))
+    Ok((raw.map_codec(|_| SecureCodec::new(transport)), key, theirs))
+}
+
+/// What the dialling side learned from a successful handshake.
+pub struct Initiated {
+    /// The encrypted channel.
+    pub framed: SecureFramed,
+    /// The acceptor's proven static key.
+    pub key: PeerKey,
+    /// The (validated) name from its `Welcome`.
+    pub username: String,
+    /// What it understands.
+    pub features: Features,
 }
 
 /// The dialling side: preamble, Noise (IK when `expected` is known, else XX), `Hello`.
-/// Returns the channel, the peer's proven key and the name from its `Welcome`.
 ///
 /// # Errors
 /// [`HandshakeError`] naming what failed.
@@ -98,7 +125,7 @@ pub async fn initiate(
     stream: PeerStream,
     me: &LocalPeer,
     expected: Option<&PeerKey>,
-) -> Result<(SecureFramed, PeerKey, String), HandshakeError> {
+) -> Result<Initiated, HandshakeError> {
     let mut raw = Framed::new(stream, raw_codec());
     let pattern = if expected.is_some() {
         Pattern::IK
@@ -120,13 +147,24 @@ pub async fn initiate(
         builder = builder.remote_public_key(key).map_err(noise)?;
     }
     let state = builder.build_initiator().map_err(noise)?;
-    let (mut framed, key) = noise_exchange(raw, state).await?;
+    // Our features go in our last message, which is encrypted: the first of IK, the third
+    // of XX (whose first travels before any key is agreed).
+    let features_at = match pattern {
+        Pattern::IK => 0,
+        Pattern::XX => 2,
+    };
+    let (mut framed, key, features) = noise_exchange(raw, state, features_at).await?;
     framed
         .send(PeerMessage::hello(&me.username, me.listen_port))
         .await?;
     match framed.next().await.transpose()? {
         Some(PeerMessage::Welcome { username, .. }) => match validate::username(&username) {
-            Ok(name) => Ok((framed, key, name)),
+            Ok(username) => Ok(Initiated {
+                framed,
+                key,
+                username,
+                features,
+            }),
             Err(e) => Err(HandshakeError::Protocol(format!(
                 "the peer's name is invalid: {e}"
             ))),
@@ -152,6 +190,8 @@ pub struct Accepted {
     pub username: String,
     /// The port the dialler says it listens on.
     pub listen_port: Option<u16>,
+    /// What the dialler understands.
+    pub features: Features,
 }
 
 /// The accepting side: reads the preamble, refuses in cleartext when the version differs or
@@ -205,7 +245,8 @@ pub async fn respond(
         .and_then(|b| b.prologue(&prologue))
         .and_then(|b| b.build_responder())
         .map_err(noise)?;
-    let (mut framed, key) = noise_exchange(raw, state).await?;
+    // Our only message (the second of either pattern) is encrypted.
+    let (mut framed, key, features) = noise_exchange(raw, state, 1).await?;
     let hello = framed
         .next()
         .await
@@ -239,6 +280,7 @@ pub async fn respond(
         key,
         username,
         listen_port,
+        features,
     })
 }
 

@@ -233,6 +233,8 @@ pub enum SessionEvent {
         /// Id of our message.
         id: MessageId,
     },
+    /// The peer's user is typing (shown for `TYPING_SHOW_MS` unless renewed).
+    Typing,
     /// The peer answered our keepalive: the round trip of the session, in milliseconds
     /// (measured at once when the session opens, then every [`PING_INTERVAL`]).
     RoundTrip {

@@ -71,7 +71,12 @@ pub async fn open_outgoing(
 ) -> Result<SessionHandle, DialError> {
     let outcome = timeout(HANDSHAKE_TIMEOUT, handshake::initiate(stream, me, expected)).await;
     let addr = addr.to_owned();
-    let (framed, key, username) = match outcome {
+    let handshake::Initiated {
+        framed,
+        key,
+        username,
+        features,
+    } = match outcome {
         Err(_) => return Err(DialError::HandshakeTimeout { addr }),
         Ok(Ok(done)) => done,
         Ok(Err(HandshakeError::Refused { reason, message })) => {
@@ -105,7 +110,8 @@ pub async fn open_outgoing(
         key,
         path,
     };
-    Ok(start(framed, peer, Direction::Outgoing { request }, events, None).await)
+    let outgoing = Direction::Outgoing { request };
+    Ok(start(framed, peer, outgoing, events, None, features).await)
 }
 
 async fn connect(addr: &str) -> Result<TcpStream, DialError> {
@@ -265,7 +271,15 @@ pub async fn adopt_punched(
         path: SessionPath::Punched,
     };
     let direction = Direction::Outgoing { request };
-    Ok(start(accepted.framed, remote, direction, events, None).await)
+    Ok(start(
+        accepted.framed,
+        remote,
+        direction,
+        events,
+        None,
+        accepted.features,
+    )
+    .await)
 }
 
 /// The asked side of a hole punch over `stream`: we run the dialling side's handshake (XX: we
@@ -288,7 +302,12 @@ pub async fn initiate_punched(stream: TcpStream, from: &str, me: LocalPeer, even
         handshake::initiate(Box::new(stream), &me, None),
     )
     .await;
-    let (framed, key, username) = match outcome {
+    let handshake::Initiated {
+        framed,
+        key,
+        username,
+        features,
+    } = match outcome {
         Ok(Ok(done)) => done,
         Ok(Err(error)) => {
             tracing::info!(%remote_addr, %error, "handshake over a hole punch failed");
@@ -310,7 +329,15 @@ pub async fn initiate_punched(stream: TcpStream, from: &str, me: LocalPeer, even
         key,
         path: SessionPath::Punched,
     };
-    start(framed, peer, Direction::Incoming, events, Some(permit)).await;
+    start(
+        framed,
+        peer,
+        Direction::Incoming,
+        events,
+        Some(permit),
+        features,
+    )
+    .await;
 }
 
 /// Starts the session of an answered handshake (`outcome`), or logs why there is none.
@@ -337,6 +364,7 @@ async fn open_incoming(
         key,
         username,
         listen_port,
+        features,
     } = accepted;
     let peer = RemotePeer {
         username,
@@ -345,7 +373,7 @@ async fn open_incoming(
         key,
         path,
     };
-    start(framed, peer, Direction::Incoming, events, permit).await;
+    start(framed, peer, Direction::Incoming, events, permit, features).await;
 }
 
 /// Turns off Nagle's algorithm: a chat message or receipt is one small frame that must not

@@ -7,6 +7,7 @@
 //! [`SessionEvent::Closed`].
 
 use futures::{SinkExt, StreamExt};
+use p2p_chat_protocol::noise::Features;
 use p2p_chat_protocol::peer::{MAX_REASON_BYTES, MAX_TEXT_BYTES};
 use p2p_chat_protocol::{FrameError, PeerMessage};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
@@ -32,6 +33,7 @@ pub(super) async fn start(
     direction: Direction,
     events: EventSender,
     permit: Option<OwnedSemaphorePermit>,
+    features: Features,
 ) -> SessionHandle {
     let (tx, rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
     let (control_tx, control_rx) = mpsc::channel(CONTROL_CHANNEL_CAPACITY);
@@ -55,7 +57,7 @@ pub(super) async fn start(
         .is_ok()
     {
         tokio::spawn(async move {
-            let reason = run(framed, (rx, control_rx), session, &events).await;
+            let reason = run(framed, (rx, control_rx), session, &events, features).await;
             let _ = events
                 .send(NetEvent {
                     session,
@@ -78,6 +80,7 @@ async fn run(
     (mut commands, mut control): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
     session: SessionId,
     events: &EventSender,
+    features: Features,
 ) -> CloseReason {
     let mut ping = tokio::time::interval(PING_INTERVAL);
     let mut last_heard = Instant::now();
@@ -97,7 +100,12 @@ async fn run(
                         PeerMessage::Receipt { id }
                     }
                     Control::Read { id } => PeerMessage::Read { id },
+                    Control::Typing => PeerMessage::Typing {},
                 };
+                // What the peer cannot decode would end its session: never sent.
+                if !features.understands(&frame) {
+                    continue;
+                }
                 if let Err(reason) = send_frame(&mut framed, frame).await {
                     return reason;
                 }
@@ -127,6 +135,7 @@ async fn run(
                     }
                     PeerMessage::Receipt { id } => SessionEvent::Delivered { id },
                     PeerMessage::Read { id } => SessionEvent::Read { id },
+                    PeerMessage::Typing {} => SessionEvent::Typing,
                     PeerMessage::Ping { nonce } => {
                         if let Err(reason) = send_frame(&mut framed, PeerMessage::Pong { nonce }).await {
                             return reason;

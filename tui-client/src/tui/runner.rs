@@ -172,6 +172,7 @@ impl Runner {
             }
             // Read state is shown, never stored: nothing to write first.
             SessionEvent::Read { id } => Some(Action::Read { session, id }),
+            SessionEvent::Typing => Some(Action::Typing { session }),
             SessionEvent::RoundTrip { rtt_ms } => Some(Action::RoundTrip { session, rtt_ms }),
             SessionEvent::Closed { reason } => {
                 self.sessions.remove(&session);
@@ -331,6 +332,18 @@ impl Runner {
                     }
                 }
                 Effect::Bell => ring_bell(),
+                Effect::SendTyping { session } => {
+                    if let Some(handle) = self.sessions.get(&session) {
+                        let _ = handle.send_typing();
+                    }
+                }
+                Effect::Wake { after_ms } => {
+                    let tx = self.action_tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
+                        let _ = tx.send(Action::Tick).await;
+                    });
+                }
                 Effect::Notify { title, body } => {
                     if let Some(notifier) = &self.notifier {
                         notifier.show(title, body);

@@ -69,6 +69,13 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
         title.push_span(Span::styled(" · ", theme::DIM));
         title.push_span(security);
     }
+    if chat.is_typing(app.now_ms) {
+        title.push_span(Span::styled(" · ", theme::DIM));
+        title.push_span(Span::styled(
+            format!("{} is typing…", chat.name),
+            theme::INFO,
+        ));
+    }
     title.push_span(Span::raw(" "));
     let mut block = Block::bordered()
         .border_style(theme::DIM)

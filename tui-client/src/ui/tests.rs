@@ -170,3 +170,16 @@ fn snapshot_search_results() {
     let buffer = terminal.backend().buffer();
     assert!(buffer[(hit.x, hit.y)].modifier.contains(Modifier::REVERSED));
 }
+
+#[test]
+fn snapshot_typing_indicator() {
+    use crate::app::Action;
+    use crate::net::SessionId;
+    let mut app = chatting();
+    app.update(Action::Typing {
+        session: SessionId(1),
+    });
+    let terminal = draw(&app, 80, 24);
+    insta::assert_snapshot!("typing", terminal.backend());
+    assert!(fixtures::text(&terminal).contains("bob is typing…"));
+}

@@ -81,6 +81,8 @@ fn a_pasted_multi_line_message_is_found_by_search_and_settings_survive_a_restart
 
     // Alt+Enter starts a new line; Ctrl+X Ctrl+E hands the draft to the editor.
     alice.type_text("typed here\x1b\r");
+    // bob sees alice typing, in his chat's title.
+    bob.wait_for("alice is typing…");
     alice.type_text("\x18\x05");
     alice.wait_for("written in the editor");
     alice.wait_for("Enter sends it");

@@ -1,6 +1,7 @@
 //! Peer sessions over real loopback TCP: chatting both ways, encryption and keys, and hostile
 //! or broken peers that are turned away while another peer on the same listener keeps chatting.
 
+mod compat;
 mod reversal;
 mod security;
 mod support;
@@ -140,9 +141,10 @@ async fn mid_session_garbage_closes_only_that_session() {
     let mut good = connect("alice", &addr, &mut server_rx).await;
     // A client that completes the handshake, then sends an oversize length prefix.
     let stream = TcpStream::connect(&addr).await.unwrap();
-    let (mut raw, _, _) = handshake::initiate(Box::new(stream), &peer("carol", None), None)
+    let mut raw = handshake::initiate(Box::new(stream), &peer("carol", None), None)
         .await
-        .unwrap();
+        .unwrap()
+        .framed;
     let NetEvent {
         session,
         event: SessionEvent::Opened { handle: _carol, .. },
