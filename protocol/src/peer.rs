@@ -162,14 +162,29 @@ pub enum PeerMessage {
     /// while typing, by users who did not turn it off, and only to peers whose
     /// [`crate::noise::Features`] list it (index 9, added with features).
     Typing {},
+    /// A chat message that answers the message `reply_to`; everything else as [`Self::Chat`]
+    /// (acknowledged with a `Receipt`, resent with the same id). Its `text` begins with a
+    /// one-line quote of the original (`> NAME: first words`), so that the same text sent as a
+    /// `Chat` — to a peer whose features do not list `Reply`, or through the mailbox — still
+    /// reads as a reply (index 10, added with features).
+    Reply {
+        /// Unique id; resends reuse it.
+        id: MessageId,
+        /// When the sender's user pressed enter, in unix milliseconds.
+        sent_at_ms: u64,
+        /// UTF-8 text with the quote first, at most [`MAX_TEXT_BYTES`].
+        text: String,
+        /// Id of the message answered (either side's).
+        reply_to: MessageId,
+    },
 }
 
 /// Variants of [`PeerMessage`] a peer understands when its handshake announced no
 /// [`crate::noise::Features`] (the releases before them): `Hello` to `Read`, indices 0 to 8.
 pub const LEGACY_KNOWN_MESSAGES: u16 = 9;
 
-/// Variants of [`PeerMessage`] this build understands (indices 0 to 9, up to `Typing`).
-pub const KNOWN_MESSAGES: u16 = 10;
+/// Variants of [`PeerMessage`] this build understands (indices 0 to 10, up to `Reply`).
+pub const KNOWN_MESSAGES: u16 = 11;
 
 /// Shortest gap between two `Typing` from one side, in ms: 3 s, so a fast typist sends one
 /// every few seconds, not one per key.
@@ -212,6 +227,7 @@ impl PeerMessage {
             Self::Goodbye { .. } => "goodbye",
             Self::Read { .. } => "read",
             Self::Typing { .. } => "typing",
+            Self::Reply { .. } => "reply",
         }
     }
 
@@ -229,6 +245,7 @@ impl PeerMessage {
             Self::Goodbye { .. } => 7,
             Self::Read { .. } => 8,
             Self::Typing { .. } => 9,
+            Self::Reply { .. } => 10,
         }
     }
 }

@@ -103,6 +103,15 @@ fn golden() -> Vec<(PeerMessage, &'static str)> {
             "081001923456789a7bcd8ef0112233445566",
         ),
         (PeerMessage::Typing {}, "09"),
+        (
+            PeerMessage::Reply {
+                id: id(),
+                sent_at_ms: 1_700_000_000_000,
+                text: "> bob: lunch?\nyes".into(),
+                reply_to: MessageId(uuid::Uuid::from_u128(1)),
+            },
+            "0a1001923456789a7bcd8ef011223344556680d095ffbc31113e20626f623a206c756e63683f0a7965731000000000000000000000000000000001",
+        ),
     ]
 }
 
@@ -128,8 +137,8 @@ fn every_message_has_golden_bytes() {
 #[test]
 fn features_have_golden_bytes_and_read_every_release() {
     use p2p_chat_protocol::noise::Features;
-    assert_eq!(hex(&Features::ours().to_bytes()), "0a");
-    assert_eq!(Features::from_payload(&[0x0a]).unwrap(), Features::ours());
+    assert_eq!(hex(&Features::ours().to_bytes()), "0b");
+    assert_eq!(Features::from_payload(&[0x0b]).unwrap(), Features::ours());
     // A release before features sends an empty payload: it knows Hello to Read.
     let legacy = Features::from_payload(&[]).unwrap();
     assert_eq!(legacy, Features::legacy());

@@ -31,6 +31,8 @@ pub enum SlashCommand {
     Edit,
     /// `/search TEXT`: find messages in the local history.
     Search(String),
+    /// `/reply [TEXT]`: answer the highlighted (or the peer's newest) message.
+    Reply(Option<String>),
     /// `/info`: where we and the current chat's peer can be reached, and how its session was
     /// made.
     Info,
@@ -47,6 +49,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("/mute [NAME]", "never ring (/unmute)"),
     ("/edit", "write it in $EDITOR"),
     ("/search TEXT", "find in the history"),
+    ("/reply [TEXT]", "answer a message"),
     ("/info", "addresses, session path"),
     ("/contacts", "reload the contact list"),
     ("/quit", "leave p2p-chat"),
@@ -57,6 +60,15 @@ pub const USAGE: &[(&str, &str)] = &[
 /// # Errors
 /// A message for the user when the command is unknown or its arguments are wrong.
 pub fn parse(line: &str) -> Result<SlashCommand, String> {
+    if let Some(rest) = line
+        .strip_prefix("/reply")
+        .filter(|r| r.is_empty() || r.starts_with(char::is_whitespace))
+    {
+        let text = rest.trim();
+        return Ok(SlashCommand::Reply(
+            (!text.is_empty()).then(|| text.to_owned()),
+        ));
+    }
     if let Some(rest) = line
         .strip_prefix("/search")
         .filter(|r| r.is_empty() || r.starts_with(char::is_whitespace))

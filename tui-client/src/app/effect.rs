@@ -31,6 +31,8 @@ pub enum Effect {
         sent_at_ms: u64,
         /// Text.
         text: String,
+        /// The message it answers, for a reply.
+        reply_to: Option<MessageId>,
     },
     /// Send the peer's outbox on this session: every unacknowledged message once, in the
     /// order written, then each message queued later (`delivery::outbound::Pump`).

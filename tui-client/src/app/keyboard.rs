@@ -116,6 +116,10 @@ impl App {
                 self.help_scroll = 0;
             }
             Intent::Back if self.key_warning.is_some() => self.key_warning = None,
+            Intent::Back if self.replying.is_some() => {
+                self.replying = None;
+                self.tell(super::Level::Info, "reply cancelled");
+            }
             Intent::Back if self.filter.is_some() => self.filter = None,
             Intent::Back => self.focus = Focus::Contacts,
             Intent::NextChat => self.cycle_chat(1),
@@ -153,6 +157,7 @@ impl App {
             }
             Intent::Complete => self.complete(true),
             Intent::CompleteBack => self.complete(false),
+            Intent::Reply => return self.start_reply(None),
             Intent::Compose => {
                 return vec![Effect::Compose {
                     draft: self.input.value().to_owned(),

@@ -17,6 +17,7 @@ mod keyboard;
 pub mod keys;
 mod mail;
 mod peers;
+pub mod reply;
 pub mod search;
 mod trust;
 mod typing;
@@ -156,6 +157,8 @@ pub struct App {
     pub completion: Option<complete::Completion>,
     /// The `/search` in progress: its hits are listed and keys move between them.
     pub search: Option<search::Search>,
+    /// The reply being written (`/reply`): the next message sent answers it.
+    pub replying: Option<reply::Replying>,
     /// A chat whose peer's key changed: its blocking warning is shown.
     pub key_warning: Option<ChatId>,
     /// Pinned peer keys.
@@ -216,6 +219,7 @@ impl App {
             pending_key: None,
             completion: None,
             search: None,
+            replying: None,
             key_warning: None,
             pins: Pins::default(),
             notice: None,

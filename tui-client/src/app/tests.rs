@@ -15,6 +15,7 @@ mod delivery;
 mod editing;
 mod info;
 mod input;
+mod reply;
 mod search;
 mod sessions;
 mod trust;
@@ -189,6 +190,7 @@ fn enter_sends_and_a_receipt_marks_delivered() {
             peer,
             sent_at_ms,
             text,
+            reply_to: None,
         },
     ] = effects.as_slice()
     else {

@@ -195,6 +195,7 @@ impl App {
             SlashCommand::Receipts(on) => self.set_receipts(on),
             SlashCommand::Mute(name, muted) => self.set_muted(name, muted),
             SlashCommand::Search(query) => return self.start_search(query),
+            SlashCommand::Reply(text) => return self.start_reply(text),
             SlashCommand::Edit => {
                 return vec![Effect::Compose {
                     draft: String::new(),
@@ -249,7 +250,8 @@ impl App {
             .collect()
     }
 
-    fn send_text(&mut self, text: String) -> Vec<Effect> {
+    pub(super) fn send_text(&mut self, text: String) -> Vec<Effect> {
+        let (text, reply_to) = self.take_reply(text);
         if text.len() > MAX_TEXT_BYTES {
             let message = format!(
                 "message too long ({} bytes, at most {MAX_TEXT_BYTES}) — shorten it",
@@ -278,6 +280,7 @@ impl App {
             id,
             sent_at_ms: now,
             text: text.clone(),
+            reply_to,
         };
         chat.send(id, now, text);
         chat.scroll = 0;

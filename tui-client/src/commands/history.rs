@@ -20,6 +20,9 @@ struct Line<'a> {
     /// For our messages: queued, sent, delivered or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     delivery: Option<&'static str>,
+    /// For a reply: the id of the message it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reply_to: Option<String>,
 }
 
 fn delivery_name(delivery: Delivery) -> &'static str {
@@ -64,6 +67,7 @@ fn write_line(out: &mut impl Write, me: &str, message: &Stored) -> std::io::Resu
         sent_at_ms: message.sent_at_ms,
         text: &message.text,
         delivery: message.outgoing.then(|| delivery_name(message.delivery)),
+        reply_to: message.reply_to.map(|id| id.to_string()),
     };
     serde_json::to_writer(&mut *out, &line)?;
     writeln!(out)

@@ -278,11 +278,13 @@ async fn handle_mail(
             text,
             ..
         } => {
+            // Mail carries plain chat messages (a reply's quote is in its text).
             let message = Incoming {
                 peer,
                 id,
                 sent_at_ms,
                 text,
+                reply_to: None,
             };
             print_new(std::iter::once(message), json)?;
             Ok(None)
@@ -322,10 +324,15 @@ fn print_new(messages: impl Iterator<Item = Incoming>, json: bool) -> anyhow::Re
         id,
         sent_at_ms,
         text,
+        reply_to,
     } in messages
     {
         let line = if json {
-            serde_json::json!({ "from": peer, "id": id.to_string(), "sent_at_ms": sent_at_ms, "text": text }).to_string()
+            let mut line = serde_json::json!({ "from": peer, "id": id.to_string(), "sent_at_ms": sent_at_ms, "text": text });
+            if let Some(original) = reply_to {
+                line["reply_to"] = original.to_string().into();
+            }
+            line.to_string()
         } else {
             format!("{peer}: {}", printable(&text))
         };

@@ -49,12 +49,14 @@ pub async fn take(
                 id,
                 sent_at_ms,
                 text,
+                reply_to,
             } => {
                 let message = Incoming {
                     peer,
                     id,
                     sent_at_ms,
                     text,
+                    reply_to,
                 };
                 received.push((handle, message));
             }

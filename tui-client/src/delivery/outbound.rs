@@ -108,7 +108,12 @@ async fn run<R: From<PumpReport>>(
         let mut gone = false;
         for message in batch {
             if session
-                .send_chat(message.id, message.sent_at_ms, message.text)
+                .send_message(
+                    message.id,
+                    message.sent_at_ms,
+                    message.text,
+                    message.reply_to,
+                )
                 .await
                 .is_err()
             {

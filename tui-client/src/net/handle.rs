@@ -31,6 +31,7 @@ pub(super) enum Command {
         id: MessageId,
         sent_at_ms: u64,
         text: String,
+        reply_to: Option<MessageId>,
     },
     Close,
 }
@@ -94,11 +95,27 @@ impl SessionHandle {
         sent_at_ms: u64,
         text: String,
     ) -> Result<(), SessionGone> {
+        self.send_message(id, sent_at_ms, text, None).await
+    }
+
+    /// [`SessionHandle::send_chat`] for a message that may answer `reply_to`: sent as a
+    /// `Reply` to a peer that decodes it, else as a `Chat` with the same text.
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended.
+    pub async fn send_message(
+        &self,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: String,
+        reply_to: Option<MessageId>,
+    ) -> Result<(), SessionGone> {
         self.commands
             .send(Command::Chat {
                 id,
                 sent_at_ms,
                 text,
+                reply_to,
             })
             .await
             .map_err(|_| SessionGone)

@@ -221,6 +221,8 @@ pub enum SessionEvent {
         sent_at_ms: u64,
         /// The text, at most `MAX_TEXT_BYTES`.
         text: String,
+        /// For a reply: the message it answers.
+        reply_to: Option<MessageId>,
     },
     /// The peer acknowledged one of our messages.
     Delivered {

@@ -124,15 +124,21 @@ async fn run(
                     Some(Ok(msg)) => msg,
                 };
                 let event = match msg {
-                    PeerMessage::Chat { id, sent_at_ms, text } => {
-                        if text.len() > MAX_TEXT_BYTES {
-                            let detail = format!("message of {} bytes exceeds {MAX_TEXT_BYTES}", text.len());
-                            return protocol_error(&mut framed, detail).await;
+                    PeerMessage::Chat { id, sent_at_ms, text } => match message(id, sent_at_ms, text, None) {
+                        Ok(event) => {
+                            // The receipt goes out when the owner acknowledges (after storing it).
+                            unacked += 1;
+                            event
                         }
-                        // The receipt goes out when the owner acknowledges (after storing it).
-                        unacked += 1;
-                        SessionEvent::Message { id, sent_at_ms, text }
-                    }
+                        Err(detail) => return protocol_error(&mut framed, detail).await,
+                    },
+                    PeerMessage::Reply { id, sent_at_ms, text, reply_to } => match message(id, sent_at_ms, text, Some(reply_to)) {
+                        Ok(event) => {
+                            unacked += 1;
+                            event
+                        }
+                        Err(detail) => return protocol_error(&mut framed, detail).await,
+                    },
                     PeerMessage::Receipt { id } => SessionEvent::Delivered { id },
                     PeerMessage::Read { id } => SessionEvent::Read { id },
                     PeerMessage::Typing {} => SessionEvent::Typing,
@@ -166,7 +172,13 @@ async fn run(
             }
             command = commands.recv() => {
                 let frame = match command {
-                    Some(Command::Chat { id, sent_at_ms, text }) => PeerMessage::Chat { id, sent_at_ms, text },
+                    // A peer that does not decode replies gets the same text (quote first) as a chat.
+                    Some(Command::Chat { id, sent_at_ms, text, reply_to: Some(reply_to) })
+                        if features.understands(&PeerMessage::Reply { id, sent_at_ms, text: String::new(), reply_to }) =>
+                    {
+                        PeerMessage::Reply { id, sent_at_ms, text, reply_to }
+                    }
+                    Some(Command::Chat { id, sent_at_ms, text, .. }) => PeerMessage::Chat { id, sent_at_ms, text },
                     Some(Command::Close) | None => {
                         let _ = send_frame(&mut framed, PeerMessage::Goodbye { reason: String::new() }).await;
                         return CloseReason::Local;
@@ -229,4 +241,28 @@ pub(super) fn clip(text: String) -> String {
         text.truncate(end);
     }
     text
+}
+
+/// A received chat message or reply as the event its owner stores and acknowledges.
+///
+/// # Errors
+/// Its text is over `MAX_TEXT_BYTES` (a protocol error: the message says so).
+fn message(
+    id: p2p_chat_protocol::MessageId,
+    sent_at_ms: u64,
+    text: String,
+    reply_to: Option<p2p_chat_protocol::MessageId>,
+) -> Result<SessionEvent, String> {
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(format!(
+            "message of {} bytes exceeds {MAX_TEXT_BYTES}",
+            text.len()
+        ));
+    }
+    Ok(SessionEvent::Message {
+        id,
+        sent_at_ms,
+        text,
+        reply_to,
+    })
 }

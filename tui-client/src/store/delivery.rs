@@ -18,6 +18,8 @@ pub struct Incoming {
     pub sent_at_ms: u64,
     /// The text.
     pub text: String,
+    /// The message it answers, for a reply.
+    pub reply_to: Option<MessageId>,
 }
 
 impl LocalStore {
@@ -121,15 +123,16 @@ impl LocalStore {
         let mut seqs = Vec::with_capacity(messages.len());
         for m in messages {
             let row = sqlx::query(
-                "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state) \
-                 VALUES (?, ?, 0, ?, ?, ?, 2) ON CONFLICT (peer, outgoing, id) DO NOTHING \
-                 RETURNING seq",
+                "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state, \
+                 reply_to) VALUES (?, ?, 0, ?, ?, ?, 2, ?) \
+                 ON CONFLICT (peer, outgoing, id) DO NOTHING RETURNING seq",
             )
             .bind(m.id.0.as_bytes().as_slice())
             .bind(&m.peer)
             .bind(ms(m.sent_at_ms))
             .bind(ms(crate::clock::now_ms()))
             .bind(&m.text)
+            .bind(m.reply_to.map(|r| r.0.as_bytes().to_vec()))
             .fetch_optional(&mut *tx)
             .await?;
             seqs.push(row.map(|r| r.try_get("seq")).transpose()?);

@@ -91,6 +91,8 @@ pub struct Stored {
     pub delivery: Delivery,
     /// Why it failed, if it did.
     pub detail: Option<String>,
+    /// The message it answers, for a reply.
+    pub reply_to: Option<MessageId>,
 }
 
 /// A conversation in the store, for the contact list at start.
@@ -116,7 +118,7 @@ pub struct LocalStore {
 /// The columns [`stored`] reads; a macro so queries stay `&'static str` built with `concat!`.
 macro_rules! columns {
     () => {
-        "seq, id, peer, outgoing, sent_at_ms, text, state, detail"
+        "seq, id, peer, outgoing, sent_at_ms, text, state, detail, reply_to"
     };
 }
 
@@ -124,18 +126,26 @@ macro_rules! columns {
 mod delivery;
 mod search;
 
+/// A 16-byte message id column.
+fn message_id(bytes: &[u8]) -> Result<MessageId, sqlx::Error> {
+    uuid::Uuid::from_slice(bytes)
+        .map(MessageId)
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
 fn stored(row: &SqliteRow) -> Result<Stored, sqlx::Error> {
     let id: Vec<u8> = row.try_get("id")?;
-    let id = uuid::Uuid::from_slice(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let reply_to: Option<Vec<u8>> = row.try_get("reply_to")?;
     Ok(Stored {
         seq: row.try_get("seq")?,
-        id: MessageId(id),
+        id: message_id(&id)?,
         peer: row.try_get("peer")?,
         outgoing: row.try_get::<i64, _>("outgoing")? == 1,
         sent_at_ms: u64::try_from(row.try_get::<i64, _>("sent_at_ms")?).unwrap_or(0),
         text: row.try_get("text")?,
         delivery: Delivery::from_code(row.try_get("state")?),
         detail: row.try_get("detail")?,
+        reply_to: reply_to.as_deref().map(message_id).transpose()?,
     })
 }
 
@@ -182,15 +192,32 @@ impl LocalStore {
         sent_at_ms: u64,
         text: &str,
     ) -> Result<i64, StoreError> {
+        self.insert_outgoing_reply(peer, id, sent_at_ms, text, None)
+            .await
+    }
+
+    /// [`LocalStore::insert_outgoing`] for a message that answers `reply_to` (when given).
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub async fn insert_outgoing_reply(
+        &self,
+        peer: &str,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: &str,
+        reply_to: Option<MessageId>,
+    ) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state) \
-             VALUES (?, ?, 1, ?, ?, ?, 0) RETURNING seq",
+            "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state, \
+             reply_to) VALUES (?, ?, 1, ?, ?, ?, 0, ?) RETURNING seq",
         )
         .bind(id.0.as_bytes().as_slice())
         .bind(peer)
         .bind(ms(sent_at_ms))
         .bind(ms(crate::clock::now_ms()))
         .bind(text)
+        .bind(reply_to.map(|r| r.0.as_bytes().to_vec()))
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get("seq")?)
@@ -213,6 +240,7 @@ impl LocalStore {
             id,
             sent_at_ms,
             text: text.to_owned(),
+            reply_to: None,
         };
         let seqs = self
             .insert_incoming_many(std::slice::from_ref(&message))

@@ -39,6 +39,11 @@ fn migrator() -> Migrator {
             "search",
             include_str!("../../migrations/0004_search.sql"),
         ),
+        (
+            5,
+            "replies",
+            include_str!("../../migrations/0005_replies.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

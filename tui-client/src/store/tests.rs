@@ -351,3 +351,29 @@ async fn a_page_around_a_message_holds_it_and_its_neighbours() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_reply_keeps_the_id_of_the_message_it_answers() {
+    let store = LocalStore::in_memory().await.unwrap();
+    store
+        .insert_outgoing_reply("bob", id(2), 2, "> bob: hi\nhello", Some(id(1)))
+        .await
+        .unwrap();
+    let incoming = Incoming {
+        peer: "bob".into(),
+        id: id(3),
+        sent_at_ms: 3,
+        text: "> alice: hello\nhow are you".into(),
+        reply_to: Some(id(2)),
+    };
+    store.insert_incoming_many(&[incoming]).await.unwrap();
+    store
+        .insert_outgoing("bob", id(4), 4, "plain")
+        .await
+        .unwrap();
+    let page = store.page("bob", None, PAGE_SIZE).await.unwrap();
+    let links: Vec<Option<MessageId>> = page.iter().map(|m| m.reply_to).collect();
+    assert_eq!(links, [Some(id(1)), Some(id(2)), None]);
+    // The outbox carries it to the pump.
+    assert_eq!(store.outbox().await.unwrap()[0].reply_to, Some(id(1)));
+}

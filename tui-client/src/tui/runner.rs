@@ -226,9 +226,10 @@ impl Runner {
                     id,
                     sent_at_ms,
                     text,
+                    reply_to,
                 } => match self
                     .store
-                    .insert_outgoing(&peer, id, sent_at_ms, &text)
+                    .insert_outgoing_reply(&peer, id, sent_at_ms, &text, reply_to)
                     .await
                 {
                     Ok(_) => self

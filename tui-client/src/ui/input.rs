@@ -73,9 +73,12 @@ pub fn height(app: &App, screen_width: u16) -> u16 {
 /// Draws the input box into `area` and places the cursor when the input has the focus.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let focused = app.focus == Focus::Input && !app.show_help && !app.filtering;
-    let hint = match app.current_chat() {
-        Some(chat) => format!(" message {} ", chat.name),
-        None => " type /help ".to_owned(),
+    let hint = match (app.current_chat(), &app.replying) {
+        (Some(chat), Some(reply)) if reply.chat == chat.id => {
+            format!(" reply {} · Esc cancels ", reply.quote)
+        }
+        (Some(chat), _) => format!(" message {} ", chat.name),
+        (None, _) => " type /help ".to_owned(),
     };
     let (title_style, prompt_style, text_style) = if focused {
         (theme::ACCENT, theme::ACCENT_BOLD, Style::new())

@@ -96,6 +96,13 @@ impl Columns {
         {
             *last = rest.replace(NO_BREAK, " ");
         }
+        // A reply's quote line is drawn as secondary text.
+        let quote_rows = if crate::app::reply::is_reply_text(&line.text) {
+            let quote = sanitize(line.text.lines().next().unwrap_or(""));
+            wrap(&quote, self.text).len()
+        } else {
+            0
+        };
         let last = rows.len().saturating_sub(1);
         let indent = " ".repeat(self.gutter());
         let mut lines = Vec::with_capacity(rows.len());
@@ -116,7 +123,12 @@ impl Columns {
                     spans.push(Span::raw(" "));
                 }
             }
-            spans.push(Span::styled(row, text_style));
+            let style = if i < quote_rows {
+                theme::INFO
+            } else {
+                text_style
+            };
+            spans.push(Span::styled(row, style));
             if let Some((mark, style)) = mark.filter(|_| i == last) {
                 spans.push(Span::styled(mark, style));
             }

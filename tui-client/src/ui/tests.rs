@@ -139,6 +139,7 @@ fn snapshot_search_results() {
         text: text.to_owned(),
         delivery: Delivery::Delivered,
         detail: None,
+        reply_to: None,
     };
     fixtures::type_text(&mut app, "/search notes");
     press(&mut app, KeyCode::Enter);
@@ -182,4 +183,33 @@ fn snapshot_typing_indicator() {
     let terminal = draw(&app, 80, 24);
     insta::assert_snapshot!("typing", terminal.backend());
     assert!(fixtures::text(&terminal).contains("bob is typing…"));
+}
+
+#[test]
+fn snapshot_reply() {
+    let mut app = chatting();
+    fixtures::receive(
+        &mut app,
+        1,
+        80,
+        2,
+        "> alice: hi bob, are you there?\nyes, just back from lunch",
+    );
+    let terminal = draw(&app, 80, 24);
+    insta::assert_snapshot!("reply", terminal.backend());
+    // The quote is secondary text, the answer plain.
+    let quote = find(&terminal, "> alice: hi bob").expect("the quote");
+    let answer = find(&terminal, "yes, just back").expect("the answer");
+    assert_eq!(answer.y, quote.y + 1);
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer[(quote.x, quote.y)]
+            .modifier
+            .contains(Modifier::ITALIC)
+    );
+    assert!(
+        !buffer[(answer.x, answer.y)]
+            .modifier
+            .contains(Modifier::ITALIC)
+    );
 }

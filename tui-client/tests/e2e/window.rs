@@ -97,6 +97,13 @@ fn a_pasted_multi_line_message_is_found_by_search_and_settings_survive_a_restart
     bob.wait_until("the search list closed", |s| {
         !s.contains("n/N next/previous")
     });
+    // A reply to the message found: alice sees it with a quote of her own message.
+    bob.type_text("/reply count me in\r");
+    alice.wait_until("the reply with its quote", |screen| {
+        let rows: Vec<&str> = screen.lines().collect();
+        rows.windows(2)
+            .any(|w| w[0].contains("> alice: lunch plans:") && w[1].contains("count me in"))
+    });
 
     // /mute is saved in bob's config file and kept after a restart.
     bob.type_text("/mute alice\r");

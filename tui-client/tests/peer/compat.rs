@@ -1,6 +1,7 @@
 //! A peer of the release before features (empty handshake payloads, nine messages) and this
-//! release chat both ways, and it is never sent a message it could not decode (`Typing`); two
-//! peers of this release see each other typing.
+//! release chat both ways, and it is never sent a message it could not decode (`Typing`,
+//! `Reply`: a reply reaches it as a chat with the same quoted text); two peers of this release
+//! see each other typing and know which message a reply answers.
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -154,6 +155,16 @@ async fn we_dial_a_legacy_peer_and_chat_without_sending_it_typing() {
         .await
         .unwrap();
     assert_eq!(legacy_receive(&mut legacy).await, "hello old friend");
+    let quoted = "> oldbob: are you there?\nyes".to_owned();
+    session
+        .send_message(MessageId::new(), 2, quoted.clone(), Some(MessageId::new()))
+        .await
+        .unwrap();
+    assert_eq!(
+        legacy_receive(&mut legacy).await,
+        quoted,
+        "a reply arrives as a chat"
+    );
     let id = MessageId::new();
     let chat = PeerMessage::Chat {
         id,
@@ -204,4 +215,22 @@ async fn peers_of_this_release_see_each_other_typing() {
         }
     }
     pair.client_says(&mut server_rx, "and the message").await;
+    // A reply names the message it answers.
+    let original = MessageId::new();
+    let text = "> bob: and the message\nyes".to_owned();
+    pair.server
+        .send_message(MessageId::new(), 3, text.clone(), Some(original))
+        .await
+        .unwrap();
+    loop {
+        if let SessionEvent::Message {
+            text: got,
+            reply_to,
+            ..
+        } = next_event(&mut pair.client_rx).await.event
+        {
+            assert_eq!((got, reply_to), (text, Some(original)));
+            break;
+        }
+    }
 }

@@ -169,6 +169,7 @@ async fn exchange(
             id: got,
             sent_at_ms,
             text: got_text,
+            reply_to: None,
         } => {
             assert_eq!(
                 (got, sent_at_ms, got_text.as_str()),

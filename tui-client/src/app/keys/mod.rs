@@ -72,6 +72,8 @@ pub enum Intent {
     CompleteBack,
     /// Write the message in `$EDITOR`.
     Compose,
+    /// Answer the highlighted message, or the peer's newest (as `/reply`).
+    Reply,
     /// Recall the previous line from the history (or go up a row of a multi-line message).
     HistoryPrev,
     /// Recall the next line from the history (or go down a row).

@@ -157,6 +157,13 @@ pub const COMMANDS: &[Command] = &[
         &["Ctrl+X Ctrl+E"],
     ),
     c(
+        "reply",
+        I::Reply,
+        S::Input,
+        "reply to the last message",
+        &["Ctrl+R"],
+    ),
+    c(
         "history-prev",
         I::HistoryPrev,
         S::Input,

@@ -77,6 +77,7 @@ fn the_store_restores_conversations_and_resends_the_outbox_after_a_restart() {
         text: "sent before the crash".into(),
         delivery: Delivery::Sent,
         detail: None,
+        reply_to: None,
     };
     let conversations = vec![
         Conversation {
@@ -396,5 +397,6 @@ fn received(seq: i64, n: u128) -> crate::store::Stored {
         text: format!("m{n}"),
         delivery: Delivery::Delivered,
         detail: None,
+        reply_to: None,
     }
 }

@@ -14,6 +14,7 @@ fn hit(seq: i64, peer: &str, text: &str) -> Stored {
         text: text.to_owned(),
         delivery: Delivery::Delivered,
         detail: None,
+        reply_to: None,
     }
 }
 
