@@ -118,9 +118,16 @@ fn row(app: &App, entry: &Entry, highlighted: bool, width_cols: usize) -> Line<'
         Presence::Offline if entry.unread == 0 => theme::DIM,
         _ => Default::default(),
     };
-    if current || entry.unread > 0 {
+    // A muted chat counts its unread messages quietly.
+    let muted = app.settings.mute.contains(&entry.name);
+    if current || (entry.unread > 0 && !muted) {
         name_style = name_style.add_modifier(Modifier::BOLD);
     }
+    let badge_style = if muted {
+        theme::DIM
+    } else {
+        theme::ACCENT_BOLD
+    };
     let spans = vec![
         marker,
         Span::raw(" "),
@@ -131,7 +138,7 @@ fn row(app: &App, entry: &Entry, highlighted: bool, width_cols: usize) -> Line<'
             name_style,
         ),
         Span::styled(detail, detail_style),
-        Span::styled(badge, theme::ACCENT_BOLD),
+        Span::styled(badge, badge_style),
     ];
     let line = Line::from(spans);
     if highlighted {

@@ -77,3 +77,16 @@ fn presence_is_spelled_out_as_far_as_the_pane_allows() {
     app.now_ms = NOW_MS + 60 * 60_000;
     assert!(text(&draw(&app, 80, 24)).contains("carol        1 h ago"));
 }
+
+#[test]
+fn a_muted_chat_counts_unread_quietly_in_the_contact_list() {
+    let mut app = chatting();
+    let badge = |app: &crate::app::App| {
+        let terminal = draw(app, 80, 24);
+        let at = find(&terminal, "(2)").expect("dave's two unread messages");
+        terminal.backend().buffer()[(at.x + 1, at.y)].fg
+    };
+    assert_eq!(badge(&app), Color::Cyan, "unmuted: the accent");
+    app.settings.mute.insert("dave".into());
+    assert_eq!(badge(&app), Color::DarkGray, "muted: dimmed, still counted");
+}
