@@ -29,7 +29,9 @@ async fn main() -> ExitCode {
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
             let name = "p2p-chat-directory";
-            clap_complete::generate(shell, &mut Config::command(), name, &mut std::io::stdout());
+            let script =
+                p2p_chat_directory::config::completion_script(shell, Config::command(), name);
+            print!("{script}");
             Ok(())
         }
         None => serve(config).await,

@@ -143,7 +143,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML or has an unknown key or a bad value.
-    #[error("config file {}: {message}\n(fix or remove that line; `p2p-chat config` shows the settings)", path.display())]
+    #[error("config file {}: {message}\n(fix or remove that line; the README's Configuration section lists every key)", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,

@@ -91,12 +91,9 @@ async fn dispatch(cli: Cli, config: Config) -> anyhow::Result<std::process::Exit
         }) => commands::history::history(global, &username, limit, json, grep.as_deref()).await,
         Some(Command::Export { username }) => commands::history::export(global, &username).await,
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "p2p-chat",
-                &mut std::io::stdout(),
-            );
+            let command = Cli::command();
+            let script = p2p_chat_directory::config::completion_script(shell, command, "p2p-chat");
+            print!("{script}");
             Ok(())
         }
         Some(Command::Config) => {

@@ -30,7 +30,7 @@ fn register_list_lookup_login_unregister() {
     );
     // The test's profile is not the default one: the hint names it.
     let expected = format!(
-        "Registered alice on {}; peers will reach you at 127.0.0.1:4000. Run `p2p-chat --home {}` to start chatting.\n",
+        "Registered alice on {}; peers will reach you at 127.0.0.1:4000. Run `p2p-chat --home {} --listen 0.0.0.0:4000` to start chatting.\n",
         dir.url,
         home.display()
     );
@@ -431,6 +431,29 @@ fn completion_scripts_for_each_shell_and_bash_accepts_its_own() {
             assert!(syntax.success(), "bash -n refuses the script");
         }
     }
+    // bash really completes: options of the program and of a subcommand.
+    let bash = |words: &[&str]| -> String {
+        let path = home.path().join("p2p-chat.bash");
+        let line = words.join(" ");
+        let script = format!(
+            "source {}\nCOMP_WORDS=({line})\nCOMP_CWORD={}\n_p2p__chat p2p-chat \"{}\" \"{}\"\necho \"${{COMPREPLY[@]}}\"\n",
+            path.display(),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(bash(&["p2p-chat", "--hom"]).contains("--home"));
+    assert!(bash(&["p2p-chat", "reg"]).contains("register"));
+    let register = bash(&["p2p-chat", "register", "--s"]);
+    assert!(register.contains("--server"), "{register:?}");
+    assert!(bash(&["p2p-chat", "history", "bob", "--gr"]).contains("--grep"));
     let out = p2p(home.path(), &["completions", "tcsh"], "");
     assert!(
         !out.success && out.stderr.contains("possible values"),

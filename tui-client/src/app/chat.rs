@@ -322,6 +322,10 @@ impl Chat {
                     .unwrap_or(self.lines.len()),
                 None => self.lines.len(),
             };
+            // Scrolled back, the view stays where it is: the new line joins those below it.
+            if self.scroll > 0 && at >= self.lines.len().saturating_sub(self.scroll) {
+                self.scroll += 1;
+            }
             self.lines.insert(at, line);
         }
         if seq > self.newest_seq {

@@ -339,6 +339,7 @@ impl App {
             && let Some(chat) = self.chat_mut(left)
         {
             chat.first_unread = None;
+            chat.highlight = None;
         }
         self.current = Some(id);
         let mut effects = Vec::new();

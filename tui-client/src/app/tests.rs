@@ -318,3 +318,27 @@ fn closing_a_chat_closes_its_session() {
     assert_eq!(app.current, None);
     assert_eq!(app.focus, Focus::Contacts);
 }
+
+#[test]
+fn a_message_arriving_while_scrolled_back_does_not_move_the_view() {
+    let mut app = app();
+    let bob = connected_to_bob(&mut app);
+    for n in 1..=30u128 {
+        app.update(Action::MessageReceived {
+            session: SessionId(1),
+            seq: n as i64,
+            id: MessageId(uuid::Uuid::from_u128(n)),
+            sent_at_ms: NOW,
+            text: format!("m{n}"),
+        });
+    }
+    app.chats.iter_mut().find(|c| c.id == bob).unwrap().scroll = 10;
+    app.update(Action::MessageReceived {
+        session: SessionId(1),
+        seq: 31,
+        id: MessageId(uuid::Uuid::from_u128(31)),
+        sent_at_ms: NOW,
+        text: "new".into(),
+    });
+    assert_eq!(app.chat(bob).unwrap().scroll, 11, "one more below the view");
+}

@@ -123,7 +123,7 @@ impl App {
             Action::Composed(Ok(text)) => {
                 self.focus = Focus::Input;
                 self.input.input = tui_input::Input::new(text.trim_end().to_owned());
-                self.tell(Level::Info, "Enter sends it, Esc then Ctrl+U drops it");
+                self.tell(Level::Info, "Enter sends it, Ctrl+U clears it");
                 Vec::new()
             }
             Action::Composed(Err(error)) => {
@@ -252,6 +252,10 @@ impl App {
 
     pub(super) fn send_text(&mut self, text: String) -> Vec<Effect> {
         let (text, reply_to) = self.take_reply(text);
+        // The search hit has served (as the reply's target, or not at all).
+        if let Some(chat) = self.current.and_then(|id| self.chat_mut(id)) {
+            chat.highlight = None;
+        }
         if text.len() > MAX_TEXT_BYTES {
             let message = format!(
                 "message too long ({} bytes, at most {MAX_TEXT_BYTES}) — shorten it",

@@ -163,8 +163,16 @@ async fn register(
     profile.token = Some(login.token);
     profile.token_expires_at = Some(login.expires_at);
     profile.save(home)?;
+    // Peers dial the registered port: unless the user chose where to listen (a router may
+    // forward that port elsewhere), the window should listen there.
+    let listen = match fixed_port {
+        Some(port) if port != default_port && !start.contains(" --listen ") => {
+            format!(" --listen 0.0.0.0:{port}")
+        }
+        _ => String::new(),
+    };
     out(&format!(
-        "Registered {username} on {}; peers will reach you at {}. Run `{start}` to start chatting.\n",
+        "Registered {username} on {}; peers will reach you at {}. Run `{start}{listen}` to start chatting.\n",
         client.base_url(),
         record.reached_at(),
     ))

@@ -83,9 +83,13 @@ struct KeySpec(Sequence);
 impl<'de> Deserialize<'de> for KeySpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        parse_sequence(&raw)
-            .map(Self)
-            .map_err(serde::de::Error::custom)
+        let sequence = parse_sequence(&raw).map_err(serde::de::Error::custom)?;
+        if sequence.iter().any(|k| k.is_typing()) {
+            return Err(serde::de::Error::custom(format!(
+                "{raw:?} types a character (no Ctrl or Alt), so it cannot be bound"
+            )));
+        }
+        Ok(Self(sequence))
     }
 }
 
@@ -133,7 +137,15 @@ fn timestamp_format<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D
 /// The parser's message: line and column, the offending line with a caret, and what is wrong
 /// (an unknown key with the keys that exist, a value of the wrong type, a bad address).
 pub fn parse(text: &str) -> Result<FileConfig, String> {
-    toml_edit::de::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    toml_edit::de::from_str(text).map_err(|e| {
+        // Not every mistake is one of TOML's syntax: the position says enough.
+        let message = e.to_string();
+        message
+            .strip_prefix("TOML parse error at ")
+            .unwrap_or(&message)
+            .trim_end()
+            .to_owned()
+    })
 }
 
 /// One change to write back into the file.
@@ -230,6 +242,11 @@ theme = "light"
             ("timestamp_format = \"%Q\"\n", "line 1", "timestamp_format"),
             ("bell = \n", "line 1", "bell"),
             ("[keys]\nnext-chat = [\"Hyper+X\"]\n", "line 2", "next-chat"),
+            (
+                "[keys]\nquit = [\"F2\"]\nredraw = [\"a\"]\n",
+                "line 3",
+                "redraw",
+            ),
             (
                 "[keys]\nquit = [\"F1\"]\nnext-chatt = [\"F3\"]\n",
                 "line 3",

@@ -59,7 +59,13 @@ pub async fn compose(draft: &str) -> Result<String, String> {
 
 /// [`compose`] with the editor command given.
 async fn compose_with(editor: &str, draft: &str) -> Result<String, String> {
-    let file = create_draft(draft).map_err(|e| format!("cannot write a draft file: {e}"))?;
+    // Ended by a newline, as editors write text files, so what the editor adds starts a line.
+    let draft = if draft.is_empty() || draft.ends_with('\n') {
+        draft.to_owned()
+    } else {
+        format!("{draft}\n")
+    };
+    let file = create_draft(&draft).map_err(|e| format!("cannot write a draft file: {e}"))?;
     // `sh -c 'EDITOR "$1"'` lets EDITOR carry arguments and keeps the path unparsed.
     let mut command = std::process::Command::new("sh");
     command
@@ -104,6 +110,9 @@ mod tests {
         let editor = format!("{} --some-flag", script.display());
         let text = compose_with(&editor, "first line\n").await.unwrap();
         assert_eq!(text, "first line\nsecond line");
+        // A draft without its final newline gets one, so the editor's line is a new line.
+        let text = compose_with(&editor, "draft").await.unwrap();
+        assert_eq!(text, "draft\nsecond line");
         let err = compose_with("false", "draft").await.unwrap_err();
         assert!(err.contains("failed"), "{err}");
         let err = compose_with("/nonexistent/editor", "draft")

@@ -5,7 +5,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Padding, Paragraph};
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::message::local_time;
 use super::text::{pad_right, sanitize, truncate, width};
@@ -33,6 +34,7 @@ pub fn render(app: &App, search: &Search, frame: &mut Frame, area: Rect) {
         search.hits.len()
     );
     let block = Block::bordered()
+        .padding(Padding::horizontal(1))
         .border_style(theme::ACCENT)
         .title(Line::styled(
             truncate(&title, usize::from(area.width.saturating_sub(2))),
@@ -59,19 +61,20 @@ pub fn render(app: &App, search: &Search, frame: &mut Frame, area: Rect) {
                 || "?".to_owned(),
                 |t| t.format("%a %d %b %Y %H:%M").to_string(),
             );
+            // Our own messages name us; the peer's need no name beside its chat's.
             let sender = if hit.outgoing {
-                app.me.name.as_str()
+                format!("{}: ", app.me.name)
             } else {
-                hit.peer.as_str()
+                String::new()
             };
-            let first_line = sanitize(hit.text.lines().next().unwrap_or(""));
+            let line = sanitize(matching_line(&hit.text, &search.query));
             let mut spans = vec![
                 Span::styled(format!("{when}  "), theme::DIM),
                 Span::styled(
                     format!("{}  ", pad_right(&hit.peer, name_width)),
                     theme::PEER_NAME,
                 ),
-                Span::raw(format!("{sender}: {first_line}")),
+                Span::raw(format!("{sender}{line}")),
             ];
             if i == search.selected {
                 for span in &mut spans {
@@ -82,4 +85,35 @@ pub fn render(app: &App, search: &Search, frame: &mut Frame, area: Rect) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The line of `text` that holds a word of `query` (as the search matched it: from a word's
+/// start, any case), else its first line.
+fn matching_line<'a>(text: &'a str, query: &str) -> &'a str {
+    let words: Vec<String> = query.unicode_words().map(str::to_lowercase).collect();
+    text.lines()
+        .find(|line| {
+            let line = line.to_lowercase();
+            let starts: Vec<&str> = line.unicode_words().collect();
+            words
+                .iter()
+                .any(|w| starts.iter().any(|s| s.starts_with(w.as_str())))
+        })
+        .or_else(|| text.lines().next())
+        .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_with_the_match_is_listed() {
+        assert_eq!(
+            matching_line("one\ntwo pineapples\nthree", "PINE"),
+            "two pineapples"
+        );
+        assert_eq!(matching_line("one\ntwo", "zebra"), "one");
+        assert_eq!(matching_line("", "x"), "");
+    }
 }

@@ -352,6 +352,16 @@ fn the_directory_prints_completion_scripts() {
     ] {
         assert!(script.contains(word), "lacks {word}");
     }
+    // bash completes the arguments of a subcommand too.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("directory.bash");
+    std::fs::write(&path, &script).unwrap();
+    let probe = format!(
+        "source {}\nCOMP_WORDS=(p2p-chat-directory completions b)\nCOMP_CWORD=2\n_p2p__chat__directory p2p-chat-directory b completions\necho \"${{COMPREPLY[@]}}\"\n",
+        path.display()
+    );
+    let out = Command::new("bash").arg("-c").arg(probe).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "bash");
     let out = Command::new(directory_bin())
         .args(["completions", "zsh"])
         .output()

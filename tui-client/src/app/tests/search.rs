@@ -123,3 +123,30 @@ fn a_search_without_hits_says_so_and_esc_ends_one() {
     type_line(&mut app, "/search   ");
     assert!(matches!(&app.notice, Some((Level::Error, text)) if text.contains("usage: /search")));
 }
+
+#[test]
+fn the_hit_stays_highlighted_until_a_message_is_sent_or_the_chat_left() {
+    let mut app = app();
+    let bob = connected_to_bob(&mut app);
+    type_line(&mut app, "/search old");
+    app.update(Action::SearchResults {
+        query: "old".into(),
+        hits: vec![hit(1, "bob", "old")],
+    });
+    app.update(Action::HistoryLoaded {
+        chat: bob,
+        request: PageRequest::Around(1),
+        page: vec![hit(1, "bob", "old")],
+    });
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.chat(bob).unwrap().highlight.is_some(),
+        "Enter stays at the hit"
+    );
+    type_line(&mut app, "about that");
+    assert_eq!(
+        app.chat(bob).unwrap().highlight,
+        None,
+        "sent: the hit has served"
+    );
+}
