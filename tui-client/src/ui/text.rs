@@ -8,7 +8,21 @@ use unicode_width::UnicodeWidthStr;
 
 /// Display width of `s` in terminal columns: the sum of its grapheme clusters' widths.
 pub fn width(s: &str) -> usize {
+    if s.is_ascii() {
+        // Every printable ASCII character is one cluster of one column: no segmentation,
+        // which matters for long messages redrawn on every frame.
+        return s.bytes().filter(|b| !b.is_ascii_control()).count();
+    }
     s.graphemes(true).map(cluster_width).sum()
+}
+
+/// The grapheme clusters of `s`; ASCII text is cut byte by byte without the segmenter.
+fn clusters(s: &str) -> Box<dyn Iterator<Item = &str> + '_> {
+    if s.is_ascii() {
+        Box::new((0..s.len()).map(move |i| &s[i..=i]))
+    } else {
+        Box::new(s.graphemes(true))
+    }
 }
 
 /// Display width of one grapheme cluster (what ratatui's buffer gives it).
@@ -31,7 +45,7 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
     let mut out = String::new();
     let mut used = 0;
-    for g in s.graphemes(true) {
+    for g in clusters(s) {
         let w = cluster_width(g);
         if used + w + 1 > max {
             break;
@@ -83,7 +97,7 @@ pub fn wrap(s: &str, max: usize) -> Vec<String> {
                 rows.push(std::mem::take(&mut row));
                 used = 0;
             }
-            for g in word.graphemes(true) {
+            for g in clusters(word) {
                 let gw = cluster_width(g);
                 if used + gw > max && !row.is_empty() {
                     rows.push(std::mem::take(&mut row));
@@ -175,6 +189,20 @@ mod tests {
             truncate(&format!("{family}{family}"), 3),
             format!("{family}…")
         );
+    }
+
+    #[test]
+    fn ascii_takes_the_fast_path_with_the_same_result() {
+        let text = "the quick brown fox jumps over the lazy dog; supercalifragilistic";
+        for max in 1..20 {
+            let fast = wrap(text, max);
+            // The same text with one wide character appended goes through the segmenter.
+            let slow = wrap(&format!("{text} \u{65e5}"), max);
+            let n = fast.len() - 1;
+            assert_eq!(fast[..n], slow[..n], "{max}");
+        }
+        assert_eq!(width("abc"), 3);
+        assert_eq!(width("a\tb"), 2);
     }
 
     #[test]

@@ -241,15 +241,20 @@ impl Peer {
     }
 
     /// Counts receipts until `n` arrived (acknowledging anything received meanwhile), or
-    /// until `patience` passes with no event at all.
+    /// until `patience` passes without a receipt (round trips and other events do not count:
+    /// a window that answers pings but stores nothing must fail here, not hang).
     pub async fn count_receipts(&mut self, n: usize, patience: Duration) -> usize {
         let mut count = 0;
+        let mut deadline = tokio::time::Instant::now() + patience;
         while count < n {
-            let Ok(Some(event)) = tokio::time::timeout(patience, self.rx.recv()).await else {
+            let Ok(Some(event)) = tokio::time::timeout_at(deadline, self.rx.recv()).await else {
                 break;
             };
             match event.event {
-                SessionEvent::Delivered { .. } => count += 1,
+                SessionEvent::Delivered { .. } => {
+                    count += 1;
+                    deadline = tokio::time::Instant::now() + patience;
+                }
                 SessionEvent::Message { id, .. } => {
                     let _ = self.handle.acknowledge(id);
                 }
