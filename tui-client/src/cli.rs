@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 /// p2p-chat client's port).
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:55555";
 
-/// p2p-chat: chat with people directly, peer to peer, in your terminal.
+/// Chat with people directly, peer to peer, in your terminal.
 ///
 /// Messages travel end to end encrypted between the two of you, directly wherever the network
 /// allows, else through the directory's relay (which cannot read them); a small directory
@@ -140,7 +140,8 @@ pub enum Command {
         /// Port other peers should dial to reach you. Default: the port of --listen.
         #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
         port: Option<u16>,
-        /// Read the password from the first line of standard input instead of prompting.
+        /// Read the password (8 to 72 bytes) from the first line of standard input instead of
+        /// prompting.
         #[arg(long)]
         password_stdin: bool,
     },

@@ -104,8 +104,9 @@ pub async fn history(
         && !store.page(&peer, Some(first.seq), 1).await?.is_empty()
     {
         eprintln!(
-            "note: showing the newest {limit} messages; older ones with --limit N, or all with \
-             `p2p-chat export {peer}`"
+            "note: showing the newest {limit} message{}; older ones with --limit N, or all with \
+             `p2p-chat export {peer}`",
+            if limit == 1 { "" } else { "s" }
         );
     }
     if messages.is_empty() && !json {

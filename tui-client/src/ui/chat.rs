@@ -40,7 +40,7 @@ pub fn link_state(link: &Link) -> Span<'static> {
 pub fn security_state(security: &Security) -> Option<Span<'static>> {
     let (text, style) = match security {
         Security::Unknown => return None,
-        Security::New => ("new key", theme::BUSY),
+        Security::New => ("first contact", theme::BUSY),
         Security::Pinned => ("pinned, unverified", theme::DIM),
         Security::Verified => ("verified", theme::GOOD),
         Security::Unapproved { .. } => ("unknown key — /accept?", theme::ERROR),
