@@ -20,9 +20,40 @@ pub struct InputLine {
 }
 
 impl InputLine {
-    /// Applies an editing request.
+    /// Applies an editing request. In a multi-line text, Ctrl+U and Ctrl+K delete to the
+    /// start and the end of the cursor's line, as readline does for its one line; Ctrl+U at
+    /// the start of a line joins it to the one above, so pressing it again clears upwards.
     pub fn edit(&mut self, request: InputRequest) {
-        self.input.handle(request);
+        if !self.input.value().contains('\n') {
+            self.input.handle(request);
+            return;
+        }
+        let chars: Vec<char> = self.input.value().chars().collect();
+        let cursor = self.input.cursor();
+        let start = chars[..cursor]
+            .iter()
+            .rposition(|c| *c == '\n')
+            .map_or(0, |i| i + 1);
+        let end = chars[cursor..]
+            .iter()
+            .position(|c| *c == '\n')
+            .map_or(chars.len(), |i| cursor + i);
+        let (keep_before, keep_after, at) = match request {
+            InputRequest::DeleteFromStart if start == cursor && cursor > 0 => {
+                (cursor - 1, cursor, cursor - 1)
+            }
+            InputRequest::DeleteFromStart => (start, cursor, start),
+            InputRequest::DeleteTillEnd => (cursor, end, cursor),
+            other => {
+                self.input.handle(other);
+                return;
+            }
+        };
+        let value: String = chars[..keep_before]
+            .iter()
+            .chain(&chars[keep_after..])
+            .collect();
+        self.input = Input::new(value).with_cursor(at);
     }
 
     /// The current text.
@@ -175,6 +206,29 @@ mod tests {
             line.up();
         }
         assert_eq!(line.value(), "old", "past the first line: the history");
+    }
+
+    #[test]
+    fn ctrl_u_and_ctrl_k_delete_within_the_cursors_line() {
+        let mut line = InputLine::default();
+        typed(&mut line, "one\ntwo three\nfour");
+        line.up();
+        // The cursor is in "two three", at column 4 (after "two ").
+        assert_eq!(line.input.cursor(), "one\ntwo ".len());
+        line.edit(InputRequest::DeleteTillEnd);
+        assert_eq!(line.value(), "one\ntwo \nfour");
+        line.edit(InputRequest::DeleteFromStart);
+        assert_eq!(line.value(), "one\n\nfour");
+        assert_eq!(line.input.cursor(), "one\n".len());
+        // At the start of a line: joined to the line above.
+        line.edit(InputRequest::DeleteFromStart);
+        assert_eq!(line.value(), "one\nfour");
+        assert_eq!(line.input.cursor(), "one".len());
+        // One line: as before, the whole line.
+        let mut single = InputLine::default();
+        typed(&mut single, "just one");
+        single.edit(InputRequest::DeleteFromStart);
+        assert_eq!(single.value(), "");
     }
 
     #[test]

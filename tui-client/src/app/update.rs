@@ -123,7 +123,7 @@ impl App {
             Action::Composed(Ok(text)) => {
                 self.focus = Focus::Input;
                 self.input.input = tui_input::Input::new(text.trim_end().to_owned());
-                self.tell(Level::Info, "Enter sends it, Ctrl+U clears it");
+                self.tell(Level::Info, "Enter sends it; Ctrl+U clears a line");
                 Vec::new()
             }
             Action::Composed(Err(error)) => {

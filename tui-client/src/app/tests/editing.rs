@@ -133,8 +133,11 @@ fn ctrl_l_redraws_and_the_editor_is_asked_for() {
     app.update(Action::Composed(Err("the editor \"vi\" failed".into())));
     assert_eq!(app.input.value(), "written\nin vi", "the draft is kept");
     assert!(matches!(&app.notice, Some((Level::Error, text)) if text.contains("failed")));
-    ctrl(&mut app, 'u');
-    ctrl(&mut app, 'u');
+    // Ctrl+U clears line by line: "in vi", the line break, "written".
+    for _ in 0..3 {
+        ctrl(&mut app, 'u');
+    }
+    assert_eq!(app.input.value(), "");
     assert_eq!(
         type_line(&mut app, "/edit"),
         [Effect::Compose {
