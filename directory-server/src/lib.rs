@@ -18,6 +18,7 @@
 
 pub mod auth;
 pub mod client_ip;
+pub mod completions;
 pub mod config;
 pub mod connections;
 pub mod error;

@@ -29,8 +29,7 @@ async fn main() -> ExitCode {
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
             let name = "p2p-chat-directory";
-            let script =
-                p2p_chat_directory::config::completion_script(shell, Config::command(), name);
+            let script = p2p_chat_directory::completions::script(shell, Config::command(), name);
             print!("{script}");
             Ok(())
         }

@@ -92,7 +92,7 @@ async fn dispatch(cli: Cli, config: Config) -> anyhow::Result<std::process::Exit
         Some(Command::Export { username }) => commands::history::export(global, &username).await,
         Some(Command::Completions { shell }) => {
             let command = Cli::command();
-            let script = p2p_chat_directory::config::completion_script(shell, command, "p2p-chat");
+            let script = p2p_chat_directory::completions::script(shell, command, "p2p-chat");
             print!("{script}");
             Ok(())
         }

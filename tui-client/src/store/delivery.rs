@@ -1,6 +1,7 @@
-//! The store's side of the delivery rules: the outbox read in order from a cursor, and
-//! received messages and receipts written in batches (one transaction, one sync to disk, for
-//! everything a burst brought at once).
+//! The store's side of the delivery rules: our messages written as queued and received ones
+//! written before their receipt, the outbox read in order from a cursor, and received messages
+//! and receipts written in batches (one transaction, one sync to disk, for everything a burst
+//! brought at once).
 
 use p2p_chat_protocol::MessageId;
 use sqlx::Row;
@@ -23,6 +24,73 @@ pub struct Incoming {
 }
 
 impl LocalStore {
+    /// Writes one of our messages as queued; returns its `seq`.
+    ///
+    /// # Errors
+    /// When the write fails (the message must then not be sent).
+    pub async fn insert_outgoing(
+        &self,
+        peer: &str,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: &str,
+    ) -> Result<i64, StoreError> {
+        self.insert_outgoing_reply(peer, id, sent_at_ms, text, None)
+            .await
+    }
+
+    /// [`LocalStore::insert_outgoing`] for a message that answers `reply_to` (when given).
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub async fn insert_outgoing_reply(
+        &self,
+        peer: &str,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: &str,
+        reply_to: Option<MessageId>,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state, \
+             reply_to) VALUES (?, ?, 1, ?, ?, ?, 0, ?) RETURNING seq",
+        )
+        .bind(id.0.as_bytes().as_slice())
+        .bind(peer)
+        .bind(ms(sent_at_ms))
+        .bind(ms(crate::clock::now_ms()))
+        .bind(text)
+        .bind(reply_to.map(|r| r.0.as_bytes().to_vec()))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("seq")?)
+    }
+
+    /// Writes a received message unless one with the same id from the same peer is stored;
+    /// returns its `seq`, or `None` for a duplicate (a resend).
+    ///
+    /// # Errors
+    /// When the write fails (the receipt must then not be sent).
+    pub async fn insert_incoming(
+        &self,
+        peer: &str,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let message = Incoming {
+            peer: peer.to_owned(),
+            id,
+            sent_at_ms,
+            text: text.to_owned(),
+            reply_to: None,
+        };
+        let seqs = self
+            .insert_incoming_many(std::slice::from_ref(&message))
+            .await?;
+        Ok(seqs.into_iter().next().flatten())
+    }
+
     /// Up to `limit` of our undelivered messages to `peer` (queued or sent) stored after
     /// `after_seq`, oldest first: the next part of the outbox for a session that has sent
     /// everything up to `after_seq`.

@@ -13,6 +13,8 @@ use tokio::sync::mpsc;
 use super::resolve::reconnect_delay;
 
 mod background;
+mod shutdown;
+mod window;
 use crate::app::{Action, Effect, MailEffect};
 use crate::delivery::inbound::{Taken, carries_data, take};
 use crate::delivery::mail::Mailer;
@@ -310,14 +312,7 @@ impl Runner {
                     }
                 }
                 Effect::LoadContacts => self.load_contacts(),
-                Effect::SaveSetting(change) => {
-                    // The demo and tests have no config file: the change lasts for the run.
-                    if let Some(path) = &self.config_path
-                        && let Err(e) = crate::config::file::write_change(path, &change)
-                    {
-                        self.report(Action::SettingNotSaved(e));
-                    }
-                }
+                Effect::SaveSetting(change) => self.save_setting(&change),
                 Effect::Mail(job) => self.mail(job),
                 Effect::ScheduleReconnect { chat, attempt } => {
                     let tx = self.action_tx.clone();
@@ -332,34 +327,19 @@ impl Runner {
                         let _ = handle.send_read(id);
                     }
                 }
-                Effect::Bell => ring_bell(),
+                Effect::Bell => window::ring_bell(),
                 Effect::SendTyping { session } => {
                     if let Some(handle) = self.sessions.get(&session) {
                         let _ = handle.send_typing();
                     }
                 }
-                Effect::Wake { after_ms } => {
-                    let tx = self.action_tx.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(std::time::Duration::from_millis(after_ms)).await;
-                        let _ = tx.send(Action::Tick).await;
-                    });
-                }
+                Effect::Wake { after_ms } => self.wake_after(after_ms),
                 Effect::Notify { title, body } => {
                     if let Some(notifier) = &self.notifier {
                         notifier.show(title, body);
                     }
                 }
-                Effect::Search { query } => {
-                    match self
-                        .store
-                        .search(None, &query, crate::store::MAX_HITS)
-                        .await
-                    {
-                        Ok(hits) => self.report(Action::SearchResults { query, hits }),
-                        Err(e) => self.report(Action::StoreFailed(e.to_string())),
-                    }
-                }
+                Effect::Search { query } => self.search(query).await,
                 // The event loop gives the terminal to these before the runner sees effects.
                 Effect::Redraw | Effect::Compose { .. } => {}
                 Effect::Quit => {}
@@ -392,43 +372,4 @@ impl Runner {
     fn report(&mut self, action: Action) {
         self.reports.push(action);
     }
-
-    /// Quitting: stops the heartbeats and signs off from the directory, then closes every
-    /// session and waits up to [`GOODBYE_GRACE`] for them to end, so peers get a goodbye
-    /// instead of a broken connection.
-    pub async fn shutdown(&mut self, net_rx: &mut mpsc::Receiver<NetEvent>) {
-        // Signed off before the goodbyes, so a peer that reloads its contact list on our
-        // goodbye already sees us offline.
-        for task in self.presence.drain(..) {
-            task.abort();
-        }
-        if let Some(account) = &self.account {
-            account.sign_off().await;
-        }
-        if let Some(mapper) = self.port_mapper.take() {
-            mapper.release().await;
-        }
-        for handle in self.sessions.values() {
-            handle.close();
-        }
-        let _ = tokio::time::timeout(GOODBYE_GRACE, async {
-            while !self.sessions.is_empty() {
-                match net_rx.recv().await {
-                    Some(event) => {
-                        self.adopt(vec![event]).await;
-                    }
-                    None => return,
-                }
-            }
-        })
-        .await;
-    }
-}
-
-/// Rings the terminal bell: BEL on standard output, which the terminal (not the screen)
-/// interprets; best effort.
-fn ring_bell() {
-    use std::io::Write;
-    let mut out = std::io::stdout();
-    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
 }

@@ -2,23 +2,27 @@
 
 use crate::account_support::p2p;
 
-#[test]
-fn history_says_when_older_messages_are_not_shown() {
-    let home = tempfile::tempdir().unwrap();
+/// Stores `messages` (sender, text) as received in the profile `home`, a millisecond apart.
+fn seed(home: &std::path::Path, messages: &[(&str, String)]) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = p2p_chat::store::LocalStore::open(home.path())
-            .await
-            .unwrap();
-        for n in 0..25u64 {
+        let store = p2p_chat::store::LocalStore::open(home).await.unwrap();
+        for (n, (peer, text)) in messages.iter().enumerate() {
             let id = p2p_chat_protocol::MessageId::new();
             store
-                .insert_incoming("bob", id, 1_700_000_000_000 + n, &format!("m{n}"))
+                .insert_incoming(peer, id, 1_700_000_000_000 + n as u64, text)
                 .await
                 .unwrap();
         }
         store.close().await;
     });
+}
+
+#[test]
+fn history_says_when_older_messages_are_not_shown() {
+    let home = tempfile::tempdir().unwrap();
+    let messages: Vec<_> = (0..25).map(|n| ("bob", format!("m{n}"))).collect();
+    seed(home.path(), &messages);
     let out = p2p(home.path(), &["history", "bob"], "");
     assert_eq!(out.assert_ok().lines().count(), 20);
     assert!(
@@ -34,26 +38,16 @@ fn history_says_when_older_messages_are_not_shown() {
 #[test]
 fn history_grep_finds_messages_as_search_does() {
     let home = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let store = p2p_chat::store::LocalStore::open(home.path())
-            .await
-            .unwrap();
-        let texts = [
-            ("bob", "Lunch at the Café?"),
-            ("bob", "no"),
-            ("carol", "cafe with carol"),
-            ("bob", "first line\nthe cafe again"),
-        ];
-        for (n, (peer, text)) in texts.into_iter().enumerate() {
-            let id = p2p_chat_protocol::MessageId::new();
-            store
-                .insert_incoming(peer, id, 1_700_000_000_000 + n as u64, text)
-                .await
-                .unwrap();
-        }
-        store.close().await;
-    });
+    let texts = [
+        ("bob", "Lunch at the Café?"),
+        ("bob", "no"),
+        ("carol", "cafe with carol"),
+        ("bob", "first line\nthe cafe again"),
+    ];
+    seed(
+        home.path(),
+        &texts.map(|(peer, text)| (peer, text.to_owned())),
+    );
     let out = p2p(home.path(), &["history", "bob", "--grep", "CAFE"], "");
     let lines: Vec<&str> = out.assert_ok().lines().collect();
     assert_eq!(lines.len(), 2, "{lines:?}");

@@ -378,15 +378,6 @@ fn what_send_stored_meanwhile_shows_up_with_the_next_contact_reload() {
     );
 }
 
-#[test]
-fn a_connected_contact_is_listed_online_whatever_the_last_reload_said() {
-    let mut app = app();
-    connected_to_bob(&mut app);
-    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
-    let bob = app.entries().into_iter().find(|e| e.name == "bob").unwrap();
-    assert_eq!(bob.presence, crate::app::Presence::Online);
-}
-
 fn received(seq: i64, n: u128) -> crate::store::Stored {
     crate::store::Stored {
         seq,

@@ -182,3 +182,12 @@ fn simultaneous_dials_keep_the_session_of_the_smaller_name() {
     );
     assert_eq!(app.chat(chat).unwrap().session(), Some(SessionId(2)));
 }
+
+#[test]
+fn a_connected_contact_is_listed_online_whatever_the_last_reload_said() {
+    let mut app = app();
+    connected_to_bob(&mut app);
+    app.update(Action::ContactsLoaded(vec![record("bob", false)]));
+    let bob = app.entries().into_iter().find(|e| e.name == "bob").unwrap();
+    assert_eq!(bob.presence, crate::app::Presence::Online);
+}
