@@ -7,6 +7,7 @@
 //!   every frame of a session after the handshake.
 //! - [`sealed`]: mail sealed to a recipient's identity key for the directory's mailbox.
 //! - [`peer`]: the peer-to-peer messages: handshake, chat, receipts, keepalive, goodbye.
+//! - [`transfer`]: limits and rules of file transfers inside a session.
 //! - [`api`]: request and response bodies of the directory's HTTP API.
 //! - [`validate`]: the rules for usernames, passwords, hosts and ports, applied by both sides.
 //!
@@ -17,6 +18,7 @@ pub mod frame;
 pub mod noise;
 pub mod peer;
 pub mod sealed;
+pub mod transfer;
 pub mod validate;
 
 pub use frame::{FrameError, MAX_FRAME_BYTES, PeerCodec};

@@ -7,6 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+use crate::transfer::{CancelReason, Sha256};
+#[cfg(doc)]
+use crate::transfer::{MAX_CHUNK_BYTES, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The peer protocol version this build speaks; sent in `Hello` and `Welcome`.
@@ -177,14 +181,75 @@ pub enum PeerMessage {
         /// Id of the message answered (either side's).
         reply_to: MessageId,
     },
+    /// The sender offers a file (index 11, added with features; see [`crate::transfer`]).
+    /// Offered again on every new session until the receiver accepts, declines or it ends.
+    FileOffer {
+        /// The transfer's id (UUIDv7); every later message of the transfer names it.
+        id: MessageId,
+        /// When the sender's user offered it, in unix milliseconds.
+        sent_at_ms: u64,
+        /// The file's name without any directory, at most [`MAX_FILE_NAME_BYTES`] bytes.
+        name: String,
+        /// Its length in bytes, at most [`MAX_FILE_BYTES`].
+        size: u64,
+        /// SHA-256 of the whole file.
+        sha256: Sha256,
+    },
+    /// The receiver takes the offer `id`, starting at byte `offset` (the bytes it already
+    /// has, 0 for a new transfer), and lets the sender send bytes below `credit_until`
+    /// (index 12).
+    FileAccept {
+        /// The offer's id.
+        id: MessageId,
+        /// Where the sender should start, in bytes from the file's start.
+        offset: u64,
+        /// SHA-256 of the receiver's first `offset` bytes; the sender starts at 0 when its own
+        /// differ.
+        prefix_sha256: Sha256,
+        /// The sender may send bytes whose offset is below this.
+        credit_until: u64,
+    },
+    /// The receiver lets the sender send bytes below `until` (index 13); sent as it writes.
+    FileCredit {
+        /// The transfer's id.
+        id: MessageId,
+        /// New end of the credit, in bytes from the file's start; never decreases.
+        until: u64,
+    },
+    /// File bytes `offset .. offset + data.len()` (index 14); at most [`MAX_CHUNK_BYTES`],
+    /// in order, never past the credit.
+    FileChunk {
+        /// The transfer's id.
+        id: MessageId,
+        /// Position of `data` in the file, in bytes.
+        offset: u64,
+        /// The bytes (postcard: a length and the bytes, not a list of numbers).
+        data: bytes::Bytes,
+    },
+    /// The receiver has every byte and their SHA-256 matches the offer's (index 15): the
+    /// transfer is complete.
+    FileDone {
+        /// The transfer's id.
+        id: MessageId,
+    },
+    /// Either side ends the transfer `id` (index 16); the other stops sending for it.
+    FileCancel {
+        /// The transfer's id.
+        id: MessageId,
+        /// Why.
+        reason: CancelReason,
+    },
 }
 
 /// Variants of [`PeerMessage`] a peer understands when its handshake announced no
 /// [`crate::noise::Features`] (the releases before them): `Hello` to `Read`, indices 0 to 8.
 pub const LEGACY_KNOWN_MESSAGES: u16 = 9;
 
-/// Variants of [`PeerMessage`] this build understands (indices 0 to 10, up to `Reply`).
-pub const KNOWN_MESSAGES: u16 = 11;
+/// Variants of [`PeerMessage`] this build understands (indices 0 to 16, up to `FileCancel`).
+pub const KNOWN_MESSAGES: u16 = 17;
+
+/// Variants a peer must understand to take part in a file transfer: up to `FileCancel`.
+pub const FILE_TRANSFER_MESSAGES: u16 = 17;
 
 /// Shortest gap between two `Typing` from one side, in ms: 3 s, so a fast typist sends one
 /// every few seconds, not one per key.
@@ -228,6 +293,12 @@ impl PeerMessage {
             Self::Read { .. } => "read",
             Self::Typing { .. } => "typing",
             Self::Reply { .. } => "reply",
+            Self::FileOffer { .. } => "file offer",
+            Self::FileAccept { .. } => "file accept",
+            Self::FileCredit { .. } => "file credit",
+            Self::FileChunk { .. } => "file chunk",
+            Self::FileDone { .. } => "file done",
+            Self::FileCancel { .. } => "file cancel",
         }
     }
 
@@ -246,6 +317,12 @@ impl PeerMessage {
             Self::Read { .. } => 8,
             Self::Typing { .. } => 9,
             Self::Reply { .. } => 10,
+            Self::FileOffer { .. } => 11,
+            Self::FileAccept { .. } => 12,
+            Self::FileCredit { .. } => 13,
+            Self::FileChunk { .. } => 14,
+            Self::FileDone { .. } => 15,
+            Self::FileCancel { .. } => 16,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use bytes::BytesMut;
 use p2p_chat_protocol::frame::{decode_payload, encode_payload};
+use p2p_chat_protocol::transfer::CancelReason;
 use p2p_chat_protocol::{
     FrameError, MAX_FRAME_BYTES, MessageId, PeerCodec, PeerMessage, RefuseReason,
 };
@@ -112,6 +113,50 @@ fn golden() -> Vec<(PeerMessage, &'static str)> {
             },
             "0a1001923456789a7bcd8ef011223344556680d095ffbc31113e20626f623a206c756e63683f0a7965731000000000000000000000000000000001",
         ),
+        (
+            PeerMessage::FileOffer {
+                id: id(),
+                sent_at_ms: 1_700_000_000_000,
+                name: "a.txt".into(),
+                size: 300,
+                sha256: [0xab; 32],
+            },
+            "0b1001923456789a7bcd8ef011223344556680d095ffbc3105612e747874ac02abababababababababababababababababababababababababababababababab",
+        ),
+        (
+            PeerMessage::FileAccept {
+                id: id(),
+                offset: 128,
+                prefix_sha256: [1; 32],
+                credit_until: 2_097_280,
+            },
+            "0c1001923456789a7bcd8ef01122334455668001010101010101010101010101010101010101010101010101010101010101010180818001",
+        ),
+        (
+            PeerMessage::FileCredit {
+                id: id(),
+                until: 4_194_304,
+            },
+            "0d1001923456789a7bcd8ef011223344556680808002",
+        ),
+        (
+            PeerMessage::FileChunk {
+                id: id(),
+                offset: 65_536,
+                data: bytes::Bytes::from_static(b"hi!"),
+            },
+            "0e1001923456789a7bcd8ef011223344556680800403686921",
+        ),
+        (PeerMessage::FileDone { id: id() }, "0f1001923456789a7bcd8ef0112233445566"),
+        (
+            PeerMessage::FileCancel {
+                id: id(),
+                reason: CancelReason::Invalid {
+                    detail: "x".into(),
+                },
+            },
+            "101001923456789a7bcd8ef0112233445566040178",
+        ),
     ]
 }
 
@@ -137,8 +182,8 @@ fn every_message_has_golden_bytes() {
 #[test]
 fn features_have_golden_bytes_and_read_every_release() {
     use p2p_chat_protocol::noise::Features;
-    assert_eq!(hex(&Features::ours().to_bytes()), "0b");
-    assert_eq!(Features::from_payload(&[0x0b]).unwrap(), Features::ours());
+    assert_eq!(hex(&Features::ours().to_bytes()), "11");
+    assert_eq!(Features::from_payload(&[0x11]).unwrap(), Features::ours());
     // A release before features sends an empty payload: it knows Hello to Read.
     let legacy = Features::from_payload(&[]).unwrap();
     assert_eq!(legacy, Features::legacy());
@@ -290,6 +335,37 @@ fn arb_message() -> impl Strategy<Value = PeerMessage> {
         any::<u64>().prop_map(|nonce| PeerMessage::Pong { nonce }),
         text.prop_map(|reason| PeerMessage::Goodbye { reason }),
         arb_id().prop_map(|id| PeerMessage::Read { id }),
+        Just(PeerMessage::Typing {}),
+        (arb_id(), any::<u64>(), text, any::<u64>(), any::<[u8; 32]>()).prop_map(
+            |(id, sent_at_ms, name, size, sha256)| PeerMessage::FileOffer {
+                id,
+                sent_at_ms,
+                name,
+                size,
+                sha256
+            }
+        ),
+        (arb_id(), any::<u64>(), any::<[u8; 32]>(), any::<u64>()).prop_map(
+            |(id, offset, prefix_sha256, credit_until)| PeerMessage::FileAccept {
+                id,
+                offset,
+                prefix_sha256,
+                credit_until
+            }
+        ),
+        (arb_id(), any::<u64>()).prop_map(|(id, until)| PeerMessage::FileCredit { id, until }),
+        (arb_id(), any::<u64>(), prop::collection::vec(any::<u8>(), 0..300)).prop_map(
+            |(id, offset, data)| PeerMessage::FileChunk {
+                id,
+                offset,
+                data: data.into()
+            }
+        ),
+        arb_id().prop_map(|id| PeerMessage::FileDone { id }),
+        (arb_id(), text).prop_map(|(id, detail)| PeerMessage::FileCancel {
+            id,
+            reason: CancelReason::CannotStore { detail }
+        }),
     ]
 }
 

@@ -175,6 +175,7 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
                     | SessionEvent::Delivered { .. }
                     | SessionEvent::Read { .. }
                     | SessionEvent::Typing
+                    | SessionEvent::File(_)
                     | SessionEvent::RoundTrip { .. } => {}
                 }
             }

@@ -228,6 +228,7 @@ async fn handle_sessions(
             | SessionEvent::Delivered { .. }
             | SessionEvent::Read { .. }
             | SessionEvent::Typing
+            | SessionEvent::File(_)
             | SessionEvent::RoundTrip { .. } => {}
         }
     }

@@ -68,6 +68,7 @@ pub async fn take(
             | SessionEvent::Read { .. }
             | SessionEvent::Typing
             | SessionEvent::RoundTrip { .. }
+            | SessionEvent::File(_)
             | SessionEvent::Closed { .. } => {}
         }
     }

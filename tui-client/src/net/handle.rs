@@ -9,10 +9,13 @@
 //!   the actor stops reading frames while [`MAX_UNACKED_INBOUND`] received messages wait for
 //!   their receipt, so a peer that floods us is held back by TCP, not by our memory.
 
-use p2p_chat_protocol::MessageId;
-use tokio::sync::mpsc;
+use bytes::Bytes;
+use p2p_chat_protocol::noise::Features;
+use p2p_chat_protocol::{MessageId, PeerMessage};
+use tokio::sync::{mpsc, watch};
 
 use super::SessionId;
+use super::files::{Chunk, FileCommand};
 
 /// Chat messages queued towards the actor before `send_chat` waits: 64.
 pub(super) const COMMAND_CHANNEL_CAPACITY: usize = 64;
@@ -42,12 +45,23 @@ pub(super) enum Control {
     Typing,
 }
 
+/// Room in the queue of file-transfer frames and routes (see [`SessionHandle::send_file_frame`]):
+/// 256, far more than the transfers one peer has open at once.
+pub(super) const FILE_CHANNEL_CAPACITY: usize = 256;
+
+/// File chunks queued towards the actor: 4 (252 KiB), so a transfer's reader stays just ahead
+/// of the socket and chat messages never queue behind more than that in the actor.
+pub(super) const BULK_CHANNEL_CAPACITY: usize = 4;
+
 /// Cloneable handle to a running session; dropping every handle closes the session.
 #[derive(Clone, Debug)]
 pub struct SessionHandle {
     pub(super) id: SessionId,
     pub(super) commands: mpsc::Sender<Command>,
     pub(super) control: mpsc::Sender<Control>,
+    pub(super) files: mpsc::Sender<FileCommand>,
+    pub(super) bulk: mpsc::Sender<(MessageId, Chunk)>,
+    pub(super) features: Features,
 }
 
 impl std::fmt::Debug for Command {
@@ -159,6 +173,81 @@ impl SessionHandle {
             Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(SessionGone),
         }
+    }
+
+    /// What the peer said it understands in the handshake.
+    pub fn features(&self) -> Features {
+        self.features
+    }
+
+    /// Whether the peer takes part in file transfers (its features count the file messages).
+    pub fn takes_files(&self) -> bool {
+        self.features.known_messages >= p2p_chat_protocol::peer::FILE_TRANSFER_MESSAGES
+    }
+
+    /// Queues a file-transfer frame (`FileOffer`, `FileAccept`, `FileCredit`, `FileDone` or
+    /// `FileCancel`); returns at once. Frames the peer cannot decode are dropped by the
+    /// session (check [`SessionHandle::takes_files`] first).
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended or its file queue
+    /// (`FILE_CHANNEL_CAPACITY`) is full.
+    pub fn send_file_frame(&self, frame: PeerMessage) -> Result<(), SessionGone> {
+        self.file_command(FileCommand::Frame(frame))
+    }
+
+    /// [`SessionHandle::send_file_frame`] from a thread that may block (a transfer's writer):
+    /// waits for room instead of failing.
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended.
+    pub fn send_file_frame_blocking(&self, frame: PeerMessage) -> Result<(), SessionGone> {
+        self.files
+            .blocking_send(FileCommand::Frame(frame))
+            .map_err(|_| SessionGone)
+    }
+
+    /// Routes the peer's chunks of transfer `id` to `sink` from now on. Its capacity must
+    /// hold a whole credit window ([`super::files::sink_capacity`]): a peer that sends
+    /// beyond its credit fills it, and the session then drops the route and reports
+    /// [`super::files::FileEvent::Overrun`].
+    ///
+    /// # Errors
+    /// [`SessionGone`] as [`SessionHandle::send_file_frame`].
+    pub fn receive_file(&self, id: MessageId, sink: mpsc::Sender<Chunk>) -> Result<(), SessionGone> {
+        self.file_command(FileCommand::Receive { id, sink })
+    }
+
+    /// Routes the peer's credit for transfer `id` to `credit` (which only grows), and lets
+    /// the session send chunks of `id` ([`SessionHandle::send_chunk`]).
+    ///
+    /// # Errors
+    /// [`SessionGone`] as [`SessionHandle::send_file_frame`].
+    pub fn send_file(&self, id: MessageId, credit: watch::Sender<u64>) -> Result<(), SessionGone> {
+        self.file_command(FileCommand::Send { id, credit })
+    }
+
+    /// Stops routing anything of transfer `id`; chunks of it still queued are dropped.
+    pub fn forget_file(&self, id: MessageId) {
+        let _ = self.file_command(FileCommand::Forget { id });
+    }
+
+    /// Queues one chunk of transfer `id`, waiting while `BULK_CHANNEL_CAPACITY` chunks are
+    /// queued. The session sends chunks after everything else it has to send, and only of
+    /// transfers routed with [`SessionHandle::send_file`]. Only a transfer's own sending task
+    /// may await this.
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended.
+    pub async fn send_chunk(&self, id: MessageId, offset: u64, data: Bytes) -> Result<(), SessionGone> {
+        self.bulk
+            .send((id, Chunk { offset, data }))
+            .await
+            .map_err(|_| SessionGone)
+    }
+
+    fn file_command(&self, command: FileCommand) -> Result<(), SessionGone> {
+        self.files.try_send(command).map_err(|_| SessionGone)
     }
 
     /// Asks the session to say goodbye and close; returns at once.

@@ -5,6 +5,7 @@
 //! talk to it through a cloneable [`SessionHandle`], and it reports what happens as
 //! [`NetEvent`]s on one channel. The [`listener`] accepts peers and spawns sessions for them.
 
+pub mod files;
 mod handle;
 pub mod handshake;
 pub mod listener;
@@ -243,6 +244,9 @@ pub enum SessionEvent {
         /// Ping to pong, in milliseconds.
         rtt_ms: u32,
     },
+    /// A file transfer's offer, answer or end (chunks and credit go to the transfer's routes
+    /// and never come here).
+    File(files::FileEvent),
     /// The session ended; no more events follow for it.
     Closed {
         /// Why.

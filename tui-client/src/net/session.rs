@@ -13,8 +13,10 @@ use p2p_chat_protocol::{FrameError, PeerMessage};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, sleep_until, timeout};
 
+use super::files::{Chunk, FileCommand, Routes};
 use super::handle::{
-    COMMAND_CHANNEL_CAPACITY, CONTROL_CHANNEL_CAPACITY, Command, Control, MAX_UNACKED_INBOUND,
+    BULK_CHANNEL_CAPACITY, COMMAND_CHANNEL_CAPACITY, CONTROL_CHANNEL_CAPACITY, Command, Control,
+    FILE_CHANNEL_CAPACITY, MAX_UNACKED_INBOUND,
 };
 pub use super::handle::{SessionGone, SessionHandle};
 use super::handshake::SecureFramed;
@@ -37,10 +39,15 @@ pub(super) async fn start(
 ) -> SessionHandle {
     let (tx, rx) = mpsc::channel(COMMAND_CHANNEL_CAPACITY);
     let (control_tx, control_rx) = mpsc::channel(CONTROL_CHANNEL_CAPACITY);
+    let (files_tx, files_rx) = mpsc::channel(FILE_CHANNEL_CAPACITY);
+    let (bulk_tx, bulk_rx) = mpsc::channel(BULK_CHANNEL_CAPACITY);
     let handle = SessionHandle {
         id: SessionId::next(),
         commands: tx,
         control: control_tx,
+        files: files_tx,
+        bulk: bulk_tx,
+        features,
     };
     let opened = SessionEvent::Opened {
         handle: handle.clone(),
@@ -57,7 +64,13 @@ pub(super) async fn start(
         .is_ok()
     {
         tokio::spawn(async move {
-            let reason = run(framed, (rx, control_rx), session, &events, features).await;
+            let queues = Queues {
+                commands: rx,
+                control: control_rx,
+                files: files_rx,
+                bulk: bulk_rx,
+            };
+            let reason = run(framed, queues, session, &events, features).await;
             let _ = events
                 .send(NetEvent {
                     session,
@@ -70,18 +83,38 @@ pub(super) async fn start(
     handle
 }
 
+/// The queues that lead into the actor (see [`SessionHandle`]).
+struct Queues {
+    commands: mpsc::Receiver<Command>,
+    control: mpsc::Receiver<Control>,
+    files: mpsc::Receiver<FileCommand>,
+    bulk: mpsc::Receiver<(p2p_chat_protocol::MessageId, Chunk)>,
+}
+
+/// Chunks written to the socket in one go before the loop looks at everything else again:
+/// 4 (252 KiB), one flush for all of them.
+const CHUNKS_PER_FLUSH: usize = 4;
+
 /// The session loop; returns why it ended.
 ///
-/// Receipts (the control queue) go first, then frames from the peer, then our chat messages.
-/// While [`MAX_UNACKED_INBOUND`] received messages wait for their receipt the socket is not
-/// read, so a flood waits in TCP; the idle deadline counts from the last frame or receipt.
+/// Receipts (the control queue) go first, then transfer frames, then frames from the peer,
+/// then our chat messages, and file chunks last. While [`MAX_UNACKED_INBOUND`] received
+/// messages wait for their receipt the socket is not read, so a flood waits in TCP; the idle
+/// deadline counts from the last frame or receipt.
 async fn run(
     mut framed: PeerFramed,
-    (mut commands, mut control): (mpsc::Receiver<Command>, mpsc::Receiver<Control>),
+    queues: Queues,
     session: SessionId,
     events: &EventSender,
     features: Features,
 ) -> CloseReason {
+    let Queues {
+        mut commands,
+        mut control,
+        mut files,
+        mut bulk,
+    } = queues;
+    let mut routes = Routes::default();
     let mut ping = tokio::time::interval(PING_INTERVAL);
     let mut last_heard = Instant::now();
     let mut nonce = 0u64;
@@ -103,6 +136,15 @@ async fn run(
                     Control::Typing => PeerMessage::Typing {},
                 };
                 // What the peer cannot decode would end its session: never sent.
+                if !features.understands(&frame) {
+                    continue;
+                }
+                if let Err(reason) = send_frame(&mut framed, frame).await {
+                    return reason;
+                }
+            }
+            Some(command) = files.recv() => {
+                let Some(frame) = routes.command(command) else { continue };
                 if !features.understands(&frame) {
                     continue;
                 }
@@ -159,6 +201,15 @@ async fn run(
                         }
                     },
                     PeerMessage::Goodbye { reason } => return CloseReason::PeerLeft { reason: clip(reason) },
+                    file @ (PeerMessage::FileOffer { .. }
+                    | PeerMessage::FileAccept { .. }
+                    | PeerMessage::FileCredit { .. }
+                    | PeerMessage::FileChunk { .. }
+                    | PeerMessage::FileDone { .. }
+                    | PeerMessage::FileCancel { .. }) => match routes.inbound(file) {
+                        Some(event) => SessionEvent::File(event),
+                        None => continue,
+                    },
                     other @ (PeerMessage::Hello { .. } | PeerMessage::Welcome { .. } | PeerMessage::Refuse { .. }) => {
                         let detail = format!("unexpected {} after the handshake", other.kind());
                         return protocol_error(&mut framed, detail).await;
@@ -196,6 +247,11 @@ async fn run(
                 ping_sent = Some(Instant::now());
             }
             () = sleep_until(last_heard + IDLE_TIMEOUT) => return CloseReason::TimedOut,
+            Some((id, chunk)) = bulk.recv() => {
+                if let Err(reason) = send_chunks(&mut framed, &routes, (id, chunk), &mut bulk).await {
+                    return reason;
+                }
+            }
         }
     }
 }
@@ -215,6 +271,41 @@ async fn protocol_error(framed: &mut PeerFramed, detail: String) -> CloseReason 
 /// Writes one frame, giving up after [`IDLE_TIMEOUT`] if the peer does not read.
 async fn send_frame(framed: &mut PeerFramed, msg: PeerMessage) -> Result<(), CloseReason> {
     match timeout(IDLE_TIMEOUT, framed.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(FrameError::Io(e))) => Err(CloseReason::ConnectionLost {
+            detail: e.to_string(),
+        }),
+        Ok(Err(e)) => Err(CloseReason::ProtocolError {
+            detail: e.to_string(),
+        }),
+        Err(_) => Err(CloseReason::TimedOut),
+    }
+}
+
+/// Writes `first` and up to [`CHUNKS_PER_FLUSH`] − 1 more chunks already queued, then
+/// flushes once; chunks of transfers no longer routed are dropped. Gives up after
+/// [`IDLE_TIMEOUT`] if the peer does not read.
+async fn send_chunks(
+    framed: &mut PeerFramed,
+    routes: &Routes,
+    first: (p2p_chat_protocol::MessageId, Chunk),
+    bulk: &mut mpsc::Receiver<(p2p_chat_protocol::MessageId, Chunk)>,
+) -> Result<(), CloseReason> {
+    let write = async {
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some((id, Chunk { offset, data })) = next.take() {
+            if routes.sends(&id) {
+                framed.feed(PeerMessage::FileChunk { id, offset, data }).await?;
+            }
+            written += 1;
+            if written < CHUNKS_PER_FLUSH {
+                next = bulk.try_recv().ok();
+            }
+        }
+        SinkExt::<PeerMessage>::flush(framed).await
+    };
+    match timeout(IDLE_TIMEOUT, write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(FrameError::Io(e))) => Err(CloseReason::ConnectionLost {
             detail: e.to_string(),

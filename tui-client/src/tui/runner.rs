@@ -183,6 +183,7 @@ impl Runner {
                 Some(Action::SessionClosed { session, reason })
             }
             SessionEvent::Message { .. } | SessionEvent::Delivered { .. } => None,
+            SessionEvent::File(_) => None,
         }
     }
 
