@@ -147,13 +147,14 @@ fn golden() -> Vec<(PeerMessage, &'static str)> {
             },
             "0e1001923456789a7bcd8ef011223344556680800403686921",
         ),
-        (PeerMessage::FileDone { id: id() }, "0f1001923456789a7bcd8ef0112233445566"),
+        (
+            PeerMessage::FileDone { id: id() },
+            "0f1001923456789a7bcd8ef0112233445566",
+        ),
         (
             PeerMessage::FileCancel {
                 id: id(),
-                reason: CancelReason::Invalid {
-                    detail: "x".into(),
-                },
+                reason: CancelReason::Invalid { detail: "x".into() },
             },
             "101001923456789a7bcd8ef0112233445566040178",
         ),
@@ -336,15 +337,22 @@ fn arb_message() -> impl Strategy<Value = PeerMessage> {
         text.prop_map(|reason| PeerMessage::Goodbye { reason }),
         arb_id().prop_map(|id| PeerMessage::Read { id }),
         Just(PeerMessage::Typing {}),
-        (arb_id(), any::<u64>(), text, any::<u64>(), any::<[u8; 32]>()).prop_map(
-            |(id, sent_at_ms, name, size, sha256)| PeerMessage::FileOffer {
-                id,
-                sent_at_ms,
-                name,
-                size,
-                sha256
-            }
-        ),
+        (
+            arb_id(),
+            any::<u64>(),
+            text,
+            any::<u64>(),
+            any::<[u8; 32]>()
+        )
+            .prop_map(
+                |(id, sent_at_ms, name, size, sha256)| PeerMessage::FileOffer {
+                    id,
+                    sent_at_ms,
+                    name,
+                    size,
+                    sha256
+                }
+            ),
         (arb_id(), any::<u64>(), any::<[u8; 32]>(), any::<u64>()).prop_map(
             |(id, offset, prefix_sha256, credit_until)| PeerMessage::FileAccept {
                 id,
@@ -354,13 +362,16 @@ fn arb_message() -> impl Strategy<Value = PeerMessage> {
             }
         ),
         (arb_id(), any::<u64>()).prop_map(|(id, until)| PeerMessage::FileCredit { id, until }),
-        (arb_id(), any::<u64>(), prop::collection::vec(any::<u8>(), 0..300)).prop_map(
-            |(id, offset, data)| PeerMessage::FileChunk {
+        (
+            arb_id(),
+            any::<u64>(),
+            prop::collection::vec(any::<u8>(), 0..300)
+        )
+            .prop_map(|(id, offset, data)| PeerMessage::FileChunk {
                 id,
                 offset,
                 data: data.into()
-            }
-        ),
+            }),
         arb_id().prop_map(|id| PeerMessage::FileDone { id }),
         (arb_id(), text).prop_map(|(id, detail)| PeerMessage::FileCancel {
             id,

@@ -31,6 +31,7 @@ pub mod profile;
 pub mod punch;
 pub mod relay;
 pub mod store;
+pub mod transfer;
 pub mod trust;
 pub mod tui;
 pub mod ui;

@@ -83,9 +83,15 @@ pub(super) enum FileCommand {
     /// Send this transfer frame to the peer.
     Frame(PeerMessage),
     /// Route the peer's chunks of `id` to `sink`.
-    Receive { id: MessageId, sink: mpsc::Sender<Chunk> },
+    Receive {
+        id: MessageId,
+        sink: mpsc::Sender<Chunk>,
+    },
     /// Route the peer's credit of `id` to `credit`; chunks of `id` may go out.
-    Send { id: MessageId, credit: watch::Sender<u64> },
+    Send {
+        id: MessageId,
+        credit: watch::Sender<u64>,
+    },
     /// Stop routing `id`.
     Forget { id: MessageId },
 }
@@ -221,7 +227,11 @@ mod tests {
     async fn chunks_reach_their_route_and_an_overrun_is_reported_once() {
         let mut routes = Routes::default();
         let (sink, mut chunks) = mpsc::channel(2);
-        assert!(routes.command(FileCommand::Receive { id: id(1), sink }).is_none());
+        assert!(
+            routes
+                .command(FileCommand::Receive { id: id(1), sink })
+                .is_none()
+        );
         let chunk = |offset| PeerMessage::FileChunk {
             id: id(1),
             offset,
@@ -229,7 +239,10 @@ mod tests {
         };
         assert_eq!(routes.inbound(chunk(0)), None);
         assert_eq!(routes.inbound(chunk(1)), None);
-        assert_eq!(routes.inbound(chunk(2)), Some(FileEvent::Overrun { id: id(1) }));
+        assert_eq!(
+            routes.inbound(chunk(2)),
+            Some(FileEvent::Overrun { id: id(1) })
+        );
         // The route is gone: later chunks are dropped quietly.
         assert_eq!(routes.inbound(chunk(3)), None);
         assert_eq!(chunks.recv().await.unwrap().offset, 0);
@@ -244,8 +257,14 @@ mod tests {
         let (credit, seen) = watch::channel(10);
         routes.command(FileCommand::Send { id: id(2), credit });
         assert!(routes.sends(&id(2)));
-        routes.inbound(PeerMessage::FileCredit { id: id(2), until: 50 });
-        routes.inbound(PeerMessage::FileCredit { id: id(2), until: 20 });
+        routes.inbound(PeerMessage::FileCredit {
+            id: id(2),
+            until: 50,
+        });
+        routes.inbound(PeerMessage::FileCredit {
+            id: id(2),
+            until: 20,
+        });
         assert_eq!(*seen.borrow(), 50);
         let cancel = PeerMessage::FileCancel {
             id: id(2),

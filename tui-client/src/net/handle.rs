@@ -214,7 +214,11 @@ impl SessionHandle {
     ///
     /// # Errors
     /// [`SessionGone`] as [`SessionHandle::send_file_frame`].
-    pub fn receive_file(&self, id: MessageId, sink: mpsc::Sender<Chunk>) -> Result<(), SessionGone> {
+    pub fn receive_file(
+        &self,
+        id: MessageId,
+        sink: mpsc::Sender<Chunk>,
+    ) -> Result<(), SessionGone> {
         self.file_command(FileCommand::Receive { id, sink })
     }
 
@@ -239,7 +243,12 @@ impl SessionHandle {
     ///
     /// # Errors
     /// [`SessionGone`] if the session has ended.
-    pub async fn send_chunk(&self, id: MessageId, offset: u64, data: Bytes) -> Result<(), SessionGone> {
+    pub async fn send_chunk(
+        &self,
+        id: MessageId,
+        offset: u64,
+        data: Bytes,
+    ) -> Result<(), SessionGone> {
         self.bulk
             .send((id, Chunk { offset, data }))
             .await

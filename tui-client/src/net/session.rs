@@ -296,7 +296,9 @@ async fn send_chunks(
         let mut written = 0;
         while let Some((id, Chunk { offset, data })) = next.take() {
             if routes.sends(&id) {
-                framed.feed(PeerMessage::FileChunk { id, offset, data }).await?;
+                framed
+                    .feed(PeerMessage::FileChunk { id, offset, data })
+                    .await?;
             }
             written += 1;
             if written < CHUNKS_PER_FLUSH {

@@ -125,6 +125,9 @@ macro_rules! columns {
 // After `columns!`, which they use.
 mod delivery;
 mod search;
+mod transfers;
+
+pub use transfers::{Transfer, TransferState};
 
 /// A 16-byte message id column.
 fn message_id(bytes: &[u8]) -> Result<MessageId, sqlx::Error> {

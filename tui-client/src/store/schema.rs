@@ -44,6 +44,11 @@ fn migrator() -> Migrator {
             "replies",
             include_str!("../../migrations/0005_replies.sql"),
         ),
+        (
+            6,
+            "transfers",
+            include_str!("../../migrations/0006_transfers.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations
