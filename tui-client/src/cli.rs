@@ -240,6 +240,33 @@ pub enum Command {
         json: bool,
     },
 
+    /// Send a file to a peer, peer to peer, end-to-end encrypted, and wait until the peer has
+    /// all of it with its SHA-256 checked.
+    ///
+    /// The peer sees the file's name, size and SHA-256 and accepts or declines it (`listen
+    /// --accept-files DIR` accepts everything). A progress bar shows on a terminal. A broken
+    /// session is reconnected and the transfer resumes from the bytes the peer has; after a
+    /// crash, running the same command again resumes the same offer. Files never go through
+    /// the directory's mailbox. Exit status: 0 once the peer confirmed the whole file; 1 when
+    /// it was declined, cancelled or failed, or the peer cannot be reached; 2 for bad
+    /// arguments.
+    #[command(override_usage = "p2p-chat send-file [OPTIONS] <USERNAME | --ip HOST:PORT> <FILE>")]
+    SendFile {
+        /// USERNAME, then the FILE; only the FILE with --ip.
+        #[arg(value_name = "FILE", num_args = 1..=2, required = true)]
+        words: Vec<PathBuf>,
+        /// Address of the peer as HOST:PORT; needs no directory and no registration.
+        #[arg(long, value_name = "HOST:PORT")]
+        ip: Option<String>,
+        /// With --ip: the name to introduce yourself with.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Print one JSON object on standard output once delivered: {"id", "name", "size",
+        /// "sha256", "peer", "outcome": "delivered"} (no progress bar).
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Accept peers without the chat window and print each received message as a line.
     ///
     /// Each message is stored in the local history (see `history`) before the sender gets
@@ -250,6 +277,12 @@ pub enum Command {
         /// Print one JSON object per message instead of text.
         #[arg(long)]
         json: bool,
+        /// Accept every file peers offer and save it into DIR (created if missing): names
+        /// are made safe, an existing file is never replaced (`name (1).ext` instead), and a
+        /// file is named `NAME.XXXXXXXX.partial` until its SHA-256 checks. Without it offers
+        /// wait to be accepted.
+        #[arg(long, value_name = "DIR")]
+        accept_files: Option<PathBuf>,
         /// The name to introduce yourself with (default: your username).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,

@@ -169,6 +169,17 @@ pub fn default_path() -> Result<PathBuf, ConfigError> {
     Ok(dirs.config_dir().join("config.toml"))
 }
 
+/// Where received files are saved by default: the user's download directory
+/// (`$XDG_DOWNLOAD_DIR` on Linux, through `directories`), else `Downloads` in the home
+/// directory, else `Downloads` in the working directory.
+pub fn download_dir() -> PathBuf {
+    let user = directories::UserDirs::new();
+    user.as_ref()
+        .and_then(|u| u.download_dir().map(std::path::Path::to_path_buf))
+        .or_else(|| user.as_ref().map(|u| u.home_dir().join("Downloads")))
+        .unwrap_or_else(|| PathBuf::from("Downloads"))
+}
+
 /// Checks a chrono strftime format.
 ///
 /// # Errors

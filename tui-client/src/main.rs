@@ -82,7 +82,20 @@ async fn dispatch(cli: Cli, config: Config) -> anyhow::Result<std::process::Exit
             no_mailbox,
             json,
         }) => return commands::send::send(global, words, ip, name, no_mailbox, json).await,
-        Some(Command::Listen { json, name }) => commands::listen::listen(global, json, name).await,
+        Some(Command::SendFile {
+            words,
+            ip,
+            name,
+            json,
+        }) => {
+            let (username, file) = commands::send_file::split(words, ip.is_some())?;
+            return commands::send_file::send_file(global, (username, file), ip, name, json).await;
+        }
+        Some(Command::Listen {
+            json,
+            name,
+            accept_files,
+        }) => commands::listen::listen(global, json, name, accept_files).await,
         Some(Command::History {
             username,
             limit,

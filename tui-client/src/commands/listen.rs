@@ -17,6 +17,9 @@ use crate::instance::InstanceLock;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent, SessionPath};
 use crate::presence::{PresenceReport, SignalReport};
 use crate::store::Incoming;
+use crate::transfer::policy::Rules;
+use crate::transfer::{Report, Transfers};
+use super::send_file::describe;
 use crate::trust::{Decision, Origin};
 
 /// `p2p-chat listen`: accepts peers and prints each message on stdout until interrupted.
@@ -27,7 +30,12 @@ use crate::trust::{Decision, Origin};
 /// # Errors
 /// When the listen address cannot be bound, another client runs on the profile, or the store
 /// cannot write.
-pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> anyhow::Result<()> {
+pub async fn listen(
+    global: &GlobalOpts,
+    json: bool,
+    name: Option<String>,
+    accept_files: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     let mut ctx = load(global).await?;
     let _running = InstanceLock::acquire(&ctx.home, &format!("listen on {}", global.listen))?;
     let listener = bind(global.listen).await?;
@@ -145,12 +153,22 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
     }
     drop(action_tx);
     let mut sessions = Sessions::new(ctx.store.clone());
+    let rules = Rules {
+        accept_into: accept_files,
+        download_dir: crate::config::download_dir(),
+        auto_accept_bytes: 0,
+    };
+    let (mut files, mut reports) = Transfers::new(ctx.store.clone(), rules);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
             event = rx.recv() => {
                 let Some(first) = event else { return Ok(()) };
-                handle_sessions(&mut ctx, &mut sessions, first, &mut rx, json).await?;
+                let mut peers = Peers { sessions: &mut sessions, files: &mut files };
+                handle_sessions(&mut ctx, &mut peers, first, &mut rx, json).await?;
             }
+            Some(report) = reports.recv() => print_report(&report, json)?,
+            _ = tick.tick() => files.tick().await?,
             Some(action) = action_rx.recv() => {
                 if let Some(job) = handle_mail(&mut ctx, action, json).await? {
                     let _ = mail_tx.send(job);
@@ -170,11 +188,17 @@ pub async fn listen(global: &GlobalOpts, json: bool, name: Option<String>) -> an
     }
 }
 
+/// The admitted sessions and the transfers on them.
+struct Peers<'a> {
+    sessions: &'a mut Sessions,
+    files: &'a mut Transfers,
+}
+
 /// One batch of session events: data of admitted sessions first (stored, acknowledged,
-/// printed once), then new sessions judged by the trust rule, and ended ones.
+/// printed once), then new sessions judged by the trust rule, file transfers, and ended ones.
 async fn handle_sessions(
     ctx: &mut Loaded,
-    sessions: &mut Sessions,
+    Peers { sessions, files }: &mut Peers<'_>,
     first: NetEvent,
     rx: &mut mpsc::Receiver<NetEvent>,
     json: bool,
@@ -217,10 +241,20 @@ async fn handle_sessions(
                         );
                     }
                 }
+                let verified = ctx.pins.get(&peer.username).is_some_and(|pin| pin.verified);
+                files
+                    .session_opened(&peer.username, handle.clone(), verified)
+                    .await?;
                 sessions.admit(session, peer.username, handle);
+            }
+            SessionEvent::File(event) => {
+                if let Some(name) = sessions.name(session) {
+                    files.on_event(&name, event).await?;
+                }
             }
             SessionEvent::Closed { reason } => {
                 if let Some(name) = sessions.closed(session) {
+                    files.session_closed(&name, session);
                     eprintln!("{name} disconnected ({reason})");
                 }
             }
@@ -228,7 +262,6 @@ async fn handle_sessions(
             | SessionEvent::Delivered { .. }
             | SessionEvent::Read { .. }
             | SessionEvent::Typing
-            | SessionEvent::File(_)
             | SessionEvent::RoundTrip { .. } => {}
         }
     }
@@ -299,6 +332,54 @@ async fn handle_mail(
         }
         _ => Ok(None),
     }
+}
+
+/// Prints what happened to a transfer: a line on standard error, or with `json` an object on
+/// standard output for offers, saved files and ends (`{"file": "offered"|"saved"|"ended",
+/// "from", "id", "name", "size", "sha256", "path", "reason"}`).
+fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
+    let (kind, transfer, reason) = match report {
+        Report::Offered(t) => ("offered", t, None),
+        Report::Finished { transfer } => ("saved", transfer, None),
+        Report::Ended { transfer, reason } => ("ended", transfer, Some(reason.as_str())),
+        Report::Started { transfer, from } => {
+            if !json {
+                let how = if *from > 0 { "resumes" } else { "starts" };
+                eprintln!("{} {how}: {}", transfer.peer, describe(transfer));
+            }
+            return Ok(());
+        }
+        Report::Paused { .. } => return Ok(()),
+    };
+    if json {
+        let sha: String = transfer.sha256.iter().map(|b| format!("{b:02x}")).collect();
+        let line = serde_json::json!({
+            "file": kind, "from": transfer.peer, "id": transfer.id.to_string(),
+            "name": transfer.name, "size": transfer.size, "sha256": sha,
+            "path": transfer.path.as_ref().map(|p| p.display().to_string()), "reason": reason,
+        });
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}").context("cannot write to standard output")?;
+        return out.flush().context("cannot write to standard output");
+    }
+    let from = &transfer.peer;
+    match (kind, reason) {
+        ("offered", _) => eprintln!(
+            "{from} offers {}; it waits: run p2p-chat listen --accept-files DIR to take files",
+            describe(transfer)
+        ),
+        ("saved", _) => eprintln!(
+            "saved {} from {from} to {} (SHA-256 checked)",
+            describe(transfer),
+            transfer.path.as_ref().map_or(String::new(), |p| p.display().to_string())
+        ),
+        (_, reason) => eprintln!(
+            "{} from {from} ended: {}",
+            transfer.name,
+            reason.unwrap_or("ended")
+        ),
+    }
+    Ok(())
 }
 
 /// Completes on SIGINT (Ctrl+C) or, on Unix, SIGTERM (a service manager stopping a bot).

@@ -6,4 +6,5 @@ pub mod history;
 pub mod listen;
 pub mod peer;
 pub mod send;
+pub mod send_file;
 pub mod trust;

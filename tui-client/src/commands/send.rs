@@ -176,7 +176,7 @@ fn split_words(words: Vec<String>, by_ip: bool) -> Result<(Option<String>, Strin
 }
 
 /// Why a direct attempt did not deliver.
-enum Failure {
+pub(super) enum Failure {
     /// The peer could not be reached or did not confirm in time: the mailbox may take over.
     Unreachable(anyhow::Error),
     /// Nothing more to try: unknown user, refused key, broken store.
@@ -194,6 +194,91 @@ async fn direct(
     text: &str,
     queued_for: &mut Option<String>,
 ) -> Result<Outcome, Failure> {
+    let Opened {
+        name,
+        session,
+        handle,
+        path,
+        mut rx,
+    } = open_session(ctx, local, target).await?;
+    if queued_for.is_none() {
+        ctx.store
+            .insert_outgoing(&name, id, sent_at_ms, text)
+            .await
+            .map_err(|e| Failure::Final(e.into()))?;
+        *queued_for = Some(name.clone());
+    }
+    let mut sessions = Sessions::new(ctx.store.clone());
+    let started = Instant::now();
+    sessions.admit(session, name, handle.clone());
+    let confirmed = tokio::time::timeout(RECEIPT_TIMEOUT, async {
+        while let Some(first) = rx.recv().await {
+            let (data, control): (Vec<_>, Vec<_>) = net::batch(first, &mut rx)
+                .into_iter()
+                .partition(carries_data);
+            let taken = sessions
+                .take(data)
+                .await
+                .map_err(|e| Failure::Final(e.into()))?;
+            if taken.delivered.iter().any(|(_, acked)| *acked == id) {
+                return Ok(());
+            }
+            if let Some(reason) = control.into_iter().find_map(|e| match e.event {
+                SessionEvent::Closed { reason } => Some(reason),
+                _ => None,
+            }) {
+                return Err(Failure::Unreachable(anyhow::anyhow!(
+                    "the session ended before the peer confirmed: {reason}"
+                )));
+            }
+        }
+        Err(Failure::Unreachable(anyhow::anyhow!(
+            "the session ended before the peer confirmed"
+        )))
+    })
+    .await;
+    let rtt_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    sessions.close_all();
+    // Wait (briefly) for the goodbye to go out.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while rx.recv().await.is_some() {}
+    })
+    .await;
+    match confirmed {
+        Ok(Ok(())) => Ok(Outcome::Delivered { rtt_ms, path }),
+        Ok(Err(failure)) => Err(failure),
+        Err(_) => Err(Failure::Unreachable(anyhow::anyhow!(
+            "{target} did not confirm the message within {} s",
+            RECEIPT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// A session opened and admitted by the trust rule.
+pub(super) struct Opened {
+    /// The peer's name (its username, or what it calls itself when dialled by address).
+    pub name: String,
+    /// The session.
+    pub session: net::SessionId,
+    /// Its handle.
+    pub handle: net::SessionHandle,
+    /// How its bytes travel.
+    pub path: SessionPath,
+    /// Its events (the `Opened` event already taken).
+    pub rx: mpsc::Receiver<NetEvent>,
+}
+
+/// Reaches `target` by every way there is (direct, hole punch, relay), and checks its key
+/// with the trust rule (pinning it on first contact).
+///
+/// # Errors
+/// [`Failure::Final`] for an unknown user or a refused key; [`Failure::Unreachable`] when
+/// no way reached the peer.
+pub(super) async fn open_session(
+    ctx: &mut Loaded,
+    local: &LocalPeer,
+    target: &DialTarget,
+) -> Result<Opened, Failure> {
     let signaling = async {
         match (&ctx.account, local.local_addr) {
             (Some(account), Some(port)) => account.brief_signaling(port).await,
@@ -268,62 +353,17 @@ async fn direct(
         DialTarget::Username(name) => (name.clone(), Origin::DialedListed),
         DialTarget::Addr(_) => (peer.username.clone(), Origin::DialedAddress),
     };
-    let path = peer.path;
     if let Err(e) = super::trust::pin_or_refuse(ctx, &name, &peer.key, origin).await {
         handle.close();
         return Err(Failure::Final(e));
     }
-    if queued_for.is_none() {
-        ctx.store
-            .insert_outgoing(&name, id, sent_at_ms, text)
-            .await
-            .map_err(|e| Failure::Final(e.into()))?;
-        *queued_for = Some(name.clone());
-    }
-    let mut sessions = Sessions::new(ctx.store.clone());
-    let started = Instant::now();
-    sessions.admit(session, name, handle.clone());
-    let confirmed = tokio::time::timeout(RECEIPT_TIMEOUT, async {
-        while let Some(first) = rx.recv().await {
-            let (data, control): (Vec<_>, Vec<_>) = net::batch(first, &mut rx)
-                .into_iter()
-                .partition(carries_data);
-            let taken = sessions
-                .take(data)
-                .await
-                .map_err(|e| Failure::Final(e.into()))?;
-            if taken.delivered.iter().any(|(_, acked)| *acked == id) {
-                return Ok(());
-            }
-            if let Some(reason) = control.into_iter().find_map(|e| match e.event {
-                SessionEvent::Closed { reason } => Some(reason),
-                _ => None,
-            }) {
-                return Err(Failure::Unreachable(anyhow::anyhow!(
-                    "the session ended before the peer confirmed: {reason}"
-                )));
-            }
-        }
-        Err(Failure::Unreachable(anyhow::anyhow!(
-            "the session ended before the peer confirmed"
-        )))
+    Ok(Opened {
+        name,
+        session,
+        handle,
+        path: peer.path,
+        rx,
     })
-    .await;
-    let rtt_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    sessions.close_all();
-    // Wait (briefly) for the goodbye to go out.
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        while rx.recv().await.is_some() {}
-    })
-    .await;
-    match confirmed {
-        Ok(Ok(())) => Ok(Outcome::Delivered { rtt_ms, path }),
-        Ok(Err(failure)) => Err(failure),
-        Err(_) => Err(Failure::Unreachable(anyhow::anyhow!(
-            "{target} did not confirm the message within {} s",
-            RECEIPT_TIMEOUT.as_secs()
-        ))),
-    }
 }
 
 /// Seals and deposits `peer`'s undelivered messages (ours among them, in order) in the

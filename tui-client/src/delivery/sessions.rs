@@ -45,6 +45,11 @@ impl Sessions {
         self.admitted.remove(&session).map(|(name, _)| name)
     }
 
+    /// The name session `session` was admitted as, if it was.
+    pub fn name(&self, session: SessionId) -> Option<String> {
+        self.admitted.get(&session).map(|(name, _)| name.clone())
+    }
+
     /// Closes every admitted session (a goodbye to each).
     pub fn close_all(&self) {
         for (_, handle) in self.admitted.values() {

@@ -30,7 +30,7 @@ pub struct Hashed {
 }
 
 /// The modification time of `meta`, unix ms.
-fn mtime_ms(meta: &std::fs::Metadata) -> u64 {
+pub fn mtime_ms(meta: &std::fs::Metadata) -> u64 {
     meta.modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())

@@ -89,6 +89,12 @@ impl Transfers {
             detail,
         };
         let path = std::path::absolute(path).map_err(|e| file_error(e.to_string()))?;
+        if let Some(again) = self.open_offer_of(peer, &path).await? {
+            if let Some((handle, _)) = self.sessions.get(peer) {
+                let _ = handle.send_file_frame(offer_frame(&again));
+            }
+            return Ok(again);
+        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -119,6 +125,21 @@ impl Transfers {
             let _ = handle.send_file_frame(offer_frame(&transfer));
         }
         Ok(transfer)
+    }
+
+    /// Our open offer of the file at `path` to `peer`, if the file is still the one offered
+    /// (same size and modification time): offering it again resumes that transfer.
+    async fn open_offer_of(&self, peer: &str, path: &Path) -> Result<Option<Transfer>, StoreError> {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Ok(None);
+        };
+        let mtime = disk::mtime_ms(&meta);
+        Ok(self.store.open_transfers(peer).await?.into_iter().find(|t| {
+            t.outgoing
+                && t.path.as_deref() == Some(path)
+                && t.size == meta.len()
+                && t.source_mtime_ms == Some(mtime)
+        }))
     }
 
     /// A session to `peer` (whose key the user verified, or not) is open: offers to `peer`
