@@ -17,9 +17,8 @@ use crate::instance::InstanceLock;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent, SessionPath};
 use crate::presence::{PresenceReport, SignalReport};
 use crate::store::Incoming;
+use crate::transfer::Transfers;
 use crate::transfer::policy::Rules;
-use crate::transfer::{Report, Transfers};
-use super::send_file::describe;
 use crate::trust::{Decision, Origin};
 
 /// `p2p-chat listen`: accepts peers and prints each message on stdout until interrupted.
@@ -167,7 +166,7 @@ pub async fn listen(
                 let mut peers = Peers { sessions: &mut sessions, files: &mut files };
                 handle_sessions(&mut ctx, &mut peers, first, &mut rx, json).await?;
             }
-            Some(report) = reports.recv() => print_report(&report, json)?,
+            Some(report) = reports.recv() => super::file_report::print(&report, json)?,
             _ = tick.tick() => files.tick().await?,
             Some(action) = action_rx.recv() => {
                 if let Some(job) = handle_mail(&mut ctx, action, json).await? {
@@ -332,54 +331,6 @@ async fn handle_mail(
         }
         _ => Ok(None),
     }
-}
-
-/// Prints what happened to a transfer: a line on standard error, or with `json` an object on
-/// standard output for offers, saved files and ends (`{"file": "offered"|"saved"|"ended",
-/// "from", "id", "name", "size", "sha256", "path", "reason"}`).
-fn print_report(report: &Report, json: bool) -> anyhow::Result<()> {
-    let (kind, transfer, reason) = match report {
-        Report::Offered(t) => ("offered", t, None),
-        Report::Finished { transfer } => ("saved", transfer, None),
-        Report::Ended { transfer, reason } => ("ended", transfer, Some(reason.as_str())),
-        Report::Started { transfer, from } => {
-            if !json {
-                let how = if *from > 0 { "resumes" } else { "starts" };
-                eprintln!("{} {how}: {}", transfer.peer, describe(transfer));
-            }
-            return Ok(());
-        }
-        Report::Paused { .. } => return Ok(()),
-    };
-    if json {
-        let sha: String = transfer.sha256.iter().map(|b| format!("{b:02x}")).collect();
-        let line = serde_json::json!({
-            "file": kind, "from": transfer.peer, "id": transfer.id.to_string(),
-            "name": transfer.name, "size": transfer.size, "sha256": sha,
-            "path": transfer.path.as_ref().map(|p| p.display().to_string()), "reason": reason,
-        });
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{line}").context("cannot write to standard output")?;
-        return out.flush().context("cannot write to standard output");
-    }
-    let from = &transfer.peer;
-    match (kind, reason) {
-        ("offered", _) => eprintln!(
-            "{from} offers {}; it waits: run p2p-chat listen --accept-files DIR to take files",
-            describe(transfer)
-        ),
-        ("saved", _) => eprintln!(
-            "saved {} from {from} to {} (SHA-256 checked)",
-            describe(transfer),
-            transfer.path.as_ref().map_or(String::new(), |p| p.display().to_string())
-        ),
-        (_, reason) => eprintln!(
-            "{} from {from} ended: {}",
-            transfer.name,
-            reason.unwrap_or("ended")
-        ),
-    }
-    Ok(())
 }
 
 /// Completes on SIGINT (Ctrl+C) or, on Unix, SIGTERM (a service manager stopping a bot).

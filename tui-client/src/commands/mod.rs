@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod doctor;
+pub mod file_report;
 pub mod history;
 pub mod listen;
 pub mod peer;

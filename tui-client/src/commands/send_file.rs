@@ -19,7 +19,7 @@ use crate::delivery::sessions::Sessions;
 use crate::net::{self, LocalPeer, NetEvent, SessionEvent};
 use crate::store::Transfer;
 use crate::transfer::policy::Rules;
-use crate::transfer::{Progress, Report, Transfers, human_bytes, short_sha256};
+use crate::transfer::{Progress, Report, Transfers};
 
 /// Tries to reach the peer again after a broken session, at most this many times in a row
 /// (1 s, 2 s, 4 s … apart, at most 30 s): 8, about two minutes.
@@ -186,7 +186,11 @@ async fn reach(ctx: &mut Loaded, local: &LocalPeer, target: &DialTarget) -> anyh
 }
 
 /// Reaches the peer again after a broken session, backing off between attempts.
-async fn reconnect(ctx: &mut Loaded, local: &LocalPeer, target: &DialTarget) -> anyhow::Result<Opened> {
+async fn reconnect(
+    ctx: &mut Loaded,
+    local: &LocalPeer,
+    target: &DialTarget,
+) -> anyhow::Result<Opened> {
     let mut delay = Duration::from_secs(1);
     let mut last = None;
     for _ in 0..RECONNECT_ATTEMPTS {
@@ -250,14 +254,4 @@ fn summary(t: &Transfer) -> serde_json::Value {
         "id": t.id.to_string(), "name": t.name, "size": t.size, "sha256": sha,
         "peer": t.peer, "outcome": "delivered",
     })
-}
-
-/// One line about an offer, for people: `NAME (SIZE, SHA-256 abcd …)`.
-pub fn describe(t: &Transfer) -> String {
-    format!(
-        "{} ({}, SHA-256 {})",
-        t.name,
-        human_bytes(t.size),
-        short_sha256(&t.sha256)
-    )
 }

@@ -56,6 +56,7 @@ pub struct Transfers {
     /// One writer per received file at a time: a resumed transfer waits for the writer of
     /// the broken session to let go.
     writers: HashMap<MessageId, Arc<Mutex<()>>>,
+    stall_timeout_ms: u64,
 }
 
 impl Transfers {
@@ -69,8 +70,17 @@ impl Transfers {
             sessions: HashMap::new(),
             running: HashMap::new(),
             writers: HashMap::new(),
+            stall_timeout_ms: STALL_TIMEOUT_MS,
         };
         (engine, rx)
+    }
+
+    /// The same engine with another stall timeout, in ms (tests; the default is
+    /// [`STALL_TIMEOUT_MS`]).
+    #[must_use]
+    pub fn with_stall_timeout(mut self, ms: u64) -> Self {
+        self.stall_timeout_ms = ms;
+        self
     }
 
     /// Hashes the file at `path` (counting in `hashing`), records the offer to `peer` and
@@ -134,12 +144,17 @@ impl Transfers {
             return Ok(None);
         };
         let mtime = disk::mtime_ms(&meta);
-        Ok(self.store.open_transfers(peer).await?.into_iter().find(|t| {
-            t.outgoing
-                && t.path.as_deref() == Some(path)
-                && t.size == meta.len()
-                && t.source_mtime_ms == Some(mtime)
-        }))
+        Ok(self
+            .store
+            .open_transfers(peer)
+            .await?
+            .into_iter()
+            .find(|t| {
+                t.outgoing
+                    && t.path.as_deref() == Some(path)
+                    && t.size == meta.len()
+                    && t.source_mtime_ms == Some(mtime)
+            }))
     }
 
     /// A session to `peer` (whose key the user verified, or not) is open: offers to `peer`
@@ -214,7 +229,7 @@ impl Transfers {
         let known = self.store.transfer(id).await?;
         // An id of another peer's transfer, or of our own offer echoed back, is refused.
         if let Some(t) = &known
-            && (t.peer != peer || t.outgoing == matches!(event, FileEvent::Offer { .. }))
+            && (t.peer != peer || !direction_fits(&event, t.outgoing))
         {
             let detail = "that transfer id belongs to another transfer".to_owned();
             self.tell(peer, cancel_frame(id, CancelReason::Invalid { detail }));
@@ -396,8 +411,8 @@ impl Transfers {
         Ok(self.end(t, CancelReason::Cancelled, true).await?)
     }
 
-    /// Cancels running transfers that moved no byte for [`STALL_TIMEOUT_MS`]; call it every
-    /// few seconds.
+    /// Cancels running transfers that moved no byte for [`STALL_TIMEOUT_MS`] (or the timeout
+    /// set with [`Transfers::with_stall_timeout`]); call it every second or so.
     ///
     /// # Errors
     /// When the store fails.
@@ -407,7 +422,7 @@ impl Transfers {
         let stalled: Vec<MessageId> = self
             .running
             .iter()
-            .filter(|(_, r)| now.saturating_sub(r.progress.moved_at_ms()) > STALL_TIMEOUT_MS)
+            .filter(|(_, r)| now.saturating_sub(r.progress.moved_at_ms()) > self.stall_timeout_ms)
             .map(|(id, _)| *id)
             .collect();
         for id in stalled {
@@ -527,6 +542,16 @@ impl Transfers {
                 task,
             },
         );
+    }
+}
+
+/// Whether `event` can be about a transfer in that direction: offers and overruns are
+/// about files we receive, answers and completions about files we send, cancels about both.
+fn direction_fits(event: &FileEvent, outgoing: bool) -> bool {
+    match event {
+        FileEvent::Offer { .. } | FileEvent::Overrun { .. } => !outgoing,
+        FileEvent::Accept { .. } | FileEvent::Done { .. } => outgoing,
+        FileEvent::Cancel { .. } => true,
     }
 }
 

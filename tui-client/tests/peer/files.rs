@@ -1,0 +1,373 @@
+//! File transfers against a hand-driven sender over real loopback sessions: hostile names,
+//! sizes, hashes, offsets and floods are refused or time out cleanly, nothing lands outside
+//! the download directory, no partial file is left or named as complete, and chat keeps
+//! working on the same session.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use p2p_chat::net::files::FileEvent;
+use p2p_chat::net::{NetEvent, SessionEvent};
+use p2p_chat::store::LocalStore;
+use p2p_chat::transfer::policy::Rules;
+use p2p_chat::transfer::{Report, Transfers};
+use p2p_chat_protocol::transfer::{CancelReason, MAX_CHUNK_BYTES, Sha256};
+use p2p_chat_protocol::{MessageId, PeerMessage};
+use sha2::Digest;
+use tokio::sync::{mpsc, watch};
+
+use crate::support::{PATIENCE, Pair, connect, listen};
+
+/// A receiver (the listener's side, with a transfer engine saving into `dir`) and the
+/// hand-driven sender "mallory" dialled to it.
+struct Lab {
+    pair: Pair,
+    server_rx: mpsc::Receiver<NetEvent>,
+    engine: Transfers,
+    reports: mpsc::UnboundedReceiver<Report>,
+    reported: VecDeque<Report>,
+    sender_got: VecDeque<FileEvent>,
+}
+
+async fn lab(dir: &Path, stall_ms: u64) -> Lab {
+    let (addr, mut server_rx) = listen("bob").await;
+    let pair = connect("mallory", &addr, &mut server_rx).await;
+    let store = LocalStore::in_memory().await.unwrap();
+    let rules = Rules {
+        accept_into: Some(dir.to_owned()),
+        download_dir: dir.to_owned(),
+        auto_accept_bytes: 0,
+    };
+    let (engine, reports) = Transfers::new(store, rules);
+    let mut engine = engine.with_stall_timeout(stall_ms);
+    engine
+        .session_opened("mallory", pair.server.clone(), false)
+        .await
+        .unwrap();
+    Lab {
+        pair,
+        server_rx,
+        engine,
+        reports,
+        reported: VecDeque::new(),
+        sender_got: VecDeque::new(),
+    }
+}
+
+impl Lab {
+    /// Drives both sides (the receiver's engine included) until the receiver reported
+    /// something or the sender got a transfer message, each kept in order.
+    async fn drive(&mut self) {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                tokio::select! {
+                    Some(NetEvent { event, .. }) = self.server_rx.recv() => {
+                        if let SessionEvent::File(event) = event {
+                            self.engine.on_event("mallory", event).await.unwrap();
+                        }
+                    }
+                    Some(report) = self.reports.recv() => {
+                        if !matches!(report, Report::Started { .. } | Report::Paused { .. }) {
+                            self.reported.push_back(report);
+                            return;
+                        }
+                    }
+                    Some(NetEvent { event, .. }) = self.pair.client_rx.recv() => {
+                        if let SessionEvent::File(event) = event {
+                            self.sender_got.push_back(event);
+                            return;
+                        }
+                    }
+                    _ = tick.tick() => self.engine.tick().await.unwrap(),
+                }
+            }
+        })
+        .await
+        .expect("in time");
+    }
+
+    /// The receiver's next report other than a start or a pause.
+    async fn report(&mut self) -> Report {
+        loop {
+            if let Some(report) = self.reported.pop_front() {
+                return report;
+            }
+            self.drive().await;
+        }
+    }
+
+    /// The next transfer message the sender gets.
+    async fn sender_gets(&mut self) -> FileEvent {
+        loop {
+            if let Some(event) = self.sender_got.pop_front() {
+                return event;
+            }
+            self.drive().await;
+        }
+    }
+
+    /// Checks that a chat message still goes from the sender to the receiver and its receipt
+    /// back, whatever transfer messages come meanwhile.
+    async fn chat_goes_on(&mut self, text: &str) {
+        let id = MessageId::new();
+        self.pair
+            .client
+            .send_chat(id, 1, text.into())
+            .await
+            .unwrap();
+        tokio::time::timeout(PATIENCE, async {
+            loop {
+                if let SessionEvent::Message { id: got, .. } =
+                    self.server_rx.recv().await.unwrap().event
+                {
+                    assert_eq!(got, id);
+                    break;
+                }
+            }
+            self.pair.server.acknowledge(id).unwrap();
+            loop {
+                if let SessionEvent::Delivered { id: got } =
+                    self.pair.client_rx.recv().await.unwrap().event
+                {
+                    assert_eq!(got, id);
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("chat in time");
+    }
+
+    fn offer(&self, id: MessageId, name: &str, size: u64, sha256: Sha256) {
+        let offer = PeerMessage::FileOffer {
+            id,
+            sent_at_ms: 1,
+            name: name.into(),
+            size,
+            sha256,
+        };
+        self.pair.client.send_file_frame(offer).unwrap();
+    }
+
+    /// Lets the sender push chunks of `id` whatever the credit says.
+    fn route(&self, id: MessageId) -> watch::Receiver<u64> {
+        let (credit, seen) = watch::channel(0);
+        self.pair.client.send_file(id, credit).unwrap();
+        seen
+    }
+
+    async fn chunk(&self, id: MessageId, offset: u64, data: &[u8]) {
+        let data = Bytes::copy_from_slice(data);
+        self.pair.client.send_chunk(id, offset, data).await.unwrap();
+    }
+}
+
+fn sha(data: &[u8]) -> Sha256 {
+    sha2::Sha256::digest(data).into()
+}
+
+/// Every file in `dir`.
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn ended_reason(report: Report) -> String {
+    match report {
+        Report::Ended { reason, .. } => reason,
+        other => panic!("expected the transfer to end, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_path_in_the_name_lands_inside_the_directory_and_never_replaces_a_file() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("evil.txt"), "mine").unwrap();
+    let mut lab = lab(&dir, 60_000).await;
+    let id = MessageId::new();
+    let data = b"payload";
+    lab.offer(id, "../../evil.txt", data.len() as u64, sha(data));
+    let _credit = lab.route(id);
+    let FileEvent::Accept {
+        offset: 0,
+        credit_until,
+        ..
+    } = lab.sender_gets().await
+    else {
+        panic!("the offer was not accepted");
+    };
+    assert!(credit_until >= data.len() as u64);
+    lab.chunk(id, 0, data).await;
+    let Report::Finished { transfer } = lab.report().await else {
+        panic!("not finished");
+    };
+    assert_eq!(
+        transfer.path.as_deref(),
+        Some(dir.join("evil (1).txt").as_path())
+    );
+    assert_eq!(std::fs::read(dir.join("evil (1).txt")).unwrap(), data);
+    assert_eq!(std::fs::read(dir.join("evil.txt")).unwrap(), b"mine");
+    assert_eq!(files_in(root.path()), ["in"]);
+    assert_eq!(lab.sender_gets().await, FileEvent::Done { id });
+}
+
+#[tokio::test]
+async fn absurd_offers_are_refused_and_chat_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab(dir.path(), 60_000).await;
+    for (name, size) in [("huge.iso", 1u64 << 50), ("", 1), ("a\0b", 1)] {
+        let id = MessageId::new();
+        lab.offer(id, name, size, [0; 32]);
+        match lab.sender_gets().await {
+            FileEvent::Cancel {
+                id: cancelled,
+                reason: CancelReason::Invalid { .. },
+            } => assert_eq!(cancelled, id),
+            other => panic!("{name:?} {size}: expected a refusal, got {other:?}"),
+        }
+        assert!(matches!(lab.report().await, Report::Ended { .. }));
+    }
+    assert!(files_in(dir.path()).is_empty());
+    lab.chat_goes_on("still here").await;
+}
+
+#[tokio::test]
+async fn a_lying_hash_leaves_no_file_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab(dir.path(), 60_000).await;
+    let id = MessageId::new();
+    let data = vec![7u8; MAX_CHUNK_BYTES + 10];
+    lab.offer(id, "photo.jpg", data.len() as u64, sha(b"something else"));
+    let _credit = lab.route(id);
+    assert!(matches!(lab.sender_gets().await, FileEvent::Accept { .. }));
+    lab.chunk(id, 0, &data[..MAX_CHUNK_BYTES]).await;
+    lab.chunk(id, MAX_CHUNK_BYTES as u64, &data[MAX_CHUNK_BYTES..])
+        .await;
+    assert!(ended_reason(lab.report().await).contains("SHA-256"));
+    assert_eq!(
+        lab.sender_gets().await,
+        FileEvent::Cancel {
+            id,
+            reason: CancelReason::HashMismatch
+        }
+    );
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+    lab.chat_goes_on("after the lie").await;
+}
+
+#[tokio::test]
+async fn chunks_out_of_order_or_of_the_wrong_length_are_refused() {
+    for (offset, len) in [(5u64, MAX_CHUNK_BYTES), (0, 10)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lab = lab(dir.path(), 60_000).await;
+        let id = MessageId::new();
+        let size = 3 * MAX_CHUNK_BYTES as u64;
+        lab.offer(id, "a.bin", size, [1; 32]);
+        let _credit = lab.route(id);
+        assert!(matches!(lab.sender_gets().await, FileEvent::Accept { .. }));
+        lab.chunk(id, offset, &vec![0; len]).await;
+        assert!(ended_reason(lab.report().await).contains("invalid"));
+        assert!(files_in(dir.path()).is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_sender_that_ignores_the_credit_is_cut_off_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab(dir.path(), 60_000).await;
+    let id = MessageId::new();
+    let size = 64 * 1024 * 1024;
+    lab.offer(id, "flood.bin", size, [1; 32]);
+    let _credit = lab.route(id);
+    assert!(matches!(lab.sender_gets().await, FileEvent::Accept { .. }));
+    let chunk = vec![0; MAX_CHUNK_BYTES];
+    let sending = {
+        let client = lab.pair.client.clone();
+        tokio::spawn(async move {
+            let mut offset = 0;
+            while offset < size {
+                let data = Bytes::copy_from_slice(&chunk);
+                if client.send_chunk(id, offset, data).await.is_err() {
+                    return;
+                }
+                offset += MAX_CHUNK_BYTES as u64;
+            }
+        })
+    };
+    // Cut off when the writer falls a window behind; a writer fast enough to keep up finds
+    // the hash wrong at the end. Either way nothing is kept and chat goes on.
+    let reason = ended_reason(lab.report().await);
+    assert!(
+        reason.contains("credit") || reason.contains("SHA-256"),
+        "{reason}"
+    );
+    sending.abort();
+    assert!(files_in(dir.path()).is_empty());
+    lab.chat_goes_on("after the flood").await;
+}
+
+#[tokio::test]
+async fn a_sender_that_stops_sending_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab(dir.path(), 500).await;
+    let id = MessageId::new();
+    lab.offer(id, "slow.bin", 1 << 20, [1; 32]);
+    let _credit = lab.route(id);
+    assert!(matches!(lab.sender_gets().await, FileEvent::Accept { .. }));
+    lab.chunk(id, 0, &vec![0; MAX_CHUNK_BYTES]).await;
+    assert!(ended_reason(lab.report().await).contains("too long"));
+    assert_eq!(
+        lab.sender_gets().await,
+        FileEvent::Cancel {
+            id,
+            reason: CancelReason::Stalled
+        }
+    );
+    assert!(files_in(dir.path()).is_empty());
+    lab.chat_goes_on("after the stall").await;
+}
+
+#[tokio::test]
+async fn a_cancelled_transfer_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab(dir.path(), 60_000).await;
+    let id = MessageId::new();
+    lab.offer(id, "big.bin", 1 << 20, [1; 32]);
+    let _credit = lab.route(id);
+    assert!(matches!(lab.sender_gets().await, FileEvent::Accept { .. }));
+    lab.chunk(id, 0, &vec![0; MAX_CHUNK_BYTES]).await;
+    // The partial file is there, clearly named, while bytes come.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while files_in(dir.path()).is_empty() {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let partial = files_in(dir.path());
+    assert!(
+        partial[0].starts_with("big.bin.") && partial[0].ends_with(".partial"),
+        "{partial:?}"
+    );
+    lab.engine.cancel(id).await.unwrap();
+    assert!(ended_reason(lab.report().await).contains("cancelled"));
+    assert_eq!(
+        lab.sender_gets().await,
+        FileEvent::Cancel {
+            id,
+            reason: CancelReason::Cancelled
+        }
+    );
+    assert!(files_in(dir.path()).is_empty());
+}
