@@ -3,6 +3,7 @@
 mod attention;
 mod crashes;
 mod delivery;
+mod files;
 mod listen;
 #[path = "../../../directory-server/tests/support/postgres.rs"]
 mod postgres;
