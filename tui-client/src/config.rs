@@ -84,6 +84,11 @@ pub struct WindowSettings {
     pub notification_text: bool,
     /// Whether peers are told while the user types (`Typing`).
     pub typing: bool,
+    /// Where received files are saved ([`download_dir`] by default).
+    pub download_dir: std::path::PathBuf,
+    /// Files up to this many bytes from contacts whose key the user verified are taken
+    /// without asking; 0 (the default) asks for every file.
+    pub auto_accept_bytes: u64,
 }
 
 impl Default for WindowSettings {
@@ -98,6 +103,8 @@ impl Default for WindowSettings {
             notifications: crate::notify::Setting::Auto,
             notification_text: false,
             typing: true,
+            download_dir: download_dir(),
+            auto_accept_bytes: 0,
         }
     }
 }

@@ -222,6 +222,8 @@ pub enum Action {
     PortMapped(Option<(String, &'static str)>),
     /// A directory request failed.
     DirectoryFailed(String),
+    /// What the transfer engine reported.
+    File(super::files::FileAction),
 }
 
 impl From<crate::delivery::outbound::PumpReport> for Action {

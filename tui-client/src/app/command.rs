@@ -1,6 +1,7 @@
 //! Slash commands typed into the input line.
 
 use super::chat::DialTarget;
+use super::files::FileAnswer;
 
 /// A parsed `/command`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,10 @@ pub enum SlashCommand {
     /// `/info`: where we and the current chat's peer can be reached, and how its session was
     /// made.
     Info,
+    /// `/send PATH`: offer a file to the shown chat's peer (`~/` is the home directory).
+    SendFile(std::path::PathBuf),
+    /// `/accept-file`, `/decline` or `/cancel-file`.
+    File(super::files::FileAnswer),
 }
 
 /// Every command with its usage, for `/help` and error messages.
@@ -51,6 +56,10 @@ pub const USAGE: &[(&str, &str)] = &[
     ("/search TEXT", "find in the history"),
     ("/reply [TEXT]", "answer a message"),
     ("/info", "addresses, session path"),
+    ("/send PATH", "offer a file"),
+    ("/accept-file", "take the offered file"),
+    ("/decline", "refuse the offered file"),
+    ("/cancel-file", "stop a file transfer"),
     ("/contacts", "reload the contact list"),
     ("/quit", "leave p2p-chat"),
 ];
@@ -68,6 +77,16 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         return Ok(SlashCommand::Reply(
             (!text.is_empty()).then(|| text.to_owned()),
         ));
+    }
+    if let Some(rest) = line
+        .strip_prefix("/send")
+        .filter(|r| r.is_empty() || r.starts_with(char::is_whitespace))
+    {
+        let path = rest.trim();
+        if path.is_empty() {
+            return Err("usage: /send PATH — offers the file to this chat's peer".to_owned());
+        }
+        return Ok(SlashCommand::SendFile(expand_home(path)));
     }
     if let Some(rest) = line
         .strip_prefix("/search")
@@ -93,6 +112,9 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         ("/verify", []) => Ok(SlashCommand::Verify { confirm: false }),
         ("/verify", ["confirm"]) => Ok(SlashCommand::Verify { confirm: true }),
         ("/info", []) => Ok(SlashCommand::Info),
+        ("/accept-file", []) => Ok(SlashCommand::File(FileAnswer::Accept)),
+        ("/decline", []) => Ok(SlashCommand::File(FileAnswer::Decline)),
+        ("/cancel-file", []) => Ok(SlashCommand::File(FileAnswer::Cancel)),
         ("/edit", []) => Ok(SlashCommand::Edit),
         ("/receipts", []) => Ok(SlashCommand::Receipts(None)),
         ("/receipts", ["on"]) => Ok(SlashCommand::Receipts(Some(true))),
@@ -128,6 +150,16 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
             Err(format!("{cmd} takes no arguments"))
         }
         (cmd, _) => Err(format!("unknown command {cmd} — type /help for the list")),
+    }
+}
+
+/// `path` with a leading `~/` (or a lone `~`) replaced by the home directory.
+pub fn expand_home(path: &str) -> std::path::PathBuf {
+    let home = || directories::UserDirs::new().map(|u| u.home_dir().to_path_buf());
+    match (path.strip_prefix("~/"), path == "~", home()) {
+        (Some(rest), _, Some(home)) => home.join(rest),
+        (None, true, Some(home)) => home,
+        _ => std::path::PathBuf::from(path),
     }
 }
 

@@ -1,5 +1,5 @@
 //! Tab completion in the input line, as weechat and senpai do it: `/commands` at the start of
-//! the line, usernames (contacts and open chats) elsewhere; Tab again cycles through the
+//! the line, paths after `/send`, usernames (contacts and open chats) elsewhere; Tab again cycles through the
 //! candidates, Shift+Tab back.
 
 use tui_input::Input;
@@ -49,6 +49,8 @@ pub fn candidates(line: &str, cursor: usize, names: &[&str]) -> (usize, Vec<Stri
             .filter(|c| c.starts_with(word))
             .map(|c| format!("{c} "))
             .collect()
+    } else if before.split_whitespace().next() == Some("/send") {
+        path_candidates(word)
     } else {
         let command = before.split_whitespace().next().unwrap_or("");
         let names_allowed = !command.starts_with('/') || TAKES_A_NAME.contains(&command);
@@ -70,6 +72,39 @@ pub fn candidates(line: &str, cursor: usize, names: &[&str]) -> (usize, Vec<Stri
     out.sort_unstable();
     out.dedup();
     (start_chars, out)
+}
+
+/// Paths that complete `word` (as typed after `/send`): the entries of its directory whose
+/// names start with its last component, a directory ending in `/` (Tab goes on inside it), a
+/// file in a space. Hidden entries only when the component starts with `.`; `~/` is the home
+/// directory.
+pub fn path_candidates(word: &str) -> Vec<String> {
+    let (dir_part, prefix) = match word.rfind('/') {
+        Some(i) => word.split_at(i + 1),
+        None => ("", word),
+    };
+    let dir = if dir_part.is_empty() {
+        std::path::PathBuf::from(".")
+    } else {
+        super::command::expand_home(dir_part)
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_owned();
+            if !name.starts_with(prefix) || (name.starts_with('.') && !prefix.starts_with('.')) {
+                return None;
+            }
+            let is_dir = entry.path().is_dir();
+            Some(format!(
+                "{dir_part}{name}{}",
+                if is_dir { "/" } else { " " }
+            ))
+        })
+        .collect()
 }
 
 impl App {
@@ -123,6 +158,40 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn send_completes_paths_directories_first_then_inside_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().display().to_string();
+        std::fs::create_dir(dir.path().join("photos")).unwrap();
+        std::fs::write(dir.path().join("photo.jpg"), "x").unwrap();
+        std::fs::write(dir.path().join("photos/cat.png"), "x").unwrap();
+        std::fs::write(dir.path().join(".hidden"), "x").unwrap();
+        let line = format!("/send {base}/pho");
+        let (start, mut got) = candidates(&line, line.chars().count(), &["bob"]);
+        got.sort();
+        assert_eq!(start, 6);
+        assert_eq!(
+            got,
+            [format!("{base}/photo.jpg "), format!("{base}/photos/")]
+        );
+        let line = format!("/send {base}/photos/");
+        let got = candidates(&line, line.chars().count(), &["bob"]).1;
+        assert_eq!(got, [format!("{base}/photos/cat.png ")]);
+        // Hidden files only when asked for.
+        let line = format!("/send {base}/");
+        assert!(
+            !candidates(&line, line.chars().count(), &[])
+                .1
+                .iter()
+                .any(|c| c.contains(".hidden"))
+        );
+        let line = format!("/send {base}/.h");
+        assert_eq!(
+            candidates(&line, line.chars().count(), &[]).1,
+            [format!("{base}/.hidden ")]
+        );
+    }
 
     #[test]
     fn commands_at_the_start_and_names_elsewhere() {

@@ -153,6 +153,8 @@ pub enum Effect {
     },
     /// Ring the terminal bell (a message arrived in a chat that is not shown).
     Bell,
+    /// Ask the transfer engine for something.
+    File(super::files::FileEffect),
     /// Send a read receipt for the peer's message `id` on a session.
     SendRead {
         /// The session.

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod command;
 pub mod complete;
 mod effect;
+pub mod files;
 mod history;
 mod info;
 pub mod input;
@@ -159,6 +160,10 @@ pub struct App {
     pub search: Option<search::Search>,
     /// The reply being written (`/reply`): the next message sent answers it.
     pub replying: Option<reply::Replying>,
+    /// File transfers of this run, oldest first.
+    pub files: Vec<files::FileView>,
+    /// When progress of moving transfers is next asked for, unix ms.
+    file_poll_at_ms: Option<u64>,
     /// A chat whose peer's key changed: its blocking warning is shown.
     pub key_warning: Option<ChatId>,
     /// Pinned peer keys.
@@ -220,6 +225,8 @@ impl App {
             completion: None,
             search: None,
             replying: None,
+            files: Vec::new(),
+            file_poll_at_ms: None,
             key_warning: None,
             pins: Pins::default(),
             notice: None,

@@ -76,6 +76,7 @@ impl App {
             }
             Action::Presence { username, online } => self.on_presence(&username, online),
             Action::MailNotice => vec![Effect::Mail(MailEffect::Fetch)],
+            Action::File(action) => self.on_file_action(action),
             // Presence and mail pushed while it was closed are missed: catch up (the contact
             // list's arrival fetches the mailbox too).
             Action::SignalingOpened { observed } => {
@@ -115,7 +116,7 @@ impl App {
             } => self.on_history_loaded(chat, request, page),
             Action::StoreFailed(error) => self.on_store_failed(error),
             Action::Typing { session } => self.on_typing(session),
-            Action::Tick => Vec::new(),
+            Action::Tick => self.poll_files(),
             Action::SearchResults { query, hits } => {
                 self.on_search_results(query, hits);
                 Vec::new()
@@ -202,6 +203,8 @@ impl App {
                 }];
             }
             SlashCommand::Info => self.info(),
+            SlashCommand::SendFile(path) => return self.send_file(path),
+            SlashCommand::File(answer) => return self.answer_file(answer),
         }
         Vec::new()
     }

@@ -45,6 +45,10 @@ pub struct FileConfig {
     pub notification_text: Option<bool>,
     /// `typing = true|false`: tell peers while typing.
     pub typing: Option<bool>,
+    /// `download_dir = "PATH"`: where received files are saved (`~/` is the home directory).
+    pub download_dir: Option<String>,
+    /// `auto_accept_bytes = N`: take files up to N bytes from verified contacts unasked.
+    pub auto_accept_bytes: Option<u64>,
     /// `[keys]`: `action = ["Key", …]` rebinds an action (see `app::keys::table`).
     #[serde(default, deserialize_with = "keys")]
     pub keys: Option<KeyOverrides>,

@@ -120,6 +120,11 @@ pub(super) fn resolve(
         notifications: file.notifications.unwrap_or_default(),
         notification_text: file.notification_text.unwrap_or(defaults.notification_text),
         typing: file.typing.unwrap_or(defaults.typing),
+        download_dir: file
+            .download_dir
+            .as_deref()
+            .map_or(defaults.download_dir, crate::app::command::expand_home),
+        auto_accept_bytes: file.auto_accept_bytes.unwrap_or(defaults.auto_accept_bytes),
     };
     let quoted = |names: &BTreeSet<String>| {
         let names: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
@@ -155,6 +160,16 @@ pub(super) fn resolve(
             key: "typing",
             value: window.typing.to_string(),
             source: from_file(file.typing.is_some()),
+        },
+        Effective {
+            key: "download_dir",
+            value: format!("{:?}", window.download_dir.display().to_string()),
+            source: from_file(file.download_dir.is_some()),
+        },
+        Effective {
+            key: "auto_accept_bytes",
+            value: window.auto_accept_bytes.to_string(),
+            source: from_file(file.auto_accept_bytes.is_some()),
         },
         Effective {
             key: "theme",

@@ -84,7 +84,8 @@ impl Transfers {
     }
 
     /// Hashes the file at `path` (counting in `hashing`), records the offer to `peer` and
-    /// sends it when a session to `peer` is open (else with the next one).
+    /// sends it when a session to `peer` is open (else with the next one). An open offer of
+    /// the same unchanged file to `peer` is offered again instead (resuming it).
     ///
     /// # Errors
     /// [`TransferError::File`] when the file cannot be read; [`TransferError::Store`].
@@ -94,32 +95,36 @@ impl Transfers {
         path: &Path,
         hashing: Arc<Progress>,
     ) -> Result<Transfer, TransferError> {
-        let file_error = |detail: String| TransferError::File {
-            path: path.to_owned(),
-            detail,
-        };
-        let path = std::path::absolute(path).map_err(|e| file_error(e.to_string()))?;
-        if let Some(again) = self.open_offer_of(peer, &path).await? {
-            if let Some((handle, _)) = self.sessions.get(peer) {
-                let _ = handle.send_file_frame(offer_frame(&again));
-            }
+        if let Ok(path) = std::path::absolute(path)
+            && let Some(again) = self.open_offer_of(peer, &path).await?
+        {
+            self.tell(peer, offer_frame(&again));
             return Ok(again);
         }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| file_error("not a file".into()))?;
-        let source = path.clone();
-        let hashed = tokio::task::spawn_blocking(move || disk::hash_file(&source, &hashing))
-            .await
-            .map_err(|e| file_error(e.to_string()))?
-            .map_err(|e| file_error(e.to_string()))?;
-        if let Some(detail) = p2p_chat_protocol::transfer::offer_problem(&name, hashed.size) {
-            return Err(file_error(detail));
+        let prepared = prepare(peer, path, hashing).await?;
+        self.offer_prepared(prepared).await
+    }
+
+    /// Records and sends an offer whose file [`prepare`] hashed (the chat window hashes in
+    /// the background, then offers); an open offer of the same unchanged file is offered
+    /// again instead.
+    ///
+    /// # Errors
+    /// [`TransferError::Store`].
+    pub async fn offer_prepared(&mut self, prepared: Prepared) -> Result<Transfer, TransferError> {
+        let Prepared {
+            peer,
+            path,
+            name,
+            hashed,
+        } = prepared;
+        if let Some(again) = self.open_offer_of(&peer, &path).await? {
+            self.tell(&peer, offer_frame(&again));
+            return Ok(again);
         }
         let transfer = Transfer {
             id: MessageId::new(),
-            peer: peer.to_owned(),
+            peer,
             outgoing: true,
             name,
             size: hashed.size,
@@ -131,10 +136,13 @@ impl Transfers {
             sent_at_ms: now_unix_ms(),
         };
         self.store.insert_transfer(&transfer).await?;
-        if let Some((handle, _)) = self.sessions.get(peer) {
-            let _ = handle.send_file_frame(offer_frame(&transfer));
-        }
+        self.tell(&transfer.peer, offer_frame(&transfer));
         Ok(transfer)
+    }
+
+    /// Replaces the rules that decide offers.
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
     }
 
     /// Our open offer of the file at `path` to `peer`, if the file is still the one offered
@@ -204,9 +212,17 @@ impl Transfers {
         }
     }
 
-    /// Bytes done and total of a running transfer (hashed, sent or written).
+    /// Bytes done of a running transfer (sent or written).
     pub fn progress(&self, id: MessageId) -> Option<u64> {
         self.running.get(&id).map(|r| r.progress.done())
+    }
+
+    /// Bytes done of every running transfer.
+    pub fn progress_all(&self) -> Vec<(MessageId, u64)> {
+        self.running
+            .iter()
+            .map(|(id, r)| (*id, r.progress.done()))
+            .collect()
     }
 
     /// Whether `peer`'s open session takes files (`None`: no session open).
@@ -543,6 +559,55 @@ impl Transfers {
             },
         );
     }
+}
+
+/// A file hashed and ready to offer ([`prepare`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    /// Who it is for.
+    pub peer: String,
+    /// The file, as an absolute path.
+    pub path: PathBuf,
+    /// Its name, as offered.
+    pub name: String,
+    /// Size, SHA-256 and modification time.
+    pub hashed: disk::Hashed,
+}
+
+/// Hashes the file at `path` for an offer to `peer` (counting bytes in `hashing`); runs on
+/// the blocking pool, so it may be awaited anywhere but takes as long as reading the file.
+///
+/// # Errors
+/// [`TransferError::File`] when it cannot be read, is not a regular file, or its name or
+/// size break the offer rules.
+pub async fn prepare(
+    peer: &str,
+    path: &Path,
+    hashing: Arc<Progress>,
+) -> Result<Prepared, TransferError> {
+    let file_error = |detail: String| TransferError::File {
+        path: path.to_owned(),
+        detail,
+    };
+    let path = std::path::absolute(path).map_err(|e| file_error(e.to_string()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| file_error("not a file".into()))?;
+    let source = path.clone();
+    let hashed = tokio::task::spawn_blocking(move || disk::hash_file(&source, &hashing))
+        .await
+        .map_err(|e| file_error(e.to_string()))?
+        .map_err(|e| file_error(e.to_string()))?;
+    if let Some(detail) = p2p_chat_protocol::transfer::offer_problem(&name, hashed.size) {
+        return Err(file_error(detail));
+    }
+    Ok(Prepared {
+        peer: peer.to_owned(),
+        path,
+        name,
+        hashed,
+    })
 }
 
 /// Whether `event` can be about a transfer in that direction: offers and overruns are

@@ -165,6 +165,11 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
     runner.relay_only = options.relay_only;
     runner.config_path = options.config_path;
     runner.notifier = Some(crate::notify::Notifier::new(app.settings.notifications));
+    runner.set_file_rules(crate::transfer::policy::Rules {
+        accept_into: None,
+        download_dir: app.settings.download_dir.clone(),
+        auto_accept_bytes: app.settings.auto_accept_bytes,
+    });
     let mut initial = Vec::new();
     if let Some(target) = options.open {
         initial.push(crate::app::command::SlashCommand::Connect(target));

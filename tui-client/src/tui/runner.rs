@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use super::resolve::reconnect_delay;
 
 mod background;
+mod files;
 mod shutdown;
 mod window;
 use crate::app::{Action, Effect, MailEffect};
@@ -53,6 +54,8 @@ pub struct Runner {
     pub config_path: Option<std::path::PathBuf>,
     /// Shows notifications; `None` shows none (tests).
     pub notifier: Option<crate::notify::Notifier>,
+    /// File transfers.
+    files: crate::transfer::Transfers,
 }
 
 /// Where the runner reports to.
@@ -73,7 +76,13 @@ impl Runner {
         store: LocalStore,
         channels: Channels,
     ) -> Self {
-        Self {
+        let rules = crate::transfer::policy::Rules {
+            accept_into: None,
+            download_dir: crate::config::download_dir(),
+            auto_accept_bytes: 0,
+        };
+        let (files, file_reports) = crate::transfer::Transfers::new(store.clone(), rules);
+        let runner = Self {
             account,
             local,
             store,
@@ -89,7 +98,10 @@ impl Runner {
             relay_only: false,
             config_path: None,
             notifier: None,
-        }
+            files,
+        };
+        runner.forward_file_reports(file_reports);
+        runner
     }
 
     /// Hands over a presence loop (heartbeats or signaling), so that [`Runner::shutdown`]
@@ -152,7 +164,10 @@ impl Runner {
             Err(e) => vec![Action::StoreFailed(e.to_string())],
         };
         for event in control {
-            actions.extend(self.adopt_one(event.session, event.event));
+            match event.event {
+                SessionEvent::File(file) => self.file_event(event.session, file).await,
+                other => actions.extend(self.adopt_one(event.session, other)),
+            }
         }
         actions
     }
@@ -178,7 +193,9 @@ impl Runner {
             SessionEvent::RoundTrip { rtt_ms } => Some(Action::RoundTrip { session, rtt_ms }),
             SessionEvent::Closed { reason } => {
                 self.sessions.remove(&session);
-                self.bindings.remove(&session);
+                if let Some(peer) = self.bindings.remove(&session) {
+                    self.files.session_closed(&peer, session);
+                }
                 self.pumps.remove(&session);
                 Some(Action::SessionClosed { session, reason })
             }
@@ -259,6 +276,7 @@ impl Runner {
                     }
                 }
                 Effect::Bind { session, peer } => {
+                    self.files_bound(session, &peer).await;
                     self.bindings.insert(session, peer);
                 }
                 Effect::LoadHistory {
@@ -329,6 +347,7 @@ impl Runner {
                     }
                 }
                 Effect::Bell => window::ring_bell(),
+                Effect::File(effect) => self.file(effect).await,
                 Effect::SendTyping { session } => {
                     if let Some(handle) = self.sessions.get(&session) {
                         let _ = handle.send_typing();

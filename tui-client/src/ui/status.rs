@@ -164,5 +164,17 @@ fn parts(app: &App) -> Vec<Part> {
         }
         parts.push(Part { spans, keep: 2 });
     }
+    // Moving file transfers: the newest shown, with how many more.
+    let moving: Vec<_> = app.moving_files().collect();
+    if let Some(newest) = moving.last() {
+        let mut text = truncate(&newest.progress_text(), 48);
+        if moving.len() > 1 {
+            text.push_str(&format!(" (+{})", moving.len() - 1));
+        }
+        parts.push(Part {
+            spans: vec![Span::styled(text, theme::BUSY)],
+            keep: 4,
+        });
+    }
     parts
 }

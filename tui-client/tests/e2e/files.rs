@@ -103,7 +103,9 @@ fn next_file_line(lines: &Receiver<serde_json::Value>, kind: &str) -> serde_json
     let deadline = Instant::now() + PATIENCE;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines.recv_timeout(left).expect("listen reports the transfer in time");
+        let line = lines
+            .recv_timeout(left)
+            .expect("listen reports the transfer in time");
         if line["file"] == kind {
             return line;
         }
@@ -126,7 +128,10 @@ fn partial_bytes(inbox: &Path) -> u64 {
 fn wait_for_partial(inbox: &Path, bytes: u64) {
     let deadline = Instant::now() + PATIENCE;
     while partial_bytes(inbox) < bytes {
-        assert!(Instant::now() < deadline, "the transfer did not get to {bytes} bytes");
+        assert!(
+            Instant::now() < deadline,
+            "the transfer did not get to {bytes} bytes"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -195,4 +200,80 @@ fn a_gibibyte_arrives_whole_after_the_receiver_and_then_the_sender_were_killed()
     assert_eq!(sha256_of(&saved), sha);
     assert_eq!(files_in(&inbox), vec![saved], "no partial file is left");
     drop(listening);
+}
+
+#[test]
+fn two_chat_windows_offer_accept_save_and_decline_files() {
+    use crate::procs::{Directory, alice_and_bob};
+    use crate::pty::Tui;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
+    let big = big_dir();
+    let report = big.path().join("report.pdf");
+    let sha = write_random(&report, 24 << 20);
+    let downloads = big.path().join("bob downloads");
+    let bob_config = tmp.path().join("bob.toml");
+    std::fs::write(
+        &bob_config,
+        format!("download_dir = {:?}\n", downloads.display().to_string()),
+    )
+    .unwrap();
+
+    let bin = client_bin();
+    let (alice_listen, bob_listen) = (
+        format!("127.0.0.1:{alice_port}"),
+        format!("127.0.0.1:{bob_port}"),
+    );
+    let mut bob = Tui::spawn(
+        "bob",
+        &bin,
+        &[
+            "--home",
+            bob_home.to_str().unwrap(),
+            "--listen",
+            &bob_listen,
+            "--config",
+            bob_config.to_str().unwrap(),
+        ],
+    );
+    let mut alice = Tui::spawn(
+        "alice",
+        &bin,
+        &[
+            "--home",
+            alice_home.to_str().unwrap(),
+            "--listen",
+            &alice_listen,
+        ],
+    );
+    bob.wait_for("directory: online");
+    alice.wait_for("directory: online");
+    alice.type_text("/connect bob\r");
+    alice.wait_for("connected to bob");
+
+    alice.type_text(&format!("/send {}\r", report.display()));
+    alice.wait_for("you offer report.pdf");
+    bob.wait_for("alice offers report.pdf");
+    let short = &sha[..4];
+    bob.wait_until("the offer shows the file's SHA-256", |screen| {
+        screen.contains(&format!("SHA-256 {short}"))
+    });
+    bob.type_text("/accept-file\r");
+    bob.wait_for("saved report.pdf");
+    alice.wait_for("bob has report.pdf");
+    let saved = downloads.join("report.pdf");
+    assert_eq!(sha256_of(&saved), sha);
+
+    // A second offer of the same name, declined: nothing is written, the sender is told.
+    alice.type_text(&format!("/send {}\r", report.display()));
+    bob.wait_until("a second offer", |screen| {
+        screen.matches("alice offers report.pdf").count() == 2
+    });
+    bob.type_text("/decline\r");
+    alice.wait_for("declined");
+    assert_eq!(files_in(&downloads), vec![saved]);
+    alice.quit();
+    bob.quit();
 }

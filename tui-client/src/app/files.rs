@@ -1,0 +1,341 @@
+//! File transfers in the chat window: `/send PATH`, `/accept-file`, `/decline`,
+//! `/cancel-file`, a notice in the peer's chat for each offer, start and end, and progress
+//! with rate and ETA in the status bar. The transfer engine (`crate::transfer`) does the
+//! work in the runner; this keeps what the user sees.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use p2p_chat_protocol::MessageId;
+
+use super::{App, Effect, Level, LineKind};
+use crate::store::Transfer;
+use crate::transfer::{Prepared, Report, human_bytes, short_sha256};
+
+/// How far back the rate is measured, in ms: 5 s.
+const RATE_WINDOW_MS: u64 = 5_000;
+
+/// How often progress is asked for while bytes move, in ms.
+pub const PROGRESS_INTERVAL_MS: u64 = 500;
+
+/// What the window asks the transfer engine to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileEffect {
+    /// Offer the file at `path` to `peer`.
+    Offer {
+        /// The peer.
+        peer: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// Offer a file that was hashed ([`FileAction::Prepared`]).
+    OfferPrepared(Prepared),
+    /// Take offer `id` into the download directory.
+    Accept(MessageId),
+    /// Turn offer `id` down.
+    Decline(MessageId),
+    /// Stop transfer `id`.
+    Cancel(MessageId),
+    /// Report the bytes done of every moving transfer ([`FileAction::Progress`]).
+    Poll,
+}
+
+/// The answer a command gives to a transfer of the shown chat.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileAnswer {
+    /// `/accept-file`: take the newest offer.
+    Accept,
+    /// `/decline`: refuse the newest offer.
+    Decline,
+    /// `/cancel-file`: stop the newest transfer not yet over.
+    Cancel,
+}
+
+/// What the runner tells the window about transfers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileAction {
+    /// The engine's report.
+    Report(Report),
+    /// A file to offer is hashed.
+    Prepared(Prepared),
+    /// Our offer is recorded and sent (or waits for the peer's next session).
+    Offered(Transfer),
+    /// Bytes done of moving transfers.
+    Progress(Vec<(MessageId, u64)>),
+    /// A request failed (unreadable file, unknown offer); the text says why.
+    Failed(String),
+}
+
+/// Where a transfer stands, as shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileState {
+    /// Waiting for the receiver's answer (ours), or for ours (theirs).
+    Offered,
+    /// Bytes are moving.
+    Moving,
+    /// The session broke; it goes on with the next one.
+    Paused,
+    /// Complete; for a received file, where it was saved.
+    Done,
+    /// Declined, cancelled or failed.
+    Ended(String),
+}
+
+/// One transfer as the window shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileView {
+    /// The transfer as stored.
+    pub transfer: Transfer,
+    /// Where it stands.
+    pub state: FileState,
+    /// Bytes done.
+    pub done: u64,
+    /// Recent (time ms, bytes done) samples, for the rate.
+    samples: VecDeque<(u64, u64)>,
+}
+
+impl FileView {
+    /// Bytes per second over the last [`RATE_WINDOW_MS`], if known.
+    pub fn rate(&self) -> Option<f64> {
+        let (first, last) = (self.samples.front()?, self.samples.back()?);
+        let ms = last.0.checked_sub(first.0).filter(|ms| *ms > 0)?;
+        Some((last.1.saturating_sub(first.1)) as f64 * 1000.0 / ms as f64)
+    }
+
+    /// Seconds left at the current rate, if known.
+    pub fn eta_secs(&self) -> Option<u64> {
+        let rate = self.rate().filter(|r| *r > 0.0)?;
+        Some((self.transfer.size.saturating_sub(self.done) as f64 / rate).ceil() as u64)
+    }
+
+    /// `holiday.mp4 ↑ 45% 12.3 MiB/s 0:12` for the status bar.
+    pub fn progress_text(&self) -> String {
+        let arrow = if self.transfer.outgoing { "↑" } else { "↓" };
+        let percent = (self.done * 100)
+            .checked_div(self.transfer.size)
+            .unwrap_or(100);
+        let mut text = format!("{arrow} {} {percent}%", self.transfer.name);
+        if let Some(rate) = self.rate() {
+            text.push_str(&format!(" {}/s", human_bytes(rate as u64)));
+        }
+        if let Some(eta) = self.eta_secs() {
+            text.push_str(&format!(" {}:{:02}", eta / 60, eta % 60));
+        }
+        text
+    }
+
+    fn sample(&mut self, now_ms: u64, done: u64) {
+        self.done = done;
+        self.samples.push_back((now_ms, done));
+        while self
+            .samples
+            .front()
+            .is_some_and(|(at, _)| now_ms.saturating_sub(*at) > RATE_WINDOW_MS)
+        {
+            self.samples.pop_front();
+        }
+    }
+}
+
+/// `NAME (SIZE, SHA-256 abcd abcd abcd abcd)`.
+fn describe(t: &Transfer) -> String {
+    format!(
+        "{} ({}, SHA-256 {})",
+        t.name,
+        human_bytes(t.size),
+        short_sha256(&t.sha256)
+    )
+}
+
+impl App {
+    /// `/send PATH`: offers the file to the shown chat's peer.
+    pub(super) fn send_file(&mut self, path: PathBuf) -> Vec<Effect> {
+        let Some(peer) = self.current_chat().map(|c| c.name.clone()) else {
+            self.tell(
+                Level::Error,
+                "open a chat first: /send offers the file to its peer",
+            );
+            return Vec::new();
+        };
+        self.tell(
+            Level::Info,
+            format!("hashing {} for {peer}…", path.display()),
+        );
+        vec![Effect::File(FileEffect::Offer { peer, path })]
+    }
+
+    /// The newest transfer of the shown chat that `wanted` picks.
+    fn pick(&self, wanted: impl Fn(&FileView) -> bool) -> Option<MessageId> {
+        let peer = &self.current_chat()?.name;
+        self.files
+            .iter()
+            .rev()
+            .find(|f| &f.transfer.peer == peer && wanted(f))
+            .map(|f| f.transfer.id)
+    }
+
+    /// `/accept-file`, `/decline`, `/cancel-file`: on the newest matching transfer of the
+    /// shown chat (an offer to us; for a cancel, any transfer not yet over).
+    pub(super) fn answer_file(&mut self, answer: FileAnswer) -> Vec<Effect> {
+        let id = match answer {
+            FileAnswer::Cancel => self.pick(|f| {
+                matches!(
+                    f.state,
+                    FileState::Offered | FileState::Moving | FileState::Paused
+                )
+            }),
+            FileAnswer::Accept | FileAnswer::Decline => {
+                self.pick(|f| !f.transfer.outgoing && f.state == FileState::Offered)
+            }
+        };
+        let Some(id) = id else {
+            let what = match answer {
+                FileAnswer::Cancel => "no file transfer to cancel in this chat",
+                FileAnswer::Accept | FileAnswer::Decline => "no file offer waits in this chat",
+            };
+            self.tell(Level::Error, what);
+            return Vec::new();
+        };
+        let effect = match answer {
+            FileAnswer::Accept => FileEffect::Accept(id),
+            FileAnswer::Decline => FileEffect::Decline(id),
+            FileAnswer::Cancel => FileEffect::Cancel(id),
+        };
+        vec![Effect::File(effect)]
+    }
+
+    /// What the runner reported about transfers.
+    pub(super) fn on_file_action(&mut self, action: FileAction) -> Vec<Effect> {
+        match action {
+            FileAction::Failed(error) => self.tell(Level::Error, error),
+            FileAction::Progress(done) => {
+                let now = self.now_ms;
+                for (id, bytes) in done {
+                    if let Some(view) = self.files.iter_mut().find(|f| f.transfer.id == id) {
+                        view.sample(now, bytes);
+                    }
+                }
+            }
+            FileAction::Report(report) => self.on_file_report(report),
+            FileAction::Prepared(prepared) => {
+                return vec![Effect::File(FileEffect::OfferPrepared(prepared))];
+            }
+            FileAction::Offered(transfer) => {
+                self.tell(
+                    Level::Info,
+                    format!("offered {} to {}", transfer.name, transfer.peer),
+                );
+                self.on_file_report(Report::Offered(transfer));
+            }
+        }
+        self.schedule_file_poll()
+    }
+
+    /// A wake-up came: asks for progress when it is due, and schedules the next one while
+    /// bytes move.
+    pub(super) fn poll_files(&mut self) -> Vec<Effect> {
+        if self.file_poll_at_ms.is_none_or(|at| self.now_ms < at) {
+            return Vec::new();
+        }
+        self.file_poll_at_ms = None;
+        let mut effects = vec![Effect::File(FileEffect::Poll)];
+        effects.extend(self.schedule_file_poll());
+        effects
+    }
+
+    /// One wake-up in [`PROGRESS_INTERVAL_MS`] while bytes move and none is scheduled.
+    fn schedule_file_poll(&mut self) -> Vec<Effect> {
+        if self.file_poll_at_ms.is_some() || self.moving_files().next().is_none() {
+            return Vec::new();
+        }
+        self.file_poll_at_ms = Some(self.now_ms + PROGRESS_INTERVAL_MS);
+        vec![Effect::Wake {
+            after_ms: PROGRESS_INTERVAL_MS,
+        }]
+    }
+
+    fn on_file_report(&mut self, report: Report) {
+        let (transfer, state, words) = match report {
+            Report::Offered(t) if t.outgoing => {
+                let words = format!(
+                    "you offer {} — waiting for {} to accept (/cancel-file stops it)",
+                    describe(&t),
+                    t.peer
+                );
+                (t, FileState::Offered, words)
+            }
+            Report::Offered(t) => {
+                let words = format!(
+                    "{} offers {} — /accept-file to take it, /decline to refuse",
+                    t.peer,
+                    describe(&t)
+                );
+                (t, FileState::Offered, words)
+            }
+            Report::Started { transfer, from } => {
+                let how = if from > 0 { "resumes" } else { "starts" };
+                let words = format!("{} {how}", describe(&transfer));
+                (transfer, FileState::Moving, words)
+            }
+            Report::Paused { id } => {
+                if let Some(view) = self.files.iter_mut().find(|f| f.transfer.id == id) {
+                    view.state = FileState::Paused;
+                }
+                return;
+            }
+            Report::Finished { transfer } => {
+                let words = match (&transfer.path, transfer.outgoing) {
+                    (Some(path), false) => format!(
+                        "saved {} to {} (SHA-256 checked)",
+                        describe(&transfer),
+                        path.display()
+                    ),
+                    _ => format!(
+                        "{} has {} (SHA-256 checked)",
+                        transfer.peer,
+                        describe(&transfer)
+                    ),
+                };
+                (transfer, FileState::Done, words)
+            }
+            Report::Ended { transfer, reason } => {
+                let words = format!("{} ended: {reason}", describe(&transfer));
+                (transfer, FileState::Ended(reason), words)
+            }
+        };
+        let kind = if matches!(state, FileState::Ended(_)) {
+            LineKind::Error
+        } else {
+            LineKind::Info
+        };
+        let chat = self.chat_for(&transfer.peer.clone());
+        let now = self.now_ms;
+        if let Some(chat) = self.chat_mut(chat) {
+            chat.notice(now, kind, words);
+        }
+        let done = match state {
+            FileState::Done => transfer.size,
+            _ => 0,
+        };
+        match self.files.iter_mut().find(|f| f.transfer.id == transfer.id) {
+            Some(view) => {
+                view.state = state;
+                if done > 0 {
+                    view.done = done;
+                }
+                view.transfer = transfer;
+            }
+            None => self.files.push(FileView {
+                transfer,
+                state,
+                done,
+                samples: VecDeque::new(),
+            }),
+        }
+    }
+
+    /// The transfers whose bytes move, for the status bar.
+    pub fn moving_files(&self) -> impl Iterator<Item = &FileView> {
+        self.files.iter().filter(|f| f.state == FileState::Moving)
+    }
+}
