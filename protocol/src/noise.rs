@@ -186,6 +186,8 @@ pub struct SecureCodec {
     raw: LengthDelimitedCodec,
     transport: snow::TransportState,
     scratch: Vec<u8>,
+    /// The plaintext of the frame being encoded, kept between frames (no allocation each).
+    plain: Vec<u8>,
 }
 
 impl std::fmt::Debug for SecureCodec {
@@ -201,6 +203,7 @@ impl SecureCodec {
             raw: frame::length_codec(),
             transport,
             scratch: vec![0; NOISE_MAX_MESSAGE_BYTES],
+            plain: Vec::with_capacity(NOISE_MAX_MESSAGE_BYTES),
         }
     }
 
@@ -237,20 +240,45 @@ impl Decoder for SecureCodec {
 impl Encoder<&PeerMessage> for SecureCodec {
     type Error = FrameError;
 
+    /// Serialises `msg` into a buffer kept between frames and encrypts it straight into
+    /// `dst` behind its length prefix: one copy of the plaintext, none of the ciphertext.
     fn encode(&mut self, msg: &PeerMessage, dst: &mut BytesMut) -> Result<(), FrameError> {
-        let payload = frame::encode_payload(msg)?;
-        if payload.len() > MAX_PLAINTEXT_BYTES {
+        let mut plain = std::mem::take(&mut self.plain);
+        plain.clear();
+        let encoded = postcard::to_extend(msg, plain);
+        let plain = match encoded {
+            Ok(plain) => plain,
+            Err(e) => return Err(e.into()),
+        };
+        let result = self.seal(&plain, dst);
+        self.plain = plain;
+        result
+    }
+}
+
+impl SecureCodec {
+    /// Encrypts `plain` into `dst` as one frame: a big-endian length, then the ciphertext.
+    fn seal(&mut self, plain: &[u8], dst: &mut BytesMut) -> Result<(), FrameError> {
+        if plain.len() > MAX_PLAINTEXT_BYTES {
             return Err(FrameError::TooLarge {
-                len: payload.len(),
+                len: plain.len(),
                 max: MAX_PLAINTEXT_BYTES,
             });
         }
-        let len = self
-            .transport
-            .write_message(&payload, &mut self.scratch)
-            .map_err(|e| FrameError::Crypto(e.to_string()))?;
-        self.raw
-            .encode(Bytes::copy_from_slice(&self.scratch[..len]), dst)?;
+        let start = dst.len();
+        let body = start + frame::LENGTH_PREFIX_BYTES;
+        dst.resize(body + plain.len() + NOISE_TAG_BYTES, 0);
+        let written = self.transport.write_message(plain, &mut dst[body..]);
+        let len = match written {
+            Ok(len) => len,
+            Err(e) => {
+                dst.truncate(start);
+                return Err(FrameError::Crypto(e.to_string()));
+            }
+        };
+        dst.truncate(body + len);
+        let prefix = u32::try_from(len).unwrap_or(u32::MAX).to_be_bytes();
+        dst[start..body].copy_from_slice(&prefix);
         Ok(())
     }
 }

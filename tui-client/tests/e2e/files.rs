@@ -63,15 +63,34 @@ fn sha256_of(path: &Path) -> String {
 /// `listen --json --accept-files inbox` as alice on `addr`; its JSON lines arrive on the
 /// receiver.
 fn receiver(home: &Path, addr: &str, inbox: &Path) -> (Running, Receiver<serde_json::Value>) {
+    let log_file = home.join("listen.log");
+    let started = || {
+        std::fs::read_to_string(&log_file)
+            .unwrap_or_default()
+            .matches("listening for peers")
+            .count()
+    };
+    let before = started();
     let mut child = Command::new(client_bin())
         .args(["--home", home.to_str().unwrap(), "--listen", addr])
         .args(["listen", "--json", "--name", "alice", "--accept-files"])
         .arg(inbox)
         .env("XDG_CONFIG_HOME", home.join("no-config"))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log(home, "listen"))
         .spawn()
         .unwrap();
+    // Peers may dial once it says it listens.
+    let deadline = Instant::now() + PATIENCE;
+    while started() == before {
+        assert!(Instant::now() < deadline, "listen did not start");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "listen exited: {}",
+            logs(home)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let (tx, rx) = mpsc::channel();
     let stdout = BufReader::new(child.stdout.take().unwrap());
     std::thread::spawn(move || {
@@ -91,21 +110,62 @@ fn sender(home: &Path, addr: &str, file: &Path) -> Running {
         .args(["--ip", addr, "--name", "bob"])
         .arg(file)
         .env("XDG_CONFIG_HOME", home.join("no-config"))
+        .env("RUST_LOG", "p2p_chat=debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(log(home, "send-file"))
         .spawn()
         .unwrap();
     Running(child)
 }
 
-/// The next `listen` line about a file of kind `kind` ("started", "done", …).
-fn next_file_line(lines: &Receiver<serde_json::Value>, kind: &str) -> serde_json::Value {
+/// Standard error of a program, appended to `home/NAME.log` (shown when a step fails).
+fn log(home: &Path, name: &str) -> std::fs::File {
+    std::fs::create_dir_all(home).unwrap();
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(home.join(format!("{name}.log")))
+        .unwrap()
+}
+
+/// Every log under `dir`, for a failure message.
+fn logs(dir: &Path) -> String {
+    let mut out = String::new();
+    for entry in walk(dir) {
+        if entry.extension().is_some_and(|e| e == "log") {
+            let text = std::fs::read_to_string(&entry).unwrap_or_default();
+            out.push_str(&format!("--- {}\n{text}\n", entry.display()));
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// The next `listen` line about a file of kind `kind` ("started", "done", …); on a timeout
+/// the failure shows the logs under `dir`.
+fn next_file_line(
+    lines: &Receiver<serde_json::Value>,
+    kind: &str,
+    dir: &Path,
+) -> serde_json::Value {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = lines
-            .recv_timeout(left)
-            .expect("listen reports the transfer in time");
+        let Ok(line) = lines.recv_timeout(left) else {
+            panic!("listen did not report {kind:?} in time\n{}", logs(dir));
+        };
         if line["file"] == kind {
             return line;
         }
@@ -161,7 +221,7 @@ fn a_gibibyte_arrives_whole_after_the_receiver_and_then_the_sender_were_killed()
 
     let (mut listening, mut lines) = receiver(&alice, &addr, &inbox);
     let mut sending = sender(&bob, &addr, &source);
-    let first = next_file_line(&lines, "started");
+    let first = next_file_line(&lines, "started", profiles.path());
     assert_eq!(first["at"], 0);
     assert_eq!(first["size"], SIZE);
     assert_eq!(first["sha256"], sha.as_str());
@@ -171,7 +231,7 @@ fn a_gibibyte_arrives_whole_after_the_receiver_and_then_the_sender_were_killed()
     kill9(&mut listening);
     let kept = partial_bytes(&inbox);
     (listening, lines) = receiver(&alice, &addr, &inbox);
-    let resumed = next_file_line(&lines, "started");
+    let resumed = next_file_line(&lines, "started", profiles.path());
     assert_eq!(resumed["id"], first["id"], "the same transfer resumes");
     assert_eq!(resumed["at"], kept, "it resumes with every byte it kept");
 
@@ -180,18 +240,17 @@ fn a_gibibyte_arrives_whole_after_the_receiver_and_then_the_sender_were_killed()
     kill9(&mut sending);
     let kept = partial_bytes(&inbox);
     let again = sender(&bob, &addr, &source);
-    let resumed = next_file_line(&lines, "started");
+    let resumed = next_file_line(&lines, "started", profiles.path());
     assert_eq!(resumed["id"], first["id"], "the same offer resumes");
     // The receiver still wrote what was in flight when the sender died.
     let at = resumed["at"].as_u64().unwrap();
     assert!(at >= kept, "resumed at {at} with {kept} bytes kept");
 
-    let done = next_file_line(&lines, "done");
+    let done = next_file_line(&lines, "done", profiles.path());
     let mut again = again;
-    let (mut stdout, mut stderr) = (String::new(), String::new());
+    let mut stdout = String::new();
     std::io::Read::read_to_string(&mut again.stdout.take().unwrap(), &mut stdout).unwrap();
-    std::io::Read::read_to_string(&mut again.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(again.wait().unwrap().success(), "{stderr}");
+    assert!(again.wait().unwrap().success(), "{}", logs(profiles.path()));
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(summary["outcome"], "delivered");
     assert_eq!(summary["sha256"], sha.as_str());
