@@ -245,11 +245,7 @@ impl Encoder<&PeerMessage> for SecureCodec {
     fn encode(&mut self, msg: &PeerMessage, dst: &mut BytesMut) -> Result<(), FrameError> {
         let mut plain = std::mem::take(&mut self.plain);
         plain.clear();
-        let encoded = postcard::to_extend(msg, plain);
-        let plain = match encoded {
-            Ok(plain) => plain,
-            Err(e) => return Err(e.into()),
-        };
+        let plain = postcard::to_extend(msg, plain)?;
         let result = self.seal(&plain, dst);
         self.plain = plain;
         result

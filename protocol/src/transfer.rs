@@ -76,7 +76,9 @@ impl fmt::Display for CancelReason {
         match self {
             Self::Declined => f.write_str("declined"),
             Self::Cancelled => f.write_str("cancelled"),
-            Self::Unavailable => f.write_str("the sender can no longer read the file"),
+            Self::Unavailable => {
+                f.write_str("the sender's file is gone, unreadable or changed since the offer")
+            }
             Self::HashMismatch => f.write_str("the received file does not match its SHA-256"),
             Self::Invalid { detail } => write!(f, "invalid transfer: {detail}"),
             Self::CannotStore { detail } => write!(f, "the receiver cannot store it: {detail}"),

@@ -274,7 +274,8 @@ pub enum Command {
     /// account, the directory entry is kept online and the mailbox is taken at start and every
     /// 20 s. Runs until Ctrl+C or SIGTERM, then signs off.
     Listen {
-        /// Print one JSON object per message instead of text.
+        /// Print one JSON object per message, and per file offered, started, done or ended,
+        /// instead of text.
         #[arg(long)]
         json: bool,
         /// Accept every file peers offer and save it into DIR (created if missing): names

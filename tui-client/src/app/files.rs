@@ -221,10 +221,8 @@ impl App {
                 return vec![Effect::File(FileEffect::OfferPrepared(prepared))];
             }
             FileAction::Offered(transfer) => {
-                self.tell(
-                    Level::Info,
-                    format!("offered {} to {}", transfer.name, transfer.peer),
-                );
+                // The chat says it from now on: the hashing notice goes.
+                self.notice = None;
                 self.on_file_report(Report::Offered(transfer));
             }
         }
@@ -278,7 +276,11 @@ impl App {
                 (transfer, FileState::Moving, words)
             }
             Report::Paused { id } => {
-                if let Some(view) = self.files.iter_mut().find(|f| f.transfer.id == id) {
+                if let Some(view) = self
+                    .files
+                    .iter_mut()
+                    .find(|f| f.transfer.id == id && f.state == FileState::Moving)
+                {
                     view.state = FileState::Paused;
                 }
                 return;

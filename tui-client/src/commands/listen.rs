@@ -157,6 +157,11 @@ pub async fn listen(
         download_dir: crate::config::download_dir(),
         auto_accept_bytes: 0,
     };
+    if let Some(dir) = &rules.accept_into {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create --accept-files {}", dir.display()))?;
+        eprintln!("files peers offer are saved in {}", dir.display());
+    }
     let (mut files, mut reports) = Transfers::new(ctx.store.clone(), rules);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {

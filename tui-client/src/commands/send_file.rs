@@ -44,7 +44,7 @@ pub async fn send_file(
     name: Option<String>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    std::fs::File::open(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let size = readable_file(&file)?;
     let mut ctx = load(global).await?;
     let target = target(global, username, ip)?;
     if let (DialTarget::Username(peer), None) = (&target, &ctx.account) {
@@ -67,10 +67,12 @@ pub async fn send_file(
     };
     let mut opened = reach(&mut ctx, &local, &target).await?;
     let peer = opened.name.clone();
-    let (mut engine, mut reports) = Transfers::new(ctx.store.clone(), Rules::default());
+    let (engine, mut reports) = Transfers::new(ctx.store.clone(), Rules::default());
+    let mut engine = engine.sending_only();
     let mut sessions = Sessions::new(ctx.store.clone());
     admit(&ctx, &mut engine, &mut sessions, &opened).await?;
     let bar = progress_bar(json);
+    bar.set_length(size);
     let hashing = Arc::new(Progress::new());
     bar.set_message(format!("hashing {}", file.display()));
     let offer = {
@@ -81,12 +83,15 @@ pub async fn send_file(
     };
     bar.set_length(offer.size);
     bar.set_position(0);
-    bar.set_message(format!("waiting for {peer} to accept"));
+    bar.set_style(waiting_style());
+    bar.set_message(format!("waiting for {peer} to accept {}", offer.name));
     let mut tick = tokio::time::interval(TICK);
     let outcome = loop {
         tokio::select! {
             event = opened.rx.recv() => {
-                let Some(first) = event else { continue };
+                let Some(first) = event else {
+                    break Err("the session's events ended".to_owned());
+                };
                 let (data, control): (Vec<_>, Vec<_>) =
                     net::batch(first, &mut opened.rx).into_iter().partition(carries_data);
                 sessions.take(data).await.context("cannot store received messages")?;
@@ -110,6 +115,7 @@ pub async fn send_file(
                 Report::Finished { transfer } if transfer.id == offer.id => break Ok(transfer),
                 Report::Ended { transfer, reason } if transfer.id == offer.id => break Err(reason),
                 Report::Started { from, .. } => {
+                    bar.set_style(moving_style());
                     bar.set_position(from);
                     bar.reset_eta();
                     bar.set_message(format!("to {peer}"));
@@ -145,6 +151,26 @@ pub async fn send_file(
     }
 }
 
+/// The size of `file`, a regular file we can open.
+///
+/// # Errors
+/// [`UsageError`] naming the problem: missing, unreadable, a directory, not a regular file.
+fn readable_file(file: &std::path::Path) -> Result<u64, UsageError> {
+    let shown = file.display();
+    let meta =
+        std::fs::metadata(file).map_err(|e| UsageError(format!("cannot read {shown}: {e}")))?;
+    if meta.is_dir() {
+        return Err(UsageError(format!(
+            "{shown} is a directory; send-file sends one file (pack a directory first, e.g. with tar)"
+        )));
+    }
+    if !meta.is_file() {
+        return Err(UsageError(format!("{shown} is not a regular file")));
+    }
+    std::fs::File::open(file).map_err(|e| UsageError(format!("cannot read {shown}: {e}")))?;
+    Ok(meta.len())
+}
+
 /// USERNAME and FILE, or only FILE with `--ip`.
 ///
 /// # Errors
@@ -178,10 +204,10 @@ async fn reach(ctx: &mut Loaded, local: &LocalPeer, target: &DialTarget) -> anyh
             Ok(opened)
         }
         Err(Failure::Final(e)) => Err(e),
-        Err(Failure::Unreachable(e)) => Err(e.context(format!(
-            "cannot reach {target}; files go only peer to peer (never through the mailbox): \
-             try again when {target} is online"
-        ))),
+        Err(Failure::Unreachable(e)) => Err(anyhow::anyhow!(
+            "{e:#} — files go only peer to peer, never through the mailbox: try again when \
+             {target} is online"
+        )),
     }
 }
 
@@ -226,14 +252,29 @@ fn progress_bar(json: bool) -> ProgressBar {
     if json {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
-    let style = ProgressStyle::with_template(
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
-    )
-    .map(|s| s.progress_chars("=> "));
-    if let Ok(style) = style {
-        bar.set_style(style);
-    }
+    bar.set_style(hashing_style());
     bar
+}
+
+fn style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// While the file is hashed: how far, no rate.
+fn hashing_style() -> ProgressStyle {
+    style("{msg} [{bar:30}] {bytes}/{total_bytes}")
+}
+
+/// While the peer decides: no bar that could read as a stall.
+fn waiting_style() -> ProgressStyle {
+    style("{msg} ({total_bytes}) {elapsed}")
+}
+
+/// While bytes move: rate and time left.
+fn moving_style() -> ProgressStyle {
+    style("{msg} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}")
 }
 
 /// Keeps `bar` at `progress` while a file is hashed.

@@ -207,6 +207,16 @@ impl Routes {
             }
             PeerMessage::FileCancel { id, reason } => {
                 self.forget(id);
+                // A peer's words are shown and stored: short, no escape sequences.
+                let reason = match reason {
+                    CancelReason::Invalid { detail } => CancelReason::Invalid {
+                        detail: super::session::clip(detail),
+                    },
+                    CancelReason::CannotStore { detail } => CancelReason::CannotStore {
+                        detail: super::session::clip(detail),
+                    },
+                    other => other,
+                };
                 Some(FileEvent::Cancel { id, reason })
             }
             // The session loop hands only the messages above to the routes.

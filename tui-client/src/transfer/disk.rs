@@ -87,18 +87,17 @@ fn hash_prefix(
     Ok((total, hasher))
 }
 
-/// The sender's reader: checks that the file at `path` is still the one offered (`size`,
-/// `mtime_ms`), checks the receiver's first `offset` bytes against `prefix` (starting at 0
-/// when they differ), then reads chunks of [`MAX_CHUNK_BYTES`] into `out` until the end or
-/// until `out` closes. Returns where it started.
+/// Where the sender starts: checks that the file at `path` is still the one offered (`size`,
+/// `mtime_ms`) and the receiver's first `offset` bytes against `prefix` (counting the bytes
+/// hashed in `progress`); `offset` when they match, else 0.
 ///
 /// # Errors
 /// [`CancelReason::Unavailable`] when the file is gone, unreadable or changed.
-pub fn read_chunks(
+pub fn start_at(
     path: &Path,
     (size, mtime): (u64, u64),
     (offset, prefix): (u64, Sha256),
-    out: &mpsc::Sender<Chunk>,
+    progress: &Progress,
 ) -> Result<u64, CancelReason> {
     let unavailable = |_| CancelReason::Unavailable;
     let mut file = File::open(path).map_err(unavailable)?;
@@ -106,14 +105,27 @@ pub fn read_chunks(
     if meta.len() != size || mtime_ms(&meta) != mtime {
         return Err(CancelReason::Unavailable);
     }
-    let mut start = 0;
-    if offset > 0 && offset <= size {
-        let (read, hasher) =
-            hash_prefix(&mut file, offset, &Progress::default()).map_err(unavailable)?;
-        if read == offset && <[u8; 32]>::from(hasher.finalize()) == prefix {
-            start = offset;
-        }
+    if offset == 0 || offset > size {
+        return Ok(0);
     }
+    let (read, hasher) = hash_prefix(&mut file, offset, progress).map_err(unavailable)?;
+    let same = read == offset && <[u8; 32]>::from(hasher.finalize()) == prefix;
+    Ok(if same { offset } else { 0 })
+}
+
+/// The sender's reader: reads the file at `path` from `start` in chunks of
+/// [`MAX_CHUNK_BYTES`] into `out` until its `size` or until `out` closes.
+///
+/// # Errors
+/// [`CancelReason::Unavailable`] when the file cannot be read to its end.
+pub fn read_chunks(
+    path: &Path,
+    start: u64,
+    size: u64,
+    out: &mpsc::Sender<Chunk>,
+) -> Result<(), CancelReason> {
+    let unavailable = |_| CancelReason::Unavailable;
+    let mut file = File::open(path).map_err(unavailable)?;
     file.seek(SeekFrom::Start(start)).map_err(unavailable)?;
     let mut at = start;
     while at < size {
@@ -126,11 +138,11 @@ pub fn read_chunks(
             data: data.freeze(),
         };
         if out.blocking_send(chunk).is_err() {
-            return Ok(start);
+            return Ok(());
         }
         at += len as u64;
     }
-    Ok(start)
+    Ok(())
 }
 
 /// A receiver's partial file, open and hashed as far as it goes.
@@ -144,16 +156,16 @@ pub struct Receiving {
 }
 
 /// Opens (or creates) the partial file at `path` for a file of `size` bytes and hashes what
-/// it holds; a partial file longer than `size` starts over.
+/// it holds (counting in `progress`); a partial file longer than `size` starts over.
 ///
 /// # Errors
 /// What the file system says.
-pub fn open_receiving(path: &Path, size: u64) -> io::Result<Receiving> {
+pub fn open_receiving(path: &Path, size: u64, progress: &Progress) -> io::Result<Receiving> {
     let mut file = super::names::open_partial(path)?;
     if file.metadata()?.len() > size {
         file.set_len(0)?;
     }
-    let (written, hasher) = hash_prefix(&mut file, u64::MAX, &Progress::default())?;
+    let (written, hasher) = hash_prefix(&mut file, u64::MAX, progress)?;
     let prefix = hasher.clone().finalize().into();
     Ok(Receiving {
         file,

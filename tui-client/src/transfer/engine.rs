@@ -57,11 +57,14 @@ pub struct Transfers {
     /// the broken session to let go.
     writers: HashMap<MessageId, Arc<Mutex<()>>>,
     stall_timeout_ms: u64,
+    /// Whether offers from peers are taken up (see [`Transfers::sending_only`]).
+    receives: bool,
 }
 
 impl Transfers {
     /// An engine over `store` deciding offers by `rules`; its reports come on the receiver.
     pub fn new(store: LocalStore, rules: Rules) -> (Self, mpsc::UnboundedReceiver<Report>) {
+        let rules = absolute(rules);
         let (reports, rx) = mpsc::unbounded_channel();
         let engine = Self {
             store,
@@ -71,8 +74,18 @@ impl Transfers {
             running: HashMap::new(),
             writers: HashMap::new(),
             stall_timeout_ms: STALL_TIMEOUT_MS,
+            receives: true,
         };
         (engine, rx)
+    }
+
+    /// The same engine, sending only: offers from peers are ignored, so a short-lived
+    /// program (`send-file`) never writes into a partial file another program of the
+    /// profile (the chat window, `listen`) is receiving.
+    #[must_use]
+    pub fn sending_only(mut self) -> Self {
+        self.receives = false;
+        self
     }
 
     /// The same engine with another stall timeout, in ms (tests; the default is
@@ -142,7 +155,7 @@ impl Transfers {
 
     /// Replaces the rules that decide offers.
     pub fn set_rules(&mut self, rules: Rules) {
-        self.rules = rules;
+        self.rules = absolute(rules);
     }
 
     /// Our open offer of the file at `path` to `peer`, if the file is still the one offered
@@ -201,7 +214,7 @@ impl Transfers {
         let paused: Vec<MessageId> = self
             .running
             .iter()
-            .filter(|(_, r)| r.session == session)
+            .filter(|(_, r)| r.session == session && !r.task.is_finished())
             .map(|(id, _)| *id)
             .collect();
         for id in paused {
@@ -235,6 +248,13 @@ impl Transfers {
     /// # Errors
     /// When the store fails (the peer will repeat what matters on its next session).
     pub async fn on_event(&mut self, peer: &str, event: FileEvent) -> Result<(), StoreError> {
+        // Only peers whose session the owner approved (a key held for the user's decision
+        // gets nothing); the peer repeats what matters on its next session.
+        if !self.sessions.contains_key(peer)
+            || (!self.receives && matches!(event, FileEvent::Offer { .. }))
+        {
+            return Ok(());
+        }
         let id = match &event {
             FileEvent::Offer { id, .. }
             | FileEvent::Accept { id, .. }
@@ -302,12 +322,15 @@ impl Transfers {
                 }
                 Ok(())
             }
-            (FileEvent::Cancel { reason, .. }, Some(t)) => self.end(t, reason, false).await,
+            (FileEvent::Cancel { reason, .. }, Some(t)) if t.state.is_open() => {
+                self.end(t, reason, false).await
+            }
             (FileEvent::Cancel { .. }, None) => Ok(()),
-            (FileEvent::Overrun { .. }, Some(t)) => {
+            (FileEvent::Overrun { .. }, Some(t)) if t.state.is_open() => {
                 let detail = "chunks beyond the credit given".to_owned();
                 self.end(t, CancelReason::Invalid { detail }, true).await
             }
+            (FileEvent::Cancel { .. } | FileEvent::Overrun { .. }, Some(_)) => Ok(()),
         }
     }
 
@@ -331,11 +354,22 @@ impl Transfers {
             detail: None,
             sent_at_ms,
         };
+        if let Some(detail) = p2p_chat_protocol::transfer::offer_problem(&name, size) {
+            self.store.insert_transfer(&transfer).await?;
+            return self
+                .end(transfer, CancelReason::Invalid { detail }, true)
+                .await;
+        }
         self.store.insert_transfer(&transfer).await?;
-        let verified = self.sessions.get(peer).is_some_and(|(_, v)| *v);
-        match decide(&self.rules, &name, size, verified) {
+        self.decide_offer(transfer).await
+    }
+
+    /// Takes, refuses or reports an offer that waits, by the rules.
+    async fn decide_offer(&mut self, transfer: Transfer) -> Result<(), StoreError> {
+        let verified = self.sessions.get(&transfer.peer).is_some_and(|(_, v)| *v);
+        match decide(&self.rules, &transfer.name, transfer.size, verified) {
             Decision::Accept(dir) => {
-                if let Err(e) = self.accept(id, Some(dir)).await {
+                if let Err(e) = self.accept(transfer.id, Some(dir)).await {
                     let detail = e.to_string();
                     self.end(transfer, CancelReason::CannotStore { detail }, true)
                         .await?;
@@ -353,9 +387,19 @@ impl Transfers {
     /// repeat how it ended if it did.
     async fn offered_again(&mut self, t: Transfer) -> Result<(), StoreError> {
         match t.state {
-            TransferState::Offered => {}
+            // Still waiting: the rules may take it now (a `listen --accept-files` run), or
+            // the user hears of it again.
+            TransferState::Offered => self.decide_offer(t).await?,
             TransferState::Accepted => {
-                if !self.is_running(t.id) {
+                // Running on an older session that is not yet known to be dead: the
+                // sender's new session takes over.
+                let current = self.sessions.get(&t.peer).map(|(h, _)| h.id());
+                let here = self
+                    .running
+                    .get(&t.id)
+                    .is_some_and(|r| !r.task.is_finished() && Some(r.session) == current);
+                if !here {
+                    self.stop(t.id);
                     self.start_receiving(t);
                 }
             }
@@ -469,9 +513,7 @@ impl Transfers {
         if tell_peer {
             self.tell(&t.peer, cancel_frame(t.id, reason.clone()));
         }
-        if !t.outgoing
-            && let Some(partial) = &t.path
-        {
+        if let Some(partial) = partial_of(&t) {
             let _ = std::fs::remove_file(partial);
         }
         let words = reason.to_string();
@@ -500,10 +542,6 @@ impl Transfers {
         for (handle, _) in self.sessions.values() {
             handle.forget_file(id);
         }
-    }
-
-    fn is_running(&self, id: MessageId) -> bool {
-        self.running.get(&id).is_some_and(|r| !r.task.is_finished())
     }
 
     fn tell(&self, peer: &str, frame: PeerMessage) {
@@ -558,6 +596,17 @@ impl Transfers {
                 task,
             },
         );
+    }
+}
+
+/// `rules` with absolute directories: each accepted transfer keeps its partial file's path,
+/// which must not move with the working directory of a later run.
+fn absolute(rules: Rules) -> Rules {
+    let abs = |dir: PathBuf| std::path::absolute(&dir).unwrap_or(dir);
+    Rules {
+        accept_into: rules.accept_into.map(abs),
+        download_dir: abs(rules.download_dir),
+        ..rules
     }
 }
 
@@ -618,6 +667,18 @@ fn direction_fits(event: &FileEvent, outgoing: bool) -> bool {
         FileEvent::Accept { .. } | FileEvent::Done { .. } => outgoing,
         FileEvent::Cancel { .. } => true,
     }
+}
+
+/// The partial file of a transfer we receive that is still open: the only file a transfer's
+/// end may delete (a saved file is never touched again).
+pub(super) fn partial_of(t: &Transfer) -> Option<&Path> {
+    let path = t.path.as_deref()?;
+    let partial = !t.outgoing
+        && t.state.is_open()
+        && path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with(names::PARTIAL_SUFFIX));
+    partial.then_some(path)
 }
 
 /// The `FileOffer` of our transfer `t`.

@@ -113,12 +113,21 @@ pub fn reserve_unique(dir: &Path, name: &str) -> io::Result<PathBuf> {
     )))
 }
 
-/// Opens the partial file `path` for appending, creating it when missing; never follows a
-/// name that leads outside `dir` (the caller built `path` from [`partial_name`] in `dir`).
+/// Opens the partial file `path` for appending, creating it when missing. A symbolic link
+/// or anything but a regular file at `path` is refused, so a link planted in a shared
+/// download directory cannot make us write elsewhere.
 ///
 /// # Errors
-/// What the file system says.
+/// What the file system says; "not a regular file" for a link or a directory.
 pub fn open_partial(path: &Path) -> io::Result<File> {
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && !meta.file_type().is_file()
+    {
+        return Err(io::Error::other(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
     OpenOptions::new()
         .read(true)
         .write(true)
@@ -182,6 +191,19 @@ mod tests {
             reserve_unique(dir.path(), "noext").unwrap(),
             dir.path().join("noext (1)")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_place_of_the_partial_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "precious").unwrap();
+        let partial = dir.path().join("a.txt.deadbeef.partial");
+        std::os::unix::fs::symlink(&target, &partial).unwrap();
+        assert!(open_partial(&partial).is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"precious");
+        assert!(open_partial(&dir.path().join("fresh.partial")).is_ok());
     }
 
     #[test]

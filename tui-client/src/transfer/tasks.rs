@@ -29,17 +29,33 @@ impl Sending {
     /// Runs until every byte is handed to the session, the session ends (paused) or the file
     /// fails (cancelled as unavailable).
     pub async fn run(self, t: Transfer, (offset, prefix, credit_until): (u64, Sha256, u64)) {
+        let Some(path) = t.path.clone() else { return };
+        let shape = (t.size, t.source_mtime_ms.unwrap_or(0));
+        let (checking, progress) = (path.clone(), self.progress.clone());
+        let start = tokio::task::spawn_blocking(move || {
+            disk::start_at(&checking, shape, (offset, prefix), &progress)
+        })
+        .await;
+        let start = match start {
+            Ok(Ok(start)) => start,
+            Ok(Err(reason)) => return self.fail(t, reason).await,
+            Err(_) => return,
+        };
+        // Starting over (the receiver's bytes were not ours): its credit counts from 0.
+        let credit_until = if start == offset {
+            credit_until
+        } else {
+            credit_until.saturating_sub(offset)
+        };
         let (credit_tx, mut credit) = watch::channel(credit_until);
         if self.handle.send_file(t.id, credit_tx).is_err() {
             let _ = self.reports.send(Report::Paused { id: t.id });
             return;
         }
         let (chunks_tx, mut chunks) = mpsc::channel(READ_AHEAD_CHUNKS);
-        let Some(path) = t.path.clone() else { return };
-        let shape = (t.size, t.source_mtime_ms.unwrap_or(0));
-        let reader = tokio::task::spawn_blocking(move || {
-            disk::read_chunks(&path, shape, (offset, prefix), &chunks_tx)
-        });
+        let size = t.size;
+        let reader =
+            tokio::task::spawn_blocking(move || disk::read_chunks(&path, start, size, &chunks_tx));
         let mut started = false;
         while let Some(chunk) = chunks.recv().await {
             if !started {
@@ -65,13 +81,18 @@ impl Sending {
             self.progress.set(end);
         }
         if let Ok(Err(reason)) = reader.await {
-            let frame = PeerMessage::FileCancel {
-                id: t.id,
-                reason: reason.clone(),
-            };
-            let _ = self.handle.send_file_frame(frame);
-            ended(&self.store, &self.reports, t, &reason).await;
+            self.fail(t, reason).await;
         }
+    }
+
+    /// Ends the transfer for `reason` and tells the receiver.
+    async fn fail(self, t: Transfer, reason: CancelReason) {
+        let frame = PeerMessage::FileCancel {
+            id: t.id,
+            reason: reason.clone(),
+        };
+        let _ = self.handle.send_file_frame(frame);
+        ended(&self.store, &self.reports, t, &reason).await;
     }
 }
 
@@ -96,8 +117,10 @@ impl Receiving {
         };
         let size = t.size;
         let opening = partial.clone();
+        let progress = self.progress.clone();
         let opened =
-            tokio::task::spawn_blocking(move || disk::open_receiving(&opening, size)).await;
+            tokio::task::spawn_blocking(move || disk::open_receiving(&opening, size, &progress))
+                .await;
         let receiving = match opened {
             Ok(Ok(receiving)) => receiving,
             Ok(Err(e)) => {

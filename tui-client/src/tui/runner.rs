@@ -260,23 +260,25 @@ impl Runner {
                     Err(e) => self.report(Action::StoreFailed(e.to_string())),
                 },
                 Effect::Flush { session } => {
-                    let (Some(handle), Some(peer)) =
-                        (self.sessions.get(&session), self.bindings.get(&session))
-                    else {
+                    let (Some(handle), Some(peer)) = (
+                        self.sessions.get(&session).cloned(),
+                        self.bindings.get(&session).cloned(),
+                    ) else {
                         continue;
                     };
                     if !self.pumps.contains_key(&session) {
+                        // Approved for sending (not held for a key decision): files too.
+                        self.files_bound(session, &peer).await;
                         let pump = Pump::start(
                             self.store.clone(),
-                            peer.clone(),
-                            handle.clone(),
+                            peer,
+                            handle,
                             Some(self.action_tx.clone()),
                         );
                         self.pumps.insert(session, pump);
                     }
                 }
                 Effect::Bind { session, peer } => {
-                    self.files_bound(session, &peer).await;
                     self.bindings.insert(session, peer);
                 }
                 Effect::LoadHistory {

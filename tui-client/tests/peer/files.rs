@@ -218,6 +218,16 @@ async fn a_path_in_the_name_lands_inside_the_directory_and_never_replaces_a_file
     assert_eq!(std::fs::read(dir.join("evil.txt")).unwrap(), b"mine");
     assert_eq!(files_in(root.path()), ["in"]);
     assert_eq!(lab.sender_gets().await, FileEvent::Done { id });
+    // A cancel of the finished transfer (late, or hostile) leaves the saved file alone; an
+    // invalid offer after it shows the receiver has handled it.
+    let cancel = PeerMessage::FileCancel {
+        id,
+        reason: CancelReason::Cancelled,
+    };
+    lab.pair.client.send_file_frame(cancel).unwrap();
+    lab.offer(MessageId::new(), "", 1, [0; 32]);
+    assert!(matches!(lab.sender_gets().await, FileEvent::Cancel { .. }));
+    assert_eq!(std::fs::read(dir.join("evil (1).txt")).unwrap(), data);
 }
 
 #[tokio::test]
@@ -299,7 +309,8 @@ async fn a_sender_that_ignores_the_credit_is_cut_off_or_refused() {
         tokio::spawn(async move {
             let mut offset = 0;
             while offset < size {
-                let data = Bytes::copy_from_slice(&chunk);
+                let len = (size - offset).min(MAX_CHUNK_BYTES as u64) as usize;
+                let data = Bytes::copy_from_slice(&chunk[..len]);
                 if client.send_chunk(id, offset, data).await.is_err() {
                     return;
                 }
@@ -370,4 +381,37 @@ async fn a_cancelled_transfer_leaves_no_partial_file() {
         }
     );
     assert!(files_in(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn an_offer_left_waiting_is_taken_when_offered_again_under_rules_that_take_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab(dir.path(), 60_000).await;
+    let asking = Rules {
+        accept_into: None,
+        download_dir: dir.path().to_owned(),
+        auto_accept_bytes: 0,
+    };
+    lab.engine.set_rules(asking.clone());
+    let id = MessageId::new();
+    let data = b"waited";
+    lab.offer(id, "later.txt", data.len() as u64, sha(data));
+    assert!(matches!(lab.report().await, Report::Offered(t) if t.id == id));
+    // Offered again (the sender's next session): still asked about, not lost.
+    lab.offer(id, "later.txt", data.len() as u64, sha(data));
+    assert!(matches!(lab.report().await, Report::Offered(t) if t.id == id));
+    // Now taken by rules that accept files (a `listen --accept-files` run).
+    lab.engine.set_rules(Rules {
+        accept_into: Some(dir.path().to_owned()),
+        ..asking
+    });
+    let _credit = lab.route(id);
+    lab.offer(id, "later.txt", data.len() as u64, sha(data));
+    assert!(matches!(
+        lab.sender_gets().await,
+        FileEvent::Accept { offset: 0, .. }
+    ));
+    lab.chunk(id, 0, data).await;
+    assert!(matches!(lab.report().await, Report::Finished { .. }));
+    assert_eq!(std::fs::read(dir.path().join("later.txt")).unwrap(), data);
 }

@@ -82,6 +82,16 @@ impl Runner {
                     let _ = tx.send(action).await;
                 });
             }
+            FileEffect::OfferPrepared(prepared)
+                if self.files.peer_takes_files(&prepared.peer) == Some(false) =>
+            {
+                let words = format!(
+                    "{}'s p2p-chat is an older release that cannot receive files — ask them \
+                     to update",
+                    prepared.peer
+                );
+                self.report(Action::File(FileAction::Failed(words)));
+            }
             FileEffect::OfferPrepared(prepared) => {
                 match self.files.offer_prepared(prepared).await {
                     Ok(transfer) => self.report(Action::File(FileAction::Offered(transfer))),
