@@ -179,8 +179,9 @@ impl Transfers {
     }
 
     /// A session to `peer` (whose key the user verified, or not) is open: offers to `peer`
-    /// that are still open go out again, so the receiver can accept or resume them. Returns
-    /// `false` when the peer's release does not take files (nothing is sent then).
+    /// that are still open go out again, so the receiver can accept or resume them, and the
+    /// files we were receiving from `peer` resume (we accept again at the bytes we have).
+    /// Returns `false` when the peer's release does not take files (nothing is sent then).
     ///
     /// # Errors
     /// When the store cannot be read.
@@ -191,15 +192,22 @@ impl Transfers {
         verified: bool,
     ) -> Result<bool, StoreError> {
         let takes_files = handle.takes_files();
-        if takes_files {
-            for transfer in self.store.open_transfers(peer).await? {
-                if transfer.outgoing {
-                    let _ = handle.send_file_frame(offer_frame(&transfer));
-                }
+        self.sessions
+            .insert(peer.to_owned(), (handle.clone(), verified));
+        if !takes_files {
+            return Ok(false);
+        }
+        for transfer in self.store.open_transfers(peer).await? {
+            if transfer.outgoing {
+                let _ = handle.send_file_frame(offer_frame(&transfer));
+            } else if self.receives && transfer.state == TransferState::Accepted {
+                // Resumed from our side too: a sender that ended it meanwhile answers
+                // with its cancel, which would otherwise never reach us.
+                self.stop(transfer.id);
+                self.start_receiving(transfer);
             }
         }
-        self.sessions.insert(peer.to_owned(), (handle, verified));
-        Ok(takes_files)
+        Ok(true)
     }
 
     /// The session `session` to `peer` ended: its transfers pause until the next one.
@@ -510,6 +518,7 @@ impl Transfers {
         tell_peer: bool,
     ) -> Result<(), StoreError> {
         self.stop(t.id);
+        self.writers.remove(&t.id);
         if tell_peer {
             self.tell(&t.peer, cancel_frame(t.id, reason.clone()));
         }

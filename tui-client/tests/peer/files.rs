@@ -23,6 +23,7 @@ use crate::support::{PATIENCE, Pair, connect, listen};
 /// A receiver (the listener's side, with a transfer engine saving into `dir`) and the
 /// hand-driven sender "mallory" dialled to it.
 struct Lab {
+    addr: String,
     pair: Pair,
     server_rx: mpsc::Receiver<NetEvent>,
     engine: Transfers,
@@ -47,6 +48,7 @@ async fn lab(dir: &Path, stall_ms: u64) -> Lab {
         .await
         .unwrap();
     Lab {
+        addr,
         pair,
         server_rx,
         engine,
@@ -89,6 +91,11 @@ impl Lab {
         .expect("in time");
     }
 
+    /// Drives both sides for a moment (what arrives is kept in order).
+    async fn drive_briefly(&mut self) {
+        let _ = tokio::time::timeout(Duration::from_millis(20), self.drive()).await;
+    }
+
     /// The receiver's next report other than a start or a pause.
     async fn report(&mut self) -> Report {
         loop {
@@ -107,6 +114,27 @@ impl Lab {
             }
             self.drive().await;
         }
+    }
+
+    /// The sender's session breaks and it dials again: the receiver's engine hears of both.
+    async fn reconnect(&mut self) {
+        let old = self.pair.server.id();
+        self.pair.client.close();
+        tokio::time::timeout(PATIENCE, async {
+            while let Some(NetEvent { session, event }) = self.server_rx.recv().await {
+                if session == old && matches!(event, SessionEvent::Closed { .. }) {
+                    return;
+                }
+            }
+        })
+        .await
+        .expect("the old session closes");
+        self.engine.session_closed("mallory", old);
+        self.pair = connect("mallory", &self.addr, &mut self.server_rx).await;
+        self.engine
+            .session_opened("mallory", self.pair.server.clone(), false)
+            .await
+            .unwrap();
     }
 
     /// Checks that a chat message still goes from the sender to the receiver and its receipt
@@ -414,4 +442,50 @@ async fn an_offer_left_waiting_is_taken_when_offered_again_under_rules_that_take
     lab.chunk(id, 0, data).await;
     assert!(matches!(lab.report().await, Report::Finished { .. }));
     assert_eq!(std::fs::read(dir.path().join("later.txt")).unwrap(), data);
+}
+
+#[tokio::test]
+async fn the_receiver_resumes_on_a_new_session_and_hears_of_an_end_it_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab(dir.path(), 60_000).await;
+    let id = MessageId::new();
+    lab.offer(id, "long.bin", 4 * MAX_CHUNK_BYTES as u64, [1; 32]);
+    let _credit = lab.route(id);
+    assert!(matches!(
+        lab.sender_gets().await,
+        FileEvent::Accept { offset: 0, .. }
+    ));
+    lab.chunk(id, 0, &vec![3; MAX_CHUNK_BYTES]).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.metadata().unwrap().len())
+        .sum::<u64>()
+        < MAX_CHUNK_BYTES as u64
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the chunk was not written"
+        );
+        lab.drive_briefly().await;
+    }
+    // A new session: the receiver accepts again at the bytes it has, unasked.
+    lab.reconnect().await;
+    match lab.sender_gets().await {
+        FileEvent::Accept {
+            id: again, offset, ..
+        } => {
+            assert_eq!((again, offset), (id, MAX_CHUNK_BYTES as u64));
+        }
+        other => panic!("expected the receiver to resume, got {other:?}"),
+    }
+    // The sender had ended it meanwhile: its answer ends it here, partial file gone.
+    let cancel = PeerMessage::FileCancel {
+        id,
+        reason: CancelReason::Cancelled,
+    };
+    lab.pair.client.send_file_frame(cancel).unwrap();
+    assert!(ended_reason(lab.report().await).contains("cancelled"));
+    assert!(files_in(dir.path()).is_empty());
 }
