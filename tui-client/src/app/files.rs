@@ -58,6 +58,8 @@ pub enum FileAction {
     Report(Report),
     /// A file to offer is hashed.
     Prepared(Prepared),
+    /// The transfers still open from earlier runs (at start).
+    Restored(Vec<Transfer>),
     /// Our offer is recorded and sent (or waits for the peer's next session).
     Offered(Transfer),
     /// Bytes done of moving transfers.
@@ -122,6 +124,12 @@ impl FileView {
             text.push_str(&format!(" {}:{:02}", eta / 60, eta % 60));
         }
         text
+    }
+
+    /// Records a progress sample (tests drive the clock).
+    #[cfg(test)]
+    pub fn sample_for_tests(&mut self, now_ms: u64, done: u64) {
+        self.sample(now_ms, done);
     }
 
     fn sample(&mut self, now_ms: u64, done: u64) {
@@ -217,6 +225,7 @@ impl App {
                 }
             }
             FileAction::Report(report) => self.on_file_report(report),
+            FileAction::Restored(transfers) => self.restore_files(transfers),
             FileAction::Prepared(prepared) => {
                 return vec![Effect::File(FileEffect::OfferPrepared(prepared))];
             }
@@ -333,6 +342,51 @@ impl App {
                 done,
                 samples: VecDeque::new(),
             }),
+        }
+    }
+
+    /// Lists the transfers left open by earlier runs: offers to us can be answered, ours
+    /// cancelled; the others wait for their peer.
+    fn restore_files(&mut self, transfers: Vec<Transfer>) {
+        let now = self.now_ms;
+        for transfer in transfers {
+            let waiting = transfer.state == crate::store::TransferState::Offered;
+            let (state, words) = match (waiting, transfer.outgoing) {
+                (true, false) => (
+                    FileState::Offered,
+                    format!(
+                        "{} offered {} — /accept-file to take it, /decline to refuse",
+                        transfer.peer,
+                        describe(&transfer)
+                    ),
+                ),
+                (true, true) => (
+                    FileState::Offered,
+                    format!(
+                        "your offer of {} waits for {} (/cancel-file stops it)",
+                        describe(&transfer),
+                        transfer.peer
+                    ),
+                ),
+                (false, _) => (
+                    FileState::Paused,
+                    format!(
+                        "{} goes on when {} is back (/cancel-file stops it)",
+                        describe(&transfer),
+                        transfer.peer
+                    ),
+                ),
+            };
+            let chat = self.chat_for(&transfer.peer.clone());
+            if let Some(chat) = self.chat_mut(chat) {
+                chat.notice(now, LineKind::Info, words);
+            }
+            self.files.push(FileView {
+                transfer,
+                state,
+                done: 0,
+                samples: VecDeque::new(),
+            });
         }
     }
 

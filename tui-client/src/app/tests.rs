@@ -13,6 +13,7 @@ use crate::net::{Direction, RemotePeer, SessionId};
 mod attention;
 mod delivery;
 mod editing;
+mod files;
 mod info;
 mod input;
 mod reply;

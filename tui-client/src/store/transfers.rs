@@ -165,6 +165,20 @@ impl LocalStore {
         Ok(rows.iter().map(transfer).collect::<Result<_, _>>()?)
     }
 
+    /// Every transfer that may still move (offered or accepted), oldest first.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn all_open_transfers(&self) -> Result<Vec<Transfer>, StoreError> {
+        let query = concat!(
+            "SELECT ",
+            transfer_columns!(),
+            " FROM transfers WHERE state IN (0, 1) ORDER BY id"
+        );
+        let rows = sqlx::query(query).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(transfer).collect::<Result<_, _>>()?)
+    }
+
     /// The newest `limit` transfers, newest first.
     ///
     /// # Errors
@@ -266,7 +280,11 @@ mod tests {
         assert_eq!(got.state, TransferState::Ended);
         assert_eq!(got.detail.as_deref(), Some("cancelled"));
         assert_eq!(got.path.as_deref(), Some(part));
-        assert_eq!(store.open_transfers("bob").await.unwrap(), vec![ours]);
+        assert_eq!(
+            store.open_transfers("bob").await.unwrap(),
+            vec![ours.clone()]
+        );
+        assert_eq!(store.all_open_transfers().await.unwrap(), vec![ours]);
         assert_eq!(store.recent_transfers(1).await.unwrap()[0].id, theirs.id);
     }
 }

@@ -218,7 +218,8 @@ where
 {
     let mut events = new_events();
     let restored = runner.restore().await;
-    let mut pending: std::collections::VecDeque<Action> = [restored].into();
+    let files = runner.restore_files().await;
+    let mut pending: std::collections::VecDeque<Action> = [restored, files].into();
     let mut initial = initial.into_iter();
     loop {
         // The runner's own reports and a whole batch of session events are handled before

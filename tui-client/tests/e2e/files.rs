@@ -336,3 +336,73 @@ fn two_chat_windows_offer_accept_save_and_decline_files() {
     alice.quit();
     bob.quit();
 }
+
+#[test]
+fn a_chat_window_killed_mid_transfer_resumes_the_file_after_a_restart() {
+    use crate::procs::{Directory, alice_and_bob};
+    use crate::pty::Tui;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
+    let big = big_dir();
+    let video = big.path().join("video.mkv");
+    let sha = write_random(&video, 1 << 30);
+    let downloads = big.path().join("downloads");
+    let bob_config = tmp.path().join("bob.toml");
+    std::fs::write(
+        &bob_config,
+        format!("download_dir = {:?}\n", downloads.display().to_string()),
+    )
+    .unwrap();
+    let bin = client_bin();
+    let bob_listen = format!("127.0.0.1:{bob_port}");
+    let bob_args = [
+        "--home",
+        bob_home.to_str().unwrap(),
+        "--listen",
+        &bob_listen,
+        "--config",
+        bob_config.to_str().unwrap(),
+    ];
+    let alice_listen = format!("127.0.0.1:{alice_port}");
+    let mut alice = Tui::spawn(
+        "alice",
+        &bin,
+        &[
+            "--home",
+            alice_home.to_str().unwrap(),
+            "--listen",
+            &alice_listen,
+        ],
+    );
+    let mut bob = Tui::spawn("bob", &bin, &bob_args);
+    alice.wait_for("directory: online");
+    bob.wait_for("directory: online");
+    alice.type_text("/connect bob\r");
+    alice.wait_for("connected to bob");
+    alice.type_text(&format!("/send {}\r", video.display()));
+    bob.wait_for("alice offers video.mkv");
+    bob.type_text("/accept-file\r");
+
+    // bob's window dies half-way; started again, it takes the rest.
+    std::fs::create_dir_all(&downloads).unwrap();
+    wait_for_partial(&downloads, 300 << 20);
+    bob.crash();
+    let kept = partial_bytes(&downloads);
+    assert!(kept < 1 << 30, "the transfer ended before the crash");
+    let mut bob = Tui::spawn("bob", &bin, &bob_args);
+    bob.wait_for("video.mkv");
+    bob.wait_until("the transfer resumes rather than starting over", |screen| {
+        screen.contains("resumes")
+    });
+    bob.wait_longer("the file saved", PATIENCE, |screen| {
+        screen.contains("saved video.mkv")
+    });
+    alice.wait_for("bob has video.mkv");
+    let saved = downloads.join("video.mkv");
+    assert_eq!(sha256_of(&saved), sha);
+    assert_eq!(files_in(&downloads), vec![saved]);
+    alice.quit();
+    bob.quit();
+}

@@ -38,6 +38,15 @@ impl Runner {
         self.files.set_rules(rules);
     }
 
+    /// The transfers still open from earlier runs, for the window to list (offers to answer
+    /// or cancel; files that resume when their peer is back).
+    pub async fn restore_files(&self) -> Action {
+        match self.store.all_open_transfers().await {
+            Ok(transfers) => Action::File(FileAction::Restored(transfers)),
+            Err(e) => Action::StoreFailed(e.to_string()),
+        }
+    }
+
     /// A session was bound to `peer`: its transfers may move on it.
     pub(super) async fn files_bound(&mut self, session: SessionId, peer: &str) {
         let Some(handle) = self.sessions.get(&session).cloned() else {
