@@ -66,6 +66,13 @@ pub async fn send_file(
         identity: ctx.identity.clone(),
     };
     let mut opened = reach(&mut ctx, &local, &target).await?;
+    if opened.path == crate::net::SessionPath::Relayed {
+        eprintln!(
+            "{} is reached through the directory's relay, which may cap how much one session \
+             carries; when it cuts the session, the transfer goes on over a new one",
+            opened.name
+        );
+    }
     let peer = opened.name.clone();
     let (engine, mut reports) = Transfers::new(ctx.store.clone(), Rules::default());
     let mut engine = engine.sending_only();

@@ -177,3 +177,59 @@ fn a_relay_only_peer_on_a_directory_without_relay_gets_a_clear_error() {
         "no made-up address is dialled: {said}"
     );
 }
+
+#[test]
+fn a_file_crosses_the_relay_in_several_sessions_when_it_is_over_the_relay_cap() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A 16 MiB cap per relayed session: a 40 MiB file needs at least three sessions.
+    let directory = Directory::start_with(
+        tmp.path(),
+        "127.0.0.1:0",
+        &["--hole-punching", "off", "--relay-max-bytes", "16777216"],
+    );
+    let (alice, _, bob, _) = alice_and_bob(tmp.path(), &directory);
+    let inbox = tmp.path().join("inbox");
+    let file = tmp.path().join("slides.pdf");
+    let data: Vec<u8> = (0..40u32 << 20).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &data).unwrap();
+    let (mut listener, _) = start_listen_on(
+        &bob,
+        "127.0.0.1:0",
+        &["--accept-files", inbox.to_str().unwrap()],
+    );
+    let printed = std::io::BufReader::new(listener.stdout.take().unwrap());
+    wait_online(&alice, "bob");
+    let out = run_client(
+        &[
+            "--home",
+            alice.to_str().unwrap(),
+            "send-file",
+            "--json",
+            "bob",
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut starts = Vec::new();
+    for line in printed.lines() {
+        let event: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        match event["file"].as_str() {
+            Some("started") => starts.push(event["at"].as_u64().unwrap()),
+            Some("done") => break,
+            _ => {}
+        }
+    }
+    assert!(starts.len() >= 3, "sessions: {starts:?}");
+    assert!(
+        starts[1..].iter().all(|at| *at > 0),
+        "each resumed: {starts:?}"
+    );
+    assert_eq!(std::fs::read(inbox.join("slides.pdf")).unwrap(), data);
+    listener.kill().unwrap();
+    listener.wait().unwrap();
+}
