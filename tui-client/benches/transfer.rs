@@ -259,17 +259,19 @@ fn main() {
                 Seen::Delivered(_) => {}
             }
         };
-        let mut busy = Vec::new();
+        // Probes both ways: from the sending side, and from the receiving side (whose
+        // session is busy reading chunks).
+        let (mut busy, mut busy_back) = (Vec::new(), Vec::new());
         let finished = loop {
-            if let Ok(Seen::Report(report)) = bob_rx.try_recv() {
-                match report {
-                    Report::Finished { .. } => break Instant::now(),
-                    Report::Ended { reason, .. } => panic!("transfer ended: {reason}"),
-                    _ => {}
-                }
-            }
             let (rtt, _) = round_trip(&client, &mut seen).await;
             busy.push(rtt);
+            let (rtt, report) = round_trip(&server, &mut bob_rx).await;
+            busy_back.push(rtt);
+            match report {
+                Some(Report::Finished { .. }) => break Instant::now(),
+                Some(Report::Ended { reason, .. }) => panic!("transfer ended: {reason}"),
+                _ => {}
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
         };
         let took = finished - started;
@@ -293,6 +295,13 @@ fn main() {
             percentile(busy.clone(), 90).as_secs_f64() * 1e3,
             busy.len(),
             busy_p50.as_secs_f64() / idle_p50.as_secs_f64()
+        );
+        let back_p50 = median(busy_back.clone());
+        println!(
+            "  receiver to sender, during transfer: p50 {:7.3} ms   p90 {:7.3} ms   ratio p50 {:.2} (goal <= 2)",
+            back_p50.as_secs_f64() * 1e3,
+            percentile(busy_back, 90).as_secs_f64() * 1e3,
+            back_p50.as_secs_f64() / idle_p50.as_secs_f64()
         );
     });
 }
