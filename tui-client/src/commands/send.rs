@@ -80,20 +80,7 @@ pub async fn send(
         }
         DialTarget::Addr(_) => None,
     };
-    // A port of our own for a hole punch: the signaling connection and the punch leave from
-    // it (a user of the directory only).
-    let held = match (&target, &ctx.account) {
-        (DialTarget::Username(_), Some(_)) => {
-            net::port::reserve(std::net::SocketAddr::from(([0, 0, 0, 0], 0))).ok()
-        }
-        _ => None,
-    };
-    let local = LocalPeer {
-        username: my_name(name, &ctx.profile)?,
-        listen_port: None,
-        local_addr: held.as_ref().and_then(|port| port.local_addr().ok()),
-        identity: ctx.identity.clone(),
-    };
+    let (local, _held) = local_peer(&ctx, &target, name)?;
     let direct = direct(
         &mut ctx,
         &local,
@@ -148,6 +135,32 @@ pub async fn send(
             Err(e)
         }
     }
+}
+
+/// Who we are to the peer of a one-shot command (`send`, `send-file`), and the port held
+/// for a hole punch (keep it while the command runs): the signaling connection and the punch
+/// leave from it, for a user of the directory only.
+///
+/// # Errors
+/// A `--name` that is not a valid username.
+pub(super) fn local_peer(
+    ctx: &Loaded,
+    target: &DialTarget,
+    name: Option<String>,
+) -> anyhow::Result<(LocalPeer, Option<tokio::net::TcpSocket>)> {
+    let held = match (target, &ctx.account) {
+        (DialTarget::Username(_), Some(_)) => {
+            net::port::reserve(std::net::SocketAddr::from(([0, 0, 0, 0], 0))).ok()
+        }
+        _ => None,
+    };
+    let local = LocalPeer {
+        username: my_name(name, &ctx.profile)?,
+        listen_port: None,
+        local_addr: held.as_ref().and_then(|port| port.local_addr().ok()),
+        identity: ctx.identity.clone(),
+    };
+    Ok((local, held))
 }
 
 /// USERNAME and the text (its words joined by spaces), or only the text with `--ip`.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::peer::{Loaded, load, my_name, target};
+use super::peer::{Loaded, load, target};
 use super::send::{Failure, Opened, open_session};
 use crate::app::DialTarget;
 use crate::cli::{GlobalOpts, UsageError};
@@ -53,18 +53,7 @@ pub async fn send_file(
              p2p-chat send-file --ip HOST:PORT FILE"
         );
     }
-    let held = match (&target, &ctx.account) {
-        (DialTarget::Username(_), Some(_)) => {
-            net::port::reserve(std::net::SocketAddr::from(([0, 0, 0, 0], 0))).ok()
-        }
-        _ => None,
-    };
-    let local = LocalPeer {
-        username: my_name(name, &ctx.profile)?,
-        listen_port: None,
-        local_addr: held.as_ref().and_then(|port| port.local_addr().ok()),
-        identity: ctx.identity.clone(),
-    };
+    let (local, _held) = super::send::local_peer(&ctx, &target, name)?;
     let mut opened = reach(&mut ctx, &local, &target).await?;
     if opened.path == crate::net::SessionPath::Relayed {
         eprintln!(

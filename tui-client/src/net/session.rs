@@ -270,7 +270,14 @@ async fn protocol_error(framed: &mut PeerFramed, detail: String) -> CloseReason 
 
 /// Writes one frame, giving up after [`IDLE_TIMEOUT`] if the peer does not read.
 async fn send_frame(framed: &mut PeerFramed, msg: PeerMessage) -> Result<(), CloseReason> {
-    match timeout(IDLE_TIMEOUT, framed.send(msg)).await {
+    within_idle_timeout(framed.send(msg)).await
+}
+
+/// Runs a write, giving up after [`IDLE_TIMEOUT`]; its failure as the session's end.
+async fn within_idle_timeout(
+    write: impl std::future::Future<Output = Result<(), FrameError>>,
+) -> Result<(), CloseReason> {
+    match timeout(IDLE_TIMEOUT, write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(FrameError::Io(e))) => Err(CloseReason::ConnectionLost {
             detail: e.to_string(),
@@ -307,16 +314,7 @@ async fn send_chunks(
         }
         SinkExt::<PeerMessage>::flush(framed).await
     };
-    match timeout(IDLE_TIMEOUT, write).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(FrameError::Io(e))) => Err(CloseReason::ConnectionLost {
-            detail: e.to_string(),
-        }),
-        Ok(Err(e)) => Err(CloseReason::ProtocolError {
-            detail: e.to_string(),
-        }),
-        Err(_) => Err(CloseReason::TimedOut),
-    }
+    within_idle_timeout(write).await
 }
 
 /// Makes a peer-supplied reason safe to show: at most [`MAX_REASON_BYTES`] (cut on a

@@ -177,10 +177,12 @@ impl Receiving {
         let dir = partial.parent().unwrap_or(std::path::Path::new("."));
         let name = names::sanitise(&t.name);
         let saved = names::reserve_unique(dir, &name).and_then(|target| {
-            std::fs::rename(partial, &target).map(|()| target.clone()).inspect_err(|_| {
-                // The empty file that held the name goes with the failed rename.
-                let _ = std::fs::remove_file(&target);
-            })
+            std::fs::rename(partial, &target)
+                .map(|()| target.clone())
+                .inspect_err(|_| {
+                    // The empty file that held the name goes with the failed rename.
+                    let _ = std::fs::remove_file(&target);
+                })
         });
         let target = match saved {
             Ok(target) => target,

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest;
 
-use crate::procs::{Running, client_bin, free_port};
+use crate::procs::{Directory, Running, alice_and_bob, client_bin, free_port};
+use crate::pty::Tui;
 
 /// Bound for a step of a transfer of 1 GiB on a slow machine; only reached on failure.
 const PATIENCE: Duration = Duration::from_secs(240);
@@ -261,56 +262,73 @@ fn a_gibibyte_arrives_whole_after_the_receiver_and_then_the_sender_were_killed()
     drop(listening);
 }
 
-#[test]
-fn two_chat_windows_offer_accept_save_and_decline_files() {
-    use crate::procs::{Directory, alice_and_bob};
-    use crate::pty::Tui;
+/// alice's and bob's chat windows, alice connected to bob, bob saving files into
+/// `downloads`; and how to start bob's window again.
+struct Windows {
+    alice: Tui,
+    bob: Tui,
+    bob_args: Vec<String>,
+    /// Kept running for as long as the windows are: bind it, or it stops at once.
+    directory: Directory,
+}
 
-    let tmp = tempfile::tempdir().unwrap();
-    let directory = Directory::start(tmp.path());
-    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
-    let big = big_dir();
-    let report = big.path().join("report.pdf");
-    let sha = write_random(&report, 24 << 20);
-    let downloads = big.path().join("bob downloads");
-    let bob_config = tmp.path().join("bob.toml");
+fn connected_windows(tmp: &Path, downloads: &Path) -> Windows {
+    let directory = Directory::start(tmp);
+    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp, &directory);
+    let bob_config = tmp.join("bob.toml");
     std::fs::write(
         &bob_config,
         format!("download_dir = {:?}\n", downloads.display().to_string()),
     )
     .unwrap();
+    let bob_args: Vec<String> = [
+        "--home",
+        bob_home.to_str().unwrap(),
+        "--listen",
+        &format!("127.0.0.1:{bob_port}"),
+        "--config",
+        bob_config.to_str().unwrap(),
+    ]
+    .map(str::to_owned)
+    .into();
+    let alice_listen = format!("127.0.0.1:{alice_port}");
+    let alice_args = [
+        "--home",
+        alice_home.to_str().unwrap(),
+        "--listen",
+        &alice_listen,
+    ];
+    let mut windows = Windows {
+        alice: Tui::spawn("alice", &client_bin(), &alice_args),
+        bob: bob_window(&bob_args),
+        bob_args,
+        directory,
+    };
+    windows.alice.wait_for("directory: online");
+    windows.bob.wait_for("directory: online");
+    windows.alice.type_text("/connect bob\r");
+    windows.alice.wait_for("connected to bob");
+    windows
+}
 
-    let bin = client_bin();
-    let (alice_listen, bob_listen) = (
-        format!("127.0.0.1:{alice_port}"),
-        format!("127.0.0.1:{bob_port}"),
-    );
-    let mut bob = Tui::spawn(
-        "bob",
-        &bin,
-        &[
-            "--home",
-            bob_home.to_str().unwrap(),
-            "--listen",
-            &bob_listen,
-            "--config",
-            bob_config.to_str().unwrap(),
-        ],
-    );
-    let mut alice = Tui::spawn(
-        "alice",
-        &bin,
-        &[
-            "--home",
-            alice_home.to_str().unwrap(),
-            "--listen",
-            &alice_listen,
-        ],
-    );
-    bob.wait_for("directory: online");
-    alice.wait_for("directory: online");
-    alice.type_text("/connect bob\r");
-    alice.wait_for("connected to bob");
+fn bob_window(args: &[String]) -> Tui {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Tui::spawn("bob", &client_bin(), &args)
+}
+
+#[test]
+fn two_chat_windows_offer_accept_save_and_decline_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = big_dir();
+    let report = big.path().join("report.pdf");
+    let sha = write_random(&report, 24 << 20);
+    let downloads = big.path().join("bob downloads");
+    let Windows {
+        mut alice,
+        mut bob,
+        directory: _directory,
+        ..
+    } = connected_windows(tmp.path(), &downloads);
 
     alice.type_text(&format!("/send {}\r", report.display()));
     alice.wait_for("you offer report.pdf");
@@ -339,48 +357,18 @@ fn two_chat_windows_offer_accept_save_and_decline_files() {
 
 #[test]
 fn a_chat_window_killed_mid_transfer_resumes_the_file_after_a_restart() {
-    use crate::procs::{Directory, alice_and_bob};
-    use crate::pty::Tui;
-
     let tmp = tempfile::tempdir().unwrap();
-    let directory = Directory::start(tmp.path());
-    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
     let big = big_dir();
     let video = big.path().join("video.mkv");
     let sha = write_random(&video, 1 << 30);
     let downloads = big.path().join("downloads");
-    let bob_config = tmp.path().join("bob.toml");
-    std::fs::write(
-        &bob_config,
-        format!("download_dir = {:?}\n", downloads.display().to_string()),
-    )
-    .unwrap();
-    let bin = client_bin();
-    let bob_listen = format!("127.0.0.1:{bob_port}");
-    let bob_args = [
-        "--home",
-        bob_home.to_str().unwrap(),
-        "--listen",
-        &bob_listen,
-        "--config",
-        bob_config.to_str().unwrap(),
-    ];
-    let alice_listen = format!("127.0.0.1:{alice_port}");
-    let mut alice = Tui::spawn(
-        "alice",
-        &bin,
-        &[
-            "--home",
-            alice_home.to_str().unwrap(),
-            "--listen",
-            &alice_listen,
-        ],
-    );
-    let mut bob = Tui::spawn("bob", &bin, &bob_args);
-    alice.wait_for("directory: online");
-    bob.wait_for("directory: online");
-    alice.type_text("/connect bob\r");
-    alice.wait_for("connected to bob");
+    let Windows {
+        mut alice,
+        bob,
+        bob_args,
+        directory: _directory,
+    } = connected_windows(tmp.path(), &downloads);
+    let mut bob = bob;
     alice.type_text(&format!("/send {}\r", video.display()));
     bob.wait_for("alice offers video.mkv");
     bob.type_text("/accept-file\r");
@@ -391,7 +379,7 @@ fn a_chat_window_killed_mid_transfer_resumes_the_file_after_a_restart() {
     bob.crash();
     let kept = partial_bytes(&downloads);
     assert!(kept < 1 << 30, "the transfer ended before the crash");
-    let mut bob = Tui::spawn("bob", &bin, &bob_args);
+    let mut bob = bob_window(&bob_args);
     bob.wait_for("video.mkv");
     bob.wait_until("the transfer resumes rather than starting over", |screen| {
         screen.contains("resumes")
