@@ -413,7 +413,11 @@ impl Transfers {
             }
             TransferState::Done => self.tell(&t.peer, PeerMessage::FileDone { id: t.id }),
             TransferState::Ended => {
-                let reason = if t.detail.as_deref() == Some("declined") {
+                let reason = if t
+                    .detail
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("declined"))
+                {
                     CancelReason::Declined
                 } else {
                     CancelReason::Cancelled
@@ -525,7 +529,13 @@ impl Transfers {
         if let Some(partial) = partial_of(&t) {
             let _ = std::fs::remove_file(partial);
         }
-        let words = reason.to_string();
+        let words = match (&reason, tell_peer) {
+            (CancelReason::Declined | CancelReason::Cancelled, true) => format!("{reason} by you"),
+            (CancelReason::Declined | CancelReason::Cancelled, false) => {
+                format!("{reason} by {}", t.peer)
+            }
+            _ => reason.to_string(),
+        };
         if self
             .store
             .set_transfer(t.id, TransferState::Ended, None, Some(&words))

@@ -349,7 +349,15 @@ fn two_chat_windows_offer_accept_save_and_decline_files() {
         screen.matches("alice offers report.pdf").count() == 2
     });
     bob.type_text("/decline\r");
-    alice.wait_for("declined");
+    // "declined by bob" (wrapped where the chat is narrow).
+    alice.wait_until("the decline, and who declined", |screen| {
+        let rows: Vec<&str> = screen.lines().collect();
+        rows.iter().enumerate().any(|(i, row)| {
+            row.contains("declined by bob")
+                || (row.contains("declined")
+                    && rows.get(i + 1).is_some_and(|r| r.contains("by bob")))
+        })
+    });
     assert_eq!(files_in(&downloads), vec![saved]);
     alice.quit();
     bob.quit();

@@ -400,7 +400,7 @@ async fn a_cancelled_transfer_leaves_no_partial_file() {
         "{partial:?}"
     );
     lab.engine.cancel(id).await.unwrap();
-    assert!(ended_reason(lab.report().await).contains("cancelled"));
+    assert!(ended_reason(lab.report().await).contains("cancelled by you"));
     assert_eq!(
         lab.sender_gets().await,
         FileEvent::Cancel {
@@ -486,6 +486,6 @@ async fn the_receiver_resumes_on_a_new_session_and_hears_of_an_end_it_missed() {
         reason: CancelReason::Cancelled,
     };
     lab.pair.client.send_file_frame(cancel).unwrap();
-    assert!(ended_reason(lab.report().await).contains("cancelled"));
+    assert!(ended_reason(lab.report().await).contains("cancelled by mallory"));
     assert!(files_in(dir.path()).is_empty());
 }
