@@ -17,6 +17,11 @@ use crate::net::files::FileEvent;
 use crate::net::{SessionHandle, SessionId};
 use crate::store::{LocalStore, StoreError, Transfer, TransferState};
 
+/// Most files one peer may have offered us that are not over (waiting for an answer or on
+/// their way): 16. Each file on its way holds a writer thread and a window of memory; more
+/// offers are refused until some have arrived.
+pub const MAX_OPEN_FILES_PER_PEER: usize = 16;
+
 /// Why a transfer could not be started, taken or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
@@ -362,7 +367,22 @@ impl Transfers {
             detail: None,
             sent_at_ms,
         };
-        if let Some(detail) = p2p_chat_protocol::transfer::offer_problem(&name, size) {
+        let open_from_peer = self
+            .store
+            .open_transfers(peer)
+            .await?
+            .iter()
+            .filter(|t| !t.outgoing)
+            .count();
+        let problem = p2p_chat_protocol::transfer::offer_problem(&name, size).or_else(|| {
+            (open_from_peer >= MAX_OPEN_FILES_PER_PEER).then(|| {
+                format!(
+                    "{MAX_OPEN_FILES_PER_PEER} files from you are already waiting or on their \
+                     way; offer more once some have arrived"
+                )
+            })
+        });
+        if let Some(detail) = problem {
             self.store.insert_transfer(&transfer).await?;
             return self
                 .end(transfer, CancelReason::Invalid { detail }, true)

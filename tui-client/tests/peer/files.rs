@@ -489,3 +489,27 @@ async fn the_receiver_resumes_on_a_new_session_and_hears_of_an_end_it_missed() {
     assert!(ended_reason(lab.report().await).contains("cancelled by mallory"));
     assert!(files_in(dir.path()).is_empty());
 }
+
+#[tokio::test]
+async fn a_peer_cannot_open_more_than_its_share_of_transfers_at_once() {
+    use p2p_chat::transfer::MAX_OPEN_FILES_PER_PEER;
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab(dir.path(), 60_000).await;
+    for n in 0..MAX_OPEN_FILES_PER_PEER {
+        lab.offer(MessageId::new(), &format!("f{n}.bin"), 1 << 20, [1; 32]);
+        assert!(matches!(lab.sender_gets().await, FileEvent::Accept { .. }));
+    }
+    let extra = MessageId::new();
+    lab.offer(extra, "one-more.bin", 1 << 20, [1; 32]);
+    match lab.sender_gets().await {
+        FileEvent::Cancel {
+            id,
+            reason: CancelReason::Invalid { detail },
+        } => {
+            assert_eq!(id, extra);
+            assert!(detail.contains("already waiting"), "{detail}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    lab.chat_goes_on("still fine").await;
+}
