@@ -6,6 +6,7 @@ pub mod file_report;
 pub mod history;
 pub mod listen;
 pub mod peer;
+mod reach;
 pub mod send;
 pub mod send_file;
 pub mod trust;

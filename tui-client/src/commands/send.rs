@@ -10,17 +10,15 @@ use p2p_chat_protocol::MessageId;
 use p2p_chat_protocol::peer::{MAX_TEXT_BYTES, now_unix_ms};
 use tokio::sync::mpsc;
 
-use super::peer::{Loaded, load, my_name, target};
+use super::peer::{Loaded, load, target};
+use super::reach::{Failure, Opened, local_peer, open_session};
 use crate::app::{Action, DialTarget, MailEffect};
 use crate::cli::{GlobalOpts, UsageError};
 use crate::delivery::inbound::carries_data;
 use crate::delivery::mail::Mailer;
 use crate::delivery::sessions::Sessions;
-use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent, SessionPath};
-use crate::relay;
+use crate::net::{self, LocalPeer, SessionEvent, SessionPath};
 use crate::store::Delivery;
-use crate::trust::Origin;
-use crate::tui::resolve;
 
 /// How long `send` waits for the peer's receipt once the session is open: 10 s.
 pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -137,32 +135,6 @@ pub async fn send(
     }
 }
 
-/// Who we are to the peer of a one-shot command (`send`, `send-file`), and the port held
-/// for a hole punch (keep it while the command runs): the signaling connection and the punch
-/// leave from it, for a user of the directory only.
-///
-/// # Errors
-/// A `--name` that is not a valid username.
-pub(super) fn local_peer(
-    ctx: &Loaded,
-    target: &DialTarget,
-    name: Option<String>,
-) -> anyhow::Result<(LocalPeer, Option<tokio::net::TcpSocket>)> {
-    let held = match (target, &ctx.account) {
-        (DialTarget::Username(_), Some(_)) => {
-            net::port::reserve(std::net::SocketAddr::from(([0, 0, 0, 0], 0))).ok()
-        }
-        _ => None,
-    };
-    let local = LocalPeer {
-        username: my_name(name, &ctx.profile)?,
-        listen_port: None,
-        local_addr: held.as_ref().and_then(|port| port.local_addr().ok()),
-        identity: ctx.identity.clone(),
-    };
-    Ok((local, held))
-}
-
 /// USERNAME and the text (its words joined by spaces), or only the text with `--ip`.
 ///
 /// # Errors
@@ -186,14 +158,6 @@ fn split_words(words: Vec<String>, by_ip: bool) -> Result<(Option<String>, Strin
         )));
     }
     Ok((username, text))
-}
-
-/// Why a direct attempt did not deliver.
-pub(super) enum Failure {
-    /// The peer could not be reached or did not confirm in time: the mailbox may take over.
-    Unreachable(anyhow::Error),
-    /// Nothing more to try: unknown user, refused key, broken store.
-    Final(anyhow::Error),
 }
 
 /// Dials the peer, checks its key, and sends the outbox to it (our message among the rest,
@@ -265,118 +229,6 @@ async fn direct(
             RECEIPT_TIMEOUT.as_secs()
         ))),
     }
-}
-
-/// A session opened and admitted by the trust rule.
-pub(super) struct Opened {
-    /// The peer's name (its username, or what it calls itself when dialled by address).
-    pub name: String,
-    /// The session.
-    pub session: net::SessionId,
-    /// Its handle.
-    pub handle: net::SessionHandle,
-    /// How its bytes travel.
-    pub path: SessionPath,
-    /// Its events (the `Opened` event already taken).
-    pub rx: mpsc::Receiver<NetEvent>,
-}
-
-/// Reaches `target` by every way there is (direct, hole punch, relay), and checks its key
-/// with the trust rule (pinning it on first contact).
-///
-/// # Errors
-/// [`Failure::Final`] for an unknown user or a refused key; [`Failure::Unreachable`] when
-/// no way reached the peer.
-pub(super) async fn open_session(
-    ctx: &mut Loaded,
-    local: &LocalPeer,
-    target: &DialTarget,
-) -> Result<Opened, Failure> {
-    let signaling = async {
-        match (&ctx.account, local.local_addr) {
-            (Some(account), Some(port)) => account.brief_signaling(port).await,
-            _ => None,
-        }
-    };
-    let (resolved, signaling) =
-        tokio::join!(resolve::resolve(ctx.account.as_ref(), target), signaling);
-    // Without our signaling connection the directory would time a punch from another port.
-    let unpunched;
-    let local = if signaling.is_none() && local.local_addr.is_some() {
-        unpunched = LocalPeer {
-            local_addr: None,
-            ..local.clone()
-        };
-        &unpunched
-    } else {
-        local
-    };
-    let resolved = match resolved {
-        Ok(resolved) => resolved,
-        Err(resolve::ResolveError::Gone(e)) => return Err(Failure::Final(anyhow::anyhow!(e))),
-        Err(resolve::ResolveError::Other(e)) => {
-            return Err(Failure::Unreachable(anyhow::anyhow!(e)));
-        }
-    };
-    let pinned = match target {
-        DialTarget::Username(name) => ctx.pins.get(name).map(|pin| pin.key),
-        DialTarget::Addr(_) => None,
-    };
-    if let (Some(pin), Some(listed), DialTarget::Username(name)) = (pinned, resolved.key, target)
-        && pin != listed
-    {
-        let message = super::trust::changed_key_message(name, &pin, &listed);
-        return Err(Failure::Final(anyhow::anyhow!(message)));
-    }
-    let (tx, mut rx) = mpsc::channel(EVENT_CHANNEL_CAPACITY);
-    let expected = pinned.or(resolved.key);
-    // A user of the directory can also be met on its relay; an address cannot.
-    let account = match target {
-        DialTarget::Username(_) => ctx.account.as_ref(),
-        DialTarget::Addr(_) => None,
-    };
-    let peer_name = match target {
-        DialTarget::Username(name) => name.as_str(),
-        DialTarget::Addr(addr) => addr.as_str(),
-    };
-    let handle = relay::connect(
-        account,
-        relay::Ways::All,
-        peer_name,
-        &resolved.addr,
-        &resolved.candidates,
-        local,
-        expected.as_ref(),
-        0,
-        tx,
-    )
-    .await
-    .map_err(|e| Failure::Unreachable(e.into()))?;
-    let Some(NetEvent {
-        session,
-        event: SessionEvent::Opened { peer, .. },
-    }) = rx.recv().await
-    else {
-        return Err(Failure::Unreachable(anyhow::anyhow!(
-            "the session ended before it opened"
-        )));
-    };
-    // A peer dialled by username is judged as that user, whatever it calls itself.
-    let (name, origin) = match target {
-        DialTarget::Username(name) => (name.clone(), Origin::DialedListed),
-        DialTarget::Addr(_) => (peer.username.clone(), Origin::DialedAddress),
-    };
-    if let Err(e) = super::trust::pin_or_refuse(ctx, &name, &peer.key, origin).await {
-        handle.close();
-        return Err(Failure::Final(e));
-    }
-    Ok(Opened {
-        name,
-        session,
-        handle,
-        path: peer.path,
-        rx,
-    })
 }
 
 /// Seals and deposits `peer`'s undelivered messages (ours among them, in order) in the

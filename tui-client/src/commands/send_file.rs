@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::peer::{Loaded, load, target};
-use super::send::{Failure, Opened, open_session};
+use super::reach::{Failure, Opened, local_peer, open_session};
 use crate::app::DialTarget;
 use crate::cli::{GlobalOpts, UsageError};
 use crate::delivery::inbound::carries_data;
@@ -53,7 +53,7 @@ pub async fn send_file(
              p2p-chat send-file --ip HOST:PORT FILE"
         );
     }
-    let (local, _held) = super::send::local_peer(&ctx, &target, name)?;
+    let (local, _held) = local_peer(&ctx, &target, name)?;
     let mut opened = reach(&mut ctx, &local, &target).await?;
     if opened.path == crate::net::SessionPath::Relayed {
         eprintln!(

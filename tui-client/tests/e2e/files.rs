@@ -1,5 +1,6 @@
 //! File transfers between the real binaries: `send-file` to `listen --accept-files`, a
 //! 1 GiB file arriving whole after the receiver and then the sender were killed mid-transfer.
+//! The chat windows' transfers are in `file_windows.rs`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -9,15 +10,14 @@ use std::time::{Duration, Instant};
 
 use sha2::Digest;
 
-use crate::procs::{Directory, Running, alice_and_bob, client_bin, free_port};
-use crate::pty::Tui;
+use crate::procs::{Running, client_bin, free_port};
 
 /// Bound for a step of a transfer of 1 GiB on a slow machine; only reached on failure.
-const PATIENCE: Duration = Duration::from_secs(240);
+pub const PATIENCE: Duration = Duration::from_secs(240);
 
 /// A temporary directory for large files: in memory (`/dev/shm`) where there is one, so a
 /// gibibyte or three do not fill a small disk.
-fn big_dir() -> tempfile::TempDir {
+pub fn big_dir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
         tempfile::tempdir_in(shm).unwrap()
@@ -28,7 +28,7 @@ fn big_dir() -> tempfile::TempDir {
 
 /// Writes `len` pseudo-random bytes (xorshift64*, so every chunk differs) to `path`; returns
 /// their SHA-256 as hex.
-fn write_random(path: &Path, len: usize) -> String {
+pub fn write_random(path: &Path, len: usize) -> String {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut hasher = sha2::Sha256::new();
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -54,7 +54,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn sha256_of(path: &Path) -> String {
+pub fn sha256_of(path: &Path) -> String {
     let mut file = std::fs::File::open(path).unwrap();
     let mut hasher = sha2::Sha256::new();
     std::io::copy(&mut file, &mut hasher).unwrap();
@@ -174,7 +174,7 @@ fn next_file_line(
 }
 
 /// Bytes in the partial file(s) of `inbox`.
-fn partial_bytes(inbox: &Path) -> u64 {
+pub fn partial_bytes(inbox: &Path) -> u64 {
     std::fs::read_dir(inbox)
         .map(|dir| {
             dir.filter_map(Result::ok)
@@ -186,7 +186,7 @@ fn partial_bytes(inbox: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn wait_for_partial(inbox: &Path, bytes: u64) {
+pub fn wait_for_partial(inbox: &Path, bytes: u64) {
     let deadline = Instant::now() + PATIENCE;
     while partial_bytes(inbox) < bytes {
         assert!(
@@ -202,7 +202,7 @@ fn kill9(child: &mut Running) {
     child.wait().unwrap();
 }
 
-fn files_in(dir: &Path) -> Vec<PathBuf> {
+pub fn files_in(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -260,145 +260,4 @@ fn a_gibibyte_arrives_whole_after_the_receiver_and_then_the_sender_were_killed()
     assert_eq!(sha256_of(&saved), sha);
     assert_eq!(files_in(&inbox), vec![saved], "no partial file is left");
     drop(listening);
-}
-
-/// alice's and bob's chat windows, alice connected to bob, bob saving files into
-/// `downloads`; and how to start bob's window again.
-struct Windows {
-    alice: Tui,
-    bob: Tui,
-    bob_args: Vec<String>,
-    /// Kept running for as long as the windows are: bind it, or it stops at once.
-    directory: Directory,
-}
-
-fn connected_windows(tmp: &Path, downloads: &Path) -> Windows {
-    let directory = Directory::start(tmp);
-    let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp, &directory);
-    let bob_config = tmp.join("bob.toml");
-    std::fs::write(
-        &bob_config,
-        format!("download_dir = {:?}\n", downloads.display().to_string()),
-    )
-    .unwrap();
-    let bob_args: Vec<String> = [
-        "--home",
-        bob_home.to_str().unwrap(),
-        "--listen",
-        &format!("127.0.0.1:{bob_port}"),
-        "--config",
-        bob_config.to_str().unwrap(),
-    ]
-    .map(str::to_owned)
-    .into();
-    let alice_listen = format!("127.0.0.1:{alice_port}");
-    let alice_args = [
-        "--home",
-        alice_home.to_str().unwrap(),
-        "--listen",
-        &alice_listen,
-    ];
-    let mut windows = Windows {
-        alice: Tui::spawn("alice", &client_bin(), &alice_args),
-        bob: bob_window(&bob_args),
-        bob_args,
-        directory,
-    };
-    windows.alice.wait_for("directory: online");
-    windows.bob.wait_for("directory: online");
-    windows.alice.type_text("/connect bob\r");
-    windows.alice.wait_for("connected to bob");
-    windows
-}
-
-fn bob_window(args: &[String]) -> Tui {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Tui::spawn("bob", &client_bin(), &args)
-}
-
-#[test]
-fn two_chat_windows_offer_accept_save_and_decline_files() {
-    let tmp = tempfile::tempdir().unwrap();
-    let big = big_dir();
-    let report = big.path().join("report.pdf");
-    let sha = write_random(&report, 24 << 20);
-    let downloads = big.path().join("bob downloads");
-    let Windows {
-        mut alice,
-        mut bob,
-        directory: _directory,
-        ..
-    } = connected_windows(tmp.path(), &downloads);
-
-    alice.type_text(&format!("/send {}\r", report.display()));
-    alice.wait_for("you offer report.pdf");
-    bob.wait_for("alice offers report.pdf");
-    let short = &sha[..4];
-    bob.wait_until("the offer shows the file's SHA-256", |screen| {
-        screen.contains(&format!("SHA-256 {short}"))
-    });
-    bob.type_text("/accept-file\r");
-    bob.wait_for("saved report.pdf");
-    alice.wait_for("bob has report.pdf");
-    let saved = downloads.join("report.pdf");
-    assert_eq!(sha256_of(&saved), sha);
-
-    // A second offer of the same name, declined: nothing is written, the sender is told.
-    alice.type_text(&format!("/send {}\r", report.display()));
-    bob.wait_until("a second offer", |screen| {
-        screen.matches("alice offers report.pdf").count() == 2
-    });
-    bob.type_text("/decline\r");
-    // "declined by bob" (wrapped where the chat is narrow).
-    alice.wait_until("the decline, and who declined", |screen| {
-        let rows: Vec<&str> = screen.lines().collect();
-        rows.iter().enumerate().any(|(i, row)| {
-            row.contains("declined by bob")
-                || (row.contains("declined")
-                    && rows.get(i + 1).is_some_and(|r| r.contains("by bob")))
-        })
-    });
-    assert_eq!(files_in(&downloads), vec![saved]);
-    alice.quit();
-    bob.quit();
-}
-
-#[test]
-fn a_chat_window_killed_mid_transfer_resumes_the_file_after_a_restart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let big = big_dir();
-    let video = big.path().join("video.mkv");
-    let sha = write_random(&video, 1 << 30);
-    let downloads = big.path().join("downloads");
-    let Windows {
-        mut alice,
-        bob,
-        bob_args,
-        directory: _directory,
-    } = connected_windows(tmp.path(), &downloads);
-    let mut bob = bob;
-    alice.type_text(&format!("/send {}\r", video.display()));
-    bob.wait_for("alice offers video.mkv");
-    bob.type_text("/accept-file\r");
-
-    // bob's window dies half-way; started again, it takes the rest.
-    std::fs::create_dir_all(&downloads).unwrap();
-    wait_for_partial(&downloads, 300 << 20);
-    bob.crash();
-    let kept = partial_bytes(&downloads);
-    assert!(kept < 1 << 30, "the transfer ended before the crash");
-    let mut bob = bob_window(&bob_args);
-    bob.wait_for("video.mkv");
-    bob.wait_until("the transfer resumes rather than starting over", |screen| {
-        screen.contains("resumes")
-    });
-    bob.wait_longer("the file saved", PATIENCE, |screen| {
-        screen.contains("saved video.mkv")
-    });
-    alice.wait_for("bob has video.mkv");
-    let saved = downloads.join("video.mkv");
-    assert_eq!(sha256_of(&saved), sha);
-    assert_eq!(files_in(&downloads), vec![saved]);
-    alice.quit();
-    bob.quit();
 }

@@ -3,6 +3,7 @@
 mod attention;
 mod crashes;
 mod delivery;
+mod file_windows;
 mod files;
 mod listen;
 #[path = "../../../directory-server/tests/support/postgres.rs"]

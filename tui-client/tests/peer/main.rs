@@ -2,6 +2,7 @@
 //! or broken peers that are turned away while another peer on the same listener keeps chatting.
 
 mod compat;
+mod file_lab;
 mod files;
 mod reversal;
 mod security;
