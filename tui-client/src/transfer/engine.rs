@@ -230,22 +230,7 @@ impl Transfers {
             }
             _ => reason.to_string(),
         };
-        if self
-            .store
-            .set_transfer(t.id, TransferState::Ended, None, Some(&words))
-            .await?
-        {
-            let transfer = Transfer {
-                state: TransferState::Ended,
-                detail: Some(words.clone()),
-                ..t
-            };
-            let _ = self.reports.send(Report::Ended {
-                transfer,
-                reason: words,
-            });
-        }
-        Ok(())
+        tasks::record_end(&self.store, &self.reports, t, words).await
     }
 
     fn stop(&mut self, id: MessageId) {

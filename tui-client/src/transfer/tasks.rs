@@ -87,12 +87,7 @@ impl Sending {
 
     /// Ends the transfer for `reason` and tells the receiver.
     async fn fail(self, t: Transfer, reason: CancelReason) {
-        let frame = PeerMessage::FileCancel {
-            id: t.id,
-            reason: reason.clone(),
-        };
-        let _ = self.handle.send_file_frame(frame);
-        ended(&self.store, &self.reports, t, &reason).await;
+        fail(&self.handle, &self.store, &self.reports, t, reason).await;
     }
 }
 
@@ -212,30 +207,45 @@ impl Receiving {
 
     /// Ends the transfer for `reason`: the sender is told, the partial file deleted.
     async fn fail(self, t: Transfer, reason: CancelReason) {
-        let frame = PeerMessage::FileCancel {
-            id: t.id,
-            reason: reason.clone(),
-        };
-        let _ = self.handle.send_file_frame(frame);
-        if let Some(partial) = &t.path {
-            let _ = std::fs::remove_file(partial);
-        }
-        ended(&self.store, &self.reports, t, &reason).await;
+        fail(&self.handle, &self.store, &self.reports, t, reason).await;
     }
 }
 
-/// Records that `t` ended for `reason` and reports it (once: a transfer already ended is
-/// left alone).
-async fn ended(
+/// Ends `t` for `reason` from one of its tasks: tells the peer, deletes a partial file we
+/// were receiving into, records and reports the end.
+async fn fail(
+    handle: &SessionHandle,
     store: &LocalStore,
     reports: &mpsc::UnboundedSender<Report>,
     t: Transfer,
-    reason: &CancelReason,
+    reason: CancelReason,
 ) {
-    let words = reason.to_string();
-    if let Ok(true) = store
+    let frame = PeerMessage::FileCancel {
+        id: t.id,
+        reason: reason.clone(),
+    };
+    let _ = handle.send_file_frame(frame);
+    if let Some(partial) = super::engine::partial_of(&t) {
+        let _ = std::fs::remove_file(partial);
+    }
+    // A store that cannot write leaves the transfer open; the next session ends it again.
+    let _ = record_end(store, reports, t, reason.to_string()).await;
+}
+
+/// Records that `t` ended (`words` say why) and reports it, once: a transfer already done
+/// or ended is left alone.
+///
+/// # Errors
+/// When the store cannot write.
+pub(super) async fn record_end(
+    store: &LocalStore,
+    reports: &mpsc::UnboundedSender<Report>,
+    t: Transfer,
+    words: String,
+) -> Result<(), crate::store::StoreError> {
+    if store
         .set_transfer(t.id, TransferState::Ended, None, Some(&words))
-        .await
+        .await?
     {
         let transfer = Transfer {
             state: TransferState::Ended,
@@ -247,4 +257,5 @@ async fn ended(
             reason: words,
         });
     }
+    Ok(())
 }
