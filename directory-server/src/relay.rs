@@ -26,7 +26,8 @@ pub const PAIR_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default of [`RelayLimits::max_sessions`]: 100 relayed sessions at once.
 pub const DEFAULT_RELAY_MAX_SESSIONS: usize = 100;
 /// Default of [`RelayLimits::max_bytes`]: 64 MiB per relayed session, both directions
-/// together — a year of chat, or a few minutes of a file (files are for later).
+/// together — a year of chat, or a few seconds of a file (a transfer goes on over the next
+/// session; clients learn the cap from the `101` answer's `p2p-chat-relay-max-bytes` header).
 pub const DEFAULT_RELAY_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Default of [`RelayLimits::idle_timeout`]: 5 minutes without a byte ends a relayed session
 /// (the peers' keepalives send one every 15 s).

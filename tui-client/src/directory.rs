@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::DirectoryError;
 use error::{Op, answer_error, root_cause};
-pub use signal::Signaling;
+pub use signal::{JoinedRelay, Signaling};
 pub use transport::{CA_CERT_ENV, install_crypto_provider};
 use transport::{Secret, warn_before_sending};
 

@@ -240,13 +240,26 @@ pub async fn dial(
         .relay_ticket(peer, &account.token)
         .await
         .map_err(|e| unreachable(e.to_string()))?;
-    let (stream, relay) = account
+    let joined = account
         .client
         .join_relay(&ticket, &account.token)
         .await
         .map_err(|e| unreachable(e.to_string()))?;
-    let path = SessionPath::Relayed;
-    net::open_outgoing(stream, path, &label, relay, me, expected, request, events).await
+    let path = SessionPath::Relayed {
+        max_bytes: joined.max_bytes,
+    };
+    let relay = joined.remote;
+    net::open_outgoing(
+        joined.stream,
+        path,
+        &label,
+        relay,
+        me,
+        expected,
+        request,
+        events,
+    )
+    .await
 }
 
 /// Relay offers answered at once: 4; more offers meanwhile are ignored (a flood of offers
@@ -265,7 +278,10 @@ pub async fn answer(account: Account, ticket: String, me: LocalPeer, events: Eve
         return;
     };
     match account.client.join_relay(&ticket, &account.token).await {
-        Ok((stream, relay)) => net::accept_relayed(stream, relay, me, events).await,
+        Ok(joined) => {
+            let (stream, relay) = (joined.stream, joined.remote);
+            net::accept_relayed(stream, relay, joined.max_bytes, me, events).await;
+        }
         Err(e) => tracing::info!(error = %e, "cannot join the relay a peer offered"),
     }
 }

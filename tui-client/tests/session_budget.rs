@@ -30,13 +30,14 @@ async fn relayed(
     tokio::spawn(net::accept_relayed(
         Box::new(theirs),
         relay,
+        None,
         bob.clone(),
         bob_tx,
     ));
     let (alice_tx, _alice_rx) = mpsc::channel(16);
     let dialled = net::open_outgoing(
         Box::new(ours),
-        SessionPath::Relayed,
+        SessionPath::Relayed { max_bytes: None },
         "bob on the relay",
         relay,
         alice,

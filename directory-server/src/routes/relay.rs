@@ -8,7 +8,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
-use p2p_chat_protocol::api::signal::{RELAY_UPGRADE, RelayTicket, ServerSignal};
+use p2p_chat_protocol::api::signal::{
+    RELAY_MAX_BYTES_HEADER, RELAY_UPGRADE, RelayTicket, ServerSignal,
+};
 
 use super::clients::path_username;
 use crate::auth::Authenticated;
@@ -105,8 +107,8 @@ pub(super) async fn decline(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /relay/{ticket}` with `Upgrade: p2p-chat-relay`: 101, then the connection is one
-/// side of the relayed session.
+/// `GET /relay/{ticket}` with `Upgrade: p2p-chat-relay`: 101 (with the session's byte cap in
+/// [`RELAY_MAX_BYTES_HEADER`]), then the connection is one side of the relayed session.
 pub(super) async fn join(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -129,6 +131,7 @@ pub(super) async fn join(
         .relay()
         .check(&ticket, &auth.username)
         .map_err(refused)?;
+    let max_bytes = state.relay().limits().max_bytes;
     let on_upgrade = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
         let Ok(upgraded) = on_upgrade.await else {
@@ -149,5 +152,6 @@ pub(super) async fn join(
     let headers = response.headers_mut();
     headers.insert(header::UPGRADE, HeaderValue::from_static(RELAY_UPGRADE));
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(RELAY_MAX_BYTES_HEADER, HeaderValue::from(max_bytes));
     Ok(response)
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use p2p_chat_directory::relay::RelayLimits;
 use p2p_chat_directory::{AppState, Settings, app, run};
-use p2p_chat_protocol::api::signal::ServerSignal;
+use p2p_chat_protocol::api::signal::{RELAY_MAX_BYTES_HEADER, ServerSignal};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::signal::{next, open};
-use crate::sockets::{join, read_exactly};
+use crate::sockets::{join, join_answer, read_exactly};
 use crate::support::{call, fast_settings, login, memory_state, register};
 
 /// A directory with `relay` limits on a real socket; returns its router (for plain calls),
@@ -103,8 +103,13 @@ async fn the_operator_bounds_the_relay() {
     next(&mut bob_signal).await;
     let reply = call(&router, "POST", "/relay/bob", None, Some(&alice)).await;
     let ticket = reply.json["ticket"].as_str().unwrap().to_owned();
-    let mut a = join(addr, &ticket, &alice).await.unwrap();
-    let mut b = join(addr, &ticket, &bob).await.unwrap();
+    // Each side is told the cap when it joins.
+    let answer = join_answer(addr, &ticket, &alice).await.unwrap();
+    assert_eq!(answer.headers()[RELAY_MAX_BYTES_HEADER], "1000");
+    let mut a = answer.upgrade().await.unwrap();
+    let answer = join_answer(addr, &ticket, &bob).await.unwrap();
+    assert_eq!(answer.headers()[RELAY_MAX_BYTES_HEADER], "1000");
+    let mut b = answer.upgrade().await.unwrap();
     let _ = a.write_all(&[7u8; 4000]).await;
     let mut got = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), b.read_to_end(&mut got))

@@ -54,6 +54,17 @@ pub async fn join(
     ticket: &str,
     token: &str,
 ) -> Result<reqwest::Upgraded, u16> {
+    let response = join_answer(addr, ticket, token).await?;
+    Ok(response.upgrade().await.unwrap())
+}
+
+/// Asks to join `ticket` as the owner of `token`: the `101` answer (its headers), not yet
+/// upgraded, or the refusal's status.
+pub async fn join_answer(
+    addr: std::net::SocketAddr,
+    ticket: &str,
+    token: &str,
+) -> Result<reqwest::Response, u16> {
     p2p_chat_directory::tls::install_crypto_provider();
     let response = reqwest::Client::new()
         .get(format!("http://{addr}/relay/{ticket}"))
@@ -66,7 +77,7 @@ pub async fn join(
     if response.status().as_u16() != 101 {
         return Err(response.status().as_u16());
     }
-    Ok(response.upgrade().await.unwrap())
+    Ok(response)
 }
 
 /// Reads exactly `n` bytes from a relayed stream; fails after 10 s.

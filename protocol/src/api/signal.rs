@@ -21,6 +21,13 @@ pub const RELAY_PATH: &str = "/relay";
 /// The `Upgrade` token of a relay connection.
 pub const RELAY_UPGRADE: &str = "p2p-chat-relay";
 
+/// Response header of the relay's `101 Switching Protocols`: the most bytes the relayed
+/// session will carry, both directions together, as a decimal number (the operator's
+/// `--relay-max-bytes`). The relay ends the session there; a client that moves a file says so
+/// in advance and goes on over a new session. Absent from directories older than file
+/// transfers: the cap is then unknown.
+pub const RELAY_MAX_BYTES_HEADER: &str = "p2p-chat-relay-max-bytes";
+
 /// Answer to `POST /relay/{username}`: the ticket both sides join with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayTicket {

@@ -66,7 +66,7 @@ pub enum Link {
 impl Link {
     /// Whether the link is `session`, open through the directory's relay.
     pub fn is_relayed(&self, session: SessionId) -> bool {
-        matches!(self, Link::Connected { session: s, path: crate::net::SessionPath::Relayed, .. } if *s == session)
+        matches!(self, Link::Connected { session: s, path: crate::net::SessionPath::Relayed { .. }, .. } if *s == session)
     }
 }
 
@@ -116,6 +116,12 @@ pub enum LineKind {
     Info,
     /// An error notice that needs the user's attention.
     Error,
+    /// A file transfer's live line: its text is rewritten as bytes move (progress, rate,
+    /// time left), then left with where the transfer stopped.
+    Transfer {
+        /// The transfer (its offer id).
+        id: MessageId,
+    },
 }
 
 /// One line of a conversation.
@@ -136,7 +142,7 @@ impl ChatLine {
     pub fn id(&self) -> Option<MessageId> {
         match self.kind {
             LineKind::Own { id, .. } | LineKind::Peer { id } => Some(id),
-            LineKind::Info | LineKind::Error => None,
+            LineKind::Info | LineKind::Error | LineKind::Transfer { .. } => None,
         }
     }
 
@@ -262,6 +268,17 @@ impl Chat {
             text: text.into(),
             seq: None,
         });
+    }
+
+    /// Writes transfer `id`'s live line: a new one at `at_ms` when `fresh` (a start), else
+    /// the newest one rewritten (nothing when the chat has none).
+    pub fn transfer_line(&mut self, at_ms: u64, id: MessageId, text: String, fresh: bool) {
+        let kind = LineKind::Transfer { id };
+        if fresh {
+            self.notice(at_ms, kind, text);
+        } else if let Some(line) = self.lines.iter_mut().rev().find(|l| l.kind == kind) {
+            line.text = text;
+        }
     }
 
     /// Appends one of our messages (already written to the store as queued).

@@ -1,6 +1,7 @@
 //! File transfers in the chat window: `/send PATH`, `/accept-file`, `/decline`,
-//! `/cancel-file`, a notice in the peer's chat for each offer, start and end, and progress
-//! with rate and ETA in the status bar. The transfer engine (`crate::transfer`) does the
+//! `/cancel-file`, a notice in the peer's chat for each offer and end, a live line in the chat
+//! for each start (progress, rate and time left, rewritten as bytes move), and the same in the
+//! status bar. The transfer engine (`crate::transfer`) does the
 //! work in the runner; this keeps what the user sees.
 
 use std::collections::VecDeque;
@@ -92,6 +93,8 @@ pub struct FileView {
     pub state: FileState,
     /// Bytes done.
     pub done: u64,
+    /// Where the latest start began, in bytes (0, or what the receiver kept).
+    pub from: u64,
     /// Recent (time ms, bytes done) samples, for the rate.
     samples: VecDeque<(u64, u64)>,
 }
@@ -110,18 +113,73 @@ impl FileView {
         Some((self.transfer.size.saturating_sub(self.done) as f64 / rate).ceil() as u64)
     }
 
-    /// `holiday.mp4 ↑ 45% 12.3 MiB/s 0:12` for the status bar.
-    pub fn progress_text(&self) -> String {
-        let arrow = if self.transfer.outgoing { "↑" } else { "↓" };
-        let percent = (self.done * 100)
+    fn arrow(&self) -> &'static str {
+        if self.transfer.outgoing { "↑" } else { "↓" }
+    }
+
+    fn percent(&self) -> u64 {
+        (self.done * 100)
             .checked_div(self.transfer.size)
-            .unwrap_or(100);
-        let mut text = format!("{arrow} {} {percent}%", self.transfer.name);
-        if let Some(rate) = self.rate() {
-            text.push_str(&format!(" {}/s", human_bytes(rate as u64)));
+            .unwrap_or(100)
+    }
+
+    /// `12.3 MiB/s`, when the rate is known.
+    fn rate_text(&self) -> Option<String> {
+        self.rate()
+            .map(|rate| format!("{}/s", human_bytes(rate as u64)))
+    }
+
+    /// `0:12`, when the time left is known.
+    fn eta_text(&self) -> Option<String> {
+        self.eta_secs()
+            .map(|eta| format!("{}:{:02}", eta / 60, eta % 60))
+    }
+
+    /// `↑ holiday.mp4 45% 12.3 MiB/s 0:12` for the status bar.
+    pub fn progress_text(&self) -> String {
+        let mut text = format!(
+            "{} {} {}%",
+            self.arrow(),
+            self.transfer.name,
+            self.percent()
+        );
+        for part in [self.rate_text(), self.eta_text()].into_iter().flatten() {
+            text.push(' ');
+            text.push_str(&part);
         }
-        if let Some(eta) = self.eta_secs() {
-            text.push_str(&format!(" {}:{:02}", eta / 60, eta % 60));
+        text
+    }
+
+    /// The transfer's live line in the chat: `↑ holiday.mp4 to bob: 45% of 1.0 GiB
+    /// (resumed at 200 MiB), 12.3 MiB/s, 0:12 left`, then where it stopped (paused, done,
+    /// ended).
+    pub fn chat_text(&self) -> String {
+        let t = &self.transfer;
+        let towards = if t.outgoing { "to" } else { "from" };
+        let mut text = format!(
+            "{} {} {towards} {}: {}% of {}",
+            self.arrow(),
+            t.name,
+            t.peer,
+            self.percent(),
+            human_bytes(t.size)
+        );
+        if self.from > 0 {
+            text.push_str(&format!(" (resumed at {})", human_bytes(self.from)));
+        }
+        match &self.state {
+            FileState::Moving => {
+                if let Some(rate) = self.rate_text() {
+                    text.push_str(&format!(", {rate}"));
+                }
+                if let Some(eta) = self.eta_text() {
+                    text.push_str(&format!(", {eta} left"));
+                }
+            }
+            FileState::Paused => text.push_str(" — paused: goes on over the next session"),
+            FileState::Done => text.push_str(" — done"),
+            FileState::Ended(_) => text.push_str(" — ended"),
+            FileState::Offered => {}
         }
         text
     }
@@ -222,6 +280,7 @@ impl App {
                     if let Some(view) = self.files.iter_mut().find(|f| f.transfer.id == id) {
                         view.sample(now, bytes);
                     }
+                    self.show_live_line(id, false);
                 }
             }
             FileAction::Report(report) => self.on_file_report(report),
@@ -264,12 +323,15 @@ impl App {
     fn on_file_report(&mut self, report: Report) {
         let (transfer, state, words) = match report {
             Report::Offered(t) if t.outgoing => {
-                let words = format!(
+                let mut words = format!(
                     "you offer {} — waiting for {} to accept (/cancel-file stops it)",
                     describe(&t),
                     t.peer
                 );
-                (t, FileState::Offered, words)
+                if let Some(note) = self.relay_cap_note(&t.peer) {
+                    words.push_str(&format!("; {note}"));
+                }
+                (t, FileState::Offered, Some(words))
             }
             Report::Offered(t) => {
                 let words = format!(
@@ -277,12 +339,15 @@ impl App {
                     t.peer,
                     describe(&t)
                 );
-                (t, FileState::Offered, words)
+                (t, FileState::Offered, Some(words))
             }
             Report::Started { transfer, from } => {
-                let how = if from > 0 { "resumes" } else { "starts" };
-                let words = format!("{} {how}", describe(&transfer));
-                (transfer, FileState::Moving, words)
+                let id = transfer.id;
+                let view = self.view_mut(transfer, FileState::Moving);
+                (view.from, view.done) = (from, from);
+                view.samples.clear();
+                self.show_live_line(id, true);
+                return;
             }
             Report::Paused { id } => {
                 if let Some(view) = self
@@ -292,6 +357,7 @@ impl App {
                 {
                     view.state = FileState::Paused;
                 }
+                self.show_live_line(id, false);
                 return;
             }
             Report::Finished { transfer } => {
@@ -307,11 +373,11 @@ impl App {
                         describe(&transfer)
                     ),
                 };
-                (transfer, FileState::Done, words)
+                (transfer, FileState::Done, Some(words))
             }
             Report::Ended { transfer, reason } => {
                 let words = format!("{} ended: {reason}", describe(&transfer));
-                (transfer, FileState::Ended(reason), words)
+                (transfer, FileState::Ended(reason), Some(words))
             }
         };
         let kind = if matches!(state, FileState::Ended(_)) {
@@ -319,29 +385,61 @@ impl App {
         } else {
             LineKind::Info
         };
-        let chat = self.chat_for(&transfer.peer.clone());
+        let (id, peer, size) = (transfer.id, transfer.peer.clone(), transfer.size);
+        let view = self.view_mut(transfer, state);
+        if view.state == FileState::Done {
+            view.done = size;
+        }
+        self.show_live_line(id, false);
+        let chat = self.chat_for(&peer);
         let now = self.now_ms;
-        if let Some(chat) = self.chat_mut(chat) {
+        if let (Some(chat), Some(words)) = (self.chat_mut(chat), words) {
             chat.notice(now, kind, words);
         }
-        let done = match state {
-            FileState::Done => transfer.size,
-            _ => 0,
-        };
-        match self.files.iter_mut().find(|f| f.transfer.id == transfer.id) {
-            Some(view) => {
-                view.state = state;
-                if done > 0 {
-                    view.done = done;
-                }
-                view.transfer = transfer;
+    }
+
+    /// The view of `transfer` (added when new), now in `state`.
+    fn view_mut(&mut self, transfer: Transfer, state: FileState) -> &mut FileView {
+        let index = match self.files.iter().position(|f| f.transfer.id == transfer.id) {
+            Some(index) => index,
+            None => {
+                self.files.push(FileView {
+                    transfer: transfer.clone(),
+                    state: state.clone(),
+                    done: 0,
+                    from: 0,
+                    samples: VecDeque::new(),
+                });
+                self.files.len() - 1
             }
-            None => self.files.push(FileView {
-                transfer,
-                state,
-                done,
-                samples: VecDeque::new(),
-            }),
+        };
+        let view = &mut self.files[index];
+        view.transfer = transfer;
+        view.state = state;
+        view
+    }
+
+    /// Writes transfer `id`'s live line in its peer's chat: a new line for a start (`fresh`),
+    /// else the newest one rewritten (none is added for a transfer that never started here).
+    fn show_live_line(&mut self, id: MessageId, fresh: bool) {
+        let Some(view) = self.files.iter().find(|f| f.transfer.id == id) else {
+            return;
+        };
+        let (text, peer) = (view.chat_text(), view.transfer.peer.clone());
+        let chat = self.chat_for(&peer);
+        let now = self.now_ms;
+        if let Some(chat) = self.chat_mut(chat) {
+            chat.transfer_line(now, id, text, fresh);
+        }
+    }
+
+    /// What a user offering a file to `peer` is told when their session goes through the
+    /// directory's relay (its cap per session).
+    fn relay_cap_note(&self, peer: &str) -> Option<String> {
+        let chat = self.chats.iter().find(|c| c.name == peer)?;
+        match &chat.link {
+            super::chat::Link::Connected { path, .. } => path.relay_cap_note(),
+            _ => None,
         }
     }
 
@@ -385,6 +483,7 @@ impl App {
                 transfer,
                 state,
                 done: 0,
+                from: 0,
                 samples: VecDeque::new(),
             });
         }

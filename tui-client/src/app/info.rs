@@ -47,7 +47,7 @@ impl App {
                 let how = match path {
                     SessionPath::Direct => format!("direct, to {remote}"),
                     SessionPath::Punched => format!("hole punched, to {remote}"),
-                    SessionPath::Relayed => {
+                    SessionPath::Relayed { .. } => {
                         format!("relayed by the directory at {remote}, encrypted end to end")
                     }
                 };

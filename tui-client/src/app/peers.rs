@@ -298,7 +298,7 @@ impl App {
             rtt_ms: None,
         };
         // A relayed session we opened is moved to a direct one when a later try succeeds.
-        if outgoing && peer.path == crate::net::SessionPath::Relayed {
+        if outgoing && peer.path.is_relayed() {
             effects.push(Effect::ScheduleUpgrade {
                 chat: id,
                 session,
@@ -307,7 +307,7 @@ impl App {
         }
         let how = match peer.path {
             crate::net::SessionPath::Direct => format!("directly, {}", peer.addr),
-            crate::net::SessionPath::Relayed => {
+            crate::net::SessionPath::Relayed { .. } => {
                 "through the directory's relay, encrypted end to end".to_owned()
             }
             crate::net::SessionPath::Punched => format!("directly, hole punched, {}", peer.addr),

@@ -19,7 +19,7 @@ pub fn keeps_old_session(
     (old_outgoing, old_path): (bool, SessionPath),
     (new_outgoing, new_path): (bool, SessionPath),
 ) -> bool {
-    let relayed = |path| path == SessionPath::Relayed;
+    let relayed = SessionPath::is_relayed;
     let dialer = |outgoing: bool| if outgoing { me } else { peer };
     old_outgoing != new_outgoing
         && match (relayed(old_path), relayed(new_path)) {

@@ -235,7 +235,7 @@ async fn handle_sessions(
                     SessionPath::Direct => {
                         eprintln!("{} connected from {}", peer.username, peer.addr);
                     }
-                    SessionPath::Relayed => {
+                    SessionPath::Relayed { .. } => {
                         eprintln!("{} connected through the directory's relay", peer.username);
                     }
                     SessionPath::Punched => {

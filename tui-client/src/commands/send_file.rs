@@ -55,10 +55,9 @@ pub async fn send_file(
     }
     let (local, _held) = local_peer(&ctx, &target, name)?;
     let mut opened = reach(&mut ctx, &local, &target).await?;
-    if opened.path == crate::net::SessionPath::Relayed {
+    if let Some(note) = opened.path.relay_cap_note() {
         eprintln!(
-            "{} is reached through the directory's relay, which may cap how much one session \
-             carries; when it cuts the session, the transfer goes on over a new one",
+            "{} is reached through the directory's relay: {note}",
             opened.name
         );
     }

@@ -5,8 +5,8 @@
 
 use futures::StreamExt;
 use p2p_chat_protocol::api::signal::{
-    MAX_SIGNAL_BYTES, PUNCH_PATH, PunchPlan, REACHABILITY_PATH, RELAY_PATH, RELAY_UPGRADE,
-    RelayTicket, SIGNAL_PATH, SIGNAL_PING_SECS, ServerSignal,
+    MAX_SIGNAL_BYTES, PUNCH_PATH, PunchPlan, REACHABILITY_PATH, RELAY_MAX_BYTES_HEADER, RELAY_PATH,
+    RELAY_UPGRADE, RelayTicket, SIGNAL_PATH, SIGNAL_PING_SECS, ServerSignal,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -23,6 +23,18 @@ use crate::net::PeerStream;
 /// A byte stream to the directory, plain or TLS.
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// One side of a relayed session, joined ([`DirectoryClient::join_relay`]).
+pub struct JoinedRelay {
+    /// The relayed byte stream.
+    pub stream: PeerStream,
+    /// The address of the directory it runs through.
+    pub remote: std::net::SocketAddr,
+    /// The most bytes the relay carries in this session, both directions together; `None`
+    /// when the directory does not say (older than file transfers) or says something that is
+    /// not a number.
+    pub max_bytes: Option<u64>,
+}
 
 /// An open signaling connection.
 pub struct Signaling {
@@ -245,8 +257,8 @@ impl DirectoryClient {
         self.json(Op::Relay, req).await
     }
 
-    /// `GET /relay/{ticket}` upgraded: one end of the relayed byte stream, and the address of
-    /// the directory it runs through.
+    /// `GET /relay/{ticket}` upgraded: one end of the relayed byte stream, the address of the
+    /// directory it runs through, and the session's byte cap.
     ///
     /// # Errors
     /// [`DirectoryError::NotFound`]-like errors for an unknown or expired ticket, and the
@@ -255,7 +267,7 @@ impl DirectoryClient {
         &self,
         ticket: &str,
         token: &str,
-    ) -> Result<(PeerStream, std::net::SocketAddr), DirectoryError> {
+    ) -> Result<JoinedRelay, DirectoryError> {
         warn_before_sending(&self.base, Secret::Token);
         let url = self.url(&[RELAY_PATH.trim_start_matches('/'), ticket]);
         let response = self
@@ -282,7 +294,15 @@ impl DirectoryClient {
         let remote = response
             .remote_addr()
             .unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        let max_bytes = response
+            .headers()
+            .get(RELAY_MAX_BYTES_HEADER)
+            .and_then(|v| v.to_str().ok()?.parse().ok());
         let upgraded = response.upgrade().await.map_err(|e| self.transport(&e))?;
-        Ok((Box::new(upgraded), remote))
+        Ok(JoinedRelay {
+            stream: Box::new(upgraded),
+            remote,
+            max_bytes,
+        })
     }
 }

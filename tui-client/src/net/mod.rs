@@ -136,7 +136,12 @@ pub enum SessionPath {
     #[default]
     Direct,
     /// Through the directory's relay (which copies the encrypted session, nothing more).
-    Relayed,
+    Relayed {
+        /// The most bytes the relay carries in this session, both directions together (the
+        /// directory's `p2p-chat-relay-max-bytes` answer); `None` when the directory does not
+        /// say.
+        max_bytes: Option<u64>,
+    },
     /// A TCP connection that a hole punch opened: both sides dialled at a moment the
     /// directory chose, through routers that would not let a plain dial in.
     Punched,
@@ -147,9 +152,36 @@ impl SessionPath {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Direct => "direct",
-            Self::Relayed => "relayed",
+            Self::Relayed { .. } => "relayed",
             Self::Punched => "punched",
         }
+    }
+
+    /// Whether the session goes through the directory's relay.
+    pub fn is_relayed(self) -> bool {
+        matches!(self, Self::Relayed { .. })
+    }
+
+    /// For a relayed session, what a user moving a file is told in advance: the relay's cap
+    /// per session (when the directory says it) and that the transfer goes on over a new
+    /// session when the relay ends one. `None` for the other paths.
+    pub fn relay_cap_note(self) -> Option<String> {
+        let Self::Relayed { max_bytes } = self else {
+            return None;
+        };
+        let cap = max_bytes.map_or_else(
+            || "may cap how much one session carries".to_owned(),
+            |bytes| {
+                format!(
+                    "carries at most {} per session (both directions together)",
+                    crate::transfer::human_bytes(bytes)
+                )
+            },
+        );
+        Some(format!(
+            "the directory's relay {cap}; when it ends the session, the transfer goes on over \
+             a new one"
+        ))
     }
 }
 

@@ -185,6 +185,7 @@ pub(super) async fn accept(
 pub async fn accept_relayed(
     stream: PeerStream,
     remote_addr: SocketAddr,
+    max_bytes: Option<u64>,
     me: LocalPeer,
     events: EventSender,
 ) {
@@ -192,7 +193,8 @@ pub async fn accept_relayed(
     let busy = permit.is_none();
     let deadline = super::listener::ACCEPT_HANDSHAKE_TIMEOUT;
     let outcome = timeout(deadline, handshake::respond(stream, &me, busy)).await;
-    open_incoming(outcome, SessionPath::Relayed, remote_addr, events, permit).await;
+    let path = SessionPath::Relayed { max_bytes };
+    open_incoming(outcome, path, remote_addr, events, permit).await;
 }
 
 /// The requester's side of a hole punch over `stream` (a TCP connection to `peer`, who was

@@ -20,7 +20,7 @@ pub fn link_state(link: &Link) -> Span<'static> {
             let how = match path {
                 SessionPath::Direct => "connected",
                 SessionPath::Punched => "connected, punched",
-                SessionPath::Relayed => "connected, relayed",
+                SessionPath::Relayed { .. } => "connected, relayed",
             };
             let text = match rtt_ms {
                 Some(ms) => format!("{how}, {ms} ms"),
@@ -249,7 +249,10 @@ mod tests {
         let shown = |path, rtt| link_state(&link(path, rtt)).content.into_owned();
         assert_eq!(shown(SessionPath::Direct, None), "connected");
         assert_eq!(shown(SessionPath::Direct, Some(12)), "connected, 12 ms");
-        assert_eq!(shown(SessionPath::Relayed, None), "connected, relayed");
+        assert_eq!(
+            shown(SessionPath::Relayed { max_bytes: None }, None),
+            "connected, relayed"
+        );
         assert_eq!(
             shown(SessionPath::Punched, Some(0)),
             "connected, punched, 0 ms"

@@ -67,7 +67,7 @@ impl Columns {
         let (sender, sender_style, text_style) = match &line.kind {
             LineKind::Own { .. } => (app.me.name.as_str(), theme::OWN_NAME, Style::new()),
             LineKind::Peer { .. } => (chat.name.as_str(), theme::PEER_NAME, Style::new()),
-            LineKind::Info => ("--", theme::DIM, theme::INFO),
+            LineKind::Info | LineKind::Transfer { .. } => ("--", theme::DIM, theme::INFO),
             LineKind::Error => (
                 "!!",
                 theme::ERROR.add_modifier(Modifier::BOLD),

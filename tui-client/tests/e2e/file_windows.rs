@@ -127,6 +127,13 @@ fn a_chat_window_killed_mid_transfer_resumes_the_file_after_a_restart() {
     alice.type_text(&format!("/send {}\r", video.display()));
     bob.wait_for("alice offers video.mkv");
     bob.type_text("/accept-file\r");
+    // Both chats show the transfer's live line: progress, rate and time left.
+    bob.wait_until("live progress in bob's chat", |screen| {
+        screen.contains("video.mkv from alice:") && screen.contains("left")
+    });
+    alice.wait_until("live progress in alice's chat", |screen| {
+        screen.contains("video.mkv to bob:") && screen.contains("left")
+    });
 
     // bob's window dies half-way; started again, it takes the rest.
     std::fs::create_dir_all(&downloads).unwrap();
@@ -137,7 +144,7 @@ fn a_chat_window_killed_mid_transfer_resumes_the_file_after_a_restart() {
     let mut bob = bob_window(&bob_args);
     bob.wait_for("video.mkv");
     bob.wait_until("the transfer resumes rather than starting over", |screen| {
-        screen.contains("resumes")
+        screen.contains("(resumed at ")
     });
     bob.wait_longer("the file saved", PATIENCE, |screen| {
         screen.contains("saved video.mkv")

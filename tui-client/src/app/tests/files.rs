@@ -1,5 +1,6 @@
 //! `update` tests of file transfers in the window: offers listed and answered, transfers
-//! left open by an earlier run restored, progress with rate and ETA in the status text.
+//! left open by an earlier run restored, progress with rate and ETA in the chat's live line
+//! and the status text, the relay's cap told to the sender.
 
 use super::*;
 use crate::app::files::{FileAction, FileEffect, FileState};
@@ -106,4 +107,107 @@ fn progress_shows_rate_and_time_left_and_polls_while_bytes_move() {
     assert!(shown.starts_with("↑ notes.pdf 10%"), "{shown}");
     assert!(shown.contains("1.0 MiB/s"), "{shown}");
     assert!(shown.ends_with("0:09"), "{shown}");
+}
+
+fn live_lines(app: &App) -> Vec<String> {
+    app.current_chat()
+        .unwrap()
+        .lines
+        .iter()
+        .filter(|l| matches!(l.kind, LineKind::Transfer { .. }))
+        .map(|l| l.text.clone())
+        .collect()
+}
+
+#[test]
+fn the_chat_holds_one_live_line_per_start_rewritten_as_bytes_move() {
+    let mut app = app();
+    connected_to_bob(&mut app);
+    let t = offer(4, false, TransferState::Accepted);
+    let started = |from| {
+        Action::File(FileAction::Report(Report::Started {
+            transfer: t.clone(),
+            from,
+        }))
+    };
+    app.update(started(0));
+    assert_eq!(live_lines(&app), ["↓ notes.pdf from bob: 0% of 10.0 MiB"]);
+    // Progress a second apart rewrites the same line with the rate and the time left.
+    app.update(Action::File(FileAction::Progress(vec![(t.id, 0)])));
+    fn a_second_later() -> u64 {
+        NOW + 1000
+    }
+    app.clock = a_second_later;
+    app.update(Action::File(FileAction::Progress(vec![(
+        t.id,
+        1024 * 1024,
+    )])));
+    assert_eq!(
+        live_lines(&app),
+        ["↓ notes.pdf from bob: 10% of 10.0 MiB, 1.0 MiB/s, 0:09 left"]
+    );
+    // The session breaks: the line says so and stays; the next start is a new line that
+    // says where it resumed.
+    app.update(Action::File(FileAction::Report(Report::Paused {
+        id: t.id,
+    })));
+    app.update(started(2 * 1024 * 1024));
+    assert_eq!(
+        live_lines(&app),
+        [
+            "↓ notes.pdf from bob: 10% of 10.0 MiB — paused: goes on over the next session",
+            "↓ notes.pdf from bob: 20% of 10.0 MiB (resumed at 2.0 MiB)",
+        ]
+    );
+    let mut saved = t.clone();
+    saved.path = Some("/downloads/notes.pdf".into());
+    app.update(Action::File(FileAction::Report(Report::Finished {
+        transfer: saved,
+    })));
+    let lines = live_lines(&app);
+    assert_eq!(
+        lines[1],
+        "↓ notes.pdf from bob: 100% of 10.0 MiB (resumed at 2.0 MiB) — done"
+    );
+    let last = app.current_chat().unwrap().lines.last().unwrap();
+    assert!(last.text.starts_with("saved notes.pdf"), "{last:?}");
+}
+
+#[test]
+fn an_offer_over_the_relay_tells_the_sender_the_relays_cap() {
+    let mut app = app();
+    connected_to_bob(&mut app);
+    let ours = offer(5, true, TransferState::Offered);
+    app.update(Action::File(FileAction::Offered(ours.clone())));
+    let last = app
+        .current_chat()
+        .unwrap()
+        .lines
+        .last()
+        .unwrap()
+        .text
+        .clone();
+    assert!(!last.contains("relay"), "a direct session: {last}");
+
+    let Link::Connected { path, .. } = &mut app.chats[0].link else {
+        panic!("not connected");
+    };
+    *path = crate::net::SessionPath::Relayed {
+        max_bytes: Some(16 * 1024 * 1024),
+    };
+    let ours = offer(6, true, TransferState::Offered);
+    app.update(Action::File(FileAction::Offered(ours)));
+    let last = app
+        .current_chat()
+        .unwrap()
+        .lines
+        .last()
+        .unwrap()
+        .text
+        .clone();
+    assert!(
+        last.contains("the directory's relay carries at most 16.0 MiB per session")
+            && last.contains("goes on over a new one"),
+        "{last}"
+    );
 }

@@ -60,7 +60,7 @@ fn info_names_a_relay_only_peer_and_a_relayed_session() {
         session: SessionId(2),
         peer: RemotePeer {
             addr: "203.0.113.10:27182".parse().unwrap(),
-            path: crate::net::SessionPath::Relayed,
+            path: crate::net::SessionPath::Relayed { max_bytes: None },
             ..remote("bob", None)
         },
         direction: Direction::Incoming,

@@ -24,7 +24,7 @@ fn relayed_chat(app: &mut App) -> (ChatId, Vec<Effect>) {
         panic!("{effects:?}")
     };
     let outgoing = Direction::Outgoing { request: chat.0 };
-    let effects = opened_on(app, 1, SessionPath::Relayed, outgoing);
+    let effects = opened_on(app, 1, SessionPath::Relayed { max_bytes: None }, outgoing);
     (chat, effects)
 }
 
@@ -111,7 +111,12 @@ fn a_direct_session_wins_over_a_relayed_one_whoever_dialled_either() {
         "{effects:?}"
     );
     let outgoing = Direction::Outgoing { request: chat.0 };
-    let effects = opened_on(&mut app, 3, SessionPath::Relayed, outgoing);
+    let effects = opened_on(
+        &mut app,
+        3,
+        SessionPath::Relayed { max_bytes: None },
+        outgoing,
+    );
     assert_eq!(
         effects,
         [Effect::CloseSession {
@@ -131,7 +136,12 @@ fn a_direct_session_wins_over_a_relayed_one_whoever_dialled_either() {
 fn a_relayed_session_the_peer_opened_is_left_to_the_peer_to_upgrade() {
     let mut app = app();
     app.update(Action::ContactsLoaded(vec![record("bob", true)]));
-    let effects = opened_on(&mut app, 1, SessionPath::Relayed, Direction::Incoming);
+    let effects = opened_on(
+        &mut app,
+        1,
+        SessionPath::Relayed { max_bytes: None },
+        Direction::Incoming,
+    );
     assert!(
         !effects
             .iter()
@@ -174,7 +184,12 @@ fn a_repeat_dial_by_the_same_side_replaces_even_a_direct_session() {
     let mut app = app();
     app.update(Action::ContactsLoaded(vec![record("bob", true)]));
     opened_on(&mut app, 1, SessionPath::Direct, Direction::Incoming);
-    let effects = opened_on(&mut app, 2, SessionPath::Relayed, Direction::Incoming);
+    let effects = opened_on(
+        &mut app,
+        2,
+        SessionPath::Relayed { max_bytes: None },
+        Direction::Incoming,
+    );
     assert!(
         effects.contains(&Effect::CloseSession {
             session: SessionId(1)

@@ -50,7 +50,7 @@ fn the_summary_has_the_documented_fields() {
     assert_eq!(delivered["id"], id.to_string());
     let relayed = Outcome::Delivered {
         rtt_ms: 9,
-        path: SessionPath::Relayed,
+        path: SessionPath::Relayed { max_bytes: None },
     };
     assert_eq!(summary(id, relayed)["path"], "relayed");
     let deposited = summary(id, Outcome::Deposited);
