@@ -65,8 +65,16 @@ pub enum FileAction {
     Offered(Transfer),
     /// Bytes done of moving transfers.
     Progress(Vec<(MessageId, u64)>),
-    /// A request failed (unreadable file, unknown offer); the text says why.
+    /// A request failed (unknown offer, a peer's release too old); the text says why.
     Failed(String),
+    /// `/send PATH` could not read or hash the file at `path`: `error` says why, and the
+    /// command comes back into an empty input line to be corrected.
+    NotOffered {
+        /// The path as typed (after `~/` expansion).
+        path: PathBuf,
+        /// Why.
+        error: String,
+    },
 }
 
 /// Where a transfer stands, as shown.
@@ -274,6 +282,10 @@ impl App {
     pub(super) fn on_file_action(&mut self, action: FileAction) -> Vec<Effect> {
         match action {
             FileAction::Failed(error) => self.tell(Level::Error, error),
+            FileAction::NotOffered { path, error } => {
+                self.tell(Level::Error, error);
+                self.input.offer_again(format!("/send {}", path.display()));
+            }
             FileAction::Progress(done) => {
                 let now = self.now_ms;
                 for (id, bytes) in done {

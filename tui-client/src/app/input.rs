@@ -74,6 +74,15 @@ impl InputLine {
         line
     }
 
+    /// Puts `text` back into an empty line, cursor at its end (a command that failed, to be
+    /// corrected); text typed meanwhile is kept instead.
+    pub fn offer_again(&mut self, text: String) {
+        if self.input.value().is_empty() {
+            let end = text.chars().count();
+            self.input = Input::new(text).with_cursor(end);
+        }
+    }
+
     /// Whether the cursor is at the end of the text.
     pub fn at_line_end(&self) -> bool {
         self.input.cursor() == self.input.value().chars().count()

@@ -49,6 +49,11 @@ fn migrator() -> Migrator {
             "transfers",
             include_str!("../../migrations/0006_transfers.sql"),
         ),
+        (
+            7,
+            "transfer end reason",
+            include_str!("../../migrations/0007_transfer_end_reason.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

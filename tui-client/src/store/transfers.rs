@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use p2p_chat_protocol::MessageId;
 use p2p_chat_protocol::peer::now_unix_ms;
-use p2p_chat_protocol::transfer::Sha256;
+use p2p_chat_protocol::transfer::{CancelReason, Sha256};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -218,6 +218,49 @@ impl LocalStore {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Ends transfer `id` (as [`LocalStore::set_transfer`] with [`TransferState::Ended`] and
+    /// `words` as the detail), keeping `reason` to repeat to the peer; `false` when it was
+    /// already done or ended.
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub async fn end_transfer(
+        &self,
+        id: MessageId,
+        words: &str,
+        reason: &CancelReason,
+    ) -> Result<bool, StoreError> {
+        let encoded = serde_json::to_string(reason).ok();
+        let done = sqlx::query(
+            "UPDATE transfers SET state = ?, detail = ?, end_reason = ?, updated_at_ms = ? \
+             WHERE id = ? AND state IN (0, 1)",
+        )
+        .bind(TransferState::Ended.code())
+        .bind(words)
+        .bind(encoded)
+        .bind(ms(now_unix_ms()))
+        .bind(id.0.as_bytes().as_slice())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Why transfer `id` ended, as kept by [`LocalStore::end_transfer`]; `None` when it did
+    /// not end, ended without a kept reason, or is unknown.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn end_reason(&self, id: MessageId) -> Result<Option<CancelReason>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT end_reason FROM transfers WHERE id = ?")
+                .bind(id.0.as_bytes().as_slice())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row
+            .and_then(|(bytes,)| bytes)
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
 }
 
 #[cfg(test)]
@@ -284,7 +327,26 @@ mod tests {
             store.open_transfers("bob").await.unwrap(),
             vec![ours.clone()]
         );
-        assert_eq!(store.all_open_transfers().await.unwrap(), vec![ours]);
+        assert_eq!(
+            store.all_open_transfers().await.unwrap(),
+            vec![ours.clone()]
+        );
+        // An end keeps its reason, to be told again; an old end without one has none.
+        assert_eq!(store.end_reason(theirs.id).await.unwrap(), None);
+        let reason = p2p_chat_protocol::transfer::CancelReason::CannotStore {
+            detail: "disk full".into(),
+        };
+        assert!(
+            store
+                .end_transfer(ours.id, "the receiver cannot store it", &reason)
+                .await
+                .unwrap()
+        );
+        assert!(!store.end_transfer(ours.id, "again", &reason).await.unwrap());
+        assert_eq!(store.end_reason(ours.id).await.unwrap(), Some(reason));
+        let got = store.transfer(ours.id).await.unwrap().unwrap();
+        assert_eq!(got.state, TransferState::Ended);
+        assert_eq!(got.detail.as_deref(), Some("the receiver cannot store it"));
         assert_eq!(store.recent_transfers(1).await.unwrap()[0].id, theirs.id);
     }
 }

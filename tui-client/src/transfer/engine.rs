@@ -230,7 +230,7 @@ impl Transfers {
             }
             _ => reason.to_string(),
         };
-        tasks::record_end(&self.store, &self.reports, t, words).await
+        tasks::record_end(&self.store, &self.reports, t, words, &reason).await
     }
 
     fn stop(&mut self, id: MessageId) {

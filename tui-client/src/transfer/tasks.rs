@@ -229,7 +229,8 @@ async fn fail(
         let _ = std::fs::remove_file(partial);
     }
     // A store that cannot write leaves the transfer open; the next session ends it again.
-    let _ = record_end(store, reports, t, reason.to_string()).await;
+    let words = reason.to_string();
+    let _ = record_end(store, reports, t, words, &reason).await;
 }
 
 /// Records that `t` ended (`words` say why) and reports it, once: a transfer already done
@@ -242,11 +243,9 @@ pub(super) async fn record_end(
     reports: &mpsc::UnboundedSender<Report>,
     t: Transfer,
     words: String,
+    reason: &CancelReason,
 ) -> Result<(), crate::store::StoreError> {
-    if store
-        .set_transfer(t.id, TransferState::Ended, None, Some(&words))
-        .await?
-    {
+    if store.end_transfer(t.id, &words, reason).await? {
         let transfer = Transfer {
             state: TransferState::Ended,
             detail: Some(words.clone()),

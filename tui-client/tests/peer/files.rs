@@ -104,6 +104,15 @@ async fn a_lying_hash_leaves_no_file_behind() {
         "{:?}",
         files_in(dir.path())
     );
+    // A sender that missed the end and offers it again hears the real reason again.
+    lab.offer(id, "photo.jpg", data.len() as u64, sha(b"something else"));
+    assert_eq!(
+        lab.sender_gets().await,
+        FileEvent::Cancel {
+            id,
+            reason: CancelReason::HashMismatch
+        }
+    );
     lab.chat_goes_on("after the lie").await;
 }
 

@@ -211,3 +211,33 @@ fn an_offer_over_the_relay_tells_the_sender_the_relays_cap() {
         "{last}"
     );
 }
+
+#[test]
+fn a_send_that_cannot_read_its_file_comes_back_into_the_input_to_be_corrected() {
+    let mut app = app();
+    connected_to_bob(&mut app);
+    let effects = type_line(&mut app, "/send /tmp/nope.pdf");
+    let Some(FileEffect::Offer { path, .. }) = file_effects(&effects).pop() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(app.input.value(), "");
+    app.update(Action::File(FileAction::NotOffered {
+        path,
+        error: "cannot read /tmp/nope.pdf: No such file or directory".into(),
+    }));
+    assert_eq!(app.input.value(), "/send /tmp/nope.pdf");
+    assert!(app.input.at_line_end());
+    assert!(
+        app.notice
+            .as_ref()
+            .is_some_and(|n| n.1.contains("cannot read"))
+    );
+
+    // Something typed meanwhile is never replaced.
+    app.input.input = tui_input::Input::new("hello".into());
+    app.update(Action::File(FileAction::NotOffered {
+        path: "/tmp/nope.pdf".into(),
+        error: "cannot read".into(),
+    }));
+    assert_eq!(app.input.value(), "hello");
+}

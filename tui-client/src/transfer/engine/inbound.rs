@@ -188,15 +188,8 @@ impl Transfers {
             }
             TransferState::Done => self.tell(&t.peer, PeerMessage::FileDone { id: t.id }),
             TransferState::Ended => {
-                let reason = if t
-                    .detail
-                    .as_deref()
-                    .is_some_and(|d| d.starts_with("declined"))
-                {
-                    CancelReason::Declined
-                } else {
-                    CancelReason::Cancelled
-                };
+                let reason = self.store.end_reason(t.id).await?;
+                let reason = reason.unwrap_or(CancelReason::Cancelled);
                 self.tell(&t.peer, cancel_frame(t.id, reason));
             }
         }

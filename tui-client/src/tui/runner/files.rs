@@ -86,7 +86,10 @@ impl Runner {
                         crate::transfer::prepare(&peer, &path, Arc::new(Progress::new())).await;
                     let action = match prepared {
                         Ok(prepared) => Action::File(FileAction::Prepared(prepared)),
-                        Err(e) => failed(e),
+                        Err(e) => Action::File(FileAction::NotOffered {
+                            path,
+                            error: e.to_string(),
+                        }),
                     };
                     let _ = tx.send(action).await;
                 });
