@@ -97,8 +97,8 @@ struct Queues {
 ///
 /// Receipts (the control queue) go first, then transfer frames, then frames from the peer,
 /// then our chat messages, and file chunks last; what the loop sends waits in the writer
-/// (at most [`QUEUE_FRAMES`](super::writer::QUEUE_FRAMES) taken from the queues), and the loop
-/// reads meanwhile. While [`MAX_UNACKED_INBOUND`] received messages wait for their receipt
+/// (chunks in a lane of their own, at most [`CHUNKS_AHEAD`](super::writer::CHUNKS_AHEAD),
+/// overtaken by every other frame), and the loop reads meanwhile. While [`MAX_UNACKED_INBOUND`] received messages wait for their receipt
 /// the socket is not read, so a flood waits in TCP; the idle deadline counts from the last
 /// frame or receipt.
 async fn run(
@@ -124,10 +124,10 @@ async fn run(
     let mut ping_sent: Option<Instant> = None;
     let mut unacked = 0usize;
     loop {
-        let room = writer.has_room();
+        let (room, room_for_chunks) = (writer.has_room(), writer.has_room_for_chunks());
         tokio::select! {
             biased;
-            ended = writer.wait(!room) => if let Some(reason) = ended {
+            ended = writer.wait(!room || !room_for_chunks) => if let Some(reason) = ended {
                 return reason;
             },
             Some(control) = control.recv(), if room => {
@@ -152,7 +152,7 @@ async fn run(
                     writer.send(frame);
                 }
             }
-            frame = framed.next(), if unacked < MAX_UNACKED_INBOUND && writer.can_read() => {
+            frame = framed.next(), if unacked < MAX_UNACKED_INBOUND && room => {
                 last_heard = Instant::now();
                 let msg = match frame {
                     None => {
@@ -242,7 +242,7 @@ async fn run(
                 ping_sent = Some(Instant::now());
             }
             () = sleep_until(last_heard + IDLE_TIMEOUT) => return CloseReason::TimedOut,
-            Some((id, Chunk { offset, data })) = bulk.recv(), if room => {
+            Some((id, Chunk { offset, data })) = bulk.recv(), if room_for_chunks => {
                 // Chunks of a transfer that ended meanwhile are dropped.
                 if routes.sends(&id) {
                     writer.send(PeerMessage::FileChunk { id, offset, data });

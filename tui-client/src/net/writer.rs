@@ -4,8 +4,10 @@
 //! Were one task to do both, two peers that send files to each other at once would each wait
 //! for the other to read, and neither would read: the connection's buffers fill both ways and
 //! the session dies of its idle timeout. The loop hands frames over in the order it chose
-//! (its priorities), at most [`QUEUE_FRAMES`] ahead of the socket, so a chat message still
-//! overtakes every chunk not yet handed over.
+//! (its priorities). File chunks wait in a lane of their own, at most [`CHUNKS_AHEAD`] of
+//! them, and every other frame (chat, receipts, transfer control, keepalives) overtakes
+//! them: a chat message waits only for the chunk being written. Only the sender writes
+//! chunks, and nothing it sends after them depends on their order.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,23 +22,41 @@ use tokio::time::timeout;
 use super::handshake::SecureFramed;
 use super::{CloseReason, IDLE_TIMEOUT};
 
-/// Frames the loop may hand over ahead of the socket before it takes no more from its
-/// queues: 4 (with 63 KiB chunks, about 252 KiB waiting; the writer writes them with one
-/// flush).
-pub const QUEUE_FRAMES: usize = 4;
+/// File chunks the loop may hand over ahead of the socket: 4 (with 63 KiB chunks, about
+/// 252 KiB), so the writer always has the next one while the loop looks at everything else.
+pub const CHUNKS_AHEAD: usize = 4;
 
-/// Frames waiting in the writer past which the loop stops reading too: 64. Only frames the
-/// loop must send because of what it read (a pong, a goodbye) pass [`QUEUE_FRAMES`]; a peer
-/// that floods pings while never reading our frames is not answered without end.
+/// Other frames waiting in the writer past which the loop takes no more from its queues and
+/// stops reading: 64. A peer that floods pings while never reading our frames is not answered
+/// without end, and a stuck connection holds at most this many of our frames.
 pub const MAX_QUEUED_FRAMES: usize = 64;
 
 /// How long a closing session waits for its last frames (a goodbye) to be written: 5 s.
 pub const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A lane of frames into the writer, with the count of those not yet written.
+struct Lane {
+    frames: mpsc::UnboundedSender<PeerMessage>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Lane {
+    fn len(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    fn send(&self, frame: PeerMessage) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        if self.frames.send(frame).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
 /// The writing half of a session's connection, in its own task.
 pub struct Writer {
-    frames: Option<mpsc::UnboundedSender<PeerMessage>>,
-    queued: Arc<AtomicUsize>,
+    /// `None` once the writer is told to finish.
+    lanes: Option<(Lane, Lane)>,
     written: Arc<Notify>,
     task: JoinHandle<Result<(), CloseReason>>,
 }
@@ -44,32 +64,48 @@ pub struct Writer {
 impl Writer {
     /// Starts the task that writes to `sink`.
     pub fn spawn(sink: SplitSink<SecureFramed, PeerMessage>) -> Self {
-        let (frames, rx) = mpsc::unbounded_channel();
-        let queued = Arc::new(AtomicUsize::new(0));
         let written = Arc::new(Notify::new());
-        let task = tokio::spawn(write(sink, rx, queued.clone(), written.clone()));
+        let (frames, frames_rx) = mpsc::unbounded_channel();
+        let (chunks, chunks_rx) = mpsc::unbounded_channel();
+        let urgent = Lane {
+            frames,
+            queued: Arc::new(AtomicUsize::new(0)),
+        };
+        let bulk = Lane {
+            frames: chunks,
+            queued: Arc::new(AtomicUsize::new(0)),
+        };
+        let task = tokio::spawn(write(
+            sink,
+            (frames_rx, urgent.queued.clone()),
+            (chunks_rx, bulk.queued.clone()),
+            written.clone(),
+        ));
         Self {
-            frames: Some(frames),
-            queued,
+            lanes: Some((urgent, bulk)),
             written,
             task,
         }
     }
 
-    /// Whether the loop may hand over more frames from its queues (fewer than
-    /// [`QUEUE_FRAMES`] wait).
+    /// Whether the loop may take frames other than chunks from its queues, and read (fewer
+    /// than [`MAX_QUEUED_FRAMES`] wait).
     pub fn has_room(&self) -> bool {
-        self.queued.load(Ordering::Acquire) < QUEUE_FRAMES
+        self.lanes
+            .as_ref()
+            .is_some_and(|(urgent, _)| urgent.len() < MAX_QUEUED_FRAMES)
     }
 
-    /// Whether the loop may read the next frame (fewer than [`MAX_QUEUED_FRAMES`] wait).
-    pub fn can_read(&self) -> bool {
-        self.queued.load(Ordering::Acquire) < MAX_QUEUED_FRAMES
+    /// Whether the loop may take another file chunk (fewer than [`CHUNKS_AHEAD`] wait).
+    pub fn has_room_for_chunks(&self) -> bool {
+        self.lanes
+            .as_ref()
+            .is_some_and(|(_, bulk)| bulk.len() < CHUNKS_AHEAD)
     }
 
     /// Waits until the task stops, which it does only when a write failed or timed out (the
     /// session's end: `Some` with why); or, when `for_room`, until a frame was written
-    /// (`None`; perhaps one written earlier: the caller checks [`Writer::has_room`] again).
+    /// (`None`; perhaps one written earlier: the caller checks for room again).
     pub async fn wait(&mut self, for_room: bool) -> Option<CloseReason> {
         tokio::select! {
             ended = &mut self.task => Some(match ended {
@@ -80,19 +116,20 @@ impl Writer {
         }
     }
 
-    /// Hands `frame` over to be written after those handed over before it.
+    /// Hands `frame` over: a file chunk after the chunks handed over before it, any other
+    /// frame after the other frames handed over before it and ahead of every chunk.
     pub fn send(&self, frame: PeerMessage) {
-        if let Some(frames) = &self.frames {
-            self.queued.fetch_add(1, Ordering::AcqRel);
-            if frames.send(frame).is_err() {
-                self.queued.fetch_sub(1, Ordering::AcqRel);
+        if let Some((urgent, bulk)) = &self.lanes {
+            match frame {
+                PeerMessage::FileChunk { .. } => bulk.send(frame),
+                other => urgent.send(other),
             }
         }
     }
 
     /// Writes what was handed over (a goodbye) within [`CLOSE_GRACE`], then stops.
     pub async fn finish(mut self) {
-        self.frames = None;
+        self.lanes = None;
         if timeout(CLOSE_GRACE, &mut self.task).await.is_err() {
             self.task.abort();
         }
@@ -105,26 +142,37 @@ impl Drop for Writer {
     }
 }
 
-/// The task: writes frames as they come, flushing whenever none is waiting (so frames handed
-/// over together go out with one flush). A write that waits longer than [`IDLE_TIMEOUT`] for
-/// the peer to read ends the session.
+type LaneEnd = (mpsc::UnboundedReceiver<PeerMessage>, Arc<AtomicUsize>);
+
+/// The task: writes frames as they come, others before chunks, flushing whenever none is
+/// waiting (so frames handed over together go out with one flush). A write that waits longer
+/// than [`IDLE_TIMEOUT`] for the peer to read ends the session. Ends once both lanes are
+/// closed and written.
 async fn write(
     mut sink: SplitSink<SecureFramed, PeerMessage>,
-    mut frames: mpsc::UnboundedReceiver<PeerMessage>,
-    queued: Arc<AtomicUsize>,
+    (mut frames, frames_queued): LaneEnd,
+    (mut chunks, chunks_queued): LaneEnd,
     written: Arc<Notify>,
 ) -> Result<(), CloseReason> {
-    while let Some(frame) = frames.recv().await {
-        let mut next = Some(frame);
-        while let Some(frame) = next.take() {
+    loop {
+        let next = tokio::select! {
+            biased;
+            Some(frame) = frames.recv() => (frame, &frames_queued),
+            Some(chunk) = chunks.recv() => (chunk, &chunks_queued),
+            else => return Ok(()),
+        };
+        let mut next = Some(next);
+        while let Some((frame, queued)) = next.take() {
             within_idle_timeout(sink.feed(frame)).await?;
             queued.fetch_sub(1, Ordering::AcqRel);
             written.notify_one();
-            next = frames.try_recv().ok();
+            next = match frames.try_recv() {
+                Ok(frame) => Some((frame, &frames_queued)),
+                Err(_) => chunks.try_recv().ok().map(|chunk| (chunk, &chunks_queued)),
+            };
         }
         within_idle_timeout(SinkExt::<PeerMessage>::flush(&mut sink)).await?;
     }
-    Ok(())
 }
 
 /// Runs a write, giving up after [`IDLE_TIMEOUT`]; its failure as the session's end.

@@ -81,7 +81,10 @@ async fn files_sent_both_ways_at_once_over_a_tight_stream_both_arrive() {
     let size = 8 << 20;
     let to_bob: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
     let to_alice: Vec<u8> = (0..size).map(|i| (i % 241) as u8).collect();
-    let (from_alice, from_bob) = (tmp.path().join("to-bob.bin"), tmp.path().join("to-alice.bin"));
+    let (from_alice, from_bob) = (
+        tmp.path().join("to-bob.bin"),
+        tmp.path().join("to-alice.bin"),
+    );
     std::fs::write(&from_alice, &to_bob).unwrap();
     std::fs::write(&from_bob, &to_alice).unwrap();
 
@@ -89,8 +92,13 @@ async fn files_sent_both_ways_at_once_over_a_tight_stream_both_arrive() {
         squeezed_session(2 * MAX_CHUNK_BYTES).await;
     let (mut alice, mut alice_reports) = engine(&alice_dir).await;
     let (mut bob, mut bob_reports) = engine(&bob_dir).await;
-    alice.session_opened("bob", alice_handle, false).await.unwrap();
-    bob.session_opened("alice", bob_handle, false).await.unwrap();
+    alice
+        .session_opened("bob", alice_handle, false)
+        .await
+        .unwrap();
+    bob.session_opened("alice", bob_handle, false)
+        .await
+        .unwrap();
     alice
         .offer("bob", &from_alice, Arc::new(Progress::new()))
         .await
@@ -127,7 +135,10 @@ async fn files_sent_both_ways_at_once_over_a_tight_stream_both_arrive() {
     .await
     .expect("both transfers finish: neither side stops reading while it writes");
     assert_eq!(std::fs::read(bob_dir.join("to-bob.bin")).unwrap(), to_bob);
-    assert_eq!(std::fs::read(alice_dir.join("to-alice.bin")).unwrap(), to_alice);
+    assert_eq!(
+        std::fs::read(alice_dir.join("to-alice.bin")).unwrap(),
+        to_alice
+    );
 }
 
 /// 1 for a finished transfer; panics on an ended one.
