@@ -15,6 +15,21 @@ use tokio::sync::mpsc;
 use super::Progress;
 use crate::net::files::Chunk;
 
+/// Bytes free for an unprivileged user on the file system that holds `dir` (statvfs); `None`
+/// when the system cannot tell (or off Unix).
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let stats = rustix::fs::statvfs(dir).ok()?;
+        Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 /// Bytes read per call while hashing: 1 MiB.
 const HASH_BUFFER_BYTES: usize = 1024 * 1024;
 

@@ -28,6 +28,11 @@ pub use offer::{Prepared, prepare};
 /// offers are refused until some have arrived.
 pub const MAX_OPEN_FILES_PER_PEER: usize = 16;
 
+/// Most files all peers together may have offered us that are not over: 64. Each file on its
+/// way holds a thread of tokio's blocking pool (512 at most) and a window of memory, so many
+/// peers at once cannot take them all; more offers are refused as "busy" until some arrive.
+pub const MAX_OPEN_INCOMING_FILES: usize = 64;
+
 /// Why a transfer could not be started, taken or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {

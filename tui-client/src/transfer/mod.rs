@@ -20,7 +20,9 @@ mod tasks;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use engine::{MAX_OPEN_FILES_PER_PEER, Prepared, TransferError, Transfers, prepare};
+pub use engine::{
+    MAX_OPEN_FILES_PER_PEER, MAX_OPEN_INCOMING_FILES, Prepared, TransferError, Transfers, prepare,
+};
 use p2p_chat_protocol::MessageId;
 use p2p_chat_protocol::peer::now_unix_ms;
 

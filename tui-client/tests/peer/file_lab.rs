@@ -28,6 +28,8 @@ pub struct Lab {
     pub reports: mpsc::UnboundedReceiver<Report>,
     pub reported: VecDeque<Report>,
     pub sender_got: VecDeque<FileEvent>,
+    /// The receiver's store (the engine's own).
+    pub store: LocalStore,
 }
 
 pub async fn lab(dir: &Path, stall_ms: u64) -> Lab {
@@ -39,7 +41,7 @@ pub async fn lab(dir: &Path, stall_ms: u64) -> Lab {
         download_dir: dir.to_owned(),
         auto_accept_bytes: 0,
     };
-    let (engine, reports) = Transfers::new(store, rules);
+    let (engine, reports) = Transfers::new(store.clone(), rules);
     let mut engine = engine.with_stall_timeout(stall_ms);
     engine
         .session_opened("mallory", pair.server.clone(), false)
@@ -53,6 +55,7 @@ pub async fn lab(dir: &Path, stall_ms: u64) -> Lab {
         reports,
         reported: VecDeque::new(),
         sender_got: VecDeque::new(),
+        store,
     }
 }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use p2p_chat::net::files::FileEvent;
 use p2p_chat::transfer::Report;
 use p2p_chat::transfer::policy::Rules;
-use p2p_chat_protocol::transfer::{CancelReason, MAX_CHUNK_BYTES};
+use p2p_chat_protocol::transfer::{CancelReason, MAX_CHUNK_BYTES, MAX_FILE_BYTES};
 use p2p_chat_protocol::{MessageId, PeerMessage};
 
 use crate::file_lab::{ended_reason, files_in, lab, sha};
@@ -74,6 +74,30 @@ async fn absurd_offers_are_refused_and_chat_goes_on() {
             other => panic!("{name:?} {size}: expected a refusal, got {other:?}"),
         }
         assert!(matches!(lab.report().await, Report::Ended { .. }));
+    }
+    assert!(files_in(dir.path()).is_empty());
+    lab.chat_goes_on("still here").await;
+}
+
+#[tokio::test]
+async fn an_offer_larger_than_the_free_space_is_refused_before_a_byte_moves() {
+    // A memory file system: no test machine has 1 TiB of it.
+    let dir = match std::path::Path::new("/dev/shm").is_dir() {
+        true => tempfile::tempdir_in("/dev/shm").unwrap(),
+        false => tempfile::tempdir().unwrap(),
+    };
+    let mut lab = lab(dir.path(), 60_000).await;
+    let id = MessageId::new();
+    lab.offer(id, "disk-image.raw", MAX_FILE_BYTES, [0; 32]);
+    match lab.sender_gets().await {
+        FileEvent::Cancel {
+            id: cancelled,
+            reason: CancelReason::CannotStore { detail },
+        } => {
+            assert_eq!(cancelled, id);
+            assert!(detail.contains("not enough free space"), "{detail}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
     }
     assert!(files_in(dir.path()).is_empty());
     lab.chat_goes_on("still here").await;
@@ -318,6 +342,44 @@ async fn a_peer_cannot_open_more_than_its_share_of_transfers_at_once() {
         } => {
             assert_eq!(id, extra);
             assert!(detail.contains("already waiting"), "{detail}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    lab.chat_goes_on("still fine").await;
+}
+
+#[tokio::test]
+async fn all_peers_together_cannot_open_more_than_the_receiver_takes() {
+    use p2p_chat::store::{Transfer, TransferState};
+    use p2p_chat::transfer::{MAX_OPEN_FILES_PER_PEER, MAX_OPEN_INCOMING_FILES};
+    let dir = tempfile::tempdir().unwrap();
+    let mut lab = lab(dir.path(), 60_000).await;
+    // Other peers' offers fill the receiver, each peer within its own share.
+    for n in 0..MAX_OPEN_INCOMING_FILES {
+        let offer = Transfer {
+            id: MessageId::new(),
+            peer: format!("peer{}", n / MAX_OPEN_FILES_PER_PEER),
+            outgoing: false,
+            name: format!("f{n}.bin"),
+            size: 1 << 20,
+            sha256: [1; 32],
+            path: None,
+            source_mtime_ms: None,
+            state: TransferState::Offered,
+            detail: None,
+            sent_at_ms: 0,
+        };
+        assert!(lab.store.insert_transfer(&offer).await.unwrap());
+    }
+    let extra = MessageId::new();
+    lab.offer(extra, "one-more.bin", 1 << 20, [1; 32]);
+    match lab.sender_gets().await {
+        FileEvent::Cancel {
+            id,
+            reason: CancelReason::CannotStore { detail },
+        } => {
+            assert_eq!(id, extra);
+            assert!(detail.starts_with("busy"), "{detail}");
         }
         other => panic!("expected a refusal, got {other:?}"),
     }

@@ -8,7 +8,7 @@ use p2p_chat_protocol::transfer::CancelReason;
 
 use super::{TransferError, Transfers};
 use crate::store::{Transfer, TransferState};
-use crate::transfer::names;
+use crate::transfer::{disk, human_bytes, names};
 
 impl Transfers {
     /// Takes the offer `id` into `dir` (default: the rules' download directory): the bytes
@@ -16,7 +16,8 @@ impl Transfers {
     ///
     /// # Errors
     /// [`TransferError::Unknown`] when `id` is no open offer to us; [`TransferError::File`]
-    /// when the directory cannot be created.
+    /// when the directory cannot be created, or its file system has less room than the file
+    /// (the offer then still waits).
     pub async fn accept(
         &mut self,
         id: MessageId,
@@ -28,6 +29,18 @@ impl Transfers {
             path: dir.clone(),
             detail: e.to_string(),
         })?;
+        if let Some(free) = disk::free_bytes(&dir).filter(|free| *free < t.size) {
+            return Err(TransferError::File {
+                path: dir,
+                detail: format!(
+                    "not enough free space for {} ({} needed, {} free) — free some space, or \
+                     choose another download directory",
+                    t.name,
+                    human_bytes(t.size),
+                    human_bytes(free)
+                ),
+            });
+        }
         let partial = dir.join(names::partial_name(&names::sanitise(&t.name), id));
         self.store
             .set_transfer(id, TransferState::Accepted, Some(&partial), None)

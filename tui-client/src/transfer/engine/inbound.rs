@@ -4,7 +4,7 @@
 use p2p_chat_protocol::transfer::{CancelReason, Sha256};
 use p2p_chat_protocol::{MessageId, PeerMessage};
 
-use super::{MAX_OPEN_FILES_PER_PEER, Transfers, cancel_frame};
+use super::{MAX_OPEN_FILES_PER_PEER, MAX_OPEN_INCOMING_FILES, Transfers, cancel_frame};
 use crate::net::files::FileEvent;
 use crate::store::{StoreError, Transfer, TransferState};
 use crate::transfer::policy::{Decision, decide};
@@ -122,13 +122,9 @@ impl Transfers {
             detail: None,
             sent_at_ms,
         };
-        let open_from_peer = self
-            .store
-            .open_transfers(peer)
-            .await?
-            .iter()
-            .filter(|t| !t.outgoing)
-            .count();
+        let incoming = self.store.all_open_transfers().await?;
+        let incoming: Vec<_> = incoming.iter().filter(|t| !t.outgoing).collect();
+        let open_from_peer = incoming.iter().filter(|t| t.peer == peer).count();
         let problem = p2p_chat_protocol::transfer::offer_problem(&name, size).or_else(|| {
             (open_from_peer >= MAX_OPEN_FILES_PER_PEER).then(|| {
                 format!(
@@ -141,6 +137,16 @@ impl Transfers {
             self.store.insert_transfer(&transfer).await?;
             return self
                 .end(transfer, CancelReason::Invalid { detail }, true)
+                .await;
+        }
+        if incoming.len() >= MAX_OPEN_INCOMING_FILES {
+            self.store.insert_transfer(&transfer).await?;
+            let detail = format!(
+                "busy: {MAX_OPEN_INCOMING_FILES} files are already waiting or on their way \
+                 here; offer it again later"
+            );
+            return self
+                .end(transfer, CancelReason::CannotStore { detail }, true)
                 .await;
         }
         self.store.insert_transfer(&transfer).await?;
