@@ -124,13 +124,18 @@ async fn run(
     let mut ping_sent: Option<Instant> = None;
     let mut unacked = 0usize;
     loop {
+        if writer.overflowing() {
+            let detail = "the peer stopped reading what we send".to_owned();
+            return CloseReason::ConnectionLost { detail };
+        }
         let (room, room_for_chunks) = (writer.has_room(), writer.has_room_for_chunks());
         tokio::select! {
             biased;
             ended = writer.wait(!room || !room_for_chunks) => if let Some(reason) = ended {
                 return reason;
             },
-            Some(control) = control.recv(), if room => {
+            // Receipts are never held back: a read message waits for its receipt to be taken.
+            Some(control) = control.recv() => {
                 let frame = match control {
                     Control::Receipt { id } => {
                         unacked = unacked.saturating_sub(1);
@@ -152,7 +157,7 @@ async fn run(
                     writer.send(frame);
                 }
             }
-            frame = framed.next(), if unacked < MAX_UNACKED_INBOUND && room => {
+            frame = framed.next(), if unacked < MAX_UNACKED_INBOUND => {
                 last_heard = Instant::now();
                 let msg = match frame {
                     None => {

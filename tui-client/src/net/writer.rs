@@ -26,10 +26,16 @@ use super::{CloseReason, IDLE_TIMEOUT};
 /// 252 KiB), so the writer always has the next one while the loop looks at everything else.
 pub const CHUNKS_AHEAD: usize = 4;
 
-/// Other frames waiting in the writer past which the loop takes no more from its queues and
-/// stops reading: 64. A peer that floods pings while never reading our frames is not answered
-/// without end, and a stuck connection holds at most this many of our frames.
-pub const MAX_QUEUED_FRAMES: usize = 64;
+/// Other frames waiting in the writer past which the loop takes no more chat messages,
+/// transfer frames or keepalives from its owner: 64. Receipts and answers to what the loop
+/// read still go in: the loop never stops reading because a write waits (two peers flooding
+/// each other would otherwise both stop reading, each waiting for the other).
+pub const QUEUED_FRAMES: usize = 64;
+
+/// Frames waiting in the writer past which the peer is taken to have stopped reading and the
+/// session ends: 4096 (receipts and pongs for what it sent while it read nothing of ours;
+/// about 0.2 MiB).
+pub const MAX_BACKLOG_FRAMES: usize = 4096;
 
 /// How long a closing session waits for its last frames (a goodbye) to be written: 5 s.
 pub const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -88,12 +94,19 @@ impl Writer {
         }
     }
 
-    /// Whether the loop may take frames other than chunks from its queues, and read (fewer
-    /// than [`MAX_QUEUED_FRAMES`] wait).
+    /// Whether the loop may take its owner's frames other than chunks (fewer than
+    /// [`QUEUED_FRAMES`] wait).
     pub fn has_room(&self) -> bool {
         self.lanes
             .as_ref()
-            .is_some_and(|(urgent, _)| urgent.len() < MAX_QUEUED_FRAMES)
+            .is_some_and(|(urgent, _)| urgent.len() < QUEUED_FRAMES)
+    }
+
+    /// Whether more than [`MAX_BACKLOG_FRAMES`] wait: the peer does not read.
+    pub fn overflowing(&self) -> bool {
+        self.lanes
+            .as_ref()
+            .is_some_and(|(urgent, _)| urgent.len() > MAX_BACKLOG_FRAMES)
     }
 
     /// Whether the loop may take another file chunk (fewer than [`CHUNKS_AHEAD`] wait).

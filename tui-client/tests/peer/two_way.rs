@@ -8,6 +8,7 @@ use p2p_chat::net::{self, NetEvent, SessionEvent, SessionHandle, SessionPath};
 use p2p_chat::store::LocalStore;
 use p2p_chat::transfer::policy::Rules;
 use p2p_chat::transfer::{Progress, Report, Transfers};
+use p2p_chat_protocol::MessageId;
 use p2p_chat_protocol::transfer::MAX_CHUNK_BYTES;
 use tokio::sync::mpsc;
 
@@ -148,4 +149,42 @@ fn tally(report: Report) -> usize {
         Report::Ended { transfer, reason } => panic!("{} ended: {reason}", transfer.name),
         _ => 0,
     }
+}
+
+#[tokio::test]
+async fn chat_floods_both_ways_at_once_over_a_tight_stream_are_all_receipted() {
+    let ((alice, mut alice_rx), (bob, mut bob_rx)) = squeezed_session(2 * MAX_CHUNK_BYTES).await;
+    const EACH: usize = 1_000;
+    for handle in [alice.clone(), bob.clone()] {
+        tokio::spawn(async move {
+            for n in 0..EACH {
+                let text = format!("{n:04} {}", "x".repeat(15 * 1024));
+                if handle.send_chat(MessageId::new(), 1, text).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    // Each side acknowledges what it receives and counts its receipts.
+    let (mut alice_receipts, mut bob_receipts) = (0, 0);
+    tokio::time::timeout(PATIENCE, async {
+        while alice_receipts < EACH || bob_receipts < EACH {
+            tokio::select! {
+                Some(NetEvent { event, .. }) = alice_rx.recv() => match event {
+                    SessionEvent::Message { id, .. } => alice.acknowledge(id).unwrap(),
+                    SessionEvent::Delivered { .. } => alice_receipts += 1,
+                    SessionEvent::Closed { reason } => panic!("alice's session closed: {reason:?}"),
+                    _ => {}
+                },
+                Some(NetEvent { event, .. }) = bob_rx.recv() => match event {
+                    SessionEvent::Message { id, .. } => bob.acknowledge(id).unwrap(),
+                    SessionEvent::Delivered { .. } => bob_receipts += 1,
+                    SessionEvent::Closed { reason } => panic!("bob's session closed: {reason:?}"),
+                    _ => {}
+                },
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("receipts: alice {alice_receipts}, bob {bob_receipts} of {EACH}"));
 }
