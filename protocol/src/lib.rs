@@ -8,6 +8,7 @@
 //! - [`sealed`]: mail sealed to a recipient's identity key for the directory's mailbox.
 //! - [`peer`]: the peer-to-peer messages: handshake, chat, receipts, keepalive, goodbye.
 //! - [`transfer`]: limits and rules of file transfers inside a session.
+//! - [`group`]: groups as logs of changes, and the rules every member applies to them.
 //! - [`api`]: request and response bodies of the directory's HTTP API.
 //! - [`validate`]: the rules for usernames, passwords, hosts and ports, applied by both sides.
 //!
@@ -15,6 +16,7 @@
 
 pub mod api;
 pub mod frame;
+pub mod group;
 pub mod noise;
 pub mod peer;
 pub mod sealed;

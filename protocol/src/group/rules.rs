@@ -1,0 +1,475 @@
+//! The rules every member applies to a group's changes, so that all of them compute the same
+//! group from the same changes.
+//!
+//! - **Order.** A member applies each author's changes in the author's numbering (1, 2, …),
+//!   and computes the group by [`fold`]ing every change it holds in `(lamport, author, seq)`
+//!   order. The result depends only on the set of changes held, never on their arrival order,
+//!   so members holding the same changes agree.
+//! - **Who may.** A change counts only if its author is a member at its place in that order:
+//!   admins add, remove (never the creator) and rename; the creator makes admins; anyone
+//!   leaves. A change that does not count is kept (a later arrival may move it, it still does
+//!   not count) and changes nothing.
+//! - **Who hears.** A change goes to everyone who is a member just before or just after it in
+//!   its author's view (so a removed member hears of its removal); a post goes to the members
+//!   in the sender's view, so a removed member receives nothing sent after its removal and a
+//!   new member nothing sent before. A new member gets the whole log from whoever added it
+//!   ([`Log::forwards`] lists what is sent to it later on: changes the addition did not see).
+//! - **Who is believed.** A change comes from its author's own session or sealed mail, or —
+//!   for a new member only — from whoever added it; a post from a member whose key matches
+//!   ([`Log::check_post`]).
+
+use std::collections::BTreeMap;
+
+use super::{Change, GroupId, GroupOp, MAX_GROUP_CHANGES, MAX_GROUP_MEMBERS, Member, Seen};
+
+/// A member's place in the group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Standing {
+    /// The identity key the member's sessions must prove.
+    pub key: [u8; 32],
+    /// Whether it may add, remove and rename.
+    pub admin: bool,
+}
+
+/// A group as its changes make it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// Its id.
+    pub id: GroupId,
+    /// Its current name.
+    pub name: String,
+    /// Who created it (an admin for as long as it is a member; the only one who makes admins).
+    pub creator: String,
+    /// The members, by username.
+    pub members: BTreeMap<String, Standing>,
+}
+
+impl Group {
+    /// Whether `username` is a member.
+    pub fn has(&self, username: &str) -> bool {
+        self.members.contains_key(username)
+    }
+}
+
+/// Why a log or a change cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupError {
+    /// The log does not begin with its creator's `Create`, or numbers an author's changes
+    /// with gaps, or names an invalid group.
+    Malformed(String),
+    /// The log would hold more than [`MAX_GROUP_CHANGES`] changes.
+    Full,
+    /// We may not make this change (not an admin, no such member, …): the text says why.
+    NotAllowed(String),
+}
+
+impl std::fmt::Display for GroupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Malformed(why) => write!(f, "malformed group log: {why}"),
+            Self::Full => write!(
+                f,
+                "the group has had {MAX_GROUP_CHANGES} changes, the most one group holds; \
+                 create a new group"
+            ),
+            Self::NotAllowed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for GroupError {}
+
+/// Where an arriving change stands against the changes held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// Its author's next change: apply it.
+    Next,
+    /// Held already.
+    Duplicate,
+    /// An earlier change of its author is missing: keep it unacknowledged (it is sent again).
+    Early,
+}
+
+/// What to do with a post.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PostCheck {
+    /// From a member with its key: show it.
+    Accept,
+    /// From someone not (yet) a member, who has seen changes we lack (the one adding them,
+    /// perhaps): keep it unacknowledged until they arrive.
+    Wait,
+    /// From a non-member, or with another key than the member's: refuse it.
+    Refuse(String),
+}
+
+fn order_key(c: &Change) -> (u64, &str, u32) {
+    (c.lamport, c.author.as_str(), c.seq)
+}
+
+/// Whether `author` may make `op` in `group`; the reason when not.
+///
+/// # Errors
+/// The reason, in words for the user.
+pub fn permitted(group: &Group, author: &str, op: &GroupOp) -> Result<(), String> {
+    let Some(standing) = group.members.get(author) else {
+        return Err(format!("{author} is not a member of {}", group.name));
+    };
+    let admin = || {
+        if standing.admin {
+            Ok(())
+        } else {
+            Err(format!(
+                "only an admin of {} may do that (ask {})",
+                group.name, group.creator
+            ))
+        }
+    };
+    match op {
+        GroupOp::Create { .. } => Err("the group exists already".into()),
+        GroupOp::Add { member } => {
+            admin()?;
+            if group.has(&member.username) {
+                Err(format!("{} is a member already", member.username))
+            } else if group.members.len() >= MAX_GROUP_MEMBERS {
+                Err(format!(
+                    "{} has {MAX_GROUP_MEMBERS} members, the most a group has",
+                    group.name
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        GroupOp::Remove { username } => {
+            admin()?;
+            if !group.has(username) {
+                Err(format!("{username} is not a member of {}", group.name))
+            } else if *username == group.creator {
+                Err(format!(
+                    "{username} created {} and cannot be removed",
+                    group.name
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        GroupOp::Leave => Ok(()),
+        GroupOp::Rename { name } => {
+            admin()?;
+            super::name_problem(name).map_or(Ok(()), Err)
+        }
+        GroupOp::MakeAdmin { username } => {
+            if author != group.creator {
+                Err(format!("only {} may make admins", group.creator))
+            } else if !group.has(username) {
+                Err(format!("{username} is not a member of {}", group.name))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Applies `change` to `group` if it counts ([`permitted`]); otherwise changes nothing.
+fn apply(group: &mut Group, change: &Change) {
+    if permitted(group, &change.author, &change.op).is_err() {
+        return;
+    }
+    match &change.op {
+        GroupOp::Create { .. } => {}
+        GroupOp::Add { member } => {
+            let standing = Standing {
+                key: member.key,
+                admin: false,
+            };
+            group.members.insert(member.username.clone(), standing);
+        }
+        GroupOp::Remove { username } => {
+            group.members.remove(username);
+        }
+        GroupOp::Leave => {
+            group.members.remove(&change.author);
+        }
+        GroupOp::Rename { name } => group.name.clone_from(name),
+        GroupOp::MakeAdmin { username } => {
+            if let Some(standing) = group.members.get_mut(username) {
+                standing.admin = true;
+            }
+        }
+    }
+}
+
+/// The group `changes` make, taken in `(lamport, author, seq)` order whatever order they are
+/// given in: the first must be its author's change 1, a `Create` naming the author among the
+/// members. `None` when there is no such first change.
+pub fn fold(id: GroupId, changes: &[Change]) -> Option<Group> {
+    let mut sorted: Vec<&Change> = changes.iter().collect();
+    sorted.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+    let (first, rest) = sorted.split_first()?;
+    let GroupOp::Create { name, members } = &first.op else {
+        return None;
+    };
+    if first.seq != 1 || !members.iter().any(|m| m.username == first.author) {
+        return None;
+    }
+    let mut group = Group {
+        id,
+        name: name.clone(),
+        creator: first.author.clone(),
+        members: BTreeMap::new(),
+    };
+    for member in members.iter().take(MAX_GROUP_MEMBERS) {
+        let standing = Standing {
+            key: member.key,
+            admin: member.username == first.author,
+        };
+        group
+            .members
+            .entry(member.username.clone())
+            .or_insert(standing);
+    }
+    for change in rest {
+        apply(&mut group, change);
+    }
+    Some(group)
+}
+
+/// Who hears of a change: everyone who is a member in `before` or `after` (the group just
+/// before and after it, in the sender's view) except `sender`, sorted.
+pub fn recipients(before: &Group, after: &Group, sender: &str) -> Vec<String> {
+    let mut names: Vec<String> = before
+        .members
+        .keys()
+        .chain(after.members.keys())
+        .filter(|name| *name != sender)
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A member's copy of a group's log, and the group it makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Log {
+    changes: Vec<Change>,
+    seen: Seen,
+    lamport: u64,
+    group: Group,
+}
+
+impl Log {
+    /// The log of group `id` from `changes` (a new member's copy, or one read back from the
+    /// store), in any order.
+    ///
+    /// # Errors
+    /// [`GroupError::Malformed`] when they do not begin with a `Create`, number an author's
+    /// changes with gaps or twice, or name the group badly; [`GroupError::Full`] over
+    /// [`MAX_GROUP_CHANGES`].
+    pub fn new(id: GroupId, mut changes: Vec<Change>) -> Result<Self, GroupError> {
+        if changes.len() > MAX_GROUP_CHANGES {
+            return Err(GroupError::Full);
+        }
+        changes.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+        let mut seen = Seen::default();
+        let mut by_author: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        for c in &changes {
+            by_author.entry(&c.author).or_default().push(c.seq);
+        }
+        for (author, mut seqs) in by_author {
+            seqs.sort_unstable();
+            if seqs.iter().enumerate().any(|(i, s)| *s as usize != i + 1) {
+                let why = format!("{author}'s changes are not numbered 1, 2, …");
+                return Err(GroupError::Malformed(why));
+            }
+            seen.record(author, seqs.len() as u32);
+        }
+        if let Some(why) = changes.iter().find_map(|c| match &c.op {
+            GroupOp::Create { name, .. } | GroupOp::Rename { name } => super::name_problem(name),
+            _ => None,
+        }) {
+            return Err(GroupError::Malformed(why));
+        }
+        let group = fold(id, &changes).ok_or_else(|| {
+            GroupError::Malformed("it does not begin with its creator's Create".into())
+        })?;
+        let lamport = changes.iter().map(|c| c.lamport).max().unwrap_or(0);
+        Ok(Self {
+            changes,
+            seen,
+            lamport,
+            group,
+        })
+    }
+
+    /// The group as the changes held make it.
+    pub fn group(&self) -> &Group {
+        &self.group
+    }
+
+    /// The changes held, in `(lamport, author, seq)` order.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    /// How far we got in each author's changes.
+    pub fn seen(&self) -> &Seen {
+        &self.seen
+    }
+
+    /// Where `change` stands against the changes held.
+    pub fn arrival(&self, change: &Change) -> Arrival {
+        let had = self.seen.of(&change.author);
+        if change.seq <= had {
+            Arrival::Duplicate
+        } else if change.seq == had + 1 {
+            Arrival::Next
+        } else {
+            Arrival::Early
+        }
+    }
+
+    /// Takes in `change` (its author's next one, see [`Log::arrival`]) and computes the group
+    /// again; returns the group as it was before.
+    ///
+    /// # Errors
+    /// [`GroupError::Malformed`] when it is not its author's next change, is a `Create`, or
+    /// names the group badly; [`GroupError::Full`] when the log is full.
+    pub fn apply(&mut self, change: Change) -> Result<Group, GroupError> {
+        if self.arrival(&change) != Arrival::Next {
+            return Err(GroupError::Malformed(format!(
+                "{}'s change {} is not its next one",
+                change.author, change.seq
+            )));
+        }
+        if let GroupOp::Create { .. } = change.op {
+            return Err(GroupError::Malformed("a second Create".into()));
+        }
+        if let GroupOp::Rename { name } = &change.op
+            && let Some(why) = super::name_problem(name)
+        {
+            return Err(GroupError::Malformed(why));
+        }
+        if self.changes.len() >= MAX_GROUP_CHANGES {
+            return Err(GroupError::Full);
+        }
+        self.seen.record(&change.author, change.seq);
+        self.lamport = self.lamport.max(change.lamport);
+        let at = self
+            .changes
+            .partition_point(|c| order_key(c) < order_key(&change));
+        self.changes.insert(at, change);
+        let before = self.group.clone();
+        if let Some(group) = fold(self.group.id, &self.changes) {
+            self.group = group;
+        }
+        Ok(before)
+    }
+
+    /// Our next change `op` as `me`, made at `at_ms`, checked against the group as we see it
+    /// (not yet applied: [`Log::apply`] it, then send it to [`recipients`]).
+    ///
+    /// # Errors
+    /// [`GroupError::NotAllowed`] when we may not make it; [`GroupError::Full`] when the log
+    /// is full.
+    pub fn propose(&self, me: &str, op: GroupOp, at_ms: u64) -> Result<Change, GroupError> {
+        permitted(&self.group, me, &op).map_err(GroupError::NotAllowed)?;
+        if self.changes.len() >= MAX_GROUP_CHANGES {
+            return Err(GroupError::Full);
+        }
+        Ok(Change {
+            author: me.to_owned(),
+            seq: self.seen.of(me) + 1,
+            lamport: self.lamport + 1,
+            seen: self.seen.clone(),
+            at_ms,
+            op,
+        })
+    }
+
+    /// After applying `applied` (someone else's change), what `me` sends on to members it
+    /// added, or to a member someone else added, besides what those got when added: `(to,
+    /// change)` pairs.
+    ///
+    /// - `applied` adds a member: every change of ours that the addition had not seen goes to
+    ///   the new member (the adder did not know it, so the log it sent lacks it).
+    /// - `applied` is a change that an addition we made had not seen: it goes to the member we
+    ///   added (it takes its adder's word, as for the log it got).
+    pub fn forwards(&self, me: &str, applied: &Change) -> Vec<(String, Change)> {
+        let mut out = Vec::new();
+        if applied.author == me {
+            return out;
+        }
+        if let GroupOp::Add { member } = &applied.op {
+            for ours in self.changes.iter().filter(|c| c.author == me) {
+                if ours.seq > applied.seen.of(me) {
+                    out.push((member.username.clone(), ours.clone()));
+                }
+            }
+        }
+        for add in self.changes.iter().filter(|c| c.author == me) {
+            if let GroupOp::Add { member } = &add.op
+                && member.username != applied.author
+                && applied.seq > add.seen.of(&applied.author)
+            {
+                out.push((member.username.clone(), applied.clone()));
+            }
+        }
+        out
+    }
+
+    /// Whether a post from `sender`, whose session proved `key`, having seen `seen`, is shown.
+    pub fn check_post(&self, sender: &str, key: &[u8; 32], seen: &Seen) -> PostCheck {
+        match self.group.members.get(sender) {
+            Some(standing) if standing.key == *key => PostCheck::Accept,
+            Some(_) => PostCheck::Refuse(format!(
+                "{sender}'s key is not the one {} knows",
+                self.group.name
+            )),
+            None if !self.seen.covers(seen) => PostCheck::Wait,
+            None => PostCheck::Refuse(format!("{sender} is not a member of {}", self.group.name)),
+        }
+    }
+}
+
+/// The first change of a new group `name` created by `creator` with `others`, made at
+/// `at_ms`.
+///
+/// # Errors
+/// [`GroupError::NotAllowed`] for a bad name, a member named twice or the creator among
+/// `others`, or more than [`MAX_GROUP_MEMBERS`] members.
+pub fn create(
+    creator: &Member,
+    name: &str,
+    others: Vec<Member>,
+    at_ms: u64,
+) -> Result<Change, GroupError> {
+    if let Some(why) = super::name_problem(name) {
+        return Err(GroupError::NotAllowed(why));
+    }
+    let mut members = vec![creator.clone()];
+    for member in others {
+        if members.iter().any(|m| m.username == member.username) {
+            return Err(GroupError::NotAllowed(format!(
+                "{} is named twice",
+                member.username
+            )));
+        }
+        members.push(member);
+    }
+    if members.len() > MAX_GROUP_MEMBERS {
+        return Err(GroupError::NotAllowed(format!(
+            "a group has at most {MAX_GROUP_MEMBERS} members"
+        )));
+    }
+    Ok(Change {
+        author: creator.username.clone(),
+        seq: 1,
+        lamport: 1,
+        seen: Seen::default(),
+        at_ms,
+        op: GroupOp::Create {
+            name: name.to_owned(),
+            members,
+        },
+    })
+}

@@ -1,0 +1,414 @@
+//! The group rules under random interleavings: members change the group concurrently on
+//! their own views, changes and invitations arrive in any order (each author's in its order,
+//! as the outbox delivers them), and once everything sent has arrived every member agrees on
+//! the group that all the changes make.
+
+use std::collections::BTreeMap;
+
+use p2p_chat_protocol::group::rules::{Arrival, Log, PostCheck, create, fold, recipients};
+use p2p_chat_protocol::group::{Change, GroupId, GroupOp, Member, Seen};
+use proptest::prelude::*;
+
+const USERS: usize = 6;
+
+fn name(n: usize) -> String {
+    format!("u{n}")
+}
+
+fn member(n: usize) -> Member {
+    Member {
+        username: name(n),
+        key: [n as u8 + 1; 32],
+    }
+}
+
+/// What travels between two users.
+#[derive(Clone, Debug)]
+enum Msg {
+    Change(Change),
+    Invite(Vec<Change>),
+}
+
+/// One step of the simulation, drawn at random.
+#[derive(Clone, Debug)]
+enum Step {
+    /// User `who` tries an operation on the group as it sees it; `pick` chooses the target.
+    Act { who: usize, what: u8, pick: usize },
+    /// The message at position `pick` (modulo the number in flight) arrives.
+    Deliver { pick: usize },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0..USERS, 0u8..6, 0..USERS).prop_map(|(who, what, pick)| Step::Act { who, what, pick }),
+        (0usize..64).prop_map(|pick| Step::Deliver { pick }),
+        (0usize..64).prop_map(|pick| Step::Deliver { pick }),
+    ]
+}
+
+struct World {
+    id: GroupId,
+    logs: Vec<Option<Log>>,
+    /// (from, to, message), in the order sent.
+    flight: Vec<(usize, usize, Msg)>,
+    clock: u64,
+}
+
+impl World {
+    fn new() -> Self {
+        let id = GroupId(uuid::Uuid::from_u128(7));
+        let first = create(&member(0), "friends", vec![member(1), member(2)], 1).unwrap();
+        let mut world = Self {
+            id,
+            logs: vec![None; USERS],
+            flight: Vec::new(),
+            clock: 1,
+        };
+        world.logs[0] = Some(Log::new(id, vec![first.clone()]).unwrap());
+        for to in [1, 2] {
+            world.flight.push((0, to, Msg::Invite(vec![first.clone()])));
+        }
+        world
+    }
+
+    fn index(username: &str) -> usize {
+        username[1..].parse().unwrap()
+    }
+
+    fn act(&mut self, who: usize, what: u8, pick: usize) {
+        let Some(log) = &self.logs[who] else { return };
+        let group = log.group();
+        let others: Vec<usize> = (0..USERS).filter(|n| *n != who).collect();
+        let target = others[pick % others.len()];
+        self.clock += 1;
+        let op = match what {
+            0 | 1 => GroupOp::Add {
+                member: member(target),
+            },
+            2 => GroupOp::Remove {
+                username: name(target),
+            },
+            3 => GroupOp::Rename {
+                name: format!("name {}", self.clock),
+            },
+            4 => GroupOp::MakeAdmin {
+                username: name(target),
+            },
+            _ if group.members.len() > 2 => GroupOp::Leave,
+            _ => return,
+        };
+        let Ok(change) = log.propose(&name(who), op, self.clock) else {
+            return;
+        };
+        let log = self.logs[who].as_mut().unwrap();
+        let before = log.apply(change.clone()).unwrap();
+        let after = log.group().clone();
+        let invited = match &change.op {
+            GroupOp::Add { member } => Some(Self::index(&member.username)),
+            _ => None,
+        };
+        for to in recipients(&before, &after, &name(who)) {
+            let to = Self::index(&to);
+            let msg = if Some(to) == invited {
+                Msg::Invite(log.changes().to_vec())
+            } else {
+                Msg::Change(change.clone())
+            };
+            self.flight.push((who, to, msg));
+        }
+    }
+
+    /// Delivers the `pick`th message that can arrive now (each sender's messages to one
+    /// receiver in the order sent); false when none can.
+    fn deliver(&mut self, pick: usize) -> bool {
+        let ready: Vec<usize> = (0..self.flight.len())
+            .filter(|&i| {
+                let (from, to, _) = &self.flight[i];
+                // An earlier message on the same pair goes first.
+                !self.flight[..i]
+                    .iter()
+                    .any(|(f, t, _)| f == from && t == to)
+                    && self.can_take(i)
+            })
+            .collect();
+        if ready.is_empty() {
+            return false;
+        }
+        let (from, to, msg) = self.flight.remove(ready[pick % ready.len()]);
+        let _ = from;
+        match msg {
+            Msg::Invite(changes) => match &mut self.logs[to] {
+                None => self.logs[to] = Some(Log::new(self.id, changes).unwrap()),
+                Some(_) => {
+                    for change in changes {
+                        self.take(to, change);
+                    }
+                }
+            },
+            Msg::Change(change) => self.take(to, change),
+        }
+        true
+    }
+
+    /// Whether message `i` can be taken now: a change waits for its author's earlier ones
+    /// (and for the receiver to know the group), as an unacknowledged message is sent again.
+    fn can_take(&self, i: usize) -> bool {
+        let (_, to, msg) = &self.flight[i];
+        match (msg, &self.logs[*to]) {
+            (Msg::Invite(_), _) => true,
+            (Msg::Change(_), None) => false,
+            (Msg::Change(c), Some(log)) => log.arrival(c) != Arrival::Early,
+        }
+    }
+
+    fn take(&mut self, to: usize, change: Change) {
+        let log = self.logs[to].as_mut().unwrap();
+        if log.arrival(&change) != Arrival::Next {
+            return;
+        }
+        log.apply(change.clone()).unwrap();
+        let forwards = log.forwards(&name(to), &change);
+        for (whom, c) in forwards {
+            let whom = Self::index(&whom);
+            let msg = if self.logs[to].as_ref().unwrap().group().has(&name(whom)) {
+                Msg::Change(c)
+            } else {
+                continue;
+            };
+            self.flight.push((to, whom, msg));
+        }
+    }
+
+    /// Every change anyone holds.
+    fn all_changes(&self) -> Vec<Change> {
+        let mut all: BTreeMap<(String, u32), Change> = BTreeMap::new();
+        for log in self.logs.iter().flatten() {
+            for c in log.changes() {
+                all.insert((c.author.clone(), c.seq), c.clone());
+            }
+        }
+        all.into_values().collect()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, .. ProptestConfig::default() })]
+
+    #[test]
+    fn members_agree_once_everything_sent_has_arrived(
+        steps in prop::collection::vec(step(), 1..80)
+    ) {
+        let mut world = World::new();
+        for step in steps {
+            match step {
+                Step::Act { who, what, pick } => world.act(who, what, pick),
+                Step::Deliver { pick } => {
+                    world.deliver(pick);
+                }
+            }
+        }
+        while world.deliver(0) {}
+        let truth = fold(world.id, &world.all_changes()).unwrap();
+        for username in truth.members.keys() {
+            let n = World::index(username);
+            let log = world.logs[n].as_ref();
+            prop_assert!(log.is_some(), "{username} never got the group");
+            prop_assert_eq!(log.unwrap().group(), &truth, "{} disagrees", username);
+        }
+    }
+
+    #[test]
+    fn the_group_depends_only_on_the_changes_held_not_on_their_arrival(
+        steps in prop::collection::vec(step(), 1..60),
+        seed in any::<u64>(),
+    ) {
+        let mut world = World::new();
+        for step in steps {
+            match step {
+                Step::Act { who, what, pick } => world.act(who, what, pick),
+                Step::Deliver { pick } => {
+                    world.deliver(pick);
+                }
+            }
+        }
+        let all = world.all_changes();
+        // The same changes, taken in a shuffled order that keeps each author's own order.
+        let mut shuffled = all.clone();
+        let mut state = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let creator = shuffled.iter().position(|c| c.seq == 1 && matches!(c.op, GroupOp::Create { .. })).unwrap();
+        let first = shuffled.remove(creator);
+        let mut log = Log::new(world.id, vec![first]).unwrap();
+        while !shuffled.is_empty() {
+            let next = shuffled.iter().position(|c| log.arrival(c) == Arrival::Next).unwrap();
+            log.apply(shuffled.remove(next)).unwrap();
+        }
+        let at_once = Log::new(world.id, all).unwrap();
+        prop_assert_eq!(log.group(), at_once.group());
+    }
+}
+
+#[test]
+fn who_may_do_what() {
+    let id = GroupId(uuid::Uuid::from_u128(1));
+    let first = create(&member(0), "team", vec![member(1), member(2)], 1).unwrap();
+    let mut log = Log::new(id, vec![first]).unwrap();
+    // A member who is no admin may not add, remove or rename, nor make admins.
+    for op in [
+        GroupOp::Add { member: member(3) },
+        GroupOp::Remove { username: name(2) },
+        GroupOp::Rename { name: "x".into() },
+        GroupOp::MakeAdmin { username: name(2) },
+    ] {
+        assert!(log.propose(&name(1), op, 2).is_err());
+    }
+    // The creator makes u1 an admin; u1 may then add, but not remove the creator.
+    let promote = log
+        .propose(&name(0), GroupOp::MakeAdmin { username: name(1) }, 2)
+        .unwrap();
+    log.apply(promote).unwrap();
+    let add = log
+        .propose(&name(1), GroupOp::Add { member: member(3) }, 3)
+        .unwrap();
+    log.apply(add).unwrap();
+    assert!(log.group().has("u3"));
+    let err = log
+        .propose(&name(1), GroupOp::Remove { username: name(0) }, 4)
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot be removed"), "{err}");
+    // Only the creator makes admins.
+    assert!(
+        log.propose(&name(1), GroupOp::MakeAdmin { username: name(3) }, 4)
+            .is_err()
+    );
+    // A change of an author's that skips a number waits; a repeated one is a duplicate.
+    let mut early = log.propose(&name(2), GroupOp::Leave, 5).unwrap();
+    early.seq += 1;
+    assert_eq!(log.arrival(&early), Arrival::Early);
+    assert!(log.apply(early).is_err());
+    let first_again = log.changes()[0].clone();
+    assert_eq!(log.arrival(&first_again), Arrival::Duplicate);
+}
+
+#[test]
+fn posts_are_taken_from_members_with_their_key_only() {
+    let id = GroupId(uuid::Uuid::from_u128(2));
+    let first = create(&member(0), "team", vec![member(1)], 1).unwrap();
+    let mut log = Log::new(id, vec![first]).unwrap();
+    assert_eq!(
+        log.check_post("u1", &member(1).key, &Seen::default()),
+        PostCheck::Accept
+    );
+    assert!(matches!(
+        log.check_post("u1", &[9; 32], &Seen::default()),
+        PostCheck::Refuse(_)
+    ));
+    assert!(matches!(
+        log.check_post("u5", &member(5).key, &Seen::default()),
+        PostCheck::Refuse(_)
+    ));
+    // u5 was added by a change we do not have yet: its post waits for it.
+    let mut ahead = log.seen().clone();
+    ahead.record("u0", 2);
+    assert_eq!(
+        log.check_post("u5", &member(5).key, &ahead),
+        PostCheck::Wait
+    );
+    let add = log
+        .propose("u0", GroupOp::Add { member: member(5) }, 2)
+        .unwrap();
+    log.apply(add).unwrap();
+    assert_eq!(
+        log.check_post("u5", &member(5).key, &ahead),
+        PostCheck::Accept
+    );
+}
+
+#[test]
+fn bad_logs_are_refused() {
+    let id = GroupId(uuid::Uuid::from_u128(3));
+    assert!(Log::new(id, Vec::new()).is_err());
+    let first = create(&member(0), "team", vec![member(1)], 1).unwrap();
+    let log = Log::new(id, vec![first.clone()]).unwrap();
+    let mut gap = log.propose("u0", GroupOp::Leave, 2).unwrap();
+    gap.seq = 3;
+    assert!(Log::new(id, vec![first.clone(), gap]).is_err());
+    assert!(create(&member(0), "", vec![], 1).is_err());
+    assert!(create(&member(0), "a\u{7}b", vec![], 1).is_err());
+    assert!(create(&member(0), "team", vec![member(1), member(1)], 1).is_err());
+    let too_many: Vec<Member> = (1..=50)
+        .map(|n| Member {
+            username: format!("m{n}"),
+            key: [0; 32],
+        })
+        .collect();
+    assert!(create(&member(0), "big", too_many, 1).is_err());
+}
+
+/// Lowercase hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_change_has_stable_bytes() {
+    // Changes travel inside peer messages and sealed mail, and members keep them: their
+    // postcard encoding is part of the protocol (append-only, like PeerMessage).
+    let mut seen = Seen::default();
+    seen.record("al", 2);
+    let cases = [
+        (
+            GroupOp::Create {
+                name: "t".into(),
+                members: vec![Member {
+                    username: "al".into(),
+                    key: [1; 32],
+                }],
+            },
+            "0001740102616c0101010101010101010101010101010101010101010101010101010101010101",
+        ),
+        (
+            GroupOp::Add {
+                member: Member {
+                    username: "bo".into(),
+                    key: [2; 32],
+                },
+            },
+            "0102626f0202020202020202020202020202020202020202020202020202020202020202",
+        ),
+        (
+            GroupOp::Remove {
+                username: "bo".into(),
+            },
+            "0202626f",
+        ),
+        (GroupOp::Leave, "03"),
+        (GroupOp::Rename { name: "u".into() }, "040175"),
+        (
+            GroupOp::MakeAdmin {
+                username: "bo".into(),
+            },
+            "0502626f",
+        ),
+    ];
+    for (op, op_hex) in cases {
+        let change = Change {
+            author: "al".into(),
+            seq: 3,
+            lamport: 300,
+            seen: seen.clone(),
+            at_ms: 5,
+            op,
+        };
+        let bytes = postcard::to_stdvec(&change).unwrap();
+        // author, seq, lamport (varint 300 = ac 02), seen [(al, 2)], at_ms, then the op.
+        let expected = format!("02616c03ac020102616c0205{op_hex}");
+        assert_eq!(hex(&bytes), expected, "{change:?}");
+        assert_eq!(postcard::from_bytes::<Change>(&bytes).unwrap(), change);
+    }
+}
