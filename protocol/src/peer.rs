@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use crate::group::{Change, GroupId, Seen};
 use crate::transfer::{CancelReason, Sha256};
 #[cfg(doc)]
 use crate::transfer::{MAX_CHUNK_BYTES, MAX_FILE_BYTES, MAX_FILE_NAME_BYTES};
@@ -239,6 +240,45 @@ pub enum PeerMessage {
         /// Why.
         reason: CancelReason,
     },
+    /// A change to `group` (index 17, added with groups; see [`crate::group`]), from its
+    /// author, or from the member who added the receiver. Acknowledged with a `Receipt` for
+    /// `id` once stored, resent with the same `id` until then.
+    GroupChange {
+        /// The group.
+        group: GroupId,
+        /// This delivery's id (UUIDv7), for the receipt.
+        id: MessageId,
+        /// The change.
+        change: Change,
+    },
+    /// The whole log of `group`, to a member just added (index 18), from the member who added
+    /// it; acknowledged like a change.
+    GroupInvite {
+        /// The group.
+        group: GroupId,
+        /// This delivery's id (UUIDv7), for the receipt.
+        id: MessageId,
+        /// Every change the adder holds, its `Add` of the receiver among them; at most
+        /// [`crate::group::MAX_GROUP_CHANGES`].
+        changes: Vec<Change>,
+    },
+    /// A message to `group` (index 19), sent to each member separately; acknowledged with a
+    /// `Receipt` per member.
+    GroupPost {
+        /// The group.
+        group: GroupId,
+        /// Unique id, the same for every member; resends reuse it.
+        id: MessageId,
+        /// When the sender's user pressed enter, in unix milliseconds.
+        sent_at_ms: u64,
+        /// UTF-8 text, at most [`MAX_TEXT_BYTES`].
+        text: String,
+        /// The message answered, if any (either side's).
+        reply_to: Option<MessageId>,
+        /// The group's changes the sender had applied, so a receiver that lacks some (a
+        /// new member's `Add`) waits for them instead of refusing the post.
+        seen: Seen,
+    },
 }
 
 /// Variants of [`PeerMessage`] a peer understands when its handshake announced no
@@ -250,6 +290,9 @@ pub const KNOWN_MESSAGES: u16 = 17;
 
 /// Variants a peer must understand to take part in a file transfer: up to `FileCancel`.
 pub const FILE_TRANSFER_MESSAGES: u16 = 17;
+
+/// Variants a peer must understand to be a member of a group: up to `GroupPost`.
+pub const GROUP_MESSAGES: u16 = 20;
 
 /// Shortest gap between two `Typing` from one side, in ms: 3 s, so a fast typist sends one
 /// every few seconds, not one per key.
@@ -299,6 +342,9 @@ impl PeerMessage {
             Self::FileChunk { .. } => "file chunk",
             Self::FileDone { .. } => "file done",
             Self::FileCancel { .. } => "file cancel",
+            Self::GroupChange { .. } => "group change",
+            Self::GroupInvite { .. } => "group invite",
+            Self::GroupPost { .. } => "group post",
         }
     }
 
@@ -323,6 +369,9 @@ impl PeerMessage {
             Self::FileChunk { .. } => 14,
             Self::FileDone { .. } => 15,
             Self::FileCancel { .. } => 16,
+            Self::GroupChange { .. } => 17,
+            Self::GroupInvite { .. } => 18,
+            Self::GroupPost { .. } => 19,
         }
     }
 }

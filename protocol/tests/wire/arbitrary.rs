@@ -3,6 +3,7 @@
 
 use bytes::BytesMut;
 use p2p_chat_protocol::frame::decode_payload;
+use p2p_chat_protocol::group::{Change, GroupId, GroupOp, Member, Seen};
 use p2p_chat_protocol::transfer::CancelReason;
 use p2p_chat_protocol::{MessageId, PeerCodec, PeerMessage, RefuseReason};
 use proptest::prelude::*;
@@ -19,6 +20,38 @@ fn arb_reason() -> impl Strategy<Value = RefuseReason> {
         Just(RefuseReason::BadHello),
         Just(RefuseReason::Duplicate),
     ]
+}
+
+fn arb_change() -> impl Strategy<Value = Change> {
+    let text = ".{0,40}";
+    let op = prop_oneof![
+        (text, prop::collection::vec((text, any::<[u8; 32]>()), 0..3)).prop_map(
+            |(name, members)| GroupOp::Create {
+                name,
+                members: members
+                    .into_iter()
+                    .map(|(username, key)| Member { username, key })
+                    .collect(),
+            }
+        ),
+        (text, any::<[u8; 32]>()).prop_map(|(username, key)| GroupOp::Add {
+            member: Member { username, key }
+        }),
+        text.prop_map(|username| GroupOp::Remove { username }),
+        Just(GroupOp::Leave),
+        text.prop_map(|name| GroupOp::Rename { name }),
+        text.prop_map(|username| GroupOp::MakeAdmin { username }),
+    ];
+    (text, any::<u32>(), any::<u64>(), any::<u64>(), op).prop_map(
+        |(author, seq, lamport, at_ms, op)| Change {
+            author,
+            seq,
+            lamport,
+            seen: Seen::default(),
+            at_ms,
+            op,
+        },
+    )
 }
 
 fn arb_message() -> impl Strategy<Value = PeerMessage> {
@@ -88,6 +121,41 @@ fn arb_message() -> impl Strategy<Value = PeerMessage> {
             id,
             reason: CancelReason::CannotStore { detail }
         }),
+        (any::<u128>(), arb_id(), arb_change()).prop_map(|(g, id, change)| {
+            PeerMessage::GroupChange {
+                group: GroupId(uuid::Uuid::from_u128(g)),
+                id,
+                change,
+            }
+        }),
+        (
+            any::<u128>(),
+            arb_id(),
+            prop::collection::vec(arb_change(), 0..4)
+        )
+            .prop_map(|(g, id, changes)| PeerMessage::GroupInvite {
+                group: GroupId(uuid::Uuid::from_u128(g)),
+                id,
+                changes,
+            }),
+        (
+            any::<u128>(),
+            arb_id(),
+            any::<u64>(),
+            text,
+            prop::option::of(arb_id()),
+            prop::collection::vec((text, any::<u32>()), 0..4)
+        )
+            .prop_map(|(g, id, sent_at_ms, text, reply_to, seen)| {
+                PeerMessage::GroupPost {
+                    group: GroupId(uuid::Uuid::from_u128(g)),
+                    id,
+                    sent_at_ms,
+                    text,
+                    reply_to,
+                    seen: Seen(seen),
+                }
+            }),
     ]
 }
 

@@ -2,6 +2,7 @@
 
 use bytes::BytesMut;
 use p2p_chat_protocol::frame::{decode_payload, encode_payload};
+use p2p_chat_protocol::group::{Change, GroupId, GroupOp, Seen};
 use p2p_chat_protocol::transfer::CancelReason;
 use p2p_chat_protocol::{
     FrameError, MAX_FRAME_BYTES, MessageId, PeerCodec, PeerMessage, RefuseReason,
@@ -157,7 +158,52 @@ fn golden() -> Vec<(PeerMessage, &'static str)> {
             },
             "101001923456789a7bcd8ef0112233445566040178",
         ),
+        (
+            PeerMessage::GroupChange {
+                group: group_id(),
+                id: id(),
+                change: leave(),
+            },
+            "111001923456789a7bcd8ef0aabbccddeeff1001923456789a7bcd8ef011223344556602616c0101000503",
+        ),
+        (
+            PeerMessage::GroupInvite {
+                group: group_id(),
+                id: id(),
+                changes: vec![leave()],
+            },
+            "121001923456789a7bcd8ef0aabbccddeeff1001923456789a7bcd8ef01122334455660102616c0101000503",
+        ),
+        (
+            PeerMessage::GroupPost {
+                group: group_id(),
+                id: id(),
+                sent_at_ms: 5,
+                text: "hi".into(),
+                reply_to: Some(id()),
+                seen: Seen(vec![("al".into(), 1)]),
+            },
+            "131001923456789a7bcd8ef0aabbccddeeff1001923456789a7bcd8ef011223344556605026869011001923456789a7bcd8ef01122334455660102616c01",
+        ),
     ]
+}
+
+fn group_id() -> GroupId {
+    GroupId(uuid::Uuid::from_u128(
+        0x0192_3456_789a_7bcd_8ef0_aabb_ccdd_eeff,
+    ))
+}
+
+/// A small change: "al" leaves (its change 1).
+fn leave() -> Change {
+    Change {
+        author: "al".into(),
+        seq: 1,
+        lamport: 1,
+        seen: Seen::default(),
+        at_ms: 5,
+        op: GroupOp::Leave,
+    }
 }
 
 #[test]
@@ -171,7 +217,7 @@ fn every_message_has_golden_bytes() {
     let kinds: std::collections::BTreeSet<_> = golden().iter().map(|(m, _)| m.kind()).collect();
     assert_eq!(
         kinds.len(),
-        usize::from(p2p_chat_protocol::peer::KNOWN_MESSAGES)
+        usize::from(p2p_chat_protocol::peer::GROUP_MESSAGES)
     );
     // The index is the wire tag.
     for (msg, expected) in golden() {

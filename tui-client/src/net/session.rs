@@ -213,6 +213,11 @@ async fn run(
                         Some(event) => SessionEvent::File(event),
                         None => continue,
                     },
+                    // Groups are not announced in our features yet (`KNOWN_MESSAGES`).
+                    other @ (PeerMessage::GroupChange { .. } | PeerMessage::GroupInvite { .. } | PeerMessage::GroupPost { .. }) => {
+                        let detail = format!("unexpected {}: this release does not take part in groups", other.kind());
+                        return protocol_error(writer, detail).await;
+                    }
                     other @ (PeerMessage::Hello { .. } | PeerMessage::Welcome { .. } | PeerMessage::Refuse { .. }) => {
                         let detail = format!("unexpected {} after the handshake", other.kind());
                         return protocol_error(writer, detail).await;

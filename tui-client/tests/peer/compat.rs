@@ -234,3 +234,40 @@ async fn peers_of_this_release_see_each_other_typing() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_message_this_release_did_not_announce_ends_the_session_with_the_reason() {
+    // Groups are not in this release's features yet: a peer that sends a group post anyway
+    // is told why the session ends, and the session reports a protocol error.
+    let (addr, mut server_rx) = listen("bob").await;
+    let mut pushy = legacy_dial(&addr, "pushy").await;
+    let SessionEvent::Opened { handle: _open, .. } = next_event(&mut server_rx).await.event else {
+        panic!("no session");
+    };
+    let post = PeerMessage::GroupPost {
+        group: p2p_chat_protocol::group::GroupId::new(),
+        id: MessageId::new(),
+        sent_at_ms: 1,
+        text: "hi all".into(),
+        reply_to: None,
+        seen: p2p_chat_protocol::group::Seen::default(),
+    };
+    pushy.send(post).await.unwrap();
+    let said = loop {
+        match tokio::time::timeout(PATIENCE, pushy.next())
+            .await
+            .expect("an answer in time")
+        {
+            Some(Ok(PeerMessage::Goodbye { reason })) => break reason,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a goodbye, got {other:?}"),
+        }
+    };
+    assert!(said.contains("does not take part in groups"), "{said}");
+    match next_event(&mut server_rx).await.event {
+        SessionEvent::Closed {
+            reason: net::CloseReason::ProtocolError { detail },
+        } => assert!(detail.contains("group post"), "{detail}"),
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+}
