@@ -127,11 +127,12 @@ impl App {
         if !online {
             return Vec::new();
         }
-        // Waiting messages go out now, without waiting for the reconnect backoff.
+        // Waiting messages and files go out now, without waiting for the reconnect backoff.
+        let waits = self.transfer_waits(username);
         let Some(chat) = self
             .chats
             .iter_mut()
-            .find(|c| c.name == username && !c.outbox().is_empty())
+            .find(|c| c.name == username && (waits || !c.outbox().is_empty()))
         else {
             return Vec::new();
         };

@@ -164,6 +164,10 @@ impl FileView {
     pub fn chat_text(&self) -> String {
         let t = &self.transfer;
         let towards = if t.outgoing { "to" } else { "from" };
+        if let FileState::Ended(_) = self.state {
+            // How far it got is not known to the byte: the end notice says why it stopped.
+            return format!("{} {} {towards} {} — ended", self.arrow(), t.name, t.peer);
+        }
         let mut text = format!(
             "{} {} {towards} {}: {}% of {}",
             self.arrow(),
@@ -186,8 +190,7 @@ impl FileView {
             }
             FileState::Paused => text.push_str(" — paused: goes on over the next session"),
             FileState::Done => text.push_str(" — done"),
-            FileState::Ended(_) => text.push_str(" — ended"),
-            FileState::Offered => {}
+            FileState::Ended(_) | FileState::Offered => {}
         }
         text
     }
@@ -270,6 +273,19 @@ impl App {
             self.tell(Level::Error, what);
             return Vec::new();
         };
+        if answer == FileAnswer::Accept
+            && let Some(view) = self.files.iter().find(|f| f.transfer.id == id)
+        {
+            let words = format!(
+                "taking {} into {} (saved there once every byte is in and the SHA-256 matches)",
+                describe(&view.transfer),
+                self.settings.download_dir.display()
+            );
+            let now = self.now_ms;
+            if let Some(chat) = self.current.and_then(|c| self.chat_mut(c)) {
+                chat.notice(now, LineKind::Info, words);
+            }
+        }
         let effect = match answer {
             FileAnswer::Accept => FileEffect::Accept(id),
             FileAnswer::Decline => FileEffect::Decline(id),
@@ -283,6 +299,10 @@ impl App {
         match action {
             FileAction::Failed(error) => self.tell(Level::Error, error),
             FileAction::NotOffered { path, error } => {
+                let now = self.now_ms;
+                if let Some(chat) = self.current.and_then(|c| self.chat_mut(c)) {
+                    chat.notice(now, LineKind::Error, format!("not offered: {error}"));
+                }
                 self.tell(Level::Error, error);
                 self.input.offer_again(format!("/send {}", path.display()));
             }
@@ -296,7 +316,11 @@ impl App {
                 }
             }
             FileAction::Report(report) => self.on_file_report(report),
-            FileAction::Restored(transfers) => self.restore_files(transfers),
+            FileAction::Restored(transfers) => {
+                let mut effects = self.restore_files(transfers);
+                effects.extend(self.schedule_file_poll());
+                return effects;
+            }
             FileAction::Prepared(prepared) => {
                 return vec![Effect::File(FileEffect::OfferPrepared(prepared))];
             }
@@ -375,12 +399,12 @@ impl App {
             Report::Finished { transfer } => {
                 let words = match (&transfer.path, transfer.outgoing) {
                     (Some(path), false) => format!(
-                        "saved {} to {} (SHA-256 checked)",
+                        "saved {} to {}, hash checked",
                         describe(&transfer),
                         path.display()
                     ),
                     _ => format!(
-                        "{} has {} (SHA-256 checked)",
+                        "{} has {}, hash checked",
                         transfer.peer,
                         describe(&transfer)
                     ),
@@ -457,7 +481,7 @@ impl App {
 
     /// Lists the transfers left open by earlier runs: offers to us can be answered, ours
     /// cancelled; the others wait for their peer.
-    fn restore_files(&mut self, transfers: Vec<Transfer>) {
+    fn restore_files(&mut self, transfers: Vec<Transfer>) -> Vec<Effect> {
         let now = self.now_ms;
         for transfer in transfers {
             let waiting = transfer.state == crate::store::TransferState::Offered;
@@ -481,7 +505,7 @@ impl App {
                 (false, _) => (
                     FileState::Paused,
                     format!(
-                        "{} goes on when {} is back (/cancel-file stops it)",
+                        "{} goes on once connected to {} again (/cancel-file stops it)",
                         describe(&transfer),
                         transfer.peer
                     ),
@@ -499,6 +523,30 @@ impl App {
                 samples: VecDeque::new(),
             });
         }
+        // Transfers under way go on as soon as their peer is reached: dial it now.
+        let waiting: Vec<_> = self
+            .chats
+            .iter()
+            .filter(|c| self.transfer_waits(&c.name))
+            .map(|c| c.id)
+            .collect();
+        waiting
+            .into_iter()
+            .flat_map(|id| self.redial_if_idle(id))
+            .collect()
+    }
+
+    /// Whether a transfer with `peer` needs a session: our offer waiting, or one either way
+    /// under way or paused. Like queued messages, it keeps the chat dialling its peer.
+    pub(super) fn transfer_waits(&self, peer: &str) -> bool {
+        self.files.iter().any(|f| {
+            f.transfer.peer == peer
+                && match f.state {
+                    FileState::Moving | FileState::Paused => true,
+                    FileState::Offered => f.transfer.outgoing,
+                    FileState::Done | FileState::Ended(_) => false,
+                }
+        })
     }
 
     /// The transfers whose bytes move, for the status bar.

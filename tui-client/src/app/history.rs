@@ -54,13 +54,14 @@ impl App {
             .collect()
     }
 
-    /// Dials every contact the directory shows online whose chat has messages waiting and no
-    /// link being set up (a presence change is the quickest sign a peer is back).
+    /// Dials every contact the directory shows online whose chat has messages or files
+    /// waiting and no link being set up (a presence change is the quickest sign a peer is
+    /// back).
     pub(super) fn resend_to_online_contacts(&mut self) -> Vec<Effect> {
         let waiting: Vec<ChatId> = self
             .chats
             .iter()
-            .filter(|c| !c.outbox().is_empty())
+            .filter(|c| !c.outbox().is_empty() || self.transfer_waits(&c.name))
             .filter(|c| {
                 self.contacts
                     .iter()

@@ -99,20 +99,31 @@ impl App {
             }
             Action::SessionClosed { session, reason } => self.on_closed(session, reason),
             Action::DialFailed { chat, error } => {
+                let files_wait = self
+                    .chat(chat)
+                    .is_some_and(|c| self.transfer_waits(&c.name));
                 let Some(chat) = self.chat_mut(chat) else {
                     return Vec::new();
                 };
                 let pending = chat.outbox().len();
                 let attempt = match (&chat.link, pending) {
-                    // While messages wait, retrying never stops (the delay is capped).
+                    // While messages or files wait, retrying never stops (the delay is capped).
                     (Link::Reconnecting { attempt }, _)
-                        if *attempt < MAX_RECONNECT_ATTEMPTS || pending > 0 =>
+                        if *attempt < MAX_RECONNECT_ATTEMPTS || pending > 0 || files_wait =>
                     {
                         *attempt
                     }
                     (Link::Dialing, 1..) => {
                         let text = format!(
                             "{error} — {pending} message(s) wait: they go out as soon as {} is reachable",
+                            chat.name
+                        );
+                        chat.notice(now, LineKind::Error, text);
+                        0
+                    }
+                    (Link::Dialing, 0) if files_wait => {
+                        let text = format!(
+                            "{error} — the file transfer goes on as soon as {} is reachable",
                             chat.name
                         );
                         chat.notice(now, LineKind::Error, text);

@@ -352,13 +352,23 @@ pub enum DialError {
         detail: String,
     },
     /// Neither a direct connection nor the directory's relay reached the peer.
-    #[error("{direct}; the directory's relay did not help either: {relay}")]
+    #[error("{} The directory's relay did not help either: {relay}", sentence(&direct.to_string()))]
     NoPath {
         /// Why the direct connection failed.
         direct: Box<DialError>,
         /// Why the relay did not connect.
         relay: String,
     },
+}
+
+/// `text` as a sentence: with a full stop unless it ends in one, a question or an exclamation
+/// mark.
+fn sentence(text: &str) -> String {
+    if text.ends_with(['.', '?', '!']) {
+        text.to_owned()
+    } else {
+        format!("{text}.")
+    }
 }
 
 impl DialError {

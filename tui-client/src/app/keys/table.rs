@@ -139,7 +139,7 @@ pub const COMMANDS: &[Command] = &[
         "complete",
         I::Complete,
         S::Input,
-        "complete /command, name",
+        "complete /command, name, /send path",
         &["Tab"],
     ),
     c(

@@ -241,3 +241,67 @@ fn a_send_that_cannot_read_its_file_comes_back_into_the_input_to_be_corrected() 
     }));
     assert_eq!(app.input.value(), "hello");
 }
+
+fn dials(effects: &[Effect]) -> Vec<DialTarget> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Dial { target, .. } => Some(target.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_transfer_left_under_way_dials_its_peer_at_start_and_keeps_trying() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    let effects = app.update(Action::File(FileAction::Restored(vec![offer(
+        7,
+        false,
+        TransferState::Accepted,
+    )])));
+    assert_eq!(dials(&effects), [DialTarget::Username("bob".into())]);
+    let chat = app.chats[0].id;
+    assert!(
+        app.chats[0]
+            .lines
+            .iter()
+            .any(|l| l.text.contains("goes on once connected to bob again")),
+        "{:?}",
+        app.chats[0].lines
+    );
+    // bob cannot be reached: the chat keeps trying, past the attempts it makes for nothing.
+    for attempt in 1..=MAX_RECONNECT_ATTEMPTS + 2 {
+        let effects = app.update(Action::DialFailed {
+            chat,
+            error: "connection refused".into(),
+        });
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::ScheduleReconnect { .. })),
+            "attempt {attempt}: {effects:?}"
+        );
+    }
+    // bob comes online: the chat dials at once rather than at the end of its backoff.
+    app.update(Action::Presence {
+        username: "bob".into(),
+        online: false,
+    });
+    let effects = app.update(Action::Presence {
+        username: "bob".into(),
+        online: true,
+    });
+    assert_eq!(dials(&effects), [DialTarget::Username("bob".into())]);
+}
+
+#[test]
+fn without_a_transfer_or_message_waiting_a_failed_dial_stops() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    let done = offer(8, false, TransferState::Offered);
+    let effects = app.update(Action::File(FileAction::Restored(vec![done])));
+    // An offer to us waits for our answer, not for a session: nothing is dialled.
+    assert!(dials(&effects).is_empty(), "{effects:?}");
+}
