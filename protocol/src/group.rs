@@ -104,6 +104,24 @@ pub struct Change {
     pub op: GroupOp,
 }
 
+impl Change {
+    /// The change as stored and sent: postcard, as inside a [`crate::PeerMessage`].
+    ///
+    /// # Errors
+    /// [`crate::FrameError::Malformed`] if postcard cannot serialize it.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, crate::FrameError> {
+        Ok(postcard::to_stdvec(self)?)
+    }
+
+    /// Reads a change written by [`Change::to_bytes`].
+    ///
+    /// # Errors
+    /// [`crate::FrameError::Malformed`] for bytes that are not a change. Never panics.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, crate::FrameError> {
+        Ok(postcard::from_bytes(bytes)?)
+    }
+}
+
 /// What a [`Change`] does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GroupOp {

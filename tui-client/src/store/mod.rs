@@ -124,9 +124,11 @@ macro_rules! columns {
 
 // After `columns!`, which they use.
 mod delivery;
+mod groups;
 mod search;
 mod transfers;
 
+pub use groups::{GroupPostRow, GroupRecord, GroupStep, conversation_key};
 pub use transfers::{Transfer, TransferState};
 
 /// A 16-byte message id column.

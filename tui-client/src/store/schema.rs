@@ -54,6 +54,11 @@ fn migrator() -> Migrator {
             "transfer end reason",
             include_str!("../../migrations/0007_transfer_end_reason.sql"),
         ),
+        (
+            8,
+            "groups",
+            include_str!("../../migrations/0008_groups.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

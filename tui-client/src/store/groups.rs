@@ -1,0 +1,415 @@
+//! Groups in the local store (`docs/decisions/0004-groups-as-pairwise-change-logs.md`): each
+//! group's log of changes, the group frames waiting for each member, and the posts of a
+//! group's conversation, which live in `messages` under the peer [`conversation_key`].
+//!
+//! Everything one step of a group does (a change with the frames that announce it, a post
+//! with the frames that carry it, an invitation taken) is written in one transaction
+//! ([`LocalStore::commit_group`]), so a crash never leaves a change without its frames or a
+//! post shown but never sent.
+
+use p2p_chat_protocol::frame::{decode_payload, encode_payload};
+use p2p_chat_protocol::group::{Change, GroupId};
+use p2p_chat_protocol::{MessageId, PeerMessage};
+use sqlx::Row;
+
+use super::{Delivery, LocalStore, StoreError, message_id, ms};
+
+/// The `messages.peer` of group `id`'s conversation: `#` and the id (no username starts
+/// with `#`).
+pub fn conversation_key(id: GroupId) -> String {
+    format!("#{id}")
+}
+
+/// A group as the store lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupRecord {
+    /// Its id.
+    pub id: GroupId,
+    /// Its name as the log last made it.
+    pub name: String,
+    /// Who added us (whose word we took for the log); `None` for a group we created.
+    pub added_by: Option<String>,
+    /// Whether we are a member (not after we left or were removed).
+    pub member: bool,
+}
+
+/// A post to store with a group step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupPostRow {
+    /// Its id (the same for every member).
+    pub id: MessageId,
+    /// Who wrote it; `None` for our own.
+    pub sender: Option<String>,
+    /// When its writer pressed enter, unix ms.
+    pub sent_at_ms: u64,
+    /// The text.
+    pub text: String,
+    /// The message it answers.
+    pub reply_to: Option<MessageId>,
+}
+
+/// One step of a group, written at once by [`LocalStore::commit_group`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupStep {
+    /// The group as it stands after the step.
+    pub group: GroupRecord,
+    /// Changes to add to its log (those already stored are skipped).
+    pub changes: Vec<Change>,
+    /// Frames to queue: `(member, frame id, frame)`.
+    pub frames: Vec<(String, MessageId, PeerMessage)>,
+    /// A post to add to the conversation.
+    pub post: Option<GroupPostRow>,
+}
+
+fn group_id(bytes: &[u8]) -> Result<GroupId, sqlx::Error> {
+    uuid::Uuid::from_slice(bytes)
+        .map(GroupId)
+        .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn column_error(e: p2p_chat_protocol::FrameError) -> sqlx::Error {
+    sqlx::Error::Decode(Box::new(e))
+}
+
+impl LocalStore {
+    /// Writes one step of a group in one transaction: the group's name and standing, the new
+    /// changes of its log, the frames for its members and a post. The post is `None` in the
+    /// returned `seq` when it was stored already (a resend).
+    ///
+    /// # Errors
+    /// When the write fails: nothing of the step is stored then (and no receipt may go back).
+    pub async fn commit_group(&self, step: &GroupStep) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = step.group.id.0.as_bytes().as_slice();
+        sqlx::query(
+            "INSERT INTO groups (id, name, added_by, member) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, member = excluded.member",
+        )
+        .bind(id)
+        .bind(&step.group.name)
+        .bind(&step.group.added_by)
+        .bind(i64::from(step.group.member))
+        .execute(&mut *tx)
+        .await?;
+        for change in &step.changes {
+            sqlx::query(
+                "INSERT OR IGNORE INTO group_changes (group_id, author, seq, change) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(&change.author)
+            .bind(i64::from(change.seq))
+            .bind(change.to_bytes().map_err(column_error)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (member, frame_id, frame) in &step.frames {
+            sqlx::query(
+                "INSERT OR IGNORE INTO group_outbox (member, id, frame, state) VALUES (?, ?, ?, 0)",
+            )
+            .bind(member)
+            .bind(frame_id.0.as_bytes().as_slice())
+            .bind(encode_payload(frame).map_err(column_error)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut seq = None;
+        if let Some(post) = &step.post {
+            let row = sqlx::query(
+                "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state, \
+                 reply_to, sender) VALUES (?, ?, ?, ?, ?, ?, 2, ?, ?) \
+                 ON CONFLICT (peer, outgoing, id) DO NOTHING RETURNING seq",
+            )
+            .bind(post.id.0.as_bytes().as_slice())
+            .bind(conversation_key(step.group.id))
+            .bind(i64::from(post.sender.is_none()))
+            .bind(ms(post.sent_at_ms))
+            .bind(ms(crate::clock::now_ms()))
+            .bind(&post.text)
+            .bind(post.reply_to.map(|r| r.0.as_bytes().to_vec()))
+            .bind(&post.sender)
+            .fetch_optional(&mut *tx)
+            .await?;
+            seq = row.map(|r| r.try_get("seq")).transpose()?;
+        }
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Every group we know, oldest first.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn groups(&self) -> Result<Vec<GroupRecord>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, added_by, member FROM groups ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        let record = |row: &sqlx::sqlite::SqliteRow| -> Result<GroupRecord, sqlx::Error> {
+            let id: Vec<u8> = row.try_get("id")?;
+            Ok(GroupRecord {
+                id: group_id(&id)?,
+                name: row.try_get("name")?,
+                added_by: row.try_get("added_by")?,
+                member: row.try_get::<i64, _>("member")? == 1,
+            })
+        };
+        Ok(rows.iter().map(record).collect::<Result<_, _>>()?)
+    }
+
+    /// Group `id`'s log, in no particular order (`Log::new` orders it).
+    ///
+    /// # Errors
+    /// When the read fails or a stored change does not decode.
+    pub async fn group_changes(&self, id: GroupId) -> Result<Vec<Change>, StoreError> {
+        let rows = sqlx::query("SELECT change FROM group_changes WHERE group_id = ?")
+            .bind(id.0.as_bytes().as_slice())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                Change::from_bytes(&row.try_get::<Vec<u8>, _>("change")?).map_err(column_error)
+            })
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Up to `limit` group frames waiting for `member` (queued or sent, not yet receipted)
+    /// queued after `after_seq`, oldest first: `(seq, id, frame)`.
+    ///
+    /// # Errors
+    /// When the read fails or a frame does not decode.
+    pub async fn group_outbox_after(
+        &self,
+        member: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, MessageId, PeerMessage)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, id, frame FROM group_outbox WHERE member = ? AND state < 2 AND seq > ? \
+             ORDER BY seq LIMIT ?",
+        )
+        .bind(member)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let frame = |row: &sqlx::sqlite::SqliteRow| -> Result<_, sqlx::Error> {
+            let id: Vec<u8> = row.try_get("id")?;
+            Ok((
+                row.try_get("seq")?,
+                message_id(&id)?,
+                decode_payload(&row.try_get::<Vec<u8>, _>("frame")?).map_err(column_error)?,
+            ))
+        };
+        Ok(rows.iter().map(frame).collect::<Result<_, _>>()?)
+    }
+
+    /// Records that `member` has `delivery` of frames `ids` (never moving a receipted one
+    /// back); returns how many frames it changed.
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub async fn set_group_delivery(
+        &self,
+        member: &str,
+        ids: &[MessageId],
+        delivery: Delivery,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut changed = 0;
+        for id in ids {
+            changed += sqlx::query(
+                "UPDATE group_outbox SET state = ? WHERE member = ? AND id = ? AND state <> 2",
+            )
+            .bind(delivery.code())
+            .bind(member)
+            .bind(id.0.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Who frame `id` went to, and how far it got with each, sorted by member.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn group_receipts(
+        &self,
+        id: MessageId,
+    ) -> Result<Vec<(String, Delivery)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT member, state FROM group_outbox WHERE id = ? ORDER BY member")
+                .bind(id.0.as_bytes().as_slice())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("member")?,
+                    Delivery::from_code(row.try_get("state")?),
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use p2p_chat_protocol::group::rules::create;
+    use p2p_chat_protocol::group::{Member, Seen};
+
+    use super::*;
+
+    fn member(name: &str) -> Member {
+        Member {
+            username: name.into(),
+            key: [name.len() as u8; 32],
+        }
+    }
+
+    fn post(group: GroupId, id: MessageId, text: &str) -> PeerMessage {
+        PeerMessage::GroupPost {
+            group,
+            id,
+            sent_at_ms: 5,
+            text: text.into(),
+            reply_to: None,
+            seen: Seen::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_step_is_stored_whole_and_its_frames_go_out_per_member() {
+        let store = LocalStore::in_memory().await.unwrap();
+        let group = GroupId::new();
+        let first = create(
+            &member("alice"),
+            "team",
+            vec![member("bob"), member("carol")],
+            1,
+        )
+        .unwrap();
+        let invite = MessageId::new();
+        let invitation = PeerMessage::GroupInvite {
+            group,
+            id: invite,
+            changes: vec![first.clone()],
+        };
+        let record = GroupRecord {
+            id: group,
+            name: "team".into(),
+            added_by: None,
+            member: true,
+        };
+        let step = GroupStep {
+            group: record.clone(),
+            changes: vec![first.clone()],
+            frames: vec![
+                ("bob".into(), invite, invitation.clone()),
+                ("carol".into(), invite, invitation.clone()),
+            ],
+            post: None,
+        };
+        assert_eq!(store.commit_group(&step).await.unwrap(), None);
+        // Our first post, to both.
+        let hello = MessageId::new();
+        let step = GroupStep {
+            group: record.clone(),
+            changes: Vec::new(),
+            frames: vec![
+                ("bob".into(), hello, post(group, hello, "hi all")),
+                ("carol".into(), hello, post(group, hello, "hi all")),
+            ],
+            post: Some(GroupPostRow {
+                id: hello,
+                sender: None,
+                sent_at_ms: 5,
+                text: "hi all".into(),
+                reply_to: None,
+            }),
+        };
+        let seq = store.commit_group(&step).await.unwrap();
+        assert!(seq.is_some());
+        assert_eq!(store.groups().await.unwrap(), vec![record.clone()]);
+        assert_eq!(store.group_changes(group).await.unwrap(), vec![first]);
+        let page = store
+            .page(&conversation_key(group), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!((page[0].text.as_str(), page[0].outgoing), ("hi all", true));
+
+        // bob's frames, in order; a receipt for the post takes it off his list only.
+        let bobs = store.group_outbox_after("bob", 0, 10).await.unwrap();
+        let ids: Vec<MessageId> = bobs.iter().map(|(_, id, _)| *id).collect();
+        assert_eq!(ids, [invite, hello]);
+        assert_eq!(bobs[0].2, invitation);
+        assert_eq!(
+            store
+                .set_group_delivery("bob", &[hello], Delivery::Delivered)
+                .await
+                .unwrap(),
+            1
+        );
+        // A receipt never moves back.
+        assert_eq!(
+            store
+                .set_group_delivery("bob", &[hello], Delivery::Sent)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store.group_receipts(hello).await.unwrap(),
+            [
+                ("bob".to_owned(), Delivery::Delivered),
+                ("carol".to_owned(), Delivery::Queued)
+            ]
+        );
+        let after = bobs[0].0;
+        assert!(
+            store
+                .group_outbox_after("bob", after, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .group_outbox_after("carol", 0, 10)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        // The same post again (a resend) is stored once.
+        assert_eq!(store.commit_group(&step).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_step_that_cannot_be_written_leaves_nothing_behind() {
+        let store = LocalStore::in_memory().await.unwrap();
+        let group = GroupId::new();
+        let first = create(&member("alice"), "team", vec![member("bob")], 1).unwrap();
+        let huge = MessageId::new();
+        let step = GroupStep {
+            group: GroupRecord {
+                id: group,
+                name: "team".into(),
+                added_by: None,
+                member: true,
+            },
+            changes: vec![first],
+            // Over a frame: it cannot be queued, so the change is not kept either.
+            frames: vec![("bob".into(), huge, post(group, huge, &"x".repeat(70_000)))],
+            post: None,
+        };
+        assert!(store.commit_group(&step).await.is_err());
+        assert!(store.groups().await.unwrap().is_empty());
+        assert!(store.group_changes(group).await.unwrap().is_empty());
+    }
+}
