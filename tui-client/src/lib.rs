@@ -20,6 +20,7 @@ pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod directory;
+pub mod groups;
 pub mod identity;
 pub mod instance;
 pub mod net;

@@ -1,0 +1,548 @@
+//! Groups for every mode (the chat window, `send --group`, `listen`): one engine that keeps
+//! each group's log, turns the user's actions into changes and posts queued for each member,
+//! and judges what members send. The rules themselves (order, who may, who hears, who is
+//! believed) are `p2p_chat_protocol::group::rules`; this adds the store and the words.
+//!
+//! Every step is written to the store in one transaction before anything is sent or
+//! acknowledged, so a crash loses nothing and a resend is recognised.
+
+use std::collections::BTreeMap;
+
+use p2p_chat_protocol::group::rules::{self, Arrival, GroupError, Log, PostCheck, recipients};
+use p2p_chat_protocol::group::{Change, GroupId, GroupOp, Member};
+use p2p_chat_protocol::peer::MAX_TEXT_BYTES;
+use p2p_chat_protocol::{MessageId, PeerMessage};
+
+use crate::store::{GroupPostRow, GroupRecord, GroupStep, LocalStore, StoreError};
+
+mod words;
+
+pub use words::describe;
+
+/// Why a group action could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupsError {
+    /// The store failed; nothing of the action was kept.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The rules refuse it (not an admin, no such member, a full group, …).
+    #[error(transparent)]
+    Rules(#[from] GroupError),
+    /// No group has this name or id (among those we are a member of).
+    #[error("no group called {0} — /group new NAME MEMBERS… creates one")]
+    Unknown(String),
+    /// The text is empty or too long.
+    #[error("{0}")]
+    Text(String),
+}
+
+/// What a member's frame told us, for the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupNews {
+    /// A post to show.
+    Post {
+        /// The group.
+        group: GroupId,
+        /// Its name now.
+        name: String,
+        /// Who wrote it.
+        sender: String,
+        /// Its id.
+        id: MessageId,
+        /// When it was written, unix ms.
+        sent_at_ms: u64,
+        /// The text.
+        text: String,
+        /// Its place in the store's history.
+        seq: i64,
+    },
+    /// The group changed: `words` say how ("alice added dave").
+    Changed {
+        /// The group.
+        group: GroupId,
+        /// Its name now.
+        name: String,
+        /// What happened, in words.
+        words: String,
+    },
+}
+
+/// What the owner does with a member's frame after [`Groups::receive`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// Stored (or held already): acknowledge `id`; `news` is what to show.
+    Ack {
+        /// The frame's id, for the receipt.
+        id: MessageId,
+        /// What changed for the user (empty for a resend).
+        news: Vec<GroupNews>,
+    },
+    /// Not yet (an earlier change or the invitation is missing): no receipt, so the member
+    /// sends it again later.
+    Hold,
+    /// Refused for good: acknowledge `id` anyway so it is not resent; `reason` says why.
+    Refuse {
+        /// The frame's id.
+        id: MessageId,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// Frames to queue: `(member, frame id, frame)`.
+type Frames = Vec<(String, MessageId, PeerMessage)>;
+
+struct Entry {
+    log: Log,
+    record: GroupRecord,
+}
+
+/// The groups of one profile.
+pub struct Groups {
+    store: LocalStore,
+    me: Member,
+    entries: BTreeMap<GroupId, Entry>,
+}
+
+impl Groups {
+    /// Reads every group of the profile from `store`; `me` is our username and key.
+    ///
+    /// # Errors
+    /// When the store fails or holds a log the rules refuse.
+    pub async fn load(store: LocalStore, me: Member) -> Result<Self, GroupsError> {
+        let mut entries = BTreeMap::new();
+        for record in store.groups().await? {
+            let log = Log::new(record.id, store.group_changes(record.id).await?)?;
+            entries.insert(record.id, Entry { log, record });
+        }
+        Ok(Self { store, me, entries })
+    }
+
+    /// The groups we are a member of, with the group as its log makes it.
+    pub fn list(&self) -> impl Iterator<Item = &rules::Group> {
+        self.entries
+            .values()
+            .filter(|e| e.record.member)
+            .map(|e| e.log.group())
+    }
+
+    /// The group called `name` (or with this id) among those we are a member of.
+    ///
+    /// # Errors
+    /// [`GroupsError::Unknown`] when there is none.
+    pub fn find(&self, name: &str) -> Result<GroupId, GroupsError> {
+        self.list()
+            .find(|g| g.name == name || g.id.to_string() == name)
+            .map(|g| g.id)
+            .ok_or_else(|| GroupsError::Unknown(name.to_owned()))
+    }
+
+    /// Group `id` as its log makes it.
+    pub fn group(&self, id: GroupId) -> Option<&rules::Group> {
+        self.entries.get(&id).map(|e| e.log.group())
+    }
+
+    /// Creates group `name` with `others` (besides us) at `now_ms`: each of them is sent the
+    /// log.
+    ///
+    /// # Errors
+    /// [`GroupsError::Rules`] for a bad name, a member named twice or too many members;
+    /// [`GroupsError::Store`].
+    pub async fn create(
+        &mut self,
+        name: &str,
+        others: Vec<Member>,
+        now_ms: u64,
+    ) -> Result<GroupId, GroupsError> {
+        let id = GroupId::new();
+        let first = rules::create(&self.me, name, others, now_ms)?;
+        let log = Log::new(id, vec![first.clone()])?;
+        let record = GroupRecord {
+            id,
+            name: name.to_owned(),
+            added_by: None,
+            member: true,
+        };
+        let frame_id = MessageId::new();
+        let invite = PeerMessage::GroupInvite {
+            group: id,
+            id: frame_id,
+            changes: log.changes().to_vec(),
+        };
+        let frames = log
+            .group()
+            .members
+            .keys()
+            .filter(|m| **m != self.me.username)
+            .map(|m| (m.clone(), frame_id, invite.clone()))
+            .collect();
+        let step = GroupStep {
+            group: record.clone(),
+            changes: vec![first],
+            frames,
+            post: None,
+        };
+        self.store.commit_group(&step).await?;
+        self.entries.insert(id, Entry { log, record });
+        Ok(id)
+    }
+
+    /// Makes change `op` to group `id` at `now_ms`: applied here, sent to everyone who is a
+    /// member before or after it (a new member gets the whole log instead). Returns the
+    /// change in words.
+    ///
+    /// # Errors
+    /// [`GroupsError::Unknown`]; [`GroupsError::Rules`] when the rules refuse it (the text
+    /// says why); [`GroupsError::Store`].
+    pub async fn change(
+        &mut self,
+        id: GroupId,
+        op: GroupOp,
+        now_ms: u64,
+    ) -> Result<String, GroupsError> {
+        let me = self.me.username.clone();
+        let entry = self.member_entry(id)?;
+        let change = entry.log.propose(&me, op, now_ms)?;
+        let mut log = entry.log.clone();
+        let before = log.apply(change.clone())?;
+        let added = match &change.op {
+            GroupOp::Add { member } => Some(member.username.clone()),
+            _ => None,
+        };
+        let frame_id = MessageId::new();
+        let frames = recipients(&before, log.group(), &me)
+            .into_iter()
+            .map(|to| {
+                let frame = if Some(&to) == added.as_ref() {
+                    PeerMessage::GroupInvite {
+                        group: id,
+                        id: frame_id,
+                        changes: log.changes().to_vec(),
+                    }
+                } else {
+                    PeerMessage::GroupChange {
+                        group: id,
+                        id: frame_id,
+                        change: change.clone(),
+                    }
+                };
+                (to, frame_id, frame)
+            })
+            .collect();
+        let words = describe(&change, &before, &me);
+        let added_by = self.added_by(id);
+        self.commit(id, log, added_by, (vec![change], frames, None))
+            .await?;
+        Ok(words)
+    }
+
+    /// Posts `text` (answering `reply_to`) to group `id` at `now_ms`: stored, and queued for
+    /// every other member. Returns its id and those members.
+    ///
+    /// # Errors
+    /// [`GroupsError::Unknown`]; [`GroupsError::Text`] for an empty text or one over
+    /// [`MAX_TEXT_BYTES`]; [`GroupsError::Store`].
+    pub async fn post(
+        &mut self,
+        id: GroupId,
+        text: &str,
+        reply_to: Option<MessageId>,
+        now_ms: u64,
+    ) -> Result<(MessageId, Vec<String>), GroupsError> {
+        if text.trim().is_empty() {
+            return Err(GroupsError::Text("nothing to send".into()));
+        }
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(GroupsError::Text(format!(
+                "the message is {} bytes; the limit is {MAX_TEXT_BYTES}",
+                text.len()
+            )));
+        }
+        let me = self.me.username.clone();
+        let entry = self.member_entry(id)?;
+        let post_id = MessageId::new();
+        let frame = PeerMessage::GroupPost {
+            group: id,
+            id: post_id,
+            sent_at_ms: now_ms,
+            text: text.to_owned(),
+            reply_to,
+            seen: entry.log.seen().clone(),
+        };
+        let to: Vec<String> = entry
+            .log
+            .group()
+            .members
+            .keys()
+            .filter(|m| **m != me)
+            .cloned()
+            .collect();
+        let frames = to
+            .iter()
+            .map(|m| (m.clone(), post_id, frame.clone()))
+            .collect();
+        let row = GroupPostRow {
+            id: post_id,
+            sender: None,
+            sent_at_ms: now_ms,
+            text: text.to_owned(),
+            reply_to,
+        };
+        let log = entry.log.clone();
+        let added_by = self.added_by(id);
+        self.commit(id, log, added_by, (Vec::new(), frames, Some(row)))
+            .await?;
+        Ok((post_id, to))
+    }
+
+    /// Judges a group frame that arrived on `from`'s session (which proved `key`), stores
+    /// what it brings, and says whether to acknowledge it. Frames that are not group frames
+    /// are refused.
+    ///
+    /// # Errors
+    /// When the store fails: nothing is kept and no receipt may go back.
+    pub async fn receive(
+        &mut self,
+        from: &str,
+        key: &[u8; 32],
+        frame: PeerMessage,
+    ) -> Result<Received, StoreError> {
+        match frame {
+            PeerMessage::GroupChange { group, id, change } => {
+                self.take_change(from, group, id, change).await
+            }
+            PeerMessage::GroupInvite { group, id, changes } => {
+                self.take_invite(from, key, group, id, changes).await
+            }
+            PeerMessage::GroupPost {
+                group,
+                id,
+                sent_at_ms,
+                text,
+                reply_to,
+                seen,
+            } => {
+                let Some(entry) = self.entries.get(&group) else {
+                    return Ok(Received::Hold);
+                };
+                match entry.log.check_post(from, key, &seen) {
+                    PostCheck::Wait => return Ok(Received::Hold),
+                    PostCheck::Refuse(reason) => return Ok(Received::Refuse { id, reason }),
+                    PostCheck::Accept if !entry.record.member => {
+                        let reason = format!("we are no longer a member of {}", entry.record.name);
+                        return Ok(Received::Refuse { id, reason });
+                    }
+                    PostCheck::Accept => {}
+                }
+                if text.len() > MAX_TEXT_BYTES {
+                    let reason = format!("{from} sent a post over {MAX_TEXT_BYTES} bytes");
+                    return Ok(Received::Refuse { id, reason });
+                }
+                let name = entry.record.name.clone();
+                let row = GroupPostRow {
+                    id,
+                    sender: Some(from.to_owned()),
+                    sent_at_ms,
+                    text: text.clone(),
+                    reply_to,
+                };
+                let log = entry.log.clone();
+                let added_by = self.added_by(group);
+                let seq = self
+                    .commit(group, log, added_by, (Vec::new(), Vec::new(), Some(row)))
+                    .await?;
+                let news = seq
+                    .map(|seq| GroupNews::Post {
+                        group,
+                        name,
+                        sender: from.to_owned(),
+                        id,
+                        sent_at_ms,
+                        text,
+                        seq,
+                    })
+                    .into_iter()
+                    .collect();
+                Ok(Received::Ack { id, news })
+            }
+            other => Ok(Received::Refuse {
+                id: MessageId::new(),
+                reason: format!("{} is not a group frame", other.kind()),
+            }),
+        }
+    }
+
+    async fn take_change(
+        &mut self,
+        from: &str,
+        group: GroupId,
+        id: MessageId,
+        change: Change,
+    ) -> Result<Received, StoreError> {
+        let me = self.me.username.clone();
+        let Some(entry) = self.entries.get(&group) else {
+            // The invitation has not come yet.
+            return Ok(Received::Hold);
+        };
+        if change.author != from && entry.record.added_by.as_deref() != Some(from) {
+            let reason = format!("{from} passed on a change made by {}", change.author);
+            return Ok(Received::Refuse { id, reason });
+        }
+        match entry.log.arrival(&change) {
+            Arrival::Duplicate => {
+                return Ok(Received::Ack {
+                    id,
+                    news: Vec::new(),
+                });
+            }
+            Arrival::Early => return Ok(Received::Hold),
+            Arrival::Next => {}
+        }
+        let mut log = entry.log.clone();
+        let before = match log.apply(change.clone()) {
+            Ok(before) => before,
+            Err(e) => {
+                return Ok(Received::Refuse {
+                    id,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let frames = log
+            .forwards(&me, &change)
+            .into_iter()
+            .map(|(to, c)| {
+                let frame_id = MessageId::new();
+                let frame = PeerMessage::GroupChange {
+                    group,
+                    id: frame_id,
+                    change: c,
+                };
+                (to, frame_id, frame)
+            })
+            .collect();
+        let words = describe(&change, &before, &me);
+        let name = log.group().name.clone();
+        let added_by = self.added_by(group);
+        self.commit(group, log, added_by, (vec![change], frames, None))
+            .await?;
+        let news = vec![GroupNews::Changed { group, name, words }];
+        Ok(Received::Ack { id, news })
+    }
+
+    async fn take_invite(
+        &mut self,
+        from: &str,
+        key: &[u8; 32],
+        group: GroupId,
+        id: MessageId,
+        changes: Vec<Change>,
+    ) -> Result<Received, StoreError> {
+        let me = self.me.username.clone();
+        let refuse = |reason: String| Ok(Received::Refuse { id, reason });
+        let offered = match Log::new(group, changes.clone()) {
+            Ok(log) => log,
+            Err(e) => return refuse(format!("{from} sent a group we cannot read: {e}")),
+        };
+        let adder_known = offered
+            .group()
+            .members
+            .get(from)
+            .is_some_and(|s| s.key == *key);
+        let we_are_in = offered
+            .group()
+            .members
+            .get(&me)
+            .is_some_and(|s| s.key == self.me.key);
+        if !adder_known || !we_are_in {
+            return refuse(format!(
+                "{from} invited us to a group that does not list {} with our key",
+                if adder_known { "us" } else { from }
+            ));
+        }
+        // A group we know already (added again): take what is new, in each author's order.
+        let (log, new) = match self.entries.get(&group) {
+            None => (offered, changes),
+            Some(entry) => {
+                let mut log = entry.log.clone();
+                let mut new = Vec::new();
+                let mut rest = changes;
+                while let Some(i) = rest.iter().position(|c| log.arrival(c) == Arrival::Next) {
+                    let change = rest.remove(i);
+                    if log.apply(change.clone()).is_ok() {
+                        new.push(change);
+                    }
+                }
+                if new.is_empty() && entry.record.member {
+                    return Ok(Received::Ack {
+                        id,
+                        news: Vec::new(),
+                    });
+                }
+                (log, new)
+            }
+        };
+        let name = log.group().name.clone();
+        let others: Vec<&String> = log
+            .group()
+            .members
+            .keys()
+            .filter(|m| **m != me && *m != from)
+            .collect();
+        let words = match others.as_slice() {
+            [] => format!("{from} added you to {name}"),
+            list => format!(
+                "{from} added you to {name}, with {}",
+                list.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.commit(group, log, Some(from.to_owned()), (new, Vec::new(), None))
+            .await?;
+        let news = vec![GroupNews::Changed { group, name, words }];
+        Ok(Received::Ack { id, news })
+    }
+
+    /// Group `id`'s entry, if we are a member.
+    fn member_entry(&self, id: GroupId) -> Result<&Entry, GroupsError> {
+        self.entries
+            .get(&id)
+            .filter(|e| e.record.member)
+            .ok_or_else(|| GroupsError::Unknown(id.to_string()))
+    }
+
+    /// Writes a step of group `id` whose log is now `log` (we were added by `added_by`), then
+    /// keeps the log: nothing changes here when the store fails.
+    async fn commit(
+        &mut self,
+        id: GroupId,
+        log: Log,
+        added_by: Option<String>,
+        (changes, frames, post): (Vec<Change>, Frames, Option<GroupPostRow>),
+    ) -> Result<Option<i64>, StoreError> {
+        let record = GroupRecord {
+            id,
+            name: log.group().name.clone(),
+            added_by,
+            member: log.group().has(&self.me.username),
+        };
+        let step = GroupStep {
+            group: record.clone(),
+            changes,
+            frames,
+            post,
+        };
+        let seq = self.store.commit_group(&step).await?;
+        self.entries.insert(id, Entry { log, record });
+        Ok(seq)
+    }
+
+    /// Who added us to group `id`, as recorded.
+    fn added_by(&self, id: GroupId) -> Option<String> {
+        self.entries
+            .get(&id)
+            .and_then(|e| e.record.added_by.clone())
+    }
+}

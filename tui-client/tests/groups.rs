@@ -1,0 +1,377 @@
+//! The group engine of several profiles, each with its own real store, exchanging the frames
+//! their stores queue for each other (as sessions would, each pair in order, a receipt for
+//! every frame taken): creating a group, posting, adding and removing members, and what is
+//! refused.
+
+use std::collections::BTreeMap;
+
+use p2p_chat::groups::{GroupNews, Groups, Received};
+use p2p_chat::store::{Delivery, LocalStore, conversation_key};
+use p2p_chat_protocol::group::{GroupId, GroupOp, Member, Seen};
+use p2p_chat_protocol::{MessageId, PeerMessage};
+
+struct Profile {
+    member: Member,
+    store: LocalStore,
+    groups: Groups,
+    news: Vec<GroupNews>,
+}
+
+/// Profiles by name, and the frames they exchange.
+struct Net {
+    profiles: BTreeMap<String, Profile>,
+}
+
+fn member(name: &str) -> Member {
+    Member {
+        username: name.to_owned(),
+        key: [name.as_bytes()[0]; 32],
+    }
+}
+
+impl Net {
+    async fn new(names: &[&str]) -> Self {
+        let mut profiles = BTreeMap::new();
+        for name in names {
+            let store = LocalStore::in_memory().await.unwrap();
+            let groups = Groups::load(store.clone(), member(name)).await.unwrap();
+            profiles.insert(
+                (*name).to_owned(),
+                Profile {
+                    member: member(name),
+                    store,
+                    groups,
+                    news: Vec::new(),
+                },
+            );
+        }
+        Self { profiles }
+    }
+
+    fn get(&mut self, name: &str) -> &mut Profile {
+        self.profiles.get_mut(name).unwrap()
+    }
+
+    /// Delivers every frame that can be taken, among the profiles in `online` (all when
+    /// empty), until none moves.
+    async fn settle(&mut self, online: &[&str]) {
+        let names: Vec<String> = self
+            .profiles
+            .keys()
+            .filter(|n| online.is_empty() || online.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        loop {
+            let mut moved = false;
+            for from in &names {
+                for to in &names {
+                    if from == to {
+                        continue;
+                    }
+                    let frames = self.profiles[from]
+                        .store
+                        .group_outbox_after(to, 0, 100)
+                        .await
+                        .unwrap();
+                    for (_, id, frame) in frames {
+                        let key = self.profiles[from].member.key;
+                        let receiver = self.get(to);
+                        let taken = receiver.groups.receive(from, &key, frame).await.unwrap();
+                        let acked = match taken {
+                            Received::Ack { news, .. } => {
+                                receiver.news.extend(news);
+                                true
+                            }
+                            Received::Refuse { reason, .. } => {
+                                panic!("{to} refused a frame from {from}: {reason}")
+                            }
+                            // In order: later frames on this pair wait too.
+                            Received::Hold => break,
+                        };
+                        if acked {
+                            let sender = &self.profiles[from].store;
+                            sender
+                                .set_group_delivery(to, &[id], Delivery::Delivered)
+                                .await
+                                .unwrap();
+                            moved = true;
+                        }
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    async fn texts(&mut self, name: &str, group: GroupId) -> Vec<String> {
+        let page = self
+            .get(name)
+            .store
+            .page(&conversation_key(group), None, 100)
+            .await
+            .unwrap();
+        page.into_iter().map(|m| m.text).collect()
+    }
+
+    fn members(&self, name: &str, group: GroupId) -> Vec<String> {
+        self.profiles[name]
+            .groups
+            .group(group)
+            .map(|g| g.members.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn a_group_is_created_chatted_in_grown_and_shrunk() {
+    let mut net = Net::new(&["alice", "bob", "carol", "dave"]).await;
+    let team = net
+        .get("alice")
+        .groups
+        .create("team", vec![member("bob"), member("carol")], 1)
+        .await
+        .unwrap();
+    net.settle(&[]).await;
+    for name in ["alice", "bob", "carol"] {
+        assert_eq!(net.members(name, team), ["alice", "bob", "carol"], "{name}");
+    }
+    assert!(net.profiles["bob"].news.iter().any(|n| matches!(
+        n,
+        GroupNews::Changed { words, .. } if words == "alice added you to team, with carol"
+    )));
+    assert!(net.members("dave", team).is_empty(), "dave was not invited");
+
+    let (hi, to) = net
+        .get("alice")
+        .groups
+        .post(team, "hi all", None, 2)
+        .await
+        .unwrap();
+    assert_eq!(to, ["bob", "carol"]);
+    net.settle(&[]).await;
+    assert_eq!(net.texts("bob", team).await, ["hi all"]);
+    assert_eq!(net.texts("carol", team).await, ["hi all"]);
+    let receipts = net.get("alice").store.group_receipts(hi).await.unwrap();
+    assert!(
+        receipts.iter().all(|(_, d)| *d == Delivery::Delivered),
+        "{receipts:?}"
+    );
+
+    // dave joins: he gets the group, not what was said before.
+    let said = net
+        .get("alice")
+        .groups
+        .change(
+            team,
+            GroupOp::Add {
+                member: member("dave"),
+            },
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(said, "you added dave");
+    net.settle(&[]).await;
+    for name in ["alice", "bob", "carol", "dave"] {
+        assert_eq!(
+            net.members(name, team),
+            ["alice", "bob", "carol", "dave"],
+            "{name}"
+        );
+    }
+    assert!(net.texts("dave", team).await.is_empty());
+    net.get("dave")
+        .groups
+        .post(team, "hello from dave", None, 4)
+        .await
+        .unwrap();
+    net.settle(&[]).await;
+    assert_eq!(net.texts("bob", team).await, ["hi all", "hello from dave"]);
+
+    // bob is removed: he hears of it, then nothing more.
+    net.get("alice")
+        .groups
+        .change(
+            team,
+            GroupOp::Remove {
+                username: "bob".into(),
+            },
+            5,
+        )
+        .await
+        .unwrap();
+    net.settle(&[]).await;
+    assert!(net.profiles["bob"].news.iter().any(|n| matches!(
+        n,
+        GroupNews::Changed { words, .. } if words == "alice removed you"
+    )));
+    net.get("carol")
+        .groups
+        .post(team, "without bob", None, 6)
+        .await
+        .unwrap();
+    net.settle(&[]).await;
+    assert_eq!(net.texts("bob", team).await, ["hi all", "hello from dave"]);
+    assert_eq!(
+        net.texts("dave", team).await,
+        ["hello from dave", "without bob"]
+    );
+    assert!(
+        net.get("bob")
+            .groups
+            .post(team, "still here?", None, 7)
+            .await
+            .is_err(),
+        "a removed member cannot post"
+    );
+    // The groups are read back as they were after a restart.
+    let store = net.profiles["carol"].store.clone();
+    let again = Groups::load(store, member("carol")).await.unwrap();
+    assert_eq!(again.group(team), net.profiles["carol"].groups.group(team));
+}
+
+#[tokio::test]
+async fn concurrent_changes_while_one_member_is_offline_converge() {
+    let mut net = Net::new(&["alice", "bob", "carol", "dave", "erin"]).await;
+    let team = net
+        .get("alice")
+        .groups
+        .create("team", vec![member("bob"), member("carol")], 1)
+        .await
+        .unwrap();
+    net.settle(&[]).await;
+    net.get("alice")
+        .groups
+        .change(
+            team,
+            GroupOp::MakeAdmin {
+                username: "bob".into(),
+            },
+            2,
+        )
+        .await
+        .unwrap();
+    net.settle(&[]).await;
+    // carol is offline; alice and bob, both admins, change the group at once.
+    net.get("alice")
+        .groups
+        .change(
+            team,
+            GroupOp::Add {
+                member: member("dave"),
+            },
+            3,
+        )
+        .await
+        .unwrap();
+    net.get("bob")
+        .groups
+        .change(
+            team,
+            GroupOp::Add {
+                member: member("erin"),
+            },
+            3,
+        )
+        .await
+        .unwrap();
+    net.get("bob")
+        .groups
+        .change(
+            team,
+            GroupOp::Rename {
+                name: "crew".into(),
+            },
+            4,
+        )
+        .await
+        .unwrap();
+    net.settle(&["alice", "bob", "dave", "erin"]).await;
+    // carol comes back: everyone, her included, ends with the same group.
+    net.settle(&[]).await;
+    let expected = ["alice", "bob", "carol", "dave", "erin"];
+    for name in expected {
+        assert_eq!(net.members(name, team), expected, "{name}");
+        let group = net.profiles[name].groups.group(team).unwrap();
+        assert_eq!(group.name, "crew", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn frames_from_non_members_forged_keys_or_strangers_are_refused() {
+    let mut net = Net::new(&["alice", "bob", "mallory"]).await;
+    let team = net
+        .get("alice")
+        .groups
+        .create("team", vec![member("bob")], 1)
+        .await
+        .unwrap();
+    net.settle(&["alice", "bob"]).await;
+    let post = |id| PeerMessage::GroupPost {
+        group: team,
+        id,
+        sent_at_ms: 9,
+        text: "let me in".into(),
+        reply_to: None,
+        seen: Seen::default(),
+    };
+    let bob = &mut net.get("bob").groups;
+    // mallory is no member.
+    let taken = bob
+        .receive("mallory", &member("mallory").key, post(MessageId::new()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(taken, Received::Refuse { ref reason, .. } if reason.contains("not a member")),
+        "{taken:?}"
+    );
+    // Someone on alice's name without alice's key.
+    let taken = bob
+        .receive("alice", &[0xee; 32], post(MessageId::new()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(taken, Received::Refuse { ref reason, .. } if reason.contains("key")),
+        "{taken:?}"
+    );
+    // A change passed on by someone who is neither its author nor bob's adder.
+    let change = p2p_chat_protocol::group::Change {
+        author: "alice".into(),
+        seq: 2,
+        lamport: 5,
+        seen: Seen::default(),
+        at_ms: 9,
+        op: GroupOp::Add {
+            member: member("mallory"),
+        },
+    };
+    let frame = PeerMessage::GroupChange {
+        group: team,
+        id: MessageId::new(),
+        change,
+    };
+    let taken = bob
+        .receive("mallory", &member("mallory").key, frame)
+        .await
+        .unwrap();
+    assert!(matches!(taken, Received::Refuse { .. }), "{taken:?}");
+    // An invitation that does not list its sender is refused, and a group mallory made up
+    // with bob in it does not list mallory's key for "alice".
+    let fake =
+        p2p_chat_protocol::group::rules::create(&member("alice"), "fake", vec![member("bob")], 1)
+            .unwrap();
+    let frame = PeerMessage::GroupInvite {
+        group: GroupId::new(),
+        id: MessageId::new(),
+        changes: vec![fake],
+    };
+    let taken = bob
+        .receive("mallory", &member("mallory").key, frame)
+        .await
+        .unwrap();
+    assert!(matches!(taken, Received::Refuse { .. }), "{taken:?}");
+    assert_eq!(net.profiles["bob"].groups.list().count(), 1);
+    assert_eq!(net.members("bob", team), ["alice", "bob"]);
+}
