@@ -285,8 +285,8 @@ pub enum PeerMessage {
 /// [`crate::noise::Features`] (the releases before them): `Hello` to `Read`, indices 0 to 8.
 pub const LEGACY_KNOWN_MESSAGES: u16 = 9;
 
-/// Variants of [`PeerMessage`] this build understands (indices 0 to 16, up to `FileCancel`).
-pub const KNOWN_MESSAGES: u16 = 17;
+/// Variants of [`PeerMessage`] this build understands (indices 0 to 19, up to `GroupPost`).
+pub const KNOWN_MESSAGES: u16 = 20;
 
 /// Variants a peer must understand to take part in a file transfer: up to `FileCancel`.
 pub const FILE_TRANSFER_MESSAGES: u16 = 17;

@@ -173,6 +173,7 @@ async fn start_echo_peer(client: &DirectoryClient) -> anyhow::Result<tokio::task
                     }
                     SessionEvent::Message { .. }
                     | SessionEvent::Delivered { .. }
+                    | SessionEvent::Group(_)
                     | SessionEvent::Read { .. }
                     | SessionEvent::Typing
                     | SessionEvent::File(_)

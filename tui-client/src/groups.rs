@@ -102,6 +102,8 @@ pub struct Groups {
     store: LocalStore,
     me: Member,
     entries: BTreeMap<GroupId, Entry>,
+    /// Frames queued so far by this engine (see [`Groups::queued`]).
+    queued: u64,
 }
 
 impl Groups {
@@ -115,7 +117,39 @@ impl Groups {
             let log = Log::new(record.id, store.group_changes(record.id).await?)?;
             entries.insert(record.id, Entry { log, record });
         }
-        Ok(Self { store, me, entries })
+        Ok(Self {
+            store,
+            me,
+            entries,
+            queued: 0,
+        })
+    }
+
+    /// How many frames this engine has queued for members since it was loaded: when the
+    /// count moves, the owner wakes its pumps.
+    pub fn queued(&self) -> u64 {
+        self.queued
+    }
+
+    /// The groups of the profile with `account` (groups need a directory username), as
+    /// `identity`; `None` without an account, or when the store cannot read them (logged:
+    /// their frames then wait, unacknowledged, for a run that can).
+    pub async fn of_profile(
+        store: &LocalStore,
+        account: Option<&crate::presence::Account>,
+        identity: &crate::identity::Identity,
+    ) -> Option<Self> {
+        let me = Member {
+            username: account?.username.clone(),
+            key: *identity.public(),
+        };
+        match Self::load(store.clone(), me).await {
+            Ok(groups) => Some(groups),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the groups; their messages wait");
+                None
+            }
+        }
     }
 
     /// The groups we are a member of, with the group as its log makes it.
@@ -183,6 +217,7 @@ impl Groups {
             post: None,
         };
         self.store.commit_group(&step).await?;
+        self.queued += step.frames.len() as u64;
         self.entries.insert(id, Entry { log, record });
         Ok(id)
     }
@@ -535,6 +570,7 @@ impl Groups {
             post,
         };
         let seq = self.store.commit_group(&step).await?;
+        self.queued += step.frames.len() as u64;
         self.entries.insert(id, Entry { log, record });
         Ok(seq)
     }

@@ -228,8 +228,16 @@ fn every_message_has_golden_bytes() {
 #[test]
 fn features_have_golden_bytes_and_read_every_release() {
     use p2p_chat_protocol::noise::Features;
-    assert_eq!(hex(&Features::ours().to_bytes()), "11");
-    assert_eq!(Features::from_payload(&[0x11]).unwrap(), Features::ours());
+    assert_eq!(hex(&Features::ours().to_bytes()), "14");
+    assert_eq!(Features::from_payload(&[0x14]).unwrap(), Features::ours());
+    // The release before groups (up to FileCancel) is sent no group frame.
+    let files_only = Features::from_payload(&[0x11]).unwrap();
+    assert!(files_only.understands(&PeerMessage::FileDone { id: id() }));
+    assert!(!files_only.understands(&PeerMessage::GroupChange {
+        group: group_id(),
+        id: id(),
+        change: leave(),
+    }));
     // A release before features sends an empty payload: it knows Hello to Read.
     let legacy = Features::from_payload(&[]).unwrap();
     assert_eq!(legacy, Features::legacy());

@@ -151,7 +151,12 @@ pub async fn listen(
         }));
     }
     drop(action_tx);
+    let groups =
+        crate::groups::Groups::of_profile(&ctx.store, ctx.account.as_ref(), &ctx.identity).await;
     let mut sessions = Sessions::new(ctx.store.clone());
+    if let Some(groups) = groups {
+        sessions = sessions.with_groups(groups);
+    }
     let rules = Rules {
         accept_into: accept_files,
         download_dir: crate::config::download_dir(),
@@ -264,6 +269,7 @@ async fn handle_sessions(
             }
             SessionEvent::Message { .. }
             | SessionEvent::Delivered { .. }
+            | SessionEvent::Group(_)
             | SessionEvent::Read { .. }
             | SessionEvent::Typing
             | SessionEvent::RoundTrip { .. } => {}

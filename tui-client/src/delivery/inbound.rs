@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use p2p_chat_protocol::MessageId;
 
+use crate::groups::{GroupNews, Groups, Received as GroupReceived};
 use crate::net::{NetEvent, SessionEvent, SessionHandle, SessionId};
 use crate::store::{Delivery, Incoming, LocalStore, StoreError};
 
@@ -12,33 +13,42 @@ use crate::store::{Delivery, Incoming, LocalStore, StoreError};
 pub struct Taken {
     /// The messages, in arrival order, each acknowledged.
     pub received: Vec<Received>,
-    /// Receipts for our messages, recorded as delivered: `(session, id)`.
+    /// Receipts for our messages and group frames, recorded as delivered: `(session, id)`.
     pub delivered: Vec<(SessionId, MessageId)>,
+    /// What group frames brought (posts, changes), in arrival order.
+    pub groups: Vec<(SessionId, GroupNews)>,
+    /// Whether a group frame was taken that queued frames for members (forwarded changes):
+    /// the owner wakes its pumps.
+    pub groups_queued: bool,
 }
 
-/// Whether [`take`] handles this event (a message or a delivery receipt); the others
-/// (opened, closed, read) are the owner's.
+/// Whether [`take`] handles this event (a message, a group frame or a delivery receipt); the
+/// others (opened, closed, read) are the owner's.
 pub fn carries_data(event: &NetEvent) -> bool {
     matches!(
         event.event,
-        SessionEvent::Message { .. } | SessionEvent::Delivered { .. }
+        SessionEvent::Message { .. } | SessionEvent::Delivered { .. } | SessionEvent::Group(_)
     )
 }
 
-/// Writes what `events` brought from admitted sessions: receipts for our messages (as
-/// delivered), then the messages (see [`store_then_acknowledge`]). `admitted` names the
-/// conversation and handle of a session, or `None` for one whose data is dropped (refused,
-/// or not yet admitted: it gets no receipt).
+/// Writes what `events` brought from admitted sessions: receipts for our messages and group
+/// frames (as delivered), then the messages (see [`store_then_acknowledge`]), then the group
+/// frames, each judged by `groups` and acknowledged unless held (without `groups`, none is
+/// acknowledged: the member sends them again to a program that takes groups). `admitted`
+/// names the conversation and handle of a session, or `None` for one whose data is dropped
+/// (refused, or not yet admitted: it gets no receipt).
 ///
 /// # Errors
 /// When the store cannot write; no receipt goes out then.
 pub async fn take(
     store: &LocalStore,
+    groups: Option<&mut Groups>,
     events: Vec<NetEvent>,
     admitted: impl Fn(SessionId) -> Option<(String, SessionHandle)>,
 ) -> Result<Taken, StoreError> {
     let mut received = Vec::new();
     let mut delivered = Vec::new();
+    let mut group_frames = Vec::new();
     let mut by_peer: HashMap<String, Vec<MessageId>> = HashMap::new();
     for event in events {
         let Some((peer, handle)) = admitted(event.session) else {
@@ -64,6 +74,7 @@ pub async fn take(
                 by_peer.entry(peer).or_default().push(id);
                 delivered.push((event.session, id));
             }
+            SessionEvent::Group(frame) => group_frames.push((peer, handle, frame)),
             SessionEvent::Opened { .. }
             | SessionEvent::Read { .. }
             | SessionEvent::Typing
@@ -76,11 +87,35 @@ pub async fn take(
         store
             .set_delivery_many(&peer, &ids, Delivery::Delivered)
             .await?;
+        store
+            .set_group_delivery(&peer, &ids, Delivery::Delivered)
+            .await?;
     }
     let received = store_then_acknowledge(store, received).await?;
+    let mut news = Vec::new();
+    let mut groups_queued = false;
+    if let Some(groups) = groups {
+        for (peer, handle, frame) in group_frames {
+            let queued = groups.queued();
+            match groups.receive(&peer, handle.peer_key(), frame).await? {
+                GroupReceived::Ack { id, news: brought } => {
+                    let _ = handle.acknowledge(id);
+                    news.extend(brought.into_iter().map(|n| (handle.id(), n)));
+                }
+                GroupReceived::Hold => {}
+                GroupReceived::Refuse { id, reason } => {
+                    tracing::info!(%peer, %reason, "refused a group frame");
+                    let _ = handle.acknowledge(id);
+                }
+            }
+            groups_queued |= groups.queued() != queued;
+        }
+    }
     Ok(Taken {
         received,
         delivered,
+        groups: news,
+        groups_queued,
     })
 }
 

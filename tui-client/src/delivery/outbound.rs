@@ -85,7 +85,16 @@ async fn run<R: From<PumpReport>>(
 ) {
     // Everything up to this seq has been handed to this session (once per session).
     let mut cursor = 0i64;
+    let mut group_cursor = 0i64;
     loop {
+        // Group frames for this member first (they are few: changes and posts).
+        match send_group_frames(&store, &peer, &session, &mut group_cursor).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => {
+                tracing::warn!(%error, %peer, "cannot read the group frames; this session stops sending them");
+            }
+        }
         let batch = match store.outbox_after(&peer, cursor, PUMP_BATCH).await {
             Ok(batch) => batch,
             Err(error) => {
@@ -144,5 +153,33 @@ async fn run<R: From<PumpReport>>(
         if gone {
             return;
         }
+    }
+}
+
+/// Hands `peer`'s waiting group frames queued after `cursor` to `session` (when the peer
+/// takes groups), records them as sent and moves `cursor`. `false` when the session is gone.
+async fn send_group_frames(
+    store: &LocalStore,
+    peer: &str,
+    session: &SessionHandle,
+    cursor: &mut i64,
+) -> Result<bool, crate::store::StoreError> {
+    if !session.takes_groups() {
+        return Ok(true);
+    }
+    loop {
+        let frames = store.group_outbox_after(peer, *cursor, PUMP_BATCH).await?;
+        if frames.is_empty() {
+            return Ok(true);
+        }
+        let mut ids = Vec::with_capacity(frames.len());
+        for (seq, id, frame) in frames {
+            if session.send_group_frame(frame).await.is_err() {
+                return Ok(false);
+            }
+            *cursor = seq;
+            ids.push(id);
+        }
+        store.set_group_delivery(peer, &ids, Delivery::Sent).await?;
     }
 }

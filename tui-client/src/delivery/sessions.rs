@@ -10,6 +10,7 @@ use p2p_chat_protocol::MessageId;
 use super::inbound::carries_data;
 use super::inbound::{Taken, take};
 use super::outbound::{Pump, PumpReport};
+use crate::groups::Groups;
 use crate::net::{NetEvent, SessionHandle, SessionId};
 use crate::store::{LocalStore, StoreError};
 
@@ -18,6 +19,7 @@ pub struct Sessions {
     store: LocalStore,
     admitted: HashMap<SessionId, (String, SessionHandle)>,
     pumps: HashMap<SessionId, Pump>,
+    groups: Option<Groups>,
 }
 
 impl Sessions {
@@ -27,7 +29,24 @@ impl Sessions {
             store,
             admitted: HashMap::new(),
             pumps: HashMap::new(),
+            groups: None,
         }
+    }
+
+    /// Takes part in `groups`: their frames are judged and stored, and queued ones go out.
+    pub fn with_groups(mut self, groups: Groups) -> Self {
+        self.groups = Some(groups);
+        self
+    }
+
+    /// The groups, when taken part in; after changing them, call [`Sessions::wake`].
+    pub fn groups(&mut self) -> Option<&mut Groups> {
+        self.groups.as_mut()
+    }
+
+    /// Tells every pump that frames may wait (after a group action queued some).
+    pub fn wake(&self) {
+        self.pumps.values().for_each(Pump::wake);
     }
 
     /// Takes a session whose peer passed the trust check as `name`: its messages will be
@@ -86,8 +105,13 @@ impl Sessions {
     ///
     /// # Errors
     /// When the store cannot write; nothing is acknowledged then.
-    pub async fn take(&self, events: Vec<NetEvent>) -> Result<Taken, StoreError> {
-        let admitted = |session| self.admitted.get(&session).cloned();
-        take(&self.store, events, admitted).await
+    pub async fn take(&mut self, events: Vec<NetEvent>) -> Result<Taken, StoreError> {
+        let admitted = &self.admitted;
+        let admitted = |session| admitted.get(&session).cloned();
+        let taken = take(&self.store, self.groups.as_mut(), events, admitted).await?;
+        if taken.groups_queued {
+            self.wake();
+        }
+        Ok(taken)
     }
 }

@@ -36,6 +36,8 @@ pub(super) enum Command {
         text: String,
         reply_to: Option<MessageId>,
     },
+    /// A group frame (`GroupChange`, `GroupInvite`, `GroupPost`), in order with the chat.
+    Group(PeerMessage),
     Close,
 }
 
@@ -62,12 +64,14 @@ pub struct SessionHandle {
     pub(super) files: mpsc::Sender<FileCommand>,
     pub(super) bulk: mpsc::Sender<(MessageId, Chunk)>,
     pub(super) features: Features,
+    pub(super) peer_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Chat { id, .. } => write!(f, "Chat({id})"),
+            Self::Group(frame) => write!(f, "Group({})", frame.kind()),
             Self::Close => f.write_str("Close"),
         }
     }
@@ -178,6 +182,30 @@ impl SessionHandle {
     /// What the peer said it understands in the handshake.
     pub fn features(&self) -> Features {
         self.features
+    }
+
+    /// The static key the peer proved in the handshake.
+    pub fn peer_key(&self) -> &[u8; 32] {
+        &self.peer_key
+    }
+
+    /// Whether the peer can be a member of a group (its features count the group messages).
+    pub fn takes_groups(&self) -> bool {
+        self.features.known_messages >= p2p_chat_protocol::peer::GROUP_MESSAGES
+    }
+
+    /// Queues a group frame after the chat messages queued before it, waiting for room as
+    /// [`SessionHandle::send_chat`] does (the same rule: only a task of its own may await
+    /// it). A peer that does not take groups is sent nothing (check
+    /// [`SessionHandle::takes_groups`] first).
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended.
+    pub async fn send_group_frame(&self, frame: PeerMessage) -> Result<(), SessionGone> {
+        self.commands
+            .send(Command::Group(frame))
+            .await
+            .map_err(|_| SessionGone)
     }
 
     /// Whether the peer takes part in file transfers (its features count the file messages).

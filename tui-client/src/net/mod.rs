@@ -280,6 +280,9 @@ pub enum SessionEvent {
     /// A file transfer's offer, answer or end (chunks and credit go to the transfer's routes
     /// and never come here).
     File(files::FileEvent),
+    /// A group frame (`GroupChange`, `GroupInvite` or `GroupPost`): the owner judges it with
+    /// [`crate::groups::Groups::receive`] and acknowledges it unless it is held.
+    Group(p2p_chat_protocol::PeerMessage),
     /// The session ended; no more events follow for it.
     Closed {
         /// Why.

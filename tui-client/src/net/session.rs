@@ -50,6 +50,7 @@ pub(super) async fn start(
         files: files_tx,
         bulk: bulk_tx,
         features,
+        peer_key: peer.key,
     };
     let opened = SessionEvent::Opened {
         handle: handle.clone(),
@@ -213,10 +214,10 @@ async fn run(
                         Some(event) => SessionEvent::File(event),
                         None => continue,
                     },
-                    // Groups are not announced in our features yet (`KNOWN_MESSAGES`).
-                    other @ (PeerMessage::GroupChange { .. } | PeerMessage::GroupInvite { .. } | PeerMessage::GroupPost { .. }) => {
-                        let detail = format!("unexpected {}: this release does not take part in groups", other.kind());
-                        return protocol_error(writer, detail).await;
+                    group @ (PeerMessage::GroupChange { .. } | PeerMessage::GroupInvite { .. } | PeerMessage::GroupPost { .. }) => {
+                        // Acknowledged (or held) by the owner, like a chat message.
+                        unacked += 1;
+                        SessionEvent::Group(group)
                     }
                     other @ (PeerMessage::Hello { .. } | PeerMessage::Welcome { .. } | PeerMessage::Refuse { .. }) => {
                         let detail = format!("unexpected {} after the handshake", other.kind());
@@ -238,6 +239,8 @@ async fn run(
                         PeerMessage::Reply { id, sent_at_ms, text, reply_to }
                     }
                     Some(Command::Chat { id, sent_at_ms, text, .. }) => PeerMessage::Chat { id, sent_at_ms, text },
+                    Some(Command::Group(frame)) if features.understands(&frame) => frame,
+                    Some(Command::Group(_)) => continue,
                     Some(Command::Close) | None => {
                         writer.send(PeerMessage::Goodbye { reason: String::new() });
                         writer.finish().await;

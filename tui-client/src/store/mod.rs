@@ -326,7 +326,8 @@ impl LocalStore {
         Ok(rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Every conversation with its unread count, most recent first.
+    /// Every one-to-one conversation with its unread count, most recent first (group
+    /// conversations, under `#` keys, are not among them).
     ///
     /// # Errors
     /// When the read fails.
@@ -336,6 +337,7 @@ impl LocalStore {
                     SUM(CASE WHEN m.outgoing = 0 AND m.seq > COALESCE(r.last_seq, 0) THEN 1 ELSE 0 END) AS unread, \
                     MAX(m.seq) AS newest \
              FROM messages m LEFT JOIN read_markers r ON r.peer = m.peer \
+             WHERE m.peer NOT LIKE '#%' \
              GROUP BY m.peer ORDER BY newest DESC",
         )
         .fetch_all(&self.pool)

@@ -157,7 +157,14 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
         })
     });
     let channels = Channels { net_tx, action_tx };
+    let groups = crate::groups::Groups::of_profile(
+        &options.store,
+        options.account.as_ref(),
+        &local.identity,
+    )
+    .await;
     let mut runner = Runner::new(options.account, local, options.store, channels);
+    runner.groups = groups;
     for task in presence.into_iter().chain(signaling).chain(forward_mapping) {
         runner.keep_presence(task);
     }

@@ -56,6 +56,8 @@ pub struct Runner {
     pub notifier: Option<crate::notify::Notifier>,
     /// File transfers.
     files: crate::transfer::Transfers,
+    /// Groups; `None` when the store could not read them (their frames then wait).
+    pub groups: Option<crate::groups::Groups>,
 }
 
 /// Where the runner reports to.
@@ -99,6 +101,7 @@ impl Runner {
             config_path: None,
             notifier: None,
             files,
+            groups: None,
         };
         runner.forward_file_reports(file_reports);
         runner
@@ -142,11 +145,17 @@ impl Runner {
                 self.sessions.get(&session)?.clone(),
             ))
         };
-        let mut actions = match take(&self.store, data, bound).await {
+        let groups = self.groups.as_mut();
+        let mut actions = match take(&self.store, groups, data, bound).await {
             Ok(Taken {
                 received,
                 delivered,
+                groups: _,
+                groups_queued,
             }) => {
+                if groups_queued {
+                    self.pumps.values().for_each(Pump::wake);
+                }
                 let received = received.into_iter().filter_map(|r| {
                     r.seq.map(|seq| Action::MessageReceived {
                         session: r.session,
@@ -199,7 +208,9 @@ impl Runner {
                 self.pumps.remove(&session);
                 Some(Action::SessionClosed { session, reason })
             }
-            SessionEvent::Message { .. } | SessionEvent::Delivered { .. } => None,
+            SessionEvent::Message { .. }
+            | SessionEvent::Delivered { .. }
+            | SessionEvent::Group(_) => None,
             SessionEvent::File(_) => None,
         }
     }

@@ -236,38 +236,38 @@ async fn peers_of_this_release_see_each_other_typing() {
 }
 
 #[tokio::test]
-async fn a_message_this_release_did_not_announce_ends_the_session_with_the_reason() {
-    // Groups are not in this release's features yet: a peer that sends a group post anyway
-    // is told why the session ends, and the session reports a protocol error.
-    let (addr, mut server_rx) = listen("bob").await;
-    let mut pushy = legacy_dial(&addr, "pushy").await;
-    let SessionEvent::Opened { handle: _open, .. } = next_event(&mut server_rx).await.event else {
-        panic!("no session");
+async fn a_legacy_peer_is_never_sent_group_frames() {
+    use p2p_chat::delivery::sessions::Sessions;
+    use p2p_chat::groups::Groups;
+    use p2p_chat::store::LocalStore;
+    use p2p_chat_protocol::group::Member;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let legacy = tokio::spawn(async move { legacy_accept(listener, "oldbob").await });
+    let (tx, _rx) = mpsc::channel(64);
+    let alice = peer("alice", None);
+    let session = net::dial(&addr, &alice, None, 7, tx).await.unwrap();
+    let mut legacy = legacy.await.unwrap();
+    let store = LocalStore::in_memory().await.unwrap();
+    let me = Member {
+        username: "alice".into(),
+        key: *alice.identity.public(),
     };
-    let post = PeerMessage::GroupPost {
-        group: p2p_chat_protocol::group::GroupId::new(),
-        id: MessageId::new(),
-        sent_at_ms: 1,
-        text: "hi all".into(),
-        reply_to: None,
-        seen: p2p_chat_protocol::group::Seen::default(),
+    let mut groups = Groups::load(store.clone(), me).await.unwrap();
+    let oldbob = Member {
+        username: "oldbob".into(),
+        key: [7; 32],
     };
-    pushy.send(post).await.unwrap();
-    let said = loop {
-        match tokio::time::timeout(PATIENCE, pushy.next())
-            .await
-            .expect("an answer in time")
-        {
-            Some(Ok(PeerMessage::Goodbye { reason })) => break reason,
-            Some(Ok(_)) => continue,
-            other => panic!("expected a goodbye, got {other:?}"),
-        }
-    };
-    assert!(said.contains("does not take part in groups"), "{said}");
-    match next_event(&mut server_rx).await.event {
-        SessionEvent::Closed {
-            reason: net::CloseReason::ProtocolError { detail },
-        } => assert!(detail.contains("group post"), "{detail}"),
-        other => panic!("expected a protocol error, got {other:?}"),
-    }
+    let team = groups.create("team", vec![oldbob], 1).await.unwrap();
+    groups.post(team, "hello group", None, 2).await.unwrap();
+    let mut sessions = Sessions::new(store).with_groups(groups);
+    sessions.admit(session.id(), "oldbob".into(), session.clone());
+    sessions
+        .queue("oldbob", MessageId::new(), 3, "a plain chat")
+        .await
+        .unwrap();
+    // The chat arrives, and nothing it could not decode came before it (the pump sends a
+    // member's group frames first).
+    assert_eq!(legacy_receive(&mut legacy).await, "a plain chat");
 }

@@ -4,6 +4,7 @@
 mod compat;
 mod file_lab;
 mod files;
+mod groups;
 mod reversal;
 mod security;
 mod support;
