@@ -217,12 +217,20 @@ pub enum Command {
     /// the peer confirmed it (delivered); 3 when it waits in the mailbox (deposited, not yet
     /// delivered); 1 when it failed (it is then marked failed and never sent later); 2 for
     /// bad arguments.
-    #[command(override_usage = "p2p-chat send [OPTIONS] <USERNAME | --ip HOST:PORT> <TEXT>...")]
+    #[command(
+        override_usage = "p2p-chat send [OPTIONS] <USERNAME | --ip HOST:PORT | --group NAME> <TEXT>..."
+    )]
     Send {
         /// USERNAME, then the TEXT (several words are joined with spaces); only the TEXT
-        /// with --ip. A text starting with '-' goes after `--`.
+        /// with --ip or --group. A text starting with '-' goes after `--`.
         #[arg(value_name = "TEXT", num_args = 1.., required = true)]
         words: Vec<String>,
+        /// Post the TEXT to the group NAME (see `p2p-chat group`): stored, then sent to
+        /// every member that can be reached now, each separately; the others get it on a
+        /// later session with you. Exit status 0 when every member confirmed it, 3 when some
+        /// wait.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["ip", "name", "no_mailbox"])]
+        group: Option<String>,
         /// Address of the peer as HOST:PORT; needs no directory and no registration (and
         /// has no mailbox to fall back on).
         #[arg(long, value_name = "HOST:PORT")]
@@ -238,6 +246,19 @@ pub enum Command {
         /// trip in ms or null}.
         #[arg(long)]
         json: bool,
+    },
+
+    /// Groups: conversations with several members (at most 50), carried pairwise.
+    ///
+    /// Every post and change goes to each member over its own end-to-end encrypted session;
+    /// the directory learns nothing about a group. A command stores what it does first, then
+    /// reaches each member concerned and waits for its receipt; members that cannot be
+    /// reached now get it on a later session with you. Exit status: 0 when every member
+    /// concerned confirmed it; 3 when some wait; 1 when it failed; 2 for bad arguments.
+    Group {
+        /// What to do.
+        #[command(subcommand)]
+        command: GroupCommand,
     },
 
     /// Send a file to a peer, peer to peer, end-to-end encrypted, and wait until the peer has
@@ -362,3 +383,81 @@ pub struct Target {
 
 #[cfg(test)]
 mod tests;
+
+/// `p2p-chat group` commands. GROUP is a group's name (or id).
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group NAME with MEMBERS (usernames); you are its creator and first admin.
+    New {
+        /// The group's name (at most 64 bytes).
+        name: String,
+        /// The first members besides you.
+        #[arg(value_name = "MEMBER", num_args = 1.., required = true)]
+        members: Vec<String>,
+        /// Print one JSON object: {"group", "name", "done", "delivered", "waiting"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The groups you are a member of.
+    List {
+        /// One JSON object per group: {"group", "name", "members"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The members of GROUP, with their role (creator, admin, member).
+    Members {
+        /// The group.
+        group: String,
+        /// One JSON object per member: {"member", "role", "key"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add MEMBER to GROUP (admins only); it gets the group, not what was said before.
+    Add {
+        /// The group.
+        group: String,
+        /// The username to add.
+        member: String,
+        /// As for `new`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove MEMBER from GROUP (admins only; never its creator); it gets nothing said after.
+    Remove {
+        /// The group.
+        group: String,
+        /// The username to remove.
+        member: String,
+        /// As for `new`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Leave GROUP.
+    Leave {
+        /// The group.
+        group: String,
+        /// As for `new`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename GROUP to NAME (admins only).
+    Rename {
+        /// The group.
+        group: String,
+        /// Its new name.
+        name: String,
+        /// As for `new`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make MEMBER an admin of GROUP (its creator only).
+    Admin {
+        /// The group.
+        group: String,
+        /// The username.
+        member: String,
+        /// As for `new`.
+        #[arg(long)]
+        json: bool,
+    },
+}

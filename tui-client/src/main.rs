@@ -77,11 +77,19 @@ async fn dispatch(cli: Cli, config: Config) -> anyhow::Result<std::process::Exit
         }
         Some(Command::Send {
             words,
+            group: Some(group),
+            json,
+            ..
+        }) => return commands::group::post(global, &group, words, json).await,
+        Some(Command::Send {
+            words,
             ip,
             name,
             no_mailbox,
             json,
+            group: None,
         }) => return commands::send::send(global, words, ip, name, no_mailbox, json).await,
+        Some(Command::Group { command }) => return commands::group::group(global, command).await,
         Some(Command::SendFile {
             words,
             ip,

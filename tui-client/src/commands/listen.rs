@@ -12,6 +12,7 @@ use crate::cli::GlobalOpts;
 use crate::delivery::inbound::{Received, carries_data};
 use crate::delivery::mail::Mailer;
 use crate::delivery::sessions::Sessions;
+use crate::groups::GroupNews;
 use crate::identity::fingerprint;
 use crate::instance::InstanceLock;
 use crate::net::{self, EVENT_CHANNEL_CAPACITY, LocalPeer, NetEvent, SessionEvent, SessionPath};
@@ -225,6 +226,7 @@ async fn handle_sessions(
             .filter_map(|Received { message, seq, .. }| seq.map(|_| message)),
         json,
     )?;
+    print_group_news(taken.groups.into_iter().map(|(_, news)| news), json)?;
     for NetEvent { session, event } in control {
         match event {
             SessionEvent::Opened { peer, handle, .. } => {
@@ -379,6 +381,54 @@ fn print_new(messages: impl Iterator<Item = Incoming>, json: bool) -> anyhow::Re
             line.to_string()
         } else {
             format!("{peer}: {}", printable(&text))
+        };
+        writeln!(out, "{line}").context("cannot write to standard output")?;
+    }
+    out.flush().context("cannot write to standard output")
+}
+
+/// Prints group posts (`[team] alice: hi`) and changes (`[team] alice added dave`); with
+/// `json`, one object each: `{"group", "group_name", "from", "id", "sent_at_ms", "text"}` for
+/// a post, `{"group", "group_name", "event"}` for a change.
+fn print_group_news(news: impl Iterator<Item = GroupNews>, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for item in news {
+        let line = match (item, json) {
+            (
+                GroupNews::Post {
+                    group,
+                    name,
+                    sender,
+                    id,
+                    sent_at_ms,
+                    text,
+                    ..
+                },
+                true,
+            ) => serde_json::json!({
+                "group": group.to_string(),
+                "group_name": name,
+                "from": sender,
+                "id": id.to_string(),
+                "sent_at_ms": sent_at_ms,
+                "text": text,
+            })
+            .to_string(),
+            (
+                GroupNews::Post {
+                    name, sender, text, ..
+                },
+                false,
+            ) => format!("[{}] {sender}: {}", printable(&name), printable(&text)),
+            (GroupNews::Changed { group, name, words }, true) => serde_json::json!({
+                "group": group.to_string(),
+                "group_name": name,
+                "event": words,
+            })
+            .to_string(),
+            (GroupNews::Changed { name, words, .. }, false) => {
+                format!("[{}] {}", printable(&name), printable(&words))
+            }
         };
         writeln!(out, "{line}").context("cannot write to standard output")?;
     }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod doctor;
 pub mod file_report;
+pub mod group;
 pub mod history;
 pub mod listen;
 pub mod peer;

@@ -13,7 +13,6 @@ mod open;
 pub mod port;
 pub mod reversal;
 pub mod session;
-pub mod writer;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

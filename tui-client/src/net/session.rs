@@ -4,15 +4,14 @@
 //! Once a handshake is done (see [`super::open`]), [`start`] announces the session and [`run`]
 //! loops over incoming frames, commands from the [`SessionHandle`], a keepalive timer and an
 //! idle deadline, until the session ends. Every end is reported once as
-//! [`SessionEvent::Closed`]. The frames it sends are written by the session's
-//! [`Writer`](super::writer::Writer), so reading never waits for a write.
+//! [`SessionEvent::Closed`].
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use p2p_chat_protocol::noise::Features;
 use p2p_chat_protocol::peer::{MAX_REASON_BYTES, MAX_TEXT_BYTES};
 use p2p_chat_protocol::{FrameError, PeerMessage};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
-use tokio::time::{Instant, sleep_until};
+use tokio::time::{Instant, sleep_until, timeout};
 
 use super::files::{Chunk, FileCommand, Routes};
 use super::handle::{
@@ -21,7 +20,6 @@ use super::handle::{
 };
 pub use super::handle::{SessionGone, SessionHandle};
 use super::handshake::SecureFramed;
-use super::writer::Writer;
 use super::{
     CloseReason, Direction, EventSender, IDLE_TIMEOUT, NetEvent, PING_INTERVAL, RemotePeer,
     SessionEvent, SessionId,
@@ -94,16 +92,18 @@ struct Queues {
     bulk: mpsc::Receiver<(p2p_chat_protocol::MessageId, Chunk)>,
 }
 
+/// Chunks written to the socket in one go before the loop looks at everything else again:
+/// 4 (252 KiB), one flush for all of them.
+const CHUNKS_PER_FLUSH: usize = 4;
+
 /// The session loop; returns why it ended.
 ///
 /// Receipts (the control queue) go first, then transfer frames, then frames from the peer,
-/// then our chat messages, and file chunks last; what the loop sends waits in the writer
-/// (chunks in a lane of their own, at most [`CHUNKS_AHEAD`](super::writer::CHUNKS_AHEAD),
-/// overtaken by every other frame), and the loop reads meanwhile. While [`MAX_UNACKED_INBOUND`] received messages wait for their receipt
-/// the socket is not read, so a flood waits in TCP; the idle deadline counts from the last
-/// frame or receipt.
+/// then our chat messages, and file chunks last. While [`MAX_UNACKED_INBOUND`] received
+/// messages wait for their receipt the socket is not read, so a flood waits in TCP; the idle
+/// deadline counts from the last frame or receipt.
 async fn run(
-    framed: PeerFramed,
+    mut framed: PeerFramed,
     queues: Queues,
     session: SessionId,
     events: &EventSender,
@@ -115,8 +115,6 @@ async fn run(
         mut files,
         mut bulk,
     } = queues;
-    let (sink, mut framed) = framed.split();
-    let mut writer = Writer::spawn(sink);
     let mut routes = Routes::default();
     let mut ping = tokio::time::interval(PING_INTERVAL);
     let mut last_heard = Instant::now();
@@ -125,17 +123,8 @@ async fn run(
     let mut ping_sent: Option<Instant> = None;
     let mut unacked = 0usize;
     loop {
-        if writer.overflowing() {
-            let detail = "the peer stopped reading what we send".to_owned();
-            return CloseReason::ConnectionLost { detail };
-        }
-        let (room, room_for_chunks) = (writer.has_room(), writer.has_room_for_chunks());
         tokio::select! {
             biased;
-            ended = writer.wait(!room || !room_for_chunks) => if let Some(reason) = ended {
-                return reason;
-            },
-            // Receipts are never held back: a read message waits for its receipt to be taken.
             Some(control) = control.recv() => {
                 let frame = match control {
                     Control::Receipt { id } => {
@@ -148,14 +137,20 @@ async fn run(
                     Control::Typing => PeerMessage::Typing {},
                 };
                 // What the peer cannot decode would end its session: never sent.
-                if features.understands(&frame) {
-                    writer.send(frame);
+                if !features.understands(&frame) {
+                    continue;
+                }
+                if let Err(reason) = send_frame(&mut framed, frame).await {
+                    return reason;
                 }
             }
-            Some(command) = files.recv(), if room => {
+            Some(command) = files.recv() => {
                 let Some(frame) = routes.command(command) else { continue };
-                if features.understands(&frame) {
-                    writer.send(frame);
+                if !features.understands(&frame) {
+                    continue;
+                }
+                if let Err(reason) = send_frame(&mut framed, frame).await {
+                    return reason;
                 }
             }
             frame = framed.next(), if unacked < MAX_UNACKED_INBOUND => {
@@ -168,7 +163,7 @@ async fn run(
                     Some(Err(FrameError::Io(e))) => {
                         return CloseReason::ConnectionLost { detail: e.to_string() };
                     }
-                    Some(Err(e)) => return protocol_error(writer, e.to_string()).await,
+                    Some(Err(e)) => return protocol_error(&mut framed, e.to_string()).await,
                     Some(Ok(msg)) => msg,
                 };
                 let event = match msg {
@@ -178,20 +173,22 @@ async fn run(
                             unacked += 1;
                             event
                         }
-                        Err(detail) => return protocol_error(writer, detail).await,
+                        Err(detail) => return protocol_error(&mut framed, detail).await,
                     },
                     PeerMessage::Reply { id, sent_at_ms, text, reply_to } => match message(id, sent_at_ms, text, Some(reply_to)) {
                         Ok(event) => {
                             unacked += 1;
                             event
                         }
-                        Err(detail) => return protocol_error(writer, detail).await,
+                        Err(detail) => return protocol_error(&mut framed, detail).await,
                     },
                     PeerMessage::Receipt { id } => SessionEvent::Delivered { id },
                     PeerMessage::Read { id } => SessionEvent::Read { id },
                     PeerMessage::Typing {} => SessionEvent::Typing,
                     PeerMessage::Ping { nonce } => {
-                        writer.send(PeerMessage::Pong { nonce });
+                        if let Err(reason) = send_frame(&mut framed, PeerMessage::Pong { nonce }).await {
+                            return reason;
+                        }
                         continue;
                     }
                     PeerMessage::Pong { nonce: answered } => match ping_sent.take() {
@@ -221,7 +218,7 @@ async fn run(
                     }
                     other @ (PeerMessage::Hello { .. } | PeerMessage::Welcome { .. } | PeerMessage::Refuse { .. }) => {
                         let detail = format!("unexpected {} after the handshake", other.kind());
-                        return protocol_error(writer, detail).await;
+                        return protocol_error(&mut framed, detail).await;
                     }
                 };
                 // The owner drains events without ever waiting on this session, so this wait
@@ -230,7 +227,7 @@ async fn run(
                     return CloseReason::Local;
                 }
             }
-            command = commands.recv(), if room => {
+            command = commands.recv() => {
                 let frame = match command {
                     // A peer that does not decode replies gets the same text (quote first) as a chat.
                     Some(Command::Chat { id, sent_at_ms, text, reply_to: Some(reply_to) })
@@ -242,37 +239,90 @@ async fn run(
                     Some(Command::Group(frame)) if features.understands(&frame) => frame,
                     Some(Command::Group(_)) => continue,
                     Some(Command::Close) | None => {
-                        writer.send(PeerMessage::Goodbye { reason: String::new() });
-                        writer.finish().await;
+                        let _ = send_frame(&mut framed, PeerMessage::Goodbye { reason: String::new() }).await;
                         return CloseReason::Local;
                     }
                 };
-                writer.send(frame);
+                if let Err(reason) = send_frame(&mut framed, frame).await {
+                    return reason;
+                }
             }
-            _ = ping.tick(), if room => {
+            _ = ping.tick() => {
                 nonce = nonce.wrapping_add(1);
-                writer.send(PeerMessage::Ping { nonce });
+                if let Err(reason) = send_frame(&mut framed, PeerMessage::Ping { nonce }).await {
+                    return reason;
+                }
                 ping_sent = Some(Instant::now());
             }
             () = sleep_until(last_heard + IDLE_TIMEOUT) => return CloseReason::TimedOut,
-            Some((id, Chunk { offset, data })) = bulk.recv(), if room_for_chunks => {
-                // Chunks of a transfer that ended meanwhile are dropped.
-                if routes.sends(&id) {
-                    writer.send(PeerMessage::FileChunk { id, offset, data });
+            Some((id, chunk)) = bulk.recv() => {
+                if let Err(reason) = send_chunks(&mut framed, &routes, (id, chunk), &mut bulk).await {
+                    return reason;
                 }
             }
         }
     }
 }
 
-/// Tells the peer what it did wrong (best effort, within
-/// [`CLOSE_GRACE`](super::writer::CLOSE_GRACE)) and ends the session.
-async fn protocol_error(writer: Writer, detail: String) -> CloseReason {
-    writer.send(PeerMessage::Goodbye {
-        reason: clip(detail.clone()),
-    });
-    writer.finish().await;
+/// Tells the peer what it did wrong (best effort) and ends the session.
+async fn protocol_error(framed: &mut PeerFramed, detail: String) -> CloseReason {
+    let _ = send_frame(
+        framed,
+        PeerMessage::Goodbye {
+            reason: clip(detail.clone()),
+        },
+    )
+    .await;
     CloseReason::ProtocolError { detail }
+}
+
+/// Writes one frame, giving up after [`IDLE_TIMEOUT`] if the peer does not read.
+async fn send_frame(framed: &mut PeerFramed, msg: PeerMessage) -> Result<(), CloseReason> {
+    within_idle_timeout(framed.send(msg)).await
+}
+
+/// Runs a write, giving up after [`IDLE_TIMEOUT`]; its failure as the session's end.
+async fn within_idle_timeout(
+    write: impl std::future::Future<Output = Result<(), FrameError>>,
+) -> Result<(), CloseReason> {
+    match timeout(IDLE_TIMEOUT, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(FrameError::Io(e))) => Err(CloseReason::ConnectionLost {
+            detail: e.to_string(),
+        }),
+        Ok(Err(e)) => Err(CloseReason::ProtocolError {
+            detail: e.to_string(),
+        }),
+        Err(_) => Err(CloseReason::TimedOut),
+    }
+}
+
+/// Writes `first` and up to [`CHUNKS_PER_FLUSH`] − 1 more chunks already queued, then
+/// flushes once; chunks of transfers no longer routed are dropped. Gives up after
+/// [`IDLE_TIMEOUT`] if the peer does not read.
+async fn send_chunks(
+    framed: &mut PeerFramed,
+    routes: &Routes,
+    first: (p2p_chat_protocol::MessageId, Chunk),
+    bulk: &mut mpsc::Receiver<(p2p_chat_protocol::MessageId, Chunk)>,
+) -> Result<(), CloseReason> {
+    let write = async {
+        let mut next = Some(first);
+        let mut written = 0;
+        while let Some((id, Chunk { offset, data })) = next.take() {
+            if routes.sends(&id) {
+                framed
+                    .feed(PeerMessage::FileChunk { id, offset, data })
+                    .await?;
+            }
+            written += 1;
+            if written < CHUNKS_PER_FLUSH {
+                next = bulk.try_recv().ok();
+            }
+        }
+        SinkExt::<PeerMessage>::flush(framed).await
+    };
+    within_idle_timeout(write).await
 }
 
 /// Makes a peer-supplied reason safe to show: at most [`MAX_REASON_BYTES`] (cut on a

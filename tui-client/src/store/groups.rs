@@ -232,6 +232,21 @@ impl LocalStore {
         Ok(changed)
     }
 
+    /// Members with group frames not yet acknowledged, sorted.
+    ///
+    /// # Errors
+    /// When the read fails.
+    pub async fn group_members_waiting(&self) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("SELECT DISTINCT member FROM group_outbox WHERE state < 2 ORDER BY member")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(|row| row.try_get("member"))
+            .collect::<Result<_, _>>()?)
+    }
+
     /// Who frame `id` went to, and how far it got with each, sorted by member.
     ///
     /// # Errors

@@ -8,7 +8,6 @@ mod groups;
 mod reversal;
 mod security;
 mod support;
-mod two_way;
 
 use futures::{SinkExt, StreamExt};
 use p2p_chat::net::{self, CloseReason, DialError, NetEvent, SessionEvent, handshake};
