@@ -6,7 +6,7 @@ use p2p_chat_protocol::MessageId;
 
 use crate::groups::{GroupNews, Groups, Received as GroupReceived};
 use crate::net::{NetEvent, SessionEvent, SessionHandle, SessionId};
-use crate::store::{Delivery, Incoming, LocalStore, StoreError};
+use crate::store::{Incoming, LocalStore, StoreError};
 
 /// What [`take`] wrote.
 #[derive(Debug)]
@@ -84,12 +84,7 @@ pub async fn take(
         }
     }
     for (peer, ids) in by_peer {
-        store
-            .set_delivery_many(&peer, &ids, Delivery::Delivered)
-            .await?;
-        store
-            .set_group_delivery(&peer, &ids, Delivery::Delivered)
-            .await?;
+        store.set_delivered(&peer, &ids).await?;
     }
     let received = store_then_acknowledge(store, received).await?;
     let mut news = Vec::new();

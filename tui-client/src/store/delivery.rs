@@ -177,6 +177,35 @@ impl LocalStore {
         Ok(())
     }
 
+    /// Records receipts from `peer` for `ids`, in one transaction: our messages to `peer`
+    /// and our group frames for `peer` with those ids are delivered (never moved back).
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub async fn set_delivered(&self, peer: &str, ids: &[MessageId]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            let id = id.0.as_bytes().as_slice();
+            sqlx::query(
+                "UPDATE messages SET state = 2 WHERE peer = ? AND outgoing = 1 AND id = ? \
+                 AND state <> 2",
+            )
+            .bind(peer)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE group_outbox SET state = 2 WHERE member = ? AND id = ? AND state <> 2",
+            )
+            .bind(peer)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Stores received messages in one transaction, in the order given, skipping any already
     /// stored (a resend: same peer, same id). Returns, for each, its `seq`, or `None` for a
     /// duplicate.

@@ -144,7 +144,11 @@ fn send_help_has_one_usage_line_and_bad_words_are_explained() {
     let out = run_client(&["send", "--help"], "");
     let help = String::from_utf8_lossy(&out.stdout);
     assert_eq!(help.matches("Usage").count(), 1, "one usage line:\n{help}");
-    assert!(help.contains("p2p-chat send [OPTIONS] <USERNAME | --ip HOST:PORT> <TEXT>..."));
+    assert!(
+        help.contains(
+            "p2p-chat send [OPTIONS] <USERNAME | --ip HOST:PORT | --group NAME> <TEXT>..."
+        )
+    );
     assert!(
         help.contains("--no-mailbox") && help.contains("--json"),
         "{help}"
