@@ -48,6 +48,12 @@ impl Net {
         Self { profiles }
     }
 
+    /// `name` makes change `op` to `group` at `at_ms`; returns it in words.
+    async fn change(&mut self, name: &str, group: GroupId, op: GroupOp, at_ms: u64) -> String {
+        let groups = &mut self.get(name).groups;
+        groups.change(group, op, at_ms).await.unwrap()
+    }
+
     fn get(&mut self, name: &str) -> &mut Profile {
         self.profiles.get_mut(name).unwrap()
     }
@@ -161,17 +167,15 @@ async fn a_group_is_created_chatted_in_grown_and_shrunk() {
 
     // dave joins: he gets the group, not what was said before.
     let said = net
-        .get("alice")
-        .groups
         .change(
+            "alice",
             team,
             GroupOp::Add {
                 member: member("dave"),
             },
             3,
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(said, "you added dave");
     net.settle(&[]).await;
     for name in ["alice", "bob", "carol", "dave"] {
@@ -191,17 +195,15 @@ async fn a_group_is_created_chatted_in_grown_and_shrunk() {
     assert_eq!(net.texts("bob", team).await, ["hi all", "hello from dave"]);
 
     // bob is removed: he hears of it, then nothing more.
-    net.get("alice")
-        .groups
-        .change(
-            team,
-            GroupOp::Remove {
-                username: "bob".into(),
-            },
-            5,
-        )
-        .await
-        .unwrap();
+    net.change(
+        "alice",
+        team,
+        GroupOp::Remove {
+            username: "bob".into(),
+        },
+        5,
+    )
+    .await;
     net.settle(&[]).await;
     assert!(net.profiles["bob"].news.iter().any(|n| matches!(
         n,
@@ -242,52 +244,44 @@ async fn concurrent_changes_while_one_member_is_offline_converge() {
         .await
         .unwrap();
     net.settle(&[]).await;
-    net.get("alice")
-        .groups
-        .change(
-            team,
-            GroupOp::MakeAdmin {
-                username: "bob".into(),
-            },
-            2,
-        )
-        .await
-        .unwrap();
+    net.change(
+        "alice",
+        team,
+        GroupOp::MakeAdmin {
+            username: "bob".into(),
+        },
+        2,
+    )
+    .await;
     net.settle(&[]).await;
     // carol is offline; alice and bob, both admins, change the group at once.
-    net.get("alice")
-        .groups
-        .change(
-            team,
-            GroupOp::Add {
-                member: member("dave"),
-            },
-            3,
-        )
-        .await
-        .unwrap();
-    net.get("bob")
-        .groups
-        .change(
-            team,
-            GroupOp::Add {
-                member: member("erin"),
-            },
-            3,
-        )
-        .await
-        .unwrap();
-    net.get("bob")
-        .groups
-        .change(
-            team,
-            GroupOp::Rename {
-                name: "crew".into(),
-            },
-            4,
-        )
-        .await
-        .unwrap();
+    net.change(
+        "alice",
+        team,
+        GroupOp::Add {
+            member: member("dave"),
+        },
+        3,
+    )
+    .await;
+    net.change(
+        "bob",
+        team,
+        GroupOp::Add {
+            member: member("erin"),
+        },
+        3,
+    )
+    .await;
+    net.change(
+        "bob",
+        team,
+        GroupOp::Rename {
+            name: "crew".into(),
+        },
+        4,
+    )
+    .await;
     net.settle(&["alice", "bob", "dave", "erin"]).await;
     // carol comes back: everyone, her included, ends with the same group.
     net.settle(&[]).await;

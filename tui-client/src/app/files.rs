@@ -530,10 +530,7 @@ impl App {
             .filter(|c| self.transfer_waits(&c.name))
             .map(|c| c.id)
             .collect();
-        waiting
-            .into_iter()
-            .flat_map(|id| self.redial_if_idle(id))
-            .collect()
+        self.redial_all(waiting)
     }
 
     /// Whether a transfer with `peer` needs a session: our offer waiting, or one either way

@@ -48,10 +48,7 @@ impl App {
                 waiting.push(id);
             }
         }
-        waiting
-            .into_iter()
-            .flat_map(|id| self.redial_if_idle(id))
-            .collect()
+        self.redial_all(waiting)
     }
 
     /// Dials every contact the directory shows online whose chat has messages or files
@@ -69,10 +66,7 @@ impl App {
             })
             .map(|c| c.id)
             .collect();
-        waiting
-            .into_iter()
-            .flat_map(|id| self.redial_if_idle(id))
-            .collect()
+        self.redial_all(waiting)
     }
 
     /// Merges a page of history into its chat.

@@ -25,6 +25,14 @@ impl App {
     }
 
     /// Dials the chat's peer unless a session is up or being set up.
+    /// [`App::redial_if_idle`] for each of `chats`.
+    pub(super) fn redial_all(&mut self, chats: Vec<ChatId>) -> Vec<Effect> {
+        chats
+            .into_iter()
+            .flat_map(|id| self.redial_if_idle(id))
+            .collect()
+    }
+
     pub(super) fn redial_if_idle(&mut self, id: ChatId) -> Vec<Effect> {
         let now = self.now();
         let Some(chat) = self.chat_mut(id) else {
