@@ -419,7 +419,7 @@ impl Groups {
             // The invitation has not come yet.
             return Ok(Received::Hold);
         };
-        if change.author != from && entry.record.added_by.as_deref() != Some(from) {
+        if change.author != from && !passed_on_by_adder(entry, &me, from, &change) {
             let reason = format!("{from} passed on a change made by {}", change.author);
             return Ok(Received::Refuse { id, reason });
         }
@@ -495,9 +495,17 @@ impl Groups {
                 if adder_known { "us" } else { from }
             ));
         }
-        // A group we know already (added again): take what is new, in each author's order.
+        // A group we know already: while we are a member, the changes come from their authors
+        // (an invitation must not slip others' changes in); added again after we left or were
+        // removed, we take what is new from the adder, in each author's order.
         let (log, new) = match self.entries.get(&group) {
             None => (offered, changes),
+            Some(entry) if entry.record.member => {
+                return Ok(Received::Ack {
+                    id,
+                    news: Vec::new(),
+                });
+            }
             Some(entry) => {
                 let mut log = entry.log.clone();
                 let mut new = Vec::new();
@@ -507,12 +515,6 @@ impl Groups {
                     if log.apply(change.clone()).is_ok() {
                         new.push(change);
                     }
-                }
-                if new.is_empty() && entry.record.member {
-                    return Ok(Received::Ack {
-                        id,
-                        news: Vec::new(),
-                    });
                 }
                 (log, new)
             }
@@ -581,4 +583,19 @@ impl Groups {
             .get(&id)
             .and_then(|e| e.record.added_by.clone())
     }
+}
+
+/// Whether `from` may pass on someone else's `change` to `me`: it added us (our latest `Add`
+/// is its), and that addition had not seen the change, so the log it sent us lacked it (see
+/// `rules::Log::forwards`). Changes the addition had seen came with the log and are never
+/// passed on.
+fn passed_on_by_adder(entry: &Entry, me: &str, from: &str, change: &Change) -> bool {
+    let our_add = entry
+        .log
+        .changes()
+        .iter()
+        .rev()
+        .find(|c| matches!(&c.op, GroupOp::Add { member } if member.username == me));
+    entry.record.added_by.as_deref() == Some(from)
+        && our_add.is_some_and(|add| add.author == from && change.seq > add.seen.of(&change.author))
 }

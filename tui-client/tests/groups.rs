@@ -369,3 +369,90 @@ async fn frames_from_non_members_forged_keys_or_strangers_are_refused() {
     assert_eq!(net.profiles["bob"].groups.list().count(), 1);
     assert_eq!(net.members("bob", team), ["alice", "bob"]);
 }
+
+#[tokio::test]
+async fn a_member_cannot_slip_in_changes_by_others() {
+    let mut net = Net::new(&["alice", "bob", "carol", "dave"]).await;
+    let team = net
+        .get("alice")
+        .groups
+        .create("team", vec![member("bob"), member("carol")], 1)
+        .await
+        .unwrap();
+    net.settle(&[]).await;
+    // carol forges alice renaming the group, inside an invitation to bob, who is a member
+    // already.
+    let mut log = p2p_chat_protocol::group::rules::Log::new(
+        team,
+        net.get("carol").store.group_changes(team).await.unwrap(),
+    )
+    .unwrap();
+    let forged = log
+        .propose(
+            "alice",
+            GroupOp::Rename {
+                name: "pwned".into(),
+            },
+            2,
+        )
+        .unwrap();
+    log.apply(forged.clone()).unwrap();
+    let invite = PeerMessage::GroupInvite {
+        group: team,
+        id: MessageId::new(),
+        changes: log.changes().to_vec(),
+    };
+    let carol_key = member("carol").key;
+    let bob = &mut net.get("bob").groups;
+    let taken = bob.receive("carol", &carol_key, invite).await.unwrap();
+    assert!(
+        matches!(taken, Received::Ack { ref news, .. } if news.is_empty()),
+        "{taken:?}"
+    );
+    // The same forgery as a plain change is refused: carol is not its author nor bob's adder.
+    let frame = PeerMessage::GroupChange {
+        group: team,
+        id: MessageId::new(),
+        change: forged,
+    };
+    let taken = bob.receive("carol", &carol_key, frame).await.unwrap();
+    assert!(matches!(taken, Received::Refuse { .. }), "{taken:?}");
+    assert_eq!(net.members("bob", team), ["alice", "bob", "carol"]);
+    assert_eq!(net.profiles["bob"].groups.group(team).unwrap().name, "team");
+
+    // dave's adder may pass on only what the addition had not seen.
+    net.change("carol", team, GroupOp::Leave, 3).await;
+    net.settle(&[]).await;
+    net.change(
+        "alice",
+        team,
+        GroupOp::Add {
+            member: member("dave"),
+        },
+        4,
+    )
+    .await;
+    net.settle(&[]).await;
+    let leave = net
+        .get("alice")
+        .store
+        .group_changes(team)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.author == "carol")
+        .unwrap();
+    let frame = PeerMessage::GroupChange {
+        group: team,
+        id: MessageId::new(),
+        change: leave,
+    };
+    let alice_key = member("alice").key;
+    let taken = net
+        .get("dave")
+        .groups
+        .receive("alice", &alice_key, frame)
+        .await
+        .unwrap();
+    assert!(matches!(taken, Received::Refuse { .. }), "{taken:?}");
+}
