@@ -12,7 +12,7 @@ use proptest::prelude::*;
 const USERS: usize = 6;
 
 fn name(n: usize) -> String {
-    format!("u{n}")
+    format!("user{n}")
 }
 
 fn member(n: usize) -> Member {
@@ -72,7 +72,7 @@ impl World {
     }
 
     fn index(username: &str) -> usize {
-        username[1..].parse().unwrap()
+        username[4..].parse().unwrap()
     }
 
     fn act(&mut self, who: usize, what: u8, pick: usize) {
@@ -276,7 +276,7 @@ fn who_may_do_what() {
         .propose(&name(1), GroupOp::Add { member: member(3) }, 3)
         .unwrap();
     log.apply(add).unwrap();
-    assert!(log.group().has("u3"));
+    assert!(log.group().has("user3"));
     let err = log
         .propose(&name(1), GroupOp::Remove { username: name(0) }, 4)
         .unwrap_err();
@@ -301,30 +301,30 @@ fn posts_are_taken_from_members_with_their_key_only() {
     let first = create(&member(0), "team", vec![member(1)], 1).unwrap();
     let mut log = Log::new(id, vec![first]).unwrap();
     assert_eq!(
-        log.check_post("u1", &member(1).key, &Seen::default()),
+        log.check_post("user1", &member(1).key, &Seen::default()),
         PostCheck::Accept
     );
     assert!(matches!(
-        log.check_post("u1", &[9; 32], &Seen::default()),
+        log.check_post("user1", &[9; 32], &Seen::default()),
         PostCheck::Refuse(_)
     ));
     assert!(matches!(
-        log.check_post("u5", &member(5).key, &Seen::default()),
+        log.check_post("user5", &member(5).key, &Seen::default()),
         PostCheck::Refuse(_)
     ));
     // u5 was added by a change we do not have yet: its post waits for it.
     let mut ahead = log.seen().clone();
-    ahead.record("u0", 2);
+    ahead.record("user0", 2);
     assert_eq!(
-        log.check_post("u5", &member(5).key, &ahead),
+        log.check_post("user5", &member(5).key, &ahead),
         PostCheck::Wait
     );
     let add = log
-        .propose("u0", GroupOp::Add { member: member(5) }, 2)
+        .propose("user0", GroupOp::Add { member: member(5) }, 2)
         .unwrap();
     log.apply(add).unwrap();
     assert_eq!(
-        log.check_post("u5", &member(5).key, &ahead),
+        log.check_post("user5", &member(5).key, &ahead),
         PostCheck::Accept
     );
 }
@@ -335,7 +335,7 @@ fn bad_logs_are_refused() {
     assert!(Log::new(id, Vec::new()).is_err());
     let first = create(&member(0), "team", vec![member(1)], 1).unwrap();
     let log = Log::new(id, vec![first.clone()]).unwrap();
-    let mut gap = log.propose("u0", GroupOp::Leave, 2).unwrap();
+    let mut gap = log.propose("user0", GroupOp::Leave, 2).unwrap();
     gap.seq = 3;
     assert!(Log::new(id, vec![first.clone(), gap]).is_err());
     assert!(create(&member(0), "", vec![], 1).is_err());
@@ -411,4 +411,35 @@ fn a_change_has_stable_bytes() {
         assert_eq!(hex(&bytes), expected, "{change:?}");
         assert_eq!(postcard::from_bytes::<Change>(&bytes).unwrap(), change);
     }
+}
+
+#[test]
+fn a_change_with_a_forged_clock_is_refused_and_never_unseats_the_create() {
+    let id = GroupId(uuid::Uuid::from_u128(4));
+    let first = create(&member(0), "team", vec![member(1)], 1).unwrap();
+    let mut log = Log::new(id, vec![first.clone()]).unwrap();
+    // user1 claims to have seen the Create yet puts its change before it.
+    let mut early = log.propose(&name(1), GroupOp::Leave, 2).unwrap();
+    early.lamport = 0;
+    assert!(log.apply(early.clone()).is_err());
+    early.lamport = u64::MAX;
+    assert!(log.apply(early.clone()).is_err(), "an absurd clock");
+    // A log handed over with a change before its Create still starts at the Create.
+    let mut before = early;
+    before.lamport = 0;
+    before.seen = Seen::default();
+    let log = Log::new(id, vec![first, before]).unwrap();
+    assert!(log.group().has(&name(1)), "the early leave does not count");
+    // Names in a change must be usernames.
+    let mut bad = log
+        .propose(&name(0), GroupOp::Add { member: member(2) }, 3)
+        .unwrap();
+    bad.op = GroupOp::Add {
+        member: Member {
+            username: "\u{1b}[2Jevil".into(),
+            key: [0; 32],
+        },
+    };
+    let mut log = log;
+    assert!(log.apply(bad).is_err());
 }

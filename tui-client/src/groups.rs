@@ -344,7 +344,7 @@ impl Groups {
     ) -> Result<Received, StoreError> {
         match frame {
             PeerMessage::GroupChange { group, id, change } => {
-                self.take_change(from, group, id, change).await
+                self.take_change((from, key), group, id, change).await
             }
             PeerMessage::GroupInvite { group, id, changes } => {
                 self.take_invite(from, key, group, id, changes).await
@@ -409,7 +409,7 @@ impl Groups {
 
     async fn take_change(
         &mut self,
-        from: &str,
+        (from, key): (&str, &[u8; 32]),
         group: GroupId,
         id: MessageId,
         change: Change,
@@ -419,8 +419,25 @@ impl Groups {
             // The invitation has not come yet.
             return Ok(Received::Hold);
         };
+        if change.author == me {
+            // Our own changes we know: nobody else may tell us what we did.
+            let reason = format!("{from} sent a change said to be ours");
+            return Ok(Received::Refuse { id, reason });
+        }
         if change.author != from && !passed_on_by_adder(entry, &me, from, &change) {
             let reason = format!("{from} passed on a change made by {}", change.author);
+            return Ok(Received::Refuse { id, reason });
+        }
+        // From its author: the session must prove the key the group has for it.
+        if change.author == from
+            && entry
+                .log
+                .group()
+                .members
+                .get(from)
+                .is_some_and(|s| s.key != *key)
+        {
+            let reason = format!("{from}'s key is not the one {} knows", entry.record.name);
             return Ok(Received::Refuse { id, reason });
         }
         match entry.log.arrival(&change) {

@@ -456,3 +456,74 @@ async fn a_member_cannot_slip_in_changes_by_others() {
         .unwrap();
     assert!(matches!(taken, Received::Refuse { .. }), "{taken:?}");
 }
+
+#[tokio::test]
+async fn removed_members_hear_of_no_later_change_and_changes_must_come_with_their_authors_key() {
+    let mut net = Net::new(&["alice", "bob", "carol", "dave"]).await;
+    let team = net
+        .get("alice")
+        .groups
+        .create("team", vec![member("bob"), member("carol")], 1)
+        .await
+        .unwrap();
+    net.settle(&[]).await;
+    net.change(
+        "alice",
+        team,
+        GroupOp::Remove {
+            username: "bob".into(),
+        },
+        2,
+    )
+    .await;
+    net.settle(&[]).await;
+    net.change(
+        "alice",
+        team,
+        GroupOp::Add {
+            member: member("dave"),
+        },
+        3,
+    )
+    .await;
+    net.settle(&[]).await;
+    assert_eq!(
+        net.members("bob", team),
+        ["alice", "carol"],
+        "bob never heard of dave"
+    );
+    assert_eq!(net.members("carol", team), ["alice", "carol", "dave"]);
+    // A change by alice over a session that proves another key is refused, and so is one
+    // said to be carol's own, from someone else.
+    let mut log = p2p_chat_protocol::group::rules::Log::new(
+        team,
+        net.get("alice").store.group_changes(team).await.unwrap(),
+    )
+    .unwrap();
+    let rename = log
+        .propose("alice", GroupOp::Rename { name: "x".into() }, 4)
+        .unwrap();
+    let frame = |change| PeerMessage::GroupChange {
+        group: team,
+        id: MessageId::new(),
+        change,
+    };
+    let carol = &mut net.get("carol").groups;
+    let taken = carol
+        .receive("alice", &[0xee; 32], frame(rename))
+        .await
+        .unwrap();
+    assert!(
+        matches!(taken, Received::Refuse { ref reason, .. } if reason.contains("key")),
+        "{taken:?}"
+    );
+    let ours = log.propose("carol", GroupOp::Leave, 5);
+    let ours = ours.unwrap();
+    log.apply(ours.clone()).unwrap();
+    let taken = carol
+        .receive("dave", &member("dave").key, frame(ours))
+        .await
+        .unwrap();
+    assert!(matches!(taken, Received::Refuse { .. }), "{taken:?}");
+    assert_eq!(net.members("carol", team), ["alice", "carol", "dave"]);
+}

@@ -204,11 +204,16 @@ fn apply(group: &mut Group, change: &Change) {
 pub fn fold(id: GroupId, changes: &[Change]) -> Option<Group> {
     let mut sorted: Vec<&Change> = changes.iter().collect();
     sorted.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
-    let (first, rest) = sorted.split_first()?;
+    // The group begins with its one Create; a change placed before it (a forged clock) counts
+    // for nothing.
+    let start = sorted
+        .iter()
+        .position(|c| c.seq == 1 && matches!(c.op, GroupOp::Create { .. }))?;
+    let (first, rest) = (sorted[start], &sorted[start + 1..]);
     let GroupOp::Create { name, members } = &first.op else {
         return None;
     };
-    if first.seq != 1 || !members.iter().any(|m| m.username == first.author) {
+    if !members.iter().any(|m| m.username == first.author) {
         return None;
     }
     let mut group = Group {
@@ -231,6 +236,50 @@ pub fn fold(id: GroupId, changes: &[Change]) -> Option<Group> {
         apply(&mut group, change);
     }
     Some(group)
+}
+
+/// Highest Lamport clock a change may carry: 2^53. Far above any real count of changes, and
+/// low enough that one more never overflows.
+pub const MAX_LAMPORT: u64 = 1 << 53;
+
+/// What is wrong with `change` as the next one of `log`, beyond its numbering: a clock that
+/// is not above every change it says it had seen, or [`shape_problem`].
+fn change_problem(log: &Log, change: &Change) -> Option<String> {
+    if let Some(why) = shape_problem(change) {
+        return Some(why);
+    }
+    let floor = log
+        .changes
+        .iter()
+        .filter(|c| change.seen.of(&c.author) >= c.seq)
+        .map(|c| c.lamport)
+        .max()
+        .unwrap_or(0);
+    if change.lamport <= floor {
+        return Some(format!(
+            "{}'s change has a clock ({}) not above the changes it had seen ({floor})",
+            change.author, change.lamport
+        ));
+    }
+    None
+}
+
+/// What is wrong with `change` by itself: a clock over [`MAX_LAMPORT`], or names in it that
+/// are not valid usernames.
+fn shape_problem(change: &Change) -> Option<String> {
+    if change.lamport > MAX_LAMPORT {
+        return Some(format!("{}'s change has an absurd clock", change.author));
+    }
+    let names: Vec<&str> = match &change.op {
+        GroupOp::Create { members, .. } => members.iter().map(|m| m.username.as_str()).collect(),
+        GroupOp::Add { member } => vec![member.username.as_str()],
+        GroupOp::Remove { username } | GroupOp::MakeAdmin { username } => vec![username.as_str()],
+        GroupOp::Leave | GroupOp::Rename { .. } => Vec::new(),
+    };
+    std::iter::once(change.author.as_str())
+        .chain(names)
+        .find(|name| crate::validate::username(name).ok().as_deref() != Some(*name))
+        .map(|name| format!("{name:?} is not a username"))
 }
 
 /// Who hears of a change: everyone who is a member in `before` or `after` (the group just
@@ -285,7 +334,7 @@ impl Log {
         }
         if let Some(why) = changes.iter().find_map(|c| match &c.op {
             GroupOp::Create { name, .. } | GroupOp::Rename { name } => super::name_problem(name),
-            _ => None,
+            _ => shape_problem(c),
         }) {
             return Err(GroupError::Malformed(why));
         }
@@ -349,6 +398,9 @@ impl Log {
         {
             return Err(GroupError::Malformed(why));
         }
+        if let Some(why) = change_problem(self, &change) {
+            return Err(GroupError::Malformed(why));
+        }
         if self.changes.len() >= MAX_GROUP_CHANGES {
             return Err(GroupError::Full);
         }
@@ -379,7 +431,7 @@ impl Log {
         Ok(Change {
             author: me.to_owned(),
             seq: self.seen.of(me) + 1,
-            lamport: self.lamport + 1,
+            lamport: self.lamport.saturating_add(1).min(MAX_LAMPORT),
             seen: self.seen.clone(),
             at_ms,
             op,
@@ -399,7 +451,11 @@ impl Log {
         if applied.author == me {
             return out;
         }
-        if let GroupOp::Add { member } = &applied.op {
+        // Only to members, and only for an addition that counted.
+        let member_now = |name: &str| self.group.has(name);
+        if let GroupOp::Add { member } = &applied.op
+            && member_now(&member.username)
+        {
             for ours in self.changes.iter().filter(|c| c.author == me) {
                 if ours.seq > applied.seen.of(me) {
                     out.push((member.username.clone(), ours.clone()));
@@ -409,6 +465,7 @@ impl Log {
         for add in self.changes.iter().filter(|c| c.author == me) {
             if let GroupOp::Add { member } = &add.op
                 && member.username != applied.author
+                && member_now(&member.username)
                 && applied.seq > add.seen.of(&applied.author)
             {
                 out.push((member.username.clone(), applied.clone()));

@@ -97,7 +97,9 @@ pub async fn take(
                     let _ = handle.acknowledge(id);
                     news.extend(brought.into_iter().map(|n| (handle.id(), n)));
                 }
-                GroupReceived::Hold => {}
+                GroupReceived::Hold => {
+                    let _ = handle.release();
+                }
                 GroupReceived::Refuse { id, reason } => {
                     tracing::info!(%peer, %reason, "refused a group frame");
                     let _ = handle.acknowledge(id);

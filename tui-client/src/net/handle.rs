@@ -42,8 +42,15 @@ pub(super) enum Command {
 }
 
 pub(super) enum Control {
-    Receipt { id: MessageId },
-    Read { id: MessageId },
+    Receipt {
+        id: MessageId,
+    },
+    /// A received message the owner holds without a receipt (a group frame that must wait):
+    /// it no longer counts against the session's receive window.
+    Release,
+    Read {
+        id: MessageId,
+    },
     Typing,
 }
 
@@ -83,6 +90,7 @@ impl std::fmt::Debug for Control {
             Self::Receipt { id } => write!(f, "Receipt({id})"),
             Self::Read { id } => write!(f, "Read({id})"),
             Self::Typing => f.write_str("Typing"),
+            Self::Release => f.write_str("Release"),
         }
     }
 }
@@ -151,6 +159,18 @@ impl SessionHandle {
         // is never full here unless the owner acknowledged a message twice.
         self.control
             .try_send(Control::Receipt { id })
+            .map_err(|_| SessionGone)
+    }
+
+    /// Stops counting one received message that the owner holds without a receipt (the peer
+    /// sends it again on a later session), so held messages never stop the session reading.
+    /// Returns at once.
+    ///
+    /// # Errors
+    /// [`SessionGone`] if the session has ended.
+    pub fn release(&self) -> Result<(), SessionGone> {
+        self.control
+            .try_send(Control::Release)
             .map_err(|_| SessionGone)
     }
 

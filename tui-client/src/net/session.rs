@@ -133,6 +133,11 @@ async fn run(
                         last_heard = Instant::now();
                         PeerMessage::Receipt { id }
                     }
+                    Control::Release => {
+                        unacked = unacked.saturating_sub(1);
+                        last_heard = Instant::now();
+                        continue;
+                    }
                     Control::Read { id } => PeerMessage::Read { id },
                     Control::Typing => PeerMessage::Typing {},
                 };

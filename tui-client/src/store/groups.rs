@@ -83,7 +83,8 @@ impl LocalStore {
         let id = step.group.id.0.as_bytes().as_slice();
         sqlx::query(
             "INSERT INTO groups (id, name, added_by, member) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, member = excluded.member",
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, added_by = excluded.added_by, \
+             member = excluded.member",
         )
         .bind(id)
         .bind(&step.group.name)
