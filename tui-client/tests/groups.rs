@@ -48,6 +48,19 @@ impl Net {
         Self { profiles }
     }
 
+    /// alice creates "team" with bob and carol, and everyone online takes it.
+    async fn team(&mut self) -> GroupId {
+        let members = vec![member("bob"), member("carol")];
+        let team = self
+            .get("alice")
+            .groups
+            .create("team", members, 1)
+            .await
+            .unwrap();
+        self.settle(&[]).await;
+        team
+    }
+
     /// `name` makes change `op` to `group` at `at_ms`; returns it in words.
     async fn change(&mut self, name: &str, group: GroupId, op: GroupOp, at_ms: u64) -> String {
         let groups = &mut self.get(name).groups;
@@ -133,13 +146,7 @@ impl Net {
 #[tokio::test]
 async fn a_group_is_created_chatted_in_grown_and_shrunk() {
     let mut net = Net::new(&["alice", "bob", "carol", "dave"]).await;
-    let team = net
-        .get("alice")
-        .groups
-        .create("team", vec![member("bob"), member("carol")], 1)
-        .await
-        .unwrap();
-    net.settle(&[]).await;
+    let team = net.team().await;
     for name in ["alice", "bob", "carol"] {
         assert_eq!(net.members(name, team), ["alice", "bob", "carol"], "{name}");
     }
@@ -237,13 +244,7 @@ async fn a_group_is_created_chatted_in_grown_and_shrunk() {
 #[tokio::test]
 async fn concurrent_changes_while_one_member_is_offline_converge() {
     let mut net = Net::new(&["alice", "bob", "carol", "dave", "erin"]).await;
-    let team = net
-        .get("alice")
-        .groups
-        .create("team", vec![member("bob"), member("carol")], 1)
-        .await
-        .unwrap();
-    net.settle(&[]).await;
+    let team = net.team().await;
     net.change(
         "alice",
         team,
@@ -373,13 +374,7 @@ async fn frames_from_non_members_forged_keys_or_strangers_are_refused() {
 #[tokio::test]
 async fn a_member_cannot_slip_in_changes_by_others() {
     let mut net = Net::new(&["alice", "bob", "carol", "dave"]).await;
-    let team = net
-        .get("alice")
-        .groups
-        .create("team", vec![member("bob"), member("carol")], 1)
-        .await
-        .unwrap();
-    net.settle(&[]).await;
+    let team = net.team().await;
     // carol forges alice renaming the group, inside an invitation to bob, who is a member
     // already.
     let mut log = p2p_chat_protocol::group::rules::Log::new(
@@ -460,13 +455,7 @@ async fn a_member_cannot_slip_in_changes_by_others() {
 #[tokio::test]
 async fn removed_members_hear_of_no_later_change_and_changes_must_come_with_their_authors_key() {
     let mut net = Net::new(&["alice", "bob", "carol", "dave"]).await;
-    let team = net
-        .get("alice")
-        .groups
-        .create("team", vec![member("bob"), member("carol")], 1)
-        .await
-        .unwrap();
-    net.settle(&[]).await;
+    let team = net.team().await;
     net.change(
         "alice",
         team,
