@@ -252,9 +252,10 @@ pub enum Command {
     ///
     /// Every post and change goes to each member over its own end-to-end encrypted session;
     /// the directory learns nothing about a group. A command stores what it does first, then
-    /// reaches each member concerned and waits for its receipt; members that cannot be
-    /// reached now get it on a later session with you. Exit status: 0 when every member
-    /// concerned confirmed it; 3 when some wait; 1 when it failed; 2 for bad arguments.
+    /// reaches each member that has group messages waiting from you (this command's, and any
+    /// left from earlier ones) and waits for its receipts; members that cannot be reached now
+    /// get them on a later session with you. Exit status: 0 when every one of them confirmed;
+    /// 3 when some wait; 1 when it failed; 2 for bad arguments.
     Group {
         /// What to do.
         #[command(subcommand)]
