@@ -51,6 +51,9 @@ pub enum Action {
     Delivered {
         /// The session.
         session: SessionId,
+        /// The peer the session was bound to (its chat, should the session no longer be the
+        /// chat's current one: a receipt on a session replaced by a newer one still counts).
+        peer: String,
         /// Our message id.
         id: MessageId,
     },

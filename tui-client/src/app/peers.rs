@@ -85,9 +85,11 @@ impl App {
                     seq,
                 }]
             }
-            Action::Delivered { session, id } => {
-                if let Some(chat) = self.chat_by_session(session) {
-                    chat.set_delivery(id, super::Delivery::Delivered);
+            Action::Delivered { session, peer, id } => {
+                let by_session = self.chats.iter().position(|c| c.session() == Some(session));
+                let chat = by_session.or_else(|| self.chats.iter().position(|c| c.name == peer));
+                if let Some(chat) = chat {
+                    self.chats[chat].set_delivery(id, super::Delivery::Delivered);
                 }
                 Vec::new()
             }

@@ -180,6 +180,28 @@ fn contacts_exclude_me_and_open_with_enter() {
 }
 
 #[test]
+fn a_receipt_on_a_session_replaced_by_a_newer_one_still_marks_delivered() {
+    let mut app = app();
+    let chat = connected_to_bob(&mut app);
+    let effects = type_line(&mut app, "hello bob");
+    let Some(Effect::Queue { id, .. }) = effects.first().cloned() else {
+        panic!("{effects:?}")
+    };
+    // The receipt comes on another session with bob than the chat's (one that was closing
+    // when the two of them dialled each other at once): it counts all the same.
+    assert_eq!(app.chat(chat).unwrap().session(), Some(SessionId(1)));
+    app.update(Action::Delivered {
+        session: SessionId(9),
+        peer: "bob".into(),
+        id,
+    });
+    assert_eq!(
+        own_states(&app, chat),
+        vec![("hello bob".into(), Delivery::Delivered)]
+    );
+}
+
+#[test]
 fn enter_sends_and_a_receipt_marks_delivered() {
     let mut app = app();
     let chat = connected_to_bob(&mut app);
@@ -217,6 +239,7 @@ fn enter_sends_and_a_receipt_marks_delivered() {
     );
     app.update(Action::Delivered {
         session: SessionId(1),
+        peer: "bob".into(),
         id: *id,
     });
     assert_eq!(

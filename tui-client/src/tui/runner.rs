@@ -167,7 +167,11 @@ impl Runner {
                 });
                 let delivered = delivered
                     .into_iter()
-                    .map(|(session, id)| Action::Delivered { session, id });
+                    .map(|(session, id)| Action::Delivered {
+                        session,
+                        peer: self.bindings.get(&session).cloned().unwrap_or_default(),
+                        id,
+                    });
                 received.chain(delivered).collect()
             }
             Err(e) => vec![Action::StoreFailed(e.to_string())],

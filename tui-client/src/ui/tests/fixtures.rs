@@ -160,6 +160,7 @@ pub fn chatting() -> App {
     let hello = send(&mut app, "hi bob, are you there?");
     app.update(Action::Delivered {
         session: SessionId(1),
+        peer: "bob".into(),
         id: hello,
     });
     receive(&mut app, 1, 1, 1, "hey alice! yes, just got back");
