@@ -1,0 +1,97 @@
+//! Session events in the runner: a batch's messages, group frames and receipts stored (and
+//! acknowledged) first, then opened and closed sessions.
+
+use super::Runner;
+use crate::app::Action;
+use crate::delivery::inbound::{Taken, carries_data, take};
+use crate::delivery::outbound::Pump;
+use crate::net::{NetEvent, SessionEvent, SessionId};
+
+impl Runner {
+    /// Takes a batch of session events (see [`crate::net::batch`]): stores the received messages of
+    /// bound sessions in one transaction and only then acknowledges them, records receipts,
+    /// and returns what the app should hear about. Messages and receipts come first: the
+    /// batch ends at a session's `Opened`, and a session's data precedes its `Closed`.
+    pub async fn adopt(&mut self, events: Vec<NetEvent>) -> Vec<Action> {
+        let (data, control): (Vec<_>, Vec<_>) = events.into_iter().partition(carries_data);
+        // A session the app did not bind (refused, or closing) gets no receipt.
+        let bound = |session| {
+            Some((
+                self.bindings.get(&session)?.clone(),
+                self.sessions.get(&session)?.clone(),
+            ))
+        };
+        let groups = self.groups.as_mut();
+        let mut actions = match take(&self.store, groups, data, bound).await {
+            Ok(Taken {
+                received,
+                delivered,
+                groups: _,
+                groups_queued,
+            }) => {
+                if groups_queued {
+                    self.pumps.values().for_each(Pump::wake);
+                }
+                let received = received.into_iter().filter_map(|r| {
+                    r.seq.map(|seq| Action::MessageReceived {
+                        session: r.session,
+                        seq,
+                        id: r.message.id,
+                        sent_at_ms: r.message.sent_at_ms,
+                        text: r.message.text,
+                    })
+                });
+                let delivered = delivered
+                    .into_iter()
+                    .map(|(session, id)| Action::Delivered {
+                        session,
+                        peer: self.bindings.get(&session).cloned().unwrap_or_default(),
+                        id,
+                    });
+                received.chain(delivered).collect()
+            }
+            Err(e) => vec![Action::StoreFailed(e.to_string())],
+        };
+        for event in control {
+            match event.event {
+                SessionEvent::File(file) => self.file_event(event.session, file).await,
+                other => actions.extend(self.adopt_one(event.session, other)),
+            }
+        }
+        actions
+    }
+
+    /// The events that are neither messages nor receipts.
+    fn adopt_one(&mut self, session: SessionId, event: SessionEvent) -> Option<Action> {
+        match event {
+            SessionEvent::Opened {
+                handle,
+                peer,
+                direction,
+            } => {
+                self.sessions.insert(session, handle);
+                Some(Action::SessionOpened {
+                    session,
+                    peer,
+                    direction,
+                })
+            }
+            // Read state is shown, never stored: nothing to write first.
+            SessionEvent::Read { id } => Some(Action::Read { session, id }),
+            SessionEvent::Typing => Some(Action::Typing { session }),
+            SessionEvent::RoundTrip { rtt_ms } => Some(Action::RoundTrip { session, rtt_ms }),
+            SessionEvent::Closed { reason } => {
+                self.sessions.remove(&session);
+                if let Some(peer) = self.bindings.remove(&session) {
+                    self.files.session_closed(&peer, session);
+                }
+                self.pumps.remove(&session);
+                Some(Action::SessionClosed { session, reason })
+            }
+            SessionEvent::Message { .. }
+            | SessionEvent::Delivered { .. }
+            | SessionEvent::Group(_) => None,
+            SessionEvent::File(_) => None,
+        }
+    }
+}
