@@ -161,7 +161,7 @@ impl LocalStore {
         ids: &[MessageId],
         delivery: Delivery,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for id in ids {
             sqlx::query(
                 "UPDATE messages SET state = ? \
@@ -183,7 +183,7 @@ impl LocalStore {
     /// # Errors
     /// When the write fails.
     pub async fn set_delivered(&self, peer: &str, ids: &[MessageId]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for id in ids {
             let id = id.0.as_bytes().as_slice();
             sqlx::query(
@@ -216,7 +216,7 @@ impl LocalStore {
         &self,
         messages: &[Incoming],
     ) -> Result<Vec<Option<i64>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut seqs = Vec::with_capacity(messages.len());
         for m in messages {
             let row = sqlx::query(

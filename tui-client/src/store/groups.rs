@@ -79,7 +79,7 @@ impl LocalStore {
     /// # Errors
     /// When the write fails: nothing of the step is stored then (and no receipt may go back).
     pub async fn commit_group(&self, step: &GroupStep) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id = step.group.id.0.as_bytes().as_slice();
         sqlx::query(
             "INSERT INTO groups (id, name, added_by, member) VALUES (?, ?, ?, ?) \
@@ -216,7 +216,7 @@ impl LocalStore {
         ids: &[MessageId],
         delivery: Delivery,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut changed = 0;
         for id in ids {
             changed += sqlx::query(

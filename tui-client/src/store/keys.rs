@@ -68,7 +68,7 @@ impl LocalStore {
     /// # Errors
     /// When the write fails; the old list stays then.
     pub async fn cache_contacts(&self, records: &[ClientRecord]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM contacts")
             .execute(&mut *tx)
             .await?;

@@ -159,6 +159,22 @@ fn ms(value: u64) -> i64 {
 }
 
 impl LocalStore {
+    /// Starts a write transaction that takes SQLite's write lock with its `BEGIN`
+    /// (`BEGIN IMMEDIATE`), waiting for it up to the busy timeout. Every write transaction of
+    /// the store starts here: with a deferred `BEGIN` the transaction starts as a reader, and
+    /// SQLite may refuse its upgrade to writer at once with "database is locked" instead of
+    /// waiting (SQLite documentation, "Transaction", on read transactions that write).
+    /// Overlapping writers reproduced that (`overlapping_writers_…` in the store's tests), and
+    /// it cost the window whole received batches under load.
+    ///
+    /// # Errors
+    /// When no connection is free or the lock stays taken past the busy timeout.
+    pub(crate) async fn write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// Opens (creating it if needed) the store of the profile in `home` and applies the
     /// migrations.
     ///
@@ -294,7 +310,7 @@ impl LocalStore {
         peer: &str,
         messages: &[(MessageId, u64, String)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         for (id, sent_at_ms, text) in messages {
             sqlx::query(
                 "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state) \

@@ -78,6 +78,29 @@ async fn each_message_is_one_frame_and_a_new_session_resends_only_the_unacknowle
     window.quit().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_cannot_write_ends_the_session_and_the_message_comes_on_the_next() {
+    let window = Window::start("bob").await;
+    let peer = Peer::dial("carol", &window.addr).await;
+    window.wait_for_chat("carol").await;
+    // Another program holds the write lock past the store's busy timeout: the window cannot
+    // store the message, so it sends no receipt and ends the session rather than let it
+    // count an unacknowledged message for good.
+    let lock = window.lock_store().await;
+    let id = MessageId::new();
+    peer.send_all(std::iter::once((id, "kept".to_owned())));
+    let identity = peer.identity();
+    peer.expect_closed().await;
+    drop(lock);
+    // On the next session the sender resends it; it is stored once and receipted.
+    let mut peer = Peer::dial_as(identity, "carol", &window.addr).await;
+    peer.send_all(std::iter::once((id, "kept".to_owned())));
+    assert_eq!(peer.count_receipts(1, PATIENCE).await, 1);
+    let stored: Vec<MessageId> = window.stored("carol").await.iter().map(|m| m.id).collect();
+    assert_eq!(stored, [id], "stored once");
+    window.quit().await;
+}
+
 fn texts(messages: &[(MessageId, String)]) -> Vec<String> {
     messages.iter().map(|(_, t)| t.clone()).collect()
 }

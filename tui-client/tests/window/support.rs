@@ -32,7 +32,7 @@ pub struct Window {
     store: LocalStore,
     keys: KeySender,
     task: JoinHandle<anyhow::Result<()>>,
-    _home: tempfile::TempDir,
+    home: tempfile::TempDir,
 }
 
 impl Window {
@@ -44,6 +44,11 @@ impl Window {
     /// A window for `name` whose outbox already holds `count` messages of `size` bytes to
     /// `peer` (as after a restart with messages waiting).
     pub async fn start_with_outbox(name: &str, peer: &str, count: usize, size: usize) -> Self {
+        // Warnings (a failed store write) show with a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("p2p_chat=info,sqlx=warn")
+            .try_init();
         let home = tempfile::tempdir().unwrap();
         let store = LocalStore::open(home.path()).await.unwrap();
         let text = "x".repeat(size);
@@ -106,7 +111,7 @@ impl Window {
             store,
             keys,
             task,
-            _home: home,
+            home,
         }
     }
 
@@ -166,6 +171,22 @@ impl Window {
     pub async fn stored(&self, peer: &str) -> Vec<Stored> {
         let all = self.store.page_after(peer, 0, u32::MAX).await.unwrap();
         all.into_iter().filter(|m| !m.outgoing).collect()
+    }
+
+    /// Takes the store's write lock from a connection of its own (as another program on the
+    /// same profile would) and holds it until the returned connection is dropped.
+    pub async fn lock_store(&self) -> sqlx::SqliteConnection {
+        use sqlx::Connection;
+        let path = self.home.path().join(p2p_chat::store::STORE_FILE);
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn
     }
 
     /// Presses Ctrl+C and waits for the loop to end cleanly.
@@ -288,6 +309,27 @@ impl Peer {
             next[0].1, marker,
             "a frame came before the marker: {next:?}"
         );
+    }
+
+    /// Waits (up to [`PATIENCE`]) for the window to end the session; panics if a message or
+    /// receipt comes first, or if the session goes on.
+    pub async fn expect_closed(mut self) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.rx.recv()).await;
+            match event.expect("the window ends the session in time") {
+                None
+                | Some(NetEvent {
+                    event: SessionEvent::Closed { .. },
+                    ..
+                }) => return,
+                Some(NetEvent {
+                    event: SessionEvent::Message { .. } | SessionEvent::Delivered { .. },
+                    ..
+                }) => panic!("the session carried on"),
+                Some(_) => {}
+            }
+        }
     }
 
     /// Says goodbye and waits for the session to end.

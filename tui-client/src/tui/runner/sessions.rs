@@ -21,6 +21,8 @@ impl Runner {
                 self.sessions.get(&session)?.clone(),
             ))
         };
+        let carriers: std::collections::BTreeSet<SessionId> =
+            data.iter().map(|e| e.session).collect();
         let groups = self.groups.as_mut();
         let mut actions = match take(&self.store, groups, data, bound).await {
             Ok(Taken {
@@ -50,7 +52,18 @@ impl Runner {
                     });
                 received.chain(delivered).collect()
             }
-            Err(e) => vec![Action::StoreFailed(e.to_string())],
+            Err(e) => {
+                // Nothing of the batch is acknowledged, and these sessions would count it
+                // against their receive window for good: they end, and each peer sends the
+                // unacknowledged messages again on its next session.
+                tracing::warn!(error = %e, "cannot store what sessions brought; no receipt went out");
+                for session in carriers {
+                    if let Some(handle) = self.sessions.get(&session) {
+                        handle.close();
+                    }
+                }
+                vec![Action::StoreFailed(e.to_string())]
+            }
         };
         for event in control {
             match event.event {
