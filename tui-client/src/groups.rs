@@ -285,6 +285,23 @@ impl Groups {
         reply_to: Option<MessageId>,
         now_ms: u64,
     ) -> Result<(MessageId, Vec<String>), GroupsError> {
+        self.post_as(id, MessageId::new(), text, reply_to, now_ms)
+            .await
+    }
+
+    /// [`Groups::post`] under the post id `post_id` chosen by the caller (the chat window
+    /// shows the post before it is stored).
+    ///
+    /// # Errors
+    /// As [`Groups::post`].
+    pub async fn post_as(
+        &mut self,
+        id: GroupId,
+        post_id: MessageId,
+        text: &str,
+        reply_to: Option<MessageId>,
+        now_ms: u64,
+    ) -> Result<(MessageId, Vec<String>), GroupsError> {
         if text.trim().is_empty() {
             return Err(GroupsError::Text("nothing to send".into()));
         }
@@ -296,7 +313,6 @@ impl Groups {
         }
         let me = self.me.username.clone();
         let entry = self.member_entry(id)?;
-        let post_id = MessageId::new();
         let frame = PeerMessage::GroupPost {
             group: id,
             id: post_id,

@@ -132,6 +132,37 @@ pub enum Action {
         /// The contact list cached at the last run.
         contacts: Vec<ClientRecord>,
     },
+    /// The groups we are a member of, as their logs make them: at start and after every
+    /// change (ours or a member's).
+    Groups(Vec<p2p_chat_protocol::group::rules::Group>),
+    /// A member's post or change, stored (see [`crate::groups::GroupNews`]).
+    GroupNews(crate::groups::GroupNews),
+    /// We created `group` (called `name`) with `members`: its chat opens.
+    GroupCreated {
+        /// The group.
+        group: p2p_chat_protocol::group::GroupId,
+        /// Its name.
+        name: String,
+        /// The members besides us.
+        members: Vec<String>,
+    },
+    /// Our post `id` to `group` is stored with a frame for every member: on its way.
+    GroupPosted {
+        /// The group.
+        group: p2p_chat_protocol::group::GroupId,
+        /// The post.
+        id: MessageId,
+    },
+    /// Group frames wait for these members (sorted): the window dials those it has no
+    /// session with, now and whenever the directory shows them online.
+    GroupMembersWaiting(Vec<String>),
+    /// One of our group actions was refused or could not be stored; `group` names its chat.
+    GroupFailed {
+        /// The group's chat to tell, if any (else the status bar).
+        group: Option<p2p_chat_protocol::group::GroupId>,
+        /// What went wrong, with the next step.
+        error: String,
+    },
     /// A page of a chat's stored history.
     HistoryLoaded {
         /// The chat.

@@ -4,6 +4,7 @@ use std::cell::Cell;
 use std::collections::HashSet;
 
 use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::group::GroupId;
 
 use crate::net::{PeerKey, SessionId};
 pub use crate::store::Delivery;
@@ -135,6 +136,8 @@ pub struct ChatLine {
     pub text: String,
     /// Position in the local store, for messages read from it.
     pub seq: Option<i64>,
+    /// The member who wrote a received group post (`None` elsewhere: the chat's peer or us).
+    pub sender: Option<String>,
 }
 
 impl ChatLine {
@@ -160,6 +163,7 @@ impl ChatLine {
             kind,
             text: m.text,
             seq: Some(m.seq),
+            sender: m.sender,
         }
     }
 }
@@ -196,6 +200,9 @@ pub struct Chat {
     pub lines: Vec<ChatLine>,
     /// Messages received while the chat was not shown.
     pub unread: usize,
+    /// The group whose conversation this is; `None` for a chat with one peer. A group chat
+    /// never dials: its posts go to each member's session (see `crate::groups`).
+    pub group: Option<GroupId>,
     /// The connection.
     pub link: Link,
     /// What we know about the peer's key.
@@ -236,6 +243,7 @@ impl Chat {
             target,
             lines: Vec::new(),
             unread: 0,
+            group: None,
             link: Link::Idle,
             security: Security::Unknown,
             scroll: 0,
@@ -250,6 +258,33 @@ impl Chat {
             read: HashSet::new(),
             read_sent: None,
         }
+    }
+
+    /// The conversation's key in the local store: the peer's name, or for a group
+    /// [`crate::store::conversation_key`].
+    pub fn store_key(&self) -> String {
+        match self.group {
+            Some(group) => crate::store::conversation_key(group),
+            None => self.name.clone(),
+        }
+    }
+
+    /// Records a received (and stored) group post by `sender`; `false` for a duplicate.
+    pub fn receive_post(
+        &mut self,
+        sender: String,
+        id: MessageId,
+        sent_at_ms: u64,
+        text: String,
+        seq: i64,
+    ) -> bool {
+        if !self.receive(id, sent_at_ms, text, Some(seq)) {
+            return false;
+        }
+        if let Some(line) = self.lines.iter_mut().rev().find(|l| l.id() == Some(id)) {
+            line.sender = Some(sender);
+        }
+        true
     }
 
     /// The open session, if any.
@@ -267,6 +302,7 @@ impl Chat {
             kind,
             text: text.into(),
             seq: None,
+            sender: None,
         });
     }
 
@@ -292,6 +328,7 @@ impl Chat {
             },
             text,
             seq: None,
+            sender: None,
         });
     }
 
@@ -328,6 +365,7 @@ impl Chat {
                 kind: LineKind::Peer { id },
                 text,
                 seq,
+                sender: None,
             };
             // Two paths (a session, the mailbox) store in the sender's order but report
             // separately: the store's order is the one shown.

@@ -41,6 +41,32 @@ pub enum SlashCommand {
     SendFile(std::path::PathBuf),
     /// `/accept-file`, `/decline` or `/cancel-file`.
     File(super::files::FileAnswer),
+    /// `/group new`, `/invite`, `/remove`, `/leave`, `/rename`, `/admin`, `/members`.
+    Group(GroupCommand),
+}
+
+/// The group commands; all but `/group new` act on the shown group chat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupCommand {
+    /// `/group new NAME MEMBER…`: create a group with these members besides us.
+    New {
+        /// Its name.
+        name: String,
+        /// The members' usernames.
+        members: Vec<String>,
+    },
+    /// `/invite NAME`: add a member (admins).
+    Invite(String),
+    /// `/remove NAME`: remove a member (admins).
+    Remove(String),
+    /// `/leave`: leave the group.
+    Leave,
+    /// `/rename NAME…`: rename the group (admins).
+    Rename(String),
+    /// `/admin NAME`: make a member an admin (the creator).
+    Admin(String),
+    /// `/members`: list the members, with their key state and presence.
+    Members,
 }
 
 /// Every command with its usage, for `/help` and error messages.
@@ -57,6 +83,13 @@ pub const USAGE: &[(&str, &str)] = &[
     ("/reply [TEXT]", "answer a message"),
     ("/info", "addresses, session path"),
     ("/send PATH", "offer a file"),
+    ("/group new NAME USERS", "create a group with them"),
+    ("/invite USER", "add to this group"),
+    ("/remove USER", "remove from this group"),
+    ("/leave", "leave this group"),
+    ("/rename NAME", "rename this group"),
+    ("/admin USER", "make an admin"),
+    ("/members", "who is in this group"),
     ("/accept-file", "take the offered file"),
     ("/decline", "refuse the offered file"),
     ("/cancel-file", "stop a file transfer"),
@@ -100,6 +133,16 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
         }
         return Ok(SlashCommand::Search(query.to_owned()));
     }
+    if let Some(rest) = line
+        .strip_prefix("/rename")
+        .filter(|r| r.is_empty() || r.starts_with(char::is_whitespace))
+    {
+        let name = rest.trim();
+        if let Some(problem) = p2p_chat_protocol::group::name_problem(name) {
+            return Err(format!("{problem} — usage: /rename NAME"));
+        }
+        return Ok(SlashCommand::Group(GroupCommand::Rename(name.to_owned())));
+    }
     let mut words = line.split_whitespace();
     let name = words.next().unwrap_or("/");
     let args: Vec<&str> = words.collect();
@@ -142,6 +185,35 @@ pub fn parse(line: &str) -> Result<SlashCommand, String> {
                 .map_err(|e| e.message)
         }
         ("/connect", _) => Err("usage: /connect USERNAME or /connect --ip HOST:PORT".to_owned()),
+        ("/group", ["new", group, members @ ..]) if !members.is_empty() => {
+            if let Some(problem) = p2p_chat_protocol::group::name_problem(group) {
+                return Err(problem);
+            }
+            let members = members
+                .iter()
+                .map(|m| p2p_chat_protocol::validate::username(m).map_err(|e| e.message))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(SlashCommand::Group(GroupCommand::New {
+                name: (*group).to_owned(),
+                members,
+            }))
+        }
+        ("/group", _) => Err(
+            "usage: /group new NAME USERS — creates group NAME with these users and you".to_owned(),
+        ),
+        ("/leave", []) => Ok(SlashCommand::Group(GroupCommand::Leave)),
+        ("/members", []) => Ok(SlashCommand::Group(GroupCommand::Members)),
+        ("/invite" | "/remove" | "/admin", [user]) if !user.starts_with('-') => {
+            let user = p2p_chat_protocol::validate::username(user).map_err(|e| e.message)?;
+            Ok(SlashCommand::Group(match name {
+                "/invite" => GroupCommand::Invite(user),
+                "/remove" => GroupCommand::Remove(user),
+                _ => GroupCommand::Admin(user),
+            }))
+        }
+        ("/invite" | "/remove" | "/admin", _) => {
+            Err(format!("usage: {name} USER (in a group chat)"))
+        }
         (cmd, _)
             if USAGE
                 .iter()
@@ -189,6 +261,48 @@ pub fn peer_addr(addr: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn group_commands_parse_with_checked_names() {
+        let group = |c| Ok(SlashCommand::Group(c));
+        assert_eq!(
+            parse("/group new team bob Carol"),
+            group(GroupCommand::New {
+                name: "team".into(),
+                members: vec!["bob".into(), "carol".into()],
+            })
+        );
+        assert!(parse("/group new team").is_err(), "nobody to invite");
+        assert!(parse("/group team bob").is_err());
+        assert!(parse("/group new team bob$").is_err(), "not a username");
+        assert_eq!(
+            parse("/invite dave"),
+            group(GroupCommand::Invite("dave".into()))
+        );
+        assert_eq!(
+            parse("/remove dave"),
+            group(GroupCommand::Remove("dave".into()))
+        );
+        assert_eq!(
+            parse("/admin dave"),
+            group(GroupCommand::Admin("dave".into()))
+        );
+        assert!(parse("/invite").is_err());
+        assert!(parse("/invite a b").is_err());
+        assert_eq!(parse("/leave"), group(GroupCommand::Leave));
+        assert!(parse("/leave now").is_err());
+        assert_eq!(parse("/members"), group(GroupCommand::Members));
+        assert_eq!(
+            parse("/rename  the A team "),
+            group(GroupCommand::Rename("the A team".into()))
+        );
+        assert!(parse("/rename").is_err());
+        assert!(parse(&format!("/rename {}", "x".repeat(65))).is_err());
+        assert!(
+            parse("/rename bad\u{1b}[31m").is_err(),
+            "control characters"
+        );
+    }
 
     #[test]
     fn commands_parse() {

@@ -70,6 +70,9 @@ pub enum Effect {
     },
     /// Work for the mailbox, carried out in order by one worker.
     Mail(MailEffect),
+    /// A group action, carried out by the group engine (`crate::groups::Groups`): stored with
+    /// the frames for every member, which each member's session then sends.
+    Group(GroupEffect),
     /// Fetch the contact list from the directory.
     LoadContacts,
     /// Write a setting the user changed in the window into the config file.
@@ -164,6 +167,36 @@ pub enum Effect {
     },
     /// Leave the program.
     Quit,
+}
+
+/// What the group engine does for the window ([`Effect::Group`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupEffect {
+    /// Create group `name` with `members` (besides us).
+    Create {
+        /// Its name.
+        name: String,
+        /// The first members, with the keys their sessions must prove.
+        members: Vec<p2p_chat_protocol::group::Member>,
+    },
+    /// Post `text` (shown already, under `id`) to `group`.
+    Post {
+        /// The group.
+        group: p2p_chat_protocol::group::GroupId,
+        /// The post's id, the one on screen.
+        id: MessageId,
+        /// The text.
+        text: String,
+        /// The message it answers.
+        reply_to: Option<MessageId>,
+    },
+    /// Change `group` (add, remove, leave, rename).
+    Change {
+        /// The group.
+        group: p2p_chat_protocol::group::GroupId,
+        /// The change.
+        op: p2p_chat_protocol::group::GroupOp,
+    },
 }
 
 /// What the mailbox worker does, one after another in the order given, so mail is stored in

@@ -51,14 +51,18 @@ impl App {
         self.redial_all(waiting)
     }
 
-    /// Dials every contact the directory shows online whose chat has messages or files
-    /// waiting and no link being set up (a presence change is the quickest sign a peer is
+    /// Dials every contact the directory shows online whose chat has messages, files or group
+    /// frames waiting and no link being set up (a presence change is the quickest sign a peer is
     /// back).
     pub(super) fn resend_to_online_contacts(&mut self) -> Vec<Effect> {
         let waiting: Vec<ChatId> = self
             .chats
             .iter()
-            .filter(|c| !c.outbox().is_empty() || self.transfer_waits(&c.name))
+            .filter(|c| {
+                !c.outbox().is_empty()
+                    || self.transfer_waits(&c.name)
+                    || self.members_waiting.contains(&c.name)
+            })
             .filter(|c| {
                 self.contacts
                     .iter()
@@ -84,7 +88,7 @@ impl App {
         match chat.newest_seq {
             Some(seq) if current && request == PageRequest::Newest => {
                 vec![Effect::MarkRead {
-                    peer: chat.name.clone(),
+                    peer: chat.store_key(),
                     seq,
                 }]
             }

@@ -11,6 +11,7 @@ pub mod command;
 pub mod complete;
 mod effect;
 pub mod files;
+mod groups;
 mod history;
 mod info;
 pub mod input;
@@ -36,7 +37,7 @@ use crate::pins::Pins;
 pub use crate::store::PageRequest;
 pub use action::Action;
 pub use chat::{Chat, ChatId, ChatLine, Delivery, DialTarget, LineKind, Link, Security};
-pub use effect::{Effect, MailEffect};
+pub use effect::{Effect, GroupEffect, MailEffect};
 use input::InputLine;
 pub use window::MAX_LOADED_LINES;
 
@@ -96,6 +97,8 @@ pub enum Presence {
     Offline,
     /// Not in the directory (a peer reached by address).
     Unknown,
+    /// A group chat (its members each have their own presence: `/members`).
+    Group,
 }
 
 /// One row of the contact list (derived from contacts and chats, never stored).
@@ -168,6 +171,10 @@ pub struct App {
     pub key_warning: Option<ChatId>,
     /// Pinned peer keys.
     pub pins: Pins,
+    /// The groups we are a member of, as the group engine last reported them.
+    pub groups: Vec<p2p_chat_protocol::group::rules::Group>,
+    /// Members that group frames wait for (see [`Action::GroupMembersWaiting`]).
+    pub members_waiting: Vec<String>,
     /// Latest status-bar notice.
     pub notice: Option<(Level, String)>,
     /// Terminal size, columns x rows.
@@ -229,6 +236,8 @@ impl App {
             file_poll_at_ms: None,
             key_warning: None,
             pins: Pins::default(),
+            groups: Vec::new(),
+            members_waiting: Vec::new(),
             notice: None,
             viewport: (80, 24),
             utc_offset: |_| 0,
@@ -303,7 +312,11 @@ impl App {
             .filter(|c| !self.contacts.iter().any(|r| r.username == c.name))
             .map(|c| Entry {
                 name: c.name.clone(),
-                presence: Presence::Unknown,
+                presence: if c.group.is_some() {
+                    Presence::Group
+                } else {
+                    Presence::Unknown
+                },
                 unread: c.unread,
                 chat: Some(c.id),
                 last_seen_ms: None,
@@ -353,7 +366,7 @@ impl App {
         if let Some(chat) = self.chat_mut(id) {
             if let Some(seq) = chat.newest_seq {
                 effects.push(Effect::MarkRead {
-                    peer: chat.name.clone(),
+                    peer: chat.store_key(),
                     seq,
                 });
             }
@@ -365,7 +378,7 @@ impl App {
                 chat.history.loading = true;
                 effects.push(Effect::LoadHistory {
                     chat: id,
-                    peer: chat.name.clone(),
+                    peer: chat.store_key(),
                     request: PageRequest::Newest,
                 });
             }

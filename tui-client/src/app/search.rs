@@ -91,7 +91,7 @@ impl App {
         else {
             return;
         };
-        let id = match self.chats.iter().find(|c| c.name == hit.peer) {
+        let id = match self.chats.iter().find(|c| c.store_key() == hit.peer) {
             Some(chat) => chat.id,
             None => {
                 let target = p2p_chat_protocol::validate::username(&hit.peer)

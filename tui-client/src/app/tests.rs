@@ -14,6 +14,7 @@ mod attention;
 mod delivery;
 mod editing;
 mod files;
+mod groups;
 mod info;
 mod input;
 mod reply;

@@ -92,6 +92,21 @@ impl App {
                 self.directory = DirectoryState::Unreachable(error);
                 Vec::new()
             }
+            Action::Groups(groups) => self.on_groups(groups),
+            Action::GroupNews(news) => self.on_group_news(news),
+            Action::GroupCreated {
+                group,
+                name,
+                members,
+            } => self.on_group_created(group, &name, &members),
+            Action::GroupMembersWaiting(members) => self.on_members_waiting(members),
+            Action::GroupPosted { group, id } => {
+                if let Some(chat) = self.chats.iter_mut().find(|c| c.group == Some(group)) {
+                    chat.set_delivery(id, super::Delivery::Sent);
+                }
+                Vec::new()
+            }
+            Action::GroupFailed { group, error } => self.on_group_failed(group, error),
             Action::StoreLoaded {
                 conversations,
                 outbox,
@@ -205,6 +220,7 @@ impl App {
             SlashCommand::Info => self.info(),
             SlashCommand::SendFile(path) => return self.send_file(path),
             SlashCommand::File(answer) => return self.answer_file(answer),
+            SlashCommand::Group(command) => return self.group_command(command),
         }
         Vec::new()
     }
@@ -280,6 +296,10 @@ impl App {
             );
             return Vec::new();
         };
+        if let Some(group) = chat.group {
+            let chat = chat.id;
+            return self.post_to_group(chat, group, text, reply_to);
+        }
         // Written to the outbox first; only then may it go out.
         let id = MessageId::new();
         let queue = Effect::Queue {

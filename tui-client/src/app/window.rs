@@ -173,7 +173,7 @@ impl App {
             loading: true,
             ..Default::default()
         };
-        let peer = chat.name.clone();
+        let peer = chat.store_key();
         self.emit(Effect::LoadHistory {
             chat: id,
             peer,
@@ -208,7 +208,7 @@ impl App {
             _ => return,
         };
         chat.history.loading = true;
-        let peer = chat.name.clone();
+        let peer = chat.store_key();
         self.emit(Effect::LoadHistory {
             chat: id,
             peer,
@@ -232,7 +232,7 @@ impl App {
             chat.history.loading = true;
             effects.push(Effect::LoadHistory {
                 chat: chat.id,
-                peer: chat.name.clone(),
+                peer: chat.store_key(),
                 request: PageRequest::After(after),
             });
         }

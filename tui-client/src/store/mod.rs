@@ -93,6 +93,9 @@ pub struct Stored {
     pub detail: Option<String>,
     /// The message it answers, for a reply.
     pub reply_to: Option<MessageId>,
+    /// The member who wrote a received group post; `None` for one-to-one messages and our
+    /// own posts.
+    pub sender: Option<String>,
 }
 
 /// A conversation in the store, for the contact list at start.
@@ -118,7 +121,7 @@ pub struct LocalStore {
 /// The columns [`stored`] reads; a macro so queries stay `&'static str` built with `concat!`.
 macro_rules! columns {
     () => {
-        "seq, id, peer, outgoing, sent_at_ms, text, state, detail, reply_to"
+        "seq, id, peer, outgoing, sent_at_ms, text, state, detail, reply_to, sender"
     };
 }
 
@@ -151,6 +154,7 @@ fn stored(row: &SqliteRow) -> Result<Stored, sqlx::Error> {
         delivery: Delivery::from_code(row.try_get("state")?),
         detail: row.try_get("detail")?,
         reply_to: reply_to.as_deref().map(message_id).transpose()?,
+        sender: row.try_get("sender")?,
     })
 }
 

@@ -227,6 +227,11 @@ where
     let restored = runner.restore().await;
     let files = runner.restore_files().await;
     let mut pending: std::collections::VecDeque<Action> = [restored, files].into();
+    if let Some(groups) = runner.groups_action() {
+        pending.push_back(groups);
+        runner.report_members_waiting().await;
+        pending.extend(runner.take_reports());
+    }
     let mut initial = initial.into_iter();
     loop {
         // The runner's own reports and a whole batch of session events are handled before

@@ -14,6 +14,7 @@ use super::resolve::reconnect_delay;
 
 mod background;
 mod files;
+mod groups;
 mod sessions;
 mod shutdown;
 mod window;
@@ -263,6 +264,7 @@ impl Runner {
                 Effect::LoadContacts => self.load_contacts(),
                 Effect::SaveSetting(change) => self.save_setting(&change),
                 Effect::Mail(job) => self.mail(job),
+                Effect::Group(effect) => self.group(effect).await,
                 Effect::ScheduleReconnect { chat, attempt } => {
                     let tx = self.action_tx.clone();
                     tokio::spawn(async move {

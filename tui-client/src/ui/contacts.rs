@@ -77,9 +77,9 @@ fn empty_hint(app: &App) -> String {
 
 /// The glyphs before contact names, for the help's legend: [`presence_glyph`] of online,
 /// offline and unknown, in that order.
-pub const PRESENCE_MARKS: &str = "● ○ ◆";
+pub const PRESENCE_MARKS: &str = "● ○ ◆ ≡";
 /// What the glyphs of [`PRESENCE_MARKS`] mean, in the same order.
-pub const PRESENCE_LEGEND: &str = "online, offline, by address";
+pub const PRESENCE_LEGEND: &str = "online, offline, by address, group";
 
 /// The glyph before a contact's name, and its style.
 pub fn presence_glyph(presence: Presence) -> (&'static str, ratatui::style::Style) {
@@ -87,6 +87,7 @@ pub fn presence_glyph(presence: Presence) -> (&'static str, ratatui::style::Styl
         Presence::Online => ("●", theme::GOOD),
         Presence::Offline => ("○", theme::DIM),
         Presence::Unknown => ("◆", theme::UNKNOWN),
+        Presence::Group => ("≡", theme::ACCENT),
     }
 }
 
@@ -154,8 +155,13 @@ mod legend_tests {
 
     #[test]
     fn the_legend_lists_every_glyph_in_order() {
-        let glyphs =
-            [Presence::Online, Presence::Offline, Presence::Unknown].map(|p| presence_glyph(p).0);
+        let glyphs = [
+            Presence::Online,
+            Presence::Offline,
+            Presence::Unknown,
+            Presence::Group,
+        ]
+        .map(|p| presence_glyph(p).0);
         assert_eq!(glyphs.join(" "), PRESENCE_MARKS);
         assert_eq!(PRESENCE_LEGEND.split(", ").count(), glyphs.len());
     }

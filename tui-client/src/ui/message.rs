@@ -66,7 +66,11 @@ impl Columns {
     pub fn rows(&self, app: &App, chat: &Chat, line: &ChatLine) -> Vec<Line<'static>> {
         let (sender, sender_style, text_style) = match &line.kind {
             LineKind::Own { .. } => (app.me.name.as_str(), theme::OWN_NAME, Style::new()),
-            LineKind::Peer { .. } => (chat.name.as_str(), theme::PEER_NAME, Style::new()),
+            LineKind::Peer { .. } => (
+                line.sender.as_deref().unwrap_or(&chat.name),
+                theme::PEER_NAME,
+                Style::new(),
+            ),
             LineKind::Info | LineKind::Transfer { .. } => ("--", theme::DIM, theme::INFO),
             LineKind::Error => (
                 "!!",

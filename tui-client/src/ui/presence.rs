@@ -17,7 +17,7 @@ pub fn forms(entry: &Entry, now_ms: u64) -> (Vec<String>, Style) {
         (Presence::Online, _) => (vec!["online".to_owned()], theme::GOOD),
         (Presence::Offline, Some(seen)) => (ago(now_ms.saturating_sub(seen)), theme::DIM),
         (Presence::Offline, None) => (vec!["offline".to_owned()], theme::DIM),
-        (Presence::Unknown, _) => (Vec::new(), theme::DIM),
+        (Presence::Unknown | Presence::Group, _) => (Vec::new(), theme::DIM),
     }
 }
 

@@ -140,6 +140,7 @@ fn snapshot_search_results() {
         delivery: Delivery::Delivered,
         detail: None,
         reply_to: None,
+        sender: None,
     };
     fixtures::type_text(&mut app, "/search notes");
     press(&mut app, KeyCode::Enter);

@@ -2,6 +2,7 @@
 //! `TestBackend`, key events from a channel, a real local store on disk, and real peers on
 //! loopback sessions. Nothing here may stall: no loop waits on a session it also drains.
 
+mod groups;
 mod support;
 
 use p2p_chat_protocol::MessageId;

@@ -44,6 +44,17 @@ impl Window {
     /// A window for `name` whose outbox already holds `count` messages of `size` bytes to
     /// `peer` (as after a restart with messages waiting).
     pub async fn start_with_outbox(name: &str, peer: &str, count: usize, size: usize) -> Self {
+        Self::launch(name, (peer, count, size), false).await
+    }
+
+    /// A window for `name` with an empty profile and the group engine (as with a directory
+    /// account).
+    pub async fn start_with_groups(name: &str) -> Self {
+        Self::launch(name, ("nobody", 0, 0), true).await
+    }
+
+    async fn launch(name: &str, outbox: (&str, usize, usize), groups: bool) -> Self {
+        let (peer, count, size) = outbox;
         // Warnings (a failed store write) show with a failing test's output.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -85,7 +96,18 @@ impl Window {
             width: 100,
             height: 30,
         });
-        let runner = Runner::new(None, local, store.clone(), Channels { net_tx, action_tx });
+        let mut runner = Runner::new(None, local, store.clone(), Channels { net_tx, action_tx });
+        if groups {
+            let me = p2p_chat_protocol::group::Member {
+                username: name.to_owned(),
+                key: *identity.public(),
+            };
+            runner.groups = Some(
+                p2p_chat::groups::Groups::load(store.clone(), me)
+                    .await
+                    .unwrap(),
+            );
+        }
         let (keys, keys_rx) = mpsc::unbounded_channel();
         let mut events = Some(Box::pin(futures::stream::unfold(
             keys_rx,
@@ -205,6 +227,11 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// This peer's session and the events it brings, to drive by hand.
+    pub fn into_parts(self) -> (SessionHandle, mpsc::Receiver<NetEvent>) {
+        (self.handle, self.rx)
+    }
+
     /// Dials `addr` as `name` with a fresh key.
     pub async fn dial(name: &str, addr: &str) -> Self {
         Self::dial_as(Identity::generate().unwrap(), name, addr).await

@@ -78,6 +78,7 @@ fn the_store_restores_conversations_and_resends_the_outbox_after_a_restart() {
         delivery: Delivery::Sent,
         detail: None,
         reply_to: None,
+        sender: None,
     };
     let conversations = vec![
         Conversation {
@@ -389,5 +390,6 @@ fn received(seq: i64, n: u128) -> crate::store::Stored {
         delivery: Delivery::Delivered,
         detail: None,
         reply_to: None,
+        sender: None,
     }
 }

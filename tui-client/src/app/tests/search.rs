@@ -15,6 +15,7 @@ fn hit(seq: i64, peer: &str, text: &str) -> Stored {
         delivery: Delivery::Delivered,
         detail: None,
         reply_to: None,
+        sender: None,
     }
 }
 

@@ -5,6 +5,7 @@ use super::Runner;
 use crate::app::Action;
 use crate::delivery::inbound::{Taken, carries_data, take};
 use crate::delivery::outbound::Pump;
+use crate::groups::GroupNews;
 use crate::net::{NetEvent, SessionEvent, SessionId};
 
 impl Runner {
@@ -28,12 +29,20 @@ impl Runner {
             Ok(Taken {
                 received,
                 delivered,
-                groups: _,
+                groups,
                 groups_queued,
             }) => {
                 if groups_queued {
                     self.pumps.values().for_each(Pump::wake);
+                    self.report_members_waiting().await;
                 }
+                let changed = groups
+                    .iter()
+                    .any(|(_, news)| matches!(news, GroupNews::Changed { .. }));
+                if changed {
+                    self.reports.extend(self.groups_action());
+                }
+                let groups = groups.into_iter().map(|(_, news)| Action::GroupNews(news));
                 let received = received.into_iter().filter_map(|r| {
                     r.seq.map(|seq| Action::MessageReceived {
                         session: r.session,
@@ -50,7 +59,7 @@ impl Runner {
                         peer: self.bindings.get(&session).cloned().unwrap_or_default(),
                         id,
                     });
-                received.chain(delivered).collect()
+                received.chain(delivered).chain(groups).collect()
             }
             Err(e) => {
                 // Nothing of the batch is acknowledged, and these sessions would count it

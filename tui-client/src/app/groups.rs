@@ -1,0 +1,302 @@
+//! Group chats in the window: one chat per group we are a member of, posts with their sender,
+//! the group commands, and what members' frames bring. The rules (who may do what, the
+//! order of changes) are the engine's (`crate::groups`); the window only asks and shows.
+
+use p2p_chat_protocol::MessageId;
+use p2p_chat_protocol::group::rules::Group;
+use p2p_chat_protocol::group::{GroupId, GroupOp, Member};
+
+use super::command::GroupCommand;
+use super::effect::GroupEffect;
+use super::{App, ChatId, Effect, Level, LineKind};
+use crate::groups::GroupNews;
+use crate::trust::Listed;
+
+impl App {
+    /// The chat of group `id`, made (named after group `name`) if there is none yet.
+    pub(super) fn group_chat(&mut self, id: GroupId, name: &str) -> ChatId {
+        if let Some(chat) = self.chats.iter().find(|c| c.group == Some(id)) {
+            return chat.id;
+        }
+        let chat = self.new_chat(chat_name(name), None);
+        if let Some(c) = self.chat_mut(chat) {
+            c.group = Some(id);
+        }
+        chat
+    }
+
+    /// The engine's groups (at start, after every change): each gets its chat, named as the
+    /// group is now. A chat whose group is gone (we left, or were removed) stays, with its
+    /// history, and says so.
+    pub(super) fn on_groups(&mut self, groups: Vec<Group>) -> Vec<Effect> {
+        let now = self.now();
+        for group in &groups {
+            let chat = self.group_chat(group.id, &group.name);
+            if let Some(chat) = self.chat_mut(chat) {
+                chat.name = chat_name(&group.name);
+            }
+        }
+        for chat in &mut self.chats {
+            let Some(id) = chat.group else { continue };
+            let was = self.groups.iter().any(|g| g.id == id);
+            if was && !groups.iter().any(|g| g.id == id) {
+                chat.notice(
+                    now,
+                    LineKind::Info,
+                    "you are no longer a member of this group",
+                );
+            }
+        }
+        self.groups = groups;
+        Vec::new()
+    }
+
+    /// We created `group`: its chat opens, ready for the first post.
+    pub(super) fn on_group_created(
+        &mut self,
+        group: GroupId,
+        name: &str,
+        members: &[String],
+    ) -> Vec<Effect> {
+        let now = self.now();
+        let chat = self.group_chat(group, name);
+        if let Some(c) = self.chat_mut(chat) {
+            let text = format!(
+                "you created {name} with {} — they get it as they come online",
+                members.join(", ")
+            );
+            c.notice(now, LineKind::Info, text);
+        }
+        self.show(chat);
+        self.focus = super::Focus::Input;
+        Vec::new()
+    }
+
+    /// A member's post or change, already stored.
+    pub(super) fn on_group_news(&mut self, news: GroupNews) -> Vec<Effect> {
+        match news {
+            GroupNews::Post {
+                group,
+                name,
+                sender,
+                id,
+                sent_at_ms,
+                text,
+                seq,
+            } => {
+                let chat = self.group_chat(group, &name);
+                let current = self.current == Some(chat);
+                let Some(c) = self.chat_mut(chat) else {
+                    return Vec::new();
+                };
+                if !c.receive_post(sender, id, sent_at_ms, text, seq) {
+                    return Vec::new();
+                }
+                if current {
+                    vec![Effect::MarkRead {
+                        peer: c.store_key(),
+                        seq,
+                    }]
+                } else {
+                    self.note_unread(chat, id)
+                }
+            }
+            GroupNews::Changed { group, name, words } => {
+                let now = self.now();
+                let chat = self.group_chat(group, &name);
+                if let Some(c) = self.chat_mut(chat) {
+                    c.notice(now, LineKind::Info, words);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Group frames wait for `members`: each one without a session is dialled (when a
+    /// directory can find it); the others' pumps are sending already.
+    pub(super) fn on_members_waiting(&mut self, members: Vec<String>) -> Vec<Effect> {
+        self.members_waiting = members;
+        if self.me.directory.is_none() {
+            return Vec::new();
+        }
+        let others: Vec<String> = (self.members_waiting.iter())
+            .filter(|m| **m != self.me.name)
+            .cloned()
+            .collect();
+        let chats: Vec<ChatId> = others.iter().map(|m| self.chat_for(m)).collect();
+        self.redial_all(chats)
+    }
+
+    /// A group action of ours that did not happen.
+    pub(super) fn on_group_failed(&mut self, group: Option<GroupId>, error: String) -> Vec<Effect> {
+        let now = self.now();
+        match group.and_then(|g| self.chats.iter_mut().find(|c| c.group == Some(g))) {
+            Some(chat) => chat.notice(now, LineKind::Error, error),
+            None => self.tell(Level::Error, error),
+        }
+        Vec::new()
+    }
+
+    /// Posts `text` to the shown group chat `chat` (of group `group`): on screen at once as
+    /// waiting, stored and queued for every member by the engine.
+    pub(super) fn post_to_group(
+        &mut self,
+        chat: ChatId,
+        group: GroupId,
+        text: String,
+        reply_to: Option<MessageId>,
+    ) -> Vec<Effect> {
+        if !self.groups.iter().any(|g| g.id == group) {
+            self.input.input = tui_input::Input::new(text);
+            self.tell(
+                Level::Error,
+                "you are no longer a member of this group — nothing was sent",
+            );
+            return Vec::new();
+        }
+        let now = self.now();
+        let id = MessageId::new();
+        if let Some(c) = self.chat_mut(chat) {
+            c.send(id, now, text.clone());
+            c.scroll = 0;
+            c.first_unread = None;
+        }
+        vec![Effect::Group(GroupEffect::Post {
+            group,
+            id,
+            text,
+            reply_to,
+        })]
+    }
+
+    /// Carries out a group command.
+    pub(super) fn group_command(&mut self, command: GroupCommand) -> Vec<Effect> {
+        if let GroupCommand::New { name, members } = command {
+            return match members
+                .iter()
+                .map(|m| self.member(m))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(members) => vec![Effect::Group(GroupEffect::Create { name, members })],
+                Err(error) => {
+                    self.tell(Level::Error, error);
+                    Vec::new()
+                }
+            };
+        }
+        let Some(group) = self.shown_group() else {
+            self.tell(
+                Level::Error,
+                "that works in a group chat — open one first (/group new NAME USERS makes one)",
+            );
+            return Vec::new();
+        };
+        let op = match command {
+            GroupCommand::New { .. } => return Vec::new(),
+            GroupCommand::Members => {
+                self.show_members(&group);
+                return Vec::new();
+            }
+            GroupCommand::Invite(user) => match self.member(&user) {
+                Ok(member) => GroupOp::Add { member },
+                Err(error) => {
+                    self.tell(Level::Error, error);
+                    return Vec::new();
+                }
+            },
+            GroupCommand::Remove(username) => GroupOp::Remove { username },
+            GroupCommand::Leave => GroupOp::Leave,
+            GroupCommand::Rename(name) => GroupOp::Rename { name },
+            GroupCommand::Admin(username) => GroupOp::MakeAdmin { username },
+        };
+        vec![Effect::Group(GroupEffect::Change {
+            group: group.id,
+            op,
+        })]
+    }
+
+    /// The group of the shown chat, while we are a member.
+    fn shown_group(&self) -> Option<Group> {
+        let id = self.current.and_then(|c| self.chat(c))?.group?;
+        self.groups.iter().find(|g| g.id == id).cloned()
+    }
+
+    /// `username` as a member: the key a session with it must prove is its pinned key, or,
+    /// for someone we never met, the key the directory lists (the key a first contact would
+    /// be pinned with, as `p2p-chat group` takes it).
+    ///
+    /// # Errors
+    /// A message for the user when neither is known.
+    fn member(&self, username: &str) -> Result<Member, String> {
+        if username == self.me.name {
+            return Err("you are in every group you make — name the others".to_owned());
+        }
+        let key = match (self.expected_key(username), self.listed(username)) {
+            (Some(key), _) | (None, Listed::Key(key)) => key,
+            (None, Listed::Unknown) => {
+                return Err(format!(
+                    "{username}'s key is not known yet — wait for the contact list, then try again"
+                ));
+            }
+            (None, Listed::Nothing) => {
+                return Err(format!(
+                    "{username} is not a contact and was never met, so its key is unknown — \
+                     /connect {username} first"
+                ));
+            }
+        };
+        Ok(Member {
+            username: username.to_owned(),
+            key,
+        })
+    }
+
+    /// Writes the members of `group` into its chat: each with whether an admin, its key
+    /// state (verified, pinned, or only the directory's) and its presence.
+    fn show_members(&mut self, group: &Group) {
+        let now = self.now();
+        let mut lines = vec![format!(
+            "{} members of {} (created by {}):",
+            group.members.len(),
+            group.name,
+            group.creator
+        )];
+        for (name, standing) in &group.members {
+            if *name == self.me.name {
+                lines.push(format!("  {name} (you){}", admin(standing.admin)));
+                continue;
+            }
+            let key = match self.pins.get(name) {
+                Some(pin) if pin.key != standing.key => "key differs from the pinned one!",
+                Some(pin) if pin.verified => "key verified",
+                Some(_) => "key pinned",
+                None => "never met: the directory's key",
+            };
+            let presence = match self.contacts.iter().find(|r| r.username == *name) {
+                Some(record) if record.online => "online",
+                Some(_) => "offline",
+                None => "presence unknown",
+            };
+            lines.push(format!(
+                "  {name}{} — {key}, {presence}",
+                admin(standing.admin)
+            ));
+        }
+        let id = self.current;
+        if let Some(chat) = id.and_then(|c| self.chat_mut(c)) {
+            for line in lines {
+                chat.notice(now, LineKind::Info, line);
+            }
+        }
+    }
+}
+
+/// A group chat's name: `#` and the group's name, as IRC names channels. No username starts
+/// with `#`, so a group never takes a peer's chat.
+fn chat_name(group: &str) -> String {
+    format!("#{group}")
+}
+
+fn admin(admin: bool) -> &'static str {
+    if admin { ", admin" } else { "" }
+}

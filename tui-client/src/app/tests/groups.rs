@@ -1,0 +1,255 @@
+//! Group chats in the window: the engine's groups become chats, posts show their sender, and
+//! the group commands ask the engine with the members' keys.
+
+use std::collections::BTreeMap;
+
+use p2p_chat_protocol::group::rules::{Group, Standing};
+use p2p_chat_protocol::group::{GroupId, GroupOp, Member};
+
+use super::*;
+use crate::groups::GroupNews;
+
+fn team(id: GroupId, members: &[(&str, bool)]) -> Group {
+    Group {
+        id,
+        name: "team".into(),
+        creator: "alice".into(),
+        members: members
+            .iter()
+            .map(|(name, admin)| {
+                let standing = Standing {
+                    key: key_of(name),
+                    admin: *admin,
+                };
+                ((*name).to_owned(), standing)
+            })
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+fn group_chat(app: &App, id: GroupId) -> &Chat {
+    app.chats.iter().find(|c| c.group == Some(id)).unwrap()
+}
+
+/// alice's window with the contacts bob (online) and carol (offline) and group "team".
+fn with_team() -> (App, GroupId) {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![
+        record("bob", true),
+        record("carol", false),
+    ]));
+    let id = GroupId::new();
+    app.update(Action::Groups(vec![team(
+        id,
+        &[("alice", true), ("bob", false), ("carol", false)],
+    )]));
+    (app, id)
+}
+
+fn open_group(app: &mut App, id: GroupId) {
+    let chat = group_chat(app, id).id;
+    app.show(chat);
+    app.focus = Focus::Input;
+}
+
+#[test]
+fn a_group_is_a_chat_in_the_contact_list_and_its_posts_show_their_sender() {
+    let (mut app, id) = with_team();
+    let entry = app
+        .entries()
+        .into_iter()
+        .find(|e| e.name == "#team")
+        .unwrap();
+    assert_eq!(entry.presence, Presence::Group);
+    // bob's post while another chat is shown: unread, with bob as its sender.
+    let post = |n: u128, sender: &str| {
+        Action::GroupNews(GroupNews::Post {
+            group: id,
+            name: "team".into(),
+            sender: sender.into(),
+            id: MessageId(uuid::Uuid::from_u128(n)),
+            sent_at_ms: NOW,
+            text: format!("hello {n}"),
+            seq: i64::try_from(n).unwrap(),
+        })
+    };
+    app.update(post(1, "bob"));
+    app.update(post(2, "carol"));
+    // A resend (same id) shows once.
+    app.update(post(2, "carol"));
+    let chat = group_chat(&app, id);
+    assert_eq!(chat.unread, 2);
+    let senders: Vec<_> = chat.lines.iter().map(|l| l.sender.clone()).collect();
+    assert_eq!(senders, [Some("bob".into()), Some("carol".into())]);
+    // bob's one-to-one chat is not the group's.
+    assert!(app.chats.iter().all(|c| c.name != "bob"));
+    // A change shows as a notice.
+    app.update(Action::GroupNews(GroupNews::Changed {
+        group: id,
+        name: "team".into(),
+        words: "alice added dave".into(),
+    }));
+    let last = group_chat(&app, id).lines.last().unwrap();
+    assert_eq!(
+        (last.kind.clone(), last.text.as_str()),
+        (LineKind::Info, "alice added dave")
+    );
+}
+
+#[test]
+fn enter_in_a_group_chat_posts_through_the_engine_and_never_dials() {
+    let (mut app, id) = with_team();
+    open_group(&mut app, id);
+    let effects = type_line(&mut app, "hi all");
+    let [
+        Effect::Group(GroupEffect::Post {
+            group,
+            id: post,
+            text,
+            reply_to: None,
+        }),
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!((*group, text.as_str()), (id, "hi all"));
+    let line = group_chat(&app, id).lines.last().unwrap();
+    assert_eq!(line.id(), Some(*post));
+    assert!(matches!(
+        line.kind,
+        LineKind::Own {
+            delivery: Delivery::Queued,
+            ..
+        }
+    ));
+    // Stored with its frames: on its way.
+    app.update(Action::GroupPosted {
+        group: id,
+        id: *post,
+    });
+    let line = group_chat(&app, id).lines.last().unwrap();
+    assert!(matches!(
+        line.kind,
+        LineKind::Own {
+            delivery: Delivery::Sent,
+            ..
+        }
+    ));
+    // After we left, nothing is sent and the text stays in the input.
+    app.update(Action::Groups(Vec::new()));
+    assert!(type_line(&mut app, "anyone?").is_empty());
+    assert_eq!(app.input.value(), "anyone?");
+}
+
+#[test]
+fn group_commands_ask_the_engine_with_the_members_keys() {
+    let (mut app, id) = with_team();
+    // Made anywhere: keys from the pins, else from the directory's list.
+    app.pins.insert(
+        "bob",
+        crate::pins::Pin {
+            key: [7; 32],
+            verified: true,
+        },
+    );
+    let effects = type_line(&mut app, "/group new crew bob carol");
+    let expected = GroupEffect::Create {
+        name: "crew".into(),
+        members: vec![
+            Member {
+                username: "bob".into(),
+                key: [7; 32],
+            },
+            Member {
+                username: "carol".into(),
+                key: key_of("carol"),
+            },
+        ],
+    };
+    assert_eq!(effects, [Effect::Group(expected)]);
+    // Someone neither pinned nor listed cannot be a member: nothing is asked.
+    assert!(type_line(&mut app, "/group new crew zed").is_empty());
+    assert!(
+        app.notice.as_ref().unwrap().1.contains("zed"),
+        "{:?}",
+        app.notice
+    );
+    // The others act on the shown group chat only.
+    assert!(type_line(&mut app, "/leave").is_empty());
+    assert!(app.notice.as_ref().unwrap().1.contains("group chat"));
+    open_group(&mut app, id);
+    let change = |op| vec![Effect::Group(GroupEffect::Change { group: id, op })];
+    assert_eq!(type_line(&mut app, "/leave"), change(GroupOp::Leave));
+    assert_eq!(
+        type_line(&mut app, "/remove carol"),
+        change(GroupOp::Remove {
+            username: "carol".into()
+        })
+    );
+    assert_eq!(
+        type_line(&mut app, "/rename the a team"),
+        change(GroupOp::Rename {
+            name: "the a team".into()
+        })
+    );
+    app.update(Action::ContactsLoaded(vec![
+        record("bob", true),
+        record("carol", false),
+        record("dave", true),
+    ]));
+    open_group(&mut app, id);
+    assert_eq!(
+        type_line(&mut app, "/invite dave"),
+        change(GroupOp::Add {
+            member: Member {
+                username: "dave".into(),
+                key: key_of("dave"),
+            }
+        })
+    );
+}
+
+#[test]
+fn members_lists_each_with_key_state_and_presence() {
+    let (mut app, id) = with_team();
+    app.pins.insert(
+        "bob",
+        crate::pins::Pin {
+            key: key_of("bob"),
+            verified: true,
+        },
+    );
+    open_group(&mut app, id);
+    assert!(type_line(&mut app, "/members").is_empty());
+    let lines: Vec<String> = group_chat(&app, id)
+        .lines
+        .iter()
+        .map(|l| l.text.clone())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "3 members of team (created by alice):",
+            "  alice (you), admin",
+            "  bob — key verified, online",
+            "  carol — never met: the directory's key, offline",
+        ]
+    );
+}
+
+#[test]
+fn members_that_group_frames_wait_for_are_dialled() {
+    let (mut app, _) = with_team();
+    let effects = essential(app.update(Action::GroupMembersWaiting(vec![
+        "alice".into(),
+        "bob".into(),
+    ])));
+    let dialled: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Dial { target, .. } => Some(target.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dialled, [DialTarget::Username("bob".into())]);
+}

@@ -1,0 +1,96 @@
+//! Group actions of the window, carried out by the profile's group engine: each is stored
+//! with a frame for every member it concerns, and the sessions' outbox pumps send them.
+
+use super::Runner;
+use crate::app::{Action, GroupEffect};
+use crate::delivery::outbound::Pump;
+use crate::groups::{GroupNews, GroupsError};
+
+impl Runner {
+    /// The groups we are a member of, for the window (at start and after every change).
+    pub fn groups_action(&self) -> Option<Action> {
+        let groups = self.groups.as_ref()?;
+        Some(Action::Groups(groups.list().cloned().collect()))
+    }
+
+    /// Carries out one group action of the window and reports what came of it: the groups as
+    /// they now stand, the change in words or the post as on its way, or why nothing happened.
+    /// Then the members with frames waiting are named, for the window to reach them.
+    pub(super) async fn group(&mut self, effect: GroupEffect) {
+        let Some(groups) = self.groups.as_mut() else {
+            self.report(Action::GroupFailed {
+                group: None,
+                error: "groups need a directory account — `p2p-chat register` makes one".to_owned(),
+            });
+            return;
+        };
+        let now = crate::clock::now_ms();
+        let (group, done) = match effect {
+            GroupEffect::Create { name, members } => {
+                let names: Vec<String> = members.iter().map(|m| m.username.clone()).collect();
+                let created = groups.create(&name, members, now).await;
+                let news = created.map(|group| {
+                    vec![Action::GroupCreated {
+                        group,
+                        name,
+                        members: names,
+                    }]
+                });
+                (None, news)
+            }
+            GroupEffect::Post {
+                group,
+                id,
+                text,
+                reply_to,
+            } => {
+                let posted = groups.post_as(group, id, &text, reply_to, now).await;
+                (
+                    Some(group),
+                    posted.map(|_| vec![Action::GroupPosted { group, id }]),
+                )
+            }
+            GroupEffect::Change { group, op } => {
+                let changed = groups.change(group, op, now).await;
+                let name = groups.group(group).map(|g| g.name.clone());
+                let news = changed.map(|words| {
+                    vec![Action::GroupNews(GroupNews::Changed {
+                        group,
+                        name: name.unwrap_or_default(),
+                        words,
+                    })]
+                });
+                (Some(group), news)
+            }
+        };
+        match done {
+            Ok(actions) => {
+                self.pumps.values().for_each(Pump::wake);
+                self.reports.extend(self.groups_action());
+                self.reports.extend(actions);
+                self.report_members_waiting().await;
+            }
+            Err(error) => self.report(Action::GroupFailed {
+                group,
+                error: failure(&error),
+            }),
+        }
+    }
+
+    /// Names the members that group frames wait for, so the window reaches those it has no
+    /// session with (their pumps send the frames once a session is up).
+    pub async fn report_members_waiting(&mut self) {
+        match self.store.group_members_waiting().await {
+            Ok(members) => self.report(Action::GroupMembersWaiting(members)),
+            Err(e) => self.report(Action::StoreFailed(e.to_string())),
+        }
+    }
+}
+
+/// A refused or failed group action, for the group's chat.
+fn failure(error: &GroupsError) -> String {
+    match error {
+        GroupsError::Store(e) => format!("{e} — nothing was changed or sent"),
+        other => other.to_string(),
+    }
+}
