@@ -156,6 +156,13 @@ pub enum Action {
     /// Group frames wait for these members (sorted): the window dials those it has no
     /// session with, now and whenever the directory shows them online.
     GroupMembersWaiting(Vec<String>),
+    /// How far our group post `id` got with each member it went to (sorted by member).
+    GroupReceipts {
+        /// The post.
+        id: MessageId,
+        /// `(member, delivery)` for each.
+        receipts: Vec<(String, crate::store::Delivery)>,
+    },
     /// One of our group actions was refused or could not be stored; `group` names its chat.
     GroupFailed {
         /// The group's chat to tell, if any (else the status bar).

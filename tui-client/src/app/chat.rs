@@ -203,6 +203,9 @@ pub struct Chat {
     /// The group whose conversation this is; `None` for a chat with one peer. A group chat
     /// never dials: its posts go to each member's session (see `crate::groups`).
     pub group: Option<GroupId>,
+    /// For our posts in a group chat: each member it went to and how far it got there
+    /// (sorted by member), as the store last told.
+    pub group_receipts: std::collections::HashMap<MessageId, Vec<(String, Delivery)>>,
     /// The connection.
     pub link: Link,
     /// What we know about the peer's key.
@@ -244,6 +247,7 @@ impl Chat {
             lines: Vec::new(),
             unread: 0,
             group: None,
+            group_receipts: std::collections::HashMap::new(),
             link: Link::Idle,
             security: Security::Unknown,
             scroll: 0,

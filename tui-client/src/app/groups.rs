@@ -251,6 +251,35 @@ impl App {
         })
     }
 
+    /// `/info` in group chat `id`: who has our highlighted post (a search hit, the one a
+    /// reply answers), or else our newest one.
+    pub(super) fn group_info(&mut self, id: ChatId) {
+        let now = self.now();
+        let Some(chat) = self.chat_mut(id) else {
+            return;
+        };
+        let own = |l: &&super::ChatLine| matches!(l.kind, LineKind::Own { .. });
+        let post = chat
+            .highlight
+            .and_then(|h| chat.lines.iter().filter(own).find(|l| l.id() == Some(h)))
+            .or_else(|| chat.lines.iter().rev().find(own));
+        let text = match post.and_then(|l| Some((l, chat.group_receipts.get(&l.id()?)?))) {
+            Some((line, receipts)) => {
+                let each: Vec<String> = receipts
+                    .iter()
+                    .map(|(member, delivery)| format!("{member} {}", state(*delivery)))
+                    .collect();
+                let mut quoted: String = line.text.chars().take(40).collect();
+                if quoted.len() < line.text.len() {
+                    quoted.push('…');
+                }
+                format!("your post \"{quoted}\": {}", each.join(", "))
+            }
+            None => "no post of yours here to tell about yet".to_owned(),
+        };
+        chat.notice(now, LineKind::Info, text);
+    }
+
     /// Writes the members of `group` into its chat: each with whether an admin, its key
     /// state (verified, pinned, or only the directory's) and its presence.
     fn show_members(&mut self, group: &Group) {
@@ -295,6 +324,16 @@ impl App {
 /// with `#`, so a group never takes a peer's chat.
 fn chat_name(group: &str) -> String {
     format!("#{group}")
+}
+
+/// How far a post got with one member, in words.
+fn state(delivery: super::Delivery) -> &'static str {
+    match delivery {
+        super::Delivery::Delivered => "has it",
+        super::Delivery::Sent => "sent, no receipt yet",
+        super::Delivery::Queued => "waits to be sent",
+        super::Delivery::Failed => "failed",
+    }
 }
 
 fn admin(admin: bool) -> &'static str {

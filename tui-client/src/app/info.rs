@@ -18,6 +18,10 @@ impl App {
         let Some(chat) = self.chats.iter().find(|c| c.id == id) else {
             return;
         };
+        if chat.group.is_some() {
+            self.group_info(id);
+            return;
+        }
         let name = chat.name.clone();
         let listed = self.contacts.iter().find(|r| r.username == name);
         lines.push(match listed {

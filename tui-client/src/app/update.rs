@@ -100,6 +100,14 @@ impl App {
                 members,
             } => self.on_group_created(group, &name, &members),
             Action::GroupMembersWaiting(members) => self.on_members_waiting(members),
+            Action::GroupReceipts { id, receipts } => {
+                let own =
+                    |c: &&mut Chat| c.group.is_some() && c.lines.iter().any(|l| l.id() == Some(id));
+                if let Some(chat) = self.chats.iter_mut().find(own) {
+                    chat.group_receipts.insert(id, receipts);
+                }
+                Vec::new()
+            }
             Action::GroupPosted { group, id } => {
                 if let Some(chat) = self.chats.iter_mut().find(|c| c.group == Some(group)) {
                     chat.set_delivery(id, super::Delivery::Sent);

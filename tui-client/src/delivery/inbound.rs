@@ -15,6 +15,9 @@ pub struct Taken {
     pub received: Vec<Received>,
     /// Receipts for our messages and group frames, recorded as delivered: `(session, id)`.
     pub delivered: Vec<(SessionId, MessageId)>,
+    /// Those of the receipts that were for our group frames (posts and changes), once each:
+    /// their count of members who have them moved.
+    pub group_delivered: Vec<MessageId>,
     /// What group frames brought (posts, changes), in arrival order.
     pub groups: Vec<(SessionId, GroupNews)>,
     /// Whether a group frame was taken that queued frames for members (forwarded changes):
@@ -83,8 +86,13 @@ pub async fn take(
             | SessionEvent::Closed { .. } => {}
         }
     }
+    let mut group_delivered = Vec::new();
     for (peer, ids) in by_peer {
-        store.set_delivered(&peer, &ids).await?;
+        for id in store.set_delivered(&peer, &ids).await? {
+            if !group_delivered.contains(&id) {
+                group_delivered.push(id);
+            }
+        }
     }
     let received = store_then_acknowledge(store, received).await?;
     let mut news = Vec::new();
@@ -111,6 +119,7 @@ pub async fn take(
     Ok(Taken {
         received,
         delivered,
+        group_delivered,
         groups: news,
         groups_queued,
     })

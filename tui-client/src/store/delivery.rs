@@ -179,31 +179,40 @@ impl LocalStore {
 
     /// Records receipts from `peer` for `ids`, in one transaction: our messages to `peer`
     /// and our group frames for `peer` with those ids are delivered (never moved back).
+    /// Returns the ids that were group frames for `peer`.
     ///
     /// # Errors
     /// When the write fails.
-    pub async fn set_delivered(&self, peer: &str, ids: &[MessageId]) -> Result<(), StoreError> {
+    pub async fn set_delivered(
+        &self,
+        peer: &str,
+        ids: &[MessageId],
+    ) -> Result<Vec<MessageId>, StoreError> {
         let mut tx = self.write().await?;
+        let mut group_frames = Vec::new();
         for id in ids {
-            let id = id.0.as_bytes().as_slice();
+            let bytes = id.0.as_bytes().as_slice();
             sqlx::query(
                 "UPDATE messages SET state = 2 WHERE peer = ? AND outgoing = 1 AND id = ? \
                  AND state <> 2",
             )
             .bind(peer)
-            .bind(id)
+            .bind(bytes)
             .execute(&mut *tx)
             .await?;
-            sqlx::query(
+            let frame = sqlx::query(
                 "UPDATE group_outbox SET state = 2 WHERE member = ? AND id = ? AND state <> 2",
             )
             .bind(peer)
-            .bind(id)
+            .bind(bytes)
             .execute(&mut *tx)
             .await?;
+            if frame.rows_affected() > 0 {
+                group_frames.push(*id);
+            }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(group_frames)
     }
 
     /// Stores received messages in one transaction, in the order given, skipping any already

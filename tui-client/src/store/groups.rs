@@ -20,6 +20,11 @@ pub fn conversation_key(id: GroupId) -> String {
     format!("#{id}")
 }
 
+/// Whether `peer` (a `messages.peer`) is a group's conversation ([`conversation_key`]).
+pub fn is_group_conversation(peer: &str) -> bool {
+    peer.starts_with('#')
+}
+
 /// A group as the store lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRecord {

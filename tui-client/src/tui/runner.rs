@@ -219,6 +219,13 @@ impl Runner {
                     tokio::spawn(async move {
                         let size = crate::store::PAGE_SIZE;
                         let page = store.read_page(&peer, request, size).await;
+                        // Our posts in a group's page come with how far each got.
+                        let posts: Vec<_> = match &page {
+                            Ok(page) if crate::store::is_group_conversation(&peer) => {
+                                page.iter().filter(|m| m.outgoing).map(|m| m.id).collect()
+                            }
+                            _ => Vec::new(),
+                        };
                         let action = match page {
                             Ok(page) => Action::HistoryLoaded {
                                 chat,
@@ -228,6 +235,9 @@ impl Runner {
                             Err(e) => Action::StoreFailed(e.to_string()),
                         };
                         let _ = tx.send(action).await;
+                        for receipts in groups::receipts_of(&store, posts).await {
+                            let _ = tx.send(receipts).await;
+                        }
                     });
                 }
                 Effect::MarkRead { peer, seq } => {

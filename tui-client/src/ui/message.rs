@@ -79,10 +79,14 @@ impl Columns {
             ),
         };
         let mark = match line.kind {
-            LineKind::Own { id, .. } if chat.read.contains(&id) => Some(READ_MARK),
-            LineKind::Own { delivery, .. } => Some(delivery_mark(delivery)),
+            LineKind::Own { id, .. } if chat.read.contains(&id) => Some(owned(READ_MARK)),
+            LineKind::Own { id, .. } if chat.group_receipts.contains_key(&id) => {
+                chat.group_receipts.get(&id).map(|r| group_mark(r))
+            }
+            LineKind::Own { delivery, .. } => Some(owned(delivery_mark(delivery))),
             _ => None,
         };
+        let mark = mark.as_ref().map(|(text, style)| (text.as_str(), *style));
         // The search hit stands out until the user moves on.
         let text_style = if line.id().is_some() && line.id() == chat.highlight {
             text_style.add_modifier(Modifier::REVERSED)
@@ -134,7 +138,7 @@ impl Columns {
             };
             spans.push(Span::styled(row, style));
             if let Some((mark, style)) = mark.filter(|_| i == last) {
-                spans.push(Span::styled(mark, style));
+                spans.push(Span::styled(mark.to_owned(), style));
             }
             lines.push(Line::from(spans));
         }
@@ -176,6 +180,28 @@ pub const DELIVERY_LEGEND: &str = "queued, sent, delivered, read, failed";
 /// style; it replaces the delivery mark.
 pub const READ_MARK: (&str, Style) = ("✓✓", theme::GOOD);
 
+/// The mark after our post in a group chat: its glyph as for one peer, judged by every
+/// member it went to (✓ once all have it, ◷ while none was sent it), and how many of them
+/// have it, "✓ 3/3" or "○ 1/3"; `/info` names them.
+pub fn group_mark(receipts: &[(String, Delivery)]) -> (String, Style) {
+    let have = receipts
+        .iter()
+        .filter(|(_, d)| *d == Delivery::Delivered)
+        .count();
+    let (glyph, style) = if have == receipts.len() {
+        delivery_mark(Delivery::Delivered)
+    } else if receipts.iter().all(|(_, d)| *d == Delivery::Queued) {
+        delivery_mark(Delivery::Queued)
+    } else {
+        delivery_mark(Delivery::Sent)
+    };
+    (format!("{glyph} {have}/{}", receipts.len()), style)
+}
+
+fn owned((text, style): (&str, Style)) -> (String, Style) {
+    (text.to_owned(), style)
+}
+
 /// The glyph after one of our messages, and its style; the help overlay explains them.
 pub fn delivery_mark(delivery: Delivery) -> (&'static str, Style) {
     match delivery {
@@ -189,6 +215,19 @@ pub fn delivery_mark(delivery: Delivery) -> (&'static str, Style) {
 #[cfg(test)]
 mod legend_tests {
     use super::*;
+
+    #[test]
+    fn a_group_post_counts_the_members_who_have_it() {
+        let of = |states: &[Delivery]| {
+            let receipts: Vec<(String, Delivery)> =
+                states.iter().map(|d| ("m".to_owned(), *d)).collect();
+            group_mark(&receipts).0
+        };
+        use Delivery::{Delivered, Queued, Sent};
+        assert_eq!(of(&[Delivered, Delivered, Delivered]), "✓ 3/3");
+        assert_eq!(of(&[Delivered, Sent, Queued]), "○ 1/3");
+        assert_eq!(of(&[Queued, Queued]), "◷ 0/2");
+    }
 
     #[test]
     fn the_legend_lists_every_mark_in_order() {

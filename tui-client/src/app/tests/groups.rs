@@ -253,3 +253,47 @@ fn members_that_group_frames_wait_for_are_dialled() {
         .collect();
     assert_eq!(dialled, [DialTarget::Username("bob".into())]);
 }
+
+#[test]
+fn info_in_a_group_chat_names_who_has_our_post() {
+    let (mut app, id) = with_team();
+    open_group(&mut app, id);
+    assert!(type_line(&mut app, "/info").is_empty());
+    let said = |app: &App| group_chat(app, id).lines.last().unwrap().text.clone();
+    assert_eq!(said(&app), "no post of yours here to tell about yet");
+    let effects = type_line(&mut app, "lunch at noon?");
+    let [Effect::Group(GroupEffect::Post { id: post, .. })] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    app.update(Action::GroupReceipts {
+        id: *post,
+        receipts: vec![
+            ("bob".into(), Delivery::Delivered),
+            ("carol".into(), Delivery::Sent),
+        ],
+    });
+    assert_eq!(
+        group_chat(&app, id).group_receipts[post].len(),
+        2,
+        "kept for the mark"
+    );
+    type_line(&mut app, "/info");
+    assert_eq!(
+        said(&app),
+        "your post \"lunch at noon?\": bob has it, carol sent, no receipt yet"
+    );
+}
+
+#[test]
+fn creating_a_group_opens_its_chat_for_the_first_post() {
+    let (mut app, _) = with_team();
+    let crew = GroupId::new();
+    app.update(Action::GroupCreated {
+        group: crew,
+        name: "crew".into(),
+        members: vec!["bob".into()],
+    });
+    let chat = group_chat(&app, crew);
+    assert_eq!((app.current, chat.name.as_str()), (Some(chat.id), "#crew"));
+    assert_eq!(app.focus, Focus::Input);
+}

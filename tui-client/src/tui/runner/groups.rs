@@ -45,10 +45,9 @@ impl Runner {
                 reply_to,
             } => {
                 let posted = groups.post_as(group, id, &text, reply_to, now).await;
-                (
-                    Some(group),
-                    posted.map(|_| vec![Action::GroupPosted { group, id }]),
-                )
+                let mut actions = vec![Action::GroupPosted { group, id }];
+                actions.extend(receipts_of(&self.store, [id]).await);
+                (Some(group), posted.map(|_| actions))
             }
             GroupEffect::Change { group, op } => {
                 let changed = groups.change(group, op, now).await;
@@ -85,6 +84,21 @@ impl Runner {
             Err(e) => self.report(Action::StoreFailed(e.to_string())),
         }
     }
+}
+
+/// How far each of our group posts `ids` got with its members, for the window; a post the
+/// store cannot tell about is left out (its mark stays as it was).
+pub(super) async fn receipts_of(
+    store: &crate::store::LocalStore,
+    ids: impl IntoIterator<Item = p2p_chat_protocol::MessageId>,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for id in ids {
+        if let Ok(receipts) = store.group_receipts(id).await {
+            actions.push(Action::GroupReceipts { id, receipts });
+        }
+    }
+    actions
 }
 
 /// A refused or failed group action, for the group's chat.

@@ -29,9 +29,12 @@ impl Runner {
             Ok(Taken {
                 received,
                 delivered,
+                group_delivered,
                 groups,
                 groups_queued,
             }) => {
+                let receipts = super::groups::receipts_of(&self.store, group_delivered).await;
+                self.reports.extend(receipts);
                 if groups_queued {
                     self.pumps.values().for_each(Pump::wake);
                     self.report_members_waiting().await;
