@@ -19,8 +19,13 @@ impl App {
             return chat.id;
         }
         let chat = self.new_chat(chat_name(name), None);
+        let unread = self
+            .group_unread
+            .remove(&crate::store::conversation_key(id))
+            .unwrap_or(0);
         if let Some(c) = self.chat_mut(chat) {
             c.group = Some(id);
+            c.unread = unread;
         }
         chat
     }

@@ -28,10 +28,16 @@ impl App {
     ) -> Vec<Effect> {
         let mut latest = None;
         for conversation in conversations {
+            let unread = usize::try_from(conversation.unread).unwrap_or(usize::MAX);
+            if crate::store::is_group_conversation(&conversation.peer) {
+                // Its chat comes with the group (`Action::Groups`), which knows its name.
+                self.group_unread.insert(conversation.peer, unread);
+                continue;
+            }
             let id = self.chat_for(&conversation.peer);
             latest = latest.or(Some(id));
             if let Some(chat) = self.chat_mut(id) {
-                chat.unread = usize::try_from(conversation.unread).unwrap_or(usize::MAX);
+                chat.unread = unread;
             }
         }
         // Open where the user left off: the most recent conversation.

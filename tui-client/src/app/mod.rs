@@ -173,6 +173,9 @@ pub struct App {
     pub pins: Pins,
     /// The groups we are a member of, as the group engine last reported them.
     pub groups: Vec<p2p_chat_protocol::group::rules::Group>,
+    /// Unread counts of group conversations read at start, until their group's chat is made
+    /// (by [`crate::store::conversation_key`]).
+    pub group_unread: std::collections::HashMap<String, usize>,
     /// Members that group frames wait for (see [`Action::GroupMembersWaiting`]).
     pub members_waiting: Vec<String>,
     /// Latest status-bar notice.
@@ -237,6 +240,7 @@ impl App {
             key_warning: None,
             pins: Pins::default(),
             groups: Vec::new(),
+            group_unread: std::collections::HashMap::new(),
             members_waiting: Vec::new(),
             notice: None,
             viewport: (80, 24),

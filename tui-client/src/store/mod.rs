@@ -346,8 +346,8 @@ impl LocalStore {
         Ok(rows.iter().map(stored).collect::<Result<Vec<_>, _>>()?)
     }
 
-    /// Every one-to-one conversation with its unread count, most recent first (group
-    /// conversations, under `#` keys, are not among them).
+    /// Every conversation with its unread count, most recent first; a group's is under its
+    /// [`conversation_key`].
     ///
     /// # Errors
     /// When the read fails.
@@ -357,7 +357,6 @@ impl LocalStore {
                     SUM(CASE WHEN m.outgoing = 0 AND m.seq > COALESCE(r.last_seq, 0) THEN 1 ELSE 0 END) AS unread, \
                     MAX(m.seq) AS newest \
              FROM messages m LEFT JOIN read_markers r ON r.peer = m.peer \
-             WHERE m.peer NOT LIKE '#%' \
              GROUP BY m.peer ORDER BY newest DESC",
         )
         .fetch_all(&self.pool)

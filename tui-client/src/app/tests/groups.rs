@@ -297,3 +297,31 @@ fn creating_a_group_opens_its_chat_for_the_first_post() {
     assert_eq!((app.current, chat.name.as_str()), (Some(chat.id), "#crew"));
     assert_eq!(app.focus, Focus::Input);
 }
+
+#[test]
+fn a_groups_unread_count_from_the_last_run_comes_with_its_chat() {
+    let mut app = app();
+    let id = GroupId::new();
+    app.update(Action::StoreLoaded {
+        conversations: vec![
+            crate::store::Conversation {
+                peer: crate::store::conversation_key(id),
+                unread: 4,
+            },
+            crate::store::Conversation {
+                peer: "bob".into(),
+                unread: 1,
+            },
+        ],
+        outbox: Vec::new(),
+        pins: crate::pins::Pins::default(),
+        contacts: Vec::new(),
+    });
+    // No chat is made under the store's key; the group's comes with the group.
+    assert!(app.chats.iter().all(|c| !c.name.starts_with('#')));
+    app.update(Action::Groups(vec![team(
+        id,
+        &[("alice", true), ("bob", false)],
+    )]));
+    assert_eq!(group_chat(&app, id).unread, 4);
+}

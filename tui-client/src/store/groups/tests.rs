@@ -82,6 +82,16 @@ async fn a_group_step_is_stored_whole_and_its_frames_go_out_per_member() {
         .unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!((page[0].text.as_str(), page[0].outgoing), ("hi all", true));
+    // The group's conversation is listed under its key (for its unread count at start).
+    let listed: Vec<String> = store
+        .conversations()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.peer)
+        .collect();
+    assert_eq!(listed, [conversation_key(group)]);
+    assert!(is_group_conversation(&listed[0]) && !is_group_conversation("bob"));
 
     // bob's frames, in order; a receipt for the post takes it off his list only.
     let bobs = store.group_outbox_after("bob", 0, 10).await.unwrap();
