@@ -297,7 +297,7 @@ impl App {
         )];
         for (name, standing) in &group.members {
             if *name == self.me.name {
-                lines.push(format!("  {name} (you){}", admin(standing.admin)));
+                lines.push(format!("{name} (you){}", admin(standing.admin)));
                 continue;
             }
             let key = match self.pins.get(name) {
@@ -312,7 +312,7 @@ impl App {
                 None => "presence unknown",
             };
             lines.push(format!(
-                "  {name}{} — {key}, {presence}",
+                "{name}{} — {key}, {presence}",
                 admin(standing.admin)
             ));
         }

@@ -35,6 +35,18 @@ pub fn link_state(link: &Link) -> Span<'static> {
     }
 }
 
+/// A chat's state as the chat title and the status bar show it: its link, or for a group
+/// chat how many members the group has (a group chat has no link of its own).
+pub fn chat_state(app: &App, chat: &Chat) -> Span<'static> {
+    let Some(id) = chat.group else {
+        return link_state(&chat.link);
+    };
+    match app.groups.iter().find(|g| g.id == id) {
+        Some(group) => Span::styled(format!("group of {}", group.members.len()), theme::DIM),
+        None => Span::styled("you are no longer a member", theme::DIM),
+    }
+}
+
 /// What we know of the peer's key, as the chat title and the status bar show it; nothing
 /// before a session has proven a key.
 pub fn security_state(security: &Security) -> Option<Span<'static>> {
@@ -62,7 +74,7 @@ fn render_chat(app: &App, chat: &Chat, frame: &mut Frame, area: Rect) {
         Span::raw(" "),
         Span::styled(chat.name.clone(), theme::BOLD),
         Span::styled(" — ", theme::DIM),
-        link_state(&chat.link),
+        chat_state(app, chat),
     ]);
     let mut title = title;
     if let Some(security) = security_state(&chat.security) {

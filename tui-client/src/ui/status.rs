@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::chat::{link_state, security_state};
+use super::chat::{chat_state, security_state};
 use super::text::{truncate, width, wrap};
 use super::theme;
 use crate::app::{App, DirectoryState, Level};
@@ -156,7 +156,7 @@ fn parts(app: &App) -> Vec<Part> {
     if let Some(chat) = app.current_chat() {
         let mut spans = vec![
             Span::raw(format!("{}: ", truncate(&chat.name, 16))),
-            link_state(&chat.link),
+            chat_state(app, chat),
         ];
         if let Some(security) = security_state(&chat.security) {
             spans.push(Span::raw(", "));

@@ -5,6 +5,7 @@ mod crashes;
 mod delivery;
 mod file_windows;
 mod files;
+mod group_windows;
 mod groups;
 mod listen;
 #[path = "../../../directory-server/tests/support/postgres.rs"]

@@ -230,9 +230,9 @@ fn members_lists_each_with_key_state_and_presence() {
         lines,
         [
             "3 members of team (created by alice):",
-            "  alice (you), admin",
-            "  bob — key verified, online",
-            "  carol — never met: the directory's key, offline",
+            "alice (you), admin",
+            "bob — key verified, online",
+            "carol — never met: the directory's key, offline",
         ]
     );
 }

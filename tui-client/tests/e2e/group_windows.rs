@@ -1,0 +1,115 @@
+//! Four people in a group, each in a chat window of their own (the real binary in a
+//! pseudo-terminal): one makes the group, all of them post, one is away for a while and
+//! finds what was said meanwhile, and every window shows the same conversation and members.
+
+use std::time::Duration;
+
+use crate::procs::{Directory, client_bin, free_port, register};
+use crate::pty::Tui;
+
+fn start(name: &str, home: &std::path::Path, port: u16) -> Tui {
+    let listen = format!("127.0.0.1:{port}");
+    let args = [
+        "--home",
+        home.to_str().unwrap(),
+        "--listen",
+        &listen,
+        "--no-bell",
+    ];
+    Tui::spawn(name, &client_bin(), &args)
+}
+
+/// Where `text` starts on `screen` (its row), for comparing orders.
+fn row(screen: &str, text: &str) -> usize {
+    screen
+        .lines()
+        .position(|l| l.contains(text))
+        .unwrap_or_else(|| panic!("{text:?} not on screen:\n{screen}"))
+}
+
+#[test]
+fn four_windows_chat_in_a_group_one_of_them_on_and_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let names = ["alice", "bob", "carol", "dave"];
+    let homes = names.map(|n| tmp.path().join(n));
+    let ports = names.map(|_| free_port());
+    for i in 0..4 {
+        register(&homes[i], &directory, names[i], ports[i]);
+    }
+    let [mut alice, mut bob, mut carol, mut dave] =
+        [0, 1, 2, 3].map(|i| start(names[i], &homes[i], ports[i]));
+    for tui in [&mut alice, &mut bob, &mut carol, &mut dave] {
+        tui.wait_for("directory: online");
+        tui.wait_for("dave");
+    }
+
+    // alice makes the group from the directory's contact list; her window opens its chat.
+    alice.type_text("/group new team bob carol dave\r");
+    alice.wait_for("you created team");
+    alice.type_text("hello team\r");
+    alice.wait_for("hello team ✓ 3/3");
+    // Each member finds the group in the contact list, unread; Alt+A opens it.
+    for tui in [&mut bob, &mut carol, &mut dave] {
+        tui.wait_until("#team, unread", |s| {
+            s.contains("#team") && s.contains("(1)")
+        });
+        tui.type_text("\x1ba");
+        tui.wait_for("hello team");
+        tui.wait_for("alice added you to team");
+    }
+    bob.type_text("hi from bob\r");
+    bob.wait_for("hi from bob ✓ 3/3");
+    for tui in [&mut alice, &mut carol, &mut dave] {
+        tui.wait_for("hi from bob");
+    }
+
+    // dave goes away; carol says something meanwhile, which waits for him.
+    dave.quit();
+    carol.type_text("while dave is away\r");
+    carol.wait_for("while dave is away ○ 2/3");
+    alice.wait_for("while dave is away");
+    bob.wait_for("while dave is away");
+    // dave is back: carol's window sees him online and delivers what waited.
+    let mut dave = start("dave", &homes[3], ports[3]);
+    dave.wait_for("directory: online");
+    carol.wait_longer("dave's receipt", Duration::from_secs(60), |s| {
+        s.contains("while dave is away ✓ 3/3")
+    });
+    dave.wait_until("#team, unread", |s| {
+        s.contains("#team") && s.contains("(1)")
+    });
+    dave.type_text("\x1ba");
+    dave.wait_for("while dave is away");
+    dave.type_text("back again\r");
+    dave.wait_for("back again ✓ 3/3");
+
+    // Everyone shows the same conversation, in the same order, and the same members.
+    let said = [
+        "hello team",
+        "hi from bob",
+        "while dave is away",
+        "back again",
+    ];
+    for tui in [&mut alice, &mut bob, &mut carol, &mut dave] {
+        tui.wait_for("back again");
+        let screen = tui.contents();
+        let rows: Vec<usize> = said.iter().map(|t| row(&screen, t)).collect();
+        assert!(
+            rows.windows(2).all(|w| w[0] < w[1]),
+            "order: {rows:?}\n{screen}"
+        );
+        tui.type_text("/members\r");
+        tui.wait_for("4 members of team (created by alice):");
+        let screen = tui.contents();
+        for name in names {
+            assert!(
+                screen.contains(&format!("-- {name}")),
+                "{name} listed:\n{screen}"
+            );
+        }
+    }
+    for tui in [alice, bob, carol, dave] {
+        tui.quit();
+    }
+}
