@@ -230,9 +230,9 @@ pub enum Command {
         #[arg(value_name = "TEXT", num_args = 1.., required = true)]
         words: Vec<String>,
         /// Post the TEXT to the group NAME (see `p2p-chat group`): stored, then sent to
-        /// every member that can be reached now, each separately; the others get it on a
-        /// later session with you. Exit status 0 when every member confirmed it, 3 when some
-        /// wait.
+        /// every member that can be reached now, each separately; for the others it is left
+        /// sealed in the directory's mailbox (and sent again on a later session with you).
+        /// Exit status 0 when every member confirmed it, 3 when some wait.
         #[arg(long, value_name = "NAME", conflicts_with_all = ["ip", "name", "no_mailbox"])]
         group: Option<String>,
         /// Address of the peer as HOST:PORT; needs no directory and no registration (and
@@ -257,9 +257,10 @@ pub enum Command {
     /// Every post and change goes to each member over its own end-to-end encrypted session;
     /// the directory learns nothing about a group. A command stores what it does first, then
     /// reaches each member that has group messages waiting from you (this command's, and any
-    /// left from earlier ones) and waits for its receipts; members that cannot be reached now
-    /// get them on a later session with you. Exit status: 0 when every one of them confirmed;
-    /// 3 when some wait; 1 when it failed; 2 for bad arguments.
+    /// left from earlier ones) and waits for its receipts; for members that cannot be reached
+    /// now they are left sealed in the directory's mailbox, which those members read at their
+    /// next start. Exit status: 0 when every one of them confirmed; 3 when some wait; 1 when
+    /// it failed; 2 for bad arguments.
     Group {
         /// What to do.
         #[command(subcommand)]

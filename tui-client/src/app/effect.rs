@@ -204,7 +204,8 @@ pub enum GroupEffect {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailEffect {
     /// Seal `peer`'s undelivered messages that are not in the mailbox yet (from the store's
-    /// outbox, oldest first) to its key and leave them in the directory's mailbox.
+    /// outbox, oldest first), then its waiting group frames, to its key and leave them in the
+    /// directory's mailbox.
     Deposit {
         /// The recipient.
         peer: String,
@@ -237,6 +238,29 @@ pub enum MailEffect {
         /// Our message id.
         id: MessageId,
     },
+    /// A mailed group frame: the group engine judges it (the runner's, which alone holds
+    /// it), then [`MailEffect::Acknowledge`] follows unless the frame must wait.
+    Group {
+        /// The mail.
+        mail: p2p_chat_protocol::api::MailId,
+        /// The sender, a member.
+        peer: String,
+        /// The sender's key (proven by the seal).
+        key: PeerKey,
+        /// The frame.
+        frame: p2p_chat_protocol::PeerMessage,
+    },
+    /// A mailed frame was taken: delete the mail and send a sealed receipt back.
+    Acknowledge {
+        /// The mail.
+        mail: p2p_chat_protocol::api::MailId,
+        /// The sender.
+        peer: String,
+        /// The sender's key, to seal the receipt to.
+        key: PeerKey,
+        /// The frame's id, for the receipt.
+        id: MessageId,
+    },
     /// Delete a mail without using it (it failed the key check).
     Discard {
         /// The mail.
@@ -246,8 +270,8 @@ pub enum MailEffect {
 
 impl MailEffect {
     /// What to do with an opened mail whose sender passed the trust check: store a chat
-    /// message (then delete the mail and seal a receipt back), record a receipt, or delete
-    /// anything else.
+    /// message (then delete the mail and seal a receipt back), record a receipt, hand a
+    /// group frame to the group engine, or delete anything else.
     pub fn for_trusted(
         mail: p2p_chat_protocol::api::MailId,
         sender: String,
@@ -272,6 +296,14 @@ impl MailEffect {
                 mail,
                 peer: sender,
                 id,
+            },
+            frame @ (PeerMessage::GroupChange { .. }
+            | PeerMessage::GroupInvite { .. }
+            | PeerMessage::GroupPost { .. }) => Self::Group {
+                mail,
+                peer: sender,
+                key,
+                frame,
             },
             _ => Self::Discard { mail },
         }

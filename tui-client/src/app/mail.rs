@@ -11,12 +11,13 @@ use crate::net::{PeerKey, RemotePeer};
 use crate::trust::{Decision, Origin};
 
 impl App {
-    /// The deposit of a chat's undelivered messages, when a directory is configured and
-    /// something waits (the runner takes the messages from the store's outbox).
+    /// The deposit of a chat's undelivered messages and of the group frames waiting for its
+    /// peer, when a directory is configured and something waits (the mailbox worker takes
+    /// them from the store).
     pub(super) fn deposit_effect(&self, id: ChatId) -> Option<Effect> {
         self.me.directory.as_ref()?;
         let chat = self.chat(id)?;
-        if chat.outbox().is_empty() {
+        if chat.outbox().is_empty() && !self.members_waiting.contains(&chat.name) {
             return None;
         }
         Some(Effect::Mail(MailEffect::Deposit {

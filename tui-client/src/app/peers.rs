@@ -112,20 +112,35 @@ impl App {
                 let files_wait = self
                     .chat(chat)
                     .is_some_and(|c| self.transfer_waits(&c.name));
+                let group_waits = self
+                    .chat(chat)
+                    .is_some_and(|c| self.members_waiting.contains(&c.name));
                 let Some(chat) = self.chat_mut(chat) else {
                     return Vec::new();
                 };
                 let pending = chat.outbox().len();
                 let attempt = match (&chat.link, pending) {
-                    // While messages or files wait, retrying never stops (the delay is capped).
+                    // While messages, files or group messages wait, retrying never stops (the
+                    // delay is capped).
                     (Link::Reconnecting { attempt }, _)
-                        if *attempt < MAX_RECONNECT_ATTEMPTS || pending > 0 || files_wait =>
+                        if *attempt < MAX_RECONNECT_ATTEMPTS
+                            || pending > 0
+                            || files_wait
+                            || group_waits =>
                     {
                         *attempt
                     }
                     (Link::Dialing, 1..) => {
                         let text = format!(
                             "{error} — {pending} message(s) wait: they go out as soon as {} is reachable",
+                            chat.name
+                        );
+                        chat.notice(now, LineKind::Error, text);
+                        0
+                    }
+                    (Link::Dialing, 0) if group_waits => {
+                        let text = format!(
+                            "{error} — group messages for {0} wait in the directory's mailbox and go out directly as soon as {0} is reachable",
                             chat.name
                         );
                         chat.notice(now, LineKind::Error, text);

@@ -13,10 +13,11 @@ use p2p_chat_protocol::peer::now_unix_ms;
 use super::peer::{Loaded, load};
 use super::reach::{Failure, local_peer, open_session};
 use super::send::{EXIT_DEPOSITED, RECEIPT_TIMEOUT};
-use crate::app::DialTarget;
+use crate::app::{Action, DialTarget};
 use crate::cli::{GlobalOpts, GroupCommand};
 use crate::delivery::sessions::Sessions;
 use crate::groups::Groups;
+use crate::net::LocalPeer;
 use crate::store::LocalStore;
 use crate::tui::resolve;
 
@@ -186,7 +187,7 @@ async fn finish(
             println!("delivered to {}", delivered.join(", "));
         }
         for (member, why) in &waiting {
-            println!("waiting for {member} ({why}); it goes out on a later session");
+            println!("waiting for {member}: {why}");
         }
     }
     Ok(if waiting.is_empty() {
@@ -208,7 +209,14 @@ async fn deliver_to(ctx: &mut Loaded, sessions: &mut Sessions, member: &str) -> 
     let (local, _held) = local_peer(ctx, &target, None).map_err(|e| e.to_string())?;
     let mut opened = match open_session(ctx, &local, &target).await {
         Ok(opened) => opened,
-        Err(Failure::Unreachable(e) | Failure::Final(e)) => return Err(format!("{e:#}")),
+        Err(Failure::Unreachable(e)) => {
+            // Sealed in the mailbox, as the chat window does: it gets them at its next start.
+            return Err(match deposit_frames(ctx, &local, member).await {
+                Ok(()) => format!("{e:#}; left sealed in the directory's mailbox"),
+                Err(why) => format!("{e:#}; not left in the mailbox either: {why}"),
+            });
+        }
+        Err(Failure::Final(e)) => return Err(format!("{e:#}")),
     };
     if !opened.handle.takes_groups() {
         opened.handle.close();
@@ -242,6 +250,26 @@ async fn deliver_to(ctx: &mut Loaded, sessions: &mut Sessions, member: &str) -> 
     sessions.closed(opened.session);
     opened.handle.close();
     done
+}
+
+/// Leaves `member`'s waiting group frames sealed in the directory's mailbox.
+///
+/// # Errors
+/// Why not all of them are there.
+async fn deposit_frames(ctx: &Loaded, local: &LocalPeer, member: &str) -> Result<(), String> {
+    let reports = super::send::deposit_all(ctx, local, member)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    for action in reports {
+        if let Action::DepositFailed { error, .. } | Action::StoreFailed(error) = action {
+            return Err(error);
+        }
+    }
+    match ctx.store.group_undeposited(member).await {
+        Ok(left) if left.is_empty() => Ok(()),
+        Ok(left) => Err(format!("{} group messages were not taken", left.len())),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn list(groups: &Groups, json: bool) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@ use super::peer::{Loaded, bind, load, my_name};
 use crate::app::{Action, MailEffect};
 use crate::cli::GlobalOpts;
 use crate::delivery::inbound::{Received, carries_data};
-use crate::delivery::mail::Mailer;
+use crate::delivery::mail::{Mailer, take_group_mail};
 use crate::delivery::sessions::Sessions;
 use crate::identity::fingerprint;
 use crate::instance::InstanceLock;
@@ -181,8 +181,25 @@ pub async fn listen(
             Some(report) = reports.recv() => super::file_report::print(&report, json)?,
             _ = tick.tick() => files.tick().await?,
             Some(action) = action_rx.recv() => {
-                if let Some(job) = handle_mail(&mut ctx, action, json).await? {
-                    let _ = mail_tx.send(job);
+                match handle_mail(&mut ctx, action, json).await? {
+                    Some(MailEffect::Group { mail, peer, key, frame }) => {
+                        // Without the group engine (no account) it stays in the mailbox.
+                        let Some(groups) = sessions.groups() else { continue };
+                        let taken = take_group_mail(groups, mail, peer, key, frame)
+                            .await
+                            .context("cannot store a mailed group message (it stays in the mailbox)")?;
+                        print_group_news(taken.news.into_iter(), json)?;
+                        if taken.queued {
+                            sessions.wake();
+                        }
+                        if let Some(answer) = taken.answer {
+                            let _ = mail_tx.send(answer);
+                        }
+                    }
+                    Some(job) => {
+                        let _ = mail_tx.send(job);
+                    }
+                    None => {}
                 }
             }
             () = interrupted() => {

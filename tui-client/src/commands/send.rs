@@ -237,10 +237,39 @@ async fn direct(
 /// # Errors
 /// When ours was not deposited: the directory's answer.
 async fn deposit(ctx: &Loaded, local: &LocalPeer, peer: &str, id: MessageId) -> anyhow::Result<()> {
+    let mut deposited = false;
+    let mut failure = None;
+    for action in deposit_all(ctx, local, peer).await? {
+        match action {
+            Action::Deposited { ids, .. } => deposited |= ids.contains(&id),
+            Action::DepositFailed { error, .. } | Action::StoreFailed(error) => {
+                failure = Some(error);
+            }
+            _ => {}
+        }
+    }
+    match (deposited, failure) {
+        (true, _) => Ok(()),
+        (false, Some(error)) => bail!("{error}"),
+        (false, None) => bail!("the mailbox did not take the message"),
+    }
+}
+
+/// Leaves everything waiting for `peer` (its undelivered messages, then its group frames)
+/// sealed in the directory's mailbox, with the mailbox worker of the chat window; what the
+/// worker reported.
+///
+/// # Errors
+/// Without a directory account.
+pub(super) async fn deposit_all(
+    ctx: &Loaded,
+    local: &LocalPeer,
+    peer: &str,
+) -> anyhow::Result<Vec<Action>> {
     let Some(account) = ctx.account.clone() else {
         bail!("no directory account to leave it in the mailbox");
     };
-    let (action_tx, mut actions) = mpsc::channel(16);
+    let (action_tx, mut reports) = mpsc::channel(16);
     let (jobs, work) = mpsc::unbounded_channel();
     let mailer = Mailer {
         account,
@@ -255,22 +284,12 @@ async fn deposit(ctx: &Loaded, local: &LocalPeer, peer: &str, id: MessageId) -> 
         key,
     });
     drop(jobs);
-    let mut deposited = false;
-    let mut failure = None;
-    while let Some(action) = actions.recv().await {
-        match action {
-            Action::Deposited { ids, .. } => deposited |= ids.contains(&id),
-            Action::DepositFailed { error, .. } => failure = Some(error),
-            Action::StoreFailed(error) => failure = Some(error),
-            _ => {}
-        }
+    let mut actions = Vec::new();
+    while let Some(action) = reports.recv().await {
+        actions.push(action);
     }
     let _ = worker.await;
-    match (deposited, failure) {
-        (true, _) => Ok(()),
-        (false, Some(error)) => bail!("{error}"),
-        (false, None) => bail!("the mailbox did not take the message"),
-    }
+    Ok(actions)
 }
 
 /// The `--json` summary of `outcome` for message `id`.

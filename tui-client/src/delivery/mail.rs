@@ -18,12 +18,59 @@ use crate::app::{Action, MailEffect};
 use crate::directory::DirectoryError;
 use crate::net::{LocalPeer, PeerKey};
 use crate::presence::Account;
-use crate::store::{Delivery, LocalStore};
+use crate::store::LocalStore;
 
 /// How long a reported mail waits for its answer (stored, receipt recorded or discarded)
 /// before a fetch reports it again: 60 s. An owner that never answers (it quit, say) gets it
 /// again on a later fetch; one that answers in time never sees it twice.
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+
+/// What a mailed group frame brought, from [`take_group_mail`].
+#[derive(Debug)]
+pub struct GroupMail {
+    /// The job that deletes the mail and seals the receipt back; `None` when the frame must
+    /// wait (the mail stays for a later fetch).
+    pub answer: Option<MailEffect>,
+    /// What to show or print.
+    pub news: Vec<crate::groups::GroupNews>,
+    /// Whether the frame queued frames for members (forwarded changes): wake the pumps.
+    pub queued: bool,
+}
+
+/// Judges a group frame that came by mail from `peer` (whose `key` the seal proved) with
+/// `groups`, as one from a session is judged: the chat window and `listen` both take group
+/// mail here.
+///
+/// # Errors
+/// When the store cannot write; the mail then stays for a later fetch.
+pub async fn take_group_mail(
+    groups: &mut crate::groups::Groups,
+    mail: MailId,
+    peer: String,
+    key: PeerKey,
+    frame: PeerMessage,
+) -> Result<GroupMail, crate::store::StoreError> {
+    use crate::groups::Received;
+    let queued = groups.queued();
+    let (id, news) = match groups.receive(&peer, &key, frame).await? {
+        Received::Ack { id, news } => (Some(id), news),
+        Received::Refuse { id, reason } => {
+            tracing::info!(%peer, %reason, "refused a mailed group frame");
+            (Some(id), Vec::new())
+        }
+        Received::Hold => (None, Vec::new()),
+    };
+    Ok(GroupMail {
+        answer: id.map(|id| MailEffect::Acknowledge {
+            mail,
+            peer,
+            key,
+            id,
+        }),
+        news,
+        queued: groups.queued() != queued,
+    })
+}
 
 /// What the mailbox tasks need: our account and identity, the store, and where to report.
 #[derive(Clone)]
@@ -62,10 +109,22 @@ impl Mailer {
                     reported.remove(&mail);
                     self.store_receipt(mail, peer, id).await;
                 }
+                MailEffect::Acknowledge {
+                    mail,
+                    peer,
+                    key,
+                    id,
+                } => {
+                    reported.remove(&mail);
+                    self.acknowledge(mail, &peer, &key, id).await;
+                }
                 MailEffect::Discard { mail } => {
                     reported.remove(&mail);
                     self.delete(mail).await;
                 }
+                // The owner judges group frames with its engine; it answers with
+                // `Acknowledge` (or leaves the mail for a later fetch).
+                MailEffect::Group { .. } => {}
             }
         }
     }
@@ -99,12 +158,17 @@ impl Mailer {
     }
 
     /// Seals and deposits `peer`'s undelivered messages that are not in the mailbox yet,
-    /// oldest first, marking each deposited once it is there; stops at the first failure so
-    /// the mailbox never holds a later message without the earlier ones.
+    /// oldest first, then its waiting group frames, marking each deposited once it is there;
+    /// stops at the first failure so the mailbox never holds a later message without the
+    /// earlier ones.
     async fn deposit(&self, peer: String, pinned: Option<PeerKey>) {
-        let messages = match self.store.undeposited(&peer).await {
-            Ok(messages) if messages.is_empty() => return,
-            Ok(messages) => messages,
+        let waiting = tokio::try_join!(
+            self.store.undeposited(&peer),
+            self.store.group_undeposited(&peer)
+        );
+        let (messages, frames) = match waiting {
+            Ok((messages, frames)) if messages.is_empty() && frames.is_empty() => return,
+            Ok(waiting) => waiting,
             Err(e) => return self.report(Action::StoreFailed(e.to_string())).await,
         };
         let key = match self.key_of(&peer, pinned).await {
@@ -120,16 +184,7 @@ impl Mailer {
                 sent_at_ms: message.sent_at_ms,
                 text: message.text,
             };
-            let outcome = match self.seal(&key, chat) {
-                Ok(bytes) => self
-                    .account
-                    .client
-                    .deposit(&peer, &self.account.token, &bytes)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = outcome {
+            if let Err(e) = self.deposit_one(&peer, &key, chat).await {
                 failure = Some(e);
                 break;
             }
@@ -139,6 +194,18 @@ impl Mailer {
             }
             ids.push(id);
         }
+        let mut group_ids = Vec::new();
+        for (id, frame) in frames.into_iter().take_while(|_| failure.is_none()) {
+            if let Err(e) = self.deposit_one(&peer, &key, frame).await {
+                failure = Some(e);
+                break;
+            }
+            if let Err(e) = self.store.mark_group_deposited(&peer, id).await {
+                failure = Some(e.to_string());
+                break;
+            }
+            group_ids.push(id);
+        }
         if !ids.is_empty() {
             self.report(Action::Deposited {
                 peer: peer.clone(),
@@ -146,9 +213,28 @@ impl Mailer {
             })
             .await;
         }
+        for action in super::group_receipts(&self.store, group_ids).await {
+            self.report(action).await;
+        }
         if let Some(error) = failure {
             self.report(Action::DepositFailed { peer, error }).await;
         }
+    }
+
+    /// Seals `message` to `key` and leaves it in `peer`'s mailbox.
+    async fn deposit_one(
+        &self,
+        peer: &str,
+        key: &PeerKey,
+        message: PeerMessage,
+    ) -> Result<(), String> {
+        let bytes = self.seal(key, message)?;
+        self.account
+            .client
+            .deposit(peer, &self.account.token, &bytes)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 
     /// Fetches our mailbox and reports every mail that opens, unless it was `reported` within
@@ -221,15 +307,7 @@ impl Mailer {
             // Not stored: the mail stays in the mailbox for the next fetch.
             Err(e) => return self.report(Action::StoreFailed(e.to_string())).await,
         };
-        self.delete(mail).await;
-        if let Ok(receipt) = self.seal(&key, PeerMessage::Receipt { id }) {
-            // Best effort: a later direct session acknowledges the resend anyway.
-            let _ = self
-                .account
-                .client
-                .deposit(&peer, &self.account.token, &receipt)
-                .await;
-        }
+        self.acknowledge(mail, &peer, &key, id).await;
         if let Some(seq) = stored {
             self.report(Action::MailStored {
                 peer,
@@ -242,16 +320,29 @@ impl Mailer {
         }
     }
 
+    /// Deletes a mail that was taken and seals the receipt for its frame `id` back to `peer`.
+    async fn acknowledge(&self, mail: MailId, peer: &str, key: &PeerKey, id: MessageId) {
+        self.delete(mail).await;
+        if let Ok(receipt) = self.seal(key, PeerMessage::Receipt { id }) {
+            // Best effort: a later direct session acknowledges the resend anyway.
+            let _ = self
+                .account
+                .client
+                .deposit(peer, &self.account.token, &receipt)
+                .await;
+        }
+    }
+
     /// Records a mailed receipt, then deletes the mail.
     async fn store_receipt(&self, mail: MailId, peer: String, id: MessageId) {
-        if let Err(e) = self
-            .store
-            .set_delivery(&peer, id, Delivery::Delivered, None)
-            .await
-        {
-            return self.report(Action::StoreFailed(e.to_string())).await;
-        }
+        let group_frames = match self.store.set_delivered(&peer, &[id]).await {
+            Ok(group_frames) => group_frames,
+            Err(e) => return self.report(Action::StoreFailed(e.to_string())).await,
+        };
         self.delete(mail).await;
         self.report(Action::DeliveredByMail { peer, id }).await;
+        for action in super::group_receipts(&self.store, group_frames).await {
+            self.report(action).await;
+        }
     }
 }

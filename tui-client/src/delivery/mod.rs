@@ -21,3 +21,18 @@ pub mod inbound;
 pub mod mail;
 pub mod outbound;
 pub mod sessions;
+
+/// How far each of our group frames `ids` got with the members it went to, as window
+/// actions; a frame the store cannot tell about is left out (its mark stays as it was).
+pub async fn group_receipts(
+    store: &crate::store::LocalStore,
+    ids: impl IntoIterator<Item = p2p_chat_protocol::MessageId>,
+) -> Vec<crate::app::Action> {
+    let mut actions = Vec::new();
+    for id in ids {
+        if let Ok(receipts) = store.group_receipts(id).await {
+            actions.push(crate::app::Action::GroupReceipts { id, receipts });
+        }
+    }
+    actions
+}

@@ -179,6 +179,53 @@ impl LocalStore {
             .collect::<Result<_, _>>()?)
     }
 
+    /// `member`'s waiting group frames (not yet acknowledged) that are not in the
+    /// directory's mailbox yet, oldest first: `(frame id, frame)`.
+    ///
+    /// # Errors
+    /// When the read fails or a stored frame does not decode.
+    pub async fn group_undeposited(
+        &self,
+        member: &str,
+    ) -> Result<Vec<(MessageId, PeerMessage)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, frame FROM group_outbox WHERE member = ? AND state < 2 AND deposited = 0 \
+             ORDER BY seq",
+        )
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await?;
+        let frame = |row: &sqlx::sqlite::SqliteRow| -> Result<_, sqlx::Error> {
+            let id: Vec<u8> = row.try_get("id")?;
+            let frame: Vec<u8> = row.try_get("frame")?;
+            Ok((
+                message_id(&id)?,
+                decode_payload(&frame).map_err(column_error)?,
+            ))
+        };
+        Ok(rows.iter().map(frame).collect::<Result<_, _>>()?)
+    }
+
+    /// Records group frame `id` for `member` as sealed in the mailbox: sent, and never
+    /// deposited again.
+    ///
+    /// # Errors
+    /// When the write fails.
+    pub async fn mark_group_deposited(
+        &self,
+        member: &str,
+        id: MessageId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE group_outbox SET deposited = 1, state = MAX(state, 1) WHERE member = ? AND id = ?",
+        )
+        .bind(member)
+        .bind(id.0.as_bytes().as_slice())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Up to `limit` group frames waiting for `member` (queued or sent, not yet receipted)
     /// queued after `after_seq`, oldest first: `(seq, id, frame)`.
     ///

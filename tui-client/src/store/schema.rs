@@ -59,6 +59,11 @@ fn migrator() -> Migrator {
             "groups",
             include_str!("../../migrations/0008_groups.sql"),
         ),
+        (
+            9,
+            "group deposited",
+            include_str!("../../migrations/0009_group_deposited.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

@@ -235,7 +235,7 @@ impl Runner {
                             Err(e) => Action::StoreFailed(e.to_string()),
                         };
                         let _ = tx.send(action).await;
-                        for receipts in groups::receipts_of(&store, posts).await {
+                        for receipts in crate::delivery::group_receipts(&store, posts).await {
                             let _ = tx.send(receipts).await;
                         }
                     });
@@ -273,6 +273,12 @@ impl Runner {
                 }
                 Effect::LoadContacts => self.load_contacts(),
                 Effect::SaveSetting(change) => self.save_setting(&change),
+                Effect::Mail(MailEffect::Group {
+                    mail,
+                    peer,
+                    key,
+                    frame,
+                }) => self.mailed_group_frame(mail, peer, key, frame).await,
                 Effect::Mail(job) => self.mail(job),
                 Effect::Group(effect) => self.group(effect).await,
                 Effect::ScheduleReconnect { chat, attempt } => {

@@ -113,3 +113,84 @@ fn four_windows_chat_in_a_group_one_of_them_on_and_off() {
         tui.quit();
     }
 }
+
+/// Polls `home`'s store (the window keeps running) until `check` holds.
+fn wait_for_store(home: &std::path::Path, what: &str, check: impl AsyncCheck) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = p2p_chat::store::LocalStore::open(home).await.unwrap();
+        let deadline = std::time::Instant::now() + crate::pty::PATIENCE;
+        while !check.holds(&store).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+}
+
+/// A condition on a store, for [`wait_for_store`].
+trait AsyncCheck {
+    async fn holds(&self, store: &p2p_chat::store::LocalStore) -> bool;
+}
+
+/// Every group frame waiting for this member is sealed in the mailbox.
+struct AllDepositedFor(&'static str);
+
+impl AsyncCheck for AllDepositedFor {
+    async fn holds(&self, store: &p2p_chat::store::LocalStore) -> bool {
+        let waiting = store.group_members_waiting().await.unwrap();
+        let left = store.group_undeposited(self.0).await.unwrap();
+        waiting.iter().any(|m| m == self.0) && left.is_empty()
+    }
+}
+
+#[test]
+fn a_member_who_was_never_online_finds_the_group_in_the_mailbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let names = ["alice", "bob", "carol"];
+    let homes = names.map(|n| tmp.path().join(n));
+    let ports = names.map(|_| free_port());
+    for i in 0..3 {
+        register(&homes[i], &directory, names[i], ports[i]);
+    }
+    // carol is not running: alice's window cannot reach her.
+    let mut alice = start("alice", &homes[0], ports[0]);
+    let mut bob = start("bob", &homes[1], ports[1]);
+    for tui in [&mut alice, &mut bob] {
+        tui.wait_for("directory: online");
+        tui.wait_for("carol");
+    }
+    alice.type_text("/group new trio bob carol\r");
+    alice.wait_for("you created trio");
+    alice.type_text("while carol sleeps\r");
+    alice.wait_for("while carol sleeps ○ 1/2");
+    // What waits for carol is left sealed in the directory's mailbox; then alice is gone too.
+    wait_for_store(
+        &homes[0],
+        "carol's frames in the mailbox",
+        AllDepositedFor("carol"),
+    );
+    alice.quit();
+
+    let mut carol = start("carol", &homes[2], ports[2]);
+    carol.wait_until("#trio, unread", |s| {
+        s.contains("#trio") && s.contains("(1)")
+    });
+    carol.type_text("\x1ba");
+    carol.wait_for("alice added you to trio");
+    carol.wait_for("alice while carol sleeps");
+    // carol answers: bob is online and gets it directly.
+    carol.type_text("morning\r");
+    bob.wait_until("#trio, unread", |s| s.contains("#trio"));
+    bob.type_text("\x1ba");
+    bob.wait_for("carol morning");
+    for tui in [bob, carol] {
+        tui.quit();
+    }
+}

@@ -124,6 +124,11 @@ fn a_group_made_and_used_from_scripts_reaches_its_members_only() {
     let (code, out) = json_run(&home("alice"), &["group", "add", "team", "dave", "--json"]);
     assert_eq!(code, Some(3), "{out:?}");
     assert_eq!(out[0]["waiting"][0]["member"], "dave");
+    let why = out[0]["waiting"][0]["why"].as_str().unwrap();
+    assert!(
+        why.ends_with("left sealed in the directory's mailbox"),
+        "{why}"
+    );
     let (_, members) = json_run(&home("bob"), &["group", "members", "team", "--json"]);
     let names: Vec<_> = members.iter().map(|m| m["member"].clone()).collect();
     assert_eq!(names, ["alice", "bob", "dave"]);
@@ -138,6 +143,18 @@ fn a_group_made_and_used_from_scripts_reaches_its_members_only() {
     assert_eq!(out[0]["done"], "you renamed team to crew");
     let renamed = next_where(&bob_lines, "the rename", |l| {
         l["event"].as_str().is_some_and(|e| e.contains("renamed"))
+    });
+    assert_eq!(renamed["event"], "alice renamed team to crew");
+    let (_, listed) = json_run(&home("bob"), &["group", "list", "--json"]);
+    assert_eq!(listed[0]["name"], "crew");
+    // dave starts listening: his mailbox holds the invitation and the rename, never the
+    // posts from before he joined.
+    let (mut dave, _) = start_listen_on(&home("dave"), "127.0.0.1:0", &[]);
+    let dave_lines = lines_of(&mut dave);
+    let joined = next_where(&dave_lines, "dave's invitation", |l| l["event"].is_string());
+    assert_eq!(joined["event"], "alice added you to team, with bob");
+    let renamed = next_where(&dave_lines, "the rename, by mail", |l| {
+        l["event"].is_string()
     });
     assert_eq!(renamed["event"], "alice renamed team to crew");
     let (_, listed) = json_run(&home("bob"), &["group", "list", "--json"]);
@@ -159,7 +176,11 @@ fn a_group_made_and_used_from_scripts_reaches_its_members_only() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no group called nosuch"));
     let (code, _) = json_run(&home("bob"), &["group", "remove", "crew", "alice"]);
     assert_eq!(code, Some(1), "bob is no admin");
-    for child in [&mut bob, &mut carol] {
+    assert!(
+        dave_lines.try_iter().all(|l| l["text"].is_null()),
+        "dave got a post from before he joined"
+    );
+    for child in [&mut bob, &mut carol, &mut dave] {
         let _ = child.kill();
         let _ = child.wait();
     }

@@ -120,6 +120,46 @@ async fn a_group_step_is_stored_whole_and_its_frames_go_out_per_member() {
             ("carol".to_owned(), Delivery::Queued)
         ]
     );
+    // carol's frames go to the mailbox once: sealed, they count as sent and are not
+    // deposited again; bob's delivered one is not deposited at all.
+    assert!(
+        store
+            .group_undeposited("bob")
+            .await
+            .unwrap()
+            .iter()
+            .all(|(id, _)| *id != hello)
+    );
+    let carols: Vec<MessageId> = store
+        .group_undeposited("carol")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(carols, [invite, hello]);
+    store.mark_group_deposited("carol", invite).await.unwrap();
+    let left: Vec<MessageId> = store
+        .group_undeposited("carol")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(left, [hello]);
+    assert_eq!(
+        store.group_receipts(invite).await.unwrap(),
+        [
+            ("bob".to_owned(), Delivery::Queued),
+            ("carol".to_owned(), Delivery::Sent)
+        ]
+    );
+    // A receipt that came by mail marks it delivered and names it a group frame.
+    assert_eq!(
+        store.set_delivered("carol", &[hello]).await.unwrap(),
+        [hello]
+    );
+    assert_eq!(store.set_delivered("carol", &[hello]).await.unwrap(), []);
     let after = bobs[0].0;
     assert!(
         store
@@ -128,13 +168,14 @@ async fn a_group_step_is_stored_whole_and_its_frames_go_out_per_member() {
             .unwrap()
             .is_empty()
     );
+    // carol's invitation still waits (sealed in the mailbox, no receipt yet).
     assert_eq!(
         store
             .group_outbox_after("carol", 0, 10)
             .await
             .unwrap()
             .len(),
-        2
+        1
     );
     // The same post again (a resend) is stored once.
     assert_eq!(store.commit_group(&step).await.unwrap(), None);

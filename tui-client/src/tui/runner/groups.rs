@@ -3,6 +3,7 @@
 
 use super::Runner;
 use crate::app::{Action, GroupEffect};
+use crate::delivery::mail::take_group_mail;
 use crate::delivery::outbound::Pump;
 use crate::groups::{GroupNews, GroupsError};
 
@@ -46,7 +47,7 @@ impl Runner {
             } => {
                 let posted = groups.post_as(group, id, &text, reply_to, now).await;
                 let mut actions = vec![Action::GroupPosted { group, id }];
-                actions.extend(receipts_of(&self.store, [id]).await);
+                actions.extend(crate::delivery::group_receipts(&self.store, [id]).await);
                 (Some(group), posted.map(|_| actions))
             }
             GroupEffect::Change { group, op } => {
@@ -76,6 +77,42 @@ impl Runner {
         }
     }
 
+    /// A group frame that came by mail, from `peer` with `key`: judged by the engine as one
+    /// from a session would be. Taken (or refused for good), the mail goes and a sealed
+    /// receipt goes back; held, it stays in the mailbox for a later fetch.
+    pub(super) async fn mailed_group_frame(
+        &mut self,
+        mail: p2p_chat_protocol::api::MailId,
+        peer: String,
+        key: crate::net::PeerKey,
+        frame: p2p_chat_protocol::PeerMessage,
+    ) {
+        let Some(groups) = self.groups.as_mut() else {
+            // Without the engine it waits, unread, for a run that has one.
+            return;
+        };
+        let taken = match take_group_mail(groups, mail, peer, key, frame).await {
+            Ok(taken) => taken,
+            Err(e) => return self.report(Action::StoreFailed(e.to_string())),
+        };
+        if taken
+            .news
+            .iter()
+            .any(|n| matches!(n, GroupNews::Changed { .. }))
+        {
+            self.reports.extend(self.groups_action());
+        }
+        self.reports
+            .extend(taken.news.into_iter().map(Action::GroupNews));
+        if let Some(answer) = taken.answer {
+            self.mail(answer);
+        }
+        if taken.queued {
+            self.pumps.values().for_each(Pump::wake);
+            self.report_members_waiting().await;
+        }
+    }
+
     /// Names the members that group frames wait for, so the window reaches those it has no
     /// session with (their pumps send the frames once a session is up).
     pub async fn report_members_waiting(&mut self) {
@@ -84,21 +121,6 @@ impl Runner {
             Err(e) => self.report(Action::StoreFailed(e.to_string())),
         }
     }
-}
-
-/// How far each of our group posts `ids` got with its members, for the window; a post the
-/// store cannot tell about is left out (its mark stays as it was).
-pub(super) async fn receipts_of(
-    store: &crate::store::LocalStore,
-    ids: impl IntoIterator<Item = p2p_chat_protocol::MessageId>,
-) -> Vec<Action> {
-    let mut actions = Vec::new();
-    for id in ids {
-        if let Ok(receipts) = store.group_receipts(id).await {
-            actions.push(Action::GroupReceipts { id, receipts });
-        }
-    }
-    actions
 }
 
 /// A refused or failed group action, for the group's chat.

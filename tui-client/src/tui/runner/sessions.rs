@@ -33,7 +33,7 @@ impl Runner {
                 groups,
                 groups_queued,
             }) => {
-                let receipts = super::groups::receipts_of(&self.store, group_delivered).await;
+                let receipts = crate::delivery::group_receipts(&self.store, group_delivered).await;
                 self.reports.extend(receipts);
                 if groups_queued {
                     self.pumps.values().for_each(Pump::wake);
