@@ -194,3 +194,101 @@ fn a_member_who_was_never_online_finds_the_group_in_the_mailbox() {
         tui.quit();
     }
 }
+
+/// The texts of the group `name`'s conversation in `home`'s store, oldest first, with whether
+/// each is ours.
+fn conversation(home: &std::path::Path, name: &str) -> Vec<(String, bool)> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = p2p_chat::store::LocalStore::open(home).await.unwrap();
+        let me = p2p_chat_protocol::group::Member {
+            username: String::new(),
+            key: [0; 32],
+        };
+        let groups = p2p_chat::groups::Groups::load(store.clone(), me)
+            .await
+            .unwrap();
+        let id = groups.find(name).unwrap();
+        let key = p2p_chat::store::conversation_key(id);
+        let all = store.page_after(&key, 0, u32::MAX).await.unwrap();
+        all.into_iter().map(|m| (m.text, m.outgoing)).collect()
+    })
+}
+
+/// Nothing waits for any member in `home`'s store.
+struct NothingWaits;
+
+impl AsyncCheck for NothingWaits {
+    async fn holds(&self, store: &p2p_chat::store::LocalStore) -> bool {
+        store.group_members_waiting().await.unwrap().is_empty()
+    }
+}
+
+#[test]
+fn posts_arrive_once_each_in_the_senders_order_when_either_side_is_killed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let names = ["alice", "bob"];
+    let homes = names.map(|n| tmp.path().join(n));
+    let ports = names.map(|_| free_port());
+    for i in 0..2 {
+        register(&homes[i], &directory, names[i], ports[i]);
+    }
+    let mut alice = start("alice", &homes[0], ports[0]);
+    let mut bob = start("bob", &homes[1], ports[1]);
+    alice.wait_for("directory: online");
+    bob.wait_for("directory: online");
+    alice.wait_for("bob");
+    alice.type_text("/group new pair bob\r");
+    alice.wait_for("you created pair");
+    bob.wait_for("#pair");
+
+    // A burst from alice; bob is killed in the middle of it and started again.
+    let lines = |what: &str, range: std::ops::RangeInclusive<u32>| -> String {
+        range.map(|n| format!("{what} {n:02}\r")).collect()
+    };
+    alice.type_text(&lines("first", 1..=5));
+    alice.wait_until("first 05 stored", |s| {
+        s.contains("first 05 ○") || s.contains("first 05 ✓")
+    });
+    bob.crash();
+    alice.type_text(&lines("first", 6..=40));
+    alice.wait_for("first 40");
+    let mut bob = start("bob", &homes[1], ports[1]);
+    bob.wait_for("directory: online");
+    wait_for_store(&homes[0], "bob has the first burst", NothingWaits);
+
+    // A second burst; this time alice is killed in the middle of it and started again.
+    alice.type_text(&lines("second", 1..=5));
+    alice.wait_until("second 05 stored", |s| {
+        s.contains("second 05 ○") || s.contains("second 05 ✓")
+    });
+    alice.type_text(&lines("second", 6..=40));
+    alice.crash();
+    let mut alice = start("alice", &homes[0], ports[0]);
+    alice.wait_for("directory: online");
+    wait_for_store(&homes[0], "bob has what alice stored", NothingWaits);
+    alice.quit();
+    bob.quit();
+
+    // bob holds exactly what alice stored as sent, each once, in her order.
+    let sent: Vec<String> = conversation(&homes[0], "pair")
+        .into_iter()
+        .filter(|(_, ours)| *ours)
+        .map(|(text, _)| text)
+        .collect();
+    let got: Vec<String> = conversation(&homes[1], "pair")
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect();
+    assert_eq!(got, sent);
+    let first: Vec<String> = (1..=40).map(|n| format!("first {n:02}")).collect();
+    assert_eq!(sent[..40], first[..], "the whole first burst");
+    assert!(
+        sent.len() >= 45,
+        "the second burst up to its 5th post was stored before the kill"
+    );
+}
