@@ -13,6 +13,15 @@ use crate::groups::GroupNews;
 use crate::trust::Listed;
 
 impl App {
+    /// How a conversation of the store (its `peer` key) is named on screen: a group's by
+    /// its chat (`#team`), anyone else's by the peer's name.
+    pub fn conversation_name(&self, key: &str) -> String {
+        self.chats
+            .iter()
+            .find(|c| c.group.is_some() && c.store_key() == key)
+            .map_or_else(|| key.to_owned(), |c| c.name.clone())
+    }
+
     /// The chat of group `id`, made (named after group `name`) if there is none yet.
     pub(super) fn group_chat(&mut self, id: GroupId, name: &str) -> ChatId {
         if let Some(chat) = self.chats.iter().find(|c| c.group == Some(id)) {

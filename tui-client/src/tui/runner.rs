@@ -198,6 +198,9 @@ impl Runner {
                     if !self.pumps.contains_key(&session) {
                         // Approved for sending (not held for a key decision): files too.
                         self.files_bound(session, &peer).await;
+                        if !handle.takes_groups() {
+                            self.older_release(&peer).await;
+                        }
                         let pump = Pump::start(
                             self.store.clone(),
                             peer,

@@ -46,7 +46,7 @@ pub fn render(app: &App, search: &Search, frame: &mut Frame, area: Rect) {
     let name_width = search
         .hits
         .iter()
-        .map(|h| width(&h.peer))
+        .map(|h| width(&app.conversation_name(&h.peer)))
         .max()
         .unwrap_or(0)
         .min(12);
@@ -61,17 +61,21 @@ pub fn render(app: &App, search: &Search, frame: &mut Frame, area: Rect) {
                 || "?".to_owned(),
                 |t| t.format("%a %d %b %Y %H:%M").to_string(),
             );
-            // Our own messages name us; the peer's need no name beside its chat's.
-            let sender = if hit.outgoing {
-                format!("{}: ", app.me.name)
-            } else {
-                String::new()
+            // Our own messages name us, a group member's post its sender; a peer's need no
+            // name beside its chat's.
+            let sender = match (&hit.sender, hit.outgoing) {
+                (_, true) => format!("{}: ", app.me.name),
+                (Some(member), false) => format!("{member}: "),
+                (None, false) => String::new(),
             };
             let line = sanitize(matching_line(&hit.text, &search.query));
             let mut spans = vec![
                 Span::styled(format!("{when}  "), theme::DIM),
                 Span::styled(
-                    format!("{}  ", pad_right(&hit.peer, name_width)),
+                    format!(
+                        "{}  ",
+                        pad_right(&app.conversation_name(&hit.peer), name_width)
+                    ),
                     theme::PEER_NAME,
                 ),
                 Span::raw(format!("{sender}{line}")),

@@ -325,3 +325,35 @@ fn a_groups_unread_count_from_the_last_run_comes_with_its_chat() {
     )]));
     assert_eq!(group_chat(&app, id).unread, 4);
 }
+
+#[test]
+fn a_search_hit_in_a_group_shows_the_groups_chat_around_it() {
+    let (mut app, id) = with_team();
+    let key = crate::store::conversation_key(id);
+    assert_eq!(app.conversation_name(&key), "#team");
+    assert_eq!(app.conversation_name("bob"), "bob");
+    type_line(&mut app, "/search lunch");
+    let hit = crate::store::Stored {
+        seq: 7,
+        id: MessageId(uuid::Uuid::from_u128(7)),
+        peer: key.clone(),
+        outgoing: false,
+        sent_at_ms: NOW,
+        text: "lunch?".into(),
+        delivery: Delivery::Delivered,
+        detail: None,
+        reply_to: None,
+        sender: Some("bob".into()),
+    };
+    let effects = app.update(Action::SearchResults {
+        query: "lunch".into(),
+        hits: vec![hit],
+    });
+    assert_eq!(app.current, Some(group_chat(&app, id).id));
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::LoadHistory { peer, request: PageRequest::Around(7), .. } if *peer == key
+    )));
+    // No chat was made under the store's key.
+    assert!(app.chats.iter().all(|c| c.name != key));
+}

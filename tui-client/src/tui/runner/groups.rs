@@ -113,6 +113,21 @@ impl Runner {
         }
     }
 
+    /// A session with `peer`, whose release cannot take part in groups, opened: if group
+    /// messages wait for it, the window says why they keep waiting.
+    pub(super) async fn older_release(&mut self, peer: &str) {
+        let waiting = self.store.group_members_waiting().await;
+        if waiting.is_ok_and(|members| members.iter().any(|m| m == peer)) {
+            self.report(Action::GroupFailed {
+                group: None,
+                error: format!(
+                    "{peer}'s p2p-chat is an older release that cannot take part in groups: \
+                     group messages for {peer} wait until {peer} updates"
+                ),
+            });
+        }
+    }
+
     /// Names the members that group frames wait for, so the window reaches those it has no
     /// session with (their pumps send the frames once a session is up).
     pub async fn report_members_waiting(&mut self) {
