@@ -62,7 +62,43 @@ impl App {
             }
         }
         self.groups = groups;
+        self.warn_of_key_mismatches();
         Vec::new()
+    }
+
+    /// Warns, in the group's chat and in the member's own chat, about every member whose key
+    /// in a group differs from the one we hold for that name (our pin, else the directory's):
+    /// its posts are refused unless its sessions prove the group's key. Each mismatch is
+    /// told once per run.
+    pub(super) fn warn_of_key_mismatches(&mut self) {
+        let now = self.now();
+        let mut found = Vec::new();
+        for group in &self.groups {
+            for (name, standing) in &group.members {
+                let ours = match (self.expected_key(name), self.listed(name)) {
+                    (Some(key), _) | (None, Listed::Key(key)) => key,
+                    (None, _) => continue,
+                };
+                if ours != standing.key && self.key_warnings.insert((group.id, standing.key)) {
+                    found.push((group.id, group.name.clone(), name.clone()));
+                }
+            }
+        }
+        for (id, group, name) in found {
+            let text = format!(
+                "{group} holds another key for {name} than the one you have (compare with \
+                 /verify in {name}'s chat): {name}'s posts there are refused until the keys \
+                 agree — an admin removes {name} and adds them again, or you /accept a new key \
+                 of {name}'s"
+            );
+            if let Some(chat) = self.chats.iter_mut().find(|c| c.group == Some(id)) {
+                chat.notice(now, LineKind::Error, text.clone());
+            }
+            let chat = self.chat_for(&name);
+            if let Some(chat) = self.chat_mut(chat) {
+                chat.notice(now, LineKind::Error, text);
+            }
+        }
     }
 
     /// We created `group`: its chat opens, ready for the first post.

@@ -176,6 +176,8 @@ pub struct App {
     /// Unread counts of group conversations read at start, until their group's chat is made
     /// (by [`crate::store::conversation_key`]).
     pub group_unread: std::collections::HashMap<String, usize>,
+    /// Group keys of members already warned about as differing from ours: `(group, key)`.
+    pub key_warnings: std::collections::HashSet<(p2p_chat_protocol::group::GroupId, [u8; 32])>,
     /// Members that group frames wait for (see [`Action::GroupMembersWaiting`]).
     pub members_waiting: Vec<String>,
     /// Latest status-bar notice.
@@ -241,6 +243,7 @@ impl App {
             pins: Pins::default(),
             groups: Vec::new(),
             group_unread: std::collections::HashMap::new(),
+            key_warnings: std::collections::HashSet::new(),
             members_waiting: Vec::new(),
             notice: None,
             viewport: (80, 24),

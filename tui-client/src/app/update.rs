@@ -61,6 +61,8 @@ impl App {
                 self.announce_online(&before);
                 self.directory_answered();
                 self.cursor = self.cursor.min(self.entries().len().saturating_sub(1));
+                // The directory's keys are known now: group members never met are checked.
+                self.warn_of_key_mismatches();
                 // Every contact-list refresh (about every 20 s) also looks for mail, and the list
                 // is kept for the next start.
                 let mut effects = self.resend_to_online_contacts();

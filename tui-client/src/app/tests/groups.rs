@@ -357,3 +357,45 @@ fn a_search_hit_in_a_group_shows_the_groups_chat_around_it() {
     // No chat was made under the store's key.
     assert!(app.chats.iter().all(|c| c.name != key));
 }
+
+#[test]
+fn a_member_key_that_differs_from_ours_is_warned_about_once_in_both_chats() {
+    let (mut app, id) = with_team();
+    // The group holds key_of("bob"); we pinned another key for bob.
+    app.pins.insert(
+        "bob".into(),
+        crate::pins::Pin {
+            key: [9; 32],
+            verified: false,
+        },
+    );
+    app.update(Action::Groups(vec![team(
+        id,
+        &[("alice", true), ("bob", false)],
+    )]));
+    let warned = |chat: &Chat| {
+        chat.lines
+            .iter()
+            .filter(|l| l.kind == LineKind::Error && l.text.contains("another key for bob"))
+            .count()
+    };
+    assert_eq!(warned(group_chat(&app, id)), 1);
+    let bob = app.chats.iter().find(|c| c.name == "bob").unwrap();
+    assert_eq!(warned(bob), 1);
+    // Told once per run; carol's key (the directory's) agrees with the group's.
+    app.update(Action::Groups(vec![team(
+        id,
+        &[("alice", true), ("bob", false), ("carol", false)],
+    )]));
+    app.update(Action::ContactsLoaded(vec![
+        record("bob", true),
+        record("carol", true),
+    ]));
+    assert_eq!(warned(group_chat(&app, id)), 1);
+    assert!(
+        group_chat(&app, id)
+            .lines
+            .iter()
+            .all(|l| !l.text.contains("for carol"))
+    );
+}
