@@ -363,7 +363,7 @@ fn a_member_key_that_differs_from_ours_is_warned_about_once_in_both_chats() {
     let (mut app, id) = with_team();
     // The group holds key_of("bob"); we pinned another key for bob.
     app.pins.insert(
-        "bob".into(),
+        "bob",
         crate::pins::Pin {
             key: [9; 32],
             verified: false,
