@@ -167,6 +167,8 @@ pub enum Action {
     GroupFailed {
         /// The group's chat to tell, if any (else the status bar).
         group: Option<p2p_chat_protocol::group::GroupId>,
+        /// The post that was not stored, if it was one: its line is marked failed.
+        post: Option<MessageId>,
         /// What went wrong, with the next step.
         error: String,
     },

@@ -115,8 +115,8 @@ impl App {
     }
 
     /// A contact's presence as the directory pushed it: the contact list follows at once, a
-    /// contact coming online is announced in its chat, and messages waiting for it go out at
-    /// once (a pending reconnect is cut short).
+    /// contact coming online is announced in its chat, and messages, files and group messages
+    /// waiting for it go out at once (a pending reconnect is cut short).
     pub(super) fn on_presence(&mut self, username: &str, online: bool) -> Vec<Effect> {
         let before = self.contacts.clone();
         let Some(record) = self.contacts.iter_mut().find(|r| r.username == username) else {
@@ -127,8 +127,10 @@ impl App {
         if !online {
             return Vec::new();
         }
-        // Waiting messages and files go out now, without waiting for the reconnect backoff.
-        let waits = self.transfer_waits(username);
+        // Waiting messages, files and group messages go out now, without waiting for the
+        // reconnect backoff.
+        let waits =
+            self.transfer_waits(username) || self.members_waiting.iter().any(|m| m == username);
         let Some(chat) = self
             .chats
             .iter_mut()

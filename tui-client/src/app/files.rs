@@ -92,6 +92,13 @@ fn describe(t: &Transfer) -> String {
 impl App {
     /// `/send PATH`: offers the file to the shown chat's peer.
     pub(super) fn send_file(&mut self, path: PathBuf) -> Vec<Effect> {
+        if self.current_chat().is_some_and(|c| c.group.is_some()) {
+            self.tell(
+                Level::Error,
+                "files go to one peer: open that member's chat and /send there",
+            );
+            return Vec::new();
+        }
         let Some(peer) = self.current_chat().map(|c| c.name.clone()) else {
             self.tell(
                 Level::Error,

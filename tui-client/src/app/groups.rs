@@ -75,9 +75,8 @@ impl App {
         let mut found = Vec::new();
         for group in &self.groups {
             for (name, standing) in &group.members {
-                let ours = match (self.expected_key(name), self.listed(name)) {
-                    (Some(key), _) | (None, Listed::Key(key)) => key,
-                    (None, _) => continue,
+                let Some(ours) = self.known_key(name) else {
+                    continue;
                 };
                 if ours != standing.key && self.key_warnings.insert((group.id, standing.key)) {
                     found.push((group.id, group.name.clone(), name.clone()));
@@ -178,10 +177,20 @@ impl App {
     }
 
     /// A group action of ours that did not happen.
-    pub(super) fn on_group_failed(&mut self, group: Option<GroupId>, error: String) -> Vec<Effect> {
+    pub(super) fn on_group_failed(
+        &mut self,
+        group: Option<GroupId>,
+        post: Option<MessageId>,
+        error: String,
+    ) -> Vec<Effect> {
         let now = self.now();
         match group.and_then(|g| self.chats.iter_mut().find(|c| c.group == Some(g))) {
-            Some(chat) => chat.notice(now, LineKind::Error, error),
+            Some(chat) => {
+                if let Some(post) = post {
+                    chat.set_delivery(post, super::Delivery::Failed);
+                }
+                chat.notice(now, LineKind::Error, error);
+            }
             None => self.tell(Level::Error, error),
         }
         Vec::new()
@@ -271,6 +280,15 @@ impl App {
         self.groups.iter().find(|g| g.id == id).cloned()
     }
 
+    /// The key we hold for `name`: its pin, else the one the directory lists (the key a first
+    /// contact would be pinned with).
+    fn known_key(&self, name: &str) -> Option<crate::net::PeerKey> {
+        match (self.expected_key(name), self.listed(name)) {
+            (Some(key), _) | (None, Listed::Key(key)) => Some(key),
+            (None, _) => None,
+        }
+    }
+
     /// `username` as a member: the key a session with it must prove is its pinned key, or,
     /// for someone we never met, the key the directory lists (the key a first contact would
     /// be pinned with, as `p2p-chat group` takes it).
@@ -281,14 +299,14 @@ impl App {
         if username == self.me.name {
             return Err("you are in every group you make — name the others".to_owned());
         }
-        let key = match (self.expected_key(username), self.listed(username)) {
-            (Some(key), _) | (None, Listed::Key(key)) => key,
+        let key = match (self.known_key(username), self.listed(username)) {
+            (Some(key), _) => key,
             (None, Listed::Unknown) => {
                 return Err(format!(
                     "{username}'s key is not known yet — wait for the contact list, then try again"
                 ));
             }
-            (None, Listed::Nothing) => {
+            (None, Listed::Nothing | Listed::Key(_)) => {
                 return Err(format!(
                     "{username} is not a contact and was never met, so its key is unknown — \
                      /connect {username} first"

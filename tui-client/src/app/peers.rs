@@ -38,7 +38,8 @@ impl App {
         let Some(chat) = self.chat_mut(id) else {
             return Vec::new();
         };
-        if !matches!(chat.link, Link::Idle | Link::Failed { .. }) {
+        // A group chat has no link of its own: its members' chats dial.
+        if chat.group.is_some() || !matches!(chat.link, Link::Idle | Link::Failed { .. }) {
             return Vec::new();
         }
         let Some(target) = chat.target.clone() else {

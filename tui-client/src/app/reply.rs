@@ -63,7 +63,8 @@ impl App {
         let Some((to, sender, original)) = target.and_then(|line| {
             let sender = match line.kind {
                 LineKind::Own { .. } => self.me.name.clone(),
-                _ => chat.name.clone(),
+                // A group member's post answers its member, not the group.
+                _ => line.sender.clone().unwrap_or_else(|| chat.name.clone()),
             };
             line.id().map(|id| (id, sender, line.text.clone()))
         }) else {

@@ -93,6 +93,13 @@ impl App {
         };
         let id = match self.chats.iter().find(|c| c.store_key() == hit.peer) {
             Some(chat) => chat.id,
+            // A group we are no longer in: its chat, to read (it takes no posts).
+            None if crate::store::is_group_conversation(&hit.peer) => {
+                let Some(group) = crate::store::group_of_conversation(&hit.peer) else {
+                    return;
+                };
+                self.group_chat(group, "a group you left")
+            }
             None => {
                 let target = p2p_chat_protocol::validate::username(&hit.peer)
                     .ok()

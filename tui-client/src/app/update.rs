@@ -116,7 +116,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Action::GroupFailed { group, error } => self.on_group_failed(group, error),
+            Action::GroupFailed { group, post, error } => self.on_group_failed(group, post, error),
             Action::StoreLoaded {
                 conversations,
                 outbox,

@@ -252,7 +252,8 @@ async fn deliver_to(ctx: &mut Loaded, sessions: &mut Sessions, member: &str) -> 
     done
 }
 
-/// Leaves `member`'s waiting group frames sealed in the directory's mailbox.
+/// Leaves `member`'s waiting group frames (and any one-to-one messages waiting for it) sealed
+/// in the directory's mailbox.
 ///
 /// # Errors
 /// Why not all of them are there.

@@ -185,9 +185,13 @@ pub async fn listen(
                     Some(MailEffect::Group { mail, peer, key, frame }) => {
                         // Without the group engine (no account) it stays in the mailbox.
                         let Some(groups) = sessions.groups() else { continue };
-                        let taken = take_group_mail(groups, mail, peer, key, frame)
-                            .await
-                            .context("cannot store a mailed group message (it stays in the mailbox)")?;
+                        let taken = match take_group_mail(groups, mail, peer, key, frame).await {
+                            Ok(taken) => taken,
+                            Err(e) => {
+                                eprintln!("cannot store a mailed group message (it stays in the mailbox): {e}");
+                                continue;
+                            }
+                        };
                         print_group_news(taken.news.into_iter(), json)?;
                         if taken.queued {
                             sessions.wake();

@@ -341,8 +341,15 @@ impl Mailer {
         };
         self.delete(mail).await;
         self.report(Action::DeliveredByMail { peer, id }).await;
+        if group_frames.is_empty() {
+            return;
+        }
         for action in super::group_receipts(&self.store, group_frames).await {
             self.report(action).await;
+        }
+        // Whom group messages still wait for may have changed.
+        if let Ok(members) = self.store.group_members_waiting().await {
+            self.report(Action::GroupMembersWaiting(members)).await;
         }
     }
 }

@@ -25,6 +25,12 @@ pub fn is_group_conversation(peer: &str) -> bool {
     peer.starts_with('#')
 }
 
+/// The group whose conversation `peer` is ([`conversation_key`]), if it is one.
+pub fn group_of_conversation(peer: &str) -> Option<GroupId> {
+    let id = peer.strip_prefix('#')?;
+    uuid::Uuid::parse_str(id).ok().map(GroupId)
+}
+
 /// A group as the store lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRecord {

@@ -131,7 +131,10 @@ mod groups;
 mod search;
 mod transfers;
 
-pub use groups::{GroupPostRow, GroupRecord, GroupStep, conversation_key, is_group_conversation};
+pub use groups::{
+    GroupPostRow, GroupRecord, GroupStep, conversation_key, group_of_conversation,
+    is_group_conversation,
+};
 pub use transfers::{Transfer, TransferState};
 
 /// A 16-byte message id column.

@@ -81,8 +81,8 @@ fn a_group_is_a_chat_in_the_contact_list_and_its_posts_show_their_sender() {
     assert_eq!(chat.unread, 2);
     let senders: Vec<_> = chat.lines.iter().map(|l| l.sender.clone()).collect();
     assert_eq!(senders, [Some("bob".into()), Some("carol".into())]);
-    // bob's one-to-one chat is not the group's.
-    assert!(app.chats.iter().all(|c| c.name != "bob"));
+    // The posts went to the group's chat only: no chat was made for their senders.
+    assert_eq!(app.chats.len(), 1);
     // A change shows as a notice.
     app.update(Action::GroupNews(GroupNews::Changed {
         group: id,
@@ -397,5 +397,94 @@ fn a_member_key_that_differs_from_ours_is_warned_about_once_in_both_chats() {
             .lines
             .iter()
             .all(|l| !l.text.contains("for carol"))
+    );
+}
+
+#[test]
+fn a_group_chat_is_no_peer_files_replies_and_failures_go_to_members() {
+    let (mut app, id) = with_team();
+    // Opened from the contact list: shown, with nothing dialled and no error.
+    let row = app
+        .entries()
+        .iter()
+        .position(|e| e.name == "#team")
+        .unwrap();
+    app.cursor = row;
+    app.focus = Focus::Contacts;
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.current, Some(group_chat(&app, id).id));
+    assert!(
+        group_chat(&app, id)
+            .lines
+            .iter()
+            .all(|l| l.kind != LineKind::Error)
+    );
+    // A file goes to one peer, not to a group.
+    assert!(type_line(&mut app, "/send notes.txt").is_empty());
+    assert!(app.notice.as_ref().unwrap().1.contains("one peer"));
+    // A reply to bob's post quotes bob, not the group.
+    app.update(Action::GroupNews(GroupNews::Post {
+        group: id,
+        name: "team".into(),
+        sender: "bob".into(),
+        id: MessageId(uuid::Uuid::from_u128(1)),
+        sent_at_ms: NOW,
+        text: "lunch?".into(),
+        seq: 1,
+    }));
+    type_line(&mut app, "/reply yes");
+    let ours = group_chat(&app, id).lines.last().unwrap().text.clone();
+    assert!(ours.contains("bob"), "{ours}");
+    // A post the engine refused is marked failed, with the reason in the chat.
+    let effects = type_line(&mut app, "one more");
+    let [Effect::Group(GroupEffect::Post { id: post, .. })] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    app.update(Action::GroupFailed {
+        group: Some(id),
+        post: Some(*post),
+        error: "disk full".into(),
+    });
+    let chat = group_chat(&app, id);
+    let line = chat.lines.iter().find(|l| l.id() == Some(*post)).unwrap();
+    assert!(matches!(
+        line.kind,
+        LineKind::Own {
+            delivery: Delivery::Failed,
+            ..
+        }
+    ));
+    assert_eq!(chat.lines.last().unwrap().text, "disk full");
+}
+
+#[test]
+fn a_search_hit_in_a_group_we_left_opens_a_group_chat_that_takes_no_posts() {
+    let mut app = app();
+    let gone = GroupId::new();
+    let key = crate::store::conversation_key(gone);
+    type_line(&mut app, "/search old");
+    let hit = crate::store::Stored {
+        seq: 3,
+        id: MessageId(uuid::Uuid::from_u128(3)),
+        peer: key.clone(),
+        outgoing: false,
+        sent_at_ms: NOW,
+        text: "old news".into(),
+        delivery: Delivery::Delivered,
+        detail: None,
+        reply_to: None,
+        sender: Some("bob".into()),
+    };
+    app.update(Action::SearchResults {
+        query: "old".into(),
+        hits: vec![hit],
+    });
+    let chat = group_chat(&app, gone);
+    assert_eq!(app.current, Some(chat.id));
+    app.focus = Focus::Input;
+    app.search = None;
+    assert!(
+        type_line(&mut app, "hello?").is_empty(),
+        "nothing queued or dialled"
     );
 }

@@ -18,9 +18,14 @@ impl Runner {
     /// they now stand, the change in words or the post as on its way, or why nothing happened.
     /// Then the members with frames waiting are named, for the window to reach them.
     pub(super) async fn group(&mut self, effect: GroupEffect) {
+        let post = match &effect {
+            GroupEffect::Post { id, .. } => Some(*id),
+            _ => None,
+        };
         let Some(groups) = self.groups.as_mut() else {
             self.report(Action::GroupFailed {
                 group: None,
+                post,
                 error: "groups need a directory account — `p2p-chat register` makes one".to_owned(),
             });
             return;
@@ -65,13 +70,13 @@ impl Runner {
         };
         match done {
             Ok(actions) => {
-                self.pumps.values().for_each(Pump::wake);
                 self.reports.extend(self.groups_action());
                 self.reports.extend(actions);
-                self.report_members_waiting().await;
+                self.group_work_done(true, false, &[]).await;
             }
             Err(error) => self.report(Action::GroupFailed {
                 group,
+                post,
                 error: failure(&error),
             }),
         }
@@ -95,21 +100,32 @@ impl Runner {
             Ok(taken) => taken,
             Err(e) => return self.report(Action::StoreFailed(e.to_string())),
         };
-        if taken
-            .news
-            .iter()
-            .any(|n| matches!(n, GroupNews::Changed { .. }))
-        {
-            self.reports.extend(self.groups_action());
-        }
+        self.group_work_done(taken.queued, false, &taken.news).await;
         self.reports
             .extend(taken.news.into_iter().map(Action::GroupNews));
         if let Some(answer) = taken.answer {
             self.mail(answer);
         }
-        if taken.queued {
+    }
+
+    /// What follows group work: the pumps are woken when frames were `queued`; the members
+    /// that frames wait for are named again when that list may have changed (frames queued,
+    /// or receipts for frames `delivered`); the groups are reported again when `news` holds
+    /// a change.
+    pub(super) async fn group_work_done(
+        &mut self,
+        queued: bool,
+        delivered: bool,
+        news: &[GroupNews],
+    ) {
+        if queued {
             self.pumps.values().for_each(Pump::wake);
+        }
+        if queued || delivered {
             self.report_members_waiting().await;
+        }
+        if news.iter().any(|n| matches!(n, GroupNews::Changed { .. })) {
+            self.reports.extend(self.groups_action());
         }
     }
 
@@ -120,6 +136,7 @@ impl Runner {
         if waiting.is_ok_and(|members| members.iter().any(|m| m == peer)) {
             self.report(Action::GroupFailed {
                 group: None,
+                post: None,
                 error: format!(
                     "{peer}'s p2p-chat is an older release that cannot take part in groups: \
                      group messages for {peer} wait until {peer} updates"

@@ -4,7 +4,6 @@
 use super::Runner;
 use crate::app::Action;
 use crate::delivery::inbound::{Taken, carries_data, take};
-use crate::delivery::outbound::Pump;
 use crate::groups::GroupNews;
 use crate::net::{NetEvent, SessionEvent, SessionId};
 
@@ -33,19 +32,13 @@ impl Runner {
                 groups,
                 groups_queued,
             }) => {
+                let delivered_frames = !group_delivered.is_empty();
                 let receipts = crate::delivery::group_receipts(&self.store, group_delivered).await;
                 self.reports.extend(receipts);
-                if groups_queued {
-                    self.pumps.values().for_each(Pump::wake);
-                    self.report_members_waiting().await;
-                }
-                let changed = groups
-                    .iter()
-                    .any(|(_, news)| matches!(news, GroupNews::Changed { .. }));
-                if changed {
-                    self.reports.extend(self.groups_action());
-                }
-                let groups = groups.into_iter().map(|(_, news)| Action::GroupNews(news));
+                let news: Vec<GroupNews> = groups.into_iter().map(|(_, news)| news).collect();
+                self.group_work_done(groups_queued, delivered_frames, &news)
+                    .await;
+                let groups = news.into_iter().map(Action::GroupNews);
                 let received = received.into_iter().filter_map(|r| {
                     r.seq.map(|seq| Action::MessageReceived {
                         session: r.session,
