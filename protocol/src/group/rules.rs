@@ -205,8 +205,95 @@ fn apply(group: &mut Group, change: &Change) {
 /// The group `changes` make, taken in `(lamport, author, seq)` order whatever order they are
 /// given in: the first must be its author's change 1, a `Create` naming the author among the
 /// members. `None` when there is no such first change.
+///
+/// A removal wins over the removed member's changes made without knowledge of it: a change
+/// whose author was removed by an *effective* removal concurrent with it (neither had seen the
+/// other, by their [`Seen`]) counts for nothing. A removal is effective when it was allowed as
+/// its author made it (in the group the changes its author had seen make) and its author was
+/// not itself removed, concurrently,
+/// by an effective removal of a higher-ranked admin: the creator first, then the admins in the
+/// order the creator made them. So a removed member cannot place a change before its removal
+/// with a low clock (adding someone, or removing the admin who removed it), and of two admins
+/// who remove each other at the same time the higher-ranked one stays.
 pub fn fold(id: GroupId, changes: &[Change]) -> Option<Group> {
-    let mut sorted: Vec<&Change> = changes.iter().collect();
+    let all: Vec<&Change> = changes.iter().collect();
+    let removed_by = |r: &Change| match &r.op {
+        GroupOp::Remove { username } if *username != r.author => Some(username.clone()),
+        _ => None,
+    };
+    let rank = admin_ranks(&all);
+    let rank_of = |name: &str| rank.iter().position(|a| a == name).unwrap_or(usize::MAX);
+    let mut candidates: Vec<&Change> = all
+        .iter()
+        .copied()
+        .filter(|r| removed_by(r).is_some() && allowed_as_made(id, &all, r))
+        .collect();
+    candidates.sort_by(|a, b| {
+        (rank_of(&a.author), order_key(a)).cmp(&(rank_of(&b.author), order_key(b)))
+    });
+    // Whether one of `effective` removes `change`'s author concurrently with `change`.
+    let overruled = |effective: &[&Change], change: &Change| {
+        effective.iter().any(|r| {
+            removed_by(r).as_deref() == Some(change.author.as_str())
+                && !has_seen(change, r)
+                && !has_seen(r, change)
+        })
+    };
+    let mut effective: Vec<&Change> = Vec::new();
+    for r in candidates {
+        if !overruled(&effective, r) {
+            effective.push(r);
+        }
+    }
+    let kept = all
+        .into_iter()
+        .filter(|c| !overruled(&effective, c))
+        .collect();
+    fold_in_order(id, kept)
+}
+
+/// The admins' ranks for [`fold`]: the creator (the author of the `Create`), then each member
+/// the creator made an admin, in the order of the creator's changes.
+fn admin_ranks(all: &[&Change]) -> Vec<String> {
+    let Some(create) = all
+        .iter()
+        .find(|c| c.seq == 1 && matches!(c.op, GroupOp::Create { .. }))
+    else {
+        return Vec::new();
+    };
+    let mut made: Vec<&Change> = all
+        .iter()
+        .copied()
+        .filter(|c| c.author == create.author && matches!(c.op, GroupOp::MakeAdmin { .. }))
+        .collect();
+    made.sort_by_key(|c| c.seq);
+    let mut ranks = vec![create.author.clone()];
+    for change in made {
+        if let GroupOp::MakeAdmin { username } = &change.op
+            && !ranks.contains(username)
+        {
+            ranks.push(username.clone());
+        }
+    }
+    ranks
+}
+
+/// Whether `later` was made by an author that had applied `earlier`.
+fn has_seen(later: &Change, earlier: &Change) -> bool {
+    later.seen.of(&earlier.author) >= earlier.seq
+}
+
+/// Whether removal `r` was allowed when its author made it: in the group that the changes its
+/// author had seen make (folded in order, without the removal rule of [`fold`]), its author
+/// was a member allowed to make it ([`permitted`]).
+fn allowed_as_made(id: GroupId, all: &[&Change], r: &Change) -> bool {
+    let seen: Vec<&Change> = all.iter().copied().filter(|c| has_seen(r, c)).collect();
+    fold_in_order(id, seen)
+        .is_some_and(|view| view.has(&r.author) && permitted(&view, &r.author, &r.op).is_ok())
+}
+
+/// [`fold`] without its removal rule: every change taken in `(lamport, author, seq)` order.
+fn fold_in_order(id: GroupId, mut sorted: Vec<&Change>) -> Option<Group> {
     sorted.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     // The group begins with its one Create; a change placed before it (a forged clock) counts
     // for nothing.

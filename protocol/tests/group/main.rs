@@ -262,3 +262,95 @@ fn a_change_with_a_forged_clock_is_refused_and_never_unseats_the_create() {
     let mut log = log;
     assert!(log.apply(bad).is_err());
 }
+
+/// user0 creates a group with user1, user2 and user3, then makes user2 and then user1
+/// admins: user2 ranks above user1 (whose name sorts first at equal clocks).
+fn ranked_group(id: GroupId) -> Log {
+    let first = create(&member(0), "team", vec![member(1), member(2), member(3)], 1).unwrap();
+    let mut log = Log::new(id, vec![first]).unwrap();
+    for n in [2, 1] {
+        let change = log
+            .propose(&name(0), GroupOp::MakeAdmin { username: name(n) }, 2)
+            .unwrap();
+        log.apply(change).unwrap();
+    }
+    log
+}
+
+/// `log`'s changes in reverse order: the group must not depend on the order held.
+fn folded_backwards(log: &Log) -> p2p_chat_protocol::group::rules::Group {
+    let mut changes = log.changes().to_vec();
+    changes.reverse();
+    fold(log.group().id, &changes).unwrap()
+}
+
+#[test]
+fn a_removed_member_cannot_backdate_a_change_before_its_removal() {
+    let id = GroupId(uuid::Uuid::from_u128(5));
+    let mut log = ranked_group(id);
+    let before = log.clone();
+    // user2 removes user1.
+    let removal = log
+        .propose(&name(2), GroupOp::Remove { username: name(1) }, 3)
+        .unwrap();
+    log.apply(removal.clone()).unwrap();
+    // user1, told of it, answers as if it had not seen it, with the same clock: by name its
+    // change goes first. It adds a friend (an admin may add).
+    let backdated = before
+        .propose(&name(1), GroupOp::Add { member: member(4) }, 4)
+        .unwrap();
+    assert_eq!(
+        backdated.lamport, removal.lamport,
+        "placed before the removal"
+    );
+    log.apply(backdated).unwrap();
+    let group = log.group();
+    assert!(!group.has(&name(4)), "the backdated add counts for nothing");
+    assert!(!group.has(&name(1)), "the removal stands");
+    assert_eq!(&folded_backwards(&log), group);
+    // A change user1 made before the removal, which user2 had seen, still counts.
+    let mut log = ranked_group(id);
+    let rename = log
+        .propose(
+            &name(1),
+            GroupOp::Rename {
+                name: "crew".into(),
+            },
+            3,
+        )
+        .unwrap();
+    log.apply(rename).unwrap();
+    let removal = log
+        .propose(&name(2), GroupOp::Remove { username: name(1) }, 4)
+        .unwrap();
+    log.apply(removal).unwrap();
+    assert_eq!(log.group().name, "crew");
+    assert!(!log.group().has(&name(1)));
+}
+
+#[test]
+fn of_two_admins_who_remove_each_other_at_once_the_higher_ranked_stays() {
+    for later_clock in [false, true] {
+        let id = GroupId(uuid::Uuid::from_u128(6));
+        let base = ranked_group(id);
+        // Each on its own view: user2 (higher) removes user1, user1 removes user2.
+        let by_higher = base
+            .propose(&name(2), GroupOp::Remove { username: name(1) }, 3)
+            .unwrap();
+        let mut by_lower = base
+            .propose(&name(1), GroupOp::Remove { username: name(2) }, 3)
+            .unwrap();
+        // At equal clocks user1's goes first by name; with a later clock, second: the
+        // ranking decides either way.
+        if later_clock {
+            by_lower.lamport = by_higher.lamport + 1;
+        }
+        let mut log = base.clone();
+        log.apply(by_higher).unwrap();
+        log.apply(by_lower).unwrap();
+        let group = log.group();
+        assert!(group.has(&name(2)), "the higher-ranked admin stays");
+        assert!(!group.has(&name(1)), "the lower-ranked one is removed");
+        assert_eq!(&folded_backwards(&log), group);
+    }
+}
