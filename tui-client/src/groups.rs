@@ -32,6 +32,18 @@ pub enum GroupsError {
     /// No group has this name or id (among those we are a member of).
     #[error("no group called {0} — /group new NAME MEMBERS… creates one")]
     Unknown(String),
+    /// More than one of our groups has this name (another member's group can share a name
+    /// with one of ours): the ids tell them apart.
+    #[error("{name} names {} groups — use one of their ids: {}", ids.len(), ids.join(", "))]
+    Ambiguous {
+        /// The name.
+        name: String,
+        /// The ids of the groups with it.
+        ids: Vec<String>,
+    },
+    /// We are in a group with this name already; two would look alike everywhere.
+    #[error("you are in a group called {0} already — choose another name")]
+    NameTaken(String),
     /// The text is empty or too long.
     #[error("{0}")]
     Text(String),
@@ -164,12 +176,33 @@ impl Groups {
     /// The group called `name` (or with this id) among those we are a member of.
     ///
     /// # Errors
-    /// [`GroupsError::Unknown`] when there is none.
+    /// [`GroupsError::Unknown`] when there is none; [`GroupsError::Ambiguous`] when several
+    /// have this name.
     pub fn find(&self, name: &str) -> Result<GroupId, GroupsError> {
-        self.list()
-            .find(|g| g.name == name || g.id.to_string() == name)
+        if let Some(group) = self.list().find(|g| g.id.to_string() == name) {
+            return Ok(group.id);
+        }
+        let named: Vec<GroupId> = self
+            .list()
+            .filter(|g| g.name == name)
             .map(|g| g.id)
-            .ok_or_else(|| GroupsError::Unknown(name.to_owned()))
+            .collect();
+        match named.as_slice() {
+            [] => Err(GroupsError::Unknown(name.to_owned())),
+            [one] => Ok(*one),
+            many => Err(GroupsError::Ambiguous {
+                name: name.to_owned(),
+                ids: many.iter().map(ToString::to_string).collect(),
+            }),
+        }
+    }
+
+    /// Refuses `name` for a group of ours (other than `except`) when one is called so already.
+    fn name_free(&self, name: &str, except: Option<GroupId>) -> Result<(), GroupsError> {
+        if self.list().any(|g| g.name == name && Some(g.id) != except) {
+            return Err(GroupsError::NameTaken(name.to_owned()));
+        }
+        Ok(())
     }
 
     /// Group `id` as its log makes it.
@@ -181,6 +214,7 @@ impl Groups {
     /// log.
     ///
     /// # Errors
+    /// [`GroupsError::NameTaken`] when one of our groups has this name already;
     /// [`GroupsError::Rules`] for a bad name, a member named twice or too many members;
     /// [`GroupsError::Store`].
     pub async fn create(
@@ -189,6 +223,7 @@ impl Groups {
         others: Vec<Member>,
         now_ms: u64,
     ) -> Result<GroupId, GroupsError> {
+        self.name_free(name, None)?;
         let id = GroupId::new();
         let first = rules::create(&self.me, name, others, now_ms)?;
         let log = Log::new(id, vec![first.clone()])?;
@@ -228,8 +263,9 @@ impl Groups {
     /// change in words.
     ///
     /// # Errors
-    /// [`GroupsError::Unknown`]; [`GroupsError::Rules`] when the rules refuse it (the text
-    /// says why); [`GroupsError::Store`].
+    /// [`GroupsError::Unknown`]; [`GroupsError::NameTaken`] for a rename to the name of
+    /// another group of ours; [`GroupsError::Rules`] when the rules refuse it (the text says
+    /// why); [`GroupsError::Store`].
     pub async fn change(
         &mut self,
         id: GroupId,
@@ -237,6 +273,9 @@ impl Groups {
         now_ms: u64,
     ) -> Result<String, GroupsError> {
         let me = self.me.username.clone();
+        if let GroupOp::Rename { name } = &op {
+            self.name_free(name, Some(id))?;
+        }
         let entry = self.member_entry(id)?;
         let change = entry.log.propose(&me, op, now_ms)?;
         let mut log = entry.log.clone();

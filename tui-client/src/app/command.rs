@@ -81,7 +81,7 @@ pub const USAGE: &[(&str, &str)] = &[
     ("/edit", "write it in $EDITOR"),
     ("/search TEXT", "find in the history"),
     ("/reply [TEXT]", "answer a message"),
-    ("/info", "addresses, session path"),
+    ("/info", "addresses, path; who has a post"),
     ("/send PATH", "offer a file"),
     ("/group new NAME USERS", "create a group with them"),
     ("/invite USER", "add to this group"),

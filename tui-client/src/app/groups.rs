@@ -46,8 +46,19 @@ impl App {
         let now = self.now();
         for group in &groups {
             let chat = self.group_chat(group.id, &group.name);
+            // Two of our groups may share a name (another member's group): the end of the id
+            // (its random part; the start is a time) tells their chats apart.
+            let shared = groups
+                .iter()
+                .any(|g| g.id != group.id && g.name == group.name);
+            let name = if shared {
+                let id = group.id.to_string();
+                format!("{} ({})", chat_name(&group.name), &id[id.len() - 8..])
+            } else {
+                chat_name(&group.name)
+            };
             if let Some(chat) = self.chat_mut(chat) {
-                chat.name = chat_name(&group.name);
+                chat.name = name;
             }
         }
         for chat in &mut self.chats {
@@ -153,8 +164,13 @@ impl App {
             GroupNews::Changed { group, name, words } => {
                 let now = self.now();
                 let chat = self.group_chat(group, &name);
+                let shown = self.current == Some(chat);
                 if let Some(c) = self.chat_mut(chat) {
                     c.notice(now, LineKind::Info, words);
+                    // News for the contact list and Alt+A (an invitation, say).
+                    if !shown {
+                        c.unread += 1;
+                    }
                 }
                 Vec::new()
             }
@@ -206,11 +222,10 @@ impl App {
         reply_to: Option<MessageId>,
     ) -> Vec<Effect> {
         if !self.groups.iter().any(|g| g.id == group) {
+            let name = self.chat(chat).map(|c| c.name.clone()).unwrap_or_default();
+            // Kept in the input line: nothing typed is lost.
             self.input.input = tui_input::Input::new(text);
-            self.tell(
-                Level::Error,
-                "you are no longer a member of this group — nothing was sent",
-            );
+            self.tell(Level::Error, format!("{} — nothing was sent", left(&name)));
             return Vec::new();
         }
         let now = self.now();
@@ -244,10 +259,14 @@ impl App {
             };
         }
         let Some(group) = self.shown_group() else {
-            self.tell(
-                Level::Error,
-                "that works in a group chat — open one first (/group new NAME USERS makes one)",
-            );
+            let text = match self.current_chat() {
+                Some(chat) if chat.group.is_some() => left(&chat.name),
+                _ => {
+                    "that works in a group chat — open one first (/group new NAME USERS makes one)"
+                        .to_owned()
+                }
+            };
+            self.tell(Level::Error, text);
             return Vec::new();
         };
         let op = match command {
@@ -306,10 +325,14 @@ impl App {
                     "{username}'s key is not known yet — wait for the contact list, then try again"
                 ));
             }
+            (None, Listed::Nothing | Listed::Key(_)) if self.me.directory.is_some() => {
+                return Err(format!(
+                    "the directory lists nobody called {username} — check the name"
+                ));
+            }
             (None, Listed::Nothing | Listed::Key(_)) => {
                 return Err(format!(
-                    "{username} is not a contact and was never met, so its key is unknown — \
-                     /connect {username} first"
+                    "{username} was never met, so its key is unknown — /connect {username} first"
                 ));
             }
         };
@@ -392,6 +415,11 @@ impl App {
 /// with `#`, so a group never takes a peer's chat.
 fn chat_name(group: &str) -> String {
     format!("#{group}")
+}
+
+/// What the window says in the chat of a group we are no longer in.
+fn left(chat: &str) -> String {
+    format!("you are no longer a member of {chat} — /close removes its chat")
 }
 
 /// How far a post got with one member, in words.

@@ -83,12 +83,13 @@ fn a_group_is_a_chat_in_the_contact_list_and_its_posts_show_their_sender() {
     assert_eq!(senders, [Some("bob".into()), Some("carol".into())]);
     // The posts went to the group's chat only: no chat was made for their senders.
     assert_eq!(app.chats.len(), 1);
-    // A change shows as a notice.
+    // A change shows as a notice, and counts as news while the chat is not shown.
     app.update(Action::GroupNews(GroupNews::Changed {
         group: id,
         name: "team".into(),
         words: "alice added dave".into(),
     }));
+    assert_eq!(group_chat(&app, id).unread, 3);
     let last = group_chat(&app, id).lines.last().unwrap();
     assert_eq!(
         (last.kind.clone(), last.text.as_str()),
@@ -135,10 +136,17 @@ fn enter_in_a_group_chat_posts_through_the_engine_and_never_dials() {
             ..
         }
     ));
-    // After we left, nothing is sent and the text stays in the input.
+    // After we left, nothing is sent and the text stays in the input; the group commands
+    // say why and what to do.
     app.update(Action::Groups(Vec::new()));
     assert!(type_line(&mut app, "anyone?").is_empty());
     assert_eq!(app.input.value(), "anyone?");
+    app.input.take();
+    assert!(type_line(&mut app, "/members").is_empty());
+    assert_eq!(
+        app.notice.as_ref().unwrap().1,
+        "you are no longer a member of #team — /close removes its chat"
+    );
 }
 
 #[test]
@@ -170,7 +178,7 @@ fn group_commands_ask_the_engine_with_the_members_keys() {
     // Someone neither pinned nor listed cannot be a member: nothing is asked.
     assert!(type_line(&mut app, "/group new crew zed").is_empty());
     assert!(
-        app.notice.as_ref().unwrap().1.contains("zed"),
+        app.notice.as_ref().unwrap().1 == "the directory lists nobody called zed — check the name",
         "{:?}",
         app.notice
     );
@@ -487,4 +495,21 @@ fn a_search_hit_in_a_group_we_left_opens_a_group_chat_that_takes_no_posts() {
         type_line(&mut app, "hello?").is_empty(),
         "nothing queued or dialled"
     );
+}
+
+#[test]
+fn two_groups_with_one_name_get_chats_told_apart_by_their_ids() {
+    let (mut app, id) = with_team();
+    let other = GroupId::new();
+    app.update(Action::Groups(vec![
+        team(id, &[("alice", true), ("bob", false)]),
+        team(other, &[("alice", false), ("carol", true)]),
+    ]));
+    let names: Vec<String> = [id, other]
+        .iter()
+        .map(|g| group_chat(&app, *g).name.clone())
+        .collect();
+    assert_ne!(names[0], names[1]);
+    let tail = id.to_string()[28..].to_owned();
+    assert_eq!(names[0], format!("#team ({tail})"));
 }
