@@ -172,6 +172,11 @@ impl App {
                         c.unread += 1;
                     }
                 }
+                // With no conversation on screen (none, or only the notices of a member's
+                // session that came to carry the group's frames), the group is shown.
+                if !shown && self.nothing_said_on_screen() {
+                    self.show(chat);
+                }
                 Vec::new()
             }
         }
@@ -190,6 +195,12 @@ impl App {
             .collect();
         let chats: Vec<ChatId> = others.iter().map(|m| self.chat_for(m)).collect();
         self.redial_all(chats)
+    }
+
+    /// Whether the shown chat (if any) is a one-to-one chat with no message in it.
+    fn nothing_said_on_screen(&self) -> bool {
+        self.current_chat()
+            .is_none_or(|c| c.group.is_none() && c.lines.iter().all(|l| l.id().is_none()))
     }
 
     /// A group action of ours that did not happen.

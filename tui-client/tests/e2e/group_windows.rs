@@ -61,12 +61,12 @@ fn four_windows_chat_in_a_group_one_of_them_on_and_off() {
     alice.wait_for("you created team");
     alice.type_text("hello team\r");
     alice.wait_for("hello team ✓ 3/3");
-    // Each member finds the group in the contact list, unread; Alt+A opens it.
+    // With no conversation on their screens, each member's window shows the group as the
+    // invitation comes.
     for tui in [&mut bob, &mut carol, &mut dave] {
-        tui.wait_until("#team, unread", unread_in("#team"));
-        tui.type_text("\x1ba");
-        tui.wait_for("hello team");
+        tui.wait_for("#team — group of 4");
         tui.wait_for("alice added you to team");
+        tui.wait_for("hello team");
     }
     bob.type_text("hi from bob\r");
     bob.wait_for("hi from bob ✓ 3/3");
@@ -228,14 +228,12 @@ fn a_member_who_was_never_online_finds_the_group_in_the_mailbox() {
     alice.quit();
 
     let mut carol = start("carol", &homes[2], ports[2]);
-    carol.wait_until("#trio, unread", unread_in("#trio"));
-    carol.type_text("\x1ba");
+    carol.wait_for("#trio — group of 3");
     carol.wait_for("alice added you to trio");
     carol.wait_for("alice while carol sleeps");
     // carol answers: bob is online and gets it directly.
     carol.type_text("morning\r");
-    bob.wait_until("#trio, unread", |s| s.contains("#trio"));
-    bob.type_text("\x1ba");
+    bob.wait_for("#trio — group of 3");
     bob.wait_for("carol morning");
     for tui in [bob, carol] {
         tui.quit();

@@ -83,13 +83,13 @@ fn a_group_is_a_chat_in_the_contact_list_and_its_posts_show_their_sender() {
     assert_eq!(senders, [Some("bob".into()), Some("carol".into())]);
     // The posts went to the group's chat only: no chat was made for their senders.
     assert_eq!(app.chats.len(), 1);
-    // A change shows as a notice, and counts as news while the chat is not shown.
+    // A change shows as a notice; with nothing else on screen, the group's chat is shown.
     app.update(Action::GroupNews(GroupNews::Changed {
         group: id,
         name: "team".into(),
         words: "alice added dave".into(),
     }));
-    assert_eq!(group_chat(&app, id).unread, 3);
+    assert_eq!(app.current, Some(group_chat(&app, id).id));
     let last = group_chat(&app, id).lines.last().unwrap();
     assert_eq!(
         (last.kind.clone(), last.text.as_str()),
@@ -512,4 +512,40 @@ fn two_groups_with_one_name_get_chats_told_apart_by_their_ids() {
     assert_ne!(names[0], names[1]);
     let tail = id.to_string()[28..].to_owned();
     assert_eq!(names[0], format!("#team ({tail})"));
+}
+
+#[test]
+fn an_invitation_is_shown_when_no_conversation_is_on_screen() {
+    let mut app = app();
+    app.update(Action::ContactsLoaded(vec![record("bob", true)]));
+    // bob's session opened to carry the invitation: his empty chat is on screen.
+    opened(&mut app, 1, "bob", Direction::Incoming);
+    let bob = app.current.unwrap();
+    let id = GroupId::new();
+    app.update(Action::GroupNews(GroupNews::Changed {
+        group: id,
+        name: "team".into(),
+        words: "bob added you to team".into(),
+    }));
+    assert_eq!(
+        app.current,
+        Some(group_chat(&app, id).id),
+        "the group is shown"
+    );
+    // With a conversation on screen, the invitation waits as unread instead.
+    app.show(bob);
+    app.chats.iter_mut().find(|c| c.id == bob).unwrap().receive(
+        MessageId::new(),
+        NOW,
+        "hi".into(),
+        Some(1),
+    );
+    let other = GroupId::new();
+    app.update(Action::GroupNews(GroupNews::Changed {
+        group: other,
+        name: "crew".into(),
+        words: "bob added you to crew".into(),
+    }));
+    assert_eq!(app.current, Some(bob));
+    assert_eq!(group_chat(&app, other).unread, 1);
 }
