@@ -110,6 +110,8 @@ fn history_survives_a_restart_and_opens_on_the_newest_messages() {
     let directory = Directory::start(tmp.path());
     let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
     let mut bob = start("bob", &bob_home, bob_port);
+    // bob listens (and the directory says so) before alice dials him.
+    bob.wait_for("directory: online");
     let mut alice = start("alice", &alice_home, alice_port);
     alice.wait_for("directory: online");
     alice.type_text("\r");
@@ -200,6 +202,7 @@ fn killing_the_receiver_mid_burst_and_restarting_the_directory_loses_nothing() {
     let directory = Directory::start_at(tmp.path(), &dir_addr);
     let (alice_home, alice_port, bob_home, bob_port) = alice_and_bob(tmp.path(), &directory);
     let mut bob = start("bob", &bob_home, bob_port);
+    bob.wait_for("directory: online");
     let mut alice = start("alice", &alice_home, alice_port);
     alice.wait_for("directory: online");
     alice.type_text("\r");
