@@ -20,7 +20,8 @@ pub const MAX_GROUP_MEMBERS: usize = 50;
 /// Longest group name, in bytes of UTF-8: 64.
 pub const MAX_GROUP_NAME_BYTES: usize = 64;
 
-/// Most changes in a group's log: 256. The whole log travels to each new member in one
+/// Most changes in a group's log: 256 (and beyond them one `Leave` per member, so a full log
+/// keeps nobody in: `rules::Log::has_room`). The whole log travels to each new member in one
 /// message, which must fit a frame and a sealed mail (64 KiB); a group that needs more
 /// changes is created anew.
 pub const MAX_GROUP_CHANGES: usize = 256;

@@ -5,7 +5,7 @@
 
 mod sim;
 
-use p2p_chat_protocol::group::rules::{Arrival, Log, PostCheck, create, fold};
+use p2p_chat_protocol::group::rules::{Arrival, GroupError, Log, PostCheck, create, fold};
 use p2p_chat_protocol::group::{Change, GroupId, GroupOp, Member, Seen};
 use proptest::prelude::*;
 use sim::{Step, World, member, name, step};
@@ -353,4 +353,39 @@ fn of_two_admins_who_remove_each_other_at_once_the_higher_ranked_stays() {
         assert!(!group.has(&name(1)), "the lower-ranked one is removed");
         assert_eq!(&folded_backwards(&log), group);
     }
+}
+
+#[test]
+fn a_full_log_still_lets_every_member_leave() {
+    let id = GroupId(uuid::Uuid::from_u128(7));
+    let first = create(&member(0), "team", vec![member(1), member(2)], 1).unwrap();
+    let mut log = Log::new(id, vec![first]).unwrap();
+    let mut n = 0;
+    while log.changes().len() < p2p_chat_protocol::group::MAX_GROUP_CHANGES {
+        n += 1;
+        let rename = GroupOp::Rename {
+            name: format!("team {n}"),
+        };
+        let change = log.propose(&name(0), rename, 2).unwrap();
+        log.apply(change).unwrap();
+    }
+    let more = GroupOp::Rename {
+        name: "one more".into(),
+    };
+    assert!(matches!(
+        log.propose(&name(0), more, 3),
+        Err(GroupError::Full)
+    ));
+    // Leaving still works, once per member; the log with those leaves reads back.
+    for n in [1, 2] {
+        let leave = log.propose(&name(n), GroupOp::Leave, 4).unwrap();
+        log.apply(leave).unwrap();
+        assert!(!log.group().has(&name(n)));
+        assert!(matches!(
+            log.propose(&name(n), GroupOp::Leave, 5),
+            Err(GroupError::NotAllowed(_))
+        ));
+    }
+    let back = Log::new(id, log.changes().to_vec()).unwrap();
+    assert_eq!(back.group(), log.group());
 }

@@ -5,7 +5,7 @@
 use super::{Arrival, Group, GroupError, PostCheck, fold, order_key, permitted};
 use std::collections::BTreeMap;
 
-use crate::group::{Change, GroupId, GroupOp, MAX_GROUP_CHANGES, Seen};
+use crate::group::{Change, GroupId, GroupOp, MAX_GROUP_CHANGES, MAX_GROUP_MEMBERS, Seen};
 
 /// Highest Lamport clock a change may carry: 2^53. Far above any real count of changes, and
 /// low enough that one more never overflows.
@@ -67,9 +67,9 @@ impl Log {
     /// # Errors
     /// [`GroupError::Malformed`] when they do not begin with a `Create`, number an author's
     /// changes with gaps or twice, or name the group badly; [`GroupError::Full`] over
-    /// [`MAX_GROUP_CHANGES`].
+    /// [`MAX_GROUP_CHANGES`] and the room kept for leaving ([`Log::has_room`]).
     pub fn new(id: GroupId, mut changes: Vec<Change>) -> Result<Self, GroupError> {
-        if changes.len() > MAX_GROUP_CHANGES {
+        if changes.len() > MAX_GROUP_CHANGES + MAX_GROUP_MEMBERS {
             return Err(GroupError::Full);
         }
         changes.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
@@ -157,7 +157,7 @@ impl Log {
         if let Some(why) = change_problem(self, &change) {
             return Err(GroupError::Malformed(why));
         }
-        if self.changes.len() >= MAX_GROUP_CHANGES {
+        if !self.has_room(&change.author, &change.op) {
             return Err(GroupError::Full);
         }
         self.seen.record(&change.author, change.seq);
@@ -173,6 +173,17 @@ impl Log {
         Ok(before)
     }
 
+    /// Whether the log takes one more change `op` by `author`: up to [`MAX_GROUP_CHANGES`]
+    /// changes, and beyond that a `Leave` by a member, up to [`MAX_GROUP_MEMBERS`] more, so a
+    /// full log (even one filled with changes that do not count) never keeps anyone in.
+    pub fn has_room(&self, author: &str, op: &GroupOp) -> bool {
+        let len = self.changes.len();
+        len < MAX_GROUP_CHANGES
+            || (matches!(op, GroupOp::Leave)
+                && self.group.has(author)
+                && len < MAX_GROUP_CHANGES + MAX_GROUP_MEMBERS)
+    }
+
     /// Our next change `op` as `me`, made at `at_ms`, checked against the group as we see it
     /// (not yet applied: [`Log::apply`] it, then send it to [`recipients`]).
     ///
@@ -181,7 +192,7 @@ impl Log {
     /// is full.
     pub fn propose(&self, me: &str, op: GroupOp, at_ms: u64) -> Result<Change, GroupError> {
         permitted(&self.group, me, &op).map_err(GroupError::NotAllowed)?;
-        if self.changes.len() >= MAX_GROUP_CHANGES {
+        if !self.has_room(me, &op) {
             return Err(GroupError::Full);
         }
         Ok(Change {
