@@ -166,6 +166,8 @@ pub fn permitted(group: &Group, author: &str, op: &GroupOp) -> Result<(), String
                 Err(format!("only {} may make admins", group.creator))
             } else if !group.has(username) {
                 Err(format!("{username} is not a member of {}", group.name))
+            } else if group.members.get(username).is_some_and(|s| s.admin) {
+                Err(format!("{username} is an admin of {} already", group.name))
             } else {
                 Ok(())
             }

@@ -91,6 +91,11 @@ fn who_may_do_what() {
         .propose(&name(0), GroupOp::MakeAdmin { username: name(1) }, 2)
         .unwrap();
     log.apply(promote).unwrap();
+    // Once is enough: an admin is not made an admin again.
+    assert!(
+        log.propose(&name(0), GroupOp::MakeAdmin { username: name(1) }, 2)
+            .is_err()
+    );
     let add = log
         .propose(&name(1), GroupOp::Add { member: member(3) }, 3)
         .unwrap();

@@ -294,6 +294,20 @@ impl App {
                 }
             },
             GroupCommand::Remove(username) => GroupOp::Remove { username },
+            // The creator alone makes admins: its leaving is asked twice.
+            GroupCommand::Leave
+                if group.creator == self.me.name && self.leaving != Some(group.id) =>
+            {
+                self.leaving = Some(group.id);
+                self.tell(
+                    Level::Error,
+                    format!(
+                        "you created {}: once you leave, nobody can make admins — /leave again to leave",
+                        group.name
+                    ),
+                );
+                return Vec::new();
+            }
             GroupCommand::Leave => GroupOp::Leave,
             GroupCommand::Rename(name) => GroupOp::Rename { name },
             GroupCommand::Admin(username) => GroupOp::MakeAdmin { username },

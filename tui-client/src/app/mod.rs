@@ -178,6 +178,8 @@ pub struct App {
     pub group_unread: std::collections::HashMap<String, usize>,
     /// Group keys of members already warned about as differing from ours: `(group, key)`.
     pub key_warnings: std::collections::HashSet<(p2p_chat_protocol::group::GroupId, [u8; 32])>,
+    /// The group whose creator (us) asked to leave once: a second `/leave` leaves.
+    pub leaving: Option<p2p_chat_protocol::group::GroupId>,
     /// Members that group frames wait for (see [`Action::GroupMembersWaiting`]).
     pub members_waiting: Vec<String>,
     /// Latest status-bar notice.
@@ -244,6 +246,7 @@ impl App {
             groups: Vec::new(),
             group_unread: std::collections::HashMap::new(),
             key_warnings: std::collections::HashSet::new(),
+            leaving: None,
             members_waiting: Vec::new(),
             notice: None,
             viewport: (80, 24),

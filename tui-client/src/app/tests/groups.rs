@@ -187,6 +187,9 @@ fn group_commands_ask_the_engine_with_the_members_keys() {
     assert!(app.notice.as_ref().unwrap().1.contains("group chat"));
     open_group(&mut app, id);
     let change = |op| vec![Effect::Group(GroupEffect::Change { group: id, op })];
+    // alice created team: leaving is asked twice.
+    assert!(type_line(&mut app, "/leave").is_empty());
+    assert!(app.notice.as_ref().unwrap().1.contains("/leave again"));
     assert_eq!(type_line(&mut app, "/leave"), change(GroupOp::Leave));
     assert_eq!(
         type_line(&mut app, "/remove carol"),
