@@ -19,6 +19,25 @@ fn start(name: &str, home: &std::path::Path, port: u16) -> Tui {
     Tui::spawn(name, &client_bin(), &args)
 }
 
+/// A directory and the users `names`, registered, each with its home and listening port.
+fn registered<const N: usize>(
+    names: [&str; N],
+) -> (
+    tempfile::TempDir,
+    Directory,
+    [std::path::PathBuf; N],
+    [u16; N],
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let directory = Directory::start(tmp.path());
+    let homes = names.map(|n| tmp.path().join(n));
+    let ports = names.map(|_| free_port());
+    for i in 0..N {
+        register(&homes[i], &directory, names[i], ports[i]);
+    }
+    (tmp, directory, homes, ports)
+}
+
 /// Whether the contact list shows `chat` with unread news (an invitation, a post).
 fn unread_in(chat: &'static str) -> impl Fn(&str) -> bool {
     move |screen| {
@@ -40,14 +59,8 @@ fn row(screen: &str, text: &str) -> usize {
 
 #[test]
 fn four_windows_chat_in_a_group_one_of_them_on_and_off() {
-    let tmp = tempfile::tempdir().unwrap();
-    let directory = Directory::start(tmp.path());
     let names = ["alice", "bob", "carol", "dave"];
-    let homes = names.map(|n| tmp.path().join(n));
-    let ports = names.map(|_| free_port());
-    for i in 0..4 {
-        register(&homes[i], &directory, names[i], ports[i]);
-    }
+    let (tmp, directory, homes, ports) = registered(names);
     register(&tmp.path().join("erin"), &directory, "erin", free_port());
     let [mut alice, mut bob, mut carol, mut dave] =
         [0, 1, 2, 3].map(|i| start(names[i], &homes[i], ports[i]));
@@ -197,14 +210,8 @@ impl AsyncCheck for AllDepositedFor {
 
 #[test]
 fn a_member_who_was_never_online_finds_the_group_in_the_mailbox() {
-    let tmp = tempfile::tempdir().unwrap();
-    let directory = Directory::start(tmp.path());
     let names = ["alice", "bob", "carol"];
-    let homes = names.map(|n| tmp.path().join(n));
-    let ports = names.map(|_| free_port());
-    for i in 0..3 {
-        register(&homes[i], &directory, names[i], ports[i]);
-    }
+    let (_tmp, _directory, homes, ports) = registered(names);
     // carol is not running: alice's window cannot reach her.
     let mut alice = start("alice", &homes[0], ports[0]);
     let mut bob = start("bob", &homes[1], ports[1]);
@@ -274,14 +281,8 @@ impl AsyncCheck for NothingWaits {
 
 #[test]
 fn posts_arrive_once_each_in_the_senders_order_when_either_side_is_killed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let directory = Directory::start(tmp.path());
     let names = ["alice", "bob"];
-    let homes = names.map(|n| tmp.path().join(n));
-    let ports = names.map(|_| free_port());
-    for i in 0..2 {
-        register(&homes[i], &directory, names[i], ports[i]);
-    }
+    let (_tmp, _directory, homes, ports) = registered(names);
     let mut alice = start("alice", &homes[0], ports[0]);
     let mut bob = start("bob", &homes[1], ports[1]);
     alice.wait_for("directory: online");

@@ -11,6 +11,12 @@ fn member(name: &str) -> Member {
     }
 }
 
+/// The ids of `member`'s group frames not yet in the mailbox.
+async fn undeposited(store: &LocalStore, member: &str) -> Vec<MessageId> {
+    let frames = store.group_undeposited(member).await.unwrap();
+    frames.into_iter().map(|(id, _)| id).collect()
+}
+
 fn post(group: GroupId, id: MessageId, text: &str) -> PeerMessage {
     PeerMessage::GroupPost {
         group,
@@ -130,23 +136,9 @@ async fn a_group_step_is_stored_whole_and_its_frames_go_out_per_member() {
             .iter()
             .all(|(id, _)| *id != hello)
     );
-    let carols: Vec<MessageId> = store
-        .group_undeposited("carol")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    assert_eq!(carols, [invite, hello]);
+    assert_eq!(undeposited(&store, "carol").await, [invite, hello]);
     store.mark_group_deposited("carol", invite).await.unwrap();
-    let left: Vec<MessageId> = store
-        .group_undeposited("carol")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    assert_eq!(left, [hello]);
+    assert_eq!(undeposited(&store, "carol").await, [hello]);
     assert_eq!(
         store.group_receipts(invite).await.unwrap(),
         [
