@@ -13,7 +13,7 @@ use p2p_chat_protocol::group::{Change, GroupId, GroupOp, Member};
 use p2p_chat_protocol::peer::MAX_TEXT_BYTES;
 use p2p_chat_protocol::{MessageId, PeerMessage};
 
-use crate::store::{GroupPostRow, GroupRecord, GroupStep, LocalStore, StoreError};
+use crate::store::{Committed, GroupPostRow, GroupRecord, GroupStep, LocalStore, StoreError};
 
 mod receive;
 mod words;
@@ -77,7 +77,18 @@ pub enum GroupNews {
         name: String,
         /// What happened, in words.
         words: String,
+        /// The notice's place in the store's history of the group (`None` when not stored).
+        seq: Option<i64>,
     },
+}
+
+/// A change of ours, done ([`Groups::change`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Done {
+    /// The change in words ("you added dave").
+    pub words: String,
+    /// Its notice's place in the store's history of the group.
+    pub seq: Option<i64>,
 }
 
 /// What the owner does with a member's frame after [`Groups::receive`].
@@ -246,11 +257,20 @@ impl Groups {
             .filter(|m| **m != self.me.username)
             .map(|m| (m.clone(), frame_id, invite.clone()))
             .collect();
+        let others: Vec<&str> = log
+            .group()
+            .members
+            .keys()
+            .map(String::as_str)
+            .filter(|m| *m != self.me.username)
+            .collect();
+        let words = format!("you created {name} with {}", others.join(", "));
         let step = GroupStep {
             group: record.clone(),
             changes: vec![first],
             frames,
             post: None,
+            notice: Some((now_ms, words)),
         };
         self.store.commit_group(&step).await?;
         self.queued += step.frames.len() as u64;
@@ -260,7 +280,7 @@ impl Groups {
 
     /// Makes change `op` to group `id` at `now_ms`: applied here, sent to everyone who is a
     /// member before or after it (a new member gets the whole log instead). Returns the
-    /// change in words.
+    /// change in words, also kept as a notice in the group's history.
     ///
     /// # Errors
     /// [`GroupsError::Unknown`]; [`GroupsError::NameTaken`] for a rename to the name of
@@ -271,7 +291,7 @@ impl Groups {
         id: GroupId,
         op: GroupOp,
         now_ms: u64,
-    ) -> Result<String, GroupsError> {
+    ) -> Result<Done, GroupsError> {
         let me = self.me.username.clone();
         if let GroupOp::Rename { name } = &op {
             self.name_free(name, Some(id))?;
@@ -306,9 +326,14 @@ impl Groups {
             .collect();
         let words = describe(&change, &before, &me);
         let added_by = self.added_by(id);
-        self.commit(id, log, added_by, (vec![change], frames, None))
+        let notice = Some(words.clone());
+        let committed = self
+            .commit(id, log, added_by, (vec![change], frames, None, notice))
             .await?;
-        Ok(words)
+        Ok(Done {
+            words,
+            seq: committed.notice,
+        })
     }
 
     /// Posts `text` (answering `reply_to`) to group `id` at `now_ms`: stored, and queued for
@@ -381,7 +406,7 @@ impl Groups {
         };
         let log = entry.log.clone();
         let added_by = self.added_by(id);
-        self.commit(id, log, added_by, (Vec::new(), frames, Some(row)))
+        self.commit(id, log, added_by, (Vec::new(), frames, Some(row), None))
             .await?;
         Ok((post_id, to))
     }
@@ -401,8 +426,13 @@ impl Groups {
         id: GroupId,
         log: Log,
         added_by: Option<String>,
-        (changes, frames, post): (Vec<Change>, Frames, Option<GroupPostRow>),
-    ) -> Result<Option<i64>, StoreError> {
+        (changes, frames, post, notice): (
+            Vec<Change>,
+            Frames,
+            Option<GroupPostRow>,
+            Option<String>,
+        ),
+    ) -> Result<Committed, StoreError> {
         let record = GroupRecord {
             id,
             name: log.group().name.clone(),
@@ -414,11 +444,12 @@ impl Groups {
             changes,
             frames,
             post,
+            notice: notice.map(|text| (crate::clock::now_ms(), text)),
         };
-        let seq = self.store.commit_group(&step).await?;
+        let committed = self.store.commit_group(&step).await?;
         self.queued += step.frames.len() as u64;
         self.entries.insert(id, Entry { log, record });
-        Ok(seq)
+        Ok(committed)
     }
 
     /// Who added us to group `id`, as recorded.

@@ -137,14 +137,12 @@ pub enum Action {
     Groups(Vec<p2p_chat_protocol::group::rules::Group>),
     /// A member's post or change, stored (see [`crate::groups::GroupNews`]).
     GroupNews(crate::groups::GroupNews),
-    /// We created `group` (called `name`) with `members`: its chat opens.
+    /// We created `group` (called `name`): its chat opens.
     GroupCreated {
         /// The group.
         group: p2p_chat_protocol::group::GroupId,
         /// Its name.
         name: String,
-        /// The members besides us.
-        members: Vec<String>,
     },
     /// Our post `id` to `group` is stored with a frame for every member: on its way.
     GroupPosted {

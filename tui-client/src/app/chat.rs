@@ -150,7 +150,9 @@ impl ChatLine {
     }
 
     pub(super) fn from_stored(m: Stored) -> Self {
-        let kind = if m.outgoing {
+        let kind = if m.notice {
+            LineKind::Info
+        } else if m.outgoing {
             LineKind::Own {
                 id: m.id,
                 delivery: m.delivery,
@@ -308,6 +310,31 @@ impl Chat {
             seq: None,
             sender: None,
         });
+    }
+
+    /// Appends a group's notice kept in the store at `seq` (in the store's order, once), or a
+    /// notice of this run only when `seq` is `None`.
+    pub fn stored_notice(&mut self, at_ms: u64, text: String, seq: Option<i64>) {
+        let Some(seq) = seq else {
+            return self.notice(at_ms, LineKind::Info, text);
+        };
+        if self.lines.iter().any(|l| l.seq == Some(seq)) || self.history.newer_dropped {
+            return;
+        }
+        let at = self
+            .lines
+            .iter()
+            .position(|l| l.seq.is_some_and(|s| s > seq))
+            .unwrap_or(self.lines.len());
+        let line = ChatLine {
+            at_ms,
+            kind: LineKind::Info,
+            text,
+            seq: Some(seq),
+            sender: None,
+        };
+        self.lines.insert(at, line);
+        self.newest_seq = self.newest_seq.max(Some(seq));
     }
 
     /// Writes transfer `id`'s live line: a new one at `at_ms` when `fresh` (a start), else

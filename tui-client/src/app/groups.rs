@@ -112,21 +112,9 @@ impl App {
     }
 
     /// We created `group`: its chat opens, ready for the first post.
-    pub(super) fn on_group_created(
-        &mut self,
-        group: GroupId,
-        name: &str,
-        members: &[String],
-    ) -> Vec<Effect> {
-        let now = self.now();
+    pub(super) fn on_group_created(&mut self, group: GroupId, name: &str) -> Vec<Effect> {
+        // Its notice ("you created …") is in the store: showing the chat loads it.
         let chat = self.group_chat(group, name);
-        if let Some(c) = self.chat_mut(chat) {
-            let text = format!(
-                "you created {name} with {} — they get it as they come online",
-                members.join(", ")
-            );
-            c.notice(now, LineKind::Info, text);
-        }
         self.show(chat);
         self.focus = super::Focus::Input;
         Vec::new()
@@ -161,12 +149,17 @@ impl App {
                     self.note_unread(chat, id)
                 }
             }
-            GroupNews::Changed { group, name, words } => {
+            GroupNews::Changed {
+                group,
+                name,
+                words,
+                seq,
+            } => {
                 let now = self.now();
                 let chat = self.group_chat(group, &name);
                 let shown = self.current == Some(chat);
                 if let Some(c) = self.chat_mut(chat) {
-                    c.notice(now, LineKind::Info, words);
+                    c.stored_notice(now, words, seq);
                     // News for the contact list and Alt+A (an invitation, say).
                     if !shown {
                         c.unread += 1;

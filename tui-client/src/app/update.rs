@@ -96,11 +96,7 @@ impl App {
             }
             Action::Groups(groups) => self.on_groups(groups),
             Action::GroupNews(news) => self.on_group_news(news),
-            Action::GroupCreated {
-                group,
-                name,
-                members,
-            } => self.on_group_created(group, &name, &members),
+            Action::GroupCreated { group, name } => self.on_group_created(group, &name),
             Action::GroupMembersWaiting(members) => self.on_members_waiting(members),
             Action::GroupReceipts { id, receipts } => {
                 let own =

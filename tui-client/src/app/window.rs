@@ -34,14 +34,18 @@ impl Chat {
         {
             self.newest_seq = Some(last.seq);
         }
+        // Stored lines shown already (a group's notices have no id: their seq tells).
+        let shown: HashSet<i64> = self.lines.iter().filter_map(|l| l.seq).collect();
         let lines: Vec<ChatLine> = page
             .into_iter()
             .map(ChatLine::from_stored)
             .filter(|line| {
                 request == PageRequest::Newest
-                    || line.id().is_none_or(|id| !self.seen.contains(&id))
+                    || (line.id().is_none_or(|id| !self.seen.contains(&id))
+                        && line.seq.is_none_or(|seq| !shown.contains(&seq)))
             })
             .collect();
+        let page_seqs: HashSet<i64> = lines.iter().filter_map(|l| l.seq).collect();
         let ids: HashSet<MessageId> = lines.iter().filter_map(ChatLine::id).collect();
         self.seen.extend(ids.iter().copied());
         match request {
@@ -55,6 +59,7 @@ impl Chat {
                     .lines
                     .drain(..)
                     .filter(|l| l.id().is_none_or(|id| !ids.contains(&id)))
+                    .filter(|l| l.seq.is_none_or(|seq| !page_seqs.contains(&seq)))
                     .collect();
                 self.lines = lines;
                 self.lines.extend(live);

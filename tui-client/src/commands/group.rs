@@ -60,7 +60,7 @@ pub async fn group(global: &GlobalOpts, command: GroupCommand) -> anyhow::Result
         } => {
             let id = groups.find(&group)?;
             let member = member_key(&ctx, &member).await?;
-            let words = groups.change(id, GroupOp::Add { member }, now).await?;
+            let words = groups.change(id, GroupOp::Add { member }, now).await?.words;
             (id, words, json)
         }
         GroupCommand::Remove {
@@ -70,16 +70,20 @@ pub async fn group(global: &GlobalOpts, command: GroupCommand) -> anyhow::Result
         } => {
             let id = groups.find(&group)?;
             let op = GroupOp::Remove { username: member };
-            (id, groups.change(id, op, now).await?, json)
+            (id, groups.change(id, op, now).await?.words, json)
         }
         GroupCommand::Leave { group, json } => {
             let id = groups.find(&group)?;
-            (id, groups.change(id, GroupOp::Leave, now).await?, json)
+            (
+                id,
+                groups.change(id, GroupOp::Leave, now).await?.words,
+                json,
+            )
         }
         GroupCommand::Rename { group, name, json } => {
             let id = groups.find(&group)?;
             let op = GroupOp::Rename { name };
-            (id, groups.change(id, op, now).await?, json)
+            (id, groups.change(id, op, now).await?.words, json)
         }
         GroupCommand::Admin {
             group,
@@ -88,7 +92,7 @@ pub async fn group(global: &GlobalOpts, command: GroupCommand) -> anyhow::Result
         } => {
             let id = groups.find(&group)?;
             let op = GroupOp::MakeAdmin { username: member };
-            (id, groups.change(id, op, now).await?, json)
+            (id, groups.change(id, op, now).await?.words, json)
         }
     };
     finish(&mut ctx, groups, id, words, json).await

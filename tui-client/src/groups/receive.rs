@@ -64,10 +64,16 @@ impl Groups {
                 };
                 let log = entry.log.clone();
                 let added_by = self.added_by(group);
-                let seq = self
-                    .commit(group, log, added_by, (Vec::new(), Vec::new(), Some(row)))
+                let committed = self
+                    .commit(
+                        group,
+                        log,
+                        added_by,
+                        (Vec::new(), Vec::new(), Some(row), None),
+                    )
                     .await?;
-                let news = seq
+                let news = committed
+                    .post
                     .map(|seq| GroupNews::Post {
                         group,
                         name,
@@ -157,9 +163,17 @@ impl Groups {
         let words = describe(&change, &before, &me);
         let name = log.group().name.clone();
         let added_by = self.added_by(group);
-        self.commit(group, log, added_by, (vec![change], frames, None))
+        let notice = Some(words.clone());
+        let committed = self
+            .commit(group, log, added_by, (vec![change], frames, None, notice))
             .await?;
-        let news = vec![GroupNews::Changed { group, name, words }];
+        let seq = committed.notice;
+        let news = vec![GroupNews::Changed {
+            group,
+            name,
+            words,
+            seq,
+        }];
         Ok(Received::Ack { id, news })
     }
 
@@ -234,9 +248,22 @@ impl Groups {
                     .join(", ")
             ),
         };
-        self.commit(group, log, Some(from.to_owned()), (new, Vec::new(), None))
+        let notice = Some(words.clone());
+        let committed = self
+            .commit(
+                group,
+                log,
+                Some(from.to_owned()),
+                (new, Vec::new(), None, notice),
+            )
             .await?;
-        let news = vec![GroupNews::Changed { group, name, words }];
+        let seq = committed.notice;
+        let news = vec![GroupNews::Changed {
+            group,
+            name,
+            words,
+            seq,
+        }];
         Ok(Received::Ack { id, news })
     }
 }

@@ -70,6 +70,18 @@ pub struct GroupStep {
     pub frames: Vec<(String, MessageId, PeerMessage)>,
     /// A post to add to the conversation.
     pub post: Option<GroupPostRow>,
+    /// A notice to add to the conversation (the change in words), with when, unix ms.
+    pub notice: Option<(u64, String)>,
+}
+
+/// Where [`LocalStore::commit_group`] put a step's post and notice in the conversation
+/// (`seq`; `None` for a post stored already, or none given).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// The post's place.
+    pub post: Option<i64>,
+    /// The notice's place.
+    pub notice: Option<i64>,
 }
 
 fn group_id(bytes: &[u8]) -> Result<GroupId, sqlx::Error> {
@@ -84,12 +96,12 @@ fn column_error(e: p2p_chat_protocol::FrameError) -> sqlx::Error {
 
 impl LocalStore {
     /// Writes one step of a group in one transaction: the group's name and standing, the new
-    /// changes of its log, the frames for its members and a post. The post is `None` in the
-    /// returned `seq` when it was stored already (a resend).
+    /// changes of its log, the frames for its members, a post and a notice. The post's place
+    /// is `None` when it was stored already (a resend).
     ///
     /// # Errors
     /// When the write fails: nothing of the step is stored then (and no receipt may go back).
-    pub async fn commit_group(&self, step: &GroupStep) -> Result<Option<i64>, StoreError> {
+    pub async fn commit_group(&self, step: &GroupStep) -> Result<Committed, StoreError> {
         let mut tx = self.write().await?;
         let id = step.group.id.0.as_bytes().as_slice();
         sqlx::query(
@@ -144,8 +156,23 @@ impl LocalStore {
             .await?;
             seq = row.map(|r| r.try_get("seq")).transpose()?;
         }
+        let mut notice = None;
+        if let Some((at_ms, text)) = &step.notice {
+            let row = sqlx::query(
+                "INSERT INTO messages (id, peer, outgoing, sent_at_ms, stored_at_ms, text, state, \
+                 notice) VALUES (?, ?, 0, ?, ?, ?, 2, 1) RETURNING seq",
+            )
+            .bind(MessageId::new().0.as_bytes().as_slice())
+            .bind(conversation_key(step.group.id))
+            .bind(ms(*at_ms))
+            .bind(ms(crate::clock::now_ms()))
+            .bind(text)
+            .fetch_one(&mut *tx)
+            .await?;
+            notice = Some(row.try_get("seq")?);
+        }
         tx.commit().await?;
-        Ok(seq)
+        Ok(Committed { post: seq, notice })
     }
 
     /// Every group we know, oldest first.

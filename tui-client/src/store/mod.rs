@@ -96,6 +96,8 @@ pub struct Stored {
     /// The member who wrote a received group post; `None` for one-to-one messages and our
     /// own posts.
     pub sender: Option<String>,
+    /// A group's notice (who added whom, a rename), kept in order with its posts.
+    pub notice: bool,
 }
 
 /// A conversation in the store, for the contact list at start.
@@ -121,7 +123,7 @@ pub struct LocalStore {
 /// The columns [`stored`] reads; a macro so queries stay `&'static str` built with `concat!`.
 macro_rules! columns {
     () => {
-        "seq, id, peer, outgoing, sent_at_ms, text, state, detail, reply_to, sender"
+        "seq, id, peer, outgoing, sent_at_ms, text, state, detail, reply_to, sender, notice"
     };
 }
 
@@ -132,7 +134,7 @@ mod search;
 mod transfers;
 
 pub use groups::{
-    GroupPostRow, GroupRecord, GroupStep, conversation_key, group_of_conversation,
+    Committed, GroupPostRow, GroupRecord, GroupStep, conversation_key, group_of_conversation,
     is_group_conversation,
 };
 pub use transfers::{Transfer, TransferState};
@@ -158,6 +160,7 @@ fn stored(row: &SqliteRow) -> Result<Stored, sqlx::Error> {
         detail: row.try_get("detail")?,
         reply_to: reply_to.as_deref().map(message_id).transpose()?,
         sender: row.try_get("sender")?,
+        notice: row.try_get::<i64, _>("notice")? == 1,
     })
 }
 

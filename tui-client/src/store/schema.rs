@@ -64,6 +64,11 @@ fn migrator() -> Migrator {
             "group deposited",
             include_str!("../../migrations/0009_group_deposited.sql"),
         ),
+        (
+            10,
+            "group notices",
+            include_str!("../../migrations/0010_group_notices.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

@@ -141,6 +141,7 @@ fn snapshot_search_results() {
         detail: None,
         reply_to: None,
         sender: None,
+        notice: false,
     };
     fixtures::type_text(&mut app, "/search notes");
     press(&mut app, KeyCode::Enter);

@@ -62,7 +62,7 @@ impl Net {
     /// `name` makes change `op` to `group` at `at_ms`; returns it in words.
     pub async fn change(&mut self, name: &str, group: GroupId, op: GroupOp, at_ms: u64) -> String {
         let groups = &mut self.get(name).groups;
-        groups.change(group, op, at_ms).await.unwrap()
+        groups.change(group, op, at_ms).await.unwrap().words
     }
 
     pub fn get(&mut self, name: &str) -> &mut Profile {
@@ -122,6 +122,7 @@ impl Net {
         }
     }
 
+    /// The posts `name` stored in `group`'s conversation, oldest first (its notices left out).
     pub async fn texts(&mut self, name: &str, group: GroupId) -> Vec<String> {
         let page = self
             .get(name)
@@ -129,7 +130,10 @@ impl Net {
             .page(&conversation_key(group), None, 100)
             .await
             .unwrap();
-        page.into_iter().map(|m| m.text).collect()
+        page.into_iter()
+            .filter(|m| !m.notice)
+            .map(|m| m.text)
+            .collect()
     }
 
     pub fn members(&self, name: &str, group: GroupId) -> Vec<String> {

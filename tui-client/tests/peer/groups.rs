@@ -77,7 +77,12 @@ async fn a_group_post_crosses_a_real_session_and_is_receipted() {
         .page(&conversation_key(team), None, 10)
         .await
         .unwrap();
-    assert_eq!(page.len(), 1);
+    // The invitation's notice, then the post.
+    let kinds: Vec<(bool, &str)> = page.iter().map(|m| (m.notice, m.text.as_str())).collect();
+    assert_eq!(
+        kinds,
+        [(true, "alice added you to team"), (false, "hi bob")]
+    );
     // The receipts come back to alice and are recorded per member.
     let mut alice_rx = pair.client_rx;
     tokio::time::timeout(PATIENCE, async {

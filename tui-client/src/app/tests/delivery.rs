@@ -79,6 +79,7 @@ fn the_store_restores_conversations_and_resends_the_outbox_after_a_restart() {
         detail: None,
         reply_to: None,
         sender: None,
+        notice: false,
     };
     let conversations = vec![
         Conversation {
@@ -391,5 +392,6 @@ fn received(seq: i64, n: u128) -> crate::store::Stored {
         detail: None,
         reply_to: None,
         sender: None,
+        notice: false,
     }
 }

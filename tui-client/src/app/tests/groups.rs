@@ -88,6 +88,7 @@ fn a_group_is_a_chat_in_the_contact_list_and_its_posts_show_their_sender() {
         group: id,
         name: "team".into(),
         words: "alice added dave".into(),
+        seq: None,
     }));
     assert_eq!(app.current, Some(group_chat(&app, id).id));
     let last = group_chat(&app, id).lines.last().unwrap();
@@ -302,7 +303,6 @@ fn creating_a_group_opens_its_chat_for_the_first_post() {
     app.update(Action::GroupCreated {
         group: crew,
         name: "crew".into(),
-        members: vec!["bob".into()],
     });
     let chat = group_chat(&app, crew);
     assert_eq!((app.current, chat.name.as_str()), (Some(chat.id), "#crew"));
@@ -355,6 +355,7 @@ fn a_search_hit_in_a_group_shows_the_groups_chat_around_it() {
         detail: None,
         reply_to: None,
         sender: Some("bob".into()),
+        notice: false,
     };
     let effects = app.update(Action::SearchResults {
         query: "lunch".into(),
@@ -485,6 +486,7 @@ fn a_search_hit_in_a_group_we_left_opens_a_group_chat_that_takes_no_posts() {
         detail: None,
         reply_to: None,
         sender: Some("bob".into()),
+        notice: false,
     };
     app.update(Action::SearchResults {
         query: "old".into(),
@@ -529,6 +531,7 @@ fn an_invitation_is_shown_when_no_conversation_is_on_screen() {
         group: id,
         name: "team".into(),
         words: "bob added you to team".into(),
+        seq: None,
     }));
     assert_eq!(
         app.current,
@@ -548,7 +551,75 @@ fn an_invitation_is_shown_when_no_conversation_is_on_screen() {
         group: other,
         name: "crew".into(),
         words: "bob added you to crew".into(),
+        seq: None,
     }));
     assert_eq!(app.current, Some(bob));
     assert_eq!(group_chat(&app, other).unread, 1);
+}
+
+#[test]
+fn group_notices_kept_in_the_store_show_once_in_the_stores_order() {
+    let (mut app, id) = with_team();
+    let key = crate::store::conversation_key(id);
+    let row = |seq: i64, text: &str, notice: bool| crate::store::Stored {
+        seq,
+        id: MessageId(uuid::Uuid::from_u128(seq as u128)),
+        peer: key.clone(),
+        outgoing: false,
+        sent_at_ms: NOW,
+        text: text.into(),
+        delivery: Delivery::Delivered,
+        detail: None,
+        reply_to: None,
+        sender: (!notice).then(|| "bob".to_owned()),
+        notice,
+    };
+    // Live: the notice (stored at 5) comes before the post it preceded (stored at 6).
+    app.update(Action::GroupNews(GroupNews::Post {
+        group: id,
+        name: "team".into(),
+        sender: "bob".into(),
+        id: MessageId(uuid::Uuid::from_u128(6)),
+        sent_at_ms: NOW,
+        text: "welcome dave".into(),
+        seq: 6,
+    }));
+    app.update(Action::GroupNews(GroupNews::Changed {
+        group: id,
+        name: "team".into(),
+        words: "bob added dave".into(),
+        seq: Some(5),
+    }));
+    let texts = |app: &App| -> Vec<String> {
+        group_chat(app, id)
+            .lines
+            .iter()
+            .map(|l| l.text.clone())
+            .collect()
+    };
+    assert_eq!(texts(&app), ["bob added dave", "welcome dave"]);
+    // The newest page from the store brings both again (after a restart, only it has them):
+    // each shows once, the notice as a notice.
+    let chat = group_chat(&app, id).id;
+    app.update(Action::HistoryLoaded {
+        chat,
+        request: PageRequest::Newest,
+        page: vec![
+            row(5, "bob added dave", true),
+            row(6, "welcome dave", false),
+        ],
+    });
+    assert_eq!(texts(&app), ["bob added dave", "welcome dave"]);
+    let first = &group_chat(&app, id).lines[0];
+    assert_eq!(
+        (first.kind.clone(), first.sender.clone()),
+        (LineKind::Info, None)
+    );
+    // An older page with the same notice adds nothing twice.
+    app.update(Action::HistoryLoaded {
+        chat,
+        request: PageRequest::After(4),
+        page: vec![row(5, "bob added dave", true)],
+    });
+    assert_eq!(texts(&app), ["bob added dave", "welcome dave"]);
 }

@@ -16,6 +16,7 @@ fn hit(seq: i64, peer: &str, text: &str) -> Stored {
         detail: None,
         reply_to: None,
         sender: None,
+        notice: false,
     }
 }
 

@@ -72,7 +72,12 @@ pub(super) fn print_group_news(
                 },
                 false,
             ) => format!("[{}] {sender}: {}", printable(&name), printable(&text)),
-            (GroupNews::Changed { group, name, words }, true) => serde_json::json!({
+            (
+                GroupNews::Changed {
+                    group, name, words, ..
+                },
+                true,
+            ) => serde_json::json!({
                 "group": group.to_string(),
                 "group_name": name,
                 "event": words,

@@ -59,8 +59,10 @@ async fn a_group_step_is_stored_whole_and_its_frames_go_out_per_member() {
             ("carol".into(), invite, invitation.clone()),
         ],
         post: None,
+        notice: Some((4, "you created team with bob, carol".into())),
     };
-    assert_eq!(store.commit_group(&step).await.unwrap(), None);
+    let created = store.commit_group(&step).await.unwrap();
+    assert!(created.post.is_none() && created.notice.is_some());
     // Our first post, to both.
     let hello = MessageId::new();
     let step = GroupStep {
@@ -77,17 +79,28 @@ async fn a_group_step_is_stored_whole_and_its_frames_go_out_per_member() {
             text: "hi all".into(),
             reply_to: None,
         }),
+        notice: None,
     };
     let seq = store.commit_group(&step).await.unwrap();
-    assert!(seq.is_some());
+    assert!(seq.post.is_some() && seq.notice.is_none());
     assert_eq!(store.groups().await.unwrap(), vec![record.clone()]);
     assert_eq!(store.group_changes(group).await.unwrap(), vec![first]);
     let page = store
         .page(&conversation_key(group), None, 10)
         .await
         .unwrap();
-    assert_eq!(page.len(), 1);
-    assert_eq!((page[0].text.as_str(), page[0].outgoing), ("hi all", true));
+    // The notice of the creation, then the post, in the order they were stored.
+    let lines: Vec<(&str, bool, bool)> = page
+        .iter()
+        .map(|m| (m.text.as_str(), m.outgoing, m.notice))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("you created team with bob, carol", false, true),
+            ("hi all", true, false)
+        ]
+    );
     // The group's conversation is listed under its key (for its unread count at start).
     let listed: Vec<String> = store
         .conversations()
@@ -170,7 +183,10 @@ async fn a_group_step_is_stored_whole_and_its_frames_go_out_per_member() {
         1
     );
     // The same post again (a resend) is stored once.
-    assert_eq!(store.commit_group(&step).await.unwrap(), None);
+    assert_eq!(
+        store.commit_group(&step).await.unwrap(),
+        Committed::default()
+    );
 }
 
 #[tokio::test]
@@ -190,6 +206,7 @@ async fn a_step_that_cannot_be_written_leaves_nothing_behind() {
         // Over a frame: it cannot be queued, so the change is not kept either.
         frames: vec![("bob".into(), huge, post(group, huge, &"x".repeat(70_000)))],
         post: None,
+        notice: None,
     };
     assert!(store.commit_group(&step).await.is_err());
     assert!(store.groups().await.unwrap().is_empty());

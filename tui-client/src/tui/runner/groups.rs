@@ -33,15 +33,8 @@ impl Runner {
         let now = crate::clock::now_ms();
         let (group, done) = match effect {
             GroupEffect::Create { name, members } => {
-                let names: Vec<String> = members.iter().map(|m| m.username.clone()).collect();
                 let created = groups.create(&name, members, now).await;
-                let news = created.map(|group| {
-                    vec![Action::GroupCreated {
-                        group,
-                        name,
-                        members: names,
-                    }]
-                });
+                let news = created.map(|group| vec![Action::GroupCreated { group, name }]);
                 (None, news)
             }
             GroupEffect::Post {
@@ -58,11 +51,12 @@ impl Runner {
             GroupEffect::Change { group, op } => {
                 let changed = groups.change(group, op, now).await;
                 let name = groups.group(group).map(|g| g.name.clone());
-                let news = changed.map(|words| {
+                let news = changed.map(|done| {
                     vec![Action::GroupNews(GroupNews::Changed {
                         group,
                         name: name.unwrap_or_default(),
-                        words,
+                        words: done.words,
+                        seq: done.seq,
                     })]
                 });
                 (Some(group), news)
