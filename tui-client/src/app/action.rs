@@ -273,6 +273,7 @@ impl From<crate::delivery::outbound::PumpReport> for Action {
         match report {
             PumpReport::Sent(batch) => Self::Sent(batch),
             PumpReport::StoreFailed(error) => Self::StoreFailed(error),
+            PumpReport::GroupReceipts { id, receipts } => Self::GroupReceipts { id, receipts },
         }
     }
 }

@@ -32,6 +32,14 @@ pub enum PumpReport {
     /// The store failed; the message says what could not be read or written. Nothing is lost:
     /// unsent messages stay queued for the next session.
     StoreFailed(String),
+    /// Our group frame `id` was handed to a member's session: how far it now got with each
+    /// member it went to.
+    GroupReceipts {
+        /// The frame (a post's id, for a post).
+        id: MessageId,
+        /// `(member, delivery)` for each, sorted by member.
+        receipts: Vec<(String, Delivery)>,
+    },
 }
 
 /// A running pump; dropping it stops the task.
@@ -89,8 +97,18 @@ async fn run<R: From<PumpReport>>(
     loop {
         // Group frames for this member first (they are few: changes and posts).
         match send_group_frames(&store, &peer, &session, &mut group_cursor).await {
-            Ok(true) => {}
-            Ok(false) => return,
+            Ok(Some(sent)) => {
+                if let Some(reports) = &reports {
+                    for id in sent {
+                        let Ok(receipts) = store.group_receipts(id).await else {
+                            continue;
+                        };
+                        let report = PumpReport::GroupReceipts { id, receipts };
+                        let _ = reports.send(report.into()).await;
+                    }
+                }
+            }
+            Ok(None) => return,
             Err(error) => {
                 tracing::warn!(%error, %peer, "cannot read the group frames; this session stops sending them");
             }
@@ -157,29 +175,32 @@ async fn run<R: From<PumpReport>>(
 }
 
 /// Hands `peer`'s waiting group frames queued after `cursor` to `session` (when the peer
-/// takes groups), records them as sent and moves `cursor`. `false` when the session is gone.
+/// takes groups), records them as sent and moves `cursor`. Returns the ids handed over, or
+/// `None` when the session is gone.
 async fn send_group_frames(
     store: &LocalStore,
     peer: &str,
     session: &SessionHandle,
     cursor: &mut i64,
-) -> Result<bool, crate::store::StoreError> {
+) -> Result<Option<Vec<MessageId>>, crate::store::StoreError> {
+    let mut sent = Vec::new();
     if !session.takes_groups() {
-        return Ok(true);
+        return Ok(Some(sent));
     }
     loop {
         let frames = store.group_outbox_after(peer, *cursor, PUMP_BATCH).await?;
         if frames.is_empty() {
-            return Ok(true);
+            return Ok(Some(sent));
         }
         let mut ids = Vec::with_capacity(frames.len());
         for (seq, id, frame) in frames {
             if session.send_group_frame(frame).await.is_err() {
-                return Ok(false);
+                return Ok(None);
             }
             *cursor = seq;
             ids.push(id);
         }
         store.set_group_delivery(peer, &ids, Delivery::Sent).await?;
+        sent.extend(ids);
     }
 }

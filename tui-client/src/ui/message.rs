@@ -184,6 +184,11 @@ pub const READ_MARK: (&str, Style) = ("✓✓", theme::GOOD);
 /// member it went to (✓ once all have it, ◷ while none was sent it), and how many of them
 /// have it, "✓ 3/3" or "○ 1/3"; `/info` names them.
 pub fn group_mark(receipts: &[(String, Delivery)]) -> (String, Style) {
+    // A group of one: stored is all there is to it.
+    if receipts.is_empty() {
+        let (glyph, style) = delivery_mark(Delivery::Delivered);
+        return (glyph.to_owned(), style);
+    }
     let have = receipts
         .iter()
         .filter(|(_, d)| *d == Delivery::Delivered)
@@ -227,6 +232,7 @@ mod legend_tests {
         assert_eq!(of(&[Delivered, Delivered, Delivered]), "✓ 3/3");
         assert_eq!(of(&[Delivered, Sent, Queued]), "○ 1/3");
         assert_eq!(of(&[Queued, Queued]), "◷ 0/2");
+        assert_eq!(of(&[]), "✓", "a group of one");
     }
 
     #[test]

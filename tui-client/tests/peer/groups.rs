@@ -99,3 +99,43 @@ async fn a_group_post_crosses_a_real_session_and_is_receipted() {
     .await
     .expect("bob's receipt in time");
 }
+
+#[tokio::test]
+async fn a_pump_reports_how_far_each_group_frame_got_once_it_is_handed_over() {
+    use p2p_chat::delivery::outbound::{Pump, PumpReport};
+    let (alice, bob) = (peer("alice", None), peer("bob", None));
+    let (addr, mut bob_rx) = listen_as(bob.clone()).await;
+    let pair = connect_as(&alice, &addr, None, &mut bob_rx).await;
+    let (mut alice_sessions, alice_store) = sessions_of(&alice).await;
+    let groups = alice_sessions.groups().unwrap();
+    let team = groups
+        .create("team", vec![member_of(&bob)], 1)
+        .await
+        .unwrap();
+    let (hi, _) = groups.post(team, "hi bob", None, 2).await.unwrap();
+    // Waiting, nothing handed over yet: queued for bob.
+    assert_eq!(
+        alice_store.group_receipts(hi).await.unwrap(),
+        [("bob".to_owned(), Delivery::Queued)]
+    );
+    let (tx, mut reports) = mpsc::channel::<PumpReport>(16);
+    let _pump = Pump::start(
+        alice_store.clone(),
+        "bob".into(),
+        pair.client.clone(),
+        Some(tx),
+    );
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let report = tokio::time::timeout(PATIENCE, reports.recv())
+            .await
+            .expect("a report in time")
+            .expect("the pump runs");
+        if let PumpReport::GroupReceipts { id, receipts } = report {
+            got.push((id, receipts));
+        }
+    }
+    // The invitation, then the post: each now sent to bob.
+    assert_eq!(got[1], (hi, vec![("bob".to_owned(), Delivery::Sent)]));
+    assert_eq!(got[0].1, [("bob".to_owned(), Delivery::Sent)]);
+}
