@@ -161,18 +161,32 @@ impl Groups {
             })
             .collect();
         let words = describe(&change, &before, &me);
-        let name = log.group().name.clone();
         let added_by = self.added_by(group);
+        self.take_noted(group, log, added_by, (vec![change], frames), words, id)
+            .await
+    }
+
+    /// Commits group `group`'s new `log` with its `changes` and `frames` and the notice
+    /// `words`, and acknowledges frame `id` with that news.
+    async fn take_noted(
+        &mut self,
+        group: GroupId,
+        log: Log,
+        added_by: Option<String>,
+        (changes, frames): (Vec<Change>, super::Frames),
+        words: String,
+        id: MessageId,
+    ) -> Result<Received, StoreError> {
+        let name = log.group().name.clone();
         let notice = Some(words.clone());
         let committed = self
-            .commit(group, log, added_by, (vec![change], frames, None, notice))
+            .commit(group, log, added_by, (changes, frames, None, notice))
             .await?;
-        let seq = committed.notice;
         let news = vec![GroupNews::Changed {
             group,
             name,
             words,
-            seq,
+            seq: committed.notice,
         }];
         Ok(Received::Ack { id, news })
     }
@@ -248,23 +262,15 @@ impl Groups {
                     .join(", ")
             ),
         };
-        let notice = Some(words.clone());
-        let committed = self
-            .commit(
-                group,
-                log,
-                Some(from.to_owned()),
-                (new, Vec::new(), None, notice),
-            )
-            .await?;
-        let seq = committed.notice;
-        let news = vec![GroupNews::Changed {
+        self.take_noted(
             group,
-            name,
+            log,
+            Some(from.to_owned()),
+            (new, Vec::new()),
             words,
-            seq,
-        }];
-        Ok(Received::Ack { id, news })
+            id,
+        )
+        .await
     }
 }
 

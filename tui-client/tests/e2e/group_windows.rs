@@ -175,16 +175,27 @@ fn members_shown(tui: &mut Tui) -> Vec<String> {
         .collect()
 }
 
-/// Polls `home`'s store (the window keeps running) until `check` holds.
-fn wait_for_store(home: &std::path::Path, what: &str, check: impl AsyncCheck) {
+/// Runs `f` on `home`'s store (its window may keep running: SQLite takes readers beside it).
+fn on_store<T>(home: &std::path::Path, f: impl AsyncFnOnce(p2p_chat::store::LocalStore) -> T) -> T {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
         let store = p2p_chat::store::LocalStore::open(home).await.unwrap();
+        f(store).await
+    })
+}
+
+/// Polls `home`'s store until `check` holds.
+fn wait_for_store(
+    home: &std::path::Path,
+    what: &str,
+    check: impl AsyncFn(&p2p_chat::store::LocalStore) -> bool,
+) {
+    on_store(home, async |store| {
         let deadline = std::time::Instant::now() + crate::pty::PATIENCE;
-        while !check.holds(&store).await {
+        while !check(&store).await {
             assert!(
                 std::time::Instant::now() < deadline,
                 "timed out waiting: {what}"
@@ -194,20 +205,16 @@ fn wait_for_store(home: &std::path::Path, what: &str, check: impl AsyncCheck) {
     });
 }
 
-/// A condition on a store, for [`wait_for_store`].
-trait AsyncCheck {
-    async fn holds(&self, store: &p2p_chat::store::LocalStore) -> bool;
+/// Every group frame waiting for `member` is sealed in the mailbox.
+async fn all_deposited_for(store: &p2p_chat::store::LocalStore, member: &str) -> bool {
+    let waiting = store.group_members_waiting().await.unwrap();
+    let left = store.group_undeposited(member).await.unwrap();
+    waiting.iter().any(|m| m == member) && left.is_empty()
 }
 
-/// Every group frame waiting for this member is sealed in the mailbox.
-struct AllDepositedFor(&'static str);
-
-impl AsyncCheck for AllDepositedFor {
-    async fn holds(&self, store: &p2p_chat::store::LocalStore) -> bool {
-        let waiting = store.group_members_waiting().await.unwrap();
-        let left = store.group_undeposited(self.0).await.unwrap();
-        waiting.iter().any(|m| m == self.0) && left.is_empty()
-    }
+/// Nothing waits for any member.
+async fn nothing_waits(store: &p2p_chat::store::LocalStore) -> bool {
+    store.group_members_waiting().await.unwrap().is_empty()
 }
 
 #[test]
@@ -229,11 +236,9 @@ fn a_member_who_was_never_online_finds_the_group_in_the_mailbox() {
         s.contains("while carol sleeps ○ 1/2")
     });
     // What waits for carol is left sealed in the directory's mailbox; then alice is gone too.
-    wait_for_store(
-        &homes[0],
-        "carol's frames in the mailbox",
-        AllDepositedFor("carol"),
-    );
+    wait_for_store(&homes[0], "carol's frames in the mailbox", async |store| {
+        all_deposited_for(store, "carol").await
+    });
     alice.quit();
 
     let mut carol = start("carol", &homes[2], ports[2]);
@@ -252,12 +257,7 @@ fn a_member_who_was_never_online_finds_the_group_in_the_mailbox() {
 /// The posts of the group `name`'s conversation in `home`'s store (its notices left out),
 /// oldest first, with whether each is ours.
 fn conversation(home: &std::path::Path, name: &str) -> Vec<(String, bool)> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let store = p2p_chat::store::LocalStore::open(home).await.unwrap();
+    on_store(home, async |store| {
         let me = p2p_chat_protocol::group::Member {
             username: String::new(),
             key: [0; 32],
@@ -273,15 +273,6 @@ fn conversation(home: &std::path::Path, name: &str) -> Vec<(String, bool)> {
             .map(|m| (m.text, m.outgoing))
             .collect()
     })
-}
-
-/// Nothing waits for any member in `home`'s store.
-struct NothingWaits;
-
-impl AsyncCheck for NothingWaits {
-    async fn holds(&self, store: &p2p_chat::store::LocalStore) -> bool {
-        store.group_members_waiting().await.unwrap().is_empty()
-    }
 }
 
 #[test]
@@ -310,7 +301,7 @@ fn posts_arrive_once_each_in_the_senders_order_when_either_side_is_killed() {
     alice.wait_for("first 40");
     let mut bob = start("bob", &homes[1], ports[1]);
     bob.wait_for("directory: online");
-    wait_for_store(&homes[0], "bob has the first burst", NothingWaits);
+    wait_for_store(&homes[0], "bob has the first burst", nothing_waits);
 
     // A second burst; this time alice is killed in the middle of it and started again.
     alice.type_text(&lines("second", 1..=5));
@@ -321,7 +312,7 @@ fn posts_arrive_once_each_in_the_senders_order_when_either_side_is_killed() {
     alice.crash();
     let mut alice = start("alice", &homes[0], ports[0]);
     alice.wait_for("directory: online");
-    wait_for_store(&homes[0], "bob has what alice stored", NothingWaits);
+    wait_for_store(&homes[0], "bob has what alice stored", nothing_waits);
     alice.quit();
     bob.quit();
 
