@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use ipnet::IpNet;
 use p2p_chat_protocol::api::MAX_SEALED_BYTES;
 
@@ -19,6 +19,7 @@ use crate::mailbox::{
     DEFAULT_MAILBOX_MAX_BYTES, DEFAULT_MAILBOX_MAX_MESSAGES, DEFAULT_MAILBOX_MAX_TOTAL_BYTES,
     DEFAULT_MAILBOX_TTL_DAYS, MailboxLimits,
 };
+use crate::registration::Registration;
 use crate::state::{
     DEFAULT_BCRYPT_COST, DEFAULT_PRESENCE_WINDOW_SECS, DEFAULT_TOKEN_TTL_DAYS, MAX_BCRYPT_COST,
     MIN_BCRYPT_COST, SECS_PER_DAY, Settings, default_hash_concurrency,
@@ -31,6 +32,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:27182";
 
 /// Default database: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE: &str = "sqlite://p2p-chat-directory.db";
+
+/// Who may register unless the operator chooses: only with an invite code. An open directory
+/// on the internet collects spam accounts and scrapers; `invite create` makes codes.
+pub const DEFAULT_REGISTRATION: Registration = Registration::Invite;
 
 /// Longest token lifetime accepted on the command line: 3650 days (10 years).
 pub const MAX_TOKEN_TTL_DAYS: u64 = 3650;
@@ -254,6 +259,17 @@ pub struct Config {
     )]
     pub relay_max_bytes: u64,
 
+    /// Who may create an account: open (anyone who can reach the directory), invite (only
+    /// with a code from `p2p-chat-directory invite create`) or closed (nobody).
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_REGISTRATION",
+        default_value_t = DEFAULT_REGISTRATION,
+        value_enum,
+        value_name = "MODE"
+    )]
+    pub registration: Registration,
+
     /// Let anyone list all clients with GET /clients; by default it needs a login token.
     /// Looking up one name (GET /clients/NAME) is always public.
     #[arg(long, env = "P2P_CHAT_DIRECTORY_PUBLIC_LISTING")]
@@ -311,30 +327,6 @@ pub struct Config {
     pub mailbox_ttl_days: u64,
 }
 
-/// One-off jobs of the `p2p-chat-directory` binary.
-#[derive(Clone, Debug, Subcommand)]
-pub enum Command {
-    /// Copy a SQLite directory into an empty PostgreSQL database, then exit.
-    ///
-    /// Copies every account, login token and mailbox message from the SQLite database named
-    /// by --database into the PostgreSQL database URL. Stop the directory first:
-    /// what it writes during the copy is not copied. Afterwards start it with
-    /// --database URL. The SQLite file is left as it was.
-    MigrateTo {
-        /// The PostgreSQL database to copy into: postgres://USER:PASSWORD@HOST:PORT/DATABASE.
-        /// It must exist and have no accounts; the tables are created.
-        #[arg(value_name = "URL")]
-        url: String,
-    },
-
-    /// Print the shell completion script for SHELL, for example
-    /// `p2p-chat-directory completions bash > /etc/bash_completion.d/p2p-chat-directory`.
-    Completions {
-        /// The shell: bash, zsh, fish, elvish or powershell.
-        shell: clap_complete::Shell,
-    },
-}
-
 /// `on` or `off` (also `true`/`false`, `yes`/`no`, `1`/`0`).
 fn parse_on_off(value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
@@ -366,6 +358,7 @@ impl Config {
                 ttl: Duration::from_secs(self.mailbox_ttl_days * SECS_PER_DAY),
             },
             hole_punching: self.hole_punching,
+            registration: self.registration,
             relay: RelayLimits {
                 enabled: self.relay,
                 max_sessions: self.relay_max_sessions as usize,
@@ -393,6 +386,9 @@ impl Config {
         self.tls_cert.as_ref().zip(self.tls_key.as_ref())
     }
 }
+
+mod commands;
+pub use commands::{Command, InviteCommand, MailboxCommand, UsersCommand};
 
 #[cfg(test)]
 mod tests;

@@ -36,6 +36,29 @@ pub enum ApiError {
     /// 405 `method_not_allowed`: the route exists but not with this method.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 403 `registration_closed`: the directory takes no new accounts
+    /// (`--registration closed`).
+    #[error(
+        "this directory takes no new accounts; ask its operator for one, or use another directory"
+    )]
+    RegistrationClosed,
+    /// 403 `invite_required`: the directory registers only with an invite code
+    /// (`--registration invite`) and none came.
+    #[error(
+        "this directory registers new accounts by invitation only: ask its operator for an \
+         invite code and register with --invite CODE"
+    )]
+    InviteRequired,
+    /// 403 `invite_invalid`: the invite code is not one, or it is used up, expired or revoked
+    /// (one answer for all, so the answer says nothing about other people's codes).
+    #[error(
+        "the invite code is not valid here: it may be mistyped, used up, expired or revoked; \
+         ask the directory's operator for a new one"
+    )]
+    InviteInvalid,
+    /// 403 `account_disabled`: the password was right, but the operator disabled the account.
+    #[error("the account {0:?} is disabled on this directory; ask its operator to enable it")]
+    AccountDisabled(String),
     /// 409 `username_taken`.
     #[error("username {0:?} is already registered; choose another one")]
     UsernameTaken(String),
@@ -123,6 +146,10 @@ impl ApiError {
                 (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
             }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            ApiError::RegistrationClosed => (StatusCode::FORBIDDEN, ErrorCode::RegistrationClosed),
+            ApiError::InviteRequired => (StatusCode::FORBIDDEN, ErrorCode::InviteRequired),
+            ApiError::InviteInvalid => (StatusCode::FORBIDDEN, ErrorCode::InviteInvalid),
+            ApiError::AccountDisabled(_) => (StatusCode::FORBIDDEN, ErrorCode::AccountDisabled),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             ApiError::MethodNotAllowed(_) => {
                 (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
@@ -160,6 +187,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::UsernameTaken(name) => ApiError::UsernameTaken(name),
+            StoreError::InviteRefused => ApiError::InviteInvalid,
             StoreError::Unavailable(_) => ApiError::Unavailable(err),
             StoreError::DiskFull(_) => ApiError::DiskFull(err),
             other => ApiError::internal(other),

@@ -16,6 +16,7 @@
 //! The HTTP contract is described in `docs/api.md`; the bodies are the types of
 //! `p2p_chat_protocol::api`.
 
+pub mod admin;
 pub mod auth;
 pub mod client_ip;
 pub mod completions;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod mailbox;
+pub mod registration;
 pub mod relay;
 mod routes;
 pub mod signal;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use p2p_chat_directory::config::{Command, Config};
+use p2p_chat_directory::registration::Registration;
 use p2p_chat_directory::signal::Cluster;
 use p2p_chat_directory::store::Backend;
 use p2p_chat_directory::{AppState, StoreOptions, open_store_with, run, run_tls, tls};
@@ -26,6 +27,12 @@ async fn main() -> ExitCode {
         .init();
     let result = match config.command.clone() {
         Some(Command::MigrateTo { url }) => migrate_to(&config.database, &url).await,
+        Some(
+            command @ (Command::Invite { .. }
+            | Command::Users { .. }
+            | Command::Mailbox { .. }
+            | Command::Backup { .. }),
+        ) => operate(&config, command).await,
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
             let name = "p2p-chat-directory";
@@ -94,8 +101,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         relay = settings.relay.enabled,
         hole_punching = settings.hole_punching,
         max_connections = settings.connections.max_connections,
+        registration = %settings.registration,
         "listening"
     );
+    if settings.registration == Registration::Invite {
+        tracing::info!(
+            "new accounts need an invite code: `p2p-chat-directory invite create` makes one \
+             (--registration open lets anyone register)"
+        );
+    }
     let state = match cluster {
         Some(cluster) => AppState::clustered(store.clone(), settings, cluster),
         None => AppState::new(store.clone(), settings),
@@ -116,6 +130,54 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     result.context("server failed")
 }
 
+/// The operator's commands: run once against the database a directory serves (which must
+/// exist: a mistyped --database must not create an empty one), print what they did.
+async fn operate(config: &Config, command: Command) -> anyhow::Result<()> {
+    use p2p_chat_directory::admin;
+    tls::install_crypto_provider();
+    if let Some(path) = sqlite_file(&config.database)
+        && !path.exists()
+    {
+        anyhow::bail!(
+            "no database at {} — run this where the directory runs, with the same --database \
+             (or P2P_CHAT_DIRECTORY_DATABASE)",
+            path.display()
+        );
+    }
+    let store = open_store_with(&config.database, StoreOptions::default())
+        .await
+        .with_context(|| format!("cannot open database {}", redact(&config.database)))?;
+    let now = chrono::Utc::now();
+    let result = match command {
+        Command::Invite { command } => admin::invites(store.as_ref(), command, now).await,
+        Command::Users { command } => {
+            admin::users(store.as_ref(), command, now, config.bcrypt_cost).await
+        }
+        Command::Mailbox { command } => admin::mailbox(store.as_ref(), command, now).await,
+        Command::Backup { path } => admin::backup(store.as_ref(), &path).await,
+        Command::MigrateTo { .. } | Command::Completions { .. } => Ok(String::new()),
+    };
+    store.close().await;
+    let text = result?;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+/// The file of a `sqlite://PATH` or `sqlite:PATH` URL; `None` for in-memory databases and
+/// other backends.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if Backend::of(url) != Some(Backend::Sqlite) || url.contains(":memory:") {
+        return None;
+    }
+    let rest = url.split_once(':')?.1;
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty()).then(|| path.into())
+}
+
 /// `migrate-to URL`: copies the SQLite directory at `from` into the PostgreSQL database `to`.
 async fn migrate_to(from: &str, to: &str) -> anyhow::Result<()> {
     tls::install_crypto_provider();
@@ -123,13 +185,14 @@ async fn migrate_to(from: &str, to: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot copy {} to {}", redact(from), redact(to)))?;
     println!(
-        "copied from {} to {}: accounts {}, login tokens {}, mailbox messages {}\n\
+        "copied from {} to {}: accounts {}, login tokens {}, mailbox messages {}, invites {}\n\
          next: start the directory with --database '{}'",
         redact(from),
         redact(to),
         report.clients,
         report.tokens,
         report.mail,
+        report.invites,
         redact(to),
     );
     Ok(())

@@ -11,6 +11,7 @@ use crate::connections::ConnectionLimits;
 use crate::error::ApiError;
 use crate::limits::{Limiter, RateLimit};
 use crate::mailbox::MailboxLimits;
+use crate::registration::Registration;
 use crate::relay::{Relay, RelayLimits};
 use crate::signal::{Cluster, Hub};
 use crate::store::{Store, StoreError};
@@ -66,13 +67,17 @@ pub struct Settings {
     pub relay: RelayLimits,
     /// Whether `POST /punch/{username}` arranges hole punches (see [`crate::signal::Hub::punch`]).
     pub hole_punching: bool,
+    /// Who may register (see [`crate::registration::admit`]).
+    pub registration: Registration,
 }
 
 impl Default for Settings {
     /// 60 s presence window, 30-day tokens, cost 12, one hash per CPU, no trusted proxy, the
     /// default rate limit and login backoff, listing only with a token, the default mailbox
     /// limits, the default connection limits, the relay on with its default limits, hole
-    /// punching on.
+    /// punching on, registration open. Open suits a directory embedded in one process (the
+    /// client's demo, tests); the `p2p-chat-directory` binary defaults to
+    /// [`crate::config::DEFAULT_REGISTRATION`] instead.
     fn default() -> Self {
         Self {
             presence_window: Duration::from_secs(DEFAULT_PRESENCE_WINDOW_SECS),
@@ -87,6 +92,7 @@ impl Default for Settings {
             connections: ConnectionLimits::default(),
             relay: RelayLimits::default(),
             hole_punching: true,
+            registration: Registration::Open,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! several processes sharing a PostgreSQL database. Both keep timestamps as milliseconds since
 //! the Unix epoch and order usernames bytewise, so the HTTP layer cannot tell them apart.
 
+pub mod admin;
 mod convert;
 pub mod copy;
 mod error;
@@ -15,6 +16,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use admin::{AccountRow, Admin, InviteRow, MailboxStats, NewInvite};
 pub use error::{BoxError, StoreError};
 pub use mail::{DepositOutcome, MailRow, MailboxQuota, NewMail};
 pub use rows::{AddressUpdate, ClientRow, NewClient, NewToken};
@@ -31,22 +33,28 @@ pub const TOKEN_HASH_BYTES: usize = 32;
 /// A token as the store sees it: the SHA-256 of the secret the client holds.
 pub type TokenHash = [u8; TOKEN_HASH_BYTES];
 
-/// The directory's persistence, one implementation per database backend.
+/// The directory's persistence, one implementation per database backend; the operator's
+/// commands use its [`Admin`] half.
 ///
 /// Usernames passed in are already case-folded and validated. Every method fails with
-/// [`StoreError::Unavailable`] when the database cannot be reached.
+/// [`StoreError::Unavailable`] when the database cannot be reached. Accounts the operator
+/// disabled are absent to [`client`](Store::client), [`list_clients`](Store::list_clients),
+/// [`token_owner`](Store::token_owner) and mailbox deposits; they still hold their username.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Admin {
     /// Checks that the database answers a trivial query.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Backend`].
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// Inserts a new client and returns its row.
+    /// Inserts a new client and returns its row. With [`NewClient::invite`], uses that invite
+    /// up by one in the same transaction: both happen or neither.
     ///
     /// # Errors
-    /// [`StoreError::UsernameTaken`] when the username exists.
+    /// [`StoreError::UsernameTaken`] when the username exists (the invite is not used up);
+    /// [`StoreError::InviteRefused`] when the invite is unknown, used up, expired or revoked
+    /// at [`NewClient::now`].
     async fn insert_client(&self, client: &NewClient) -> Result<ClientRow, StoreError>;
 
     /// The client called `username`, if registered.

@@ -45,6 +45,11 @@ pub struct RegisterRequest {
     pub port: Option<u16>,
     /// The peer's long-term X25519 identity public key: 64 lowercase hex digits (32 bytes).
     pub public_key: String,
+    /// The invite code the directory's operator handed out, needed when the directory
+    /// registers by invitation only: 24 hex digits, dashes and spaces ignored. Absent when
+    /// none was given; an open directory ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
 }
 
 /// `POST /login`.
@@ -210,6 +215,15 @@ pub enum ErrorCode {
     Unauthorized,
     /// 403: the token belongs to another user.
     Forbidden,
+    /// 403: the directory takes no new accounts (`--registration closed`).
+    RegistrationClosed,
+    /// 403: the directory registers only with an invite code, and none came
+    /// ([`RegisterRequest::invite`]).
+    InviteRequired,
+    /// 403: the invite code is mistyped, used up, expired or revoked.
+    InviteInvalid,
+    /// 403: the password was right, but the directory's operator disabled the account.
+    AccountDisabled,
     /// 404: no such user or route.
     NotFound,
     /// 405: the route exists, but not with this method.

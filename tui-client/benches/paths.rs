@@ -97,6 +97,7 @@ async fn user(url: &str, name: &str) -> (Account, LocalPeer, SocketAddr) {
             host: "127.0.0.1".to_owned(),
             port: Some(addr.port()),
             public_key: identity.public_hex(),
+            invite: None,
         })
         .await
         .expect("register");

@@ -144,6 +144,11 @@ pub enum Command {
         /// Port other peers should dial to reach you. Default: the port of --listen.
         #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
         port: Option<u16>,
+        /// The invite code the directory's operator gave you (24 hex digits; dashes and spaces
+        /// do not matter). Directories register by invitation unless their operator opened
+        /// them.
+        #[arg(long, env = "P2P_CHAT_INVITE", value_name = "CODE")]
+        invite: Option<String>,
         /// Read the password (8 to 72 bytes) from the first line of standard input instead of
         /// prompting.
         #[arg(long)]

@@ -110,6 +110,7 @@ async fn register(
         host: "127.0.0.1".to_owned(),
         port: Some(port),
         public_key: identity.public_hex(),
+        invite: None,
     };
     client.register(&request).await?;
     let login = client.login(username, &password).await?;

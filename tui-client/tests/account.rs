@@ -297,6 +297,7 @@ fn contacts_walks_every_page() {
                     host: "127.0.0.1".into(),
                     port: Some(4000),
                     public_key: format!("{i:02x}").repeat(32),
+                    invite: None,
                 });
             tasks.spawn(async move { request.send().await.unwrap().status() });
         }

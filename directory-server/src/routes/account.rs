@@ -14,6 +14,7 @@ use crate::auth::issue_token;
 use crate::client_ip::ClientAddr;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::registration;
 use crate::state::AppState;
 use crate::store::{NewClient, NewToken};
 
@@ -36,11 +37,13 @@ pub(super) async fn register(
     let host = peer_host(&request.host, observed_host.as_deref())?;
     let port = validate::port(request.port.unwrap_or(DEFAULT_PEER_PORT))?;
     let public_key = validate::key_hex(&validate::public_key(&request.public_key)?);
+    let invite = registration::admit(state.settings().registration, request.invite.as_deref())?;
 
     // Cheap early answer; the unique key still decides when two registrations race.
     if state.store().client(&username).await?.is_some() {
         return Err(ApiError::UsernameTaken(username));
     }
+    let invited = invite.is_some();
     let password_hash = state.hasher().hash(request.password).await?;
     let now = Utc::now();
     let row = state
@@ -53,9 +56,10 @@ pub(super) async fn register(
             public_key,
             observed_host,
             now,
+            invite,
         })
         .await?;
-    tracing::info!(username = %row.username, "registered");
+    tracing::info!(username = %row.username, invited, "registered");
     let location = format!("/clients/{}", row.username);
     let record = row.into_record(now, state.settings().presence_window);
     Ok((
@@ -89,6 +93,16 @@ pub(super) async fn login(
     };
 
     let now = Utc::now();
+    // Checked after the password, so only the account's owner learns it is disabled.
+    if state
+        .store()
+        .account(&username, now)
+        .await?
+        .is_some_and(|account| account.disabled)
+    {
+        tracing::info!(%username, "login refused: account disabled");
+        return Err(ApiError::AccountDisabled(username));
+    }
     let expires_at = chrono::Duration::from_std(state.settings().token_ttl)
         .ok()
         .and_then(|ttl| now.checked_add_signed(ttl))

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{ClientRow, MailRow, StoreError};
+use crate::store::{AccountRow, ClientRow, InviteRow, MailRow, StoreError};
 
 /// The columns of `client_columns!`, in order.
 pub(super) type RawClientRow = (
@@ -74,5 +74,63 @@ pub(super) fn mail_row(
             .map_err(|_| StoreError::Corrupt(format!("mailbox id {id:?}")))?,
         sealed,
         deposited_at: from_millis(deposited_at)?,
+    })
+}
+
+/// The columns of an account row: username, host, port, public key, registered, last seen,
+/// heartbeat, disabled, logins, mail messages, mail bytes.
+pub(super) type RawAccountRow = (
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    bool,
+    i64,
+    i64,
+    i64,
+);
+
+/// An account row from its columns.
+pub(super) fn account_row(raw: RawAccountRow) -> Result<AccountRow, StoreError> {
+    let (username, host, port, public_key, registered, seen, heartbeat, disabled, logins, n, b) =
+        raw;
+    let port = u16::try_from(port)
+        .ok()
+        .filter(|&p| p != 0)
+        .ok_or_else(|| StoreError::Corrupt(format!("port {port} of {username:?}")))?;
+    let count = |v: i64| u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("count {v}")));
+    Ok(AccountRow {
+        host,
+        port,
+        public_key,
+        registered_at: from_millis(registered)?,
+        last_seen: from_millis(seen)?,
+        heartbeat_at: heartbeat.map(from_millis).transpose()?,
+        disabled,
+        logins: count(logins)?,
+        mail_messages: count(n)?,
+        mail_bytes: count(b)?,
+        username,
+    })
+}
+
+/// The columns of an invite row: id, note, max uses, uses, created, expires, revoked.
+pub(super) type RawInviteRow = (i64, String, Option<i64>, i64, i64, Option<i64>, Option<i64>);
+
+/// An invite row from its columns.
+pub(super) fn invite_row(raw: RawInviteRow) -> Result<InviteRow, StoreError> {
+    let (id, note, max_uses, uses, created_at, expires_at, revoked_at) = raw;
+    let count = |v: i64| u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("uses {v}")));
+    Ok(InviteRow {
+        id,
+        note,
+        max_uses: max_uses.map(count).transpose()?,
+        uses: count(uses)?,
+        created_at: from_millis(created_at)?,
+        expires_at: expires_at.map(from_millis).transpose()?,
+        revoked_at: revoked_at.map(from_millis).transpose()?,
     })
 }

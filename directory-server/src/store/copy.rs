@@ -24,6 +24,8 @@ pub struct CopyReport {
     pub tokens: u64,
     /// Mailbox messages (expired ones are left behind).
     pub mail: u64,
+    /// Invites, revoked and used-up ones too.
+    pub invites: u64,
 }
 
 /// Why a copy did not happen.
@@ -101,6 +103,7 @@ async fn copy(from: &SqlitePool, to: &PgPool) -> Result<CopyReport, CopyError> {
         clients: copy_clients(&mut read, &mut write).await?,
         tokens: copy_tokens(&mut read, &mut write, now).await?,
         mail: copy_mail(&mut read, &mut write, now).await?,
+        invites: copy_invites(&mut read, &mut write).await?,
     };
     read.rollback().await.map_err(StoreError::from)?;
     write.commit().await.map_err(StoreError::from)?;
@@ -123,6 +126,7 @@ type ClientColumns = (
     Option<i64>,
     String,
     bool,
+    bool,
 );
 
 async fn copy_clients(read: &mut Read, write: &mut Write) -> Result<u64, StoreError> {
@@ -131,7 +135,7 @@ async fn copy_clients(read: &mut Read, write: &mut Write) -> Result<u64, StoreEr
     loop {
         let page: Vec<ClientColumns> = sqlx::query_as(
             "SELECT username, password_hash, host, port, registered_at, last_seen, public_key, \
-             observed_host, heartbeat_at, candidates, relay_only FROM clients \
+             observed_host, heartbeat_at, candidates, relay_only, disabled FROM clients \
              WHERE username > ? ORDER BY username LIMIT ?",
         )
         .bind(&after)
@@ -149,10 +153,11 @@ async fn copy_clients(read: &mut Read, write: &mut Write) -> Result<u64, StoreEr
         }
         sqlx::query(
             "INSERT INTO clients (username, password_hash, host, port, registered_at, \
-             last_seen, public_key, observed_host, heartbeat_at, candidates, relay_only) \
+             last_seen, public_key, observed_host, heartbeat_at, candidates, relay_only, \
+             disabled) \
              SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[]::INTEGER[], \
              $5::BIGINT[], $6::BIGINT[], $7::TEXT[], $8::TEXT[], $9::BIGINT[], $10::TEXT[], \
-             $11::BOOLEAN[])",
+             $11::BOOLEAN[], $12::BOOLEAN[])",
         )
         .bind(columns.username)
         .bind(columns.password_hash)
@@ -165,6 +170,7 @@ async fn copy_clients(read: &mut Read, write: &mut Write) -> Result<u64, StoreEr
         .bind(columns.heartbeat_at)
         .bind(columns.candidates)
         .bind(columns.relay_only)
+        .bind(columns.disabled)
         .execute(&mut **write)
         .await?;
     }
@@ -184,6 +190,7 @@ struct ClientArrays {
     heartbeat_at: Vec<Option<i64>>,
     candidates: Vec<String>,
     relay_only: Vec<bool>,
+    disabled: Vec<bool>,
 }
 
 impl ClientArrays {
@@ -199,7 +206,52 @@ impl ClientArrays {
         self.heartbeat_at.push(row.8);
         self.candidates.push(row.9);
         self.relay_only.push(row.10);
+        self.disabled.push(row.11);
     }
+}
+
+/// Copies every invite with its number, and moves PostgreSQL's numbering past them. Few
+/// enough to go in one statement.
+async fn copy_invites(read: &mut Read, write: &mut Write) -> Result<u64, StoreError> {
+    type Invite = (
+        i64,
+        Vec<u8>,
+        String,
+        Option<i64>,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Invite> = sqlx::query_as(
+        "SELECT id, code_hash, note, max_uses, uses, created_at, expires_at, revoked_at \
+         FROM invites ORDER BY id",
+    )
+    .fetch_all(&mut **read)
+    .await?;
+    for row in &rows {
+        sqlx::query(
+            "INSERT INTO invites (id, code_hash, note, max_uses, uses, created_at, expires_at, \
+             revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(row.0)
+        .bind(&row.1)
+        .bind(&row.2)
+        .bind(row.3)
+        .bind(row.4)
+        .bind(row.5)
+        .bind(row.6)
+        .bind(row.7)
+        .execute(&mut **write)
+        .await?;
+    }
+    sqlx::query(
+        "SELECT setval(pg_get_serial_sequence('invites', 'id'), \
+         (SELECT COALESCE(MAX(id), 0) + 1 FROM invites), false)",
+    )
+    .execute(&mut **write)
+    .await?;
+    Ok(rows.len() as u64)
 }
 
 /// Copies the tokens that expire after `now`.

@@ -10,6 +10,14 @@ pub enum StoreError {
     /// `insert_client` found the username registered already.
     #[error("username {0:?} is already registered")]
     UsernameTaken(String),
+    /// `insert_client` was given an invite that is unknown, used up, expired or revoked;
+    /// nothing was written.
+    #[error("the invite code is unknown, used up, expired or revoked")]
+    InviteRefused,
+    /// The operation exists only on another backend (a backup on PostgreSQL); the message says
+    /// what to use instead.
+    #[error("{0}")]
+    Unsupported(String),
     /// The database URL names a backend this build does not have.
     #[error(
         "unsupported database URL scheme {scheme:?}: use sqlite://PATH, sqlite::memory: or \

@@ -50,6 +50,11 @@ pub(super) fn sqlite() -> Migrator {
             "password failures",
             include_str!("../../migrations/sqlite/0008_password_failures.sql"),
         ),
+        (
+            9,
+            "invites and disabled accounts",
+            include_str!("../../migrations/sqlite/0009_invites_and_disabled.sql"),
+        ),
     ])
 }
 
@@ -70,6 +75,11 @@ pub(super) fn postgres() -> Migrator {
             3,
             "replicas",
             include_str!("../../migrations/postgres/0003_replicas.sql"),
+        ),
+        (
+            4,
+            "invites and disabled accounts",
+            include_str!("../../migrations/postgres/0004_invites_and_disabled.sql"),
         ),
     ])
 }

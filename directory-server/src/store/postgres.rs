@@ -12,6 +12,7 @@ use p2p_chat_protocol::api::MailId;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
+mod admin;
 mod mailbox;
 mod tokens;
 
@@ -107,6 +108,13 @@ impl Store for PostgresStore {
             "RETURNING ",
             client_columns!()
         );
+        let mut tx = self.pool.begin().await?;
+        if let Some(hash) = &client.invite
+            && !admin::use_invite(&mut tx, hash, millis(client.now)).await?
+        {
+            // Dropped uncommitted: rolled back.
+            return Err(StoreError::InviteRefused);
+        }
         let result = sqlx::query_as::<_, RawClientRow>(sql)
             .bind(&client.username)
             .bind(&client.password_hash)
@@ -115,10 +123,13 @@ impl Store for PostgresStore {
             .bind(&client.public_key)
             .bind(&client.observed_host)
             .bind(millis(client.now))
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await;
         match result {
-            Ok(row) => client_row(row),
+            Ok(row) => {
+                tx.commit().await?;
+                client_row(row)
+            }
             Err(err) if is_unique_violation(&err) => {
                 Err(StoreError::UsernameTaken(client.username.clone()))
             }
@@ -130,7 +141,7 @@ impl Store for PostgresStore {
         let sql = concat!(
             "SELECT ",
             client_columns!(),
-            " FROM clients WHERE username = $1"
+            " FROM clients WHERE username = $1 AND NOT disabled"
         );
         sqlx::query_as::<_, RawClientRow>(sql)
             .bind(username)
@@ -159,7 +170,7 @@ impl Store for PostgresStore {
         let sql = concat!(
             "SELECT ",
             client_columns!(),
-            " FROM clients WHERE username > $1 ORDER BY username LIMIT $2"
+            " FROM clients WHERE username > $1 AND NOT disabled ORDER BY username LIMIT $2"
         );
         sqlx::query_as::<_, RawClientRow>(sql)
             .bind(after.unwrap_or(""))

@@ -90,6 +90,8 @@ pub struct NewClient {
     pub observed_host: Option<String>,
     /// Registration time; also the first `last_seen`.
     pub now: DateTime<Utc>,
+    /// The hash of the invite code this registration uses up, when it needs one.
+    pub invite: Option<TokenHash>,
 }
 
 /// A change of a client's address (and maybe key) by its owner; fields are validated.

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+mod admin;
 mod mailbox;
 mod read;
 mod tokens;
@@ -114,7 +115,17 @@ impl Store for SqliteStore {
 
     async fn insert_client(&self, client: &NewClient) -> Result<ClientRow, StoreError> {
         let now = millis(client.now);
-        let mut writer = Writer::statement(&self.pool).await?;
+        let mut writer = match &client.invite {
+            None => Writer::statement(&self.pool).await?,
+            Some(hash) => {
+                let mut writer = Writer::transaction(&self.pool).await?;
+                if !admin::use_invite(writer.conn(), hash, now).await? {
+                    writer.rollback().await?;
+                    return Err(StoreError::InviteRefused);
+                }
+                writer
+            }
+        };
         let result = sqlx::query(
             "INSERT INTO clients (username, password_hash, host, port, public_key, observed_host, \
              registered_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -146,7 +157,8 @@ impl Store for SqliteStore {
                 ))
             }
             Err(err) if is_unique_violation(&err) => {
-                writer.commit().await?;
+                // An invite used above stays unused.
+                writer.rollback().await?;
                 Err(StoreError::UsernameTaken(client.username.clone()))
             }
             Err(err) => Err(err.into()),

@@ -25,6 +25,7 @@ pub(crate) fn directory() -> Command {
         "P2P_CHAT_DIRECTORY_RATE_LIMIT_PER_MINUTE",
         "P2P_CHAT_DIRECTORY_RATE_LIMIT_BURST",
         "P2P_CHAT_DIRECTORY_PUBLIC_LISTING",
+        "P2P_CHAT_DIRECTORY_REGISTRATION",
     ] {
         command.env_remove(var);
     }
@@ -128,6 +129,12 @@ fn help_documents_every_option_and_its_variable() {
         "P2P_CHAT_DIRECTORY_MAILBOX_MAX_MESSAGE_BYTES",
         "--mailbox-ttl-days",
         "P2P_CHAT_DIRECTORY_MAILBOX_TTL_DAYS",
+        "--registration",
+        "P2P_CHAT_DIRECTORY_REGISTRATION",
+        "[default: invite]",
+        "invite",
+        "users",
+        "backup",
         "directory",
         "RUST_LOG",
     ] {
@@ -149,6 +156,7 @@ fn bad_option_values_are_named() {
         (&["--relay", "maybe"][..], "--relay"),
         (&["--max-connections", "0"][..], "--max-connections"),
         (&["--header-timeout-secs", "0"][..], "--header-timeout-secs"),
+        (&["--registration", "sometimes"][..], "--registration"),
     ] {
         let output = run(args);
         assert!(!output.status.success(), "{args:?}");
@@ -271,6 +279,8 @@ fn routine_requests_stay_out_of_the_default_log() {
             "sqlite::memory:",
             "--bcrypt-cost",
             "4",
+            "--registration",
+            "open",
         ],
     );
     let addr: SocketAddr = url.trim_start_matches("http://").parse().expect("address");

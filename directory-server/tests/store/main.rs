@@ -2,6 +2,7 @@
 //! run against each backend — a SQLite file and a fresh PostgreSQL database (started by
 //! `support/postgres.rs`) — through the same test functions.
 
+mod admin;
 mod clients;
 mod mailbox;
 mod migrate;
@@ -27,6 +28,13 @@ impl std::ops::Deref for Backend {
     type Target = dyn Store;
     fn deref(&self) -> &Self::Target {
         self.store.as_ref()
+    }
+}
+
+impl Backend {
+    /// Whether this is the SQLite backend (the only one with a folder of its own).
+    pub fn is_sqlite(&self) -> bool {
+        self._dir.is_some()
     }
 }
 
@@ -90,6 +98,7 @@ pub fn new_client(username: &str, now: DateTime<Utc>) -> NewClient {
         public_key: "ab".repeat(32),
         observed_host: Some("198.51.100.7".into()),
         now,
+        invite: None,
     }
 }
 

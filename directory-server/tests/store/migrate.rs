@@ -5,7 +5,7 @@ use std::process::Command;
 
 use chrono::Duration;
 use p2p_chat_directory::open_store;
-use p2p_chat_directory::store::{AddressUpdate, DepositOutcome, MailboxQuota};
+use p2p_chat_directory::store::{AddressUpdate, DepositOutcome, MailboxQuota, NewInvite};
 
 use crate::mailbox::{QUOTA, mail};
 use crate::{new_client, new_token, t0};
@@ -56,20 +56,41 @@ async fn a_sqlite_directory_moves_to_postgresql_whole() {
     old.deposit_mail(&mail("bob", 200, t0()), QUOTA)
         .await
         .unwrap();
+    // An invite used once, a revoked one, and an account the operator disabled.
+    let invite = |byte: u8| NewInvite {
+        code_hash: [byte; 32],
+        note: format!("for {byte}"),
+        max_uses: Some(2),
+        created_at: t0(),
+        expires_at: None,
+    };
+    old.insert_invite(&invite(7)).await.unwrap();
+    let revoked = old.insert_invite(&invite(8)).await.unwrap();
+    old.revoke_invite(revoked, t0()).await.unwrap();
+    let mut invited = new_client("carol", t0());
+    invited.invite = Some([7; 32]);
+    old.insert_client(&invited).await.unwrap();
+    old.set_disabled("a_b", true).await.unwrap();
     let before = old.list_clients(None, 100).await.unwrap();
+    let accounts = old.accounts("", 100, far).await.unwrap();
+    let invites = old.invites().await.unwrap();
     old.close().await;
 
     let pg_url = crate::postgres::database();
     let (ok, out, err) = migrate(&["--database", &sqlite_url, "migrate-to", &pg_url]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("accounts 4, login tokens 1, mailbox messages 1")
+        out.contains("accounts 5, login tokens 1, mailbox messages 1, invites 2")
             && out.contains(&format!("--database '{pg_url}'")),
         "{out}"
     );
 
     let new = open_store(&pg_url).await.unwrap();
     assert_eq!(new.list_clients(None, 100).await.unwrap(), before);
+    assert_eq!(new.accounts("", 100, far).await.unwrap(), accounts);
+    assert_eq!(new.invites().await.unwrap(), invites);
+    // New invites are numbered after the copied ones.
+    assert_eq!(new.insert_invite(&invite(9)).await.unwrap(), revoked + 1);
     assert_eq!(
         new.password_hash("bob").await.unwrap().as_deref(),
         Some("$2b$04$hash-of-bob")
@@ -143,7 +164,7 @@ async fn a_sqlite_directory_moves_to_postgresql_whole() {
     // Never into a directory that has accounts; the SQLite file is untouched.
     let (ok, _, err) = migrate(&["migrate-to", &pg_url, "--database", &sqlite_url]);
     assert!(!ok);
-    assert!(err.contains("already has 4 accounts"), "{err}");
+    assert!(err.contains("already has 5 accounts"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     let old = open_store(&sqlite_url).await.unwrap();
     assert_eq!(old.list_clients(None, 100).await.unwrap(), before);

@@ -24,7 +24,7 @@ use crate::directory::{DirectoryClient, DirectoryError};
 use crate::identity::Identity;
 use crate::profile::{self, Profile};
 
-const NO_PROFILE: &str = "no profile yet — run `p2p-chat register NAME --server URL` first";
+const NO_PROFILE: &str = "no profile yet — run `p2p-chat register NAME --server URL` first (with --invite CODE when the directory's operator gave you an invite code)";
 
 /// Runs one of the account commands (`Register`, `Login`, `Logout`, `Passwd`, `Unregister`,
 /// `Contacts`, `Lookup`, `RotateKey`).
@@ -39,6 +39,7 @@ pub async fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<()> {
             server,
             host,
             port,
+            invite,
             password_stdin,
         } => {
             let default_port = match global.listen.port() {
@@ -47,10 +48,13 @@ pub async fn run(global: &GlobalOpts, command: Command) -> anyhow::Result<()> {
             };
             register(
                 &home,
-                username,
-                &server,
-                host,
-                (port, default_port),
+                Registration {
+                    username,
+                    server: &server,
+                    host,
+                    ports: (port, default_port),
+                    invite,
+                },
                 password_stdin,
                 &start_command(global),
             )
@@ -84,15 +88,29 @@ fn start_command(global: &GlobalOpts) -> String {
     command
 }
 
+/// What `register` was asked for.
+struct Registration<'a> {
+    username: Option<String>,
+    server: &'a str,
+    host: Option<String>,
+    /// The port asked for with --port, and the one used without it.
+    ports: (Option<u16>, u16),
+    invite: Option<String>,
+}
+
 async fn register(
     home: &Path,
-    username: Option<String>,
-    server: &str,
-    host: Option<String>,
-    (fixed_port, default_port): (Option<u16>, u16),
+    asked: Registration<'_>,
     password_stdin: bool,
     start: &str,
 ) -> anyhow::Result<()> {
+    let Registration {
+        username,
+        server,
+        host,
+        ports: (fixed_port, default_port),
+        invite,
+    } = asked;
     // Everything that can be checked locally is, before the user types a password.
     let client = DirectoryClient::new(server)?;
     let mut profile = Profile::load(home)?;
@@ -131,6 +149,7 @@ async fn register(
         host,
         port: Some(fixed_port.unwrap_or(default_port)),
         public_key: identity.public_hex(),
+        invite,
     };
     let record = match client.register(&request).await {
         // This very profile holds the name on this directory: not someone else's.

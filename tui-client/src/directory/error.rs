@@ -40,6 +40,14 @@ pub enum DirectoryError {
         /// The name that was asked for.
         username: String,
     },
+    /// `POST /register` or `POST /login` answered 403: the directory registers by invitation
+    /// only or not at all, the invite code is not valid, or the account is disabled. The
+    /// directory's message says which and whom to ask.
+    #[error("the directory refused: {message}")]
+    Refused {
+        /// The directory's explanation.
+        message: String,
+    },
     /// `POST /login` or `DELETE /clients/{username}` answered 401.
     #[error("wrong username or password")]
     BadCredentials,
@@ -255,6 +263,9 @@ pub(crate) fn status_error(
         (StatusCode::CONFLICT, Op::Register { username }) => DirectoryError::UsernameTaken {
             username: username.to_owned(),
         },
+        (StatusCode::FORBIDDEN, Op::Register { .. } | Op::Login) => {
+            DirectoryError::Refused { message }
+        }
         (StatusCode::UNAUTHORIZED, Op::Login | Op::Unregister { .. }) => {
             DirectoryError::BadCredentials
         }

@@ -72,6 +72,7 @@ fn serve_https(cert: &Path, key: &Path) -> Server {
     let mut child = Command::new(directory_binary())
         .args(["--listen", "127.0.0.1:0", "--database", "sqlite::memory:"])
         .args(["--bcrypt-cost", "4", "--rate-limit-per-minute", "0"])
+        .args(["--registration", "open"])
         .arg("--tls-cert")
         .arg(cert)
         .arg("--tls-key")

@@ -18,6 +18,7 @@ async fn account(client: &DirectoryClient, name: &str) -> String {
         host: "127.0.0.1".to_owned(),
         port: Some(4000),
         public_key: "ab".repeat(32),
+        invite: None,
     };
     client.register(&request).await.unwrap();
     client.login(name, PASSWORD).await.unwrap().token

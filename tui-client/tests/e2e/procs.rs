@@ -72,6 +72,9 @@ impl Directory {
                 "4",
                 "--rate-limit-per-minute",
                 "0",
+                // The accounts of these tests register without invites.
+                "--registration",
+                "open",
             ])
             .args(extra)
             .stdout(Stdio::piped())

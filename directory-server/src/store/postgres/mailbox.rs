@@ -21,11 +21,12 @@ pub(super) async fn deposit(
     let size = i64::try_from(mail.sealed.len())
         .map_err(|_| StoreError::Corrupt("sealed message size overflows".into()))?;
     let mut tx = pool.begin().await?;
-    let known: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM clients WHERE username = $1 FOR NO KEY UPDATE")
-            .bind(&mail.recipient)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let known: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM clients WHERE username = $1 AND NOT disabled FOR NO KEY UPDATE",
+    )
+    .bind(&mail.recipient)
+    .fetch_optional(&mut *tx)
+    .await?;
     if known.is_none() {
         return Ok(DepositOutcome::UnknownRecipient);
     }

@@ -34,13 +34,14 @@ pub(super) async fn owner(
     hash: &TokenHash,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT username FROM tokens WHERE token_hash = $1 AND expires_at > $2")
-            .bind(&hash[..])
-            .bind(millis(now))
-            .fetch_optional(pool)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT t.username FROM tokens t JOIN clients c ON c.username = t.username \
+         WHERE t.token_hash = $1 AND t.expires_at > $2 AND NOT c.disabled",
     )
+    .bind(&hash[..])
+    .bind(millis(now))
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// Deletes one token; whether it existed.

@@ -27,7 +27,7 @@ pub(super) async fn deposit(
         .execute(tx.conn())
         .await?;
     let (known, count, bytes, total): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM clients WHERE username = ?), COUNT(*), \
+        "SELECT (SELECT COUNT(*) FROM clients WHERE username = ? AND disabled = 0), COUNT(*), \
          COALESCE(SUM(size), 0), (SELECT bytes FROM mailbox_total WHERE id = 1) \
          FROM mailbox WHERE recipient = ?",
     )

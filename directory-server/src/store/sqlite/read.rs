@@ -37,14 +37,16 @@ macro_rules! select_client {
 }
 
 /// One client by username.
-pub(super) const CLIENT: &str = select_client!("WHERE username = ?");
+pub(super) const CLIENT: &str = select_client!("WHERE username = ? AND disabled = 0");
 /// A page of clients after a username, in byte order (SQLite compares TEXT bytewise).
-pub(super) const PAGE: &str = select_client!("WHERE username > ? ORDER BY username LIMIT ?");
+pub(super) const PAGE: &str =
+    select_client!("WHERE username > ? AND disabled = 0 ORDER BY username LIMIT ?");
 /// A client's password hash.
 pub(super) const PASSWORD_HASH: &str = "SELECT password_hash FROM clients WHERE username = ?";
 /// The owner of an unexpired token.
-pub(super) const TOKEN_OWNER: &str =
-    "SELECT username FROM tokens WHERE token_hash = ? AND expires_at > ?";
+pub(super) const TOKEN_OWNER: &str = "SELECT t.username FROM tokens t \
+     JOIN clients c ON c.username = t.username \
+     WHERE t.token_hash = ? AND t.expires_at > ? AND c.disabled = 0";
 /// A page of a recipient's unexpired mail after an id.
 pub(super) const MAIL_PAGE: &str = "SELECT id, sealed, deposited_at FROM mailbox \
      WHERE recipient = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT ?";

@@ -70,6 +70,22 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Rolls back (for a transaction) and gives the connection back to the pool: for a write
+    /// that decided not to happen. Dropping instead would close the connection, and with it
+    /// an in-memory database.
+    ///
+    /// # Errors
+    /// When the rollback fails; the connection is closed then.
+    pub(super) async fn rollback(mut self) -> Result<(), StoreError> {
+        if self.transaction {
+            sqlx::query("ROLLBACK").execute(self.conn()).await?;
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
 impl Drop for Writer {
     fn drop(&mut self) {
         if !self.committed {

@@ -45,6 +45,8 @@ impl Lab {
             "4",
             "--rate-limit-per-minute",
             "0",
+            "--registration",
+            "open",
         ];
         let extra = self.directory_args.clone();
         args.extend(extra.iter().map(String::as_str));
