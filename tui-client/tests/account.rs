@@ -8,6 +8,8 @@ mod config;
 mod history;
 #[path = "account_support/https.rs"]
 mod https;
+#[path = "account_support/invites.rs"]
+mod invites;
 #[path = "account_support/keys.rs"]
 mod keys;
 #[path = "account_support/mailbox.rs"]

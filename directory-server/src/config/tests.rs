@@ -106,3 +106,20 @@ fn clap_definition_is_consistent() {
     use clap::CommandFactory;
     Config::command().debug_assert();
 }
+
+#[test]
+fn registration_defaults_to_invite_and_takes_each_mode() {
+    use crate::registration::Registration;
+    let config = Config::try_parse_from(["p2p-chat-directory"]).unwrap();
+    assert_eq!(config.settings().registration, Registration::Invite);
+    for (word, mode) in [
+        ("open", Registration::Open),
+        ("invite", Registration::Invite),
+        ("closed", Registration::Closed),
+    ] {
+        let config =
+            Config::try_parse_from(["p2p-chat-directory", "--registration", word]).unwrap();
+        assert_eq!(config.settings().registration, mode);
+    }
+    assert!(Config::try_parse_from(["p2p-chat-directory", "--registration", "maybe"]).is_err());
+}

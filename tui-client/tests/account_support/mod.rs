@@ -20,6 +20,8 @@ pub struct Directory {
     pub url: String,
     /// The runtime serving it; tests may run more requests on it.
     pub runtime: tokio::runtime::Runtime,
+    /// Its store, for the operator's commands.
+    pub store: std::sync::Arc<dyn p2p_chat_directory::Store>,
 }
 
 /// Starts a directory on 127.0.0.1 with a random port, bcrypt cost 4 (its minimum: the cost
@@ -45,8 +47,13 @@ pub fn directory_with(settings: Settings) -> Directory {
         (listener, AppState::new(store, settings))
     });
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let store = std::sync::Arc::clone(state.store());
     runtime.spawn(run(listener, state, std::future::pending()));
-    Directory { url, runtime }
+    Directory {
+        url,
+        runtime,
+        store,
+    }
 }
 
 /// What one run of the binary produced.
