@@ -1,30 +1,27 @@
 //! Command line and environment configuration of the `p2p-chat-directory` binary.
 
 use crate::connections::{
-    ConnectionLimits, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
 };
-use crate::relay::{DEFAULT_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_SESSIONS, RelayLimits};
+use crate::relay::{DEFAULT_RELAY_MAX_BYTES, DEFAULT_RELAY_MAX_SESSIONS};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 use ipnet::IpNet;
 use p2p_chat_protocol::api::MAX_SEALED_BYTES;
 
 use crate::client_ip::parse_trusted_proxy;
-use crate::limits::{DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_MINUTE, RateLimit};
+use crate::limits::{DEFAULT_RATE_LIMIT_BURST, DEFAULT_RATE_LIMIT_PER_MINUTE};
 use crate::mailbox::{
     DEFAULT_MAILBOX_MAX_BYTES, DEFAULT_MAILBOX_MAX_MESSAGES, DEFAULT_MAILBOX_MAX_TOTAL_BYTES,
-    DEFAULT_MAILBOX_TTL_DAYS, MailboxLimits,
+    DEFAULT_MAILBOX_TTL_DAYS,
 };
 use crate::registration::Registration;
 use crate::state::{
     DEFAULT_BCRYPT_COST, DEFAULT_PRESENCE_WINDOW_SECS, DEFAULT_TOKEN_TTL_DAYS, MAX_BCRYPT_COST,
-    MIN_BCRYPT_COST, SECS_PER_DAY, Settings, default_hash_concurrency,
+    MIN_BCRYPT_COST, SECS_PER_DAY,
 };
-use crate::throttle::LoginBackoff;
 
 /// Default listen address: loopback only, port 27182 (the digits of e, easy to remember and
 /// unassigned by IANA).
@@ -56,7 +53,9 @@ pub const MAX_MAILBOX_TTL_DAYS: u64 = 365;
 address they accept chat connections on, log in, send heartbeats and look each other up. \
 Peers talk directly where they can; otherwise it relays their end-to-end encrypted \
 sessions (--relay) and keeps sealed messages for offline users, reading neither.\n\n\
-Every option can also be set through the environment variable shown with it. Logs go to \
+Every option can also be set through the environment variable shown with it, or in a TOML \
+file named by --config; a flag wins over the environment, the environment over the file, the \
+file over the default. Logs go to \
 stderr and are filtered with RUST_LOG (default: info). Once listening, the server prints one \
 line to stdout: \"p2p-chat-directory listening on http://ADDR\" (https:// with \
 --tls-cert and --tls-key).\n\n\
@@ -67,6 +66,18 @@ pub struct Config {
     /// What to do instead of serving; without one the directory serves.
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// A TOML file of settings: each key is a setting's environment variable without
+    /// P2P_CHAT_DIRECTORY_, in lower case (`listen = "0.0.0.0:27182"`, `mailbox_ttl_days = 7`,
+    /// `trusted_proxies = ["10.0.0.1"]`). A flag or the environment wins over the file, the
+    /// file over the default; `check-config` shows what came from where.
+    #[arg(
+        long,
+        global = true,
+        env = "P2P_CHAT_DIRECTORY_CONFIG",
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
 
     /// Socket address to listen on (IP:PORT). Port 0 picks a free port; the address actually
     /// bound is printed on stdout.
@@ -336,59 +347,11 @@ fn parse_on_off(value: &str) -> Result<bool, String> {
     }
 }
 
-impl Config {
-    /// The [`Settings`] these options describe; bcrypt concurrency is one per CPU.
-    pub fn settings(&self) -> Settings {
-        Settings {
-            presence_window: Duration::from_secs(self.presence_window_secs),
-            token_ttl: Duration::from_secs(self.token_ttl_days * SECS_PER_DAY),
-            bcrypt_cost: self.bcrypt_cost,
-            hash_concurrency: default_hash_concurrency(),
-            trusted_proxies: self.trusted_proxies.clone(),
-            rate_limit: RateLimit::per_minute(self.rate_limit_per_minute, self.rate_limit_burst),
-            public_listing: self.public_listing,
-            login_backoff: LoginBackoff::default(),
-            mailbox: MailboxLimits {
-                max_messages: self.mailbox_max_messages,
-                max_bytes: self.mailbox_max_bytes,
-                max_total_bytes: self.mailbox_max_total_bytes,
-                // The range check above keeps this within MAX_SEALED_BYTES.
-                max_message_bytes: usize::try_from(self.mailbox_max_message_bytes)
-                    .unwrap_or(MAX_SEALED_BYTES),
-                ttl: Duration::from_secs(self.mailbox_ttl_days * SECS_PER_DAY),
-            },
-            hole_punching: self.hole_punching,
-            registration: self.registration,
-            relay: RelayLimits {
-                enabled: self.relay,
-                max_sessions: self.relay_max_sessions as usize,
-                max_bytes: self.relay_max_bytes,
-                ..RelayLimits::default()
-            },
-            connections: ConnectionLimits {
-                max_connections: self.max_connections as usize,
-                max_per_address: self.max_connections_per_address as usize,
-                header_timeout: Duration::from_secs(self.header_timeout_secs),
-            },
-        }
-    }
-
-    /// The URL other replicas reach this one at: `--replica-url`, or `http://ADDR` of the
-    /// address actually bound when it is a specific one (not 0.0.0.0 or [::]).
-    pub fn replica_url(&self, bound: SocketAddr) -> Option<String> {
-        self.replica_url
-            .clone()
-            .or_else(|| (!bound.ip().is_unspecified()).then(|| format!("http://{bound}")))
-    }
-
-    /// The certificate and key files when HTTPS is asked for (clap ensures both or neither).
-    pub fn tls_files(&self) -> Option<(&PathBuf, &PathBuf)> {
-        self.tls_cert.as_ref().zip(self.tls_key.as_ref())
-    }
-}
-
 mod commands;
+pub mod file;
+mod settings;
 pub use commands::{Command, InviteCommand, MailboxCommand, UsersCommand};
+pub use file::{Effective, LoadError, Loaded, Source, load};
 
 #[cfg(test)]
 mod tests;

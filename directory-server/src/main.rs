@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
-use p2p_chat_directory::config::{Command, Config};
+use p2p_chat_directory::config::{Command, Config, LoadError, Loaded};
 use p2p_chat_directory::registration::Registration;
 use p2p_chat_directory::signal::Cluster;
 use p2p_chat_directory::store::Backend;
@@ -17,7 +16,15 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
+    let loaded = match p2p_chat_directory::config::load(std::env::args_os()) {
+        Ok(loaded) => loaded,
+        Err(LoadError::Arguments(err)) => err.exit(),
+        Err(err) => {
+            eprintln!("p2p-chat-directory: error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = loaded.config.clone();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -33,6 +40,7 @@ async fn main() -> ExitCode {
             | Command::Mailbox { .. }
             | Command::Backup { .. }),
         ) => operate(&config, command).await,
+        Some(Command::CheckConfig) => check_config(&loaded),
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
             let name = "p2p-chat-directory";
@@ -59,6 +67,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some((cert, key)) => Some(tls::server_config(cert, key).context("cannot set up TLS")?),
         None => None,
     };
+    let shutdown = shutdown_signal();
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -121,9 +130,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                     .tls_files()
                     .map(|(c, k)| (c.to_owned(), k.to_owned())),
             );
-            run_tls(listener, state, tls, reload, shutdown_signal()).await
+            run_tls(listener, state, tls, reload, shutdown).await
         }
-        None => run(listener, state, shutdown_signal()).await,
+        None => run(listener, state, shutdown).await,
     };
     store.close().await;
     tracing::info!("stopped");
@@ -155,13 +164,50 @@ async fn operate(config: &Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Mailbox { command } => admin::mailbox(store.as_ref(), command, now).await,
         Command::Backup { path } => admin::backup(store.as_ref(), &path).await,
-        Command::MigrateTo { .. } | Command::Completions { .. } => Ok(String::new()),
+        Command::MigrateTo { .. } | Command::CheckConfig | Command::Completions { .. } => {
+            Ok(String::new())
+        }
     };
     store.close().await;
     let text = result?;
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+/// `check-config`: the settings passed the parsers (or `load` would have failed); the TLS
+/// files are read as the server would. Prints every setting with its source.
+fn check_config(loaded: &Loaded) -> anyhow::Result<()> {
+    if let Some((cert, key)) = loaded.config.tls_files() {
+        tls::install_crypto_provider();
+        tls::server_config(cert, key).context("the TLS settings do not work")?;
+    }
+    let mut out = match &loaded.file {
+        Some(path) => format!("config file: {}\n", path.display()),
+        None => "config file: none (--config FILE or P2P_CHAT_DIRECTORY_CONFIG)\n".to_owned(),
+    };
+    let width = loaded
+        .effective
+        .iter()
+        .map(|e| e.key.len())
+        .max()
+        .unwrap_or(0);
+    for setting in &loaded.effective {
+        let value = if setting.key == "database" {
+            redact(&setting.value)
+        } else if setting.value.is_empty() {
+            "(not set)".to_owned()
+        } else {
+            setting.value.clone()
+        };
+        out += &format!("{:<width$}  {value}  ({})\n", setting.key, setting.source);
+    }
+    out += "the settings are valid\n";
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.as_bytes())
         .and_then(|()| stdout.flush())
         .context("cannot write to stdout")
 }
@@ -248,31 +294,37 @@ fn reload_on_sighup(
     rx
 }
 
-/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled: called before the "listening" line, a signal
+/// sent as soon as that line is read still stops the server gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            let (mut interrupt, mut terminate) = match (interrupt, terminate) {
+                (Ok(i), Ok(t)) => (i, t),
+                (Err(err), _) | (_, Err(err)) => {
+                    tracing::error!(%err, "cannot listen for SIGINT or SIGTERM");
+                    std::future::pending::<()>().await;
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            tracing::info!("shutting down");
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::error!(%err, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

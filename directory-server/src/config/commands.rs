@@ -54,6 +54,10 @@ pub enum Command {
         path: PathBuf,
     },
 
+    /// Check the settings (flags, environment and the --config file) and print each one with
+    /// where it came from; a mistake in the file is named by file, line and key (exit 1).
+    CheckConfig,
+
     /// Print the shell completion script for SHELL, for example
     /// `p2p-chat-directory completions bash > /etc/bash_completion.d/p2p-chat-directory`.
     Completions {

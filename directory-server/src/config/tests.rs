@@ -1,6 +1,8 @@
 //! Tests of the command line: defaults, ranges, repeated and paired options.
 
 use super::*;
+use crate::state::Settings;
+use std::time::Duration;
 
 #[test]
 fn defaults_match_the_documented_values() {

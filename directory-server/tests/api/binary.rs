@@ -26,6 +26,7 @@ pub(crate) fn directory() -> Command {
         "P2P_CHAT_DIRECTORY_RATE_LIMIT_BURST",
         "P2P_CHAT_DIRECTORY_PUBLIC_LISTING",
         "P2P_CHAT_DIRECTORY_REGISTRATION",
+        "P2P_CHAT_DIRECTORY_CONFIG",
     ] {
         command.env_remove(var);
     }

@@ -5,6 +5,7 @@ mod account;
 mod binary;
 mod clients;
 mod concurrency;
+mod config_file;
 mod connections;
 mod disk;
 mod health;
