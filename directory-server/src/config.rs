@@ -19,8 +19,8 @@ use crate::mailbox::{
 };
 use crate::registration::Registration;
 use crate::state::{
-    DEFAULT_BCRYPT_COST, DEFAULT_PRESENCE_WINDOW_SECS, DEFAULT_TOKEN_TTL_DAYS, MAX_BCRYPT_COST,
-    MIN_BCRYPT_COST, SECS_PER_DAY,
+    DEFAULT_BCRYPT_COST, DEFAULT_PRESENCE_WINDOW_SECS, DEFAULT_REQUEST_TIMEOUT_SECS,
+    DEFAULT_TOKEN_TTL_DAYS, MAX_BCRYPT_COST, MIN_BCRYPT_COST, SECS_PER_DAY,
 };
 
 /// Default listen address: loopback only, port 27182 (the digits of e, easy to remember and
@@ -224,6 +224,27 @@ pub struct Config {
     )]
     pub header_timeout_secs: u64,
 
+    /// Seconds a request may take before the directory stops it and answers 503 (1-3600).
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_REQUEST_TIMEOUT_SECS",
+        default_value_t = DEFAULT_REQUEST_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=3600),
+        value_name = "SECS"
+    )]
+    pub request_timeout_secs: u64,
+
+    /// How the log (stderr) is written: text, for people, or json, one object per line for a
+    /// log collector, each with the request id of the request it belongs to.
+    #[arg(
+        long,
+        env = "P2P_CHAT_DIRECTORY_LOG_FORMAT",
+        default_value = "text",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+
     /// Whether the directory relays sessions between users who cannot reach each other
     /// directly (only their end-to-end encrypted bytes): on or off.
     #[arg(
@@ -336,6 +357,17 @@ pub struct Config {
         value_name = "DAYS"
     )]
     pub mailbox_ttl_days: u64,
+}
+
+/// The log's format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event, for people (coloured on a terminal).
+    Text,
+    /// One JSON object per line, for log collectors: `timestamp`, `level`, `fields`
+    /// (`message` and the event's own), `target`, and `span` with the request's `id`,
+    /// `method` and `path`.
+    Json,
 }
 
 /// `on` or `off` (also `true`/`false`, `yes`/`no`, `1`/`0`).

@@ -113,6 +113,13 @@ pub enum ApiError {
         /// Seconds after which to try again (at least 1).
         retry_after_secs: u64,
     },
+    /// 503 `unavailable`: the handler ran longer than the directory's request timeout
+    /// (`--request-timeout-secs`) and was stopped.
+    #[error("the directory took longer than {secs} s to answer; try again")]
+    TimedOut {
+        /// The timeout, in seconds.
+        secs: u64,
+    },
     /// 503 `unavailable`: the store cannot be reached. The cause is logged, not sent.
     #[error("the directory's database is unavailable; try again later")]
     Unavailable(#[source] StoreError),
@@ -171,6 +178,7 @@ impl ApiError {
             ApiError::Unavailable(_)
             | ApiError::DiskFull(_)
             | ApiError::PathUnavailable(_)
+            | ApiError::TimedOut { .. }
             | ApiError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }

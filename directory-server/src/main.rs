@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use p2p_chat_directory::config::{Command, Config, LoadError, Loaded};
+use p2p_chat_directory::config::{Command, Config, LoadError, Loaded, LogFormat};
 use p2p_chat_directory::registration::Registration;
 use p2p_chat_directory::signal::Cluster;
 use p2p_chat_directory::store::Backend;
@@ -25,13 +25,21 @@ async fn main() -> ExitCode {
         }
     };
     let config = loaded.config.clone();
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => log.with_ansi(std::io::stderr().is_terminal()).init(),
+        // The request's span (its id, method and path) on every line, not the list of all
+        // spans around it: there is only ever the one.
+        LogFormat::Json => log
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     let result = match config.command.clone() {
         Some(Command::MigrateTo { url }) => migrate_to(&config.database, &url).await,
         Some(

@@ -34,6 +34,11 @@ pub const MIN_BCRYPT_COST: u32 = 4;
 /// Largest bcrypt cost the bcrypt crate accepts.
 pub const MAX_BCRYPT_COST: u32 = 31;
 
+/// Default handler timeout: 30 s, above the longest wait a handler makes on purpose (10 s
+/// for the other side of a relayed session, then 5 s to pass it to another replica; 5 s for a
+/// password-hashing thread, then the hash).
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+
 /// Seconds in a day, for `--token-ttl-days`.
 pub const SECS_PER_DAY: u64 = 24 * 60 * 60;
 
@@ -69,13 +74,15 @@ pub struct Settings {
     pub hole_punching: bool,
     /// Who may register (see [`crate::registration::admit`]).
     pub registration: Registration,
+    /// Longest a handler may run before it is stopped and answered 503.
+    pub request_timeout: Duration,
 }
 
 impl Default for Settings {
     /// 60 s presence window, 30-day tokens, cost 12, one hash per CPU, no trusted proxy, the
     /// default rate limit and login backoff, listing only with a token, the default mailbox
     /// limits, the default connection limits, the relay on with its default limits, hole
-    /// punching on, registration open. Open suits a directory embedded in one process (the
+    /// punching on, registration open, a 30 s request timeout. Open suits a directory embedded in one process (the
     /// client's demo, tests); the `p2p-chat-directory` binary defaults to
     /// [`crate::config::DEFAULT_REGISTRATION`] instead.
     fn default() -> Self {
@@ -93,6 +100,7 @@ impl Default for Settings {
             relay: RelayLimits::default(),
             hole_punching: true,
             registration: Registration::Open,
+            request_timeout: Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECS),
         }
     }
 }

@@ -37,6 +37,7 @@ impl Config {
             },
             hole_punching: self.hole_punching,
             registration: self.registration,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
             relay: RelayLimits {
                 enabled: self.relay,
                 max_sessions: self.relay_max_sessions as usize,

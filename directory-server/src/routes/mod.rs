@@ -9,24 +9,28 @@ mod relay;
 mod session;
 mod signal;
 
-use std::time::Instant;
+use std::time::Duration;
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{Method, Uri};
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::http::{HeaderName, Method, Response, Uri};
+use axum::middleware;
 use axum::routing::{MethodRouter, get, post, put};
 use p2p_chat_protocol::api::MAX_BODY_BYTES;
+use tower::timeout::TimeoutLayer;
+use tower::{BoxError, ServiceBuilder};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::limits;
 use crate::state::AppState;
 
 /// The complete router: routes, per-address rate limits, JSON 404/405 fallbacks, the body
-/// limit and request logging.
+/// limit, request ids, the request log and the handler timeout.
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/ping", get(health::ping))
         .route("/healthz", get(health::healthz))
         .route("/register", post(account::register))
@@ -64,9 +68,9 @@ pub(crate) fn router(state: AppState) -> Router {
         ))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(log_request))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let timeout = state.settings().request_timeout;
+    observed(router, timeout).with_state(state)
 }
 
 /// `/mailbox/{key}`: the key is the recipient of a deposit (POST) and the message id of a
@@ -89,24 +93,72 @@ async fn wrong_method(method: Method, uri: Uri) -> ApiError {
     ))
 }
 
-/// One log line per request: method, path, status, duration; at `debug` for a success, `info`
-/// for a 4xx and `warn` for a 5xx answer. Never headers or bodies, which carry passwords and
-/// tokens.
-async fn log_request(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let started = Instant::now();
-    let response = next.run(request).await;
+/// The name of the header that carries a request's id, in the response and in every log line
+/// of the request (`request{id=…}`).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Request ids, the request log and the handler timeout, outermost first:
+/// - an `X-Request-Id` sent by the client is dropped (it would let anyone write into the log
+///   and make two requests look like one), then a random UUID is set;
+/// - tower-http's `TraceLayer` opens a span `request{id, method, path}` around the request, so
+///   every line logged while it runs carries them, and logs its end ([`log_response`]);
+/// - the id goes back in the response's `X-Request-Id`;
+/// - a handler that runs longer than `timeout` is dropped and answered 503
+///   ([`ApiError::TimedOut`]).
+fn observed<S>(router: Router<S>, timeout: Duration) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            let id = request
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!(
+                "request",
+                id,
+                method = %request.method(),
+                path = request.uri().path()
+            )
+        })
+        .on_request(())
+        .on_response(log_response)
+        .on_failure(());
+    let id = HeaderName::from_static(REQUEST_ID_HEADER);
+    router.layer(
+        ServiceBuilder::new()
+            .layer(middleware::map_request(drop_request_id))
+            .layer(SetRequestIdLayer::new(id.clone(), MakeRequestUuid))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::new(id))
+            .layer(HandleErrorLayer::new(move |_: BoxError| async move {
+                ApiError::TimedOut {
+                    secs: timeout.as_secs(),
+                }
+            }))
+            .layer(TimeoutLayer::new(timeout)),
+    )
+}
+
+async fn drop_request_id(mut request: Request) -> Request {
+    request.headers_mut().remove(REQUEST_ID_HEADER);
+    request
+}
+
+/// The end of a request in the log: status and duration; at `debug` for a success, `info` for a
+/// 4xx and `warn` for a 5xx answer. Never headers or bodies, which carry passwords and tokens.
+fn log_response<B>(response: &Response<B>, latency: Duration, _: &tracing::Span) {
     let status = response.status().as_u16();
-    let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let elapsed_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
     // Routine requests (every running client sends a few every 20 s) only at `debug`;
     // refusals at `info` (with 503: a relay or hole punch the operator turned off or that is
     // full; a failing store is logged as such where it fails), failures at `warn`.
     match status {
-        503 => tracing::info!(%method, %path, status, elapsed_us, "request refused"),
-        500.. => tracing::warn!(%method, %path, status, elapsed_us, "request failed"),
-        400.. => tracing::info!(%method, %path, status, elapsed_us, "request refused"),
-        _ => tracing::debug!(%method, %path, status, elapsed_us, "request"),
+        503 => tracing::info!(status, elapsed_us, "request refused"),
+        500.. => tracing::warn!(status, elapsed_us, "request failed"),
+        400.. => tracing::info!(status, elapsed_us, "request refused"),
+        _ => tracing::debug!(status, elapsed_us, "request"),
     }
-    response
 }

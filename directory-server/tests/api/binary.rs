@@ -60,7 +60,7 @@ pub(crate) fn launch(mut command: Command, args: &[&str]) -> (Child, String) {
 }
 
 /// [`launch`] with the log (stderr) as the caller set it up on `command`.
-fn launch_logging(mut command: Command, args: &[&str]) -> (Child, String) {
+pub(crate) fn launch_logging(mut command: Command, args: &[&str]) -> (Child, String) {
     let mut child = command
         .args(args)
         .stdout(Stdio::piped())
