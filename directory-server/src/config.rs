@@ -84,6 +84,12 @@ pub struct Config {
     #[arg(long, env = "P2P_CHAT_DIRECTORY_LISTEN", default_value = DEFAULT_LISTEN, value_name = "ADDR")]
     pub listen: SocketAddr,
 
+    /// Serve Prometheus metrics (GET /metrics, plain HTTP) on this socket address (IP:PORT),
+    /// apart from the public one; off unless given. Keep it private: a loopback or internal
+    /// address, or a firewall.
+    #[arg(long, env = "P2P_CHAT_DIRECTORY_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Database URL: sqlite://PATH (file, created if missing), sqlite::memory: (lost on
     /// exit), or postgres://USER:PASSWORD@HOST:PORT/DATABASE (an existing database; several
     /// directory processes may share it, see docs/deploy.md).

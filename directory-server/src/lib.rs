@@ -26,6 +26,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod mailbox;
+pub mod metrics;
 pub mod registration;
 pub mod relay;
 mod routes;

@@ -131,6 +131,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some(cluster) => AppState::clustered(store.clone(), settings, cluster),
         None => AppState::new(store.clone(), settings),
     };
+    if let Some(listen) = config.metrics_listen {
+        serve_metrics(listen, state.clone()).await?;
+    }
     let result = match tls {
         Some(tls) => {
             let reload = reload_on_sighup(
@@ -230,6 +233,28 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let path = rest.strip_prefix("//").unwrap_or(rest);
     let path = path.split('?').next().unwrap_or(path);
     (!path.is_empty()).then(|| path.into())
+}
+
+/// Serves `GET /metrics` on `listen` until SIGINT or SIGTERM, in a task of its own.
+async fn serve_metrics(listen: std::net::SocketAddr, state: AppState) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+    let addr = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    tracing::info!(%addr, "metrics listening on http://{addr}/metrics");
+    let shutdown = shutdown_signal();
+    tokio::spawn(async move {
+        let app = p2p_chat_directory::metrics::metrics_app(state);
+        if let Err(err) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(%err, "the metrics server failed");
+        }
+    });
+    Ok(())
 }
 
 /// `migrate-to URL`: copies the SQLite directory at `from` into the PostgreSQL database `to`.

@@ -86,6 +86,10 @@ pub struct Relay {
     issuer: Option<String>,
     state: Mutex<State>,
     sessions: Arc<Semaphore>,
+    /// Sessions started, for the metrics.
+    started: AtomicU64,
+    /// Bytes carried by every session, for the metrics.
+    carried: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -150,6 +154,8 @@ impl Relay {
             issuer: None,
             state: Mutex::new(State::default()),
             sessions: Arc::new(Semaphore::new(limits.max_sessions.max(1))),
+            started: AtomicU64::new(0),
+            carried: AtomicU64::new(0),
         }
     }
 
@@ -171,6 +177,17 @@ impl Relay {
     /// Its limits.
     pub fn limits(&self) -> &RelayLimits {
         &self.limits
+    }
+
+    /// Relayed sessions started since the process started.
+    pub fn sessions_started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// Bytes the relay carried since the process started, both directions of every session,
+    /// counted as they move.
+    pub fn bytes_carried(&self) -> u64 {
+        self.carried.load(Ordering::Relaxed)
     }
 
     /// Relayed sessions running now.
@@ -272,9 +289,10 @@ impl Relay {
             }
         };
         if let Ok(_permit) = Arc::clone(&self.sessions).try_acquire_owned() {
+            self.started.fetch_add(1, Ordering::Relaxed);
             let carried = tokio::time::timeout(
                 self.limits.max_lifetime,
-                splice(first, stream, &self.limits),
+                splice(first, stream, &self.limits, &self.carried),
             )
             .await
             .unwrap_or_else(|_| {
@@ -322,7 +340,7 @@ impl Relay {
 /// one side never stops the other), until either side closes, the session has carried
 /// `limits.max_bytes`, or nothing has moved either way for `limits.idle_timeout`; returns the
 /// bytes carried.
-async fn splice<A, B>(a: A, b: B, limits: &RelayLimits) -> u64
+async fn splice<A, B>(a: A, b: B, limits: &RelayLimits, total: &AtomicU64) -> u64
 where
     A: AsyncRead + AsyncWrite,
     B: AsyncRead + AsyncWrite,
@@ -332,8 +350,14 @@ where
     let budget = AtomicU64::new(limits.max_bytes);
     let started = Instant::now();
     let last_move_ms = AtomicU64::new(0);
-    let a_to_b = one_way(&mut a_read, &mut b_write, &budget, &last_move_ms, started);
-    let b_to_a = one_way(&mut b_read, &mut a_write, &budget, &last_move_ms, started);
+    let moved = Moved {
+        budget: &budget,
+        last_move_ms: &last_move_ms,
+        total,
+        started,
+    };
+    let a_to_b = one_way(&mut a_read, &mut b_write, &moved);
+    let b_to_a = one_way(&mut b_read, &mut a_write, &moved);
     let idle = async {
         loop {
             tokio::time::sleep(limits.idle_timeout / 4).await;
@@ -357,21 +381,25 @@ where
     carried
 }
 
-/// Copies `from` to `to` until `from` closes or `budget` (shared by both directions) is used
-/// up, noting in `last_move_ms` (ms after `started`) when bytes last moved.
-async fn one_way<R, W>(
-    from: &mut R,
-    to: &mut W,
-    budget: &AtomicU64,
-    last_move_ms: &AtomicU64,
+/// What both directions of a session share: the bytes it may still carry, when bytes last
+/// moved (ms after `started`), and the relay's total of bytes carried.
+struct Moved<'a> {
+    budget: &'a AtomicU64,
+    last_move_ms: &'a AtomicU64,
+    total: &'a AtomicU64,
     started: Instant,
-) where
+}
+
+/// Copies `from` to `to` until `from` closes or the session's budget is used up, noting each
+/// move in `moved`.
+async fn one_way<R, W>(from: &mut R, to: &mut W, moved: &Moved<'_>)
+where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut buf = vec![0u8; BUFFER];
     loop {
-        let left = budget.load(Ordering::Relaxed);
+        let left = moved.budget.load(Ordering::Relaxed);
         if left == 0 {
             return;
         }
@@ -381,16 +409,20 @@ async fn one_way<R, W>(
             Ok(n) => n,
         };
         // Take the bytes from the shared budget; another direction may have taken some.
-        let granted = match budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-            Some(left.saturating_sub(n as u64))
-        }) {
-            Ok(before) | Err(before) => before.min(n as u64) as usize,
-        };
+        let granted =
+            match moved
+                .budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                    Some(left.saturating_sub(n as u64))
+                }) {
+                Ok(before) | Err(before) => before.min(n as u64) as usize,
+            };
         if granted == 0 || to.write_all(&buf[..granted]).await.is_err() {
             return;
         }
-        let now = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        last_move_ms.store(now, Ordering::Relaxed);
+        moved.total.fetch_add(granted as u64, Ordering::Relaxed);
+        let now = u64::try_from(moved.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        moved.last_move_ms.store(now, Ordering::Relaxed);
         if granted < n {
             return;
         }

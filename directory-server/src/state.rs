@@ -11,6 +11,7 @@ use crate::connections::ConnectionLimits;
 use crate::error::ApiError;
 use crate::limits::{Limiter, RateLimit};
 use crate::mailbox::MailboxLimits;
+use crate::metrics::Metrics;
 use crate::registration::Registration;
 use crate::relay::{Relay, RelayLimits};
 use crate::signal::{Cluster, Hub};
@@ -125,6 +126,7 @@ struct Inner {
     limiter: Option<Limiter>,
     hub: Hub,
     relay: Relay,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -159,6 +161,7 @@ impl AppState {
                 limiter,
                 hub,
                 relay,
+                metrics: Metrics::default(),
             }),
         }
     }
@@ -171,6 +174,11 @@ impl AppState {
     /// The relay's tickets and sessions.
     pub fn relay(&self) -> &Relay {
         &self.inner.relay
+    }
+
+    /// The metrics this process counts (see [`crate::metrics`]).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// The signaling connections of running clients.
@@ -188,6 +196,11 @@ impl AppState {
     /// metrics, and for tests that check hashing is off the async workers.
     pub fn hashes_in_flight(&self) -> usize {
         self.inner.hasher.in_flight()
+    }
+
+    /// Password checks and hashes waiting for a free hashing slot now (the hashing queue).
+    pub fn hashes_waiting(&self) -> usize {
+        self.inner.hasher.waiting()
     }
 
     /// How long the next password check for `username` would be held back because of

@@ -16,7 +16,7 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
-pub use admin::{AccountRow, Admin, InviteRow, MailboxStats, NewInvite};
+pub use admin::{AccountRow, Admin, InviteRow, MailboxStats, NewInvite, UserCounts};
 pub use error::{BoxError, StoreError};
 pub use mail::{DepositOutcome, MailRow, MailboxQuota, NewMail};
 pub use rows::{AddressUpdate, ClientRow, NewClient, NewToken};

@@ -37,6 +37,22 @@ pub const HASH_WAIT: Duration = Duration::from_secs(5);
 /// A computation for a hashing thread, and the slot it holds: the slot is given back only
 /// after the thread has rested as its budget demands, so a request waiting for a slot waits
 /// for a thread that is ready.
+/// Counts one waiting request while it lives (also when the request is cancelled).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(counter: &'a std::sync::atomic::AtomicUsize) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 type Job = (Box<dyn FnOnce() + Send>, OwnedSemaphorePermit);
 
 /// Runs bcrypt on threads of its own, at a lower priority, with bounded concurrency.
@@ -44,6 +60,8 @@ pub(crate) struct PasswordHasher {
     cost: u32,
     concurrency: usize,
     permits: Arc<Semaphore>,
+    /// Requests waiting for a slot now.
+    waiting: std::sync::atomic::AtomicUsize,
     jobs: Mutex<mpsc::Sender<Job>>,
     dummy_hash: OnceCell<String>,
 }
@@ -67,6 +85,7 @@ impl PasswordHasher {
             cost,
             concurrency,
             permits: Arc::new(Semaphore::new(concurrency)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
             jobs: Mutex::new(jobs),
             dummy_hash: OnceCell::new(),
         }
@@ -78,17 +97,24 @@ impl PasswordHasher {
             .saturating_sub(self.permits.available_permits())
     }
 
+    /// Requests waiting for a free slot now: the password-hashing queue.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Runs `work` on a hashing thread once one is free, waiting at most [`HASH_WAIT`].
     async fn on_hashing_thread<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit = tokio::time::timeout(HASH_WAIT, Arc::clone(&self.permits).acquire_owned())
-            .await
-            .map_err(|_| ApiError::Busy {
-                retry_after_secs: HASH_WAIT.as_secs(),
-            })?
-            .map_err(ApiError::internal)?;
+        let permit = {
+            let _waiting = Waiting::count(&self.waiting);
+            tokio::time::timeout(HASH_WAIT, Arc::clone(&self.permits).acquire_owned()).await
+        }
+        .map_err(|_| ApiError::Busy {
+            retry_after_secs: HASH_WAIT.as_secs(),
+        })?
+        .map_err(ApiError::internal)?;
         let (done, answer) = oneshot::channel();
         // The permit goes with the job: if the request is cancelled the computation still
         // finishes, and it keeps counting against the limit until the thread is free again.
@@ -307,11 +333,14 @@ mod tests {
             let hasher = Arc::clone(&hasher);
             async move { hasher.hash("correct horse".into()).await }
         });
-        tokio::time::advance(HASH_WAIT + Duration::from_millis(1)).await;
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(hasher.waiting(), 1, "the queue, for the metrics");
+        tokio::time::advance(HASH_WAIT).await;
         match waiting.await.unwrap() {
             Err(ApiError::Busy { retry_after_secs }) => assert_eq!(retry_after_secs, 5),
             other => panic!("expected Busy, got {other:?}"),
         }
+        assert_eq!(hasher.waiting(), 0, "a request that gave up is no longer waiting");
         drop(held);
     }
 

@@ -25,6 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::limits;
+use crate::metrics;
 use crate::state::AppState;
 
 /// The complete router: routes, per-address rate limits, JSON 404/405 fallbacks, the body
@@ -69,8 +70,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    let timeout = state.settings().request_timeout;
-    observed(router, timeout).with_state(state)
+    observed(router, &state).with_state(state)
 }
 
 /// `/mailbox/{key}`: the key is the recipient of a deposit (POST) and the message id of a
@@ -103,12 +103,11 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// - tower-http's `TraceLayer` opens a span `request{id, method, path}` around the request, so
 ///   every line logged while it runs carries them, and logs its end ([`log_response`]);
 /// - the id goes back in the response's `X-Request-Id`;
+/// - the answer and its latency are counted by route ([`metrics::record`]);
 /// - a handler that runs longer than `timeout` is dropped and answered 503
 ///   ([`ApiError::TimedOut`]).
-fn observed<S>(router: Router<S>, timeout: Duration) -> Router<S>
-where
-    S: Clone + Send + Sync + 'static,
-{
+fn observed(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let timeout = state.settings().request_timeout;
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
             let id = request
@@ -133,6 +132,10 @@ where
             .layer(SetRequestIdLayer::new(id.clone(), MakeRequestUuid))
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(id))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                metrics::record,
+            ))
             .layer(HandleErrorLayer::new(move |_: BoxError| async move {
                 ApiError::TimedOut {
                     secs: timeout.as_secs(),

@@ -95,6 +95,18 @@ pub struct MailboxStats {
     pub oldest: Option<DateTime<Utc>>,
 }
 
+/// How many accounts there are, for the metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserCounts {
+    /// Every account, disabled ones too.
+    pub registered: u64,
+    /// Disabled accounts.
+    pub disabled: u64,
+    /// Enabled accounts whose running client's last heartbeat is recent enough to count as
+    /// online (the record's `online`).
+    pub online: u64,
+}
+
 /// The operator's view of the database. Every method fails with [`StoreError::Unavailable`]
 /// when the database cannot be reached.
 #[async_trait]
@@ -146,6 +158,12 @@ pub trait Admin: Send + Sync + 'static {
     /// # Errors
     /// Database failures only.
     async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool, StoreError>;
+
+    /// The accounts, counting as online those with a heartbeat at or after `online_since`.
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn user_counts(&self, online_since: DateTime<Utc>) -> Result<UserCounts, StoreError>;
 
     /// The mailbox's totals at `now`.
     ///

@@ -12,6 +12,7 @@ mod health;
 mod limits;
 mod listing;
 mod mailbox;
+mod metrics;
 mod observability;
 mod observed;
 mod operator;

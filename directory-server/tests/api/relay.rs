@@ -14,7 +14,11 @@ use crate::support::{call, fast_settings, login, memory_state, register};
 
 /// A directory with `relay` limits on a real socket; returns its router (for plain calls),
 /// its address, and alice's and bob's tokens.
-async fn directory(relay: RelayLimits) -> (axum::Router, std::net::SocketAddr, String, String) {
+/// A served directory with alice, bob and carol registered: its router, address, alice's and
+/// bob's tokens, and its state.
+async fn serve(
+    relay: RelayLimits,
+) -> (axum::Router, std::net::SocketAddr, String, String, AppState) {
     let state: AppState = memory_state(Settings {
         relay,
         ..fast_settings()
@@ -23,17 +27,22 @@ async fn directory(relay: RelayLimits) -> (axum::Router, std::net::SocketAddr, S
     let router = app(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(run(listener, state, std::future::pending()));
+    tokio::spawn(run(listener, state.clone(), std::future::pending()));
     for name in ["alice", "bob", "carol"] {
         register(&router, name, 4000).await;
     }
     let (alice, bob) = (login(&router, "alice").await, login(&router, "bob").await);
+    (router, addr, alice, bob, state)
+}
+
+async fn directory(relay: RelayLimits) -> (axum::Router, std::net::SocketAddr, String, String) {
+    let (router, addr, alice, bob, _) = serve(relay).await;
     (router, addr, alice, bob)
 }
 
 #[tokio::test]
 async fn two_users_meet_on_the_relay_and_bytes_flow_both_ways() {
-    let (router, addr, alice, bob) = directory(RelayLimits::default()).await;
+    let (router, addr, alice, bob, state) = serve(RelayLimits::default()).await;
     // Nobody to meet while bob has no signaling connection.
     let reply = call(&router, "POST", "/relay/bob", None, Some(&alice)).await;
     reply.error(axum::http::StatusCode::NOT_FOUND, "not_found");
@@ -68,6 +77,21 @@ async fn two_users_meet_on_the_relay_and_bytes_flow_both_ways() {
     assert_eq!(read_exactly(&mut b, 21).await, b"ciphertext from alice");
     b.write_all(b"and back").await.unwrap();
     assert_eq!(read_exactly(&mut a, 8).await, b"and back");
+    // The metrics saw the session, its bytes and bob's signaling connection.
+    // (The relay counts bytes just after writing them: wait for the count, not the bytes.)
+    let metrics = p2p_chat_directory::metrics::metrics_app(state.clone());
+    crate::support::eventually("the metrics count the relayed bytes", || async {
+        let text = call(&metrics, "GET", "/metrics", None, None).await.text;
+        [
+            "p2p_chat_directory_relay_sessions 1",
+            "p2p_chat_directory_relay_sessions_started_total 1",
+            "p2p_chat_directory_relay_bytes_total 29",
+            "p2p_chat_directory_signaling_connections 1",
+        ]
+        .iter()
+        .all(|line| text.lines().any(|l| l == *line))
+    })
+    .await;
     // A used ticket is gone.
     assert_eq!(join(addr, &ticket, &alice).await.err(), Some(404));
     // One side closing ends the other.

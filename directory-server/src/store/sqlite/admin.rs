@@ -11,7 +11,9 @@ use super::write::Writer;
 use crate::store::convert::{
     RawAccountRow, RawInviteRow, account_row, from_millis, invite_row, millis,
 };
-use crate::store::{AccountRow, Admin, InviteRow, MailboxStats, NewInvite, StoreError, TokenHash};
+use crate::store::{
+    AccountRow, Admin, InviteRow, MailboxStats, NewInvite, StoreError, TokenHash, UserCounts,
+};
 
 /// An account's columns with its unexpired logins and mail at `?1`, from `clients c`.
 macro_rules! select_account {
@@ -135,6 +137,22 @@ impl Admin for SqliteStore {
         .await?;
         writer.commit().await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn user_counts(&self, online_since: DateTime<Utc>) -> Result<UserCounts, StoreError> {
+        let (registered, disabled, online): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COUNT(*) FILTER (WHERE disabled = 1), \
+             COUNT(*) FILTER (WHERE disabled = 0 AND heartbeat_at >= ?) FROM clients",
+        )
+        .bind(millis(online_since))
+        .fetch_one(self.pool())
+        .await?;
+        let count = |v: i64| u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v}")));
+        Ok(UserCounts {
+            registered: count(registered)?,
+            disabled: count(disabled)?,
+            online: count(online)?,
+        })
     }
 
     async fn mailbox_stats(&self, now: DateTime<Utc>) -> Result<MailboxStats, StoreError> {
