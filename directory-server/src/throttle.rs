@@ -11,6 +11,8 @@
 //! ([`Store::count_password_check`](crate::Store::count_password_check)), so every directory
 //! process sharing it slows a guesser down alike: N processes give no more tries than one. A
 //! check is counted before it runs, so concurrent guesses each wait longer than the last.
+//! Why not governor's keyed limiter (which `crate::limits` uses per address):
+//! docs/decisions/0006-login-backoff-in-the-database.md.
 
 use std::time::Duration;
 
