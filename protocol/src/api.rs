@@ -33,6 +33,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// `POST /register`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     /// 3–32 characters of `[a-z0-9_.-]`; upper case is folded to lower case.
     pub username: String,
@@ -54,6 +55,7 @@ pub struct RegisterRequest {
 
 /// `POST /login`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// The registered username (case-insensitive).
     pub username: String,
@@ -63,6 +65,7 @@ pub struct LoginRequest {
 
 /// Answer to `POST /login`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginResponse {
     /// Bearer token for `Authorization: Bearer <token>`: 64 hex digits (256 random bits).
     pub token: String,
@@ -72,6 +75,7 @@ pub struct LoginResponse {
 
 /// `PUT /clients/{username}`: the peer's new address, and optionally a new identity key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateRequest {
     /// IP address or DNS name, or [`HOST_AUTO`].
     pub host: String,
@@ -98,6 +102,7 @@ pub const MAX_CANDIDATES: usize = 4;
 
 /// `PUT /clients/{username}/password`: change the password; every token is revoked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PasswordChangeRequest {
     /// The current password.
     pub old_password: String,
@@ -107,6 +112,7 @@ pub struct PasswordChangeRequest {
 
 /// `DELETE /clients/{username}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnregisterRequest {
     /// The account's password.
     pub password: String,
@@ -114,6 +120,7 @@ pub struct UnregisterRequest {
 
 /// The public record of one registered peer; never includes secrets.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientRecord {
     /// Case-folded username.
     pub username: String,
@@ -178,6 +185,7 @@ impl ClientRecord {
 
 /// Query of `GET /clients`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ClientsQuery {
     /// Page size, 1–[`MAX_PAGE_LIMIT`]; [`DEFAULT_PAGE_LIMIT`] when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,6 +197,7 @@ pub struct ClientsQuery {
 
 /// Answer to `GET /clients`: one page, sorted by username.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientList {
     /// The records of this page.
     pub clients: Vec<ClientRecord>,
@@ -198,6 +207,7 @@ pub struct ClientList {
 
 /// Answer to `GET /healthz`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `"ok"`, or `"unavailable"` with status 503.
     pub status: String,
@@ -206,6 +216,7 @@ pub struct Health {
 /// Machine-readable error codes in [`ErrorBody::error`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ErrorCode {
     /// 400: a field is missing or invalid; the message names it.
     InvalidRequest,
@@ -250,6 +261,7 @@ pub enum ErrorCode {
 
 /// Every error response: `{"error": "<code>", "message": "<human text>"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Machine-readable code.
     pub error: ErrorCode,

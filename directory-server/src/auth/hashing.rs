@@ -340,7 +340,11 @@ mod tests {
             Err(ApiError::Busy { retry_after_secs }) => assert_eq!(retry_after_secs, 5),
             other => panic!("expected Busy, got {other:?}"),
         }
-        assert_eq!(hasher.waiting(), 0, "a request that gave up is no longer waiting");
+        assert_eq!(
+            hasher.waiting(),
+            0,
+            "a request that gave up is no longer waiting"
+        );
         drop(held);
     }
 

@@ -19,6 +19,14 @@ use crate::state::AppState;
 use crate::store::{NewClient, NewToken};
 
 /// Creates an account: 201 with the public record and a `Location` header.
+#[utoipa::path(post, path = "/register", tag = "accounts",
+    request_body = p2p_chat_protocol::api::RegisterRequest,
+    responses(
+        (status = 201, description = "Registered; `Location: /clients/{username}`", body = p2p_chat_protocol::api::ClientRecord),
+        (status = 400, description = "A field is missing or breaks its rule", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 403, description = "registration_closed, invite_required or invite_invalid", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 409, description = "The username is taken", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Rate limit", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn register(
     State(state): State<AppState>,
     ClientAddr(observed): ClientAddr,
@@ -72,6 +80,13 @@ pub(super) async fn register(
 /// Checks a password and issues a bearer token; counts as a sign of life.
 ///
 /// Unknown usernames and wrong passwords get the same 401 after the same bcrypt work.
+#[utoipa::path(post, path = "/login", tag = "accounts",
+    request_body = p2p_chat_protocol::api::LoginRequest,
+    responses(
+        (status = 200, description = "A bearer token", body = p2p_chat_protocol::api::LoginResponse),
+        (status = 401, description = "Wrong username or password", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 403, description = "account_disabled", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Rate limit", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn login(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<LoginRequest>,

@@ -47,6 +47,12 @@ pub(super) fn peer_host(raw: &str, observed: Option<&str>) -> Result<String, Api
 
 /// One page of clients sorted by username; `next` is the `after` of the following page.
 /// Needs any valid token unless the directory was started with a public listing.
+#[utoipa::path(get, path = "/clients", tag = "clients", security(("bearer" = [])),
+    params(p2p_chat_protocol::api::ClientsQuery),
+    responses(
+        (status = 200, description = "One page of records, by username", body = p2p_chat_protocol::api::ClientList),
+        (status = 400, description = "Bad `limit` or `after`", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 401, description = "A token is needed (unless the listing is public)", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     auth: Result<Authenticated, ApiError>,
@@ -108,6 +114,11 @@ pub(super) async fn list(
 const LISTING_BYTES_PER_CLIENT: usize = 320;
 
 /// The record of one client.
+#[utoipa::path(get, path = "/clients/{username}", tag = "clients",
+    params(("username" = String, Path, description = "The user to look up")),
+    responses(
+        (status = 200, description = "The record", body = p2p_chat_protocol::api::ClientRecord),
+        (status = 404, description = "No such user", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn show(
     State(state): State<AppState>,
     ApiPath(raw): ApiPath<String>,
@@ -126,6 +137,14 @@ pub(super) async fn show(
 /// Changes the caller's address; counts as a sign of life.
 ///
 /// The body is checked only after the token, so a stranger learns nothing from it.
+#[utoipa::path(put, path = "/clients/{username}", tag = "clients", security(("bearer" = [])),
+    params(("username" = String, Path, description = "The caller's own name")),
+    request_body = p2p_chat_protocol::api::UpdateRequest,
+    responses(
+        (status = 200, description = "The new record", body = p2p_chat_protocol::api::ClientRecord),
+        (status = 400, description = "A field breaks its rule", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 403, description = "The token is another user's", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn update(
     State(state): State<AppState>,
     ClientAddr(observed): ClientAddr,
@@ -178,6 +197,12 @@ pub(super) async fn update(
 }
 
 /// Records a sign of life: 204.
+#[utoipa::path(post, path = "/clients/{username}/heartbeat", tag = "clients", security(("bearer" = [])),
+    params(("username" = String, Path, description = "The caller's own name")),
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 403, description = "The token is another user's", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn heartbeat(
     State(state): State<AppState>,
     ClientAddr(observed): ClientAddr,
@@ -200,6 +225,12 @@ pub(super) async fn heartbeat(
 
 /// The client signs off (a clean quit): offline at once rather than when the presence
 /// window runs out. 204.
+#[utoipa::path(post, path = "/clients/{username}/offline", tag = "clients", security(("bearer" = [])),
+    params(("username" = String, Path, description = "The caller's own name")),
+    responses(
+        (status = 204, description = "Offline at once"),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 403, description = "The token is another user's", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn offline(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -216,6 +247,13 @@ pub(super) async fn offline(
 }
 
 /// Deletes an account after checking its password; its tokens go with it. 204.
+#[utoipa::path(delete, path = "/clients/{username}", tag = "accounts",
+    params(("username" = String, Path, description = "The account to delete")),
+    request_body = p2p_chat_protocol::api::UnregisterRequest,
+    responses(
+        (status = 204, description = "Deleted, with its tokens and mailbox"),
+        (status = 401, description = "Wrong password", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 404, description = "No such user", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn unregister(
     State(state): State<AppState>,
     ApiPath(raw): ApiPath<String>,

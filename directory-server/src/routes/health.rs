@@ -8,12 +8,17 @@ use p2p_chat_protocol::api::Health;
 use crate::state::AppState;
 
 /// Liveness of the process only: answers `pong` without touching the store.
+#[utoipa::path(get, path = "/ping", tag = "health",
+    responses((status = 200, description = "The process is up", body = String, content_type = "text/plain")))]
 pub(super) async fn ping() -> &'static str {
     "pong"
 }
 
 /// Readiness: 200 `{"status":"ok"}` when the store answers, 503 `{"status":"unavailable"}`
 /// when it does not.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses(
+    (status = 200, description = "The database answers", body = p2p_chat_protocol::api::Health),
+    (status = 503, description = "The database does not answer", body = p2p_chat_protocol::api::Health)))]
 pub(super) async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     match state.store().ping().await {
         Ok(()) => (

@@ -24,6 +24,16 @@ use crate::store::{DepositOutcome, NewMail};
 /// and expiry.
 ///
 /// Checks in order: token (401), recipient (404), body (400, 413), room (507).
+#[utoipa::path(post, path = "/mailbox/{key}", tag = "mailbox", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The recipient's username")),
+    request_body = p2p_chat_protocol::api::DepositRequest,
+    responses(
+        (status = 201, description = "Kept", body = p2p_chat_protocol::api::DepositReceipt),
+        (status = 400, description = "`sealed` is not base64 or empty", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 404, description = "No such recipient", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 413, description = "Over the per-message limit", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 507, description = "The recipient's mailbox, or the whole mailbox, is full", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn deposit(
     State(state): State<AppState>,
     _depositor: Authenticated,
@@ -104,6 +114,12 @@ fn unknown_recipient(recipient: &str) -> ApiError {
 
 /// `GET /mailbox`: one page of the caller's unexpired messages, oldest first; `next` is the
 /// `after` of the following page.
+#[utoipa::path(get, path = "/mailbox", tag = "mailbox", security(("bearer" = [])),
+    params(p2p_chat_protocol::api::MailboxQuery),
+    responses(
+        (status = 200, description = "One page of the caller's messages, oldest first", body = p2p_chat_protocol::api::MailboxPage),
+        (status = 400, description = "Bad `limit` or `after`", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn fetch(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -143,6 +159,12 @@ pub(super) async fn fetch(
 
 /// `DELETE /mailbox/{id}`: deletes one of the caller's messages: 204. Someone else's message,
 /// an expired one, an already deleted one and a malformed id all get the same 404.
+#[utoipa::path(delete, path = "/mailbox/{key}", tag = "mailbox", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The message's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 404, description = "No such message of the caller's", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn delete(
     State(state): State<AppState>,
     auth: Authenticated,

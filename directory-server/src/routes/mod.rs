@@ -5,6 +5,7 @@ mod account;
 mod clients;
 mod health;
 mod mailbox;
+mod openapi;
 mod relay;
 mod session;
 mod signal;
@@ -16,13 +17,13 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, Method, Response, Uri};
 use axum::middleware;
-use axum::routing::{MethodRouter, get, post, put};
 use p2p_chat_protocol::api::MAX_BODY_BYTES;
 use tower::timeout::TimeoutLayer;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use self::openapi::Api;
 use crate::error::ApiError;
 use crate::limits;
 use crate::metrics;
@@ -31,37 +32,33 @@ use crate::state::AppState;
 /// The complete router: routes, per-address rate limits, JSON 404/405 fallbacks, the body
 /// limit, request ids, the request log and the handler timeout.
 pub(crate) fn router(state: AppState) -> Router {
-    let router = Router::new()
-        .route("/ping", get(health::ping))
-        .route("/healthz", get(health::healthz))
-        .route("/register", post(account::register))
-        .route("/login", post(account::login))
-        .route("/logout", post(session::logout))
-        .route("/clients", get(clients::list))
-        .route(
-            "/clients/{username}",
-            get(clients::show)
-                .put(clients::update)
-                .delete(clients::unregister),
-        )
-        .route("/clients/{username}/heartbeat", post(clients::heartbeat))
-        .route("/clients/{username}/offline", post(clients::offline))
-        .route(
-            "/clients/{username}/password",
-            put(session::change_password),
-        )
-        .route(
-            p2p_chat_protocol::api::signal::SIGNAL_PATH,
-            get(signal::open),
-        )
-        .route(
-            "/relay/{key}",
-            post(relay::offer).get(relay::join).delete(relay::decline),
-        )
-        .route("/punch/{key}", post(signal::punch))
-        .route("/reachability", post(signal::reachability))
-        .route("/mailbox", get(mailbox::fetch))
-        .route("/mailbox/{key}", mailbox_key_routes(&state))
+    let deposit_limit = DefaultBodyLimit::max(state.settings().mailbox.deposit_body_limit());
+    let router = Api::new()
+        .op::<health::__path_ping, _, _>(health::ping)
+        .op::<health::__path_healthz, _, _>(health::healthz)
+        .op::<account::__path_register, _, _>(account::register)
+        .op::<account::__path_login, _, _>(account::login)
+        .op::<session::__path_logout, _, _>(session::logout)
+        .op::<clients::__path_list, _, _>(clients::list)
+        .op::<clients::__path_show, _, _>(clients::show)
+        .op::<clients::__path_update, _, _>(clients::update)
+        .op::<clients::__path_unregister, _, _>(clients::unregister)
+        .op::<clients::__path_heartbeat, _, _>(clients::heartbeat)
+        .op::<clients::__path_offline, _, _>(clients::offline)
+        .op::<session::__path_change_password, _, _>(session::change_password)
+        .op::<signal::__path_open, _, _>(signal::open)
+        .op::<relay::__path_offer, _, _>(relay::offer)
+        .op::<relay::__path_join, _, _>(relay::join)
+        .op::<relay::__path_decline, _, _>(relay::decline)
+        .op::<signal::__path_punch, _, _>(signal::punch)
+        .op::<signal::__path_reachability, _, _>(signal::reachability)
+        .op::<mailbox::__path_fetch, _, _>(mailbox::fetch)
+        // Deposits get a body limit of their own, sized for the largest sealed message.
+        .op_with::<mailbox::__path_deposit, _, _>(mailbox::deposit, |route| {
+            route.layer(deposit_limit)
+        })
+        .op::<mailbox::__path_delete, _, _>(mailbox::delete)
+        .finish()
         // A route layer sees the matched route, which tells the limited routes apart.
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -71,15 +68,6 @@ pub(crate) fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     observed(router, &state).with_state(state)
-}
-
-/// `/mailbox/{key}`: the key is the recipient of a deposit (POST) and the message id of a
-/// delete. Deposits get a body limit of their own, sized for the largest sealed message.
-fn mailbox_key_routes(state: &AppState) -> MethodRouter<AppState> {
-    let body_limit = state.settings().mailbox.deposit_body_limit();
-    post(mailbox::deposit)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .delete(mailbox::delete)
 }
 
 async fn no_route(uri: Uri) -> ApiError {

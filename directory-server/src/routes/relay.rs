@@ -40,6 +40,13 @@ fn refused(refusal: Refusal) -> ApiError {
 
 /// `POST /relay/{username}`: a ticket to meet `username` on the relay, offered to them at
 /// once. 201 with [`RelayTicket`]; 404 when `username` has no signaling connection open.
+#[utoipa::path(post, path = "/relay/{key}", tag = "reach", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The user to meet")),
+    responses(
+        (status = 201, description = "A ticket, also offered to the other user", body = p2p_chat_protocol::api::signal::RelayTicket),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 404, description = "The user has no signaling connection", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 503, description = "The relay is off or full", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn offer(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -90,6 +97,12 @@ async fn pass_on(state: &AppState, replica: &str, request: Request) -> Result<Re
 
 /// `DELETE /relay/{ticket}`: one of the ticket's users declines it; 204, or 404 when no
 /// waiting ticket is theirs.
+#[utoipa::path(delete, path = "/relay/{key}", tag = "reach", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The ticket")),
+    responses(
+        (status = 204, description = "Declined; a side waiting on it is closed"),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 404, description = "No waiting ticket of the caller's", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn decline(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -109,6 +122,13 @@ pub(super) async fn decline(
 
 /// `GET /relay/{ticket}` with `Upgrade: p2p-chat-relay`: 101 (with the session's byte cap in
 /// [`RELAY_MAX_BYTES_HEADER`]), then the connection is one side of the relayed session.
+#[utoipa::path(get, path = "/relay/{key}", tag = "reach", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The ticket"),
+           ("Upgrade" = String, Header, description = "p2p-chat-relay")),
+    responses(
+        (status = 101, description = "The connection is one side of the relayed session"),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 404, description = "No such ticket for the caller", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn join(
     State(state): State<AppState>,
     auth: Authenticated,

@@ -12,6 +12,10 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
 /// Revokes the token that authenticates the request: 204.
+#[utoipa::path(post, path = "/logout", tag = "accounts", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The token is revoked"),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn logout(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -27,6 +31,14 @@ pub(super) async fn logout(
 /// (this one too): 204.
 ///
 /// The body is read only after the token is checked, so a stranger learns nothing from it.
+#[utoipa::path(put, path = "/clients/{username}/password", tag = "accounts", security(("bearer" = [])),
+    params(("username" = String, Path, description = "The account")),
+    request_body = p2p_chat_protocol::api::PasswordChangeRequest,
+    responses(
+        (status = 204, description = "Changed; every token revoked"),
+        (status = 400, description = "The new password breaks its rule", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 401, description = "Invalid token, or wrong old password", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 403, description = "The token is another user's", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn change_password(
     State(state): State<AppState>,
     auth: Authenticated,

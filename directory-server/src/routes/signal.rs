@@ -41,6 +41,12 @@ pub(super) struct SignalQuery {
 /// Opens the signaling connection of the token's owner. The observed address is the TCP
 /// peer's `IP:PORT`; behind a trusted proxy, the client `IP:PORT` the proxy reported, or only
 /// its IP when the proxy wrote no port ([`crate::client_ip::resolve_endpoint`]).
+#[utoipa::path(get, path = "/signal", tag = "reach", security(("bearer" = [])),
+    params(("brief" = Option<bool>, Query, description = "true for a short command's connection"),
+           ("Upgrade" = String, Header, description = "websocket")),
+    responses(
+        (status = 101, description = "A WebSocket of JSON signals (docs/api.md, GET /signal)"),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn open(
     State(state): State<AppState>,
     ClientEndpoint(client): ClientEndpoint,
@@ -68,6 +74,14 @@ pub(super) async fn open(
 /// no signaling connection open; 503 when hole punching is off or the directory cannot see a
 /// side's port; 429 over
 /// the requester's budget of punches.
+#[utoipa::path(post, path = "/punch/{key}", tag = "reach", security(("bearer" = [])),
+    params(("key" = String, Path, description = "The user to punch through to")),
+    responses(
+        (status = 200, description = "Where and when to dial", body = p2p_chat_protocol::api::signal::PunchPlan),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 404, description = "A side has no signaling connection", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Over the budget of punches", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 503, description = "Hole punching is off, or a side's port is unknown", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn punch(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -128,6 +142,14 @@ pub const REACHABILITY_TIMEOUT: std::time::Duration = std::time::Duration::from_
 /// ([`crate::signal::Hub::charge_dial`]): 429 with `Retry-After` over it; 400 for a bad body
 /// or port 0; 503 when the directory cannot see the caller's address (behind a trusted proxy
 /// that names no client it can read, say).
+#[utoipa::path(post, path = "/reachability", tag = "reach", security(("bearer" = [])),
+    request_body = p2p_chat_protocol::api::signal::ReachabilityRequest,
+    responses(
+        (status = 200, description = "Whether the directory could dial the caller", body = p2p_chat_protocol::api::signal::Reachability),
+        (status = 400, description = "Bad body or port 0", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Over the budget of dials", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 503, description = "The caller's address is unknown", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn reachability(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

@@ -15,6 +15,7 @@ mod mailbox;
 mod metrics;
 mod observability;
 mod observed;
+mod openapi;
 mod operator;
 mod persistence;
 mod punch;

@@ -214,12 +214,20 @@ async fn accounts_and_mailbox_stats_count_what_is_unexpired(db: Backend) {
     assert_eq!(db.account("nobody", t0()).await.unwrap(), None);
 
     let counts = db.user_counts(t0() - Duration::seconds(60)).await.unwrap();
-    assert_eq!((counts.registered, counts.disabled, counts.online), (3, 1, 0));
+    assert_eq!(
+        (counts.registered, counts.disabled, counts.online),
+        (3, 1, 0)
+    );
     db.touch("alice", t0(), None, true).await.unwrap();
-    db.touch("bob", t0() - Duration::seconds(61), None, true).await.unwrap();
+    db.touch("bob", t0() - Duration::seconds(61), None, true)
+        .await
+        .unwrap();
     db.touch("carol", t0(), None, true).await.unwrap();
     let counts = db.user_counts(t0() - Duration::seconds(60)).await.unwrap();
-    assert_eq!(counts.online, 1, "bob's heartbeat is too old, carol is disabled");
+    assert_eq!(
+        counts.online, 1,
+        "bob's heartbeat is too old, carol is disabled"
+    );
 
     let stats = db.mailbox_stats(t0()).await.unwrap();
     assert_eq!(

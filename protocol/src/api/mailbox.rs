@@ -32,6 +32,7 @@ pub const MAX_MAILBOX_PAGE_LIMIT: u32 = 100;
 /// about other mailboxes. Shown as the usual hyphenated lower-case UUID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = uuid::Uuid))]
 pub struct MailId(pub uuid::Uuid);
 
 impl MailId {
@@ -64,6 +65,7 @@ impl FromStr for MailId {
 
 /// `POST /mailbox/{recipient}`: one sealed message to keep for `recipient`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DepositRequest {
     /// The sealed bytes, standard base64 with padding; not empty.
     pub sealed: String,
@@ -80,6 +82,7 @@ impl DepositRequest {
 
 /// Answer to `POST /mailbox/{recipient}` (201).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DepositReceipt {
     /// The id the recipient will see the message under.
     pub id: MailId,
@@ -89,6 +92,7 @@ pub struct DepositReceipt {
 
 /// Query of `GET /mailbox`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct MailboxQuery {
     /// Page size, 1–[`MAX_MAILBOX_PAGE_LIMIT`]; [`DEFAULT_MAILBOX_PAGE_LIMIT`] when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,6 +104,7 @@ pub struct MailboxQuery {
 
 /// One message waiting in the caller's mailbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MailboxItem {
     /// Its id, for `DELETE /mailbox/{id}` and as a paging cursor.
     pub id: MailId,
@@ -121,6 +126,7 @@ impl MailboxItem {
 
 /// Answer to `GET /mailbox`: one page, oldest message first.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MailboxPage {
     /// The messages of this page.
     pub messages: Vec<MailboxItem>,

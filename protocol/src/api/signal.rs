@@ -30,6 +30,7 @@ pub const RELAY_MAX_BYTES_HEADER: &str = "p2p-chat-relay-max-bytes";
 
 /// Answer to `POST /relay/{username}`: the ticket both sides join with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RelayTicket {
     /// 32 lowercase hex digits, valid once, for 10 s.
     pub ticket: String,
@@ -49,6 +50,7 @@ pub const PUNCH_PATH: &str = "/punch";
 /// side's SYN reaches the other's listener (a side with a public address), the listener
 /// answers as it always does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PunchPlan {
     /// `HOST:PORT` the directory observed on `username`'s signaling connection (IPv6 in
     /// brackets): dial it from the port of our own signaling connection.
@@ -66,6 +68,7 @@ pub const REACHABILITY_PATH: &str = "/reachability";
 /// `POST /reachability`: asks the directory to dial the address the request comes from, at
 /// `port`, to tell whether peers can reach us there.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReachabilityRequest {
     /// The TCP port to dial (1–65535): where our listener is seen from the internet.
     pub port: u16,
@@ -74,6 +77,7 @@ pub struct ReachabilityRequest {
 /// Answer to `POST /reachability`: whether the directory could open a TCP connection to the
 /// requester, and which ways to meet peers it offers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reachability {
     /// `HOST:PORT` the directory dialled: the address the request came from (IPv6 in
     /// brackets), at the asked port.
