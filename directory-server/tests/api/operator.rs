@@ -209,3 +209,34 @@ fn operator_commands_refuse_a_missing_database_and_bad_arguments() {
     assert!(operate(&db, &["invite", "list"]).contains("invite create"));
     stop(&mut server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_applies_each_registration_mode() {
+    p2p_chat_directory::tls::install_crypto_provider();
+    for (mode, status, code) in [
+        (
+            "closed",
+            StatusCode::FORBIDDEN,
+            json!("registration_closed"),
+        ),
+        ("invite", StatusCode::FORBIDDEN, json!("invite_required")),
+        ("open", StatusCode::CREATED, Value::Null),
+    ] {
+        let mut command = directory();
+        command.env("P2P_CHAT_DIRECTORY_REGISTRATION", mode);
+        let (mut server, url) = launch(
+            command,
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                "sqlite::memory:",
+                "--bcrypt-cost",
+                "4",
+            ],
+        );
+        let (got, body) = register(&url, "alice", None).await;
+        assert_eq!((got, &body["error"]), (status, &code), "{mode}: {body}");
+        stop(&mut server);
+    }
+}

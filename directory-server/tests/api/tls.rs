@@ -205,6 +205,18 @@ fn sighup_reloads_the_certificate_files() {
         })
     };
     assert_eq!(ping(&first.pem).unwrap(), 200);
+    // A client that keeps its connection open across the reload: were the connection dropped,
+    // its next request would need a new handshake, which the renewed certificate fails.
+    let kept = client(&first.pem);
+    let on_kept = || {
+        runtime.block_on(async {
+            kept.get(format!("{url}/ping"))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    assert_eq!(on_kept().unwrap(), 200);
 
     // A renewal writes new files in place (certbot's deploy hook copies them there).
     let renewed = self_signed(dir.path());
@@ -223,6 +235,11 @@ fn sighup_reloads_the_certificate_files() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(ping(&first.pem).is_err(), "the old certificate is gone");
+    assert_eq!(
+        on_kept().unwrap(),
+        200,
+        "a connection opened before the reload goes on"
+    );
 
     // A broken file on the next reload keeps the current certificate.
     std::fs::write(&renewed.cert, "not a certificate").unwrap();

@@ -134,7 +134,7 @@ pub async fn chat(
         key: *ctx.identity.public(),
     };
     let notice = match (&ctx.account, &open) {
-        (None, None) => Some("not registered — run `p2p-chat register NAME --server URL` (ask the directory's operator for an invite code: --invite CODE), or /connect --ip HOST:PORT".to_owned()),
+        (None, None) => Some("not registered: p2p-chat register NAME --server URL [--invite CODE], or /connect --ip HOST:PORT".to_owned()),
         _ => None,
     };
     let answering = crate::relay::Answering::from_flag(global.refuse_strangers, &ctx.store);

@@ -117,7 +117,8 @@ fn a_relay_only_chat_window_dials_no_address_even_without_an_account() {
     let home = tmp.path().to_str().unwrap();
     let args = ["--home", home, "--listen", "127.0.0.1:0", "--relay-only"];
     let mut window = Tui::spawn("alice", &client_bin(), &args);
-    window.wait_for("not registered");
+    // The first-run hint names the invite code a directory's operator hands out.
+    window.wait_for("not registered: p2p-chat register NAME --server URL [--invite CODE]");
     window.type_text("/connect --ip 127.0.0.1:9\r");
     window.wait_for("--relay-only: this client dials no address");
     window.quit();
