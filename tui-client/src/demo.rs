@@ -81,6 +81,8 @@ async fn start_directory() -> anyhow::Result<String> {
     let store = open_store("sqlite::memory:").await?;
     let settings = Settings {
         bcrypt_cost: DEMO_BCRYPT_COST,
+        // The demo's own accounts, in a directory that ends with it: no invites.
+        registration: p2p_chat_directory::registration::Registration::Open,
         ..Settings::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0")
