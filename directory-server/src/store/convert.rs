@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{AccountRow, ClientRow, InviteRow, MailRow, StoreError};
+use crate::store::{
+    AccountRow, ClientRow, InviteRow, MailRow, MailboxStats, StoreError, UserCounts,
+};
 
 /// The columns of `client_columns!`, in order.
 pub(super) type RawClientRow = (
@@ -101,7 +103,6 @@ pub(super) fn account_row(raw: RawAccountRow) -> Result<AccountRow, StoreError> 
         .ok()
         .filter(|&p| p != 0)
         .ok_or_else(|| StoreError::Corrupt(format!("port {port} of {username:?}")))?;
-    let count = |v: i64| u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("count {v}")));
     Ok(AccountRow {
         host,
         port,
@@ -132,5 +133,38 @@ pub(super) fn invite_row(raw: RawInviteRow) -> Result<InviteRow, StoreError> {
         created_at: from_millis(created_at)?,
         expires_at: expires_at.map(from_millis).transpose()?,
         revoked_at: revoked_at.map(from_millis).transpose()?,
+    })
+}
+
+/// A count as stored (SQL's `COUNT` and `SUM` are signed).
+fn count(value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative count {value}")))
+}
+
+/// The columns of the mailbox totals: messages, bytes, recipients, expired, oldest deposit.
+pub(super) type RawMailboxStats = (i64, i64, i64, i64, Option<i64>);
+
+/// Mailbox totals from their columns.
+pub(super) fn mailbox_stats(raw: RawMailboxStats) -> Result<MailboxStats, StoreError> {
+    let (messages, bytes, recipients, expired, oldest) = raw;
+    Ok(MailboxStats {
+        messages: count(messages)?,
+        bytes: count(bytes)?,
+        recipients: count(recipients)?,
+        expired: count(expired)?,
+        oldest: oldest.map(from_millis).transpose()?,
+    })
+}
+
+/// The columns of the account counts: registered, disabled, online.
+pub(super) type RawUserCounts = (i64, i64, i64);
+
+/// Account counts from their columns.
+pub(super) fn user_counts(raw: RawUserCounts) -> Result<UserCounts, StoreError> {
+    let (registered, disabled, online) = raw;
+    Ok(UserCounts {
+        registered: count(registered)?,
+        disabled: count(disabled)?,
+        online: count(online)?,
     })
 }

@@ -46,15 +46,7 @@ fn register_needs_the_operators_invite_code_and_says_so() {
     out.assert_error("not valid");
     out.assert_error("ask the directory's operator");
 
-    let made = operator(&dir, async |store| {
-        let create = InviteCommand::Create {
-            uses: 1,
-            expires: None,
-            note: None,
-        };
-        admin::invites(store, create, Utc::now()).await.unwrap()
-    });
-    let code = made.lines().next().unwrap().to_owned();
+    let code = invite(&dir);
     let mut args = register_args("alice", &dir.url);
     args.extend(["--invite", &code]);
     p2p(home, &args, &password).assert_ok();
@@ -72,15 +64,7 @@ fn logging_in_to_a_disabled_account_names_the_operator() {
     let dir = invite_only();
     let home = TempDir::new().unwrap();
     let home = home.path();
-    let made = operator(&dir, async |store| {
-        let create = InviteCommand::Create {
-            uses: 1,
-            expires: None,
-            note: None,
-        };
-        admin::invites(store, create, Utc::now()).await.unwrap()
-    });
-    let code = made.lines().next().unwrap().to_owned();
+    let code = invite(&dir);
     let mut args = register_args("alice", &dir.url);
     args.extend(["--invite", &code]);
     p2p(home, &args, &format!("{PASSWORD}\n")).assert_ok();

@@ -9,7 +9,8 @@ use sqlx::postgres::PgConnection;
 
 use super::PostgresStore;
 use crate::store::convert::{
-    RawAccountRow, RawInviteRow, account_row, from_millis, invite_row, millis,
+    RawAccountRow, RawInviteRow, RawMailboxStats, RawUserCounts, account_row, invite_row,
+    mailbox_stats, millis, user_counts,
 };
 use crate::store::{
     AccountRow, Admin, InviteRow, MailboxStats, NewInvite, StoreError, TokenHash, UserCounts,
@@ -134,41 +135,28 @@ impl Admin for PostgresStore {
     }
 
     async fn user_counts(&self, online_since: DateTime<Utc>) -> Result<UserCounts, StoreError> {
-        let (registered, disabled, online): (i64, i64, i64) = sqlx::query_as(
+        let raw: RawUserCounts = sqlx::query_as(
             "SELECT COUNT(*), COUNT(*) FILTER (WHERE disabled), \
              COUNT(*) FILTER (WHERE NOT disabled AND heartbeat_at >= $1) FROM clients",
         )
         .bind(millis(online_since))
         .fetch_one(self.pool())
         .await?;
-        let count = |v: i64| u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v}")));
-        Ok(UserCounts {
-            registered: count(registered)?,
-            disabled: count(disabled)?,
-            online: count(online)?,
-        })
+        user_counts(raw)
     }
 
     async fn mailbox_stats(&self, now: DateTime<Utc>) -> Result<MailboxStats, StoreError> {
-        let (messages, bytes, recipients, expired, oldest): (i64, i64, i64, i64, Option<i64>) =
-            sqlx::query_as(
-                "SELECT COUNT(*) FILTER (WHERE expires_at > $1), \
+        let raw: RawMailboxStats = sqlx::query_as(
+            "SELECT COUNT(*) FILTER (WHERE expires_at > $1), \
                  COALESCE(SUM(size) FILTER (WHERE expires_at > $1), 0)::BIGINT, \
                  COUNT(DISTINCT recipient) FILTER (WHERE expires_at > $1), \
                  COUNT(*) FILTER (WHERE expires_at <= $1), \
                  MIN(deposited_at) FILTER (WHERE expires_at > $1) FROM mailbox",
-            )
-            .bind(millis(now))
-            .fetch_one(self.pool())
-            .await?;
-        let count = |v: i64| u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v}")));
-        Ok(MailboxStats {
-            messages: count(messages)?,
-            bytes: count(bytes)?,
-            recipients: count(recipients)?,
-            expired: count(expired)?,
-            oldest: oldest.map(from_millis).transpose()?,
-        })
+        )
+        .bind(millis(now))
+        .fetch_one(self.pool())
+        .await?;
+        mailbox_stats(raw)
     }
 
     async fn backup(&self, _path: &Path) -> Result<(), StoreError> {
