@@ -34,6 +34,9 @@ pub enum AdminError {
     /// The backup file exists already.
     #[error("{0} exists already; choose a new file name (backup never overwrites)")]
     Exists(String),
+    /// The backup's folder does not exist.
+    #[error("the folder {0} does not exist; create it first (backup makes only the file)")]
+    NoFolder(String),
     /// The operating system's random source failed.
     #[error("cannot draw random bytes: {0}")]
     Random(String),
@@ -195,12 +198,19 @@ pub async fn backup(store: &dyn Store, path: &Path) -> Result<String, AdminError
     if path.exists() {
         return Err(AdminError::Exists(path.display().to_string()));
     }
+    if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty())
+        && !folder.is_dir()
+    {
+        return Err(AdminError::NoFolder(folder.display().to_string()));
+    }
     store.backup(path).await?;
-    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    // Absolute, so the restore hint holds wherever the service runs.
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
-        "copied the database to {} ({bytes} bytes), consistent as of now.\nTo restore: stop the \
-         directory, then start it with --database sqlite://{}\n",
+        "copied the database to {} ({bytes} bytes, readable by its owner only), consistent as \
+         of now.\nTo restore: stop the directory, copy this file over its database file (and \
+         delete that file's -wal and -shm files), start it again.\n",
         path.display(),
-        path.display()
     ))
 }

@@ -90,8 +90,8 @@ pub struct Config {
     #[arg(long, env = "P2P_CHAT_DIRECTORY_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// Database URL: sqlite://PATH (file, created if missing), sqlite::memory: (lost on
-    /// exit), or postgres://USER:PASSWORD@HOST:PORT/DATABASE (an existing database; several
+    /// Database URL: sqlite://PATH (a file the server creates if missing; the operator's
+    /// commands need it to exist), sqlite::memory: (lost on exit), or postgres://USER:PASSWORD@HOST:PORT/DATABASE (an existing database; several
     /// directory processes may share it, see docs/deploy.md).
     #[arg(long, global = true, env = "P2P_CHAT_DIRECTORY_DATABASE", default_value = DEFAULT_DATABASE, value_name = "URL")]
     pub database: String,

@@ -219,6 +219,8 @@ impl IntoResponse for ApiError {
             message: self.to_string(),
         };
         let mut response = (status, Json(body)).into_response();
+        // For the request log's line, which names the refusal.
+        response.extensions_mut().insert(error);
         if let ApiError::TooManyRequests { retry_after_secs }
         | ApiError::Busy { retry_after_secs } = self
         {

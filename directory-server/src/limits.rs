@@ -93,7 +93,7 @@ impl Limiter {
 
 /// Whether a route is rate limited per address. Heartbeats, address updates, logout and the
 /// owner's fetching and deleting of mail are not: they need the owner's token already.
-fn is_limited(method: &Method, route: &str) -> bool {
+pub fn is_limited(method: &Method, route: &str) -> bool {
     matches!(
         (method.as_str(), route),
         ("POST", "/register" | "/login")

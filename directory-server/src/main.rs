@@ -79,6 +79,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    // Bound before the "listening" line too: once it is printed, the directory is up.
+    let metrics = match config.metrics_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for metrics on {addr}"))?,
+        ),
+        None => None,
+    };
     let options = StoreOptions {
         max_connections: config.database_max_connections,
     };
@@ -123,16 +132,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     if settings.registration == Registration::Invite {
         tracing::info!(
-            "new accounts need an invite code: `p2p-chat-directory invite create` makes one \
-             (--registration open lets anyone register)"
+            "new accounts need an invite code: `p2p-chat-directory [--config FILE] invite \
+             create` makes one (--registration open lets anyone register)"
         );
     }
     let state = match cluster {
         Some(cluster) => AppState::clustered(store.clone(), settings, cluster),
         None => AppState::new(store.clone(), settings),
     };
-    if let Some(listen) = config.metrics_listen {
-        serve_metrics(listen, state.clone()).await?;
+    if let Some(listener) = metrics {
+        serve_metrics(listener, state.clone())?;
     }
     let result = match tls {
         Some(tls) => {
@@ -159,8 +168,8 @@ async fn operate(config: &Config, command: Command) -> anyhow::Result<()> {
         && !path.exists()
     {
         anyhow::bail!(
-            "no database at {} — run this where the directory runs, with the same --database \
-             (or P2P_CHAT_DIRECTORY_DATABASE)",
+            "no database at {} — run this where the directory runs, with its --config FILE (or \
+             the same --database)",
             path.display()
         );
     }
@@ -189,11 +198,21 @@ async fn operate(config: &Config, command: Command) -> anyhow::Result<()> {
 }
 
 /// `check-config`: the settings passed the parsers (or `load` would have failed); the TLS
-/// files are read as the server would. Prints every setting with its source.
+/// files are read as the server would, the database URL is parsed (without connecting), and
+/// the two listen addresses must differ. Prints every setting with its source.
 fn check_config(loaded: &Loaded) -> anyhow::Result<()> {
-    if let Some((cert, key)) = loaded.config.tls_files() {
+    let config = &loaded.config;
+    if let Some((cert, key)) = config.tls_files() {
         tls::install_crypto_provider();
-        tls::server_config(cert, key).context("the TLS settings do not work")?;
+        tls::server_config(cert, key).map_err(|err| anyhow::anyhow!("tls_cert, tls_key: {err}"))?;
+    }
+    p2p_chat_directory::store::check_url(&config.database)
+        .map_err(|err| anyhow::anyhow!("database {}: {err}", redact(&config.database)))?;
+    if config.metrics_listen == Some(config.listen) && config.listen.port() != 0 {
+        anyhow::bail!(
+            "metrics_listen and listen are both {}: the metrics need an address of their own",
+            config.listen
+        );
     }
     let mut out = match &loaded.file {
         Some(path) => format!("config file: {}\n", path.display()),
@@ -235,11 +254,8 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     (!path.is_empty()).then(|| path.into())
 }
 
-/// Serves `GET /metrics` on `listen` until SIGINT or SIGTERM, in a task of its own.
-async fn serve_metrics(listen: std::net::SocketAddr, state: AppState) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+/// Serves `GET /metrics` on `listener` until SIGINT or SIGTERM, in a task of its own.
+fn serve_metrics(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
     let addr = listener
         .local_addr()
         .context("cannot read the bound address")?;

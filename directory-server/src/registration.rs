@@ -23,10 +23,9 @@ pub const INVITE_CODE_HEX_CHARS: usize = INVITE_CODE_BYTES * 2;
 pub enum Registration {
     /// Anyone who can reach the directory.
     Open,
-    /// Only with an invite code the operator made (`p2p-chat-directory invite create`). The
-    /// default of the `p2p-chat-directory` binary (`config::DEFAULT_REGISTRATION`).
+    /// Only with an invite code the operator made (`p2p-chat-directory invite create`).
     Invite,
-    /// Nobody: the accounts there are are all there will be.
+    /// Nobody new: only the existing accounts.
     Closed,
 }
 

@@ -283,6 +283,33 @@ impl Backend {
     }
 }
 
+/// Checks that `database_url` names a backend and parses as its URL, without connecting
+/// (`check-config`).
+///
+/// # Errors
+/// [`StoreError::InvalidUrl`] or [`StoreError::UnsupportedScheme`], as [`open_store`] would.
+pub fn check_url(database_url: &str) -> Result<(), StoreError> {
+    use std::str::FromStr;
+    let invalid = |err: sqlx::Error| StoreError::InvalidUrl(err.to_string());
+    match Backend::of(database_url) {
+        Some(Backend::Sqlite) => sqlx::sqlite::SqliteConnectOptions::from_str(database_url)
+            .map(drop)
+            .map_err(invalid),
+        Some(Backend::Postgres) => sqlx::postgres::PgConnectOptions::from_str(database_url)
+            .map(drop)
+            .map_err(invalid),
+        None => Err(match database_url.split_once(':') {
+            Some((scheme, _)) => StoreError::UnsupportedScheme {
+                scheme: scheme.to_owned(),
+            },
+            None => StoreError::InvalidUrl(
+                "expected a URL such as sqlite://PATH, sqlite::memory: or postgres://HOST/DATABASE"
+                    .into(),
+            ),
+        }),
+    }
+}
+
 /// [`open_store`] with `options`.
 ///
 /// # Errors

@@ -34,6 +34,9 @@ pub async fn users(
         }
         UsersCommand::Disable { name } => {
             let account = existing(store, &name, now).await?;
+            if account.disabled {
+                return Ok(format!("{} was disabled already\n", account.username));
+            }
             store.set_disabled(&account.username, true).await?;
             Ok(format!(
                 "disabled {}: it cannot log in and is hidden from lookups; `users enable {}` \
@@ -43,6 +46,9 @@ pub async fn users(
         }
         UsersCommand::Enable { name } => {
             let account = existing(store, &name, now).await?;
+            if !account.disabled {
+                return Ok(format!("{} was enabled already\n", account.username));
+            }
             store.set_disabled(&account.username, false).await?;
             Ok(format!("enabled {}\n", account.username))
         }
@@ -99,7 +105,7 @@ async fn list(store: &dyn Store, json: bool, now: DateTime<Utc>) -> Result<Strin
     let mut count = 0usize;
     if !json {
         out += &format!(
-            "{:<32}  {:<8}  {:<20}  {:>6}  {:>5}\n",
+            "{:<32}  {:<16}  {:<20}  {:>6}  {:>5}\n",
             "NAME", "STATE", "LAST SEEN", "LOGINS", "MAIL"
         );
     }
@@ -111,7 +117,7 @@ async fn list(store: &dyn Store, json: bool, now: DateTime<Utc>) -> Result<Strin
                 out += &(account_json(account).to_string() + "\n");
             } else {
                 out += &format!(
-                    "{:<32}  {:<8}  {:<20}  {:>6}  {:>5}\n",
+                    "{:<32}  {:<16}  {:<20}  {:>6}  {:>5}\n",
                     account.username,
                     state(account),
                     when(account.last_seen),
@@ -131,13 +137,12 @@ async fn list(store: &dyn Store, json: bool, now: DateTime<Utc>) -> Result<Strin
     Ok(out)
 }
 
+/// `disabled`, or `enabled` with `, running` while its client sends heartbeats.
 fn state(account: &AccountRow) -> &'static str {
-    if account.disabled {
-        "disabled"
-    } else if account.heartbeat_at.is_some() {
-        "running"
-    } else {
-        "active"
+    match (account.disabled, account.heartbeat_at.is_some()) {
+        (true, _) => "disabled",
+        (false, true) => "enabled, running",
+        (false, false) => "enabled",
     }
 }
 

@@ -71,7 +71,7 @@ pub enum Command {
 pub enum InviteCommand {
     /// Make an invite code and print it (only its hash is stored: note it down).
     Create {
-        /// How many accounts may register with it (default: 1).
+        /// How many accounts may register with it.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
         uses: u32,
         /// How long it works, e.g. 30m, 12h, 7d, 2w (default: for ever, until revoked).

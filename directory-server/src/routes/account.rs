@@ -97,13 +97,20 @@ pub(super) async fn login(
         Some(name) => state.store().password_hash(name).await?,
         None => None,
     };
+    let stored_exists = stored_hash.is_some();
     // Invalid names share one backoff entry: they can never log in anyway.
     let throttle_key = username.as_deref().unwrap_or("");
     let matches = state
         .check_password(throttle_key, request.password, stored_hash)
         .await?;
+    // The name only when it is an account's: what a guesser (or a user typing a password into
+    // the wrong field) invents stays out of the log.
+    let known = username.clone().filter(|_| stored_exists);
     let (Some(username), true) = (username, matches) else {
-        tracing::info!("login refused");
+        match known {
+            Some(name) => tracing::info!(username = %name, "login refused: wrong password"),
+            None => tracing::info!("login refused: no such account"),
+        }
         return Err(ApiError::Unauthorized("wrong username or password".into()));
     };
 

@@ -52,7 +52,8 @@ pub(super) fn peer_host(raw: &str, observed: Option<&str>) -> Result<String, Api
     responses(
         (status = 200, description = "One page of records, by username", body = p2p_chat_protocol::api::ClientList),
         (status = 400, description = "Bad `limit` or `after`", body = p2p_chat_protocol::api::ErrorBody),
-        (status = 401, description = "A token is needed (unless the listing is public)", body = p2p_chat_protocol::api::ErrorBody)))]
+        (status = 401, description = "A token is needed (unless the listing is public)", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Rate limit; see Retry-After", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn list(
     State(state): State<AppState>,
     auth: Result<Authenticated, ApiError>,
@@ -118,7 +119,8 @@ const LISTING_BYTES_PER_CLIENT: usize = 320;
     params(("username" = String, Path, description = "The user to look up")),
     responses(
         (status = 200, description = "The record", body = p2p_chat_protocol::api::ClientRecord),
-        (status = 404, description = "No such user", body = p2p_chat_protocol::api::ErrorBody)))]
+        (status = 404, description = "No such user", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Rate limit; see Retry-After", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn show(
     State(state): State<AppState>,
     ApiPath(raw): ApiPath<String>,
@@ -253,7 +255,8 @@ pub(super) async fn offline(
     responses(
         (status = 204, description = "Deleted, with its tokens and mailbox"),
         (status = 401, description = "Wrong password", body = p2p_chat_protocol::api::ErrorBody),
-        (status = 404, description = "No such user", body = p2p_chat_protocol::api::ErrorBody)))]
+        (status = 404, description = "No such user", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Rate limit; see Retry-After", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn unregister(
     State(state): State<AppState>,
     ApiPath(raw): ApiPath<String>,

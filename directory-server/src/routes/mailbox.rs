@@ -33,7 +33,8 @@ use crate::store::{DepositOutcome, NewMail};
         (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
         (status = 404, description = "No such recipient", body = p2p_chat_protocol::api::ErrorBody),
         (status = 413, description = "Over the per-message limit", body = p2p_chat_protocol::api::ErrorBody),
-        (status = 507, description = "The recipient's mailbox, or the whole mailbox, is full", body = p2p_chat_protocol::api::ErrorBody)))]
+        (status = 507, description = "The recipient's mailbox, or the whole mailbox, is full", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Rate limit; see Retry-After", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn deposit(
     State(state): State<AppState>,
     _depositor: Authenticated,

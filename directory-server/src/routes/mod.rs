@@ -17,7 +17,7 @@ use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, Method, Response, Uri};
 use axum::middleware;
-use p2p_chat_protocol::api::MAX_BODY_BYTES;
+use p2p_chat_protocol::api::{ErrorCode, MAX_BODY_BYTES};
 use tower::timeout::TimeoutLayer;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -143,13 +143,21 @@ async fn drop_request_id(mut request: Request) -> Request {
 fn log_response<B>(response: &Response<B>, latency: Duration, _: &tracing::Span) {
     let status = response.status().as_u16();
     let elapsed_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+    // The error code of a refusal (`invite_required`, `account_disabled`, …), never its
+    // message, which may quote what the client sent.
+    let error = response
+        .extensions()
+        .get::<ErrorCode>()
+        .and_then(|code| serde_json::to_value(code).ok())
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default();
     // Routine requests (every running client sends a few every 20 s) only at `debug`;
     // refusals at `info` (with 503: a relay or hole punch the operator turned off or that is
     // full; a failing store is logged as such where it fails), failures at `warn`.
     match status {
-        503 => tracing::info!(status, elapsed_us, "request refused"),
-        500.. => tracing::warn!(status, elapsed_us, "request failed"),
-        400.. => tracing::info!(status, elapsed_us, "request refused"),
+        503 => tracing::info!(status, error, elapsed_us, "request refused"),
+        500.. => tracing::warn!(status, error, elapsed_us, "request failed"),
+        400.. => tracing::info!(status, error, elapsed_us, "request refused"),
         _ => tracing::debug!(status, elapsed_us, "request"),
     }
 }

@@ -46,7 +46,8 @@ fn refused(refusal: Refusal) -> ApiError {
         (status = 201, description = "A ticket, also offered to the other user", body = p2p_chat_protocol::api::signal::RelayTicket),
         (status = 401, description = "Missing or invalid token", body = p2p_chat_protocol::api::ErrorBody),
         (status = 404, description = "The user has no signaling connection", body = p2p_chat_protocol::api::ErrorBody),
-        (status = 503, description = "The relay is off or full", body = p2p_chat_protocol::api::ErrorBody)))]
+        (status = 503, description = "The relay is off or full", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Rate limit; see Retry-After", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn offer(
     State(state): State<AppState>,
     auth: Authenticated,

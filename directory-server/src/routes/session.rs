@@ -38,7 +38,8 @@ pub(super) async fn logout(
         (status = 204, description = "Changed; every token revoked"),
         (status = 400, description = "The new password breaks its rule", body = p2p_chat_protocol::api::ErrorBody),
         (status = 401, description = "Invalid token, or wrong old password", body = p2p_chat_protocol::api::ErrorBody),
-        (status = 403, description = "The token is another user's", body = p2p_chat_protocol::api::ErrorBody)))]
+        (status = 403, description = "The token is another user's", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 429, description = "Rate limit; see Retry-After", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn change_password(
     State(state): State<AppState>,
     auth: Authenticated,

@@ -134,10 +134,10 @@ fn check_config_hides_a_database_password_and_reads_the_tls_files() {
     );
     let out = check(&["--config", &file], &[]);
     assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("TLS"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err.contains("tls_cert, tls_key: cannot read missing.pem") && !err.contains("s3cret"),
+        "{err}"
     );
     let file = write(
         dir.path(),
@@ -177,4 +177,32 @@ fn the_server_serves_with_the_files_settings() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn check_config_refuses_what_the_server_could_not_start_with() {
+    for (args, says) in [
+        (
+            &["--database", "/var/lib/x.db"][..],
+            "database /var/lib/x.db",
+        ),
+        (
+            &["--database", "mysql://h/db"][..],
+            "unsupported database URL scheme",
+        ),
+        (
+            &[
+                "--listen",
+                "127.0.0.1:27182",
+                "--metrics-listen",
+                "127.0.0.1:27182",
+            ][..],
+            "an address of their own",
+        ),
+    ] {
+        let out = check(args, &[]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
 }

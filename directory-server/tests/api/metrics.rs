@@ -140,3 +140,23 @@ fn the_binary_serves_metrics_only_on_the_metrics_address() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     stop(&mut child);
 }
+
+#[test]
+fn a_metrics_address_in_use_stops_the_start_before_the_listening_line() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let out = directory()
+        .args(["--listen", &addr, "--metrics-listen", &addr])
+        .args(["--database", "sqlite::memory:"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen for metrics on"), "{err}");
+}

@@ -154,6 +154,26 @@ async fn the_json_log_has_one_object_per_line_with_the_request_id_and_no_secrets
         .find(|l| l.contains("\"registered\""))
         .expect("a registration line");
     assert!(registered.contains(&ids[0]), "{registered}");
+    // A refusal names its error code, and a wrong password the account it was for.
+    let refusals: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|o| o["span"]["id"] == ids[2].as_str())
+        .collect();
+    assert!(
+        refusals
+            .iter()
+            .any(|o| o["fields"]["message"] == "request refused"
+                && o["fields"]["error"] == "unauthorized"),
+        "{refusals:?}"
+    );
+    assert!(
+        refusals.iter().any(
+            |o| o["fields"]["message"] == "login refused: wrong password"
+                && o["fields"]["username"] == "quinn"
+        ),
+        "{refusals:?}"
+    );
     for secret in [PASSWORD, wrong, token.as_str()] {
         assert!(!log.contains(secret), "{secret:?} in the log:\n{log}");
     }

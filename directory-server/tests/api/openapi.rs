@@ -129,3 +129,18 @@ async fn docs_api_md_describes_exactly_the_described_operations() {
         "not in docs/api.md's headings: {missing:?}; in docs/api.md but not served: {extra:?}"
     );
 }
+
+#[tokio::test]
+async fn every_rate_limited_operation_declares_its_429() {
+    let spec = description().await;
+    let mut limited = 0;
+    for (method, path) in operations(&spec) {
+        let http: axum::http::Method = method.parse().expect("a method");
+        let declared = spec["paths"][&path][method.to_lowercase()]["responses"]["429"].is_object();
+        let is_limited = p2p_chat_directory::limits::is_limited(&http, &path);
+        // (Punches and reachability checks have budgets of their own, also 429.)
+        assert!(declared || !is_limited, "{method} {path} is rate limited");
+        limited += usize::from(is_limited);
+    }
+    assert!(limited >= 8, "{limited}");
+}

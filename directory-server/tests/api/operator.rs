@@ -159,13 +159,24 @@ async fn an_operator_invites_friends_disables_one_and_restores_a_backup() {
     let backup_arg = backup.display().to_string();
     let said = operate(&db, &["backup", &backup_arg]);
     assert!(said.contains("To restore"), "{said}");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the copy holds password hashes");
+    }
     assert!(refused(&db, &["backup", &backup_arg]).contains("exists already"));
     operate(&db, &["users", "delete", "alice"]);
     assert_eq!(lookup(&url, "alice").await, StatusCode::NOT_FOUND);
     stop(&mut server);
 
-    // Restored: alice is back, bob still disabled.
-    let (mut restored, url) = serve(&format!("sqlite://{}", backup.display()));
+    // Restored as the backup says: the copy over the database file (its -wal and -shm gone).
+    let live = dir.path().join("directory.db");
+    for file in ["directory.db-wal", "directory.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(file));
+    }
+    std::fs::copy(&backup, &live).unwrap();
+    let (mut restored, url) = serve(&db);
+    // Alice is back, bob still disabled.
     assert_eq!(lookup(&url, "alice").await, StatusCode::OK);
     assert_eq!(lookup(&url, "bob").await, StatusCode::NOT_FOUND);
     let (status, _) = login(&url, "alice").await;
@@ -201,6 +212,10 @@ fn operator_commands_refuse_a_missing_database_and_bad_arguments() {
         (&["invite", "revoke", "x"][..], "ID"),
         (&["users", "disable", "nobody"][..], "no account named"),
         (&["users", "show", "a"][..], "username"),
+        (
+            &["backup", "/nonexistent-folder/b.db"][..],
+            "does not exist",
+        ),
     ] {
         let err = refused(&db, args);
         assert!(err.contains(says), "{args:?}: {err}");

@@ -21,6 +21,19 @@ fn invite_only() -> Directory {
     })
 }
 
+/// A one-use invite code made with the operator's `invite create`.
+fn invite(dir: &Directory) -> String {
+    let made = operator(dir, async |store| {
+        let create = InviteCommand::Create {
+            uses: 1,
+            expires: None,
+            note: None,
+        };
+        admin::invites(store, create, Utc::now()).await.unwrap()
+    });
+    made.lines().next().unwrap().to_owned()
+}
+
 fn operator(
     dir: &Directory,
     run: impl AsyncFnOnce(&dyn p2p_chat_directory::Store) -> String,

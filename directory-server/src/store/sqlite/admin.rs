@@ -166,15 +166,33 @@ impl Admin for SqliteStore {
     }
 
     async fn backup(&self, path: &Path) -> Result<(), StoreError> {
-        let path = path.to_str().ok_or_else(|| {
+        let name = path.to_str().ok_or_else(|| {
             StoreError::Unsupported(format!("{} is not a UTF-8 path", path.display()))
         })?;
-        // VACUUM INTO reads one snapshot of the database, so writers may go on meanwhile, and
-        // refuses a file that exists and is not empty.
-        sqlx::query("VACUUM INTO ?")
-            .bind(path)
+        // Made empty and private (0600) first: the copy holds password hashes, and VACUUM INTO
+        // keeps the mode of an empty file it is given (it refuses a file that is not empty).
+        create_private(path)?;
+        // VACUUM INTO reads one snapshot of the database, so writers may go on meanwhile.
+        let copied = sqlx::query("VACUUM INTO ?")
+            .bind(name)
             .execute(self.pool())
-            .await?;
+            .await;
+        if let Err(err) = copied {
+            let _ = std::fs::remove_file(path);
+            return Err(err.into());
+        }
         Ok(())
     }
+}
+
+/// Creates `path` empty, readable and writable by its owner only; fails when it exists.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .map_err(|err| StoreError::Unsupported(format!("cannot create {}: {err}", path.display())))
 }
