@@ -76,7 +76,8 @@ pub(crate) fn hash_token_hex(secret: &str) -> Option<TokenHash> {
 /// The user proven by a valid `Authorization: Bearer <token>` header.
 ///
 /// Rejection: 401 `unauthorized` when the header is missing or malformed, or the token is
-/// unknown, expired or revoked.
+/// unknown, expired or revoked; 403 `account_disabled` when it is a valid token of an account
+/// the operator disabled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Authenticated {
     /// The token owner's (case-folded) username.
@@ -121,13 +122,19 @@ impl FromRequestParts<AppState> for Authenticated {
             .map(|(_, token)| token.trim())
             .ok_or_else(|| unauthorized("Authorization header must be \"Bearer <token>\""))?;
         let hash = hash_token_hex(secret).ok_or_else(invalid_token)?;
-        let owner = state.store().token_owner(&hash, Utc::now()).await?;
-        owner
-            .map(|username| Authenticated {
+        let now = Utc::now();
+        match state.store().token_owner(&hash, now).await? {
+            Some(username) => Ok(Authenticated {
                 username,
                 token_hash: hash,
-            })
-            .ok_or_else(invalid_token)
+            }),
+            // Only a refused token costs this second look: its holder (the owner, who logged
+            // in) learns the account is disabled and whom to ask, instead of "log in again".
+            None => match state.store().disabled_token_owner(&hash, now).await? {
+                Some(username) => Err(ApiError::AccountDisabled(username)),
+                None => Err(invalid_token()),
+            },
+        }
     }
 }
 

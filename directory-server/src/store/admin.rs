@@ -165,6 +165,17 @@ pub trait Admin: Send + Sync + 'static {
     /// Database failures only.
     async fn user_counts(&self, online_since: DateTime<Utc>) -> Result<UserCounts, StoreError>;
 
+    /// The owner of the token with this hash when it expires after `now` and its account is
+    /// disabled (`Store::token_owner` answers for enabled ones).
+    ///
+    /// # Errors
+    /// Database failures only.
+    async fn disabled_token_owner(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError>;
+
     /// The mailbox's totals at `now`.
     ///
     /// # Errors

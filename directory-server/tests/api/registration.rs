@@ -176,7 +176,13 @@ async fn a_disabled_account_cannot_log_in_and_is_hidden_until_enabled() {
         .await
         .error(StatusCode::UNAUTHORIZED, "unauthorized");
     // Bob's login stops working; others cannot find or write to him.
-    call(&app, "GET", "/clients", None, Some(&bob))
+    // Bob's login now says why it stops working.
+    let message = call(&app, "GET", "/clients", None, Some(&bob))
+        .await
+        .error(StatusCode::FORBIDDEN, "account_disabled")
+        .to_owned();
+    assert!(message.contains("bob"), "{message}");
+    call(&app, "GET", "/clients", None, Some("f".repeat(64).as_str()))
         .await
         .error(StatusCode::UNAUTHORIZED, "unauthorized");
     call(&app, "GET", "/clients/bob", None, Some(&alice))

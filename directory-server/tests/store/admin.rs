@@ -143,6 +143,15 @@ async fn a_disabled_account_is_absent_to_lookups_tokens_and_mail(db: Backend) {
     assert_eq!(names, ["alice"]);
     assert_eq!(db.token_owner(&[7; 32], t0()).await.unwrap(), None);
     assert_eq!(
+        db.disabled_token_owner(&[7; 32], t0())
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("bob"),
+        "the token's holder may learn why"
+    );
+    assert_eq!(db.disabled_token_owner(&[8; 32], t0()).await.unwrap(), None);
+    assert_eq!(
         db.deposit_mail(&mail("bob", 10, t0()), QUOTA)
             .await
             .unwrap(),
@@ -164,6 +173,7 @@ async fn a_disabled_account_is_absent_to_lookups_tokens_and_mail(db: Backend) {
     assert_eq!(account.heartbeat_at, None, "disabling signs it off");
     // Enabled again, its unexpired login works again.
     assert!(db.set_disabled("bob", false).await.unwrap());
+    assert_eq!(db.disabled_token_owner(&[7; 32], t0()).await.unwrap(), None);
     assert_eq!(
         db.token_owner(&[7; 32], t0()).await.unwrap().as_deref(),
         Some("bob")

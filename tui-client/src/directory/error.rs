@@ -1,6 +1,6 @@
 //! [`DirectoryError`] and the mapping from HTTP answers to it.
 
-use p2p_chat_protocol::api::{ErrorBody, MailId};
+use p2p_chat_protocol::api::{ErrorBody, ErrorCode, MailId};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
 
@@ -40,9 +40,10 @@ pub enum DirectoryError {
         /// The name that was asked for.
         username: String,
     },
-    /// `POST /register` or `POST /login` answered 403: the directory registers by invitation
-    /// only or not at all, the invite code is not valid, or the account is disabled. The
-    /// directory's message says which and whom to ask.
+    /// `POST /register` or `POST /login` answered 403, or any request 403 `account_disabled`:
+    /// the directory registers by invitation only or not at all, the invite code is not
+    /// valid, or the operator disabled the account. The directory's message says which and
+    /// whom to ask.
     #[error("the directory refused: {message}")]
     Refused {
         /// The directory's explanation.
@@ -258,6 +259,13 @@ pub(crate) fn status_error(
     let message = error_message(status, body);
     if let Op::Mail(mail) = op {
         return mailbox::status_error(mail, url, status, message);
+    }
+    let code = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .map(|b| b.error);
+    if status == StatusCode::FORBIDDEN && code == Some(ErrorCode::AccountDisabled) {
+        // Any request with the login of an account the operator disabled.
+        return DirectoryError::Refused { message };
     }
     match (status, op) {
         (StatusCode::CONFLICT, Op::Register { username }) => DirectoryError::UsernameTaken {

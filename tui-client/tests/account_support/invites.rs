@@ -87,6 +87,10 @@ fn logging_in_to_a_disabled_account_names_the_operator() {
         };
         admin::users(store, disable, Utc::now(), 4).await.unwrap()
     });
+    // The login it holds says so at once, rather than "log in again".
+    let out = p2p(home, &["contacts"], "");
+    out.assert_error("disabled");
+    out.assert_error("operator");
     let out = p2p(
         home,
         &["login", "--password-stdin"],

@@ -145,6 +145,21 @@ impl Admin for PostgresStore {
         user_counts(raw)
     }
 
+    async fn disabled_token_owner(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT t.username FROM tokens t JOIN clients c ON c.username = t.username \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND c.disabled",
+        )
+        .bind(&hash[..])
+        .bind(millis(now))
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     async fn mailbox_stats(&self, now: DateTime<Utc>) -> Result<MailboxStats, StoreError> {
         let raw: RawMailboxStats = sqlx::query_as(
             "SELECT COUNT(*) FILTER (WHERE expires_at > $1), \

@@ -151,6 +151,21 @@ impl Admin for SqliteStore {
         user_counts(raw)
     }
 
+    async fn disabled_token_owner(
+        &self,
+        hash: &TokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT t.username FROM tokens t JOIN clients c ON c.username = t.username \
+             WHERE t.token_hash = ? AND t.expires_at > ? AND c.disabled = 1",
+        )
+        .bind(&hash[..])
+        .bind(millis(now))
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     async fn mailbox_stats(&self, now: DateTime<Utc>) -> Result<MailboxStats, StoreError> {
         let raw: RawMailboxStats = sqlx::query_as(
             "SELECT COUNT(*) FILTER (WHERE expires_at > ?1), \
