@@ -23,7 +23,7 @@ use p2p_chat_protocol::api::{
 use reqwest::{RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 
-pub use error::DirectoryError;
+pub use error::{DirectoryError, Trouble};
 use error::{Op, answer_error, root_cause};
 pub use signal::{JoinedRelay, Signaling};
 pub use transport::{CA_CERT_ENV, install_crypto_provider};

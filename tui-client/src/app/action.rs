@@ -261,8 +261,8 @@ pub enum Action {
     /// protocol that made it ("PCP", "NAT-PMP", "UPnP-IGD"), or `None` when there is none (see
     /// [`crate::portmap`]).
     PortMapped(Option<(String, &'static str)>),
-    /// A directory request failed.
-    DirectoryFailed(String),
+    /// A directory request failed: how, and the error's message.
+    DirectoryFailed(crate::directory::Trouble, String),
     /// What the transfer engine reported.
     File(super::files::FileAction),
 }

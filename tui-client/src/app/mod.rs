@@ -68,8 +68,8 @@ pub enum DirectoryState {
     Connecting,
     /// The last request succeeded.
     Online,
-    /// The last request failed.
-    Unreachable(String),
+    /// The last request failed: how, and the error's message.
+    Failed(crate::directory::Trouble, String),
 }
 
 /// Which pane receives keys.

@@ -1,5 +1,6 @@
 //! Unit tests of `App::update`: actions in, state and effects out.
 
+use crate::directory::Trouble;
 use std::net::SocketAddr;
 
 use chrono::{TimeZone, Utc};
@@ -295,16 +296,16 @@ fn connecting_to_an_unknown_name_is_an_error_line_not_a_chat() {
 fn the_directory_error_leaves_the_status_bar_once_the_directory_answers() {
     let mut app = app();
     let error = "cannot reach the directory at http://dir: connection refused".to_owned();
-    app.update(Action::DirectoryFailed(error.clone()));
+    app.update(Action::DirectoryFailed(Trouble::Unreachable, error.clone()));
     assert_eq!(app.notice, Some((Level::Error, error.clone())));
     app.update(Action::DirectoryOk);
     assert_eq!(app.notice, None);
     assert_eq!(app.directory, DirectoryState::Online);
     // Through a contact list too; another notice shown since is left alone.
-    app.update(Action::DirectoryFailed(error.clone()));
+    app.update(Action::DirectoryFailed(Trouble::Unreachable, error.clone()));
     app.update(Action::ContactsLoaded(vec![record("bob", true)]));
     assert_eq!(app.notice, None);
-    app.update(Action::DirectoryFailed(error));
+    app.update(Action::DirectoryFailed(Trouble::Unreachable, error));
     app.notice = Some((Level::Info, "bob connected".into()));
     app.update(Action::DirectoryOk);
     assert_eq!(app.notice, Some((Level::Info, "bob connected".into())));
@@ -323,8 +324,14 @@ fn oversize_messages_are_refused_without_losing_them() {
 #[test]
 fn directory_failures_show_in_the_state() {
     let mut app = app();
-    app.update(Action::DirectoryFailed("cannot reach the directory".into()));
-    assert!(matches!(app.directory, DirectoryState::Unreachable(_)));
+    app.update(Action::DirectoryFailed(
+        Trouble::Busy,
+        "too many requests".into(),
+    ));
+    assert!(matches!(
+        app.directory,
+        DirectoryState::Failed(Trouble::Busy, _)
+    ));
     app.update(Action::DirectoryOk);
     assert_eq!(app.directory, DirectoryState::Online);
 }

@@ -89,9 +89,9 @@ impl App {
                 self.reach.mapped = mapped;
                 Vec::new()
             }
-            Action::DirectoryFailed(error) => {
+            Action::DirectoryFailed(trouble, error) => {
                 self.tell(Level::Error, error.clone());
-                self.directory = DirectoryState::Unreachable(error);
+                self.directory = DirectoryState::Failed(trouble, error);
                 Vec::new()
             }
             Action::Groups(groups) => self.on_groups(groups),
@@ -234,7 +234,7 @@ impl App {
     /// The directory answered: it is online again, and the error notice it left in the
     /// status bar, if still shown, goes.
     fn directory_answered(&mut self) {
-        if let DirectoryState::Unreachable(error) = &self.directory
+        if let DirectoryState::Failed(_, error) = &self.directory
             && matches!(&self.notice, Some((Level::Error, text)) if text == error)
         {
             self.notice = None;

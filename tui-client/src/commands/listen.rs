@@ -360,7 +360,7 @@ async fn handle_mail(
         Action::StoreFailed(e) => Err(anyhow::anyhow!(
             "cannot store mail (it stays in the mailbox): {e}"
         )),
-        Action::DirectoryFailed(e) => {
+        Action::DirectoryFailed(_, e) => {
             eprintln!("warning: {e}");
             Ok(None)
         }

@@ -243,7 +243,11 @@ impl Mailer {
     async fn fetch(&self, reported: &mut HashMap<MailId, Instant>) {
         let items = match self.account.client.fetch_mailbox(&self.account.token).await {
             Ok(items) => items,
-            Err(e) => return self.report(Action::DirectoryFailed(e.to_string())).await,
+            Err(e) => {
+                return self
+                    .report(Action::DirectoryFailed(e.trouble(), e.to_string()))
+                    .await;
+            }
         };
         reported.retain(|_, at| at.elapsed() < ANSWER_WITHIN);
         for item in items {
@@ -284,7 +288,10 @@ impl Mailer {
             .await
         {
             Ok(()) | Err(DirectoryError::MailNotFound { .. }) => {}
-            Err(e) => self.report(Action::DirectoryFailed(e.to_string())).await,
+            Err(e) => {
+                self.report(Action::DirectoryFailed(e.trouble(), e.to_string()))
+                    .await
+            }
         }
     }
 

@@ -144,6 +144,32 @@ pub enum DirectoryError {
     },
 }
 
+/// What kind of trouble a failed directory request means for the status bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trouble {
+    /// Nothing answered (or not a directory): the network, the URL, or a server down.
+    Unreachable,
+    /// It answered "not now": too many requests from our address (429), or busy (503).
+    Busy,
+    /// It answered and refused: a login no longer valid, a disabled account, a bad request.
+    Refused,
+}
+
+impl DirectoryError {
+    /// The kind of trouble this error is.
+    pub fn trouble(&self) -> Trouble {
+        match self {
+            Self::Unreachable { .. }
+            | Self::UnexpectedResponse { .. }
+            | Self::Redirected { .. }
+            | Self::BadUrl { .. }
+            | Self::Client { .. } => Trouble::Unreachable,
+            Self::TooManyRequests { .. } | Self::Server { status: 503, .. } => Trouble::Busy,
+            _ => Trouble::Refused,
+        }
+    }
+}
+
 /// Which request got an error status; decides what 401, 404 and 409 mean.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Op<'a> {

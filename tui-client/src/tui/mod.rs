@@ -131,7 +131,7 @@ pub async fn run(options: Options) -> anyhow::Result<()> {
                     contacts: Some(list),
                 } => Action::ContactsLoaded(list),
                 PresenceReport::Ok { contacts: None } => Action::DirectoryOk,
-                PresenceReport::Failed(e) => Action::DirectoryFailed(e.to_string()),
+                PresenceReport::Failed(e) => Action::DirectoryFailed(e.trouble(), e.to_string()),
             };
             tx.try_send(action).is_ok() || !tx.is_closed()
         }))

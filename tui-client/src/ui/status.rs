@@ -11,6 +11,7 @@ use super::chat::{chat_state, security_state};
 use super::text::{truncate, width, wrap};
 use super::theme;
 use crate::app::{App, DirectoryState, Level};
+use crate::directory::Trouble;
 
 /// Between two parts of the bar.
 const SEPARATOR: &str = " │ ";
@@ -134,7 +135,17 @@ fn parts(app: &App) -> Vec<Part> {
         DirectoryState::Disabled => Span::styled("no directory", theme::DIM),
         DirectoryState::Connecting => Span::styled("directory: connecting", theme::BUSY),
         DirectoryState::Online => Span::styled("directory: online", theme::GOOD),
-        DirectoryState::Unreachable(_) => Span::styled("directory: unreachable", theme::ERROR),
+        DirectoryState::Failed(Trouble::Unreachable, _) => {
+            Span::styled("directory: unreachable", theme::ERROR)
+        }
+        // Too many requests from our address (several profiles on one machine share it):
+        // the next heartbeat tries again.
+        DirectoryState::Failed(Trouble::Busy, _) => {
+            Span::styled("directory: busy, retrying", theme::BUSY)
+        }
+        DirectoryState::Failed(Trouble::Refused, _) => {
+            Span::styled("directory: refused", theme::ERROR)
+        }
     };
     let mut parts = vec![
         Part {

@@ -95,7 +95,7 @@ impl Runner {
         tokio::spawn(async move {
             let action = match account.client.list_all(Some(&account.token)).await {
                 Ok(list) => Action::ContactsLoaded(list),
-                Err(e) => Action::DirectoryFailed(e.to_string()),
+                Err(e) => Action::DirectoryFailed(e.trouble(), e.to_string()),
             };
             let _ = tx.send(action).await;
         });

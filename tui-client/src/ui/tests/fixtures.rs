@@ -192,6 +192,7 @@ pub fn failing() -> App {
         error: "carol is offline".to_owned(),
     });
     app.update(Action::DirectoryFailed(
+        crate::directory::Trouble::Unreachable,
         "cannot reach the directory at http://dir.example:8080 — is it running?".to_owned(),
     ));
     app
