@@ -65,18 +65,23 @@ pub async fn serve(
     });
     let alive = |state: &AppState, username: &str, host: Option<String>| {
         let (store, username) = (state.store().clone(), username.to_owned());
+        // False when the account is gone or the operator disabled it: the connection ends.
         async move {
-            if let Err(err) = store
+            match store
                 .touch(&username, Utc::now(), host.as_deref(), true)
                 .await
             {
-                tracing::warn!(%err, %username, "cannot record a signaling heartbeat");
+                Ok(known) => known,
+                Err(err) => {
+                    tracing::warn!(%err, %username, "cannot record a signaling heartbeat");
+                    true
+                }
             }
         }
     };
     // A brief connection is no running client: no heartbeat, no presence.
     if !brief {
-        alive(&state, &username, observed_host.clone()).await;
+        let _ = alive(&state, &username, observed_host.clone()).await;
     }
     if first {
         hub.presence(&username, true);
@@ -115,8 +120,9 @@ pub async fn serve(
                         hub.measured(&username, id, sent.elapsed()).await;
                     }
                     missed = 0;
-                    if !brief {
-                        alive(&state, &username, None).await;
+                    if !brief && !alive(&state, &username, None).await {
+                        tracing::info!(%username, "signaling connection ended: account disabled or deleted");
+                        break;
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
@@ -131,7 +137,7 @@ pub async fn serve(
         }
         if hub.is_connected(&username).await {
             // Reconnected meanwhile: still online, and the new connection said so.
-            alive(&state, &username, None).await;
+            let _ = alive(&state, &username, None).await;
         } else {
             hub.presence(&username, false);
         }

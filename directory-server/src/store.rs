@@ -92,7 +92,7 @@ pub trait Store: Admin {
 
     /// Sets `last_seen = now`, `observed_host` when one is given, and with `heartbeat` (a
     /// running client's heartbeat, not a login) also `heartbeat_at = now`; false when the
-    /// client does not exist.
+    /// client does not exist or is disabled (and then nothing changes).
     ///
     /// # Errors
     /// Database failures only.

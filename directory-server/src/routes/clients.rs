@@ -255,6 +255,7 @@ pub(super) async fn offline(
     responses(
         (status = 204, description = "Deleted, with its tokens and mailbox"),
         (status = 401, description = "Wrong password", body = p2p_chat_protocol::api::ErrorBody),
+        (status = 403, description = "account_disabled: the operator disabled it", body = p2p_chat_protocol::api::ErrorBody),
         (status = 404, description = "No such user", body = p2p_chat_protocol::api::ErrorBody),
         (status = 429, description = "Rate limit; see Retry-After", body = p2p_chat_protocol::api::ErrorBody)))]
 pub(super) async fn unregister(
@@ -273,6 +274,11 @@ pub(super) async fn unregister(
         .await?
     {
         return Err(ApiError::Unauthorized("wrong password".into()));
+    }
+    // Hidden from lookups while the password still matches: the operator disabled it, and
+    // only the operator may delete it.
+    if state.store().client(&username).await?.is_none() {
+        return Err(ApiError::AccountDisabled(username));
     }
     if !state.store().delete_client(&username).await? {
         return Err(not_found(&username));

@@ -59,7 +59,8 @@ pub(super) async fn offer(
             "a relay ticket is for meeting another user".into(),
         ));
     }
-    if !state.hub().is_connected(&target).await {
+    // A disabled (or deleted) account is met by nobody, even while its socket lingers.
+    if state.store().client(&target).await?.is_none() || !state.hub().is_connected(&target).await {
         return Err(ApiError::NotFound(format!(
             "{target} has no client connected to the directory right now"
         )));

@@ -102,9 +102,13 @@ pub(super) async fn punch(
     }
     // A user who asked to be reached only through the relay never has its address handed out.
     for user in [&target, &auth.username] {
-        if let Some(row) = state.store().client(user).await?
-            && row.relay_only
-        {
+        // An account the operator disabled (or deleted) is nobody to punch through to.
+        let Some(row) = state.store().client(user).await? else {
+            return Err(ApiError::NotFound(format!(
+                "no client is registered as {user:?}"
+            )));
+        };
+        if row.relay_only {
             return Err(ApiError::PathUnavailable(format!(
                 "{user} takes sessions only through the relay (--relay-only); the relay can \
                  connect you"

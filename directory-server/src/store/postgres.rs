@@ -219,7 +219,8 @@ impl Store for PostgresStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE clients SET last_seen = $1, observed_host = COALESCE($2, observed_host), \
-             heartbeat_at = CASE WHEN $3 THEN $1 ELSE heartbeat_at END WHERE username = $4",
+             heartbeat_at = CASE WHEN $3 THEN $1 ELSE heartbeat_at END WHERE username = $4 \
+             AND NOT disabled",
         )
         .bind(millis(now))
         .bind(observed_host)

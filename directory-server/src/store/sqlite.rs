@@ -247,7 +247,8 @@ impl Store for SqliteStore {
         let mut writer = Writer::statement(&self.pool).await?;
         let done = sqlx::query(
             "UPDATE clients SET last_seen = ?, observed_host = COALESCE(?, observed_host), \
-             heartbeat_at = CASE WHEN ? THEN ? ELSE heartbeat_at END WHERE username = ?",
+             heartbeat_at = CASE WHEN ? THEN ? ELSE heartbeat_at END WHERE username = ? \
+             AND disabled = 0",
         )
         .bind(millis(now))
         .bind(observed_host)

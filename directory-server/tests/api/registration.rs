@@ -194,6 +194,11 @@ async fn a_disabled_account_cannot_log_in_and_is_hidden_until_enabled() {
     deposit(&app, Some(&alice), "bob", b"sealed")
         .await
         .error(StatusCode::NOT_FOUND, "not_found");
+    // Nor may bob delete the account and free the name: only the operator may.
+    let body = json!({"password": PASSWORD});
+    call(&app, "DELETE", "/clients/bob", Some(body), None)
+        .await
+        .error(StatusCode::FORBIDDEN, "account_disabled");
     // The name stays taken.
     register_with(&app, "bob", None)
         .await

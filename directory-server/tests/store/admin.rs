@@ -151,6 +151,9 @@ async fn a_disabled_account_is_absent_to_lookups_tokens_and_mail(db: Backend) {
         "the token's holder may learn why"
     );
     assert_eq!(db.disabled_token_owner(&[8; 32], t0()).await.unwrap(), None);
+    // A heartbeat (a signaling connection opened before) neither counts nor revives it: its
+    // false ends that connection.
+    assert!(!db.touch("bob", t0(), None, true).await.unwrap());
     assert_eq!(
         db.deposit_mail(&mail("bob", 10, t0()), QUOTA)
             .await
@@ -232,7 +235,7 @@ async fn accounts_and_mailbox_stats_count_what_is_unexpired(db: Backend) {
     db.touch("bob", t0() - Duration::seconds(61), None, true)
         .await
         .unwrap();
-    db.touch("carol", t0(), None, true).await.unwrap();
+    assert!(!db.touch("carol", t0(), None, true).await.unwrap());
     let counts = db.user_counts(t0() - Duration::seconds(60)).await.unwrap();
     assert_eq!(
         counts.online, 1,
