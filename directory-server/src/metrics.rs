@@ -248,7 +248,12 @@ pub(crate) async fn record(
         .get::<MatchedPath>()
         .map_or("unmatched", MatchedPath::as_str)
         .to_owned();
-    let method = request.method().as_str().to_owned();
+    // The standard methods only: anyone may send made-up ones, and each would be a series.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_owned();
     let response = next.run(request).await;
     state.metrics().observe(
         &route,

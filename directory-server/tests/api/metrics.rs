@@ -40,6 +40,7 @@ async fn counters_move_with_requests_and_gauges_read_the_directory() {
     }
     call(&app, "GET", "/clients/nobody", None, None).await;
     call(&app, "GET", "/no/such/route", None, None).await;
+    call(&app, "BREW", "/no/such/route", None, None).await;
     deposit(&app, Some(&alice), "bob", &[7; 100]).await;
     call(&app, "POST", "/clients/alice/heartbeat", None, Some(&alice)).await;
 
@@ -66,6 +67,14 @@ async fn counters_move_with_requests_and_gauges_read_the_directory() {
         !text.contains("nobody") && !text.contains("\"/clients/alice\""),
         "no names"
     );
+    assert!(!text.contains("BREW"), "made-up methods count as OTHER");
+    assert_eq!(
+        sample(
+            &text,
+            r#"p2p_chat_directory_requests_total{route="unmatched",method="OTHER",status="404"}"#
+        ),
+        1.0
+    );
     assert_eq!(
         sample(
             &text,
@@ -82,11 +91,17 @@ async fn counters_move_with_requests_and_gauges_read_the_directory() {
         "p2p_chat_directory_relay_sessions",
         "p2p_chat_directory_relay_sessions_started_total",
         "p2p_chat_directory_relay_bytes_total",
-        "p2p_chat_directory_password_hashes_running",
         "p2p_chat_directory_password_hashes_waiting",
     ] {
         assert_eq!(sample(&text, gauge), 0.0, "{gauge}");
     }
+    // A hashing thread may still rest after the registrations' hashes (its duty cycle).
+    let running = sample(&text, "p2p_chat_directory_password_hashes_running");
+    let slots = state.settings().hash_concurrency as f64;
+    assert!(
+        (0.0..=slots).contains(&running),
+        "{running} of {slots} slots"
+    );
 
     // The public router has no /metrics.
     call(&app, "GET", "/metrics", None, None)
